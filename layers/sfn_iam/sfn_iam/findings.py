@@ -1,0 +1,75 @@
+"""Findings: what the core reports instead of logging. Pure core: standard library only."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Severity(enum.IntEnum):
+    """Ordered severities; ``--fail-on`` compares with ``>=``."""
+
+    INFO = 10
+    LOW = 20
+    MEDIUM = 30
+    HIGH = 40
+    CRITICAL = 50
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r}; expected one of {', '.join(s.name.lower() for s in cls)}")
+
+
+# Every finding code the core can emit, with its default severity. Documented in docs/findings.md.
+CODES: dict[str, Severity] = {
+    "DYNAMIC_RESOURCE": Severity.MEDIUM,  # a resource known only at run time: narrowest pattern granted
+    "UNKNOWN_INTEGRATION": Severity.HIGH,  # a Task Resource we cannot map: nothing granted
+    "UNKNOWN_ACTION": Severity.HIGH,  # an IAM action the reference does not know: nothing granted
+    "MISSING_PARAMETER": Severity.MEDIUM,  # a required parameter is absent: nothing granted for it
+    "INVALID_VALUE": Severity.MEDIUM,  # a parameter is not of a usable shape (e.g. unparseable queue URL)
+    "CROSS_ACCOUNT_CREDENTIALS": Severity.INFO,  # a Task assumes another role; its permissions belong there
+    "CROSS_ACCOUNT_RESOURCE": Severity.LOW,  # the definition names a resource in another account/region
+    "OUT_OF_BAND_PERMISSION": Severity.LOW,  # something the role may need that the definition cannot show
+    "POLICY_SPLIT": Severity.MEDIUM,  # the policy needs more than one document
+    "POLICY_TOO_LARGE": Severity.HIGH,  # the policy cannot fit the role's budget: refused
+    "BLOCKED_ACTION": Severity.HIGH,  # a deny-listed action was requested: not granted
+    "BLOCKED_SERVICE": Severity.HIGH,  # a service outside the allow-list was requested: not granted
+    "WILDCARD_WRITE": Severity.HIGH,  # a write/destructive action on a wildcard for a sensitive service: refused
+    "NO_PERMISSIONS": Severity.INFO,  # the state machine needs no permissions at all
+    "DEFINITION_ERROR": Severity.HIGH,  # the definition is structurally broken in places
+    "ROLE_OUT_OF_SCOPE": Severity.MEDIUM,  # the role fails a scope check: nothing written
+    "STATE_MACHINE_GONE": Severity.INFO,  # the state machine disappeared before we could read it
+    "ROLE_GONE": Severity.INFO,  # the role disappeared before we could write
+    "PASSROLE_UNSCOPED": Severity.MEDIUM,  # a role is passed but not named literally: PassRole not granted
+    "DRIFT": Severity.MEDIUM,  # a fixer-owned policy was changed by hand
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing worth knowing about a state machine's permissions.
+
+    ``path`` is the state path (``States.A.Branches[0].States.B``) or a configuration path
+    (``loggingConfiguration``); empty when the finding concerns the whole machine.
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    path: str = ""
+
+    @classmethod
+    def of(cls, code: str, message: str, path: str = "", severity: Severity | None = None) -> Finding:
+        if code not in CODES:
+            raise KeyError(f"undocumented finding code {code}")
+        return cls(code, severity if severity is not None else CODES[code], message, path)
+
+    def line(self) -> str:
+        where = f" at {self.path}" if self.path else ""
+        return f"{self.severity.name} {self.code}{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "severity": self.severity.name, "message": self.message, "path": self.path}

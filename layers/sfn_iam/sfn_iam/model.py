@@ -1,0 +1,66 @@
+"""Core value types. Pure core: standard library only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Condition:
+    """One IAM condition: ``{operator: {key: values}}``."""
+
+    operator: str
+    key: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Requirement:
+    """One request the role must be allowed to make: action on resource under conditions, needed by ``path``."""
+
+    action: str
+    resource: str
+    conditions: tuple[Condition, ...] = ()
+    path: str = ""
+
+    @property
+    def service(self) -> str:
+        return self.action.split(":", 1)[0].lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Where the state machine lives: everything an ARN needs, taken from the state machine ARN."""
+
+    partition: str
+    region: str
+    account: str
+    state_machine_name: str
+
+    @property
+    def state_machine_arn(self) -> str:
+        return f"arn:{self.partition}:states:{self.region}:{self.account}:stateMachine:{self.state_machine_name}"
+
+    def arn(self, service: str, resource: str, *, region: str | None = None, account: str | None = None) -> str:
+        """``arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`` with this machine's region and account by default."""
+        reg = self.region if region is None else region
+        acc = self.account if account is None else account
+        return f"arn:{self.partition}:{service}:{reg}:{acc}:{resource}"
+
+
+@dataclass(frozen=True, slots=True)
+class StateMachine:
+    """What ``DescribeStateMachine`` tells us, reduced to what the engine needs.
+
+    ``definition`` is the parsed ASL (a mapping), or the raw text when it could not be parsed.
+    """
+
+    arn: str
+    definition: Mapping[str, Any] | str
+    role_arn: str = ""
+    type: str = "STANDARD"
+    logging: Mapping[str, Any] = field(default_factory=dict)
+    tracing: Mapping[str, Any] = field(default_factory=dict)
+    encryption: Mapping[str, Any] = field(default_factory=dict)
