@@ -1,0 +1,50 @@
+# sfn-iam developer commands. `make demo` and `make test` create .venv themselves when it is missing.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# sam build needs the Lambda runtime's exact Python (python3.13) on PATH: the venv is built from it.
+PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+EVENT ?= events/create_state_machine.json
+
+.PHONY: venv demo test lint typecheck unit sam-validate sam-build bench invoke clean
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: requirements-dev.txt pyproject.toml
+	@test -n "$(PYTHON313)" || { echo "python3.13 not found (needed for the python3.13 Lambda runtime)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON313) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+demo: venv
+	$(BIN)/python -m scripts.demo
+
+lint: venv
+	$(BIN)/ruff check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/python -m pytest
+
+sam-validate: venv
+	$(BIN)/sam validate --lint --template template.yaml
+
+sam-build: venv
+	$(BIN)/sam build --template template.yaml
+
+test: lint typecheck unit sam-validate sam-build
+
+bench: venv
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+invoke: venv
+	$(BIN)/python -m scripts.invoke_local $(EVENT)
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
