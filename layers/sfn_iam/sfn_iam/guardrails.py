@@ -99,6 +99,7 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy) -> tuple[list[Require
     """Split requirements into those that may be granted and findings for those refused."""
     kept: list[Requirement] = []
     findings: dict[tuple[str, str, str], Finding] = {}
+    verdicts: dict[str, DenyEntry | None] = {}  # deny-list lookups, once per distinct action
 
     def refuse(req: Requirement, code: str, why: str) -> None:
         key = (code, req.action.lower(), req.path)
@@ -116,7 +117,9 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy) -> tuple[list[Require
         if verdict is not None:
             refuse(req, "BLOCKED_ACTION", verdict)
             continue
-        entry = guard.denied(req.action)
+        if req.action not in verdicts:
+            verdicts[req.action] = guard.denied(req.action)
+        entry = verdicts[req.action]
         if entry is not None:
             refuse(req, "BLOCKED_ACTION", entry.reason)
             continue
