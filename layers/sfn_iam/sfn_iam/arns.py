@@ -6,12 +6,18 @@ import re
 from dataclasses import dataclass
 
 _PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
-_ARN_RE = re.compile(r"^arn:(?P<partition>[a-z-]+):(?P<service>[A-Za-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{12}|aws|)?:(?P<resource>.+)$")
+_ARN_RE = re.compile(
+    r"^arn:(?P<partition>[a-z-]+):(?P<service>[A-Za-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{12}|aws|)?:"
+    r"(?P<resource>.+)$"
+)
 _STATE_MACHINE_RE = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):states:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12}):stateMachine:"
     r"(?P<name>[^:\s]{1,80})(?::(?P<qualifier>[^:\s]+))?$"
 )
-_ROLE_RE = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role(?P<path>/(?:[\x21-\x7e]*/)?)(?P<name>[\w+=,.@-]{1,64})$")
+_ROLE_RE = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role(?P<path>/(?:[\x21-\x7e]*/)?)"
+    r"(?P<name>[\w+=,.@-]{1,64})$"
+)
 
 
 class ArnError(ValueError):

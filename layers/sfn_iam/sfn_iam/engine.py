@@ -23,7 +23,7 @@ class Plan:
     """Everything the engine decided about one state machine."""
 
     context: Context
-    requirements: tuple[Requirement, ...]  # what the definition asks for, before the guardrails
+    requirements: tuple[Requirement, ...]  # what the definition asks for (document order), before the guardrails
     granted: tuple[Requirement, ...]  # what the guardrails let through
     findings: tuple[Finding, ...]
     documents: tuple[dict[str, Any], ...]  # empty when nothing is needed
@@ -78,4 +78,9 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     elif not reqs:
         findings.append(Finding.of("NO_PERMISSIONS", "the state machine needs no permissions; no policy is needed"))
     unique = sorted(set(findings), key=lambda f: (f.path, f.code, f.message))
-    return Plan(ctx, tuple(sorted(set(reqs))), tuple(sorted(set(granted))), tuple(unique), tuple(documents))
+    return Plan(ctx, _sorted(reqs), _sorted(granted), tuple(unique), tuple(documents))
+
+
+def _sorted(reqs: list[Requirement]) -> tuple[Requirement, ...]:
+    """Unique requirements in document order (the walk is deterministic, so no sort is needed)."""
+    return tuple(dict.fromkeys(reqs))

@@ -20,7 +20,8 @@ class Severity(enum.IntEnum):
         try:
             return cls[text.strip().upper()]
         except KeyError:
-            raise ValueError(f"unknown severity {text!r}; expected one of {', '.join(s.name.lower() for s in cls)}")
+            names = ", ".join(s.name.lower() for s in cls)
+            raise ValueError(f"unknown severity {text!r}; expected one of {names}") from None
 
 
 # Every finding code the core can emit, with its default severity. Documented in docs/findings.md.

@@ -36,7 +36,7 @@ def _load_default() -> tuple[DenyEntry, ...]:
 
 
 DEFAULT_DENY: tuple[DenyEntry, ...] = _load_default()
-_READ_ONLY_IAM = ("iam:GetRole", "iam:ListAttachedRolePolicies")
+_READ_ONLY_IAM = frozenset({"iam:getrole", "iam:listattachedrolepolicies"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ def _exception(req: Requirement) -> str | None:
         if ":role/aws-service-role/" in req.resource and _has_condition(req, "iam:AWSServiceName"):
             return "allow"
         return "iam:CreateServiceLinkedRole is granted only for a named service's service-linked role"
-    if req.action in _READ_ONLY_IAM or action in (a.lower() for a in _READ_ONLY_IAM):
+    if action in _READ_ONLY_IAM:
         return "allow"
     if action == "logs:putresourcepolicy" and req.path == "loggingConfiguration" and req.resource == "*":
         return "allow"

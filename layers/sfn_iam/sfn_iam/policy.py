@@ -27,7 +27,7 @@ def canonical_action(action: str) -> str:
     return f"{prefix.lower()}:{name[:1].upper()}{name[1:]}"
 
 
-def size(document: Document | Sequence[Document]) -> int:
+def size(document: Document | Sequence[Document] | str) -> int:
     """Characters IAM counts for ``document``: its JSON without whitespace."""
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     return len(re.sub(r"\s", "", text))
@@ -66,8 +66,8 @@ def _sid(actions: Sequence[str], resources: Sequence[str], conditions: tuple[Con
         svc = re.sub(r"[^A-Za-z0-9]", "", a.split(":", 1)[0].title())
         if svc not in services:
             services.append(svc)
-    digest = hashlib.sha256(json.dumps([actions, resources, [list(map(str, c.values)) + [c.operator, c.key]
-                                                             for c in conditions]]).encode()).hexdigest()[:8]
+    conds = [[c.operator, c.key, *c.values] for c in conditions]
+    digest = hashlib.sha256(json.dumps([actions, resources, conds]).encode()).hexdigest()[:8]
     return f"{''.join(services)[:48]}{digest.upper()}"
 
 
@@ -81,12 +81,12 @@ def statements(reqs: Iterable[Requirement]) -> list[Statement]:
     for action, res, cond in _drop_subsumed(reqs):
         by_resource[(res, cond)].add(action)
     by_actions: dict[tuple[tuple[str, ...], tuple[Condition, ...]], set[str]] = defaultdict(set)
-    for (res, cond), actions in by_resource.items():
-        by_actions[(tuple(sorted(actions, key=str.lower)), cond)].add(res)
+    for (res, cond), action_set in by_resource.items():
+        by_actions[(tuple(sorted(action_set, key=str.lower)), cond)].add(res)
     out: list[Statement] = []
-    for (actions, cond), resources in by_actions.items():
+    for (acts, cond), resources in by_actions.items():
         res_sorted = sorted(resources)
-        stmt: Statement = {"Sid": _sid(actions, res_sorted, cond), "Effect": "Allow", "Action": list(actions),
+        stmt: Statement = {"Sid": _sid(acts, res_sorted, cond), "Effect": "Allow", "Action": list(acts),
                            "Resource": res_sorted}
         if cond:
             stmt["Condition"] = _condition_block(cond)
@@ -101,16 +101,19 @@ def document(stmts: Sequence[Statement]) -> Document:
 
 
 def _split_statement(stmt: Statement, limit: int) -> list[Statement]:
-    """Split one statement's Resource list so each part fits ``limit`` on its own."""
+    """Split one statement's Resource list so each part fits ``limit`` on its own (sizes added up, not re-dumped)."""
+    base = size(document([{**stmt, "Sid": stmt["Sid"] + "P999", "Resource": []}]))
     parts: list[Statement] = []
     current: list[str] = []
+    used = base
     for res in stmt["Resource"]:
-        trial = {**stmt, "Resource": [*current, res]}
-        if current and size(document([trial])) > limit:
+        cost = size(res) + (1 if current else 0)
+        if current and used + cost > limit:
             parts.append({**stmt, "Resource": current})
-            current = [res]
-        else:
-            current.append(res)
+            current, used = [], base
+            cost = size(res)
+        current.append(res)
+        used += cost
     parts.append({**stmt, "Resource": current})
     for i, part in enumerate(parts):
         part["Sid"] = f"{stmt['Sid']}P{i}"

@@ -14,10 +14,17 @@ from collections.abc import Mapping
 from ..asl import Args, Dynamic, Node
 from ..model import Context
 from . import (  # noqa: F401  (modules register their handlers on import)
+    analytics,
+    apigateway,
+    codebuild,
+    containers,
     dynamodb,
+    emr,
     http,
     lambda_,
+    mediaconvert,
     messaging,
+    ml,
     stepfunctions,
 )
 from .base import Call, parse_service_resource
@@ -53,7 +60,7 @@ def _map_io(call: Call, node: Node) -> None:
     call.api = parsed.api
     if node.kind == "item_reader":
         reader = node.state.get("ReaderConfig")
-        item_reader(call, resource, Args(reader if isinstance(reader, Mapping) else {}, False))
+        item_reader(call, Args(reader if isinstance(reader, Mapping) else {}, False))
     else:
         result_writer(call)
 
@@ -67,12 +74,12 @@ def _task(call: Call, state: Mapping[str, object]) -> None:
     if credentials is not None:
         _assume(call, credentials)
         return
-    if _ACTIVITY_RE.match(resource):
+    parsed = parse_service_resource(resource)
+    if parsed is None and _ACTIVITY_RE.match(resource):
         return  # the activity worker calls Step Functions with its own credentials
-    if _FUNCTION_RE.match(resource):
+    if parsed is None and _FUNCTION_RE.match(resource):
         lambda_.direct(call, resource)
         return
-    parsed = parse_service_resource(resource)
     if parsed is None:
         call.finding("UNKNOWN_INTEGRATION", f"unknown Task resource {resource[:200]!r}: nothing granted")
         return

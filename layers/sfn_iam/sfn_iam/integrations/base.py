@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final
 
 from ..asl import DYNAMIC, Args, Dynamic
@@ -32,6 +33,7 @@ class ServiceResource:
     sdk_service: str = ""
 
 
+@lru_cache(maxsize=1024)
 def parse_service_resource(resource: str) -> ServiceResource | None:
     m = _SERVICE_RESOURCE_RE.match(resource)
     if not m:
@@ -67,7 +69,7 @@ class Call:
     def allow(self, actions: str | Iterable[str], resources: str | Iterable[str], *conditions: Condition) -> None:
         acts = [actions] if isinstance(actions, str) else list(actions)
         ress = [resources] if isinstance(resources, str) else list(resources)
-        cond = tuple(sorted(conditions))
+        cond = tuple(sorted(conditions)) if len(conditions) > 1 else conditions
         for action in acts:
             for resource in ress:
                 self.requirements.append(Requirement(action, resource, cond, self.path))
@@ -93,7 +95,8 @@ class Call:
         )
 
     def named(
-        self, key: str, service: str, resource_format: str, dynamic_resource: str | None = None, *, required: bool = True
+        self, key: str, service: str, resource_format: str, dynamic_resource: str | None = None,
+        *, required: bool = True,
     ) -> str | None:
         """Resolve parameter ``key`` into an ARN ``arn:..:service:R:A:resource_format.format(name)``.
 
@@ -115,4 +118,4 @@ class Call:
 
 Handler = Callable[[Call], None]
 
-__all__ = ["CALLBACK", "DYNAMIC", "REQUEST_RESPONSE", "SYNC", "SYNC2", "Call", "Dynamic", "Handler", "Condition"]
+__all__ = ["CALLBACK", "DYNAMIC", "REQUEST_RESPONSE", "SYNC", "SYNC2", "Call", "Condition", "Dynamic", "Handler"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from .. import arns
@@ -18,6 +19,7 @@ _QUEUE_HOST_RES = (
 _LEGACY_US_EAST_1 = ("queue.amazonaws.com", "sqs.amazonaws.com")
 
 
+@lru_cache(maxsize=1024)
 def queue_arn(url: str, default_partition: str) -> str | None:
     """Turn any SQS queue URL form into the queue's ARN, or ``None`` when it is not a queue URL."""
     try:

@@ -25,7 +25,7 @@ def s3_bucket(call: Call, bucket: str | Dynamic) -> str:
     return f"arn:{call.ctx.partition}:s3:::{'*' if isinstance(bucket, Dynamic) else bucket}"
 
 
-def item_reader(call: Call, resource: str, reader: Args) -> None:
+def item_reader(call: Call, reader: Args) -> None:
     args = call.args
     bucket = args.get("Bucket")
     if bucket is None or bucket == "":
@@ -33,7 +33,7 @@ def item_reader(call: Call, resource: str, reader: Args) -> None:
         return
     if call.api == "listObjectsV2":
         prefix = args.get("Prefix")
-        conditions = ()
+        conditions: tuple[Condition, ...] = ()
         if isinstance(prefix, str) and prefix:
             conditions = (Condition("StringLike", "s3:prefix", (prefix,)),)
         call.allow("s3:ListBucket", s3_bucket(call, bucket), *conditions)
@@ -55,7 +55,8 @@ def item_reader(call: Call, resource: str, reader: Args) -> None:
         call.allow("s3:GetObject", s3_object(call, bucket, data if data is not None else DYNAMIC, key_is_prefix=True))
     elif manifest == "ATHENA_DATA":
         folder = key.rsplit("/", 1)[0] + "/" if isinstance(key, str) and "/" in key else ""
-        call.finding("DYNAMIC_RESOURCE", "the Athena manifest lists its data objects at run time; granted on its folder")
+        call.finding("DYNAMIC_RESOURCE", "the Athena manifest lists its data objects at run time; "
+                     "granted on its folder")
         call.allow("s3:GetObject", s3_object(call, bucket, folder, key_is_prefix=True))
 
 

@@ -1,0 +1,131 @@
+"""Engine benchmarks: corpus median, a 1 MB definition (time, peak memory, ratio to json.loads), CLI process time.
+
+Run: .venv/bin/python bench/engine.py   (prints numbers; targets: 1 MB < 100 ms and < 5x json.loads; CLI < 300 ms)
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "layers" / "sfn_iam"))
+
+from sfn_iam import engine  # noqa: E402
+from sfn_iam.model import StateMachine  # noqa: E402
+
+ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:Bench"
+CORPORA = [ROOT.parent / "shared" / "corpus", ROOT.parent / "shared" / "peer-cases", ROOT / "examples"]
+
+
+def _state(i: int) -> dict[str, Any]:
+    kind = i % 6
+    if kind == 0:
+        return {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": f"fn-{i % 400}", "Payload.$": "$"}}
+    if kind == 1:
+        return {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                "Parameters": {"TopicArn": f"arn:aws:sns:us-east-1:123456789012:topic-{i % 300}", "Message.$": "$"}}
+    if kind == 2:
+        return {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": {"QueueUrl": f"https://sqs.us-east-1.amazonaws.com/123456789012/q-{i % 300}",
+                               "MessageBody.$": "$"}}
+    if kind == 3:
+        return {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                "Parameters": {"TableName": f"table-{i % 200}", "Item": {"pk": {"S.$": "$.id"}}}}
+    if kind == 4:
+        return {"Type": "Pass", "Result": {"note": "x" * 40}}
+    return {"Type": "Choice", "Choices": [{"Variable": "$.v", "NumericEquals": i, "Next": "End"}], "Default": "End"}
+
+
+def big_definition(target_bytes: int = 1_000_000) -> str:
+    """A valid-looking definition just under ``target_bytes``: chains of states nested in Parallel branches."""
+    branches: list[dict[str, Any]] = []
+    states: dict[str, Any] = {}
+    i = 0
+    while True:
+        states[f"S{i}"] = {**_state(i), **({"End": True} if i % 6 < 5 else {})}
+        i += 1
+        if len(states) == 25:
+            branches.append({"StartAt": next(iter(states)), "States": states})
+            states = {}
+            text = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": branches,
+                                                                "End": True}}})
+            if len(text) > target_bytes - 12_000:
+                return text
+
+
+def _median_ms(fn: Any, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def corpus_median() -> None:
+    definitions = []
+    for folder in CORPORA:
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            data = json.loads(path.read_text())
+            definition = data.get("definition", data)
+            if isinstance(definition, dict) and "States" in definition:
+                definitions.append(definition)
+    times = []
+    for d in definitions:
+        times.append(_median_ms(lambda d=d: engine.plan(StateMachine(arn=ARN, definition=d)), 5))
+    print(f"corpus: {len(definitions)} definitions; median generation {statistics.median(times):.3f} ms, "
+          f"max {max(times):.3f} ms")
+
+
+def one_megabyte() -> None:
+    text = big_definition()
+    n_states = text.count('"Type"')
+    sm = StateMachine(arn=ARN, definition=text)
+    engine.plan(sm)  # warm caches
+    t_plan = _median_ms(lambda: engine.plan(sm), 7)
+    t_json = _median_ms(lambda: json.loads(text), 7)
+    tracemalloc.start()
+    plan = engine.plan(sm)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"1 MB definition: {len(text):,} bytes, {n_states:,} states, {len(plan.documents)} policy documents")
+    print(f"  engine.plan (parse included): {t_plan:.1f} ms median; json.loads alone: {t_json:.1f} ms; "
+          f"ratio {t_plan / t_json:.2f}x (target < 100 ms and < 5x)")
+    print(f"  peak traced memory during plan: {peak / 1e6:.1f} MB (text itself {len(text) / 1e6:.1f} MB)")
+
+
+def cli_process() -> None:
+    example = {"StartAt": "A", "States": {
+        "A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+              "Parameters": {"FunctionName": "orders-validate", "Payload.$": "$"}, "Next": "B"},
+        "B": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+              "Parameters": {"TableName": "Orders", "Item": {"id": {"S.$": "$.id"}}}, "Next": "C"},
+        "C": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+              "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:orders", "Message.$": "$"},
+              "End": True}}}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(example, fh)
+    exe = Path(sys.executable).with_name("sfn-iam")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "sfn_iam.cli"]
+    times = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        subprocess.run([*cmd, "policy", fh.name], check=True, capture_output=True)
+        times.append((time.perf_counter() - t0) * 1000)
+    print(f"CLI `sfn-iam policy` whole process on a typical definition: {statistics.median(times):.0f} ms median "
+          f"of 7 (target < 300 ms)")
+
+
+if __name__ == "__main__":
+    corpus_median()
+    one_megabyte()
+    cli_process()
