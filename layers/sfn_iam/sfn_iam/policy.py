@@ -154,6 +154,7 @@ def documents(reqs: Iterable[Requirement], limit: int = INLINE_LIMIT) -> tuple[l
             docs.append([stmt])
             used = empty + cost
     result = [document(d) for d in docs]
-    findings.append(Finding.of("POLICY_SPLIT", f"the policy needs {len(result)} documents of at most {limit} "
-                               f"characters ({size(whole)} in one)"))
+    if len(result) > 1:
+        findings.append(Finding.of("POLICY_SPLIT", f"the policy needs {len(result)} documents of at most {limit} "
+                                   f"characters ({size(whole)} in one)"))
     return result, findings

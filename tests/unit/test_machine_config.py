@@ -1,0 +1,58 @@
+"""Role-level needs from DescribeStateMachine settings: logging, X-Ray, customer-managed KMS keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import ACCOUNT, REGION, SM_ARN, assert_allows, assert_denies, codes, plan_for
+
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SM_CONTEXT = {"kms:EncryptionContext:aws:states:stateMachineArn": SM_ARN}
+
+
+def test_logging_off_needs_nothing_and_on_needs_log_delivery() -> None:
+    assert plan_for(PASS, logging={"level": "OFF"}).documents == ()
+    plan = plan_for(PASS, logging={"level": "ALL", "destinations": [{"cloudWatchLogsLogGroup": {
+        "logGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/vendedlogs/states/x:*"}}]})
+    for action in ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                   "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+                   "logs:DescribeLogGroups", "logs:CreateLogStream", "logs:PutLogEvents"):
+        assert_allows(plan, action, "*")
+    assert_denies(plan, "logs:DeleteLogGroup", "*")
+
+
+def test_tracing_enabled_needs_xray_and_disabled_needs_nothing() -> None:
+    assert plan_for(PASS, tracing={"enabled": False}).documents == ()
+    plan = plan_for(PASS, tracing={"enabled": True})
+    for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                   "xray:GetSamplingTargets"):
+        assert_allows(plan, action, "*")
+
+
+@pytest.mark.parametrize("key_id", [KEY, "1234abcd-12ab-34cd-56ef-1234567890ab"])
+def test_customer_managed_key_is_scoped_to_the_key_and_the_encryption_context(key_id: str) -> None:
+    plan = plan_for(PASS, encryption={"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": key_id})
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        assert_allows(plan, action, KEY, SM_CONTEXT)
+        assert_denies(plan, action, KEY, {"kms:EncryptionContext:aws:states:stateMachineArn": SM_ARN + "Other"})
+        assert_denies(plan, action, KEY.replace("1234abcd", "9999abcd"), SM_CONTEXT)
+    assert_denies(plan, "kms:Encrypt", KEY, SM_CONTEXT)
+
+
+def test_customer_key_with_logging_adds_the_logs_delivery_context() -> None:
+    plan = plan_for(PASS, logging={"level": "ERROR"},
+                    encryption={"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": KEY})
+    logs_context = {"kms:EncryptionContext:SourceArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:*"}
+    assert_allows(plan, "kms:GenerateDataKey", KEY, logs_context)
+
+
+def test_key_alias_cannot_be_resolved_offline_and_is_reported() -> None:
+    plan = plan_for(PASS, encryption={"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": "alias/orders"})
+    assert "DYNAMIC_RESOURCE" in codes(plan)
+    assert_allows(plan, "kms:Decrypt", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/any", SM_CONTEXT)
+    assert_denies(plan, "kms:Decrypt", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/any")
+
+
+def test_aws_owned_key_needs_nothing() -> None:
+    assert plan_for(PASS, encryption={"type": "AWS_OWNED_KEY"}).documents == ()
