@@ -46,6 +46,8 @@ CODES: dict[str, Severity] = {
     "ROLE_GONE": Severity.INFO,  # the role disappeared before we could write
     "PASSROLE_UNSCOPED": Severity.MEDIUM,  # a role is passed but not named literally: PassRole not granted
     "DRIFT": Severity.MEDIUM,  # a fixer-owned policy was changed by hand
+    # Added for the role fixer (service.py):
+    "POLICY_OVERFLOW": Severity.LOW,  # the role's inline budget is full: placed in customer-managed policies
 }
 
 

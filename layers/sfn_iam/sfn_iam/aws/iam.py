@@ -1,0 +1,203 @@
+"""IAM adapter: the role's inline and attached policies, our customer-managed overflow policies, and a search for
+the roles carrying our policies. "Not found" becomes ``None``/``False``; ``LimitExceeded`` on a write becomes
+:class:`PolicyLimitExceededError`; everything else propagates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from botocore.exceptions import ClientError
+
+from ..ports import AttachedPolicy, Document, PolicyHolder, PolicyLimitExceededError, Role
+from ..scope import tags_dict
+from .clients import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+
+REQUIRED_ACTIONS = frozenset({
+    # roles under the configured path
+    "iam:GetRole",
+    "iam:ListRolePolicies",
+    "iam:GetRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    # our customer-managed overflow policies, under their own path
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:ListPolicyVersions",
+    "iam:CreatePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicyVersion",
+    "iam:DeletePolicy",
+    # holders(): find the roles that carry a machine's policies (role moved, machine deleted, sweep)
+    "iam:GetAccountAuthorizationDetails",
+})
+
+
+def _document(value: Any) -> Document:
+    """Policy documents arrive as dicts (botocore decodes them) or, from some endpoints, URL-encoded JSON."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    loaded = json.loads(unquote(value) if isinstance(value, str) and value.startswith("%7B") else value)
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _dumps(document: Document) -> str:
+    return json.dumps(document, separators=(",", ":"), sort_keys=False)
+
+
+class IamRolePolicyStore:
+    def __init__(self, client: IAMClient, *, partition: str, account: str, role_path: str = "/",
+                 managed_path: str = "/sfn-iam/") -> None:
+        self.client = client
+        self.role_path = role_path
+        self.managed_path = managed_path
+        self._policy_arn_prefix = f"arn:{partition}:iam::{account}:policy{managed_path}"
+
+    def policy_arn(self, name: str) -> str:
+        return self._policy_arn_prefix + name
+
+    # -- roles and inline policies -----------------------------------------------------------------------
+
+    def get_role(self, name: str) -> Role | None:
+        try:
+            role = self.client.get_role(RoleName=name)["Role"]
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            raise
+        return Role(arn=role["Arn"], name=role["RoleName"], path=role["Path"],
+                    trust_policy=_document(role.get("AssumeRolePolicyDocument") or {}),
+                    tags=tags_dict(role.get("Tags", [])))
+
+    def list_inline(self, role: str) -> list[str] | None:
+        try:
+            return [n for page in self.client.get_paginator("list_role_policies").paginate(RoleName=role)
+                    for n in page["PolicyNames"]]
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            raise
+
+    def get_inline(self, role: str, name: str) -> Document | None:
+        try:
+            return _document(self.client.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            raise
+
+    def put_inline(self, role: str, name: str, document: Document) -> None:
+        try:
+            self.client.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=_dumps(document))
+        except ClientError as exc:
+            if error_code(exc) == "LimitExceeded":
+                raise PolicyLimitExceededError(str(exc)) from exc
+            raise
+
+    def delete_inline(self, role: str, name: str) -> bool:
+        try:
+            self.client.delete_role_policy(RoleName=role, PolicyName=name)
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return False
+            raise
+        return True
+
+    def list_attached(self, role: str) -> list[AttachedPolicy] | None:
+        try:
+            return [AttachedPolicy(p["PolicyName"], p["PolicyArn"])
+                    for page in self.client.get_paginator("list_attached_role_policies").paginate(RoleName=role)
+                    for p in page["AttachedPolicies"]]
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            raise
+
+    def attach(self, role: str, name: str) -> None:
+        try:
+            self.client.attach_role_policy(RoleName=role, PolicyArn=self.policy_arn(name))
+        except ClientError as exc:
+            if error_code(exc) == "LimitExceeded":
+                raise PolicyLimitExceededError(str(exc)) from exc
+            raise
+
+    def detach(self, role: str, name: str) -> bool:
+        try:
+            self.client.detach_role_policy(RoleName=role, PolicyArn=self.policy_arn(name))
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return False
+            raise
+        return True
+
+    # -- our customer-managed overflow policies ----------------------------------------------------------
+
+    def get_managed(self, name: str) -> Document | None:
+        arn = self.policy_arn(name)
+        try:
+            version = self.client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            return _document(self.client.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+                             ["Document"])
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            raise
+
+    def _prune_versions(self, arn: str) -> None:
+        """Delete every non-default version: IAM keeps at most five, and we only ever need the current one."""
+        for v in self.client.list_policy_versions(PolicyArn=arn)["Versions"]:
+            if not v["IsDefaultVersion"]:
+                self.client.delete_policy_version(PolicyArn=arn, VersionId=v["VersionId"])
+
+    def put_managed(self, name: str, document: Document) -> str:
+        arn = self.policy_arn(name)
+        try:
+            self.client.create_policy(PolicyName=name, Path=self.managed_path, PolicyDocument=_dumps(document),
+                                      Description="Written by sfn-iam: overflow of a state machine's policy")
+            return arn
+        except ClientError as exc:
+            if error_code(exc) != "EntityAlreadyExists":
+                raise
+        self._prune_versions(arn)
+        self.client.create_policy_version(PolicyArn=arn, PolicyDocument=_dumps(document), SetAsDefault=True)
+        self._prune_versions(arn)
+        return arn
+
+    def delete_managed(self, name: str) -> bool:
+        arn = self.policy_arn(name)
+        try:
+            self._prune_versions(arn)
+            self.client.delete_policy(PolicyArn=arn)
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return False
+            raise
+        return True
+
+    # -- search -------------------------------------------------------------------------------------------
+
+    def holders(self, prefix: str) -> list[PolicyHolder]:
+        found: list[PolicyHolder] = []
+        pages = self.client.get_paginator("get_account_authorization_details").paginate(Filter=["Role"])
+        for page in pages:
+            for role in page.get("RoleDetailList", []):
+                if not role["Path"].startswith(self.role_path):
+                    continue
+                inline = tuple(p["PolicyName"] for p in role.get("RolePolicyList", [])
+                               if p["PolicyName"].startswith(prefix))
+                attached = tuple(AttachedPolicy(p["PolicyName"], p["PolicyArn"])
+                                 for p in role.get("AttachedManagedPolicies", [])
+                                 if p["PolicyName"].startswith(prefix) and p["PolicyArn"].startswith(
+                                     self._policy_arn_prefix))
+                if inline or attached:
+                    found.append(PolicyHolder(role["Arn"], role["RoleName"], inline, attached))
+        return found
