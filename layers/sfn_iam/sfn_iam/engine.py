@@ -53,23 +53,30 @@ def parse_definition(definition: Mapping[str, Any] | str) -> Mapping[str, Any]:
 
 def derive(definition: Mapping[str, Any] | str, ctx: Context) -> tuple[list[Requirement], list[Finding]]:
     """Every requirement the definition's states need, with the findings of the walk."""
+    reqs, findings, _ = _derive(definition, ctx)
+    return reqs, findings
+
+
+def _derive(definition: Mapping[str, Any] | str, ctx: Context
+            ) -> tuple[list[Requirement], list[Finding], frozenset[str]]:
+    """:func:`derive`, plus the roles Tasks name literally in ``Credentials`` (for the sts:AssumeRole guard)."""
     nodes, findings = asl.walk(parse_definition(definition))
     reqs: list[Requirement] = []
     for node in nodes:
         call = requirements_for(node, ctx)
         reqs.extend(call.requirements)
         findings.extend(call.findings)
-    return reqs, findings
+    return reqs, findings, guardrails.credential_roles(nodes)
 
 
 def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: int = policy.INLINE_LIMIT) -> Plan:
     """The policy for ``sm``. Raises :class:`asl.DefinitionError` or :class:`arns.ArnError` on unusable input."""
     ctx = context_for(sm.arn)
-    reqs, findings = derive(sm.definition, ctx)
+    reqs, findings, credential_roles = _derive(sm.definition, ctx)
     config_reqs, config_findings = requirements_for_config(ctx, sm.logging, sm.tracing, sm.encryption)
     reqs.extend(config_reqs)
     findings.extend(config_findings)
-    granted, blocked = guardrails.apply(reqs, guard or guardrails.GuardPolicy())
+    granted, blocked = guardrails.apply(reqs, guard or guardrails.GuardPolicy(), credential_roles=credential_roles)
     findings.extend(blocked)
     documents: list[dict[str, Any]] = []
     if granted:
