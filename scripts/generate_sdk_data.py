@@ -70,6 +70,14 @@ def stem(name: str) -> str:
     return s
 
 
+def _compatible(placeholder: str, member: str) -> bool:
+    """A generated id is not a name: ``${WorkgroupId}`` cannot be filled from ``WorkgroupName``."""
+    ph, m = placeholder.lower(), member.lower()
+    if ph.endswith("id") and m.endswith("name"):
+        return False
+    return not (ph.endswith("name") and m.endswith("id"))
+
+
 def pascal(name: str) -> str:
     return name[:1].upper() + name[1:]
 
@@ -152,8 +160,11 @@ def bind(prefix: str, api: str, rt: str, template: str, members: list[str]) -> d
         if found is None and stem(ph):
             candidates = sorted(m for m in members if stem(m) == stem(ph) and m not in BARE_MEMBERS)
             # prefer a name over an ARN over anything else, for readability; all forms are accepted at run time
-            candidates.sort(key=lambda m: (not m.lower().endswith("name"), not m.lower().endswith("arn"), m))
+            candidates.sort(key=lambda m: (not _compatible(ph, m), not m.lower().endswith("name"),
+                                           not m.lower().endswith("arn"), m))
             found = candidates[0] if candidates else None
+            if found is not None and not _compatible(ph, found):
+                found = "@" + found  # the member may hold the resource's ARN, never the id itself
         if found is None and i == len(phs) - 1:
             noun = re.sub(r"[^a-z0-9]", "", rt.lower())
             if noun and noun in api.lower():
@@ -162,7 +173,7 @@ def bind(prefix: str, api: str, rt: str, template: str, members: list[str]) -> d
             elif "ResourceArn" in members or "ResourceARN" in members:
                 found = "ResourceArn" if "ResourceArn" in members else "ResourceARN"
         if found is not None:
-            result[ph] = pascal(found)
+            result[ph] = "@" + pascal(found[1:]) if found.startswith("@") else pascal(found)
     return result
 
 
@@ -174,18 +185,18 @@ def apigateway_ops(model: dict[str, Any], partition_template: str) -> dict[str, 
         method = http.get("method", "GET").upper()
         uri = http.get("requestUri", "/").split("?")[0]
         shape = model["shapes"].get(op.get("input", {}).get("shape", ""), {})
-        by_location = {
-            m.get("locationName", k): pascal(k) for k, m in shape.get("members", {}).items() if m.get("location") == "uri"
-        }
+        members = shape.get("members", {}).items()
+        by_location = {m.get("locationName", k): pascal(k) for k, m in members if m.get("location") == "uri"}
         bindings: dict[str, str] = {}
-
-        def placeholder(match: re.Match[str], bindings: dict[str, str] = bindings) -> str:
-            loc = match.group(1).rstrip("+")
-            member = by_location.get(loc, pascal(loc))
-            bindings[member] = member
-            return "${" + member + "}"
-
-        path = re.sub(r"\{([^}]+)\}", placeholder, uri).rstrip("/") or "/"
+        parts = []
+        for piece in re.split(r"(\{[^}]+\})", uri):
+            if piece.startswith("{"):
+                loc = piece[1:-1].rstrip("+")
+                member = by_location.get(loc, pascal(loc))
+                bindings[member] = member
+                piece = "${" + member + "}"
+            parts.append(piece)
+        path = "".join(parts).rstrip("/") or "/"
         template = partition_template + path
         ops[camel(name).lower()] = {
             "n": camel(name),
@@ -254,7 +265,7 @@ def build(src: Sources) -> dict[str, str]:
                     rec["a"].append({"x": action, "r": rts})
                 if override:
                     rec["o"] = 1
-                    for key, short in (("handler", "h"), ("pass_role", "p"), ("defaults", "d")):
+                    for key, short in (("handler", "h"), ("pass_role", "p"), ("defaults", "d"), ("implicit", "i")):
                         if key in override:
                             rec[short] = override[key]
                 if api.lower() in unsupported.get(name, set()):
@@ -269,7 +280,8 @@ def build(src: Sources) -> dict[str, str]:
                                            separators=(",", ":")) + "\n"
     for name in sorted(accepted - set(services)):
         prefix = prefix_overrides.get(name, name)
-        services[name] = {"prefix": prefix, "note": "on the Step Functions list but absent from the SDK models (retired)"}
+        note = "on the Step Functions list but absent from the SDK models (retired)"
+        services[name] = {"prefix": prefix, "note": note}
     missing = sorted(set(overrides) - used_overrides)
     if missing:
         raise SystemExit(f"overrides for operations that do not exist: {missing}")
@@ -302,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"SDK data up to date ({len(files)} files)")
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
-    for stale in set(p.name for p in OUT.glob("*") if p.is_file()) - set(files):
+    for stale in {p.name for p in OUT.glob("*") if p.is_file()} - set(files):
         (OUT / stale).unlink()
     for name, text in files.items():
         (OUT / name).write_text(text, encoding="utf-8")
