@@ -44,6 +44,7 @@ class Settings:
     describe_attempts: int = 4  # DescribeStateMachine is eventually consistent right after a create
     describe_delay: float = 1.0  # seconds, doubled per attempt
     event_bus: str = "default"
+    managed_path: str = "/sfn-iam/"  # IAM path of our customer-managed overflow policies
 
     @property
     def enforce(self) -> bool:
@@ -99,6 +100,9 @@ def from_env(env: Mapping[str, str]) -> Settings:
     bad = [s for s in services if not _SERVICE.match(s.lower())]
     if bad:
         raise ConfigError(f"ALLOWED_SERVICES has entries that are not IAM service prefixes: {bad}")
+    managed_path = env.get("MANAGED_POLICY_PATH", "/sfn-iam/").strip() or "/sfn-iam/"
+    if not _PATH.match(managed_path) or managed_path == "/":
+        raise ConfigError(f"MANAGED_POLICY_PATH={managed_path!r} must be a path of its own, like /sfn-iam/")
     return Settings(
         account=account,
         mode=mode,
@@ -111,4 +115,5 @@ def from_env(env: Mapping[str, str]) -> Settings:
         describe_attempts=int(_number(env, "DESCRIBE_ATTEMPTS", 4, 1, 10)),
         describe_delay=_number(env, "DESCRIBE_RETRY_DELAY", 1.0, 0, 30),
         event_bus=env.get("EVENT_BUS_NAME", "default").strip() or "default",
+        managed_path=managed_path,
     )

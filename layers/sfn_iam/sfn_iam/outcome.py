@@ -37,6 +37,18 @@ DETAIL_TYPES: dict[Status, str] = {
 }
 
 
+# CloudWatch metric per status (Powertools Metrics, unit Count); findings are counted as Findings<Severity>.
+METRIC_NAMES: dict[Status, str] = {
+    Status.WRITTEN: "PoliciesWritten",
+    Status.UNCHANGED: "PoliciesUnchanged",
+    Status.REMOVED: "PoliciesRemoved",
+    Status.PROPOSED: "ChangesProposed",
+    Status.SKIPPED: "StateMachinesSkipped",
+    Status.GONE: "TargetsGone",
+    Status.IGNORED: "EventsIgnored",
+}
+
+
 class ChangeKind(enum.StrEnum):
     PUT_INLINE = "put-inline"
     DELETE_INLINE = "delete-inline"
@@ -84,6 +96,18 @@ class Outcome:
     @property
     def writes(self) -> int:
         return sum(1 for c in self.changes if c.applied)
+
+    @property
+    def metric_name(self) -> str:
+        return METRIC_NAMES[self.status]
+
+    def finding_counts(self) -> dict[str, int]:
+        """``{"FindingsHigh": 2, ...}`` for the severities present."""
+        counts: dict[str, int] = {}
+        for f in self.findings:
+            key = f"Findings{f.severity.name.title()}"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def resources(self) -> list[str]:
         return [r for r in (self.state_machine_arn, self.role_arn) if r]

@@ -17,11 +17,11 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from . import engine, naming, policy, scope
+from . import engine, events, naming, policy, scope
 from .arns import ArnError, parse_role_arn
 from .asl import DefinitionError
 from .config import Settings
-from .events import Action, Trigger
+from .events import Action, Ignored, Trigger
 from .findings import Finding
 from .model import StateMachine
 from .outcome import Change, ChangeKind, Outcome, Status
@@ -125,6 +125,17 @@ class RoleFixer:
         self.sleep = sleep
 
     # -- entry points -------------------------------------------------------------------------------------
+
+    def handle_event(self, event: Any) -> Outcome:
+        """One EventBridge event as delivered to the Lambda: parse it, then act or say why not."""
+        parsed = events.parse(event, self.settings.account)
+        if isinstance(parsed, Ignored):
+            detail = event.get("detail") if isinstance(event, Mapping) else None
+            name = detail.get("eventName") if isinstance(detail, Mapping) else None
+            return Outcome(Status.IGNORED, mode=str(self.settings.mode), event_id=parsed.event_id,
+                           action=name if isinstance(name, str) else "", reason=parsed.reason,
+                           message=parsed.message)
+        return self.handle(parsed)
 
     def handle(self, trigger: Trigger) -> Outcome:
         if trigger.action is Action.DELETE:

@@ -1,0 +1,204 @@
+"""A local AWS world for the role fixer, shared by `make demo`, `make invoke` and the end-to-end tests.
+
+Nothing here ships in the layer. It creates roles and state machines in moto (in-process ``mock_aws`` or a
+``ThreadedMotoServer`` reached through ``AWS_ENDPOINT_URL``), loads and patches the CloudTrail events in
+``events/``, captures the published outcome events through an EventBridge rule → SQS queue, counts AWS calls,
+and emulates the IAM quotas moto does not enforce (aggregate inline size, attached policies per role).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from sfn_iam import policy
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+EXAMPLES = ROOT / "examples"
+ACCOUNT = "123456789012"  # moto's default account, also the account in events/*.json
+REGION = "us-east-1"
+ROLE_PATH = "/stepfunctions/"
+STATES_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole",
+                   "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}],
+}
+FIXER_ENV = {
+    "MODE": "enforce",
+    "ROLE_PATH": ROLE_PATH,
+    "ACCOUNT_ID": ACCOUNT,
+    "OPT_OUT_TAG_KEY": "sfn-iam:opt-out",
+    "POLICY_NAME_PREFIX": "sfn-iam.",
+    "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/sfn-iam-role-fixer",
+    "DESCRIBE_ATTEMPTS": "3",
+    "DESCRIBE_RETRY_DELAY": "0",
+    "POWERTOOLS_SERVICE_NAME": "sfn-iam-role-fixer",
+    "POWERTOOLS_METRICS_NAMESPACE": "SfnIam",
+    "AWS_DEFAULT_REGION": REGION,
+}
+
+
+def load_event(name: str) -> dict[str, Any]:
+    path = Path(name) if name.endswith(".json") and Path(name).exists() else EVENTS / name
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def patch_event(event: dict[str, Any], *, state_machine_arn: str | None = None, role_arn: str | None = None,
+                account: str | None = None) -> dict[str, Any]:
+    """A copy of ``event`` pointing at resources created in moto (ARNs and account replaced wherever they occur)."""
+    text = json.dumps(event)
+    detail = event.get("detail", {})
+    old_sm = (detail.get("responseElements") or {}).get("stateMachineArn") or \
+        (detail.get("requestParameters") or {}).get("stateMachineArn") or \
+        (detail.get("requestParameters") or {}).get("resourceArn")
+    if state_machine_arn and old_sm:
+        text = text.replace(old_sm, state_machine_arn)
+    old_role = (detail.get("requestParameters") or {}).get("roleArn")
+    if role_arn and old_role:
+        text = text.replace(old_role, role_arn)
+    if account:
+        text = text.replace(event["account"], account)
+    patched: dict[str, Any] = json.loads(text)
+    return patched
+
+
+def load_handler() -> ModuleType:
+    """functions/role_fixer/app.py as a module (it is not a package: Lambda loads it by file)."""
+    name = "role_fixer_app"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / "role_fixer" / "app.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+class FakeContext:
+    """Enough of a Lambda context for Powertools."""
+
+    function_name = "sfn-iam-role-fixer"
+    function_version = "$LATEST"
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:sfn-iam-role-fixer"
+    memory_limit_in_mb = 256
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+    log_group_name = "/aws/lambda/sfn-iam-role-fixer"
+    log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+# -- world building --------------------------------------------------------------------------------------------
+
+def create_role(iam: Any, name: str, *, path: str = ROLE_PATH, trust: dict[str, Any] | None = None,
+                tags: dict[str, str] | None = None) -> str:
+    kwargs: dict[str, Any] = {"RoleName": name, "Path": path,
+                              "AssumeRolePolicyDocument": json.dumps(trust or STATES_TRUST)}
+    if tags:
+        kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+    arn: str = iam.create_role(**kwargs)["Role"]["Arn"]
+    return arn
+
+
+def create_state_machine(sfn: Any, name: str, example: str, role_arn: str) -> str:
+    definition = (EXAMPLES / example).read_text(encoding="utf-8")
+    arn: str = sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn)["stateMachineArn"]
+    return arn
+
+
+def role_policies(iam: Any, role: str) -> dict[str, Any]:
+    """Everything attached to a role: inline documents by name, and attached managed policy names."""
+    inline = {n: iam.get_role_policy(RoleName=role, PolicyName=n)["PolicyDocument"]
+              for n in iam.list_role_policies(RoleName=role)["PolicyNames"]}
+    attached = sorted(p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"])
+    return {"inline": inline, "attached": attached}
+
+
+def capture_outcomes(events: Any, sqs: Any, bus: str = "default") -> str:
+    """Route every ``source: sfn-iam`` event to a new SQS queue; returns the queue URL."""
+    url: str = sqs.create_queue(QueueName="sfn-iam-outcomes")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="sfn-iam-outcomes", EventBusName=bus, EventPattern=json.dumps({"source": ["sfn-iam"]}))
+    events.put_targets(Rule="sfn-iam-outcomes", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    return url
+
+
+def read_outcomes(sqs: Any, url: str) -> list[dict[str, Any]]:
+    """The outcome events published since the last read (EventBridge envelopes)."""
+    found: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return found
+        for m in messages:
+            found.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+# -- instrumentation -------------------------------------------------------------------------------------------
+
+class CallCounter:
+    """Counts API calls per ``service:Operation`` on the clients it is attached to (one per call, not per retry)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def attach(self, *clients: Any) -> CallCounter:
+        for client in clients:
+            service = client.meta.service_model.service_name
+            client.meta.events.register("provide-client-params", self._count(service))
+        return self
+
+    def _count(self, service: str) -> Any:
+        def handler(model: Any, **_: Any) -> None:
+            self.calls[f"{service}:{model.name}"] += 1
+        return handler
+
+    def total(self, *services: str) -> int:
+        return sum(n for key, n in self.calls.items() if not services or key.split(":")[0] in services)
+
+    def writes(self) -> int:
+        verbs = ("Put", "Delete", "Create", "Attach", "Detach")
+        return sum(n for key, n in self.calls.items() if key.startswith("iam:") and key[4:].startswith(verbs))
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+
+def _limit_exceeded(operation: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": "LimitExceeded", "Message": message},
+                        "ResponseMetadata": {"HTTPStatusCode": 409}}, operation)
+
+
+def enforce_iam_quotas(iam: Any, *, inline_limit: int = policy.INLINE_LIMIT, max_attached: int = 10) -> None:
+    """Make moto refuse what IAM refuses: PutRolePolicy over the role's aggregate inline size, AttachRolePolicy
+    over the attached-policy quota, both with ``LimitExceeded`` (moto accepts both silently)."""
+    reader = boto3.client("iam", region_name=REGION, endpoint_url=iam.meta.endpoint_url)
+
+    def put_role_policy(params: dict[str, Any], **_: Any) -> None:
+        role, name = params["RoleName"], params["PolicyName"]
+        used = sum(policy.size(reader.get_role_policy(RoleName=role, PolicyName=n)["PolicyDocument"])
+                   for n in reader.list_role_policies(RoleName=role)["PolicyNames"] if n != name)
+        new = policy.size(json.loads(params["PolicyDocument"]))
+        if used + new > inline_limit:
+            raise _limit_exceeded("PutRolePolicy", f"Maximum policy size of {inline_limit} bytes exceeded for "
+                                  f"role {role}")
+
+    def attach_role_policy(params: dict[str, Any], **_: Any) -> None:
+        attached = reader.list_attached_role_policies(RoleName=params["RoleName"])["AttachedPolicies"]
+        if len(attached) >= max_attached and params["PolicyArn"] not in {p["PolicyArn"] for p in attached}:
+            raise _limit_exceeded("AttachRolePolicy", f"Cannot exceed quota for PoliciesPerRole: {max_attached}")
+
+    iam.meta.events.register("before-parameter-build.iam.PutRolePolicy", put_role_policy)
+    iam.meta.events.register("before-parameter-build.iam.AttachRolePolicy", attach_role_policy)
