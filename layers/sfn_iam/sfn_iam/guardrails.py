@@ -328,4 +328,15 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *,
             refuse(req, "WILDCARD_WRITE", problem)
             continue
         kept.append(req)
+    # A role passed for a call the deny-list refused (lambda:CreateFunction, cloudformation:CreateStack, ...) would
+    # only wait for another way to use it: the pass is refused with the call.
+    blocked_paths = {path for code, _, path in findings if code == "BLOCKED_ACTION"}
+    if blocked_paths:
+        still: list[Requirement] = []
+        for req in kept:
+            if req.action.lower() == "iam:passrole" and req.path in blocked_paths:
+                refuse(req, "BLOCKED_ACTION", "the call that would use this role is refused")
+            else:
+                still.append(req)
+        kept = still
     return kept, sorted(findings.values(), key=lambda f: (f.path, f.message))
