@@ -91,7 +91,9 @@ def submit_job(call: Call) -> None:
     definitions = _job_definition(call)
     if queue is None or not definitions:
         return
-    call.allow("batch:SubmitJob", [queue, *definitions])
+    # SubmitJob also authorizes the job it creates (job/ID, required in Batch's authorization reference);
+    # the ID is generated at run time, so jobs of this account and region.
+    call.allow("batch:SubmitJob", [queue, *definitions, call.arn("batch", "job/*")])
     if call.sync:
         call.allow("batch:DescribeJobs", "*")  # DescribeJobs has no resource-level permissions
         call.allow("batch:TerminateJob", call.arn("batch", "job/*"))  # the job ID is generated at run time
@@ -152,7 +154,8 @@ def eks_cluster(call: Call) -> None:
             call.missing("RoleArn")
             return
         pass_role(call, call.args.get("RoleArn"), "RoleArn", (EKS,))
-    call.allow("eks:CreateCluster" if create else "eks:DeleteCluster", cluster)
+    # CreateCluster has no resource type (the docs and the authorization reference agree): only "*" works.
+    call.allow("eks:CreateCluster" if create else "eks:DeleteCluster", "*" if create else cluster)
     if call.sync:
         call.allow(_EKS_SYNC[call.api.lower()], cluster)
 
