@@ -35,6 +35,8 @@ _CTX = ("Partition", "Region", "Account")
 _SECRET_SUFFIX = "-??????"  # Secrets Manager appends six random characters to a secret's name in its ARN
 
 Value = str | Dynamic | None
+# Parameters whose value may carry the next placeholder too: ECS TaskDefinition is "family" or "family:revision".
+_JOINED = {"TaskDefinitionFamilyName": (":", "TaskDefinitionRevisionNumber")}
 
 
 @lru_cache(maxsize=1)
@@ -122,6 +124,8 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
     missing = 0
     pos = 0
     for m in _PLACEHOLDER_RE.finditer(template):
+        if m.start() < pos:
+            continue  # consumed with the previous value
         out.append(template[pos : m.start()])
         pos = m.end()
         ph = m.group(1)
@@ -146,12 +150,12 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
 
             value = queue_arn(value, call.ctx.partition) or value
         if isinstance(value, str) and value.startswith("arn:"):
+            # an ARN covers every placeholder up to this one: whatever came before is superseded
             if matches(_wild(template), value):
-                return _Filled(rt, value, frozenset(present | {member or ph}), dynamic, missing)
+                return _Filled(rt, value, frozenset({member or ph}))
             if not matches(_wild(template[: m.end()]), value):
                 return None
-            out = [value]
-            present.add(member or ph)
+            out, present, dynamic, missing = [value], {member or ph}, [], 0
             continue
         if isinstance(value, Dynamic):
             dynamic.append(member or ph)
@@ -164,6 +168,9 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
             if ph == "SecretId":
                 value += _SECRET_SUFFIX
             out.append(value)
+            joined = _JOINED.get(ph)
+            if joined and joined[0] in value and template[pos:].startswith(joined[0] + "${" + joined[1] + "}"):
+                pos += len(joined[0]) + len(joined[1]) + 3  # "family:revision" fills both placeholders
         else:
             missing += 1
             out.append("*")
@@ -562,6 +569,12 @@ def _ses_send(call: Call, op: Mapping[str, Any]) -> None:
         call.allow(action, call.arn("ses", f"configuration-set/{config_set}"))
 
 
+def _events_put(call: Call, op: Mapping[str, Any]) -> None:
+    from .integrations.messaging import put_events
+
+    put_events(call)
+
+
 _HANDLERS: dict[str, Callable[[Call, Mapping[str, Any]], None]] = {
     "s3_list": _s3_list,
     "s3_object_read": _s3_object_read,
@@ -578,4 +591,5 @@ _HANDLERS: dict[str, Callable[[Call, Mapping[str, Any]], None]] = {
     "athena_query": _athena_query,
     "kms_reencrypt": _kms_reencrypt,
     "ses_send": _ses_send,
+    "events_put": _events_put,
 }
