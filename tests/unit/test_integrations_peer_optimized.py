@@ -93,7 +93,6 @@ CASES: dict[str, Case] = {
                    for a in ("PutTargets", "PutRule", "DescribeRule"))],
         requested=[r("batch:SubmitJob", f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/q"),
                    r("batch:SubmitJob", f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/d:1"),
-                   r("batch:SubmitJob", f"arn:aws:batch:{REGION}:{ACCOUNT}:job/0b1c"),
                    r("batch:TerminateJob", f"arn:aws:batch:{REGION}:{ACCOUNT}:job/0b1c")],
         outside=[r("batch:SubmitJob", f"arn:aws:batch:{REGION}:{OTHER}:job-queue/q"),
                  r("batch:TerminateJob", f"arn:aws:batch:{REGION}:{OTHER}:job/0b1c")],

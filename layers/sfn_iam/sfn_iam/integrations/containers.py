@@ -91,9 +91,9 @@ def submit_job(call: Call) -> None:
     definitions = _job_definition(call)
     if queue is None or not definitions:
         return
-    # SubmitJob also authorizes the job it creates (job/ID, required in Batch's authorization reference);
-    # the ID is generated at run time, so jobs of this account and region.
-    call.allow("batch:SubmitJob", [queue, *definitions, call.arn("batch", "job/*")])
+    # Batch's user guide scopes SubmitJob by queue and definition only ("you must provide both"); the
+    # authorization reference also lists the created job, which would need job/* (see the ADR).
+    call.allow("batch:SubmitJob", [queue, *definitions])
     if call.sync:
         call.allow("batch:DescribeJobs", "*")  # DescribeJobs has no resource-level permissions
         call.allow("batch:TerminateJob", call.arn("batch", "job/*"))  # the job ID is generated at run time
