@@ -147,8 +147,9 @@ class RoleFixer:
             relocate: bool = False) -> Outcome:
         """Make the machine's role carry exactly the machine's policy.
 
-        ``fresh`` (a create): skip looking for leftover managed overflow policies of an earlier machine of the
-        same name. ``relocate``: the role may have changed, so remove this machine's policies from other roles.
+        ``fresh`` (a create): on a role without inline policies, do not look for managed overflow policies of this
+        machine (a brand-new machine cannot have any). ``relocate``: the role may have changed, so remove this
+        machine's policies from the other roles that carry them.
         """
         base = naming.policy_name(self.settings.policy_prefix, arn)
         out = {"event_id": event_id, "action": action, "state_machine_arn": arn, "policy_name": base}
@@ -226,14 +227,19 @@ class RoleFixer:
         if not plan.documents:
             self._clear(run, role_name, base, inline)
             return (Status.REMOVED if run.changes else Status.UNCHANGED), "", "", ()
-        if len(plan.documents) == 1:
-            placed = self._place_inline(run, role_name, base, inline, plan.documents[0], fresh)
+        attached: list[AttachedPolicy] | None = None
+        if base not in inline and (not fresh or inline):
+            # Not inline: maybe in managed overflow policies. A create on a role without inline policies cannot
+            # have overflowed, which keeps the common create at five calls.
+            attached = self.roles.list_attached(role_name) or []
+        overflowed = any(naming.is_overflow_of(base, a.name) for a in attached or [])
+        if len(plan.documents) == 1 and not overflowed:
+            placed = self._place_inline(run, role_name, base, inline, plan.documents[0])
             if placed is not None:
                 return placed, "inline", "", plan.documents
-        return self._place_managed(run, sm, role_name, base, inline)
+        return self._place_managed(run, sm, role_name, base, inline, attached)
 
-    def _place_inline(self, run: _Run, role: str, base: str, inline: list[str], doc: Document,
-                      fresh: bool) -> Status | None:
+    def _place_inline(self, run: _Run, role: str, base: str, inline: list[str], doc: Document) -> Status | None:
         """Put the single document inline; ``None`` when it does not fit the role's inline budget."""
         current = self.roles.get_inline(role, base) if base in inline else None
         if current is not None and same(current, doc):
@@ -244,8 +250,6 @@ class RoleFixer:
             run.put_inline(role, base, doc)
         except PolicyLimitExceededError:
             return None
-        if current is None and not fresh:
-            self._drop_managed(run, role, base, self.roles.list_attached(role) or [], keep=set())
         return Status.WRITTEN
 
     def _fits_inline(self, role: str, base: str, inline: list[str], doc: Document) -> bool:
@@ -253,10 +257,12 @@ class RoleFixer:
         used = sum(policy.size(self.roles.get_inline(role, n) or {}) for n in inline if n != base)
         return used + policy.size(doc) <= policy.INLINE_LIMIT
 
-    def _place_managed(self, run: _Run, sm: StateMachine, role: str, base: str,
-                       inline: list[str]) -> Placed:
+    def _place_managed(self, run: _Run, sm: StateMachine, role: str, base: str, inline: list[str],
+                       attached: list[AttachedPolicy] | None) -> Placed:
+        """Once a machine's policy has overflowed it stays in managed policies until it no longer exists."""
         plan = engine.plan(sm, self.settings.guard, policy.MANAGED_LIMIT)
-        attached = self.roles.list_attached(role) or []
+        if attached is None:
+            attached = self.roles.list_attached(role) or []
         ours = {a.name for a in attached if naming.is_overflow_of(base, a.name)}
         others = len(attached) - len(ours)
         too_large = [f for f in plan.findings if f.code == "POLICY_TOO_LARGE"]
