@@ -1,0 +1,118 @@
+"""The fixer's own permissions: exactly what the adapters call, scoped, and never on its own role."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+from typing import Any
+
+import sfn_iam.aws
+
+from . import template
+
+T = template.load()
+RESOURCES = T["Resources"]
+APP_POLICY = RESOURCES["RoleFixerAppPolicy"]["Properties"]
+WRITES = re.compile(r"^iam:(Put|Delete|Attach|Detach|Create|Update|Tag|Untag|Set|Pass)", re.IGNORECASE)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def adapter_actions() -> dict[str, frozenset[str]]:
+    found = {}
+    for info in pkgutil.iter_modules(sfn_iam.aws.__path__):
+        module = importlib.import_module(f"sfn_iam.aws.{info.name}")
+        if info.name != "clients":
+            assert hasattr(module, "REQUIRED_ACTIONS"), f"adapter {info.name} declares no REQUIRED_ACTIONS"
+            found[info.name] = module.REQUIRED_ACTIONS
+    return found
+
+
+def statements(effect: str) -> list[dict[str, Any]]:
+    return [s for s in APP_POLICY["PolicyDocument"]["Statement"] if s["Effect"] == effect]
+
+
+def test_template_grants_exactly_what_the_adapters_declare() -> None:
+    declared = set().union(*adapter_actions().values())
+    granted = {a for s in statements("Allow") for a in _as_list(s["Action"])}
+    assert granted == declared
+
+
+def test_every_adapter_is_covered() -> None:
+    assert set(adapter_actions()) == {"iam", "stepfunctions", "publisher"}
+
+
+def test_iam_writes_are_scoped_to_the_role_path_or_our_policies_never_star() -> None:
+    for stmt in statements("Allow"):
+        writes = [a for a in _as_list(stmt["Action"]) if WRITES.match(a)]
+        if not writes:
+            continue
+        for resource in _as_list(stmt["Resource"]):
+            assert resource != "*", (writes, stmt)
+            text = resource["Fn::Sub"]
+            assert ":role${RolePath}*" in text or ":policy${ManagedPolicyPath}${PolicyNamePrefix}*" in text, text
+
+
+def test_attach_is_limited_to_our_overflow_policies() -> None:
+    stmt = next(s for s in statements("Allow") if "iam:AttachRolePolicy" in _as_list(s["Action"]))
+    assert stmt["Condition"]["ArnLike"]["iam:PolicyARN"]["Fn::Sub"].endswith(
+        ":policy${ManagedPolicyPath}${PolicyNamePrefix}*")
+
+
+def test_the_fixer_can_never_change_its_own_role() -> None:
+    denies = statements("Deny")
+    assert any(_as_list(s["Action"]) == ["iam:*"] and s["Resource"] == {"Fn::GetAtt": ["RoleFixerRole", "Arn"]}
+               for s in denies)
+    assert APP_POLICY["RoleName"] == {"Ref": "RoleFixerRole"}
+
+
+def test_no_other_policy_grants_the_adapter_services() -> None:
+    services = {a.split(":")[0] for a in set().union(*adapter_actions().values())}
+    for name, resource in RESOURCES.items():
+        if resource["Type"] == "AWS::IAM::RolePolicy" and name != "RoleFixerAppPolicy":
+            for stmt in resource["Properties"]["PolicyDocument"]["Statement"]:
+                assert not {a.split(":")[0] for a in _as_list(stmt["Action"])} & services, name
+    role = RESOURCES["RoleFixerRole"]["Properties"]
+    assert "Policies" not in role
+    function = RESOURCES["RoleFixerFunction"]["Properties"]
+    assert "Policies" not in function and function["Role"] == {"Fn::GetAtt": ["RoleFixerRole", "Arn"]}
+
+
+def test_permissions_boundary_is_optional() -> None:
+    boundary = RESOURCES["RoleFixerRole"]["Properties"]["PermissionsBoundary"]
+    assert boundary == {"Fn::If": ["HasPermissionsBoundary", {"Ref": "PermissionsBoundaryArn"},
+                                   {"Ref": "AWS::NoValue"}]}
+
+
+def test_every_setting_the_config_reads_is_set_by_the_template() -> None:
+    source = (Path(sfn_iam.__file__).parent / "config.py").read_text()
+    read = set(re.findall(r'env\.get\("([A-Z_]+)"', source)) | set(re.findall(r'_number\(env, "([A-Z_]+)"', source))
+    variables = set(RESOURCES["RoleFixerFunction"]["Properties"]["Environment"]["Variables"])
+    assert read and read <= variables, read - variables
+
+
+def test_guardrail_parameters_reach_the_function() -> None:
+    variables = RESOURCES["RoleFixerFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["EXTRA_DENIED_ACTIONS"] == {"Ref": "ExtraDeniedActions"}
+    assert variables["ALLOWED_SERVICES"] == {"Ref": "AllowedServices"}
+    assert variables["MODE"] == {"Ref": "Mode"}
+    assert T["Parameters"]["Mode"]["Default"] == "enforce"
+
+
+def test_trail_only_when_asked() -> None:
+    for name in ("Trail", "TrailBucket", "TrailBucketPolicy"):
+        assert RESOURCES[name]["Condition"] == "CreateTrailResources"
+    assert T["Parameters"]["CreateTrail"]["Default"] == "false"
+
+
+def test_no_event_is_lost_silently() -> None:
+    function = RESOURCES["RoleFixerFunction"]["Properties"]
+    rule = function["Events"]["StateMachineChanges"]["Properties"]
+    assert rule["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert rule["DeadLetterConfig"]["Type"] == "SQS"
+    on_failure = function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
