@@ -157,6 +157,12 @@ def test_emr_dynamic_cluster_is_narrowed_to_this_region_and_account() -> None:
     assert "DYNAMIC_RESOURCE" in codes(plan)
 
 
+def test_emr_dynamic_step_without_runtime_role_reports_no_passrole() -> None:
+    plan = plan_for(task("arn:aws:states:::elasticmapreduce:addStep", {"ClusterId": "j-1", "Step.$": "$.step"}))
+    assert "PASSROLE_UNSCOPED" not in codes(plan)
+    assert_allows(plan, "elasticmapreduce:AddJobFlowSteps", f"{EMR}:cluster/j-1")
+
+
 def test_emr_add_step_runtime_role_is_passed_to_emr() -> None:
     plan = plan_for(task("arn:aws:states:::elasticmapreduce:addStep", {
         "ClusterId": "j-1", "Step": {"Name": "s"}, "ExecutionRoleArn": f"{ROLE}/runtime"}))

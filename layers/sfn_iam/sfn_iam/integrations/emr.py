@@ -42,9 +42,8 @@ def emr_cluster(call: Call) -> None:
     always, on_sync = _EMR_CLUSTER_APIS[call.api.lower()]
     call.allow(always + (on_sync if call.sync else ()), cluster)
     if call.api.lower() == "addstep":
-        # An EMR runtime role on the step is passed to EMR with the caller's credentials.
-        pass_role(call, call.args.sub("Step").get("ExecutionRoleArn") or call.args.get("ExecutionRoleArn"),
-                  "ExecutionRoleArn", (EMR,))
+        # An EMR runtime role (AddJobFlowSteps' top-level ExecutionRoleArn) is passed to EMR by the caller.
+        pass_role(call, call.args.get("ExecutionRoleArn"), "ExecutionRoleArn", (EMR,))
 
 
 @register("elasticmapreduce", "createCluster", patterns=(REQUEST_RESPONSE, SYNC))
