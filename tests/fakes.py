@@ -1,0 +1,133 @@
+"""In-memory implementations of the ports (sfn_iam.ports), with IAM's quotas, for service unit tests."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sfn_iam import policy
+from sfn_iam.model import StateMachine
+from sfn_iam.ports import AttachedPolicy, DescribedStateMachine, Document, PolicyHolder, PolicyLimitExceededError, Role
+
+ACCOUNT = "123456789012"
+STATES_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+class FakeMachines:
+    def __init__(self) -> None:
+        self.machines: dict[str, DescribedStateMachine] = {}
+        self.invisible_for: dict[str, int] = {}  # arn → describes that still say "not found" (eventual consistency)
+        self.calls = 0
+
+    def add(self, arn: str, definition: Mapping[str, Any], role_arn: str, status: str = "ACTIVE") -> None:
+        self.machines[arn] = DescribedStateMachine(StateMachine(arn, definition, role_arn), status)
+
+    def describe(self, arn: str) -> DescribedStateMachine | None:
+        self.calls += 1
+        if self.invisible_for.get(arn, 0) > 0:
+            self.invisible_for[arn] -= 1
+            return None
+        return self.machines.get(arn)
+
+    def list_arns(self) -> Iterator[str]:
+        yield from sorted(self.machines)
+
+
+@dataclass
+class FakeRole:
+    path: str
+    trust: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(STATES_TRUST))
+    tags: dict[str, str] = field(default_factory=dict)
+    inline: dict[str, Document] = field(default_factory=dict)
+    attached: list[str] = field(default_factory=list)  # managed policy names (ours or others)
+
+
+class FakeRoles:
+    """IAM as far as the fixer sees it, refusing what IAM refuses (inline aggregate size, attached count)."""
+
+    def __init__(self, *, stale_reads: int = 0, max_attached: int = 10) -> None:
+        self.roles: dict[str, FakeRole] = {}
+        self.managed: dict[str, Document] = {}
+        self.writes: list[tuple[str, ...]] = []
+        self.stale_reads = stale_reads  # reads after a put that still return the old document
+        self.max_attached = max_attached
+
+    def add_role(self, name: str, path: str = "/stepfunctions/", **kwargs: Any) -> str:
+        self.roles[name] = FakeRole(path, **kwargs)
+        return f"arn:aws:iam::{ACCOUNT}:role{path}{name}"
+
+    def get_role(self, name: str) -> Role | None:
+        r = self.roles.get(name)
+        if r is None:
+            return None
+        return Role(f"arn:aws:iam::{ACCOUNT}:role{r.path}{name}", name, r.path, r.trust, dict(r.tags))
+
+    def list_inline(self, role: str) -> list[str] | None:
+        r = self.roles.get(role)
+        return None if r is None else sorted(r.inline)
+
+    def get_inline(self, role: str, name: str) -> Document | None:
+        r = self.roles.get(role)
+        if r is None or name not in r.inline:
+            return None
+        if self.stale_reads > 0:
+            self.stale_reads -= 1
+            return {"Version": "2012-10-17", "Statement": []}
+        return copy.deepcopy(r.inline[name])
+
+    def put_inline(self, role: str, name: str, document: Document) -> None:
+        r = self.roles[role]
+        others = sum(policy.size(d) for n, d in r.inline.items() if n != name)
+        if others + policy.size(document) > policy.INLINE_LIMIT:
+            raise PolicyLimitExceededError("Maximum policy size of 10240 bytes exceeded")
+        self.writes.append(("put-inline", role, name))
+        r.inline[name] = json.loads(json.dumps(document))
+
+    def delete_inline(self, role: str, name: str) -> bool:
+        self.writes.append(("delete-inline", role, name))
+        return self.roles[role].inline.pop(name, None) is not None
+
+    def list_attached(self, role: str) -> list[AttachedPolicy] | None:
+        r = self.roles.get(role)
+        return None if r is None else [AttachedPolicy(n, f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam/{n}")
+                                       for n in r.attached]
+
+    def get_managed(self, name: str) -> Document | None:
+        return copy.deepcopy(self.managed.get(name))
+
+    def put_managed(self, name: str, document: Document) -> str:
+        self.writes.append(("put-managed", name))
+        self.managed[name] = json.loads(json.dumps(document))
+        return name
+
+    def delete_managed(self, name: str) -> bool:
+        self.writes.append(("delete-managed", name))
+        return self.managed.pop(name, None) is not None
+
+    def attach(self, role: str, name: str) -> None:
+        r = self.roles[role]
+        if len(r.attached) >= self.max_attached:
+            raise PolicyLimitExceededError("Cannot exceed quota for PoliciesPerRole")
+        self.writes.append(("attach", role, name))
+        r.attached.append(name)
+
+    def detach(self, role: str, name: str) -> bool:
+        self.writes.append(("detach", role, name))
+        r = self.roles[role]
+        if name in r.attached:
+            r.attached.remove(name)
+            return True
+        return False
+
+    def holders(self, prefix: str) -> list[PolicyHolder]:
+        out = []
+        for name, r in sorted(self.roles.items()):
+            inline = tuple(n for n in r.inline if n.startswith(prefix))
+            attached = tuple(AttachedPolicy(n, n) for n in r.attached if n.startswith(prefix))
+            if inline or attached:
+                out.append(PolicyHolder(f"arn:aws:iam::{ACCOUNT}:role{r.path}{name}", name, inline, attached))
+        return out

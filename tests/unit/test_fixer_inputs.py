@@ -1,0 +1,120 @@
+"""Pure inputs of the role fixer: event parsing (on events/*.json), settings, policy names, role scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from scripts import sandbox
+from sfn_iam import config, events, naming, scope
+from sfn_iam.ports import Role
+
+ACCOUNT = "123456789012"
+SM = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:OrderProcessing"
+
+
+@pytest.mark.parametrize(("file", "expected"), [
+    ("create_state_machine.json", ("CreateStateMachine", None)),
+    ("update_state_machine_definition.json", ("UpdateStateMachine", None)),
+    ("update_state_machine_role.json", ("UpdateStateMachine",
+                                        f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/OrderProcessingRoleV2")),
+    ("delete_state_machine.json", ("DeleteStateMachine", None)),
+])
+def test_events_that_trigger(file: str, expected: tuple[str, str | None]) -> None:
+    parsed = events.parse(sandbox.load_event(file), ACCOUNT)
+    assert isinstance(parsed, events.Trigger)
+    assert (str(parsed.action), parsed.role_in_request) == expected
+    assert parsed.state_machine_arn == SM
+    assert parsed.event_id == sandbox.load_event(file)["id"]
+
+
+@pytest.mark.parametrize(("file", "reason"), [
+    ("create_state_machine_failed_call.json", "FAILED_CALL"),
+    ("unrelated_event.json", "UNHANDLED_EVENT_NAME"),
+])
+def test_events_that_are_ignored(file: str, reason: str) -> None:
+    parsed = events.parse(sandbox.load_event(file), ACCOUNT)
+    assert isinstance(parsed, events.Ignored) and parsed.reason == reason
+
+
+def test_foreign_account_and_qualified_arns() -> None:
+    assert events.parse(sandbox.load_event("create_state_machine.json"), "210987654321").reason == "FOREIGN_ACCOUNT"
+    event = sandbox.load_event("update_state_machine_definition.json")
+    event["detail"]["requestParameters"]["stateMachineArn"] = SM + ":prod"
+    parsed = events.parse(event, ACCOUNT)
+    assert isinstance(parsed, events.Trigger) and parsed.state_machine_arn == SM
+
+
+def test_settings_defaults_and_guardrails() -> None:
+    s = config.from_env({"ACCOUNT_ID": ACCOUNT, "EXTRA_DENIED_ACTIONS": "s3:DeleteBucket, ec2:*",
+                         "ALLOWED_SERVICES": "sns,sqs"})
+    assert (s.mode, s.role_path, s.policy_prefix) == (config.Mode.ENFORCE, "/", "sfn-iam.")
+    assert s.guard.extra == ("s3:DeleteBucket", "ec2:*")
+    assert s.guard.allowed_services == frozenset({"sns", "sqs"})
+    assert config.from_env({"ACCOUNT_ID": ACCOUNT, "ALLOWED_SERVICES": ""}).guard.allowed_services is None
+
+
+@pytest.mark.parametrize("env", [
+    {},
+    {"ACCOUNT_ID": "12345"},
+    {"ACCOUNT_ID": ACCOUNT, "MODE": "yolo"},
+    {"ACCOUNT_ID": ACCOUNT, "ROLE_PATH": "stepfunctions"},
+    {"ACCOUNT_ID": ACCOUNT, "POLICY_NAME_PREFIX": "bad prefix"},
+    {"ACCOUNT_ID": ACCOUNT, "EXTRA_DENIED_ACTIONS": "not-an-action"},
+    {"ACCOUNT_ID": ACCOUNT, "ALLOWED_SERVICES": "S3 Bucket"},
+    {"ACCOUNT_ID": ACCOUNT, "FIXER_ROLE_ARN": "arn:aws:iam::1:user/x"},
+    {"ACCOUNT_ID": ACCOUNT, "DESCRIBE_ATTEMPTS": "many"},
+    {"ACCOUNT_ID": ACCOUNT, "MANAGED_POLICY_PATH": "/"},
+])
+def test_bad_settings_are_refused(env: dict[str, str]) -> None:
+    with pytest.raises(config.ConfigError):
+        config.from_env(env)
+
+
+def test_policy_names_are_deterministic_valid_and_region_aware() -> None:
+    assert naming.policy_name("sfn-iam.", SM) == "sfn-iam.us-east-1.OrderProcessing"
+    assert naming.policy_name("sfn-iam.", SM + ":3") == "sfn-iam.us-east-1.OrderProcessing"
+    assert naming.policy_name("sfn-iam.", SM.replace("us-east-1", "eu-west-1")) != naming.policy_name("sfn-iam.", SM)
+    long_a = naming.policy_name("sfn-iam.", SM.replace("OrderProcessing", "A" * 80))
+    long_b = naming.policy_name("sfn-iam.", SM.replace("OrderProcessing", "A" * 79 + "B"))
+    odd = naming.policy_name("sfn-iam.", SM.replace("OrderProcessing", "Ordres-été!"))
+    for name in (long_a, long_b, odd):
+        assert len(naming.overflow_name(name, 20)) <= naming.MAX_NAME
+        assert naming.valid_prefix(name[:32])
+    assert long_a != long_b
+    assert naming.is_overflow_of("p.x", "p.x.2") and not naming.is_overflow_of("p.x", "p.x2.1")
+
+
+def _role(trust: dict[str, object], path: str = "/stepfunctions/", tags: dict[str, str] | None = None) -> Role:
+    return Role(f"arn:aws:iam::{ACCOUNT}:role{path}r", "r", path, trust, tags or {})
+
+
+def _trust(principal: object, action: object = "sts:AssumeRole", effect: str = "Allow") -> dict[str, object]:
+    return {"Statement": [{"Effect": effect, "Principal": principal, "Action": action}]}
+
+
+SETTINGS = config.from_env({"ACCOUNT_ID": ACCOUNT, "ROLE_PATH": "/stepfunctions/"})
+
+
+@pytest.mark.parametrize(("trust", "ok"), [
+    (_trust({"Service": "states.amazonaws.com"}), True),
+    (_trust({"Service": ["states.amazonaws.com", "states.eu-west-1.amazonaws.com"]}), True),
+    (_trust({"Service": "states.amazonaws.com"}, action=["sts:AssumeRole", "sts:TagSession"]), True),
+    (_trust({"Service": ["states.amazonaws.com", "lambda.amazonaws.com"]}), False),
+    (_trust({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}), False),
+    (_trust("*"), False),
+    (_trust({"Service": "states.amazonaws.com"}, action="sts:TagSession"), False),
+    (_trust({"Service": "states.amazonaws.com"}, effect="Deny"), False),
+    ({"Statement": []}, False),
+])
+def test_trust_policy_must_admit_step_functions_alone(trust: dict[str, object], ok: bool) -> None:
+    assert scope.trusted_only_by_states(trust) is ok
+
+
+def test_role_scope_by_path_tag_account_and_own_role() -> None:
+    good = _trust({"Service": "states.amazonaws.com"})
+    assert scope.role_problem(_role(good), SETTINGS) is None
+    assert "path" in (scope.role_problem(_role(good, path="/"), SETTINGS) or "")
+    assert "opt-out" in (scope.role_problem(_role(good, tags={"sfn-iam:opt-out": ""}), SETTINGS) or "")
+    assert "account" in (scope.arn_problem("arn:aws:iam::210987654321:role/stepfunctions/r", SETTINGS) or "")
+    own = config.from_env({"ACCOUNT_ID": ACCOUNT, "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/fixer"})
+    assert "own role" in (scope.arn_problem(f"arn:aws:iam::{ACCOUNT}:role/fixer", own) or "")

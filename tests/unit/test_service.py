@@ -1,0 +1,132 @@
+"""RoleFixer over in-memory ports: every outcome branch, without moto."""
+
+from __future__ import annotations
+
+import pytest
+
+from sfn_iam import config
+from sfn_iam.outcome import Status
+from sfn_iam.service import ReadBackMismatchError, RoleFixer, normalize
+from tests.fakes import ACCOUNT, FakeMachines, FakeRoles
+
+ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Orders"
+NAME = "sfn-iam.us-east-1.Orders"
+SNS = {"StartAt": "P", "States": {"P": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "End": True,
+                                        "Parameters": {"TopicArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:t",
+                                                       "Message": "m"}}}}
+
+
+def many_topics(n: int) -> dict[str, object]:
+    states = {f"P{i}": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "Next": f"P{i + 1}",
+                        "Parameters": {"TopicArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:topic-{i:04d}-{'x' * 20}",
+                                       "Message": "m"}} for i in range(n)}
+    states[f"P{n - 1}"].pop("Next")
+    states[f"P{n - 1}"]["End"] = True
+    return {"StartAt": "P0", "States": states}
+
+
+def make(mode: str = "enforce", **roles_kwargs: object) -> tuple[RoleFixer, FakeMachines, FakeRoles, list[float]]:
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": mode, "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer"})
+    machines, roles, sleeps = FakeMachines(), FakeRoles(**roles_kwargs), []  # type: ignore[arg-type]
+    return RoleFixer(machines, roles, settings, sleep=sleeps.append), machines, roles, sleeps
+
+
+def test_fix_writes_once_and_is_idempotent() -> None:
+    fixer, machines, roles, _ = make()
+    machines.add(ARN, SNS, roles.add_role("r"))
+    assert fixer.fix(ARN).status is Status.WRITTEN
+    assert fixer.fix(ARN).status is Status.UNCHANGED
+    assert roles.writes == [("put-inline", "r", NAME)]
+
+
+def test_describe_is_retried_while_the_machine_is_not_visible_yet() -> None:
+    fixer, machines, roles, sleeps = make()
+    machines.add(ARN, SNS, roles.add_role("r"))
+    machines.invisible_for[ARN] = 2
+    assert fixer.fix(ARN).status is Status.WRITTEN
+    assert sleeps == [1.0, 2.0]
+
+
+def test_a_machine_being_deleted_is_gone() -> None:
+    fixer, machines, roles, _ = make()
+    machines.add(ARN, SNS, roles.add_role("r"), status="DELETING")
+    out = fixer.fix(ARN)
+    assert (out.status, out.reason) == (Status.GONE, "STATE_MACHINE_GONE")
+
+
+def test_read_back_mismatch_is_retried_then_fails() -> None:
+    fixer, machines, roles, sleeps = make(stale_reads=1)
+    machines.add(ARN, SNS, roles.add_role("r"))
+    assert fixer.fix(ARN).status is Status.WRITTEN  # one stale read, then consistent
+    assert sleeps == [0.5]
+    fixer, machines, roles, _ = make(stale_reads=10)
+    machines.add(ARN, SNS, roles.add_role("r"))
+    with pytest.raises(ReadBackMismatchError):
+        fixer.fix(ARN)
+
+
+def test_report_mode_counts_inline_space_itself() -> None:
+    fixer, machines, roles, _ = make("report")
+    role = roles.add_role("r")
+    roles.roles["r"].inline["big"] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": [f"arn:aws:s3:::b{i:05d}/*" for i in range(420)]}]}
+    machines.add(ARN, SNS, role)
+    out = fixer.fix(ARN)
+    assert (out.status, out.placement) == (Status.PROPOSED, "managed")
+    assert roles.writes == []
+
+
+def test_a_policy_too_large_for_one_inline_document_goes_to_managed_policies() -> None:
+    fixer, machines, roles, _ = make()
+    machines.add(ARN, many_topics(180), roles.add_role("r"))
+    out = fixer.fix(ARN)
+    assert (out.status, out.placement) == (Status.WRITTEN, "managed")
+    names = roles.roles["r"].attached
+    assert names == [f"{NAME}.{i}" for i in range(1, len(names) + 1)] and len(names) >= 2
+    assert roles.roles["r"].inline == {}
+
+
+def test_relocation_leaves_out_of_scope_roles_alone() -> None:
+    fixer, machines, roles, _ = make()
+    old = roles.add_role("old")
+    machines.add(ARN, SNS, old)
+    fixer.fix(ARN)
+    roles.roles["old"].tags["sfn-iam:opt-out"] = "yes"
+    machines.add(ARN, SNS, roles.add_role("new"))
+    out = fixer.fix(ARN, relocate=True)
+    assert out.status is Status.WRITTEN
+    assert NAME in roles.roles["old"].inline  # opted out since: reported, not touched
+    assert any(f.code == "ROLE_OUT_OF_SCOPE" for f in out.findings)
+
+
+def test_delete_of_a_machine_created_again_keeps_its_policy() -> None:
+    fixer, machines, roles, _ = make()
+    machines.add(ARN, SNS, roles.add_role("r"))
+    fixer.fix(ARN)
+    out = fixer.remove(ARN)  # the delete event arrives after the machine was created again
+    assert out.status is Status.UNCHANGED
+    assert NAME in roles.roles["r"].inline
+
+
+def test_malformed_role_arn_is_skipped() -> None:
+    fixer, machines, _, _ = make()
+    machines.add(ARN, SNS, "arn:aws:iam::123456789012:user/someone")
+    out = fixer.fix(ARN)
+    assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE")
+
+
+def test_broken_definition_is_skipped_with_a_finding() -> None:
+    fixer, machines, roles, _ = make()
+    machines.add(ARN, {"NoStates": True}, roles.add_role("r"))
+    out = fixer.fix(ARN)
+    assert (out.status, out.reason) == (Status.SKIPPED, "DEFINITION_ERROR")
+    assert roles.writes == []
+
+
+def test_normalize_ignores_order_and_single_value_form() -> None:
+    a = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["b", "a"]}]}
+    b = {"Statement": [{"Resource": ["a", "b"], "Action": ["s3:GetObject"], "Effect": "Allow"}],
+         "Version": "2012-10-17"}
+    assert normalize(a) == normalize(b)
+    assert normalize(a) != normalize({**b, "Version": "2008-10-17"})
