@@ -165,6 +165,8 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
             present.add(member or ph)
             if ph.endswith("WithoutLeadingSlash"):
                 value = value.lstrip("/")
+            if ph == "Scope":  # WAFv2: the API says REGIONAL / CLOUDFRONT, the ARN regional / global
+                value = {"REGIONAL": "regional", "CLOUDFRONT": "global"}.get(value, value)
             if ph == "SecretId":
                 value += _SECRET_SUFFIX
             out.append(value)
