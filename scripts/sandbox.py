@@ -202,3 +202,29 @@ def enforce_iam_quotas(iam: Any, *, inline_limit: int = policy.INLINE_LIMIT, max
 
     iam.meta.events.register("before-parameter-build.iam.PutRolePolicy", put_role_policy)
     iam.meta.events.register("before-parameter-build.iam.AttachRolePolicy", attach_role_policy)
+
+
+# -- staging: the world each recorded event happened in ----------------------------------------------------------
+
+SM_NAME, ROLE_NAME, ROLE2_NAME = "OrderProcessing", "OrderProcessingRole", "OrderProcessingRoleV2"
+
+
+def stage(file: str, sfn: Any, iam: Any, deliver: Any) -> tuple[str, str | None]:
+    """Create what ``events/<file>`` describes, as it is right after the recorded call; events after the create
+    first get the create delivered (``deliver(event)``). Returns the state machine ARN and the role ARN to patch
+    into the event (``None``: keep the event's role)."""
+    role = create_role(iam, ROLE_NAME)
+    sm = create_state_machine(sfn, SM_NAME, "order_processing.asl.json", role)
+    if file == "create_state_machine.json":
+        return sm, role
+    deliver(patch_event(load_event("create_state_machine.json"), state_machine_arn=sm, role_arn=role))
+    if file == "update_state_machine_definition.json":
+        sfn.update_state_machine(stateMachineArn=sm,
+                                 definition=(EXAMPLES / "order_processing_v2.asl.json").read_text(encoding="utf-8"))
+    elif file == "update_state_machine_role.json":
+        role2 = create_role(iam, ROLE2_NAME)
+        sfn.update_state_machine(stateMachineArn=sm, roleArn=role2)
+        return sm, role2
+    elif file == "delete_state_machine.json":
+        sfn.delete_state_machine(stateMachineArn=sm)
+    return sm, None

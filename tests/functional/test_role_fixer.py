@@ -64,18 +64,9 @@ def test_every_event_file_is_covered() -> None:
 @pytest.mark.parametrize("file", EVENT_FILES)
 def test_every_event_file(world: World, file: str) -> None:
     # GIVEN the world the event describes, as it is after the recorded call
-    sm, role = _create(world)
-    if file != "create_state_machine.json":
-        world.invoke(_event("create_state_machine.json", sm, role))
-        world.published()
-    role2 = world.role(ROLE2) if file == "update_state_machine_role.json" else None
-    if file == "update_state_machine_definition.json":
-        definition = (sandbox.EXAMPLES / "order_processing_v2.asl.json").read_text()
-        world.sfn.update_state_machine(stateMachineArn=sm, definition=definition)
-    if role2:
-        world.sfn.update_state_machine(stateMachineArn=sm, roleArn=role2)
-    if file == "delete_state_machine.json":
-        world.sfn.delete_state_machine(stateMachineArn=sm)
+    sm, role2 = sandbox.stage(file, world.sfn, world.iam, world.invoke)
+    role2 = role2 if file == "update_state_machine_role.json" else None
+    world.published()
     world.counter.reset()
     # WHEN the event is delivered
     result = world.invoke(_event(file, sm, role2))

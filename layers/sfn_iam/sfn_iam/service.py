@@ -180,11 +180,12 @@ class RoleFixer:
             return self.fix(arn, event_id=event_id, action=action, relocate=True)
         base = naming.policy_name(self.settings.policy_prefix, arn)
         run = _Run(self)
-        self._remove_from_holders(run, base, skip_role=None, keep_managed=set())
+        roles = self._remove_from_holders(run, base, skip_role=None, keep_managed=set())
         status = Status.REMOVED if run.changes else Status.UNCHANGED
         if run.changes and not self.settings.enforce:
             status = Status.PROPOSED
-        out = {"event_id": event_id, "action": action, "state_machine_arn": arn, "policy_name": base}
+        out = {"event_id": event_id, "action": action, "state_machine_arn": arn, "policy_name": base,
+               "role_arn": roles[0] if len(roles) == 1 else ""}
         return self._outcome(status, run, out, message="" if run.changes else "no policy of this machine found")
 
     # -- steps --------------------------------------------------------------------------------------------
@@ -298,8 +299,11 @@ class RoleFixer:
             run.delete_inline(role, base)
         self._drop_managed(run, role, base, self.roles.list_attached(role) or [], keep=set())
 
-    def _remove_from_holders(self, run: _Run, base: str, skip_role: str | None, keep_managed: set[str]) -> None:
+    def _remove_from_holders(self, run: _Run, base: str, skip_role: str | None,
+                             keep_managed: set[str]) -> list[str]:
+        """Remove this machine's policies from the roles carrying them; returns the ARNs of the roles changed."""
         managed: set[str] = set()
+        changed: list[str] = []
         for holder in self.roles.holders(base):
             if holder.role_name == skip_role:
                 continue
@@ -312,6 +316,7 @@ class RoleFixer:
             if problem:
                 run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", f"{base} left on {holder.role_arn}: {problem}"))
                 continue
+            changed.append(holder.role_arn)
             for name in inline:
                 run.delete_inline(holder.role_name, name)
             for name in attached:
@@ -319,6 +324,7 @@ class RoleFixer:
                 managed.add(name)
         for name in sorted(managed - keep_managed):
             run.delete_managed(name)
+        return changed
 
     def _outcome(self, status: Status, run: _Run, fields: dict[str, str], documents: tuple[Document, ...] = (),
                  **extra: str) -> Outcome:
