@@ -79,7 +79,7 @@ class Call:
 
     def dynamic(self, what: str, pattern: str) -> str:
         """Report that ``what`` is only known at run time and return the pattern granted instead."""
-        self.finding("DYNAMIC_RESOURCE", f"{what} is only known at run time; granted on {pattern}")
+        self.finding("DYNAMIC_RESOURCE", f"{what} is only known at run time; narrowest pattern: {pattern}")
         return pattern
 
     def missing(self, what: str) -> None:
