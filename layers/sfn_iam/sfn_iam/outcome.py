@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .findings import Finding
+from .model import Requirement
 
 SOURCE = "sfn-iam"
 SCHEMA_VERSION = "1"
@@ -88,6 +89,7 @@ class Outcome:
     changes: tuple[Change, ...] = ()
     findings: tuple[Finding, ...] = ()
     documents: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    granted: tuple[Requirement, ...] = field(default=(), compare=False)  # what the documents grant, with state paths
 
     @property
     def detail_type(self) -> str:

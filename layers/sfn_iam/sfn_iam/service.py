@@ -23,7 +23,7 @@ from .asl import DefinitionError
 from .config import Settings
 from .events import Action, Ignored, Trigger
 from .findings import Finding
-from .model import StateMachine
+from .model import Requirement, StateMachine
 from .outcome import Change, ChangeKind, Outcome, Status
 from .ports import (
     AttachedPolicy,
@@ -75,6 +75,7 @@ class _Run:
         self.sleep = fixer.sleep
         self.changes: list[Change] = []
         self.findings: list[Finding] = []
+        self.granted: tuple[Requirement, ...] = ()  # what the plan grants (the sweep's report explains wildcards)
 
     def _record(self, kind: ChangeKind, role: str, name: str) -> bool:
         self.changes.append(Change(kind, role, name, self.enforce))
@@ -179,12 +180,21 @@ class RoleFixer:
             # Deleted and created again before this event arrived: the new machine's policy must stay.
             return self.fix(arn, event_id=event_id, action=action, relocate=True)
         base = naming.policy_name(self.settings.policy_prefix, arn)
+        return self.remove_policy(base, state_machine_arn=arn, event_id=event_id, action=action)
+
+    def remove_policy(self, base: str, *, state_machine_arn: str = "", event_id: str = "",
+                      action: str = "remove") -> Outcome:
+        """Remove the policies named ``base`` (inline) and ``base.N`` (managed) from every role in scope.
+
+        The sweep calls this for an orphaned policy, whose machine is gone and whose ARN a hashed name does not
+        reveal; :meth:`remove` calls it once it knows the machine is gone.
+        """
         run = _Run(self)
         roles = self._remove_from_holders(run, base, skip_role=None, keep_managed=set())
         status = Status.REMOVED if run.changes else Status.UNCHANGED
         if run.changes and not self.settings.enforce:
             status = Status.PROPOSED
-        out = {"event_id": event_id, "action": action, "state_machine_arn": arn, "policy_name": base,
+        out = {"event_id": event_id, "action": action, "state_machine_arn": state_machine_arn, "policy_name": base,
                "role_arn": roles[0] if len(roles) == 1 else ""}
         return self._outcome(status, run, out, message="" if run.changes else "no policy of this machine found")
 
@@ -221,6 +231,7 @@ class RoleFixer:
             run.findings.append(Finding.of("DEFINITION_ERROR", str(exc)[:500]))
             return Status.SKIPPED, "", "DEFINITION_ERROR", ()
         run.findings.extend(plan.findings)
+        run.granted = plan.granted
         inline = self.roles.list_inline(role_name)
         if inline is None:
             run.findings.append(Finding.of("ROLE_GONE", f"role {sm.role_arn} disappeared"))
@@ -330,7 +341,7 @@ class RoleFixer:
                  **extra: str) -> Outcome:
         findings = tuple(sorted(set(run.findings), key=lambda f: (-f.severity, f.code, f.path, f.message)))
         return Outcome(status=status, mode=str(self.settings.mode), changes=tuple(run.changes), findings=findings,
-                       documents=documents, **fields, **extra)
+                       documents=documents, granted=run.granted if documents else (), **fields, **extra)
 
 
 def _role_name(role_arn: str) -> str:
