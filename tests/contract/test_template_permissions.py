@@ -1,7 +1,8 @@
-"""The fixer's own permissions: exactly what the adapters call, scoped, and never on its own role."""
+"""The fixer's own permissions: exactly what the adapters it wires call, scoped, and never on its own role."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 import re
@@ -12,6 +13,7 @@ import sfn_iam.aws
 
 from . import template
 
+ROOT = Path(__file__).resolve().parents[2]
 T = template.load()
 RESOURCES = T["Resources"]
 APP_POLICY = RESOURCES["RoleFixerAppPolicy"]["Properties"]
@@ -22,13 +24,24 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def adapter_actions() -> dict[str, frozenset[str]]:
+def adapters_wired_by(handler: Path) -> set[str]:
+    """The ``sfn_iam.aws`` modules a handler imports (its composition root decides what it calls)."""
+    tree = ast.parse(handler.read_text(encoding="utf-8"))
+    modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    return {m.split(".")[2] for m in modules if m.startswith("sfn_iam.aws.")} - {"clients"}
+
+
+FIXER_ADAPTERS = adapters_wired_by(ROOT / "functions" / "role_fixer" / "app.py")
+
+
+def adapter_actions(names: set[str] | None = None) -> dict[str, frozenset[str]]:
     found = {}
     for info in pkgutil.iter_modules(sfn_iam.aws.__path__):
+        if info.name == "clients" or (names is not None and info.name not in names):
+            continue
         module = importlib.import_module(f"sfn_iam.aws.{info.name}")
-        if info.name != "clients":
-            assert hasattr(module, "REQUIRED_ACTIONS"), f"adapter {info.name} declares no REQUIRED_ACTIONS"
-            found[info.name] = module.REQUIRED_ACTIONS
+        assert hasattr(module, "REQUIRED_ACTIONS"), f"adapter {info.name} declares no REQUIRED_ACTIONS"
+        found[info.name] = module.REQUIRED_ACTIONS
     return found
 
 
@@ -36,14 +49,15 @@ def statements(effect: str) -> list[dict[str, Any]]:
     return [s for s in APP_POLICY["PolicyDocument"]["Statement"] if s["Effect"] == effect]
 
 
-def test_template_grants_exactly_what_the_adapters_declare() -> None:
-    declared = set().union(*adapter_actions().values())
+def test_template_grants_exactly_what_the_fixers_adapters_declare() -> None:
+    declared = set().union(*adapter_actions(FIXER_ADAPTERS).values())
     granted = {a for s in statements("Allow") for a in _as_list(s["Action"])}
     assert granted == declared
 
 
-def test_every_adapter_is_covered() -> None:
-    assert set(adapter_actions()) == {"iam", "stepfunctions", "publisher"}
+def test_the_fixer_wires_its_three_adapters_and_every_adapter_declares_its_actions() -> None:
+    assert {"iam", "stepfunctions", "publisher"} == FIXER_ADAPTERS
+    assert all(adapter_actions().values())
 
 
 def test_iam_writes_are_scoped_to_the_role_path_or_our_policies_never_star() -> None:
@@ -71,7 +85,7 @@ def test_the_fixer_can_never_change_its_own_role() -> None:
 
 
 def test_no_other_policy_grants_the_adapter_services() -> None:
-    services = {a.split(":")[0] for a in set().union(*adapter_actions().values())}
+    services = {a.split(":")[0] for a in set().union(*adapter_actions(FIXER_ADAPTERS).values())}
     for name, resource in RESOURCES.items():
         if resource["Type"] == "AWS::IAM::RolePolicy" and name != "RoleFixerAppPolicy":
             for stmt in resource["Properties"]["PolicyDocument"]["Statement"]:
