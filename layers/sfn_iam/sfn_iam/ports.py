@@ -105,3 +105,13 @@ class RolePolicyStore(Protocol):
 class OutcomePublisher(Protocol):
     def publish(self, detail_type: str, detail: Mapping[str, Any], resources: list[str]) -> None:
         """Publish one outcome event (``PutEvents``); raises when the entry is not accepted."""
+
+
+class SummaryNotifier(Protocol):
+    def notify(self, subject: str, message: str) -> None:
+        """Publish a sweep's summary (SNS ``Publish``)."""
+
+
+class FindingsImporter(Protocol):
+    def import_findings(self, findings: list[dict[str, Any]]) -> int:
+        """Import ASFF findings (Security Hub ``BatchImportFindings``, in batches); returns how many were accepted."""

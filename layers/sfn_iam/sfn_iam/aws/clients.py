@@ -7,8 +7,11 @@ service and, unless it is a "not found", fails the invocation so Lambda's retrie
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -51,3 +54,51 @@ def error_code(exc: Exception) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", ""))
     return ""
+
+
+class TokenBucket:
+    """A thread-safe token bucket: at most ``rate`` acquisitions per second on average, bursts up to ``burst``.
+
+    Client-side pacing for a sweep's IAM calls (IAM publishes no rate, its buckets are per account: docs/sweep.md);
+    botocore's adaptive retries still handle the throttles that get through. ``clock`` and ``sleep`` are injectable
+    for tests.
+    """
+
+    def __init__(self, rate: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be > 0 and burst >= 1")
+        self.rate = rate
+        self.burst = float(burst)
+        self.clock = clock
+        self.sleep = sleep
+        self._tokens = float(burst)
+        self._last = clock()
+        self._lock = threading.Lock()
+        self.waited = 0.0  # total seconds spent waiting, for the sweep's statistics
+
+    def acquire(self) -> None:
+        with self._lock:  # callers queue here: a waiting thread holds the lock, so the order is first come first served
+            now = self.clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens < 1:
+                wait = (1 - self._tokens) / self.rate
+                self.sleep(wait)
+                self.waited += wait
+                self._last = self.clock()
+                self._tokens = 1.0
+            self._tokens -= 1
+
+
+def rate_limit(client: Any, bucket: TokenBucket) -> None:
+    """Take a token from ``bucket`` before every request ``client`` sends (each page and each retry included)."""
+    def before_sign(**_: Any) -> None:
+        bucket.acquire()
+
+    client.meta.events.register("before-sign", before_sign)
+
+
+def make_client(service: str, session: boto3.session.Session | None = None, config: Config = RETRY_CONFIG) -> Any:
+    """One more client with the same retry policy (the sweep's SNS and Security Hub clients, STS for the CLI)."""
+    return (session or boto3.session.Session()).client(service, config=config)  # type: ignore[call-overload]

@@ -1,0 +1,73 @@
+"""Role sweeper Lambda: the scheduled composition root. Every state machine of the account and region → Sweeper →
+posture totals, outcome events, an optional SNS summary and optional Security Hub findings.
+
+Same library, settings and scope as the role fixer (config.from_env), plus the sweep's own settings
+(sweep.options_from_env). IAM calls are paced by a token bucket on the IAM client and retried by botocore.
+A sweep that could not handle some machines still reports everything, then fails so the error is visible
+(CloudWatch Errors metric, on-failure queue); the next scheduled sweep retries them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from sfn_iam import config, report, sweep
+from sfn_iam.arns import partition_of_region
+from sfn_iam.aws.clients import TokenBucket, make_client, make_clients, rate_limit
+from sfn_iam.aws.iam import IamRolePolicyStore
+from sfn_iam.aws.notify import SnsNotifier
+from sfn_iam.aws.publisher import EventBridgePublisher
+from sfn_iam.aws.securityhub import SecurityHubImporter
+from sfn_iam.aws.stepfunctions import StepFunctionsReader
+
+logger = Logger()
+tracer = Tracer(patch_modules=("botocore",))
+metrics = Metrics()
+
+
+class SweepIncompleteError(RuntimeError):
+    """Some state machines or orphaned policies could not be handled (listed in the report and the logs)."""
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = config.from_env(os.environ)
+    options = sweep.options_from_env(os.environ)
+    clients = make_clients()
+    region = clients.sfn.meta.region_name or "us-east-1"
+    partition = partition_of_region(region)
+    rate_limit(clients.iam, TokenBucket(options.iam_calls_per_second, burst=max(1, int(options.iam_calls_per_second))))
+    roles = IamRolePolicyStore(clients.iam, partition=partition, account=settings.account,
+                               role_path=settings.role_path, managed_path=settings.managed_path)
+    sweeper = sweep.Sweeper(StepFunctionsReader(clients.sfn), roles, settings, region, workers=options.workers,
+                            sleep=time.sleep)
+    result = sweeper.run()
+    totals = result.totals()
+    logger.info("sweep finished", extra={"totals": totals})
+    for o in result.all_outcomes:
+        if o.changes or o.findings:
+            logger.info(f"{o.status}: {o.policy_name}", extra={"outcome": o.to_dict()})
+    for e in result.errors:
+        logger.error(f"sweep error on {e.target}: {e.error}")
+    metrics.add_metric(name="SweepStateMachines", unit=MetricUnit.Count, value=len(result.outcomes))
+    metrics.add_metric(name="SweepWrites", unit=MetricUnit.Count, value=result.writes)
+    metrics.add_metric(name="SweepDrift", unit=MetricUnit.Count, value=int(str(totals["drift"])))
+    metrics.add_metric(name="SweepErrors", unit=MetricUnit.Count, value=len(result.errors))
+    publisher = EventBridgePublisher(clients.events, settings.event_bus)
+    notifier = SnsNotifier(make_client("sns"), options.topic_arn) if options.topic_arn else None
+    importer = SecurityHubImporter(make_client("securityhub")) if options.security_hub else None
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    imported = report.deliver(result, publish_many=publisher.publish_many, notifier=notifier, importer=importer,
+                              partition=partition, now=now)
+    if result.errors:
+        raise SweepIncompleteError(f"{len(result.errors)} target(s) failed; first: {result.errors[0].target}: "
+                                   f"{result.errors[0].error}")
+    return {"totals": totals, "securityHubFindings": imported}

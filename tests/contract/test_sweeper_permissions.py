@@ -1,0 +1,107 @@
+"""The sweeper's own permissions: exactly what the adapters its handler wires call (SNS and Security Hub only when
+configured), the fixer's IAM scoping unchanged, never on its own role or the fixer's; settings all reach it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sfn_iam
+
+from .test_template_permissions import RESOURCES, ROOT, WRITES, _as_list, adapter_actions, adapters_wired_by
+from .test_template_permissions import statements as fixer_statements
+
+SWEEPER_POLICY = RESOURCES["RoleSweeperAppPolicy"]["Properties"]
+SWEEPER_ADAPTERS = adapters_wired_by(ROOT / "functions" / "role_sweeper" / "app.py")
+
+
+def _applies(stmt: dict[str, Any]) -> dict[str, Any]:
+    """A statement written as ``!If [Condition, statement, !Ref AWS::NoValue]``: the statement when it applies."""
+    if "Fn::If" in stmt:
+        _, then, otherwise = stmt["Fn::If"]
+        assert otherwise == {"Ref": "AWS::NoValue"}, stmt
+        return dict(then)
+    return stmt
+
+
+def statements(effect: str) -> list[dict[str, Any]]:
+    return [s for s in map(_applies, SWEEPER_POLICY["PolicyDocument"]["Statement"]) if s["Effect"] == effect]
+
+
+def test_the_sweeper_wires_five_adapters() -> None:
+    assert {"iam", "stepfunctions", "publisher", "notify", "securityhub"} == SWEEPER_ADAPTERS
+
+
+def test_template_grants_exactly_what_the_sweepers_adapters_declare() -> None:
+    declared = set().union(*adapter_actions(SWEEPER_ADAPTERS).values())
+    granted = {a for s in statements("Allow") for a in _as_list(s["Action"])}
+    assert granted == declared
+
+
+def test_the_sweeper_has_the_fixer_s_statements_unchanged() -> None:
+    fixer = {s["Sid"]: s for s in fixer_statements("Allow")}
+    sweeper = {s["Sid"]: s for s in statements("Allow")}
+    assert {sid: sweeper[sid] for sid in fixer} == fixer
+
+
+def test_optional_sinks_are_granted_only_when_configured() -> None:
+    conditions = {s["Fn::If"][0]: s["Fn::If"][1]["Sid"] for s in SWEEPER_POLICY["PolicyDocument"]["Statement"]
+                  if "Fn::If" in s}
+    assert conditions == {"HasFindingsTopic": "PublishSummary", "ImportToSecurityHub": "ImportFindings"}
+    hub = next(s for s in statements("Allow") if s["Sid"] == "ImportFindings")
+    assert hub["Resource"]["Fn::Sub"].endswith(":product/${AWS::AccountId}/default")
+    topic = next(s for s in statements("Allow") if s["Sid"] == "PublishSummary")
+    assert topic["Resource"] == {"Ref": "FindingsTopicArn"}
+
+
+def test_iam_writes_are_scoped_never_star() -> None:
+    for stmt in statements("Allow"):
+        writes = [a for a in _as_list(stmt["Action"]) if WRITES.match(a)]
+        for resource in _as_list(stmt["Resource"]) if writes else []:
+            assert resource != "*", (writes, stmt)
+
+
+def test_the_sweeper_can_change_neither_its_own_role_nor_the_fixer_s() -> None:
+    deny = next(s for s in statements("Deny") if _as_list(s["Action"]) == ["iam:*"])
+    assert deny["Resource"] == [{"Fn::GetAtt": ["RoleSweeperRole", "Arn"]}, {"Fn::GetAtt": ["RoleFixerRole", "Arn"]}]
+    assert SWEEPER_POLICY["RoleName"] == {"Ref": "RoleSweeperRole"}
+    function = RESOURCES["RoleSweeperFunction"]["Properties"]
+    assert "Policies" not in function and function["Role"] == {"Fn::GetAtt": ["RoleSweeperRole", "Arn"]}
+    assert function["Environment"]["Variables"]["FIXER_ROLE_ARN"] == {"Fn::GetAtt": ["RoleSweeperRole", "Arn"]}
+
+
+def _read_settings(module: str) -> set[str]:
+    source = (Path(sfn_iam.__file__).parent / f"{module}.py").read_text()
+    patterns = (r'env\.get\("([A-Z_]+)"', r'_number\(env, "([A-Z_]+)"', r'number\("([A-Z_]+)"')
+    return set().union(*(re.findall(p, source) for p in patterns))
+
+
+def test_every_setting_reaches_the_sweeper_the_same_as_the_fixer() -> None:
+    variables = RESOURCES["RoleSweeperFunction"]["Properties"]["Environment"]["Variables"]
+    fixer = RESOURCES["RoleFixerFunction"]["Properties"]["Environment"]["Variables"]
+    sweep = _read_settings("sweep")
+    assert sweep == {"SWEEP_WORKERS", "IAM_CALLS_PER_SECOND", "FINDINGS_TOPIC_ARN", "SECURITY_HUB_FINDINGS"}
+    # Describe retries are for events racing a create; the sweeper never retries a listed machine.
+    assert sweep | _read_settings("config") - {"DESCRIBE_ATTEMPTS", "DESCRIBE_RETRY_DELAY"} <= set(variables)
+    shared = set(fixer) & set(variables) - {"FIXER_ROLE_ARN", "POWERTOOLS_SERVICE_NAME"}
+    assert len(shared) >= 10
+    assert {k: variables[k] for k in shared} == {k: fixer[k] for k in shared}
+
+
+@pytest.mark.parametrize("parameter", ["SweepSchedule", "FindingsTopicArn", "SecurityHubFindings"])
+def test_governance_parameters_reach_the_sweeper(parameter: str) -> None:
+    text = repr(RESOURCES["RoleSweeperFunction"]) + repr(RESOURCES["RoleSweeperAppPolicy"])
+    assert f"'Ref': '{parameter}'" in text
+
+
+def test_schedule_is_a_parameter_and_no_retry_storm() -> None:
+    function = RESOURCES["RoleSweeperFunction"]["Properties"]
+    schedule = function["Events"]["Schedule"]
+    assert schedule["Type"] == "Schedule"
+    assert schedule["Properties"]["Schedule"] == {"Ref": "SweepSchedule"}
+    assert function["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
+    assert function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
