@@ -307,6 +307,9 @@ def _mutations() -> list[tuple[str, Any]]:
     return [
         ("detail not an object", set_path(["detail"], "oops")),
         ("eventName wrong type", set_path(["detail", "eventName"], 42)),
+        ("eventName unhashable", set_path(["detail", "eventName"], ["CreateStateMachine"])),
+        ("responseElements wrong type", set_path(["detail", "responseElements"], "x")),
+        ("stateMachineArn wrong type", set_path(["detail", "responseElements", "stateMachineArn"], {"a": 1})),
         ("unknown event name", set_path(["detail", "eventName"], "CreateStateMachineAlias")),
         ("foreign account", set_path(["account"], "210987654321")),
         ("malformed ARN", set_path(["detail", "responseElements", "stateMachineArn"], "arn:aws:states:nope")),

@@ -63,7 +63,7 @@ def parse(event: Any, account: str) -> Trigger | Ignored:
     if detail.get("eventSource") != EVENT_SOURCE:
         return Ignored(event_id, "UNRELATED_EVENT", f"event source {str(detail.get('eventSource'))[:80]!r}")
     name = detail.get("eventName")
-    if name not in set(Action):
+    if not isinstance(name, str) or name not in set(Action):
         return Ignored(event_id, "UNHANDLED_EVENT_NAME", f"event name {str(name)[:80]!r} is not handled")
     if "errorCode" in detail:
         return Ignored(event_id, "FAILED_CALL", f"the call failed with {str(detail.get('errorCode'))[:80]!r}")
