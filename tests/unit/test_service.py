@@ -116,6 +116,16 @@ def test_malformed_role_arn_is_skipped() -> None:
     assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE")
 
 
+def test_a_move_to_a_malformed_role_still_cleans_the_old_role() -> None:
+    fixer, machines, roles, _ = make()
+    machines.add(ARN, SNS, roles.add_role("old"))
+    fixer.fix(ARN)
+    machines.add(ARN, SNS, "not-a-role")
+    out = fixer.fix(ARN, relocate=True)
+    assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE")
+    assert roles.roles["old"].inline == {}
+
+
 def test_broken_definition_is_skipped_with_a_finding() -> None:
     fixer, machines, roles, _ = make()
     machines.add(ARN, {"NoStates": True}, roles.add_role("r"))

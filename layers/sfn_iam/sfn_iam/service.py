@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import engine, events, naming, policy, scope
-from .arns import ArnError, parse_role_arn
+from .arns import ArnError, is_role_arn, parse_role_arn
 from .asl import DefinitionError
 from .config import Settings
 from .events import Action, Ignored, Trigger
@@ -164,7 +164,7 @@ class RoleFixer:
         run = _Run(self)
         status, placement, reason, docs = self._fix_role(run, sm, base, fresh)
         if relocate:
-            role_name = _role_name(sm.role_arn)
+            role_name = _role_name(sm.role_arn) if is_role_arn(sm.role_arn) else None
             keep = {naming.overflow_name(base, i) for i in range(1, len(docs) + 1)} if placement == "managed" else set()
             self._remove_from_holders(run, base, skip_role=role_name, keep_managed=keep)
             if status is Status.UNCHANGED and run.changes:
