@@ -187,7 +187,8 @@ class IamRolePolicyStore:
 
     def holders(self, prefix: str) -> list[PolicyHolder]:
         found: list[PolicyHolder] = []
-        pages = self.client.get_paginator("get_account_authorization_details").paginate(Filter=["Role"])
+        pages = self.client.get_paginator("get_account_authorization_details").paginate(
+            Filter=["Role"], PaginationConfig={"PageSize": 1000})  # the API's maximum; its default is 100
         for page in pages:
             for role in page.get("RoleDetailList", []):
                 if not role["Path"].startswith(self.role_path):
