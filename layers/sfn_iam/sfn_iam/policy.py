@@ -16,6 +16,7 @@ from .wildcards import matches
 VERSION = "2012-10-17"
 INLINE_LIMIT = 10_240  # all inline policies of one role together, whitespace not counted
 MANAGED_LIMIT = 6_144  # one customer-managed policy
+SUBSUME_LIMIT = 256  # wildcard resources per action beyond which covered grants are kept rather than searched
 
 Statement = dict[str, Any]
 Document = dict[str, Any]
@@ -41,11 +42,19 @@ def _drop_subsumed(reqs: Iterable[Requirement]) -> list[tuple[str, str, tuple[Co
     kept: list[tuple[str, str, tuple[Condition, ...]]] = []
     for action, grants in by_action.items():
         # A pattern with "?" could match a literal "*" of a narrower pattern without covering it: skip those.
-        patterns = [(res, cond) for res, cond in grants if "*" in res and "?" not in res]
+        patterns = [(res, cond, res.split("*", 1)[0]) for res, cond in grants if "*" in res and "?" not in res]
+        if len(patterns) > SUBSUME_LIMIT:
+            # Dropping covered grants only makes the document smaller; with an adversarial number of patterns it
+            # would cost grants x patterns regex matches (minutes for a 1 MB definition), so keep them all.
+            kept.extend((action, res, cond) for res, cond in grants)
+            continue
         for res, cond in grants:
             covered = any(
-                (p_res, p_cond) != (res, cond) and set(p_cond) <= set(cond) and matches(p_res, res)
-                for p_res, p_cond in patterns
+                (p_res, p_cond) != (res, cond) and res.startswith(prefix) and set(p_cond) <= set(cond)
+                and matches(p_res, res)
+                # Two patterns that cover each other ("b/*", "b/**") must not both go: the smaller one stays.
+                and not (set(cond) <= set(p_cond) and matches(res, p_res) and res < p_res)
+                for p_res, p_cond, prefix in patterns
             )
             if not covered:
                 kept.append((action, res, cond))
