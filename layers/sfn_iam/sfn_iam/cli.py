@@ -1,7 +1,11 @@
-"""``sfn-iam``: the offline command line, the second composition root over the same core.
+"""``sfn-iam``: the command line, the second composition root over the same core.
 
-``sfn-iam policy FILE`` prints the policy a state machine's role needs. FILE is a raw ASL definition or a
-``DescribeStateMachine`` response; ``-`` reads standard input.
+``sfn-iam policy FILE`` prints the policy a state machine's role needs (offline). FILE is a raw ASL definition or
+a ``DescribeStateMachine`` response; ``-`` reads standard input.
+
+``sfn-iam sweep`` sweeps a live account and region with the local credentials (or any endpoint through
+``AWS_ENDPOINT_URL``, e.g. a moto server): report mode by default, ``--mode enforce`` to write. boto3 is imported
+only by this subcommand, so ``sfn-iam policy`` stays fast and offline.
 """
 
 from __future__ import annotations
@@ -99,6 +103,128 @@ def _policy(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -
     return 0
 
 
+class ProgressBar:
+    """A one-line progress bar on a stream (stderr): ``sweep [#####.....] 500/1000``, redrawn when it moves."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO, label: str = "sweep") -> None:
+        self.stream = stream
+        self.label = label
+        self._last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = self.WIDTH * done // total if total else self.WIDTH
+        if filled == self._last and done not in (0, total):
+            return
+        self._last = filled
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _sweep(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    # boto3 and the adapters are imported here, not at the top: `sfn-iam policy` must not pay for them.
+    import botocore.exceptions
+
+    try:
+        return _sweep_live(args, out, err)
+    except InputError as exc:
+        print(f"sfn-iam: error: {exc}", file=err)
+        return 1
+    except botocore.exceptions.NoCredentialsError:
+        print("sfn-iam: error: no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)",
+              file=err)
+    except botocore.exceptions.NoRegionError:
+        print("sfn-iam: error: no AWS region: pass --region or set AWS_REGION", file=err)
+    except botocore.exceptions.ClientError as exc:
+        print(f"sfn-iam: error: {str(exc).splitlines()[0][:300]}", file=err)
+    except botocore.exceptions.BotoCoreError as exc:
+        print(f"sfn-iam: error: {str(exc).splitlines()[0][:300]}", file=err)
+    return 1
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _sweep_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import time
+    from datetime import UTC, datetime
+
+    import boto3
+
+    from . import config, report, sweep
+    from .aws.clients import TokenBucket, make_client, rate_limit
+    from .aws.iam import IamRolePolicyStore
+    from .aws.notify import SnsNotifier
+    from .aws.publisher import EventBridgePublisher
+    from .aws.securityhub import SecurityHubImporter
+    from .aws.stepfunctions import StepFunctionsReader
+
+    if args.workers < 1 or args.workers > 32 or args.iam_rate <= 0:
+        raise InputError("--workers must be 1..32 and --iam-rate greater than 0")
+    session = boto3.session.Session(region_name=args.region) if args.region else boto3.session.Session()
+    if session.get_credentials() is None:
+        import botocore.exceptions
+
+        raise botocore.exceptions.NoCredentialsError()
+    region = session.region_name
+    if not region:
+        import botocore.exceptions
+
+        raise botocore.exceptions.NoRegionError()
+    account = make_client("sts", session).get_caller_identity()["Account"]
+    try:
+        settings = config.from_env({
+            "ACCOUNT_ID": account, "MODE": args.mode, "ROLE_PATH": args.role_path,
+            "POLICY_NAME_PREFIX": args.policy_prefix, "MANAGED_POLICY_PATH": args.managed_path,
+            "OPT_OUT_TAG_KEY": args.opt_out_tag, "EVENT_BUS_NAME": args.event_bus})
+    except config.ConfigError as exc:
+        raise InputError(str(exc)) from None
+    partition = arns.partition_of_region(region)
+    iam = make_client("iam", session)
+    rate_limit(iam, TokenBucket(args.iam_rate, burst=max(1, int(args.iam_rate))))
+    roles = IamRolePolicyStore(iam, partition=partition, account=account, role_path=settings.role_path,
+                               managed_path=settings.managed_path)
+    sweeper = sweep.Sweeper(StepFunctionsReader(make_client("stepfunctions", session)), roles, settings, region,
+                            workers=args.workers, sleep=time.sleep)
+    started = time.monotonic()
+    result = sweeper.run(ProgressBar(err) if args.progress or err.isatty() else None)
+    elapsed = time.monotonic() - started
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    if args.report_json:
+        _write(args.report_json, json.dumps(report.to_json(result, now), indent=2) + "\n")
+    if args.report_md:
+        _write(args.report_md, report.to_markdown(result, now))
+    if args.publish or args.topic_arn or args.security_hub:
+        publisher = EventBridgePublisher(make_client("events", session), settings.event_bus)
+        report.deliver(result, publish_many=publisher.publish_many if args.publish else lambda _: None,
+                       notifier=SnsNotifier(make_client("sns", session), args.topic_arn) if args.topic_arn else None,
+                       importer=SecurityHubImporter(make_client("securityhub", session)) if args.security_hub
+                       else None, partition=partition, now=now)
+    totals = result.totals()
+    print(f"sweep of {account} {region} ({args.mode}): {totals['stateMachines']} state machines, "
+          f"{totals['roles']} roles, {totals['writes']} writes, {totals['proposedChanges']} proposed changes, "
+          f"{totals['drift']} drift, {totals['orphansRemoved']} orphans removed, "
+          f"{totals['orphansProposed']} orphans proposed, {totals['errors']} errors in {elapsed:.1f} s", file=out)
+    print(f"status: {json.dumps(totals['byStatus'], sort_keys=True)}; findings: "
+          f"{json.dumps(totals['findingsBySeverity'], sort_keys=True)}", file=out)
+    for e in result.errors:
+        print(f"sfn-iam: error: {e.target}: {e.error}", file=err)
+    if result.errors:
+        return 1
+    if args.fail_on is not None and any(f.severity >= args.fail_on for o in result.all_outcomes for f in o.findings):
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sfn-iam", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"sfn-iam {__version__}")
@@ -110,6 +236,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on", type=_severity, metavar="SEVERITY",
                    help="exit 2 when a finding is at least this severe (info, low, medium, high, critical)")
     p.set_defaults(func=_policy)
+    s = sub.add_parser("sweep", help="fix or report every state machine of an account and region (live AWS)",
+                       description="Sweep every state machine of the account and region: derive each one's policy, "
+                       "write it (enforce) or say what would change (report), restore hand-edited policies, remove "
+                       "the policies of deleted state machines. Uses the local AWS credentials; AWS_ENDPOINT_URL is "
+                       "honoured.")
+    s.add_argument("--mode", choices=["report", "enforce"], default="report",
+                   help="report (default) writes nothing; enforce writes")
+    s.add_argument("--region", help="AWS region (default: the SDK's, e.g. AWS_REGION)")
+    s.add_argument("--role-path", default="/", help="only roles under this IAM path are in scope (default /)")
+    s.add_argument("--policy-prefix", default="sfn-iam.", help="prefix of the policies sfn-iam owns")
+    s.add_argument("--managed-path", default="/sfn-iam/", help="IAM path of the overflow managed policies")
+    s.add_argument("--opt-out-tag", default="sfn-iam:opt-out", help="roles with this tag key are only reported")
+    s.add_argument("--workers", type=int, default=4, help="state machines handled at once (default 4)")
+    s.add_argument("--iam-rate", type=float, default=10.0, help="IAM calls per second at most (default 10)")
+    s.add_argument("--report-json", metavar="FILE", help="write the posture report as JSON")
+    s.add_argument("--report-md", metavar="FILE", help="write the posture report as Markdown")
+    s.add_argument("--publish", action="store_true",
+                   help="publish the outcome events to EventBridge (source sfn-iam), as the Lambda does")
+    s.add_argument("--event-bus", default="default", help="event bus for --publish (default: default)")
+    s.add_argument("--topic-arn", help="publish a summary to this SNS topic")
+    s.add_argument("--security-hub", action="store_true", help="import the findings into Security Hub (ASFF)")
+    s.add_argument("--progress", action="store_true", help="show a progress bar on stderr even when not a TTY")
+    s.add_argument("--fail-on", type=_severity, metavar="SEVERITY",
+                   help="exit 2 when a finding is at least this severe")
+    s.set_defaults(func=_sweep)
     return parser
 
 

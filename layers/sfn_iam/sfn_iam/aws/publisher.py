@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..outcome import SOURCE
@@ -31,7 +31,7 @@ class EventBridgePublisher:
             failed = r["Entries"][0]
             raise PublishError(f"PutEvents refused the outcome: {failed.get('ErrorCode')} {failed.get('ErrorMessage')}")
 
-    def publish_many(self, events: list[tuple[str, Mapping[str, Any], list[str]]]) -> None:
+    def publish_many(self, events: Sequence[tuple[str, Mapping[str, Any], list[str]]]) -> None:
         """Many outcome events (a sweep's), ten per ``PutEvents`` call (its limit); same entries as :meth:`publish`."""
         for start in range(0, len(events), 10):
             entries = [{"Source": SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail, sort_keys=True),
