@@ -39,7 +39,7 @@ def step(local: Local, title: str, event: dict[str, Any], expected: str) -> bool
     print(f"\n=== {title}")
     _show_roles(local, "before")
     local.counter.reset()
-    outcome = local.deliver(event)
+    outcome = local.deliver(event, quiet=True)
     _show_roles(local, "after")
     print(f"  outcome: {outcome['status']}"
           + (f" ({outcome['reason']})" if outcome["reason"] else "")

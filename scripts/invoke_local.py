@@ -10,6 +10,7 @@ event and the AWS calls made.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from pathlib import Path
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         print(dumps(app.lambda_handler(event, sandbox.FakeContext())))
         return 0
     with moto_server(env) as local:
-        sm, role = sandbox.stage(path.name, local.sfn, local.iam, local.deliver)
+        sm, role = sandbox.stage(path.name, local.sfn, local.iam, functools.partial(local.deliver, quiet=True))
         local.published()
         event = sandbox.patch_event(event, state_machine_arn=sm, role_arn=role)
         roles = [sandbox.ROLE_NAME, sandbox.ROLE2_NAME]

@@ -8,10 +8,13 @@ and emulates the IAM quotas moto does not enforce (aggregate inline size, attach
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import sys
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -202,6 +205,49 @@ def enforce_iam_quotas(iam: Any, *, inline_limit: int = policy.INLINE_LIMIT, max
 
     iam.meta.events.register("before-parameter-build.iam.PutRolePolicy", put_role_policy)
     iam.meta.events.register("before-parameter-build.iam.AttachRolePolicy", attach_role_policy)
+
+
+# -- the harness: the real handler, instrumented, plus the test-side clients -------------------------------------
+
+@dataclass
+class Harness:
+    """The loaded handler module and clients to look at the world it changes (moto in-process or server)."""
+
+    app: ModuleType
+    iam: Any
+    sfn: Any
+    sqs: Any
+    outcomes_url: str
+    counter: CallCounter = field(default_factory=CallCounter)
+
+    def deliver(self, event: Any, *, quiet: bool = False) -> dict[str, Any]:
+        """Invoke ``lambda_handler``. The handler builds its clients on the first event (so settings can still
+        change before it); they are instrumented then: call counting and IAM's quotas."""
+        rt = self.app.runtime()
+        if not getattr(rt, "_instrumented", False):
+            self.counter.attach(rt.clients.sfn, rt.clients.iam)
+            enforce_iam_quotas(rt.clients.iam)
+            object.__setattr__(rt, "_instrumented", True)
+        # Powertools' Logger keeps its own stream; only the EMF metric lines (print) are silenced by quiet.
+        with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+            result: dict[str, Any] = self.app.lambda_handler(event, FakeContext())
+        return result
+
+    def published(self) -> list[dict[str, Any]]:
+        return read_outcomes(self.sqs, self.outcomes_url)
+
+    def policies(self, role_name: str) -> dict[str, Any]:
+        return role_policies(self.iam, role_name)
+
+
+def harness(**client_kwargs: Any) -> Harness:
+    """Load the handler (fresh runtime) and capture outcome events; ``client_kwargs`` reach every boto3 client."""
+    kw = {"region_name": REGION, **client_kwargs}
+    sqs = boto3.client("sqs", **kw)
+    url = capture_outcomes(boto3.client("events", **kw), sqs)
+    app = load_handler()
+    app._runtime = None
+    return Harness(app, boto3.client("iam", **kw), boto3.client("stepfunctions", **kw), sqs, url)
 
 
 # -- staging: the world each recorded event happened in ----------------------------------------------------------

@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
 from scripts import sandbox
 
 
-@dataclass
-class World:
-    app: Any
-    iam: Any
-    sfn: Any
-    sqs: Any
-    outcomes_url: str
-    counter: sandbox.CallCounter
-
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        rt = self.app.runtime()
-        if not getattr(rt, "_instrumented", False):  # once per runtime: the handler builds its clients lazily
-            self.counter.attach(rt.clients.sfn, rt.clients.iam)
-            sandbox.enforce_iam_quotas(rt.clients.iam)
-            object.__setattr__(rt, "_instrumented", True)
-        result: dict[str, Any] = self.app.lambda_handler(event, sandbox.FakeContext())
-        return result
-
-    def published(self) -> list[dict[str, Any]]:
-        return sandbox.read_outcomes(self.sqs, self.outcomes_url)
-
-    def policies(self, role_name: str) -> dict[str, Any]:
-        return sandbox.role_policies(self.iam, role_name)
+class World(sandbox.Harness):
+    def invoke(self, event: Any) -> dict[str, Any]:
+        return self.deliver(event)
 
     def role(self, name: str, **kwargs: Any) -> str:
         return sandbox.create_role(self.iam, name, **kwargs)
@@ -55,9 +33,6 @@ def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 @pytest.fixture
 def world(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with mock_aws():
-        app = sandbox.load_handler()
-        monkeypatch.setattr(app, "_runtime", None)
-        sqs = boto3.client("sqs", region_name=sandbox.REGION)
-        url = sandbox.capture_outcomes(boto3.client("events", region_name=sandbox.REGION), sqs)
-        yield World(app, boto3.client("iam", region_name=sandbox.REGION),
-                    boto3.client("stepfunctions", region_name=sandbox.REGION), sqs, url, sandbox.CallCounter())
+        h = sandbox.harness()
+        yield World(h.app, h.iam, h.sfn, h.sqs, h.outcomes_url)
+        h.app._runtime = None  # the next test builds clients inside its own mock
