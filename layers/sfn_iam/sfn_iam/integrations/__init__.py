@@ -32,6 +32,7 @@ from .registry import lookup
 from .s3io import item_reader, result_writer
 
 _ACTIVITY_RE = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:[^:\s]+$")
+_MAX_ROLE_PATH = 512  # IAM's limit; a longer "role ARN" names no role and would only bloat policy and findings
 _FUNCTION_RE = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:\s]+(:[^:\s]+)?$")
 
 
@@ -109,6 +110,8 @@ def _assume(call: Call, credentials: object) -> None:
 
     try:
         parsed = parse_role_arn(role or "")
+        if len(parsed.path) > _MAX_ROLE_PATH:
+            raise ArnError("IAM role paths have at most 512 characters")
     except ArnError:
         call.finding("INVALID_VALUE", f"Credentials.RoleArn {str(role)[:200]!r} is not a role ARN; nothing granted")
         return
