@@ -217,3 +217,18 @@ def test_cli_refuses_hostile_input_cleanly(make: Callable[[Path], str], tmp_path
     assert out.getvalue() == ""
     lines = err.getvalue().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sfn-iam: error:") and len(lines[0]) < 1_000
+
+
+def test_cli_escapes_control_and_bidi_characters_of_state_names(tmp_path: Path) -> None:
+    """A state named with a terminal escape or a bidi override is shown escaped, not interpreted."""
+    definition = {"StartAt": "\x1b]0;pwned\x07", "States": {
+        "\x1b]0;pwned\x07": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:iam:createAccessKey",
+                             "Parameters": {"UserName": "admin"}, "Next": "\u202eevil"},
+        "\u202eevil": {"Type": "Task", "Resource": "arn:aws:states:::nope:nope", "End": True}}}
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["policy", _write(tmp_path, "x.json", json.dumps(definition)), "--explain"],
+                    out=out, err=err, stdin=io.StringIO())
+    assert code == 0
+    text = err.getvalue()
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "\\x1b]0;pwned\\x07" in text and "\\u202eevil" in text

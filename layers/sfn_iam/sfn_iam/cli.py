@@ -27,6 +27,14 @@ class InputError(Exception):
     """Input the CLI cannot use; reported in one line with exit code 1."""
 
 
+def _printable(text: str) -> str:
+    """``text`` with non-printable characters escaped. State names are attacker-chosen: a name holding terminal escape
+    sequences or bidi overrides must not rewrite the reviewer's terminal or reorder what it shows."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+
+
 def _read(path: str, stdin: TextIO) -> Any:
     try:
         text = stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
@@ -94,10 +102,10 @@ def _policy(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -
     json.dump(docs[0] if len(docs) == 1 else docs, out, indent=2)
     out.write("\n")
     for f in plan.findings:
-        print(f.line(), file=err)
+        print(_printable(f.line()), file=err)
     if args.explain:
         for line in _explain(plan):
-            print(f"explain {line}", file=err)
+            print(_printable(f"explain {line}"), file=err)
     if args.fail_on is not None and any(f.severity >= args.fail_on for f in plan.findings):
         return 2
     return 0
