@@ -1,0 +1,174 @@
+"""The scheduled role sweeper Lambda and the `sfn-iam sweep` CLI on moto: where the findings go (EventBridge
+events in the fixer's schema, the SNS summary, Security Hub in ASFF) and the posture reports."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
+
+from scripts import sandbox
+from sfn_iam import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+DYNAMIC = json.dumps({"StartAt": "P", "States": {"P": {
+    "Type": "Task", "Resource": "arn:aws:states:::sns:publish", "End": True,
+    "Parameters": {"TopicArn.$": "$.topic", "Message": "m"}}}})
+
+
+def load_sweeper() -> ModuleType:
+    name = "role_sweeper_app"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / "role_sweeper" / "app.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def populate(sfn: Any, iam: Any) -> dict[str, str]:
+    """Three machines: a static one, one with a dynamic topic (a wildcard with a finding), one broken; plus a
+    hand-edited policy and an orphaned one."""
+    role = sandbox.create_role(iam, "gov-role")
+    arns = {
+        "orders": sandbox.create_state_machine(sfn, "orders", "order_processing.asl.json", role),
+        "dynamic": sfn.create_state_machine(name="dynamic", definition=DYNAMIC, roleArn=role)["stateMachineArn"],
+    }
+    iam.put_role_policy(RoleName="gov-role", PolicyName="sfn-iam.us-east-1.orders", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    iam.put_role_policy(RoleName="gov-role", PolicyName="sfn-iam.us-east-1.deleted-long-ago", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}))
+    return arns
+
+
+def subscribe_queue(sns: Any, sqs: Any) -> tuple[str, str]:
+    topic = sns.create_topic(Name="governance")["TopicArn"]
+    url = sqs.create_queue(QueueName="governance-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    return topic, url
+
+
+@pytest.fixture
+def lambda_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    for key, value in sandbox.FIXER_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sfn-iam-role-sweeper")
+    with mock_aws():
+        clients = {s: boto3.client(s, region_name=sandbox.REGION)
+                   for s in ("stepfunctions", "iam", "sqs", "sns", "events", "securityhub")}
+        topic, inbox = subscribe_queue(clients["sns"], clients["sqs"])
+        monkeypatch.setenv("FINDINGS_TOPIC_ARN", topic)
+        monkeypatch.setenv("SECURITY_HUB_FINDINGS", "true")
+        monkeypatch.setenv("IAM_CALLS_PER_SECOND", "100")
+        outcomes = sandbox.capture_outcomes(clients["events"], clients["sqs"])
+        yield {"clients": clients, "inbox": inbox, "outcomes": outcomes, "arns": populate(clients["stepfunctions"],
+                                                                                          clients["iam"])}
+
+
+def test_scheduled_sweep_repairs_and_reports_everywhere(lambda_world: dict[str, Any]) -> None:
+    c = lambda_world["clients"]
+    app = load_sweeper()
+    result = app.lambda_handler({"source": "aws.events", "detail-type": "Scheduled Event"}, sandbox.FakeContext())
+    totals = result["totals"]
+    assert totals["stateMachines"] == 2 and totals["drift"] == 1 and totals["orphansRemoved"] == 1
+    names = set(c["iam"].list_role_policies(RoleName="gov-role")["PolicyNames"])
+    assert names == {"sfn-iam.us-east-1.orders", "sfn-iam.us-east-1.dynamic"}
+    restored = c["iam"].get_role_policy(RoleName="gov-role", PolicyName="sfn-iam.us-east-1.orders")
+    assert "*" not in json.dumps(restored["PolicyDocument"]["Statement"][0]["Action"])
+
+    events = sandbox.read_outcomes(c["sqs"], lambda_world["outcomes"])
+    kinds = sorted(e["detail-type"] for e in events)
+    assert kinds.count("Sweep Completed") == 1 and kinds.count("Policy Removed") == 1
+    drift_event = next(e for e in events if e["detail"].get("stateMachineArn") == lambda_world["arns"]["orders"])
+    assert any(f["code"] == "DRIFT" for f in drift_event["detail"]["findings"])
+    assert drift_event["detail"]["action"] == "sweep"
+
+    messages = c["sqs"].receive_message(QueueUrl=lambda_world["inbox"], MaxNumberOfMessages=10)["Messages"]
+    note = json.loads(messages[0]["Body"])
+    assert note["Subject"].startswith("sfn-iam sweep 123456789012 us-east-1") and "drift: 1" in note["Message"]
+
+    findings = c["securityhub"].get_findings()["Findings"]
+    assert result["securityHubFindings"] == len(findings) > 0
+    assert {"sfn-iam/DRIFT", "sfn-iam/DYNAMIC_RESOURCE"} <= {f["GeneratorId"] for f in findings}
+
+    again = app.lambda_handler({}, sandbox.FakeContext())
+    assert again["totals"]["writes"] == 0 and again["totals"]["drift"] == 0
+    assert len(c["securityhub"].get_findings()["Findings"]) == len(findings)  # same ids: updated, not duplicated
+
+
+# -- the CLI against a moto server ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def test_cli_sweep_writes_reports_and_draws_progress(moto_server: str, tmp_path: Path) -> None:
+    sfn = boto3.client("stepfunctions", region_name=sandbox.REGION)
+    iam = boto3.client("iam", region_name=sandbox.REGION)
+    arns = populate(sfn, iam)
+    out, err = io.StringIO(), io.StringIO()
+    js, md = tmp_path / "posture.json", tmp_path / "posture.md"
+    code = cli.main(["sweep", "--region", sandbox.REGION, "--role-path", sandbox.ROLE_PATH, "--report-json", str(js),
+                     "--report-md", str(md), "--progress"], out=out, err=err)
+    assert code == 0, err.getvalue()
+    assert "[" + "#" * 30 + "] 2/2" in err.getvalue()
+    assert "(report)" in out.getvalue() and "0 writes" in out.getvalue()
+    report = json.loads(js.read_text())
+    assert report["totals"]["drift"] == 1 and report["totals"]["orphansProposed"] == 1
+    dynamic = next(m for m in report["stateMachines"] if m["stateMachineArn"] == arns["dynamic"])
+    assert dynamic["wildcards"] and dynamic["wildcards"][0]["why"]
+    text = md.read_text()
+    assert text.startswith("# sfn-iam posture report: account 123456789012, us-east-1") and "DRIFT" in text
+    # report mode wrote nothing
+    doc = iam.get_role_policy(RoleName="gov-role", PolicyName="sfn-iam.us-east-1.orders")["PolicyDocument"]
+    assert doc["Statement"][0]["Action"] == "*"
+
+    code = cli.main(["sweep", "--region", sandbox.REGION, "--role-path", sandbox.ROLE_PATH, "--mode", "enforce",
+                     "--fail-on", "high"], out=io.StringIO(), err=io.StringIO())
+    assert code == 0
+    names = set(iam.list_role_policies(RoleName="gov-role")["PolicyNames"])
+    assert names == {"sfn-iam.us-east-1.orders", "sfn-iam.us-east-1.dynamic"}
+    assert cli.main(["sweep", "--region", sandbox.REGION, "--role-path", sandbox.ROLE_PATH, "--fail-on", "medium"],
+                    out=io.StringIO(), err=io.StringIO()) == 2  # DYNAMIC_RESOURCE is medium
+
+
+def test_cli_sweep_without_credentials_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    err = io.StringIO()
+    assert cli.main(["sweep", "--region", "eu-west-1"], out=io.StringIO(), err=err) == 1
+    assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("sfn-iam: error: no AWS credentials")
+
+
+def test_cli_sweep_without_region_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    err = io.StringIO()
+    assert cli.main(["sweep"], out=io.StringIO(), err=err) == 1
+    assert err.getvalue() == "sfn-iam: error: no AWS region: pass --region or set AWS_REGION\n"
