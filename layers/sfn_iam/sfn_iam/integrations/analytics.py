@@ -81,13 +81,16 @@ def _query_output(call: Call) -> None:
 def _catalog(call: Call) -> None:
     """Glue Data Catalog access; DDL and writes only when the query is not a literal read-only statement."""
     catalog = call.arn("glue", "catalog")
-    # The SQL text may name any database or table: the catalog of this account and region.
-    resources = [catalog, call.arn("glue", "database/*"), call.arn("glue", "table/*"),
-                 call.arn("glue", "userDefinedFunction/*")]
+    # The SQL text may name any database or table: the catalog of this account and region. Each action only on the
+    # resource types IAM defines for it (database actions take no table ARN; none of them takes a function ARN).
+    databases = [catalog, call.arn("glue", "database/*")]
+    tables = [*databases, call.arn("glue", "table/*")]
     query = call.args.get("QueryString")
-    call.allow(GLUE_READ, resources)
+    for action in GLUE_READ:
+        call.allow(action, databases if action.startswith("glue:GetDatabase") else tables)
     if not (isinstance(query, str) and _READ_ONLY_SQL.match(query)):
-        call.allow(GLUE_WRITE, resources)
+        for action in GLUE_WRITE:
+            call.allow(action, databases if action.endswith("Database") else tables)
     call.allow("lakeformation:GetDataAccess", "*")  # no resource-level permissions
     call.finding(
         "OUT_OF_BAND_PERMISSION",
