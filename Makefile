@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 EVENT ?= events/create_state_machine.json
 
-.PHONY: venv demo test lint typecheck unit sam-validate sam-build bench invoke clean
+.PHONY: venv demo test lint typecheck unit sam-validate sam-build cfn-lint-stacksets bench invoke clean
 
 venv: $(BIN)/.installed
 
@@ -38,7 +38,15 @@ sam-validate: venv
 sam-build: venv
 	$(BIN)/sam build --template template.yaml
 
-test: lint typecheck unit sam-validate sam-build
+# The organisation roll-out template, and the expanded sfn-iam template a service-managed StackSet deploys
+# (StackSets do not run the AWS::Serverless transform; stacksets/expand_template.py does it offline).
+cfn-lint-stacksets: venv
+	$(BIN)/cfn-lint stacksets/org-rollout.yaml
+	mkdir -p .aws-sam
+	$(BIN)/python stacksets/expand_template.py --placeholder-code template.yaml > .aws-sam/expanded-lint.json
+	$(BIN)/cfn-lint .aws-sam/expanded-lint.json
+
+test: lint typecheck unit sam-validate sam-build cfn-lint-stacksets
 
 bench: venv
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
