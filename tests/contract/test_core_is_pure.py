@@ -16,7 +16,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "sfn_iam" / "sfn_iam"
 CORE = ["asl", "sdk", "policy", "guardrails", "findings", "model", "arns", "engine", "evaluate", "wildcards",
         "machine_config"]
-FIXER_CORE = ["events", "config", "naming", "scope", "ports", "service", "outcome"]
+FIXER_CORE = ["events", "config", "naming", "scope", "ports", "service", "outcome", "sweep", "report"]
 FORBIDDEN_STDLIB = {"logging", "time", "datetime", "subprocess", "socket", "random"}
 EDGE = {"aws", "cli"}
 
