@@ -56,9 +56,11 @@ ATHENA_S3 = [("s3:PutObject", "arn:aws:s3:::query-results/q/1.csv", OWN),
              ("s3:ListBucketMultipartUploads", "arn:aws:s3:::query-results", OWN),
              ("s3:ListMultipartUploadParts", "arn:aws:s3:::query-results/q/1.csv", OWN),
              ("s3:AbortMultipartUpload", "arn:aws:s3:::query-results/q/1.csv", OWN)]
+# GetDatabase(s) is authorized on the catalog and the database only (no table resource type in IAM).
 ATHENA_CATALOG = [r(f"glue:{a}", res) for a in ("GetDatabase", "GetDatabases", "GetTable", "GetTables",
                                                    "GetPartition", "GetPartitions", "BatchGetPartition")
-                  for res in (f"{GLUE}:catalog", f"{GLUE}:database/db", f"{GLUE}:table/db/t")]
+                  for res in (f"{GLUE}:catalog", f"{GLUE}:database/db", f"{GLUE}:table/db/t")
+                  if not (a.startswith("GetDatabase") and ":table/" in res)]
 ATHENA_OUTSIDE = [("s3:PutObject", "arn:aws:s3:::someone-elses-bucket/x", {"s3:ResourceAccount": OTHER}),
                   ("s3:GetObject", "arn:aws:s3:::someone-elses-bucket/x", {"s3:ResourceAccount": OTHER}),
                   r("glue:DeleteTable", f"{GLUE}:table/db/t")]
