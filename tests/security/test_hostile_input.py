@@ -232,3 +232,19 @@ def test_cli_escapes_control_and_bidi_characters_of_state_names(tmp_path: Path) 
     text = err.getvalue()
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
     assert "\\x1b]0;pwned\\x07" in text and "\\u202eevil" in text
+
+
+@pytest.mark.parametrize("suffix", ["\n", " ", "\t", "\r\n"])
+def test_role_arns_with_trailing_whitespace_are_not_roles(suffix: str) -> None:
+    """'$' also matches before a final newline: 'role/Admin\\n' was passed on (iam:PassRole on a resource with a
+    newline) and, in Credentials, split the engine's and the guard's idea of the role."""
+    role = f"arn:aws:iam::123456789012:role/Admin{suffix}"
+    assert not arns.is_role_arn(role)
+    plan = plan_for({"StartAt": "A", "States": {
+        "A": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask", "End": True,
+              "Parameters": {"TaskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/a:1",
+                             "Cluster": "c", "Overrides": {"TaskRoleArn": role}}}}})
+    assert not any(r.action == "iam:PassRole" for r in plan.granted)
+    assert lint.errors(lint.lint(plan.documents, iam_reference.load())) == []
+    with pytest.raises(arns.ArnError):
+        arns.parse_state_machine_arn(f"arn:aws:states:us-east-1:123456789012:stateMachine:M{suffix}")

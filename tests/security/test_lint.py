@@ -51,6 +51,8 @@ def test_output_for_peer_cases_and_probes_lints_clean(path: Path) -> None:
     ({"Effect": "Allow", "Action": ["sns:Publish"], "Resource": ["arn:nope:sns:us-east-1:123456789012:t"]},
      "MALFORMED_ARN"),
     ({"Effect": "Allow", "Action": ["sns:Publish"], "Resource": ["topic-name"]}, "MALFORMED_ARN"),
+    ({"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": ["arn:aws:iam::123456789012:role/Admin\n"]},
+     "MALFORMED_ARN"),
     ({"Effect": "Allow", "NotAction": ["iam:*"], "Resource": ["*"]}, "DOCUMENT_SHAPE"),
     ({"Effect": "Allow", "Action": ["sns:Publish"], "Resource": []}, "DOCUMENT_SHAPE"),
     ({"Effect": "Maybe", "Action": ["sns:Publish"], "Resource": ["*"]}, "DOCUMENT_SHAPE"),

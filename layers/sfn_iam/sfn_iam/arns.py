@@ -40,7 +40,7 @@ def parse(text: str) -> Arn | None:
     """Split an ARN into its parts, or ``None`` when ``text`` is not an ARN."""
     if not isinstance(text, str):
         return None
-    m = _ARN_RE.match(text)
+    m = _ARN_RE.fullmatch(text)
     if not m:
         return None
     return Arn(m["partition"], m["service"], m["region"], m["account"] or "", m["resource"])
@@ -61,7 +61,7 @@ class StateMachineArn:
 
 def parse_state_machine_arn(text: str) -> StateMachineArn:
     """Parse ``arn:P:states:R:A:stateMachine:NAME[:QUALIFIER]``; raise :class:`ArnError` otherwise."""
-    m = _STATE_MACHINE_RE.match(text) if isinstance(text, str) else None
+    m = _STATE_MACHINE_RE.fullmatch(text) if isinstance(text, str) else None
     if not m or m["partition"] not in _PARTITIONS:
         raise ArnError(f"not a state machine ARN: {str(text)[:200]!r}")
     return StateMachineArn(m["partition"], m["region"], m["account"], m["name"], m["qualifier"])
@@ -80,14 +80,14 @@ class RoleArn:
 
 def parse_role_arn(text: str) -> RoleArn:
     """Parse ``arn:P:iam::A:role/PATH/NAME``; the role name is the last path segment."""
-    m = _ROLE_RE.match(text) if isinstance(text, str) else None
+    m = _ROLE_RE.fullmatch(text) if isinstance(text, str) else None
     if not m or m["partition"] not in _PARTITIONS:
         raise ArnError(f"not a role ARN: {str(text)[:200]!r}")
     return RoleArn(m["partition"], m["account"], m["path"], m["name"])
 
 
 def is_role_arn(text: object) -> bool:
-    return isinstance(text, str) and _ROLE_RE.match(text) is not None
+    return isinstance(text, str) and _ROLE_RE.fullmatch(text) is not None
 
 
 def partition_of_region(region: str) -> str:

@@ -123,7 +123,8 @@ class Linter:
                 return [Issue("warning", "STAR_RESOURCE", f"{action} on * (it supports {', '.join(types)})", where)]
             return []
         parts = resource.split(":", 5)
-        if len(parts) != 6 or parts[0] != "arn" or parts[1] not in PARTITIONS or not parts[2] or not parts[5]:
+        if len(parts) != 6 or parts[0] != "arn" or parts[1] not in PARTITIONS or not parts[2] or not parts[5] \
+                or not resource.isprintable() or any(ch.isspace() for ch in resource):
             return [Issue("error", "MALFORMED_ARN", f"{resource[:200]!r} is not an ARN", where)]
         if not types:
             return [Issue("error", "RESOURCE_MISMATCH", f"{action} has no resource types; only * applies, "
