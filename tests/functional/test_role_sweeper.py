@@ -172,3 +172,27 @@ def test_cli_sweep_without_region_is_one_line(monkeypatch: pytest.MonkeyPatch, t
     err = io.StringIO()
     assert cli.main(["sweep"], out=io.StringIO(), err=err) == 1
     assert err.getvalue() == "sfn-iam: error: no AWS region: pass --region or set AWS_REGION\n"
+
+
+def test_every_iam_request_takes_a_token(lambda_world: dict[str, Any]) -> None:
+    """The pacing hook fires on each IAM request the sweep sends (pages included), and on no other client's."""
+    from sfn_iam import config
+    from sfn_iam.aws.clients import TokenBucket, rate_limit
+    from sfn_iam.aws.iam import IamRolePolicyStore
+    from sfn_iam.aws.stepfunctions import StepFunctionsReader
+    from sfn_iam.sweep import Sweeper
+
+    class Counting(TokenBucket):
+        taken = 0
+
+        def acquire(self) -> None:
+            Counting.taken += 1
+            super().acquire()
+
+    iam = boto3.client("iam", region_name=sandbox.REGION)
+    sfn = boto3.client("stepfunctions", region_name=sandbox.REGION)
+    counter = sandbox.CallCounter().attach(iam, sfn)
+    rate_limit(iam, Counting(1000, burst=1000))
+    store = IamRolePolicyStore(iam, partition="aws", account=sandbox.ACCOUNT, role_path=sandbox.ROLE_PATH)
+    Sweeper(StepFunctionsReader(sfn), store, config.from_env(dict(sandbox.FIXER_ENV)), sandbox.REGION).run()
+    assert Counting.taken == counter.total("iam") > 5

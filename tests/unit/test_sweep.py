@@ -352,3 +352,19 @@ def test_summary_fits_sns_and_deliver_uses_every_configured_sink() -> None:
     assert report.deliver(result, publish_many=published.extend, notifier=None, importer=None, partition="aws",
                           now="t") == 0
     assert len(published) == 3
+
+
+def test_drift_of_an_overflowed_managed_policy_is_found_and_restored() -> None:
+    machines, roles = FakeMachines(), FakeRoles()
+    role = roles.add_role("r")
+    roles.roles["r"].inline["team-owned"] = {"Version": "2012-10-17", "Statement": [  # fills the inline budget
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": [f"arn:aws:s3:::b{i:05d}/*" for i in range(420)]}]}
+    machines.add(arn("big"), topic_definition("t"), role)
+    first = run(machines, roles)
+    assert first.outcomes[0].placement == "managed" and first.totals()["drift"] == 0
+    name = f"sfn-iam.{REGION}.big.1"
+    good = copy.deepcopy(roles.managed[name])
+    roles.managed[name] = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    result = run(machines, roles)
+    assert result.totals()["drift"] == 1 and roles.managed[name] == good
+    assert run(machines, roles).writes == 0
