@@ -368,3 +368,16 @@ def test_drift_of_an_overflowed_managed_policy_is_found_and_restored() -> None:
     result = run(machines, roles)
     assert result.totals()["drift"] == 1 and roles.managed[name] == good
     assert run(machines, roles).writes == 0
+
+
+def test_a_sweep_out_of_time_reports_what_it_did_and_what_it_did_not_reach() -> None:
+    machines, roles = world(3, 2)
+    del machines.machines[arn("sm-0-0")]
+    roles.roles["role-0"].inline[f"sfn-iam.{REGION}.sm-0-0"] = {"Version": "2012-10-17", "Statement": []}
+    budget = iter([True, True, True])  # three machines, then the clock says stop
+    result = sweep.Sweeper(machines, roles, settings(), REGION, workers=1).run(
+        keep_going=lambda: next(budget, False))
+    assert len(result.outcomes) == 3 and len(result.errors) == 2
+    assert all("ran out of time" in e.error for e in result.errors)
+    assert result.orphans == ()  # left for the next sweep
+    assert f"sfn-iam.{REGION}.sm-0-0" in roles.roles["role-0"].inline

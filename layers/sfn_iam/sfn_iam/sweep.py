@@ -232,6 +232,10 @@ class SweepCache:
 
 # -- the use case ---------------------------------------------------------------------------------------------------
 
+class SweepTimeoutError(RuntimeError):
+    """The caller's time budget ran out before this machine's turn."""
+
+
 @dataclass(frozen=True, slots=True)
 class SweepError:
     """A state machine (or orphaned policy) the sweep could not handle: the AWS error, kept for the report."""
@@ -289,7 +293,10 @@ class Sweeper:
         # No describe retries: a listed machine that cannot be described is gone, not "not visible yet".
         self.fixer = RoleFixer(machines, self.cache, replace(settings, describe_attempts=1), sleep=sleep)
 
-    def run(self, progress: Progress | None = None) -> SweepResult:
+    def run(self, progress: Progress | None = None, keep_going: Callable[[], bool] | None = None) -> SweepResult:
+        """Sweep the account. ``keep_going`` (the Lambda: "more than 30 s left") is asked before each machine; once
+        it says no, the remaining machines are reported as errors ("not reached") and orphans are left for the
+        next sweep, so a sweep that runs out of time still returns its report instead of being killed."""
         arns = list(self.machines.list_arns())
         self.cache.holders(self.settings.policy_prefix)  # the listing before any write: what orphans are judged on
         total = len(arns)
@@ -301,6 +308,8 @@ class Sweeper:
             nonlocal done
             result: Outcome | SweepError
             try:
+                if keep_going is not None and not keep_going():
+                    raise SweepTimeoutError("not reached: the sweep ran out of time")
                 result = self._fix(arn)
             except Exception as exc:  # one machine's AWS error must not stop the sweep; it is reported
                 result = SweepError(arn, f"{type(exc).__name__}: {str(exc)[:300]}")
@@ -317,7 +326,8 @@ class Sweeper:
         outcomes = tuple(r for a in arns if isinstance(r := results[a], Outcome))
         errors = [r for a in arns if isinstance(r := results[a], SweepError)]
         orphans: list[Outcome] = []
-        for base in self._orphaned(arns):
+        out_of_time = keep_going is not None and not keep_going()
+        for base in [] if out_of_time else self._orphaned(arns):
             try:
                 orphans.append(self.fixer.remove_policy(base, action=SWEEP_ACTION))
             except Exception as exc:  # reported like a machine's error
