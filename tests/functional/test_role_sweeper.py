@@ -196,3 +196,10 @@ def test_every_iam_request_takes_a_token(lambda_world: dict[str, Any]) -> None:
     store = IamRolePolicyStore(iam, partition="aws", account=sandbox.ACCOUNT, role_path=sandbox.ROLE_PATH)
     Sweeper(StepFunctionsReader(sfn), store, config.from_env(dict(sandbox.FIXER_ENV)), sandbox.REGION).run()
     assert Counting.taken == counter.total("iam") > 5
+
+
+def test_cli_sweep_refuses_an_unwritable_report_before_touching_aws(tmp_path: Path) -> None:
+    err = io.StringIO()
+    target = tmp_path / "missing-dir" / "posture.json"
+    assert cli.main(["sweep", "--region", "us-east-1", "--report-json", str(target)], out=io.StringIO(), err=err) == 1
+    assert err.getvalue() == f"sfn-iam: error: cannot write {target}\n"

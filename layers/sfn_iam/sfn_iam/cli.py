@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
@@ -178,6 +179,10 @@ def _sweep_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.workers < 1 or args.workers > 32 or args.iam_rate <= 0:
         raise InputError("--workers must be 1..32 and --iam-rate greater than 0")
+    for path in filter(None, (args.report_json, args.report_md)):  # fail before sweeping, not after writing
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK) or os.path.isdir(path):
+            raise InputError(f"cannot write {path}")
     session = boto3.session.Session(region_name=args.region) if args.region else boto3.session.Session()
     if session.get_credentials() is None:
         import botocore.exceptions
