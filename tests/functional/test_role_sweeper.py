@@ -203,3 +203,36 @@ def test_cli_sweep_refuses_an_unwritable_report_before_touching_aws(tmp_path: Pa
     target = tmp_path / "missing-dir" / "posture.json"
     assert cli.main(["sweep", "--region", "us-east-1", "--report-json", str(target)], out=io.StringIO(), err=err) == 1
     assert err.getvalue() == f"sfn-iam: error: cannot write {target}\n"
+
+
+def test_overflow_to_managed_policies_is_stable_across_sweeps_under_iam_quotas(lambda_world: dict[str, Any]) -> None:
+    """With IAM's inline quota enforced, a machine whose role is full goes to managed policies; the next sweep
+    finds them through the holders listing and the attached list, and writes nothing."""
+    from sfn_iam import config
+    from sfn_iam.aws.iam import IamRolePolicyStore
+    from sfn_iam.aws.stepfunctions import StepFunctionsReader
+    from sfn_iam.sweep import Sweeper
+
+    iam = boto3.client("iam", region_name=sandbox.REGION)
+    sfn = boto3.client("stepfunctions", region_name=sandbox.REGION)
+    sandbox.enforce_iam_quotas(iam)
+    role = sandbox.create_role(iam, "full-role")
+    iam.put_role_policy(RoleName="full-role", PolicyName="team-owned", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                "Resource": [f"arn:aws:s3:::b{i:05d}/*" for i in range(420)]}]}))
+    sandbox.create_state_machine(sfn, "big", "order_processing.asl.json", role)
+    counter = sandbox.CallCounter().attach(iam)
+
+    def sweep() -> Any:
+        counter.reset()
+        store = IamRolePolicyStore(iam, partition="aws", account=sandbox.ACCOUNT, role_path=sandbox.ROLE_PATH)
+        return Sweeper(StepFunctionsReader(sfn), store, config.from_env(dict(sandbox.FIXER_ENV)),
+                       sandbox.REGION).run()
+
+    first = sweep()
+    big = next(o for o in first.outcomes if o.state_machine_arn.endswith(":big"))
+    assert (big.status.value, big.placement) == ("written", "managed")
+    attached = [p["PolicyName"] for p in iam.list_attached_role_policies(RoleName="full-role")["AttachedPolicies"]]
+    assert attached == ["sfn-iam.us-east-1.big.1"]
+    second = sweep()
+    assert second.writes == 0 and counter.writes() == 0 and not second.orphans
