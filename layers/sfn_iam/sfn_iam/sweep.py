@@ -213,7 +213,7 @@ class SweepCache:
 
     def attach(self, role: str, name: str) -> None:
         self.inner.attach(role, name)
-        arn = name
+        arn = name  # the port names our managed policies by name; the service and the sweep only compare names
         with self._lock:
             attached = self._attached.get(role)
             if attached is not None and all(a.name != name for a in attached):
