@@ -181,3 +181,12 @@ def test_data_files_are_well_formed_and_the_generated_table_is_current() -> None
     assert gen_unscoped_actions.TARGET.read_text() == gen_unscoped_actions.render(iam_reference.load()), (
         "regenerate: .venv/bin/python -m tests.tools.gen_unscoped_actions")
     assert all(e.reason for e in guardrails.DEFAULT_DENY)
+
+
+def test_deployment_deny_list_also_beats_the_documented_exceptions() -> None:
+    """ExtraDeniedActions=iam:PassRole must remove even literal, conditioned role passes (docs/security.md)."""
+    guard = GuardPolicy.build(extra_deny=["iam:PassRole", "sts:Assume*", "logs:PutResourcePolicy"])
+    kept, found = _apply(Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,)), Requirement("sts:AssumeRole", ROLE),
+                         Requirement("logs:PutResourcePolicy", "*", path="loggingConfiguration"),
+                         guard=guard, roles=(ROLE,))
+    assert kept == [] and found == {"BLOCKED_ACTION"}

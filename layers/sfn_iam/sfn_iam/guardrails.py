@@ -310,6 +310,10 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *,
         if guard.allowed_services is not None and req.service not in guard.allowed_services:
             refuse(req, "BLOCKED_SERVICE", f"service {req.service} is not in this deployment's allow-list")
             continue
+        if any(matches(pattern, req.action, ignore_case=True) for pattern in guard.extra):
+            # The deployment's own deny-list beats the built-in exceptions (e.g. no iam:PassRole at all).
+            refuse(req, "BLOCKED_ACTION", "deny-listed by this deployment")
+            continue
         verdict = _exception(req, roles)
         if verdict == "allow":  # the exceptions carry their own, stricter resource and condition checks
             kept.append(req)
