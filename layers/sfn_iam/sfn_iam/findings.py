@@ -45,7 +45,7 @@ CODES: dict[str, Severity] = {
     "STATE_MACHINE_GONE": Severity.INFO,  # the state machine disappeared before we could read it
     "ROLE_GONE": Severity.INFO,  # the role disappeared before we could write
     "PASSROLE_UNSCOPED": Severity.MEDIUM,  # a role is passed but not named literally: PassRole not granted
-    "DRIFT": Severity.MEDIUM,  # a fixer-owned policy was changed by hand
+    "DRIFT": Severity.MEDIUM,  # sweep: an owned policy differs from what its machine needs (hand edit, missed event)
     # Added for the role fixer (service.py):
     "POLICY_OVERFLOW": Severity.LOW,  # the role's inline budget is full: placed in customer-managed policies
 }
