@@ -248,3 +248,12 @@ def test_role_arns_with_trailing_whitespace_are_not_roles(suffix: str) -> None:
     assert lint.errors(lint.lint(plan.documents, iam_reference.load())) == []
     with pytest.raises(arns.ArnError):
         arns.parse_state_machine_arn(f"arn:aws:states:us-east-1:123456789012:stateMachine:M{suffix}")
+
+
+def test_cli_stops_reading_oversized_input() -> None:
+    """Reading was unbounded: /dev/zero or a runaway pipe grew memory until the process died."""
+    padded = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}},
+                         "Comment": "x" * (cli.MAX_INPUT_CHARS + 10)})
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["policy", "-"], out=out, err=err, stdin=io.StringIO(padded)) == 1
+    assert out.getvalue() == "" and "larger than" in err.getvalue()

@@ -22,6 +22,9 @@ from .findings import Severity
 from .model import StateMachine
 
 DEFAULT_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:StateMachine"
+# Step Functions definitions are at most 1 MB; a DescribeStateMachine response with its escaped definition stays far
+# below this. Reading stops here, so /dev/zero or a runaway pipe cannot exhaust memory.
+MAX_INPUT_CHARS = 8 * 1024 * 1024
 
 
 class InputError(Exception):
@@ -38,11 +41,17 @@ def _printable(text: str) -> str:
 
 def _read(path: str, stdin: TextIO) -> Any:
     try:
-        text = stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+        if path == "-":
+            text = stdin.read(MAX_INPUT_CHARS + 1)
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read(MAX_INPUT_CHARS + 1)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise InputError(f"{path} is not UTF-8 text") from None
+    if len(text) > MAX_INPUT_CHARS:
+        raise InputError(f"{path} is larger than {MAX_INPUT_CHARS} characters (a definition is at most 1 MB)")
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
