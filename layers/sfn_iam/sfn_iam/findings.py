@@ -38,7 +38,7 @@ CODES: dict[str, Severity] = {
     "POLICY_TOO_LARGE": Severity.HIGH,  # the policy cannot fit the role's budget: refused
     "BLOCKED_ACTION": Severity.HIGH,  # a deny-listed action was requested: not granted
     "BLOCKED_SERVICE": Severity.HIGH,  # a service outside the allow-list was requested: not granted
-    "WILDCARD_WRITE": Severity.HIGH,  # a write/destructive action on a wildcard for a sensitive service: refused
+    "WILDCARD_WRITE": Severity.HIGH,  # a sensitive write or a secret read on a container-covering wildcard: refused
     "NO_PERMISSIONS": Severity.INFO,  # the state machine needs no permissions at all
     "DEFINITION_ERROR": Severity.HIGH,  # the definition is structurally broken in places
     "ROLE_OUT_OF_SCOPE": Severity.MEDIUM,  # the role fails a scope check: nothing written
