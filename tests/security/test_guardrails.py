@@ -111,6 +111,8 @@ def test_requested_wildcard_actions_are_refused() -> None:
     (Requirement("iam:CreateServiceLinkedRole", f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/x",
                  (Condition("StringLike", "iam:AWSServiceName", ("*",)),)), False),
     (Requirement("iam:GetRole", ROLE), True),
+    (Requirement("iam:GetRole", "*"), False),
+    (Requirement("iam:ListAttachedRolePolicies", f"arn:aws:iam::{ACCOUNT}:role/*"), False),
     (Requirement("iam:CreateRole", ROLE), False),
     (Requirement("logs:PutResourcePolicy", "*", path="loggingConfiguration"), True),
     (Requirement("logs:PutResourcePolicy", "*", path="States.loggingConfiguration"), False),

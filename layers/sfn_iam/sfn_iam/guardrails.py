@@ -15,7 +15,7 @@ Three layers, applied to every requirement in this order (the first that refuses
      is refused);
    * ``iam:CreateServiceLinkedRole`` only on ``role/aws-service-role/...`` with a literal
      ``iam:AWSServiceName`` condition;
-   * ``iam:GetRole`` / ``iam:ListAttachedRolePolicies`` (read-only, documented for EKS node groups);
+   * ``iam:GetRole`` / ``iam:ListAttachedRolePolicies`` on literal role ARNs only (documented for EKS node groups);
    * ``logs:PutResourcePolicy`` only for the state machine's own log delivery (``loggingConfiguration``).
 
    ``states:InvokeHTTPEndpoint`` is refused without a literal ``states:HTTPEndpoint`` condition: an HTTP Task
@@ -253,7 +253,9 @@ def _exception(req: Requirement, credential_roles: frozenset[str]) -> str | None
             return "allow"
         return "iam:CreateServiceLinkedRole is granted only for a named service's service-linked role"
     if action in _READ_ONLY_IAM:
-        return "allow"
+        if _literal(req.resource) and is_role_arn(req.resource):
+            return "allow"
+        return f"{req.action} is granted only on literal role ARNs (reading every role's trust and policies is recon)"
     if action == "logs:putresourcepolicy" and req.path == "loggingConfiguration" and req.resource == "*":
         return "allow"
     if action == "states:invokehttpendpoint":
