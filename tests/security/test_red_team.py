@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from sfn_iam import guardrails, lint
+from sfn_iam import events, guardrails, lint
 from sfn_iam.model import Condition, Requirement
-from tests.helpers import allows, plan_for
+from tests.helpers import ACCOUNT, ROOT, allows, plan_for
 from tests.tools import iam_reference
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "red_team"
@@ -96,3 +96,44 @@ def test_sts_assume_role_on_a_credentials_role_is_the_only_assume_role_granted()
     plan = plan_for(definition)
     assert allows(plan, "sts:AssumeRole", target)
     assert not allows(plan, "sts:AssumeRole", admin)
+
+
+# --- malicious events ------------------------------------------------------------------------------------------
+# The fixer acts on CloudTrail events delivered by EventBridge. Nobody can put an "aws.states" event on a bus, but
+# the parser must still refuse anything that would make it act on another account's machine or on a failed call.
+
+def _event(**edits: Any) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((ROOT / "events" / "create_state_machine.json").read_text())
+    for dotted, value in edits.items():
+        target = event
+        *parents, last = dotted.split("__")
+        for key in parents:
+            target = target[key]
+        target[last] = value
+    return event
+
+
+MALICIOUS_EVENTS = {
+    "foreign-account-header": _event(account="999999999999"),
+    "foreign-recipient": _event(detail__recipientAccountId="999999999999"),
+    "foreign-machine-in-our-event": _event(
+        detail__responseElements__stateMachineArn="arn:aws:states:us-east-1:999999999999:stateMachine:X"),
+    "failed-call-null-error": _event(detail__errorCode=None),
+    "failed-call": _event(detail__errorCode="AccessDeniedException"),
+    "lower-case-event-name": _event(detail__eventName="createStateMachine"),
+    "other-event-source": _event(detail__eventSource="states.amazonaws.com.evil"),
+    "not-a-state-machine-arn": _event(detail__responseElements__stateMachineArn="arn:aws:iam::123456789012:role/x"),
+    "arn-with-newline": _event(
+        detail__responseElements__stateMachineArn="arn:aws:states:us-east-1:123456789012:stateMachine:X\n"),
+    "detail-not-object": _event(detail=["CreateStateMachine"]),
+}
+
+
+@pytest.mark.parametrize("event", list(MALICIOUS_EVENTS.values()), ids=list(MALICIOUS_EVENTS))
+def test_malicious_events_are_ignored(event: dict[str, Any]) -> None:
+    assert isinstance(events.parse(event, ACCOUNT), events.Ignored)
+
+
+def test_control_the_genuine_event_triggers() -> None:
+    parsed = events.parse(_event(), ACCOUNT)
+    assert isinstance(parsed, events.Trigger) and parsed.account == ACCOUNT
