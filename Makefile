@@ -3,7 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 # sam build needs the Lambda runtime's exact Python (python3.13) on PATH: the venv is built from it.
-PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+# A pyenv shim may exist and still refuse to run (when 3.13 is not the global version): try each candidate.
+PYTHON313 ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | sort -r) \
+	$$(command -v python3.13 2>/dev/null); do "$$p" --version >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 EVENT ?= events/create_state_machine.json

@@ -131,7 +131,7 @@ class Args:
         return sorted({k[:-2] if (strip and k.endswith(".$")) else k for k in self.raw if isinstance(k, str)})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Node:
     """A place in the definition that may need permissions.
 
@@ -186,6 +186,9 @@ def walk(definition: Any) -> tuple[list[Node], list[Finding]]:
                 continue
             lang = _language(state, language)
             jsonata = lang == JSONATA
+            if state.get("Type") == "Task":  # the common case, without the generator below
+                nodes.append(Node("task", path, state, jsonata))
+                continue
             pending.extend(_visit(path, state, jsonata, lang, nodes, findings))
         stack.extend(reversed(pending))
     return nodes, findings

@@ -206,6 +206,8 @@ def _scoped_by_condition(req: Requirement) -> bool:
 
 def wildcard_problem(req: Requirement, sensitivity: Sensitivity = SENSITIVITY) -> str | None:
     """Why ``req`` falls under the wildcard rule, or ``None``."""
+    if not _wild(req.resource):
+        return None  # a literal resource is never a wildcard problem, whatever the action (the common case)
     kind = access_class(req.action, sensitivity)
     if kind == "read":
         return None
