@@ -266,7 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mode", choices=["report", "enforce"], default="report",
                    help="report (default) writes nothing; enforce writes")
     s.add_argument("--region", help="AWS region (default: the SDK's, e.g. AWS_REGION)")
-    s.add_argument("--role-path", default="/", help="only roles under this IAM path are in scope (default /)")
+    s.add_argument("--role-path", default="/stepfunctions/",
+                   help="only roles under this IAM path are in scope (default /stepfunctions/, as the template's "
+                   "RolePath; / puts every role trusted only by Step Functions in scope)")
     s.add_argument("--policy-prefix", default="sfn-iam.", help="prefix of the policies sfn-iam owns")
     s.add_argument("--managed-path", default="/sfn-iam/", help="IAM path of the overflow managed policies")
     s.add_argument("--opt-out-tag", default="sfn-iam:opt-out", help="roles with this tag key are only reported")
