@@ -184,12 +184,13 @@ def walk(definition: Any) -> tuple[list[Node], list[Finding]]:
             if not isinstance(state, dict):
                 findings.append(Finding.of("DEFINITION_ERROR", f"state {name!r} is not an object", path))
                 continue
-            lang = _language(state, language)
-            jsonata = lang == JSONATA
-            if state.get("Type") == "Task":  # the common case, without the generator below
-                nodes.append(Node("task", path, state, jsonata))
-                continue
-            pending.extend(_visit(path, state, jsonata, lang, nodes, findings))
+            own = state.get("QueryLanguage")
+            lang = own if isinstance(own, str) else language
+            kind = state.get("Type")
+            if kind == "Task":  # the common case, without the generator below
+                nodes.append(Node("task", path, state, lang == JSONATA))
+            elif kind in ("Parallel", "Map"):  # only these hold states or need permissions of their own
+                pending.extend(_visit(path, state, lang == JSONATA, lang, nodes, findings))
         stack.extend(reversed(pending))
     return nodes, findings
 
@@ -197,11 +198,10 @@ def walk(definition: Any) -> tuple[list[Node], list[Finding]]:
 def _visit(
     path: str, state: Mapping[str, Any], jsonata: bool, lang: str, nodes: list[Node], findings: list[Finding]
 ) -> Iterator[tuple[str, Mapping[str, Any], str]]:
-    """Record the nodes of one state; yield the sub-machines it contains."""
+    """Record the nodes of a Parallel or Map state; yield the sub-machines it contains (Tasks are recorded by
+    :func:`walk` itself)."""
     kind = state.get("Type")
-    if kind == "Task":
-        nodes.append(Node("task", path, state, jsonata))
-    elif kind == "Parallel":
+    if kind == "Parallel":
         branches = state.get("Branches")
         if not isinstance(branches, list):
             findings.append(Finding.of("DEFINITION_ERROR", "Parallel state without a Branches array", path))

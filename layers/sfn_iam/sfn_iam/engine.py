@@ -63,9 +63,7 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context
     nodes, findings = asl.walk(parse_definition(definition))
     reqs: list[Requirement] = []
     for node in nodes:
-        call = requirements_for(node, ctx)
-        reqs.extend(call.requirements)
-        findings.extend(call.findings)
+        requirements_for(node, ctx, reqs, findings)
     return reqs, findings, guardrails.credential_roles(nodes)
 
 

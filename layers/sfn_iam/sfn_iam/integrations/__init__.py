@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping
 
 from ..asl import Args, Dynamic, Node
-from ..model import Context
+from ..findings import Finding
+from ..model import Context, Requirement
 from . import (  # noqa: F401  (modules register their handlers on import)
     analytics,
     apigateway,
@@ -36,9 +37,13 @@ _MAX_ROLE_PATH = 512  # IAM's limit; a longer "role ARN" names no role and would
 _FUNCTION_RE = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:\s]+(:[^:\s]+)?$")
 
 
-def requirements_for(node: Node, ctx: Context) -> Call:
-    """The requirements and findings of one node."""
-    call = Call(ctx=ctx, path=node.path, args=node.args)
+def requirements_for(node: Node, ctx: Context, requirements: list[Requirement] | None = None,
+                     findings: list[Finding] | None = None) -> Call:
+    """The requirements and findings of one node, appended to the given lists when there are some (the engine
+    passes its own, so thousands of nodes cost no intermediate lists)."""
+    call = Call(ctx=ctx, path=node.path, args=node.args,
+                requirements=[] if requirements is None else requirements,
+                findings=[] if findings is None else findings)
     if node.kind == "distributed_map":
         label = node.state.get("Label")
         stepfunctions.distributed_map(call, label if isinstance(label, str) and label else None)
