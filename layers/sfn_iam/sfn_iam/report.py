@@ -40,7 +40,8 @@ def _default(req: Requirement) -> str:
         if req.action.lower() in _UNSCOPED:
             return "the action supports no resource-level permissions: IAM accepts only \"*\""
         return "the action takes no resource that the definition could name: IAM accepts only \"*\" for it"
-    return "the narrowest pattern the integration's scoping rules allow (docs/adr/0004-optimized-integrations-scoping.md)"
+    return ("the narrowest pattern the integration's scoping rules allow "
+            "(docs/adr/0004-optimized-integrations-scoping.md)")
 
 
 def machine_entry(outcome: Outcome) -> dict[str, Any]:
