@@ -75,11 +75,11 @@ def patch_event(event: dict[str, Any], *, state_machine_arn: str | None = None, 
     return patched
 
 
-def load_handler() -> ModuleType:
-    """functions/role_fixer/app.py as a module (it is not a package: Lambda loads it by file)."""
-    name = "role_fixer_app"
+def load_handler(function: str = "role_fixer") -> ModuleType:
+    """functions/FUNCTION/app.py as a module (it is not a package: Lambda loads it by file)."""
+    name = f"{function}_app"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / "role_fixer" / "app.py")
+        spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / function / "app.py")
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module

@@ -3,13 +3,10 @@ events in the fixer's schema, the SNS summary, Security Hub in ASFF) and the pos
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -24,17 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DYNAMIC = json.dumps({"StartAt": "P", "States": {"P": {
     "Type": "Task", "Resource": "arn:aws:states:::sns:publish", "End": True,
     "Parameters": {"TopicArn.$": "$.topic", "Message": "m"}}}})
-
-
-def load_sweeper() -> ModuleType:
-    name = "role_sweeper_app"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / "role_sweeper" / "app.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def populate(sfn: Any, iam: Any) -> dict[str, str]:
@@ -80,7 +66,7 @@ def lambda_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
 def test_scheduled_sweep_repairs_and_reports_everywhere(lambda_world: dict[str, Any]) -> None:
     c = lambda_world["clients"]
-    app = load_sweeper()
+    app = sandbox.load_handler("role_sweeper")
     result = app.lambda_handler({"source": "aws.events", "detail-type": "Scheduled Event"}, sandbox.FakeContext())
     totals = result["totals"]
     assert totals["stateMachines"] == 2 and totals["drift"] == 1 and totals["orphansRemoved"] == 1
