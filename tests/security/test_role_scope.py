@@ -179,6 +179,17 @@ def test_the_event_cannot_choose_the_role() -> None:
     assert out.reason == "ROLE_OUT_OF_SCOPE" and roles.writes == []
 
 
+def _create_event_for_in_scope_machine() -> tuple[Any, Any, dict[str, Any]]:
+    """A fixer with one in-scope machine, and the CreateStateMachine event from events/ pointing at it."""
+    fixer, _, roles = _fixer()
+    machines = FakeMachines()
+    machines.add(SM, DEFINITION, roles.add_role("worker", PATH))
+    fixer.machines = machines
+    event = json.loads((ROOT / "events" / "create_state_machine.json").read_text())
+    event["detail"]["responseElements"]["stateMachineArn"] = SM
+    return fixer, roles, event
+
+
 @pytest.mark.parametrize("edit", [
     {"account": "999999999999"},
     {"detail": {"errorCode": "AccessDenied"}},
@@ -186,12 +197,7 @@ def test_the_event_cannot_choose_the_role() -> None:
     {"detail": {"eventSource": "evil.amazonaws.com"}},
 ], ids=["foreign-account", "failed-call", "not-aws-source", "other-event-source"])
 def test_forged_or_failed_events_change_nothing(edit: dict[str, Any]) -> None:
-    fixer, _, roles = _fixer()
-    machines = FakeMachines()
-    machines.add(SM, DEFINITION, roles.add_role("worker", PATH))
-    fixer.machines = machines
-    event = json.loads((ROOT / "events" / "create_state_machine.json").read_text())
-    event["detail"]["responseElements"]["stateMachineArn"] = SM
+    fixer, roles, event = _create_event_for_in_scope_machine()
     for key, value in edit.items():
         if isinstance(value, dict):
             event[key].update(value)
@@ -202,12 +208,7 @@ def test_forged_or_failed_events_change_nothing(edit: dict[str, Any]) -> None:
 
 
 def test_control_the_unforged_event_is_acted_on() -> None:
-    fixer, _, roles = _fixer()
-    machines = FakeMachines()
-    machines.add(SM, DEFINITION, roles.add_role("worker", PATH))
-    fixer.machines = machines
-    event = json.loads((ROOT / "events" / "create_state_machine.json").read_text())
-    event["detail"]["responseElements"]["stateMachineArn"] = SM
+    fixer, _, event = _create_event_for_in_scope_machine()
     assert fixer.handle_event(event).status is Status.WRITTEN
 
 
