@@ -57,7 +57,7 @@ print(time.perf_counter() - t)
 _SDK_ONLY = """
 import sys, time
 sys.path.insert(0, {path!r})
-from sfn_iam import sdk
+from sfn_iam.engine.integrations import sdk
 t = time.perf_counter()
 for service, api in (("s3", "getObject"), ("dynamodb", "query"), ("sqs", "receiveMessage")):
     assert sdk.operation(service, api) is not None

@@ -20,10 +20,10 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from scripts import sandbox  # noqa: E402
-from sfn_iam import config  # noqa: E402
 from sfn_iam.aws.iam import IamRolePolicyStore  # noqa: E402
 from sfn_iam.aws.stepfunctions import StepFunctionsReader  # noqa: E402
-from sfn_iam.sweep import Sweeper  # noqa: E402
+from sfn_iam.fixing import settings as config  # noqa: E402
+from sfn_iam.governance.sweep import Sweeper  # noqa: E402
 
 EXAMPLES = ["order_processing.asl.json", "inventory_sync.asl.json", "order_processing_v2.asl.json"]
 

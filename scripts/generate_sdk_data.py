@@ -1,4 +1,4 @@
-"""Generate the AWS SDK integration table: ``layers/sfn_iam/sfn_iam/data/sdk/*.json``.
+"""Generate the AWS SDK integration table: ``layers/sfn_iam/sfn_iam/engine/integrations/sdk/data/*.json``.
 
 Dev-time only (imports botocore, cfn-lint and policy_sentry; the runtime reads the JSON with the standard library).
 
@@ -29,7 +29,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "scripts" / "sdk_sources"
-OUT = ROOT / "layers" / "sfn_iam" / "sfn_iam" / "data" / "sdk"
+OUT = ROOT / "layers" / "sfn_iam" / "sfn_iam" / "engine" / "integrations" / "sdk" / "data"
 CTX_PLACEHOLDERS = ("Partition", "Region", "Account")
 # Placeholder -> parameter name, where the IAM reference and the API name the same thing differently.
 # Key: (iam prefix or "*", placeholder). Reviewed; each is the documented meaning of the parameter.

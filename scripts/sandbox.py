@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from sfn_iam import policy
+from sfn_iam.engine import policy
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"

@@ -1,4 +1,4 @@
-"""In-memory implementations of the ports (sfn_iam.ports), with IAM's quotas, for service unit tests."""
+"""In-memory implementations of the ports (sfn_iam.fixing.ports), with IAM's quotas, for service unit tests."""
 
 from __future__ import annotations
 
@@ -8,9 +8,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sfn_iam import policy
+from sfn_iam.engine import policy
+from sfn_iam.fixing.ports import (
+    AttachedPolicy,
+    DescribedStateMachine,
+    Document,
+    PolicyHolder,
+    PolicyLimitExceededError,
+    Role,
+)
 from sfn_iam.model import StateMachine
-from sfn_iam.ports import AttachedPolicy, DescribedStateMachine, Document, PolicyHolder, PolicyLimitExceededError, Role
 
 ACCOUNT = "123456789012"
 STATES_TRUST = {"Version": "2012-10-17", "Statement": [

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from sfn_iam import engine
-from sfn_iam.evaluate import is_allowed
 from sfn_iam.model import StateMachine
+from tests.evaluate import is_allowed
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -16,14 +16,14 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from sfn_iam import config
 from sfn_iam.arns import partition_of_region
 from sfn_iam.aws.clients import Clients, make_clients
 from sfn_iam.aws.iam import IamRolePolicyStore
 from sfn_iam.aws.publisher import EventBridgePublisher
 from sfn_iam.aws.stepfunctions import StepFunctionsReader
-from sfn_iam.outcome import Outcome
-from sfn_iam.service import RoleFixer
+from sfn_iam.fixing import settings as config
+from sfn_iam.fixing.outcome import Outcome
+from sfn_iam.fixing.service import RoleFixer
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))  # only what we call: patching every supported library costs ~100 ms

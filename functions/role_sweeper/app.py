@@ -17,7 +17,6 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from sfn_iam import config, report, sweep
 from sfn_iam.arns import partition_of_region
 from sfn_iam.aws.clients import TokenBucket, make_client, make_clients, rate_limit
 from sfn_iam.aws.iam import IamRolePolicyStore
@@ -25,6 +24,8 @@ from sfn_iam.aws.notify import SnsNotifier
 from sfn_iam.aws.publisher import EventBridgePublisher
 from sfn_iam.aws.securityhub import SecurityHubImporter
 from sfn_iam.aws.stepfunctions import StepFunctionsReader
+from sfn_iam.fixing import settings as config
+from sfn_iam.governance import report, sweep
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))

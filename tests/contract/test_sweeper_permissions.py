@@ -82,10 +82,10 @@ def _read_settings(module: str) -> set[str]:
 def test_every_setting_reaches_the_sweeper_the_same_as_the_fixer() -> None:
     variables = RESOURCES["RoleSweeperFunction"]["Properties"]["Environment"]["Variables"]
     fixer = RESOURCES["RoleFixerFunction"]["Properties"]["Environment"]["Variables"]
-    sweep = _read_settings("sweep")
+    sweep = _read_settings("governance/sweep")
     assert sweep == {"SWEEP_WORKERS", "IAM_CALLS_PER_SECOND", "FINDINGS_TOPIC_ARN", "SECURITY_HUB_FINDINGS"}
     # Describe retries are for events racing a create; the sweeper never retries a listed machine.
-    assert sweep | _read_settings("config") - {"DESCRIBE_ATTEMPTS", "DESCRIBE_RETRY_DELAY"} <= set(variables)
+    assert sweep | _read_settings("fixing/settings") - {"DESCRIBE_ATTEMPTS", "DESCRIBE_RETRY_DELAY"} <= set(variables)
     shared = set(fixer) & set(variables) - {"FIXER_ROLE_ARN", "POWERTOOLS_SERVICE_NAME"}
     assert len(shared) >= 10
     assert {k: variables[k] for k in shared} == {k: fixer[k] for k in shared}

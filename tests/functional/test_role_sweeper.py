@@ -162,11 +162,11 @@ def test_cli_sweep_without_region_is_one_line(monkeypatch: pytest.MonkeyPatch, t
 
 def test_every_iam_request_takes_a_token(lambda_world: dict[str, Any]) -> None:
     """The pacing hook fires on each IAM request the sweep sends (pages included), and on no other client's."""
-    from sfn_iam import config
     from sfn_iam.aws.clients import TokenBucket, rate_limit
     from sfn_iam.aws.iam import IamRolePolicyStore
     from sfn_iam.aws.stepfunctions import StepFunctionsReader
-    from sfn_iam.sweep import Sweeper
+    from sfn_iam.fixing import settings as config
+    from sfn_iam.governance.sweep import Sweeper
 
     class Counting(TokenBucket):
         taken = 0
@@ -194,10 +194,10 @@ def test_cli_sweep_refuses_an_unwritable_report_before_touching_aws(tmp_path: Pa
 def test_overflow_to_managed_policies_is_stable_across_sweeps_under_iam_quotas(lambda_world: dict[str, Any]) -> None:
     """With IAM's inline quota enforced, a machine whose role is full goes to managed policies; the next sweep
     finds them through the holders listing and the attached list, and writes nothing."""
-    from sfn_iam import config
     from sfn_iam.aws.iam import IamRolePolicyStore
     from sfn_iam.aws.stepfunctions import StepFunctionsReader
-    from sfn_iam.sweep import Sweeper
+    from sfn_iam.fixing import settings as config
+    from sfn_iam.governance.sweep import Sweeper
 
     iam = boto3.client("iam", region_name=sandbox.REGION)
     sfn = boto3.client("stepfunctions", region_name=sandbox.REGION)

@@ -17,12 +17,14 @@ import pytest
 from moto import mock_aws
 
 from scripts import sandbox
-from sfn_iam import config, engine, naming
+from sfn_iam import engine
 from sfn_iam.aws.iam import IamRolePolicyStore
 from sfn_iam.aws.stepfunctions import StepFunctionsReader
+from sfn_iam.fixing import naming
+from sfn_iam.fixing import settings as config
+from sfn_iam.fixing.outcome import Status
+from sfn_iam.governance.sweep import Sweeper, SweepResult
 from sfn_iam.model import StateMachine
-from sfn_iam.outcome import Status
-from sfn_iam.sweep import Sweeper, SweepResult
 
 MACHINES, ROLES = 500, 50
 EXAMPLES = ["order_processing.asl.json", "inventory_sync.asl.json", "order_processing_v2.asl.json",

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from sfn_iam import guardrails
-from sfn_iam.guardrails import GuardPolicy, access_class, covers_container
+from sfn_iam.engine import guardrails
+from sfn_iam.engine.guardrails import GuardPolicy, access_class, covers_container
 from sfn_iam.model import Condition, Requirement
 from tests.helpers import ACCOUNT, assert_allows, assert_denies, codes, plan_for, task
 from tests.tools import gen_unscoped_actions, iam_reference

@@ -1,6 +1,6 @@
 """Hostile and broken input: the result is a policy with findings or a documented error, never anything else.
 
-Documented errors: :class:`sfn_iam.asl.DefinitionError` and :class:`sfn_iam.arns.ArnError` (both ``ValueError``).
+Documented errors: :class:`sfn_iam.engine.asl.DefinitionError` and :class:`sfn_iam.arns.ArnError` (both ``ValueError``).
 Every policy that does come out must lint clean against the offline IAM reference.
 """
 
@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from sfn_iam import arns, asl, cli, engine, lint
+from sfn_iam import arns, cli, engine
+from sfn_iam.engine import asl
 from sfn_iam.model import StateMachine
 from tests.helpers import SM_ARN, plan_for
-from tests.tools import iam_reference
+from tests.tools import iam_reference, lint
 
 LAMBDA = "arn:aws:states:::lambda:invoke"
 

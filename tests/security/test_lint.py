@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from sfn_iam import lint
 from tests.helpers import PEER_CASES, plan_for
-from tests.tools import iam_reference
+from tests.tools import iam_reference, lint
 
 CASES = sorted(PEER_CASES.glob("*.json")) + sorted((PEER_CASES / "probes").glob("*.json"))
 

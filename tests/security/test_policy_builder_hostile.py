@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from sfn_iam import policy
-from sfn_iam.evaluate import is_allowed
+from sfn_iam.engine import policy
 from sfn_iam.model import Requirement
+from tests.evaluate import is_allowed
 
 
 def test_two_patterns_that_cover_each_other_keep_one() -> None:

@@ -2,7 +2,7 @@
 
 Properties: no undocumented exception (only ``asl.DefinitionError`` / ``arns.ArnError`` from the engine, nothing
 from the event parser), and no deny-listed action or sensitive wildcard write ever allowed by the output,
-checked with :func:`sfn_iam.evaluate.is_allowed` at the level of requests.
+checked with :func:`tests.evaluate.is_allowed` at the level of requests.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sfn_iam import arns, asl, engine, events, guardrails, policy
-from sfn_iam.evaluate import is_allowed
+from sfn_iam import arns, engine
+from sfn_iam.engine import asl, guardrails, policy
+from sfn_iam.fixing import events
 from sfn_iam.model import Requirement, StateMachine
 from sfn_iam.wildcards import matches
+from tests.evaluate import is_allowed
 from tests.helpers import ACCOUNT, ROOT, SM_ARN
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))

@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 
-from sfn_iam import events, guardrails, lint
+from sfn_iam.engine import guardrails
+from sfn_iam.fixing import events
 from sfn_iam.model import Condition, Requirement
 from tests.helpers import ACCOUNT, ROOT, allows, plan_for
-from tests.tools import iam_reference
+from tests.tools import iam_reference, lint
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "red_team"
 CASES = sorted(FIXTURES.glob("*.json"))

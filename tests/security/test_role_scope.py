@@ -1,7 +1,7 @@
 """Role scope, from the attacker's side: someone who can create state machines points one at a role the fixer must
 never touch, and the fixer writes nothing to it (a ROLE_OUT_OF_SCOPE finding instead).
 
-Runs the real :class:`sfn_iam.service.RoleFixer` over in-memory ports (tests/fakes.py). The fake IAM looks role
+Runs the real :class:`sfn_iam.fixing.service.RoleFixer` over in-memory ports (tests/fakes.py). The fake IAM looks role
 names up case-insensitively, as IAM does, so a case-changed name in the state machine's roleArn cannot slip past
 an exact-string comparison. Every test has an in-scope control that does get written, so none can pass vacuously.
 """
@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from sfn_iam import config
-from sfn_iam.outcome import Status
-from sfn_iam.ports import Role
-from sfn_iam.service import RoleFixer
+from sfn_iam.fixing import settings as config
+from sfn_iam.fixing.outcome import Status
+from sfn_iam.fixing.ports import Role
+from sfn_iam.fixing.service import RoleFixer
 from tests.fakes import ACCOUNT, STATES_TRUST, FakeMachines, FakeRoles
 from tests.helpers import ROOT
 

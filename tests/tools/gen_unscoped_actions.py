@@ -1,4 +1,4 @@
-"""Generate ``sfn_iam/data/unscoped_actions.json`` from the IAM reference (cfn-lint's Policies.json).
+"""Generate ``sfn_iam/engine/guardrails/data/unscoped_actions.json`` from the IAM reference (cfn-lint's Policies.json).
 
 The wildcard rule of guardrails.py refuses writes on ``*`` for sensitive services, but an action with no
 resource types (``elasticmapreduce:RunJobFlow``, ``emr-serverless:CreateApplication``) can only ever be granted
@@ -17,7 +17,8 @@ from typing import Any
 
 from tests.tools import iam_reference
 
-TARGET = Path(__file__).resolve().parents[2] / "layers" / "sfn_iam" / "sfn_iam" / "data" / "unscoped_actions.json"
+PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "sfn_iam" / "sfn_iam"
+TARGET = PACKAGE / "engine" / "guardrails" / "data" / "unscoped_actions.json"
 SENSITIVE = TARGET.with_name("sensitive.json")
 
 

@@ -2,7 +2,7 @@
 
 cfn-lint is already a development dependency (``sam validate --lint``) and ships the freshest offline copy of
 the Service Authorization Reference we have: lower-cased actions per service with their resource types, and
-ARN format regexes per resource type. The core never imports it; tests inject it into :mod:`sfn_iam.lint`.
+ARN format regexes per resource type. The core never imports it; tests inject it into :mod:`tests.tools.lint`.
 See docs/dependencies.md.
 """
 

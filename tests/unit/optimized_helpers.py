@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from sfn_iam import engine, policy
-from sfn_iam.evaluate import is_allowed
+from sfn_iam import engine
+from sfn_iam.engine import policy
+from tests.evaluate import is_allowed
 
 Context = Mapping[str, str | Sequence[str]] | None
 

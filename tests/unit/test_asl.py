@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sfn_iam.asl import DYNAMIC, Args, DefinitionError, walk
+from sfn_iam.engine.asl import DYNAMIC, Args, DefinitionError, walk
 
 SNS = "arn:aws:states:::sns:publish"
 

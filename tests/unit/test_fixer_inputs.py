@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from scripts import sandbox
-from sfn_iam import config, events, naming, scope
-from sfn_iam.ports import Role
+from sfn_iam.fixing import events, naming, scope
+from sfn_iam.fixing import settings as config
+from sfn_iam.fixing.ports import Role
 
 ACCOUNT = "123456789012"
 SM = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:OrderProcessing"

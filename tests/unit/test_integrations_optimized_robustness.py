@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sfn_iam.integrations.registry import HANDLERS
+from sfn_iam.engine.integrations.registry import HANDLERS
 from tests.helpers import plan_for, task
 
 SERVICES = {"ecs", "batch", "eks", "glue", "databrew", "athena", "elasticmapreduce", "emr-containers",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sfn_iam.evaluate import is_allowed
+from tests.evaluate import is_allowed
 from tests.helpers import ACCOUNT, PEER_CASES, REGION, allows, codes, plan_for
 from tests.unit.optimized_helpers import assert_not_requested, assert_requests
 

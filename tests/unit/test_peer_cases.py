@@ -26,9 +26,9 @@ from typing import Any
 import pytest
 
 from sfn_iam import engine
-from sfn_iam.evaluate import is_allowed
 from sfn_iam.model import StateMachine
 from sfn_iam.wildcards import matches
+from tests.evaluate import is_allowed
 from tests.helpers import ACCOUNT, PEER_CASES, REGION
 
 CASES = sorted(PEER_CASES.glob("*.json"))

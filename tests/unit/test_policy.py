@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import random
 
-from sfn_iam import policy
-from sfn_iam.evaluate import is_allowed
+from sfn_iam.engine import policy
 from sfn_iam.model import Condition, Requirement
+from tests.evaluate import is_allowed
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function"
 

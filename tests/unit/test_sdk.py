@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from sfn_iam import policy, sdk
-from sfn_iam.evaluate import is_allowed
+from sfn_iam.engine import policy
+from sfn_iam.engine.integrations import sdk
+from tests.evaluate import is_allowed
 from tests.helpers import (
     ACCOUNT,
     PEER_CASES,
@@ -30,7 +31,7 @@ from tests.helpers import (
     task,
 )
 
-DATA = ROOT / "layers" / "sfn_iam" / "sfn_iam" / "data" / "sdk"
+DATA = ROOT / "layers" / "sfn_iam" / "sfn_iam" / "engine" / "integrations" / "sdk" / "data"
 OVERRIDES = json.loads((ROOT / "scripts" / "sdk_sources" / "overrides.json").read_text())["overrides"]
 FIXTURES = sorted((ROOT / "tests" / "fixtures" / "sdk").glob("*.json"))
 A, R = ACCOUNT, REGION

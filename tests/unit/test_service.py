@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sfn_iam import config
-from sfn_iam.outcome import Status
-from sfn_iam.service import ReadBackMismatchError, RoleFixer, normalize
+from sfn_iam.fixing import settings as config
+from sfn_iam.fixing.outcome import Status
+from sfn_iam.fixing.service import ReadBackMismatchError, RoleFixer, normalize
 from tests.fakes import ACCOUNT, FakeMachines, FakeRoles
 
 ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Orders"

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from sfn_iam import config, report, sweep
 from sfn_iam.aws.clients import TokenBucket
 from sfn_iam.cli import ProgressBar
 from sfn_iam.findings import Severity
-from sfn_iam.outcome import Status
-from sfn_iam.ports import DescribedStateMachine
+from sfn_iam.fixing import settings as config
+from sfn_iam.fixing.outcome import Status
+from sfn_iam.fixing.ports import DescribedStateMachine
+from sfn_iam.governance import report, sweep
 from tests.fakes import ACCOUNT, FakeMachines, FakeRoles
 
 REGION = "us-east-1"

@@ -17,9 +17,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from . import __version__, arns, asl, engine
-from .findings import Severity
-from .model import StateMachine
+from sfn_iam import __version__, arns, engine
+from sfn_iam.engine import asl
+from sfn_iam.findings import Severity
+from sfn_iam.model import StateMachine
 
 DEFAULT_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:StateMachine"
 # Step Functions definitions are at most 1 MB; a DescribeStateMachine response with its escaped definition stays far
@@ -178,13 +179,14 @@ def _sweep_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     import boto3
 
-    from . import config, report, sweep
-    from .aws.clients import TokenBucket, make_client, rate_limit
-    from .aws.iam import IamRolePolicyStore
-    from .aws.notify import SnsNotifier
-    from .aws.publisher import EventBridgePublisher
-    from .aws.securityhub import SecurityHubImporter
-    from .aws.stepfunctions import StepFunctionsReader
+    from sfn_iam.aws.clients import TokenBucket, make_client, rate_limit
+    from sfn_iam.aws.iam import IamRolePolicyStore
+    from sfn_iam.aws.notify import SnsNotifier
+    from sfn_iam.aws.publisher import EventBridgePublisher
+    from sfn_iam.aws.securityhub import SecurityHubImporter
+    from sfn_iam.aws.stepfunctions import StepFunctionsReader
+    from sfn_iam.fixing import settings as config
+    from sfn_iam.governance import report, sweep
 
     if args.workers < 1 or args.workers > 32 or args.iam_rate <= 0:
         raise InputError("--workers must be 1..32 and --iam-rate greater than 0")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from .. import __version__
+from sfn_iam import __version__
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient

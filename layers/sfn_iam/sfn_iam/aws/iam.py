@@ -12,9 +12,9 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from ..ports import AttachedPolicy, Document, PolicyHolder, PolicyLimitExceededError, Role
-from ..scope import tags_dict
-from .clients import error_code
+from sfn_iam.aws.clients import error_code
+from sfn_iam.fixing.ports import AttachedPolicy, Document, PolicyHolder, PolicyLimitExceededError, Role
+from sfn_iam.fixing.scope import tags_dict
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..outcome import SOURCE
+from sfn_iam.fixing.outcome import SOURCE
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ..model import StateMachine
-from ..ports import DescribedStateMachine
-from .clients import error_code
+from sfn_iam.aws.clients import error_code
+from sfn_iam.fixing.ports import DescribedStateMachine
+from sfn_iam.model import StateMachine
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient

@@ -1,0 +1,235 @@
+"""Walk an Amazon States Language definition. Pure core: standard library only.
+
+Objects are checked with ``isinstance(x, dict)`` (what ``json.loads`` returns) rather than the slower ABC check:
+the walker is the hot path for 1 MB definitions.
+
+The walker visits every state at any depth (``Parallel`` branches, ``Map`` ``Iterator``/``ItemProcessor``,
+Distributed Map ``ItemReader``/``ResultWriter``) without following ``Next`` transitions, so loops in the
+graph cannot trap it, and it uses an explicit stack, so deep nesting cannot exhaust Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sfn_iam.findings import Finding
+
+JSONATA: Final = "JSONata"
+
+
+class DefinitionError(ValueError):
+    """The definition is not an ASL document at all (not an object, no ``States``)."""
+
+
+class Dynamic:
+    """Marker for a value that is only known at run time."""
+
+    _instance: Dynamic | None = None
+
+    def __new__(cls) -> Dynamic:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "DYNAMIC"
+
+    def __bool__(self) -> bool:
+        return True
+
+
+DYNAMIC: Final[Dynamic] = Dynamic()
+
+
+def is_expression(value: object) -> bool:
+    """A JSONata expression: a string wrapped in ``{% ... %}``."""
+    return isinstance(value, str) and value.strip().startswith("{%") and value.strip().endswith("%}")
+
+
+class Args:
+    """The arguments a Task sends: ``Parameters`` (JSONPath) or ``Arguments`` (JSONata).
+
+    ``get`` returns the literal string, :data:`DYNAMIC` when the value is computed at run time
+    (a ``.$`` key, an intrinsic, a context path, a variable, or a JSONata expression), or ``None`` when absent.
+    """
+
+    __slots__ = ("jsonata", "raw")
+
+    def __init__(self, raw: Any, jsonata: bool) -> None:
+        self.raw = raw
+        self.jsonata = jsonata
+
+    @classmethod
+    def of_state(cls, state: Mapping[str, Any], jsonata: bool) -> Args:
+        key = "Arguments" if jsonata else "Parameters"
+        if key not in state:
+            # Without Parameters/Arguments the state input itself is sent: everything is run-time data.
+            return cls(DYNAMIC, jsonata)
+        return cls(state[key], jsonata)
+
+    @property
+    def dynamic(self) -> bool:
+        """The whole argument object is computed at run time."""
+        return self.raw is DYNAMIC or (self.jsonata and is_expression(self.raw))
+
+    @property
+    def is_object(self) -> bool:
+        return isinstance(self.raw, dict)
+
+    def value(self, key: str) -> Any:
+        """The raw value of ``key``: a JSON value, :data:`DYNAMIC`, or ``None`` when absent."""
+        if self.dynamic:
+            return DYNAMIC
+        if not isinstance(self.raw, dict):
+            return None
+        if not self.jsonata and f"{key}.$" in self.raw:
+            return DYNAMIC
+        if key not in self.raw:
+            return None
+        found = self.raw[key]
+        if self.jsonata and is_expression(found):
+            return DYNAMIC
+        return found
+
+    def get(self, key: str) -> str | Dynamic | None:
+        """A string parameter: the literal, :data:`DYNAMIC`, or ``None`` (absent or not a string)."""
+        found = self.value(key)
+        if isinstance(found, Dynamic | str):
+            return found
+            return found
+        if isinstance(found, bool) or found is None:
+            return None
+        if isinstance(found, int | float):
+            return str(found)
+        return None
+
+    def has(self, key: str) -> bool:
+        return self.value(key) is not None
+
+    def sub(self, key: str) -> Args:
+        """The nested object under ``key`` (absent → an empty object)."""
+        found = self.value(key)
+        if found is DYNAMIC:
+            return Args(DYNAMIC, self.jsonata)
+        return Args(found if isinstance(found, dict) else {}, self.jsonata)
+
+    def items(self, key: str) -> list[Args] | Dynamic | None:
+        """The elements of an array parameter, each as :class:`Args`."""
+        found = self.value(key)
+        if isinstance(found, Dynamic):
+            return found
+        if not isinstance(found, list):
+            return None
+        return [Args(DYNAMIC if self.jsonata and is_expression(x) else x, self.jsonata) for x in found]
+
+    def keys(self) -> list[str]:
+        if not isinstance(self.raw, dict):
+            return []
+        strip = not self.jsonata
+        return sorted({k[:-2] if (strip and k.endswith(".$")) else k for k in self.raw if isinstance(k, str)})
+
+
+@dataclass(slots=True)
+class Node:
+    """A place in the definition that may need permissions.
+
+    ``kind`` is ``task`` (a Task state), ``item_reader`` / ``result_writer`` (a Distributed Map's S3 I/O, with the
+    reader or writer object as ``state``), or ``distributed_map`` (the Map state that starts child executions).
+    """
+
+    kind: str
+    path: str
+    state: Mapping[str, Any]
+    jsonata: bool
+
+    @property
+    def args(self) -> Args:
+        return Args.of_state(self.state, self.jsonata)
+
+
+def _language(container: Mapping[str, Any], inherited: str) -> str:
+    value = container.get("QueryLanguage")
+    return value if isinstance(value, str) else inherited
+
+
+def load_states(definition: Any) -> Mapping[str, Any]:
+    """Check the top of a definition and return its ``States`` object."""
+    if not isinstance(definition, Mapping):
+        raise DefinitionError(f"a state machine definition must be a JSON object, not {type(definition).__name__}")
+    states = definition.get("States")
+    if not isinstance(states, Mapping):
+        raise DefinitionError("the definition has no 'States' object")
+    return states
+
+
+def walk(definition: Any) -> tuple[list[Node], list[Finding]]:
+    """Every node of ``definition`` that may need permissions, in document order, plus structural findings.
+
+    >>> nodes, _ = walk({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish"}}})
+    >>> [n.path for n in nodes]
+    ['States.A']
+    """
+    states = load_states(definition)
+    nodes: list[Node] = []
+    findings: list[Finding] = []
+    top_language = _language(definition, "JSONPath")
+    stack: list[tuple[str, Mapping[str, Any], str]] = [("States", states, top_language)]
+    while stack:
+        prefix, machine_states, language = stack.pop()
+        pending: list[tuple[str, Mapping[str, Any], str]] = []
+        for name, state in machine_states.items():
+            path = f"{prefix}.{name}"
+            if not isinstance(state, dict):
+                findings.append(Finding.of("DEFINITION_ERROR", f"state {name!r} is not an object", path))
+                continue
+            own = state.get("QueryLanguage")
+            lang = own if isinstance(own, str) else language
+            kind = state.get("Type")
+            if kind == "Task":  # the common case, without the generator below
+                nodes.append(Node("task", path, state, lang == JSONATA))
+            elif kind in ("Parallel", "Map"):  # only these hold states or need permissions of their own
+                pending.extend(_visit(path, state, lang == JSONATA, lang, nodes, findings))
+        stack.extend(reversed(pending))
+    return nodes, findings
+
+
+def _visit(
+    path: str, state: Mapping[str, Any], jsonata: bool, lang: str, nodes: list[Node], findings: list[Finding]
+) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+    """Record the nodes of a Parallel or Map state; yield the sub-machines it contains (Tasks are recorded by
+    :func:`walk` itself)."""
+    kind = state.get("Type")
+    if kind == "Parallel":
+        branches = state.get("Branches")
+        if not isinstance(branches, list):
+            findings.append(Finding.of("DEFINITION_ERROR", "Parallel state without a Branches array", path))
+            return
+        for i, branch in enumerate(branches):
+            yield from _sub_machine(f"{path}.Branches[{i}]", branch, lang, findings)
+    elif kind == "Map":
+        processor_key = "ItemProcessor" if "ItemProcessor" in state else "Iterator"
+        processor = state.get(processor_key)
+        config = processor.get("ProcessorConfig") if isinstance(processor, dict) else None
+        if isinstance(config, dict) and config.get("Mode") == "DISTRIBUTED":
+            nodes.append(Node("distributed_map", path, state, jsonata))
+        for key, node_kind in (("ItemReader", "item_reader"), ("ResultWriter", "result_writer")):
+            part = state.get(key)
+            if isinstance(part, dict):
+                nodes.append(Node(node_kind, f"{path}.{key}", part, jsonata))
+            elif part is not None:
+                findings.append(Finding.of("DEFINITION_ERROR", f"{key} is not an object", f"{path}.{key}"))
+        if processor is None:
+            findings.append(Finding.of("DEFINITION_ERROR", "Map state without ItemProcessor or Iterator", path))
+            return
+        yield from _sub_machine(f"{path}.{processor_key}", processor, lang, findings)
+
+
+def _sub_machine(
+    path: str, machine: Any, lang: str, findings: list[Finding]
+) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+    if not isinstance(machine, dict) or not isinstance(machine.get("States"), Mapping):
+        findings.append(Finding.of("DEFINITION_ERROR", "nested state machine without a States object", path))
+        return
+    yield (f"{path}.States", machine["States"], _language(machine, lang))

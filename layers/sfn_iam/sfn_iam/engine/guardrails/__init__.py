@@ -1,0 +1,350 @@
+"""What may never be granted automatically. Pure core: standard library and package data only.
+
+Three layers, applied to every requirement in this order (the first that refuses wins):
+
+1. **Shape.** An action must be a literal ``service:Name``: a requested wildcard action could cover deny-listed
+   actions, so it is refused (``BLOCKED_ACTION``). An optional allow-list of services (``BLOCKED_SERVICE``).
+2. **Deny-list** (``data/denylist.json``, documented data, extendable at deploy time through
+   :meth:`GuardPolicy.build`): ``BLOCKED_ACTION``. A few narrow, documented exceptions are coded here, because
+   they depend on the shape of the grant, not only on its action:
+
+   * ``iam:PassRole`` only to literal role ARNs, only with a ``StringEquals`` ``iam:PassedToService`` condition
+     naming literal service principals;
+   * ``sts:AssumeRole`` only on a literal role ARN that a Task's ``Credentials.RoleArn`` names literally
+     (``credential_roles``; the same action asked for by an ``aws-sdk:sts:assumeRole`` Task on another role
+     is refused);
+   * ``iam:CreateServiceLinkedRole`` only on ``role/aws-service-role/...`` with a literal
+     ``iam:AWSServiceName`` condition;
+   * ``iam:GetRole`` / ``iam:ListAttachedRolePolicies`` on literal role ARNs only (documented for EKS node groups);
+   * ``logs:PutResourcePolicy`` only for the state machine's own log delivery (``loggingConfiguration``).
+
+   ``states:InvokeHTTPEndpoint`` is refused without a literal ``states:HTTPEndpoint`` condition: an HTTP Task
+   to a run-time endpoint could send the connection's credentials, and any data, anywhere.
+3. **Wildcard rule** (``data/sensitive.json``): ``WILDCARD_WRITE`` when the resource is a wildcard that covers
+   a container identity (see :func:`covers_container`) and the action is a secret-read action (any service) or
+   a write/destructive action of a sensitive service (see :func:`access_class`). A dynamic value never widens
+   a sensitive grant: the finding says what a human must grant by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Final
+
+from sfn_iam.arns import is_role_arn
+from sfn_iam.findings import Finding
+from sfn_iam.model import Requirement
+from sfn_iam.wildcards import matches
+
+
+@dataclass(frozen=True, slots=True)
+class DenyEntry:
+    action: str
+    reason: str
+
+
+def _data(name: str) -> Any:
+    return json.loads(resources.files(__package__).joinpath(f"data/{name}").read_text(encoding="utf-8"))
+
+
+def _load_default() -> tuple[DenyEntry, ...]:
+    raw: Any = _data("denylist.json")
+    return tuple(DenyEntry(e["action"], e["reason"]) for e in raw["entries"])
+
+
+@dataclass(frozen=True, slots=True)
+class Sensitivity:
+    """The classification data of the wildcard rule (``data/sensitive.json``), lower-cased for lookups."""
+
+    services: frozenset[str]
+    read_verbs: tuple[str, ...]
+    secret_reads: frozenset[str]
+    invokes: frozenset[str]
+    unscoped: frozenset[str]  # "service:action" of sensitive services with no resource types (only "*" applies)
+
+    @classmethod
+    def load(cls) -> Sensitivity:
+        raw: Any = _data("sensitive.json")
+        return cls(
+            services=frozenset(s.lower() for s in raw["sensitive_services"]),
+            read_verbs=tuple(raw["read_verbs"]),
+            secret_reads=frozenset(a.lower() for a in raw["secret_read_actions"]),
+            invokes=frozenset(a.lower() for a in raw["invoke_actions"]),
+            unscoped=frozenset(f"{svc}:{a}" for svc, acts in _data("unscoped_actions.json")["actions"].items()
+                               for a in acts),
+        )
+
+
+DEFAULT_DENY: tuple[DenyEntry, ...] = _load_default()
+SENSITIVITY: Final = Sensitivity.load()
+_READ_ONLY_IAM = frozenset({"iam:getrole", "iam:listattachedrolepolicies"})
+_ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+_SERVICE_PRINCIPAL_RE = re.compile(r"[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?")
+_MAX_SHOWN = 200  # characters of a resource quoted in a finding
+
+
+@dataclass(frozen=True, slots=True)
+class GuardPolicy:
+    """The guardrail settings: the deny-list (default plus extra entries) and an optional service allow-list."""
+
+    deny: tuple[DenyEntry, ...] = DEFAULT_DENY
+    allowed_services: frozenset[str] | None = None
+    extra: tuple[str, ...] = field(default=())
+    sensitivity: Sensitivity = SENSITIVITY
+
+    @classmethod
+    def build(cls, extra_deny: Iterable[str] = (), allowed_services: Iterable[str] | None = None) -> GuardPolicy:
+        extra = tuple(a.strip() for a in extra_deny if a.strip())
+        deny = DEFAULT_DENY + tuple(DenyEntry(a, "deny-listed by this deployment") for a in extra)
+        allowed = None
+        if allowed_services is not None:
+            allowed = frozenset(s.strip().lower() for s in allowed_services if s.strip()) or None
+        return cls(deny=deny, allowed_services=allowed, extra=extra)
+
+    def denied(self, action: str) -> DenyEntry | None:
+        for entry in self.deny:
+            if matches(entry.action, action, ignore_case=True):
+                return entry
+        return None
+
+
+# --- classification ---------------------------------------------------------------------------------------
+
+def _wild(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+_TYPED_RE = re.compile(r"^(?P<type>[A-Za-z0-9_.-]+)(?P<sep>[:/])(?P<rest>.*)$", re.DOTALL)
+
+
+def _identity(service: str, account: str, resource: str) -> str:
+    """The part of an ARN's resource that names the container (bucket, table, secret, function, key, ...)."""
+    if service == "s3" and not account:
+        return resource.split("/", 1)[0]  # the bucket; the key below it is not an identity
+    if service == "secretsmanager" and resource.startswith("secret:"):
+        name = resource[len("secret:"):]
+        if name.startswith("events!connection/"):
+            # An EventBridge connection's secret: events!connection/NAME/UUID-SUFFIX, identified by NAME.
+            return "events!connection/" + name[len("events!connection/"):].split("/", 1)[0]
+        # A partial secret ARN ends with AWS's random "-" + six characters; any other wildcard covers names.
+        return name[:-7] if name.endswith("-??????") else name
+    if service == "ssm" and resource.startswith("parameter"):
+        return resource  # hierarchical names: a wildcard anywhere covers other parameters
+    m = _TYPED_RE.match(resource.removeprefix("/"))  # EMR on EKS / Serverless: ":/virtualclusters/ID/..."
+    if not m:
+        return resource  # a bare name (SQS queue, SNS topic) or something unknown: all of it
+    rest = m["rest"]
+    name = rest.split(":", 1)[0] if m["sep"] == ":" else re.split(r"[/:]", rest, maxsplit=1)[0]
+    return f"{m['type']}{m['sep']}{name}"
+
+
+@lru_cache(maxsize=4096)
+def covers_container(resource: str) -> bool:
+    """Does IAM resource pattern ``resource`` cover more than one container identity?
+
+    ``*``, anything that is not an ARN, a wildcard in partition/service/region/account, or a wildcard in the
+    container's own name do; a wildcard below a literal container (``arn:aws:s3:::bucket/*``,
+    ``table/T/index/*``, ``function:F:*``, ``secret:NAME-??????``) does not.
+
+    >>> covers_container("arn:aws:s3:::known-bucket/*"), covers_container("arn:aws:s3:::*/data.csv")
+    (False, True)
+    """
+    if not _wild(resource):
+        return False
+    parts = resource.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or any(_wild(p) for p in parts[1:5]):
+        return True
+    return _wild(_identity(parts[2].lower(), parts[4], parts[5]))
+
+
+def access_class(action: str, sensitivity: Sensitivity = SENSITIVITY) -> str:
+    """``secret-read``, ``invoke``, ``read`` or ``write`` (write/destructive; the fail-closed default).
+
+    Offline and from the name alone: ``read`` when the action name begins with a read verb followed by a
+    capital letter (``GetObject``, ``ListBucket``, ``DescribeTasks``); a secret-read action is listed by name.
+    A lower-cased or unknown verb is a write.
+
+    >>> [access_class(a) for a in ("s3:GetObject", "s3:ListBucket", "s3:DeleteObject", "s3:getbucketacl")]
+    ['secret-read', 'read', 'write', 'write']
+    """
+    lowered = action.lower()
+    if lowered in sensitivity.secret_reads:
+        return "secret-read"
+    if lowered in sensitivity.invokes:
+        return "invoke"
+    name = action.partition(":")[2]
+    for verb in sensitivity.read_verbs:
+        if name.startswith(verb) and (len(name) == len(verb) or name[len(verb)].isupper()):
+            return "read"
+    return "write"
+
+
+def _condition_values(req: Requirement, key: str, operators: tuple[str, ...]) -> list[str] | None:
+    """The values of ``key`` under one of ``operators``, or ``None`` when the key is absent or otherwise used."""
+    found = [c for c in req.conditions if c.key.lower() == key.lower()]
+    if not found or any(c.operator not in operators for c in found):
+        return None
+    return [v for c in found for v in c.values]
+
+
+def _scoped_by_condition(req: Requirement) -> bool:
+    """Conditions that pin a wildcard grant to this state machine's own data or to resources it creates."""
+    for c in req.conditions:
+        key = c.key.lower()
+        if c.operator == "StringEquals" and c.values and (
+            (req.service == "kms" and key.startswith("kms:encryptioncontext:"))
+            or key.endswith(":createaction")
+        ):
+            return True
+    return False
+
+
+def wildcard_problem(req: Requirement, sensitivity: Sensitivity = SENSITIVITY) -> str | None:
+    """Why ``req`` falls under the wildcard rule, or ``None``."""
+    if not _wild(req.resource):
+        return None  # a literal resource is never a wildcard problem, whatever the action (the common case)
+    kind = access_class(req.action, sensitivity)
+    if kind == "read":
+        return None
+    if kind == "invoke":
+        parts = req.resource.split(":", 5)
+        if len(parts) != 6 or any(_wild(p) for p in parts[1:5]):
+            return f"{req.action} is granted on patterns only inside one account and region"
+        return None
+    if kind == "write" and (req.service not in sensitivity.services or
+                            (req.resource == "*" and req.action.lower() in sensitivity.unscoped)):
+        return None  # not sensitive, or an action with no resource types: "*" names no container
+    if not covers_container(req.resource) or _scoped_by_condition(req):
+        return None
+    what = "reads secrets" if kind == "secret-read" else f"writes to the sensitive service {req.service}"
+    return f"{req.action} {what}; it is never granted on a wildcard that covers whole containers"
+
+
+# --- the documented exceptions ------------------------------------------------------------------------------
+
+def _literal(resource: str) -> bool:
+    return not _wild(resource)
+
+
+def _literal_service_principals(values: list[str] | None) -> bool:
+    return bool(values) and all(
+        _literal(v) and _SERVICE_PRINCIPAL_RE.fullmatch(v) is not None for v in values or ())
+
+
+def _exception(req: Requirement, credential_roles: frozenset[str]) -> str | None:
+    """``"allow"`` for a documented exception, a refusal reason for a misuse of one, ``None`` otherwise."""
+    action = req.action.lower()
+    if action == "iam:passrole":
+        if not (_literal(req.resource) and is_role_arn(req.resource)):
+            return "iam:PassRole is granted only to literal role ARNs named in the definition"
+        if not _literal_service_principals(_condition_values(req, "iam:PassedToService", ("StringEquals",))):
+            return "iam:PassRole is granted only with an iam:PassedToService condition naming literal services"
+        return "allow"
+    if action == "sts:assumerole":
+        if _literal(req.resource) and is_role_arn(req.resource) and req.resource in credential_roles:
+            return "allow"
+        return "sts:AssumeRole is granted only on the literal role of a Task's Credentials field"
+    if action == "iam:createservicelinkedrole":
+        names = _condition_values(req, "iam:AWSServiceName", ("StringEquals", "StringLike"))
+        if ":role/aws-service-role/" in req.resource and _literal_service_principals(names):
+            return "allow"
+        return "iam:CreateServiceLinkedRole is granted only for a named service's service-linked role"
+    if action in _READ_ONLY_IAM:
+        if _literal(req.resource) and is_role_arn(req.resource):
+            return "allow"
+        return f"{req.action} is granted only on literal role ARNs (reading every role's trust and policies is recon)"
+    if action == "logs:putresourcepolicy" and req.path == "loggingConfiguration" and req.resource == "*":
+        return "allow"
+    if action == "states:invokehttpendpoint":
+        endpoints = _condition_values(req, "states:HTTPEndpoint", ("StringEquals",))
+        if not endpoints or not all(_literal(e) for e in endpoints):
+            return "an HTTP Task is granted only for a literal ApiEndpoint (states:HTTPEndpoint condition)"
+    return None
+
+
+def credential_roles(nodes: Iterable[Any]) -> frozenset[str]:
+    """The role ARNs that Tasks name literally in ``Credentials.RoleArn`` (the only roles sts:AssumeRole may get).
+
+    ``nodes`` are :class:`sfn_iam.engine.asl.Node` objects from the walk.
+    """
+    from sfn_iam.engine.asl import Args
+
+    roles: set[str] = set()
+    for node in nodes:
+        if node.kind != "task":
+            continue
+        credentials = node.state.get("Credentials")
+        if isinstance(credentials, dict):
+            role = Args(credentials, node.jsonata).get("RoleArn")
+            if isinstance(role, str) and is_role_arn(role):
+                roles.add(role)
+    return frozenset(roles)
+
+
+def _shown(resource: str) -> str:
+    return resource if len(resource) <= _MAX_SHOWN else resource[:_MAX_SHOWN] + "..."
+
+
+def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *,
+          credential_roles: Iterable[str] = ()) -> tuple[list[Requirement], list[Finding]]:
+    """Split requirements into those that may be granted and findings for those refused.
+
+    ``credential_roles`` are the role ARNs the definition names literally in Task ``Credentials`` fields
+    (see :func:`credential_roles`); ``sts:AssumeRole`` on any other role is refused.
+    """
+    roles = frozenset(credential_roles)
+    kept: list[Requirement] = []
+    findings: dict[tuple[str, str, str], Finding] = {}
+    verdicts: dict[str, DenyEntry | None] = {}  # deny-list lookups, once per distinct action
+
+    def refuse(req: Requirement, code: str, why: str) -> None:
+        key = (code, req.action.lower(), req.path)
+        if key not in findings:
+            findings[key] = Finding.of(code, f"{req.action} on {_shown(req.resource)} not granted: {why}", req.path)
+
+    for req in reqs:
+        if not _ACTION_RE.match(req.action):
+            refuse(req, "BLOCKED_ACTION", "only literal SERVICE:Action names are granted, never patterns")
+            continue
+        if guard.allowed_services is not None and req.service not in guard.allowed_services:
+            refuse(req, "BLOCKED_SERVICE", f"service {req.service} is not in this deployment's allow-list")
+            continue
+        if any(matches(pattern, req.action, ignore_case=True) for pattern in guard.extra):
+            # The deployment's own deny-list beats the built-in exceptions (e.g. no iam:PassRole at all).
+            refuse(req, "BLOCKED_ACTION", "deny-listed by this deployment")
+            continue
+        verdict = _exception(req, roles)
+        if verdict == "allow":  # the exceptions carry their own, stricter resource and condition checks
+            kept.append(req)
+            continue
+        if verdict is not None:
+            refuse(req, "BLOCKED_ACTION", verdict)
+            continue
+        if req.action not in verdicts:
+            verdicts[req.action] = guard.denied(req.action)
+        entry = verdicts[req.action]
+        if entry is not None:
+            refuse(req, "BLOCKED_ACTION", entry.reason)
+            continue
+        problem = wildcard_problem(req, guard.sensitivity)
+        if problem is not None:
+            refuse(req, "WILDCARD_WRITE", problem)
+            continue
+        kept.append(req)
+    # A role passed for a call the deny-list refused (lambda:CreateFunction, cloudformation:CreateStack, ...) would
+    # only wait for another way to use it: the pass is refused with the call.
+    blocked_paths = {path for code, _, path in findings if code == "BLOCKED_ACTION"}
+    if blocked_paths:
+        still: list[Requirement] = []
+        for req in kept:
+            if req.action.lower() == "iam:passrole" and req.path in blocked_paths:
+                refuse(req, "BLOCKED_ACTION", "the call that would use this role is refused")
+            else:
+                still.append(req)
+        kept = still
+    return kept, sorted(findings.values(), key=lambda f: (f.path, f.message))

@@ -1,0 +1,125 @@
+"""Map a walked node to the requests it makes. Pure core: standard library only.
+
+``requirements_for(node, ctx)`` dispatches on the node kind and the Task ``Resource``:
+activities need nothing, a Lambda function ARN is invoked directly, ``arn:aws:states:::SERVICE:API[.PATTERN]``
+goes to the registered optimized-integration handler, ``aws-sdk:SERVICE:API`` goes to :mod:`.sdk`, and anything
+else is an ``UNKNOWN_INTEGRATION`` finding with no grant.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from sfn_iam.arns import ArnError, parse_role_arn
+from sfn_iam.engine.asl import Args, Dynamic, Node
+from sfn_iam.engine.integrations import (  # noqa: F401  (modules register their handlers on import)
+    analytics,
+    apigateway,
+    codebuild,
+    containers,
+    dynamodb,
+    emr,
+    http,
+    lambda_,
+    mediaconvert,
+    messaging,
+    ml,
+    sdk,
+    stepfunctions,
+)
+from sfn_iam.engine.integrations.base import Call, parse_service_resource
+from sfn_iam.engine.integrations.registry import lookup
+from sfn_iam.engine.integrations.s3io import item_reader, result_writer
+from sfn_iam.findings import Finding
+from sfn_iam.model import Context, Requirement
+
+_ACTIVITY_RE = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:[^:\s]+$")
+_MAX_ROLE_PATH = 512  # IAM's limit; a longer "role ARN" names no role and would only bloat policy and findings
+_FUNCTION_RE = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:\s]+(:[^:\s]+)?$")
+
+
+def requirements_for(node: Node, ctx: Context, requirements: list[Requirement] | None = None,
+                     findings: list[Finding] | None = None) -> Call:
+    """The requirements and findings of one node, appended to the given lists when there are some (the engine
+    passes its own, so thousands of nodes cost no intermediate lists)."""
+    call = Call(ctx=ctx, path=node.path, args=node.args,
+                requirements=[] if requirements is None else requirements,
+                findings=[] if findings is None else findings)
+    if node.kind == "distributed_map":
+        label = node.state.get("Label")
+        stepfunctions.distributed_map(call, label if isinstance(label, str) and label else None)
+    elif node.kind in ("item_reader", "result_writer"):
+        _map_io(call, node)
+    else:
+        _task(call, node.state)
+    return call
+
+
+def _map_io(call: Call, node: Node) -> None:
+    resource = node.state.get("Resource")
+    if resource is None and node.kind == "result_writer":
+        return  # WriterConfig only: results stay in the execution, nothing is written to S3
+    parsed = parse_service_resource(resource) if isinstance(resource, str) else None
+    expected = {"item_reader": ("getObject", "listObjectsV2"), "result_writer": ("putObject",)}[node.kind]
+    if parsed is None or parsed.service != "s3" or parsed.api not in expected or parsed.pattern:
+        call.finding("UNKNOWN_INTEGRATION", f"{str(resource)[:200]!r} is not a supported {node.kind} resource")
+        return
+    call.api = parsed.api
+    if node.kind == "item_reader":
+        reader = node.state.get("ReaderConfig")
+        item_reader(call, Args(reader if isinstance(reader, Mapping) else {}, False))
+    else:
+        result_writer(call)
+
+
+def _task(call: Call, state: Mapping[str, object]) -> None:
+    resource = state.get("Resource")
+    if not isinstance(resource, str):
+        call.finding("UNKNOWN_INTEGRATION", "Task state without a string Resource: nothing granted")
+        return
+    credentials = state.get("Credentials")
+    if credentials is not None:
+        _assume(call, credentials)
+        return
+    parsed = parse_service_resource(resource)
+    if parsed is None and _ACTIVITY_RE.match(resource):
+        return  # the activity worker calls Step Functions with its own credentials
+    if parsed is None and _FUNCTION_RE.match(resource):
+        lambda_.direct(call, resource)
+        return
+    if parsed is None:
+        call.finding("UNKNOWN_INTEGRATION", f"unknown Task resource {resource[:200]!r}: nothing granted")
+        return
+    call.api, call.pattern = parsed.api, parsed.pattern
+    if parsed.service == "aws-sdk":
+        sdk.requirements(call, parsed.sdk_service, parsed.api)
+        return
+    entry = lookup(parsed.service, parsed.api)
+    if entry is None or parsed.pattern not in entry.patterns:
+        call.finding("UNKNOWN_INTEGRATION", f"unknown or unsupported integration {resource[:200]!r}: nothing granted")
+        return
+    entry.handler(call)
+
+
+def _assume(call: Call, credentials: object) -> None:
+    """A Task with ``Credentials`` runs as another role: this role only needs to assume it."""
+    role = Args(credentials, call.args.jsonata).get("RoleArn") if isinstance(credentials, Mapping) else None
+    if isinstance(role, Dynamic):
+        call.finding(
+            "BLOCKED_ACTION",
+            "Credentials.RoleArn is only known at run time; sts:AssumeRole is granted only on literal role ARNs",
+        )
+        return
+    try:
+        parsed = parse_role_arn(role or "")
+        if len(parsed.path) > _MAX_ROLE_PATH:
+            raise ArnError("IAM role paths have at most 512 characters")
+    except ArnError:
+        call.finding("INVALID_VALUE", f"Credentials.RoleArn {str(role)[:200]!r} is not a role ARN; nothing granted")
+        return
+    call.allow("sts:AssumeRole", str(parsed))
+    call.finding(
+        "CROSS_ACCOUNT_CREDENTIALS",
+        f"the Task runs as {parsed}; its service permissions belong on that role, not on this one",
+    )

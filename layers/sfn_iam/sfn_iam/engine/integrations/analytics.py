@@ -1,0 +1,136 @@
+"""Analytics jobs: AWS Glue, Glue DataBrew and Amazon Athena. Pure core."""
+
+from __future__ import annotations
+
+import re
+
+from sfn_iam.engine.asl import Dynamic
+from sfn_iam.engine.integrations.base import REQUEST_RESPONSE, SYNC, Call
+from sfn_iam.engine.integrations.common import s3_arn, s3_uri
+from sfn_iam.engine.integrations.registry import register
+from sfn_iam.model import Condition
+
+# --- AWS Glue and Glue DataBrew: one job resource, .sync polls and stops it ----------------------------------------
+
+
+@register("glue", "startJobRun", patterns=(REQUEST_RESPONSE, SYNC))
+def glue_job(call: Call) -> None:
+    # The Step Functions page says Glue has no resource-level control; Glue's authorization reference has job/NAME.
+    job = call.named("JobName", "glue", "job/{}")
+    if job is None:
+        return
+    call.allow("glue:StartJobRun", job)
+    if call.sync:
+        call.allow(("glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"), job)
+
+
+@register("databrew", "startJobRun", patterns=(REQUEST_RESPONSE, SYNC))
+def databrew_job(call: Call) -> None:
+    job = call.named("Name", "databrew", "job/{}")
+    if job is None:
+        return
+    call.allow("databrew:StartJobRun", job)
+    if call.sync:
+        call.allow(("databrew:ListJobRuns", "databrew:StopJobRun"), job)
+
+
+# --- Amazon Athena ---------------------------------------------------------------------------------------------------
+
+ATHENA_SYNC = (
+    "athena:StopQueryExecution", "athena:GetQueryExecution", "athena:GetWorkGroup",
+    "athena:BatchGetQueryExecution", "athena:GetQueryResults", "athena:ListQueryExecutions",
+)
+GLUE_READ = (
+    "glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables",
+    "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition",
+)
+GLUE_WRITE = (
+    "glue:CreateDatabase", "glue:UpdateDatabase", "glue:DeleteDatabase", "glue:CreateTable", "glue:UpdateTable",
+    "glue:DeleteTable", "glue:BatchDeleteTable", "glue:BatchCreatePartition", "glue:CreatePartition",
+    "glue:UpdatePartition", "glue:DeletePartition", "glue:BatchDeletePartition",
+)
+S3_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads")
+S3_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload")
+_READ_ONLY_SQL = re.compile(r"^\s*(?:\(\s*)*(select|with|show|describe|desc|explain|values)\b", re.IGNORECASE)
+
+
+def _in_account(call: Call) -> Condition:
+    """Bound an unknowable bucket to buckets owned by this account."""
+    return Condition("StringEquals", "s3:ResourceAccount", (call.ctx.account,))
+
+
+def _query_output(call: Call) -> None:
+    location = call.args.sub("ResultConfiguration").get("OutputLocation")
+    if location is None or location == "" or isinstance(location, Dynamic):
+        call.finding(
+            "DYNAMIC_RESOURCE",
+            "the query output location is not in the definition (workgroup setting or run-time value): "
+            "S3 result access granted on this account's buckets only",
+        )
+        call.allow(S3_BUCKET_ACTIONS, f"arn:{call.ctx.partition}:s3:::*", _in_account(call))
+        call.allow(S3_OBJECT_ACTIONS, f"arn:{call.ctx.partition}:s3:::*/*", _in_account(call))
+        return
+    parsed = s3_uri(call, location, "ResultConfiguration.OutputLocation")
+    if parsed is None:
+        return
+    bucket, prefix = parsed
+    call.allow(S3_BUCKET_ACTIONS, s3_arn(call, bucket))
+    call.allow(S3_OBJECT_ACTIONS, s3_arn(call, bucket, f"{prefix}*"))
+
+
+def _catalog(call: Call) -> None:
+    """Glue Data Catalog access; DDL and writes only when the query is not a literal read-only statement."""
+    catalog = call.arn("glue", "catalog")
+    # The SQL text may name any database or table: the catalog of this account and region. Each action only on the
+    # resource types IAM defines for it (database actions take no table ARN; none of them takes a function ARN).
+    databases = [catalog, call.arn("glue", "database/*")]
+    tables = [*databases, call.arn("glue", "table/*")]
+    query = call.args.get("QueryString")
+    for action in GLUE_READ:
+        call.allow(action, databases if action.startswith("glue:GetDatabase") else tables)
+    if not (isinstance(query, str) and _READ_ONLY_SQL.match(query)):
+        for action in GLUE_WRITE:
+            call.allow(action, databases if action.endswith("Database") else tables)
+    call.allow("lakeformation:GetDataAccess", "*")  # no resource-level permissions
+    call.finding(
+        "OUT_OF_BAND_PERMISSION",
+        "Athena reads the queried tables' S3 data with this role: grant s3:GetObject/ListBucket on their locations",
+    )
+
+
+@register("athena", "startQueryExecution", patterns=(REQUEST_RESPONSE, SYNC))
+def start_query(call: Call) -> None:
+    if call.args.get("QueryString") is None:
+        call.missing("QueryString")
+        return
+    workgroup = call.named("WorkGroup", "athena", "workgroup/{}", required=False) or call.arn(
+        "athena", "workgroup/primary"
+    )
+    # The SQL text may name any catalog, so GetDataCatalog stays on this account's catalogs.
+    data_catalog = call.arn("athena", "datacatalog/*")
+    call.allow("athena:StartQueryExecution", workgroup)
+    call.allow("athena:GetDataCatalog", data_catalog)
+    if call.sync:
+        call.allow(ATHENA_SYNC, workgroup)
+    _query_output(call)
+    _catalog(call)
+
+
+_ATHENA_SINGLE = {
+    "stopqueryexecution": "athena:StopQueryExecution",
+    "getqueryexecution": "athena:GetQueryExecution",
+    "getqueryresults": "athena:GetQueryResults",
+}
+
+
+@register("athena", "stopQueryExecution", "getQueryExecution", "getQueryResults")
+def query_by_id(call: Call) -> None:
+    if call.args.get("QueryExecutionId") is None:
+        call.missing("QueryExecutionId")
+        return
+    # A query ID does not tell its workgroup: any workgroup of this account and region.
+    call.allow(_ATHENA_SINGLE[call.api.lower()], call.arn("athena", "workgroup/*"))
+    if call.api.lower() == "getqueryresults":
+        # Athena reads the result object with this role; where it lies is only known from the query.
+        call.finding("DYNAMIC_RESOURCE", "the result location is unknown; s3:GetObject on this account's buckets")
+        call.allow("s3:GetObject", f"arn:{call.ctx.partition}:s3:::*/*", _in_account(call))

@@ -1,0 +1,92 @@
+"""Helpers shared by the job-running integrations: roles passed to a service, S3 URIs, names inside ARNs. Pure core."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sfn_iam.arns import is_role_arn
+from sfn_iam.engine.asl import Args, Dynamic
+from sfn_iam.engine.integrations.base import Call
+from sfn_iam.model import Condition
+
+_ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+_PROFILE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:instance-profile/(?:[\x21-\x7e]*/)?(?P<name>[\w+=,.@-]{1,128})$")
+_S3_URI_RE = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<key>.*))?$")
+
+
+def role_arn(call: Call, value: str) -> str | None:
+    """A literal role ARN as is, a bare role name as a role of this account, anything else ``None``."""
+    if is_role_arn(value):
+        return value
+    if _ROLE_NAME_RE.match(value):
+        return f"arn:{call.ctx.partition}:iam::{call.ctx.account}:role/{value}"
+    return None
+
+
+def pass_role(call: Call, value: str | Dynamic | None, key: str, services: Iterable[str]) -> None:
+    """``iam:PassRole`` on a literal role only, pinned to the service it is passed to.
+
+    A role known only at run time is never granted: the guardrails refuse PassRole on patterns, so it is
+    reported as ``PASSROLE_UNSCOPED`` for a human to grant by hand.
+    """
+    if value is None or value == "":
+        return
+    if isinstance(value, Dynamic):
+        call.finding(
+            "PASSROLE_UNSCOPED", f"{key} is only known at run time: iam:PassRole is not granted, add it by hand"
+        )
+        return
+    arn = role_arn(call, value)
+    if arn is None:
+        call.finding("INVALID_VALUE", f"{key} {value[:200]!r} is not a role ARN or name; iam:PassRole not granted")
+        return
+    call.allow("iam:PassRole", arn, Condition("StringEquals", "iam:PassedToService", tuple(sorted(services))))
+
+
+def instance_profile_role(call: Call, value: str | Dynamic | None, key: str, service: str) -> None:
+    """An EC2 instance profile passes the role it contains; by convention (EMR defaults) it has the same name."""
+    if isinstance(value, str) and value:
+        m = _PROFILE_RE.match(value)
+        name = m["name"] if m else value
+        call.finding(
+            "OUT_OF_BAND_PERMISSION",
+            f"{key} is an instance profile: iam:PassRole granted on the role named {name!r}; "
+            "if the profile holds a differently named role, grant PassRole on that role instead",
+        )
+        value = name
+    pass_role(call, value, key, (service,))
+
+
+def nested(args: Args, dotted: str) -> str | Dynamic | None:
+    """``args.get`` for a dotted path such as ``Overrides.TaskRoleArn``."""
+    *parents, last = dotted.split(".")
+    for part in parents:
+        args = args.sub(part)
+    return args.get(last)
+
+
+def s3_uri(call: Call, value: str | Dynamic | None, key: str) -> tuple[str, str] | None:
+    """``(bucket, key)`` of an ``s3://bucket/key`` URI; a dynamic part becomes ``*`` with a finding."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Dynamic):
+        call.finding("DYNAMIC_RESOURCE", f"{key} is only known at run time; granted on any object")
+        return "*", "*"
+    m = _S3_URI_RE.match(value)
+    if not m:
+        call.finding("INVALID_VALUE", f"{key} {value[:200]!r} is not an s3:// URI; nothing granted for it")
+        return None
+    return m["bucket"], m["key"] or ""
+
+
+def s3_arn(call: Call, bucket: str, key: str | None = None) -> str:
+    base = f"arn:{call.ctx.partition}:s3:::{bucket}"
+    return base if key is None else f"{base}/{key}"
+
+
+def last_segment(value: str, marker: str) -> str:
+    """The part of an ARN after ``marker`` (``'cluster/'``), or the value itself when it is not an ARN."""
+    if value.startswith("arn:") and marker in value:
+        return value.split(marker, 1)[1]
+    return value

@@ -1,0 +1,170 @@
+"""Machine learning: Amazon SageMaker AI and Amazon Bedrock. Pure core."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sfn_iam.engine.asl import Args, Dynamic
+from sfn_iam.engine.integrations.base import CALLBACK, REQUEST_RESPONSE, SYNC, Call
+from sfn_iam.engine.integrations.common import pass_role, s3_arn, s3_uri
+from sfn_iam.engine.integrations.registry import register
+
+SAGEMAKER = "sagemaker.amazonaws.com"
+BEDROCK = "bedrock.amazonaws.com"
+
+
+# --- Amazon SageMaker AI -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SageMakerApi:
+    action: str
+    resources: tuple[tuple[str, str], ...]  # (name parameter, ARN resource type); the first is the created one
+    sync: tuple[str, ...] = ()
+    rule: str = ""
+    roles: tuple[str, ...] = ()  # dotted parameters holding a role passed to SageMaker
+
+
+def _rule(kind: str) -> str:
+    return f"StepFunctionsGetEventsForSageMaker{kind}JobsRule"
+
+
+_SAGEMAKER: dict[str, SageMakerApi] = {
+    "createendpoint": SageMakerApi(
+        "CreateEndpoint", (("EndpointName", "endpoint"), ("EndpointConfigName", "endpoint-config"))),
+    "createendpointconfig": SageMakerApi("CreateEndpointConfig", (("EndpointConfigName", "endpoint-config"),)),
+    "updateendpoint": SageMakerApi(
+        "UpdateEndpoint", (("EndpointName", "endpoint"), ("EndpointConfigName", "endpoint-config"))),
+    "createmodel": SageMakerApi("CreateModel", (("ModelName", "model"),), roles=("ExecutionRoleArn",)),
+    "createtrainingjob": SageMakerApi(
+        "CreateTrainingJob", (("TrainingJobName", "training-job"),),
+        ("DescribeTrainingJob", "StopTrainingJob"), _rule("Training"), ("RoleArn",)),
+    "createtransformjob": SageMakerApi(
+        "CreateTransformJob", (("TransformJobName", "transform-job"),),
+        ("DescribeTransformJob", "StopTransformJob"), _rule("Transform")),
+    "createprocessingjob": SageMakerApi(
+        "CreateProcessingJob", (("ProcessingJobName", "processing-job"),),
+        ("DescribeProcessingJob", "StopProcessingJob"), _rule("Processing"), ("RoleArn",)),
+    "createhyperparametertuningjob": SageMakerApi(
+        "CreateHyperParameterTuningJob", (("HyperParameterTuningJobName", "hyper-parameter-tuning-job"),),
+        ("DescribeHyperParameterTuningJob", "StopHyperParameterTuningJob"), _rule("Tuning"),
+        ("TrainingJobDefinition.RoleArn", "TrainingJobDefinitions[].RoleArn")),
+    # No managed rule is documented for labeling jobs: Step Functions polls DescribeLabelingJob.
+    "createlabelingjob": SageMakerApi(
+        "CreateLabelingJob", (("LabelingJobName", "labeling-job"),), ("DescribeLabelingJob", "StopLabelingJob"),
+        roles=("RoleArn",)),
+}
+
+
+def _sagemaker_arn(call: Call, key: str, kind: str) -> str | None:
+    """SageMaker ARNs carry the resource name lower-cased."""
+    value = call.args.get(key)
+    if isinstance(value, Dynamic):
+        return call.dynamic(key, call.arn("sagemaker", f"{kind}/*"))
+    if not value:
+        call.missing(key)
+        return None
+    if value.startswith("arn:"):
+        return value.lower()
+    return call.arn("sagemaker", f"{kind}/{value.lower()}")
+
+
+def _roles(call: Call, dotted: str) -> list[str | Dynamic | None]:
+    """The values of ``A.B`` or of ``A[].B`` (one per element of array ``A``)."""
+    head, _, last = dotted.rpartition(".")
+    if head.endswith("[]"):
+        items = call.args.items(head[:-2])
+        if isinstance(items, Dynamic):
+            return [items]
+        return [item.get(last) for item in items or []]
+    args: Args = call.args.sub(head) if head else call.args
+    return [args.get(last)]
+
+
+@register("sagemaker", "createEndpoint", "createEndpointConfig", "createModel", "updateEndpoint")
+@register("sagemaker", "createTrainingJob", "createTransformJob", "createProcessingJob",
+          "createHyperParameterTuningJob", "createLabelingJob", patterns=(REQUEST_RESPONSE, SYNC))
+def sagemaker(call: Call) -> None:
+    api = _SAGEMAKER[call.api.lower()]
+    arns = [_sagemaker_arn(call, key, kind) for key, kind in api.resources]
+    present = [a for a in arns if a is not None]
+    if len(present) != len(arns):
+        return
+    created = present[0]
+    call.allow(f"sagemaker:{api.action}", present)
+    # AddTags authorizes tags sent with the create call; ListTags is what the documented template grants on "*".
+    call.allow(("sagemaker:AddTags", "sagemaker:ListTags"), created)
+    if call.sync and api.sync:
+        call.allow([f"sagemaker:{a}" for a in api.sync], created)
+        if api.rule:
+            call.managed_rule(api.rule)
+    for dotted in api.roles:
+        for value in _roles(call, dotted):
+            pass_role(call, value, dotted, (SAGEMAKER,))
+
+
+# --- Amazon Bedrock ------------------------------------------------------------------------------------------------
+
+# Cross-region (system) inference profile IDs are a geography prefix on a model ID: "us.anthropic.claude-...".
+_PROFILE_PREFIX_RE = re.compile(r"^(?:us|eu|apac|us-gov|global|jp|au|ca)\.(?P<model>[a-z0-9-]+\..+)$")
+
+
+def _model_arns(call: Call, model: str) -> list[str]:
+    partition, region = call.ctx.partition, call.ctx.region
+    if model.startswith("arn:"):
+        if ":inference-profile/" in model:
+            return [model, *_profile_models(call, model.split(":inference-profile/", 1)[1])]
+        return [model]
+    if _PROFILE_PREFIX_RE.match(model):
+        return [call.arn("bedrock", f"inference-profile/{model}"), *_profile_models(call, model)]
+    return [f"arn:{partition}:bedrock:{region}::foundation-model/{model}"]
+
+
+def _profile_models(call: Call, profile: str) -> list[str]:
+    """An inference profile routes to its model in several regions: InvokeModel is checked on each of them."""
+    m = _PROFILE_PREFIX_RE.match(profile)
+    if not m:
+        call.finding("OUT_OF_BAND_PERMISSION",
+                     f"inference profile {profile[:200]!r}: grant InvokeModel on the models it routes to")
+        return []
+    return [f"arn:{call.ctx.partition}:bedrock:*::foundation-model/{m['model']}"]
+
+
+@register("bedrock", "invokeModel", patterns=(REQUEST_RESPONSE, CALLBACK))
+def invoke_model(call: Call) -> None:
+    model = call.args.get("ModelId")
+    if isinstance(model, Dynamic):
+        pattern = f"arn:{call.ctx.partition}:bedrock:{call.ctx.region}::foundation-model/*"
+        call.allow("bedrock:InvokeModel", call.dynamic("ModelId", pattern))
+    elif not model:
+        call.missing("ModelId")
+        return
+    else:
+        call.allow("bedrock:InvokeModel", _model_arns(call, model))
+    for holder, action in (("Input", "s3:GetObject"), ("Output", "s3:PutObject")):
+        parsed = s3_uri(call, call.args.sub(holder).get("S3Uri"), f"{holder}.S3Uri")
+        if parsed is not None:
+            call.allow(action, s3_arn(call, *parsed))
+
+
+@register("bedrock", "createModelCustomizationJob", patterns=(REQUEST_RESPONSE, SYNC))
+def model_customization(call: Call) -> None:
+    base = call.args.get("BaseModelIdentifier")
+    role = call.args.get("RoleArn")
+    for key, value in (("BaseModelIdentifier", base), ("RoleArn", role)):
+        if not value:
+            call.missing(key)
+    if not base or not role:
+        return
+    if isinstance(base, Dynamic):
+        base_arns = [call.dynamic("BaseModelIdentifier",
+                                  f"arn:{call.ctx.partition}:bedrock:{call.ctx.region}::foundation-model/*")]
+    else:
+        base_arns = _model_arns(call, base)
+    # The custom model and the job get generated IDs: this account's custom models and customization jobs.
+    jobs = call.arn("bedrock", "model-customization-job/*")
+    call.allow("bedrock:CreateModelCustomizationJob", [*base_arns, call.arn("bedrock", "custom-model/*"), jobs])
+    pass_role(call, role, "RoleArn", (BEDROCK,))
+    if call.sync:
+        call.allow(("bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"), jobs)

@@ -1,0 +1,364 @@
+"""Scoping code for the reviewed SDK overrides whose resources are not top-level parameters. Pure core.
+
+Each handler is named by ``scripts/sdk_sources/overrides.json`` (key ``handler``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sfn_iam.engine.asl import DYNAMIC, Dynamic
+from sfn_iam.engine.integrations.base import Call
+from sfn_iam.engine.integrations.lambda_ import invoke
+from sfn_iam.engine.integrations.messaging import put_events
+from sfn_iam.engine.integrations.s3io import s3_bucket, s3_object
+from sfn_iam.engine.integrations.sdk.scoping import Value, generic
+from sfn_iam.model import Condition
+
+
+def _s3(call: Call, bucket: Value, key: Value | None) -> str | None:
+    """Bucket (``key is None``) or object ARN; ``None`` and a finding when the bucket is absent."""
+    if bucket is None or bucket == "":
+        call.missing("Bucket")
+        return None
+    if key is None:
+        if isinstance(bucket, Dynamic):
+            call.dynamic("Bucket", s3_bucket(call, bucket))
+        return s3_bucket(call, bucket)
+    return s3_object(call, bucket, key if key != "" else DYNAMIC)
+
+
+def _s3_list(call: Call, op: Mapping[str, Any]) -> None:
+    bucket = _s3(call, call.args.get("Bucket"), None)
+    if bucket is None:
+        return
+    prefix = call.args.get("Prefix")
+    conditions = (Condition("StringLike", "s3:prefix", (prefix,)),) if isinstance(prefix, str) and prefix else ()
+    call.allow("s3:ListBucket", bucket, *conditions)
+
+
+def _s3_object_read(call: Call, op: Mapping[str, Any]) -> None:
+    obj = _s3(call, call.args.get("Bucket"), call.args.get("Key") or "")
+    if obj is None:
+        return
+    for act in op["a"]:
+        action = act["x"]
+        if action == "s3:GetObject" and call.args.has("VersionId"):
+            action = "s3:GetObjectVersion"
+        call.allow(action, obj)
+
+
+def _copy_source(call: Call) -> tuple[str, str] | None:
+    """CopySource ``bucket/key[?versionId=v]`` -> (object ARN, read action)."""
+    source = call.args.get("CopySource")
+    partition = call.ctx.partition
+    if isinstance(source, Dynamic):
+        return call.dynamic("CopySource", f"arn:{partition}:s3:::*/*"), "s3:GetObject"
+    if not source:
+        call.missing("CopySource")
+        return None
+    path, _, query = source.lstrip("/").partition("?")
+    action = "s3:GetObjectVersion" if "versionId=" in query else "s3:GetObject"
+    if path.startswith("arn:"):  # access point form: arn:...:accesspoint/NAME/object/KEY
+        return path, action
+    bucket, _, key = path.partition("/")
+    if not bucket or not key:
+        call.finding("INVALID_VALUE", f"CopySource {source[:200]!r} is not BUCKET/KEY; nothing granted for it")
+        return None
+    return f"arn:{partition}:s3:::{bucket}/{key}", action
+
+
+def _s3_copy(call: Call, op: Mapping[str, Any]) -> None:
+    destination = _s3(call, call.args.get("Bucket"), call.args.get("Key") or "")
+    if destination is not None:
+        call.allow("s3:PutObject", destination)
+        if call.args.has("Tagging"):
+            call.allow("s3:PutObjectTagging", destination)
+        if any(call.args.has(k) for k in ("ACL", "GrantFullControl", "GrantRead", "GrantReadACP", "GrantWriteACP")):
+            call.allow("s3:PutObjectAcl", destination)
+    source = _copy_source(call)
+    if source is not None:
+        call.allow(source[1], source[0])
+        if call.api.lower() == "copyobject" and call.args.get("TaggingDirective") != "REPLACE":
+            call.allow("s3:GetObjectTagging", source[0])  # tags are copied from the source by default
+
+
+def _s3_delete_objects(call: Call, op: Mapping[str, Any]) -> None:
+    bucket = call.args.get("Bucket")
+    objects = call.args.sub("Delete").items("Objects")
+    if isinstance(objects, list) and objects and all(isinstance(o.get("Key"), str) for o in objects):
+        for o in objects:
+            obj = _s3(call, bucket, o.get("Key"))
+            if obj:
+                call.allow("s3:DeleteObject", obj)
+        return
+    obj = _s3(call, bucket, DYNAMIC)
+    if obj:
+        call.allow("s3:DeleteObject", obj)
+
+
+def _s3_inputs(call: Call, op: Mapping[str, Any]) -> None:
+    generic(call, op)
+    for holder in ("Image", "Document", "DocumentLocation", "Video"):
+        s3o = call.args.sub(holder).sub("S3Object")
+        if not s3o.dynamic and not s3o.keys():
+            continue
+        obj = _s3(call, s3o.get("Bucket"), s3o.get("Name") or "")
+        if obj:
+            call.allow("s3:GetObjectVersion" if s3o.has("Version") else "s3:GetObject", obj)
+
+
+def _lambda_invoke(call: Call, op: Mapping[str, Any]) -> None:
+    invoke(call)
+
+
+_DDB_ITEM_ACTIONS = {
+    "Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def _table(call: Call, name: Value) -> str | None:
+    if isinstance(name, Dynamic):
+        return call.dynamic("TableName", call.arn("dynamodb", "table/*"))
+    if not name:
+        call.missing("TableName")
+        return None
+    return name if name.startswith("arn:") else call.arn("dynamodb", f"table/{name}")
+
+
+def _ddb_transact(call: Call, kinds: Mapping[str, str]) -> None:
+    items = call.args.items("TransactItems")
+    if isinstance(items, Dynamic) or items is None:
+        if items is None:
+            call.missing("TransactItems")
+            return
+        table = call.dynamic("TransactItems", call.arn("dynamodb", "table/*"))
+        call.allow([f"dynamodb:{a}" for a in kinds.values()], table)
+        return
+    for item in items:
+        if item.dynamic:
+            call.allow([f"dynamodb:{a}" for a in kinds.values()], call.dynamic("TransactItems[]", call.arn(
+                "dynamodb", "table/*")))
+            continue
+        for kind, action in kinds.items():
+            if item.has(kind):
+                item_table = _table(call, item.sub(kind).get("TableName"))
+                if item_table:
+                    call.allow(f"dynamodb:{action}", item_table)
+
+
+def _ddb_transact_write(call: Call, op: Mapping[str, Any]) -> None:
+    _ddb_transact(call, _DDB_ITEM_ACTIONS)
+
+
+def _ddb_transact_get(call: Call, op: Mapping[str, Any]) -> None:
+    _ddb_transact(call, {"Get": "GetItem"})
+
+
+def _ddb_batch(call: Call, op: Mapping[str, Any]) -> None:
+    action = op["a"][0]["x"]
+    request = call.args.sub("RequestItems")
+    if request.dynamic:
+        call.allow(action, call.dynamic("RequestItems", call.arn("dynamodb", "table/*")))
+        return
+    tables = request.keys()
+    if not tables:
+        call.missing("RequestItems")
+        return
+    for name in tables:
+        table = _table(call, name)
+        if table:
+            call.allow(action, table)
+
+
+_PARTIQL_RE = re.compile(
+    r"^\s*(?P<verb>SELECT|INSERT|UPDATE|DELETE|EXISTS)\b.*?\b(?:FROM|INTO|UPDATE)\s+"
+    r"(?P<table>\"[^\"]+\"|[A-Za-z0-9_.-]+)(?:\.(?P<index>\"[^\"]+\"|[A-Za-z0-9_.-]+))?",
+    re.IGNORECASE | re.DOTALL,
+)
+_PARTIQL_UPDATE_RE = re.compile(r"^\s*UPDATE\s+(?P<table>\"[^\"]+\"|[A-Za-z0-9_.-]+)", re.IGNORECASE)
+_PARTIQL_ACTIONS = {"select": "PartiQLSelect", "exists": "PartiQLSelect", "insert": "PartiQLInsert",
+                    "update": "PartiQLUpdate", "delete": "PartiQLDelete"}
+
+
+def _partiql(call: Call, statement: Value) -> None:
+    if not isinstance(statement, str):
+        if statement is None:
+            call.missing("Statement")
+            return
+        actions = sorted({f"dynamodb:{a}" for a in _PARTIQL_ACTIONS.values()})
+        call.allow(actions, call.dynamic("Statement", call.arn("dynamodb", "table/*")))
+        return
+    m = _PARTIQL_UPDATE_RE.match(statement) or _PARTIQL_RE.match(statement)
+    if not m:
+        call.finding("INVALID_VALUE", f"PartiQL statement {statement[:120]!r} names no table; nothing granted")
+        return
+    verb = (m.groupdict().get("verb") or "UPDATE").lower()
+    table = m["table"].strip('"')
+    index = (m.groupdict().get("index") or "").strip('"')
+    resource = call.arn("dynamodb", f"table/{table}" + (f"/index/{index}" if index and verb == "select" else ""))
+    call.allow(f"dynamodb:{_PARTIQL_ACTIONS[verb]}", resource)
+
+
+def _ddb_partiql(call: Call, op: Mapping[str, Any]) -> None:
+    api = call.api.lower()
+    if api == "executestatement":
+        _partiql(call, call.args.get("Statement"))
+        return
+    key = "Statements" if api == "batchexecutestatement" else "TransactStatements"
+    items = call.args.items(key)
+    if items is None:
+        call.missing(key)
+    elif isinstance(items, Dynamic):
+        _partiql(call, DYNAMIC)
+    else:
+        for item in items:
+            _partiql(call, item.get("Statement"))
+
+
+_PROFILE_RE = re.compile(r"^(us|eu|apac|us-gov|jp|au|ca|global)\.(?P<model>.+)$")
+
+
+def _bedrock_model(call: Call, op: Mapping[str, Any]) -> None:
+    action = op["a"][0]["x"]
+    model = call.args.get("ModelId")
+    partition, region = call.ctx.partition, call.ctx.region
+    if isinstance(model, Dynamic):
+        call.allow(action, call.dynamic("ModelId", f"arn:{partition}:bedrock:{region}::foundation-model/*"))
+        return
+    if not model:
+        call.missing("ModelId")
+        return
+    if model.startswith("arn:"):
+        call.allow(action, model)
+        return
+    profile = _PROFILE_RE.match(model)
+    if profile:  # a cross-region inference profile routes to the foundation model in several regions
+        call.allow(action, call.arn("bedrock", f"inference-profile/{model}"))
+        call.allow(action, f"arn:{partition}:bedrock:*::foundation-model/{profile['model']}")
+        return
+    call.allow(action, f"arn:{partition}:bedrock:{region}::foundation-model/{model}")
+
+
+def _redshift_data(call: Call, op: Mapping[str, Any]) -> None:
+    generic(call, op)
+    args = call.args
+    secret = args.get("SecretArn")
+    if secret is not None:
+        if isinstance(secret, Dynamic):
+            resource = call.dynamic("SecretArn", call.arn("secretsmanager", "secret:*"))
+        else:
+            resource = secret if secret.startswith("arn:") else call.arn("secretsmanager", f"secret:{secret}-??????")
+        call.allow("secretsmanager:GetSecretValue", resource)
+        return
+    cluster = args.get("ClusterIdentifier")
+    if cluster is not None:
+        c = "*" if isinstance(cluster, Dynamic) else cluster
+        database = args.get("Database")
+        db = "*" if not isinstance(database, str) else database
+        user = args.get("DbUser")
+        if user is not None:
+            u = "*" if isinstance(user, Dynamic) else user
+            resources_ = [call.arn("redshift", f"dbuser:{c}/{u}"), call.arn("redshift", f"dbname:{c}/{db}")]
+            if "*" in "".join(resources_):
+                call.finding("DYNAMIC_RESOURCE", f"cluster, user or database is dynamic; granted on {resources_}")
+            call.allow("redshift:GetClusterCredentials", resources_)
+        else:
+            resource = call.arn("redshift", f"dbname:{c}/{db}")
+            if "*" in resource:
+                call.finding("DYNAMIC_RESOURCE", f"cluster or database known at run time; granted on {resource}")
+            call.allow("redshift:GetClusterCredentialsWithIAM", resource)
+        return
+    workgroup = args.get("WorkgroupName")
+    if isinstance(workgroup, str) and workgroup.startswith("arn:"):
+        call.allow("redshift-serverless:GetCredentials", workgroup)
+    elif workgroup is not None:
+        # a workgroup ARN carries its id, not its name: the name cannot be scoped
+        call.allow("redshift-serverless:GetCredentials", call.dynamic(
+            "the workgroup id", call.arn("redshift-serverless", "workgroup/*")))
+
+
+def _athena_query(call: Call, op: Mapping[str, Any]) -> None:
+    args = call.args
+    if not args.has("WorkGroup") and not args.dynamic:
+        call.allow("athena:StartQueryExecution", call.arn("athena", "workgroup/primary"))
+    else:
+        generic(call, op)
+    location = args.sub("ResultConfiguration").get("OutputLocation")
+    if isinstance(location, Dynamic):
+        objects = call.dynamic("OutputLocation", f"arn:{call.ctx.partition}:s3:::*/*")
+        call.allow(("s3:PutObject", "s3:GetObject"), objects)
+    elif isinstance(location, str) and location.startswith("s3://"):
+        bucket, _, prefix = location[5:].partition("/")
+        call.allow(("s3:GetBucketLocation", "s3:ListBucket"), f"arn:{call.ctx.partition}:s3:::{bucket}")
+        call.allow(("s3:PutObject", "s3:GetObject"), f"arn:{call.ctx.partition}:s3:::{bucket}/{prefix}*")
+    call.finding("OUT_OF_BAND_PERMISSION",
+                 "the query's data sources (Glue Data Catalog, S3 data) are not visible in the call; grant them apart")
+
+
+def _kms_key(call: Call, key: Value, what: str) -> str:
+    if isinstance(key, Dynamic) or not key:
+        return call.dynamic(what, call.arn("kms", "key/*"))
+    if key.startswith("arn:") and ":key/" in key:
+        return key
+    if key.startswith("alias/") or ":alias/" in key:
+        return call.dynamic(f"the key behind {key}", call.arn("kms", "key/*"))
+    return call.arn("kms", f"key/{key}")
+
+
+def _kms_reencrypt(call: Call, op: Mapping[str, Any]) -> None:
+    call.allow("kms:ReEncryptFrom", _kms_key(call, call.args.get("SourceKeyId"), "SourceKeyId"))
+    call.allow("kms:ReEncryptTo", _kms_key(call, call.args.get("DestinationKeyId"), "DestinationKeyId"))
+
+
+_ADDRESS_RE = re.compile(r"<([^<>@\s]+@[^<>@\s]+)>\s*$|^\s*([^<>@\s]+@[^<>@\s]+)\s*$")
+
+
+def _ses_send(call: Call, op: Mapping[str, Any]) -> None:
+    action = op["a"][0]["x"]
+    args = call.args
+    identity_arn = args.get("FromEmailAddressIdentityArn") if args.has("FromEmailAddressIdentityArn") else args.get(
+        "SourceArn")
+    sender = args.get("FromEmailAddress") if args.has("FromEmailAddress") else args.get("Source")
+    if isinstance(identity_arn, str):
+        call.allow(action, identity_arn)
+    elif isinstance(sender, str) and (m := _ADDRESS_RE.search(sender)):
+        address = m.group(1) or m.group(2)
+        # the verified identity is the address itself or its domain; either authorizes the send
+        domain = address.split("@")[1]
+        call.allow(action, [call.arn("ses", f"identity/{address}"), call.arn("ses", f"identity/{domain}")])
+    elif isinstance(sender, str):
+        call.finding("INVALID_VALUE", f"sender {sender[:200]!r} is not an email address; nothing granted for it")
+    else:
+        call.allow(action, call.dynamic("the sender identity", call.arn("ses", "identity/*")))
+    config_set = args.get("ConfigurationSetName")
+    if isinstance(config_set, Dynamic):
+        call.allow(action, call.dynamic("ConfigurationSetName", call.arn("ses", "configuration-set/*")))
+    elif config_set:
+        call.allow(action, call.arn("ses", f"configuration-set/{config_set}"))
+
+
+def _events_put(call: Call, op: Mapping[str, Any]) -> None:
+    put_events(call)
+
+
+HANDLERS: dict[str, Callable[[Call, Mapping[str, Any]], None]] = {
+    "s3_list": _s3_list,
+    "s3_object_read": _s3_object_read,
+    "s3_copy": _s3_copy,
+    "s3_delete_objects": _s3_delete_objects,
+    "s3_inputs": _s3_inputs,
+    "lambda_invoke": _lambda_invoke,
+    "ddb_transact_write": _ddb_transact_write,
+    "ddb_transact_get": _ddb_transact_get,
+    "ddb_batch": _ddb_batch,
+    "ddb_partiql": _ddb_partiql,
+    "bedrock_model": _bedrock_model,
+    "redshift_data": _redshift_data,
+    "athena_query": _athena_query,
+    "kms_reencrypt": _kms_reencrypt,
+    "ses_send": _ses_send,
+    "events_put": _events_put,
+}

@@ -1,0 +1,172 @@
+"""Generic scoping of an SDK operation from the generated table, and PassRole on role-carrying parameters."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sfn_iam.arns import is_role_arn
+from sfn_iam.engine.asl import DYNAMIC, Args, Dynamic
+from sfn_iam.engine.integrations.base import Call
+from sfn_iam.engine.integrations.messaging import queue_arn
+from sfn_iam.model import Condition
+from sfn_iam.wildcards import matches
+
+_PLACEHOLDER_RE = re.compile(r"\$\{([^}]+)\}")
+_CTX = ("Partition", "Region", "Account")
+_SECRET_SUFFIX = "-??????"  # Secrets Manager appends six random characters to a secret's name in its ARN
+
+Value = str | Dynamic | None
+# Parameters whose value may carry the next placeholder too: ECS TaskDefinition is "family" or "family:revision".
+_JOINED = {"TaskDefinitionFamilyName": (":", "TaskDefinitionRevisionNumber")}
+
+
+# --- generic scoping -----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Filled:
+    rt: str
+    resource: str
+    present: frozenset[str]  # members that named a part of the resource (literal or dynamic)
+    dynamic: list[str] = field(default_factory=list)
+    missing: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.missing == 0
+
+
+def _wild(template: str) -> str:
+    return _PLACEHOLDER_RE.sub("*", template)
+
+
+def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, Any], rt: str) -> _Filled | None:
+    """Fill ``template`` from the call's parameters; ``None`` when a parameter names a resource of another type."""
+    ctx = {"Partition": call.ctx.partition, "Region": call.ctx.region, "Account": call.ctx.account}
+    defaults: Mapping[str, str] = op.get("d", {})
+    out: list[str] = []
+    present: set[str] = set()
+    dynamic: list[str] = []
+    missing = 0
+    pos = 0
+    for m in _PLACEHOLDER_RE.finditer(template):
+        if m.start() < pos:
+            continue  # consumed with the previous value
+        out.append(template[pos : m.start()])
+        pos = m.end()
+        ph = m.group(1)
+        if ph in _CTX:
+            out.append(ctx[ph])
+            continue
+        member = bind.get(ph)
+        arn_only = bool(member and member.startswith("@"))  # e.g. WorkgroupName for ${WorkgroupId}: an ARN or nothing
+        member = member[1:] if member and arn_only else member
+        value: Value = call.args.get(member) if member else None
+        if arn_only and isinstance(value, str) and not value.startswith("arn:"):
+            dynamic.append(f"the {ph} behind {member} {value!r}")
+            present.add(member or ph)
+            out.append("*")
+            continue
+        if member and value is None and member in defaults:
+            value = defaults[member]
+        if member and value is not None and op.get("i", {}).get(member) == value:
+            value = None  # e.g. EventBusName "default": the default bus's rules have no bus in their ARN
+        if member == "QueueUrl" and isinstance(value, str):
+            value = queue_arn(value, call.ctx.partition) or value
+        if isinstance(value, str) and value.startswith("arn:"):
+            # an ARN covers every placeholder up to this one: whatever came before is superseded
+            if matches(_wild(template), value):
+                return _Filled(rt, value, frozenset({member or ph}))
+            if not matches(_wild(template[: m.end()]), value):
+                return None
+            out, present, dynamic, missing = [value], {member or ph}, [], 0
+            continue
+        if isinstance(value, Dynamic):
+            dynamic.append(member or ph)
+            present.add(member or ph)
+            out.append("*")
+        elif value:
+            present.add(member or ph)
+            if ph.endswith("WithoutLeadingSlash"):
+                value = value.lstrip("/")
+            if ph == "Scope":  # WAFv2: the API says REGIONAL / CLOUDFRONT, the ARN regional / global
+                value = {"REGIONAL": "regional", "CLOUDFRONT": "global"}.get(value, value)
+            if ph == "SecretId":
+                value += _SECRET_SUFFIX
+            out.append(value)
+            joined = _JOINED.get(ph)
+            if joined and joined[0] in value and template[pos:].startswith(joined[0] + "${" + joined[1] + "}"):
+                pos += len(joined[0]) + len(joined[1]) + 3  # "family:revision" fills both placeholders
+        else:
+            missing += 1
+            out.append("*")
+    out.append(template[pos:])
+    return _Filled(rt, "".join(out), frozenset(present), dynamic, missing)
+
+
+def scope(call: Call, action: str, rts: list[list[Any]], op: Mapping[str, Any]) -> list[str]:
+    """The resources to grant ``action`` on, with findings for whatever is not exact."""
+    if not rts:
+        return ["*"]
+    filled = [(f, required) for rt, template, bind, required in rts if (f := _fill(call, template, bind, op, rt))]
+    complete = [f for f, _ in filled if f.complete]
+    if complete:
+        if not call.args.dynamic:
+            complete = [f for f in complete if not any(f.present < g.present for g in complete)]
+        for f in complete:
+            if f.dynamic:
+                call.dynamic(", ".join(sorted(set(f.dynamic))), f.resource)
+        return sorted({f.resource for f in complete})
+    partial = [f for f, _ in filled if f.present]
+    if partial:
+        chosen = partial
+    elif all(not required and not bind for _, _, bind, required in rts):
+        # only optional resource types that no parameter of this operation can name: the request carries none
+        return ["*"]
+    else:
+        required = [f for f, req in filled if req]
+        chosen = required or [f for f, _ in filled]
+    if not chosen:  # every resource type was contradicted by an ARN of another type
+        call.finding("INVALID_VALUE", f"no parameter names a resource {action} applies to; nothing granted")
+        return []
+    for f in chosen:
+        call.finding("DYNAMIC_RESOURCE", f"the parameters do not name the {f.rt} of {action}; granted on {f.resource}")
+    return sorted({f.resource for f in chosen})
+
+
+def generic(call: Call, op: Mapping[str, Any]) -> None:
+    for act in op.get("a", ()):
+        res = scope(call, act["x"], act["r"], op)
+        if res:
+            call.allow(act["x"], res)
+
+
+# --- PassRole ------------------------------------------------------------------------------------------------
+
+
+def _values(args: Args, path: str) -> list[Value]:
+    """The values at ``path`` (``A.B``, ``A[].B``): literal strings, DYNAMIC, or None."""
+    head, _, rest = path.partition(".")
+    if head.endswith("[]"):
+        items = args.items(head[:-2])
+        if isinstance(items, Dynamic):
+            return [DYNAMIC]
+        return [v for item in items or () for v in (_values(item, rest) if rest else [None])]
+    if not rest:
+        return [args.get(head)]
+    return _values(args.sub(head), rest)
+
+
+def pass_role(call: Call, path: str, principal: str) -> None:
+    for role in _values(call.args, path):
+        if role is None:
+            continue
+        if isinstance(role, Dynamic):
+            call.finding("PASSROLE_UNSCOPED", f"{path} is only known at run time; iam:PassRole is not granted")
+        elif is_role_arn(role):
+            call.allow("iam:PassRole", role, Condition("StringEquals", "iam:PassedToService", (principal,)))
+        else:
+            call.finding("INVALID_VALUE", f"{path} {role[:200]!r} is not a role ARN; iam:PassRole is not granted")

@@ -1,0 +1,68 @@
+"""Role-level needs from the state machine's settings: logging, X-Ray tracing, KMS encryption. Pure core."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sfn_iam.findings import Finding
+from sfn_iam.model import Condition, Context, Requirement
+
+LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:CreateLogStream",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutLogEvents",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+)
+XRAY_ACTIONS = ("xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments")
+_KEY_ID_RE = re.compile(r"^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+
+
+def requirements_for_config(
+    ctx: Context, logging: Mapping[str, Any], tracing: Mapping[str, Any], encryption: Mapping[str, Any]
+) -> tuple[list[Requirement], list[Finding]]:
+    reqs: list[Requirement] = []
+    findings: list[Finding] = []
+    level = logging.get("level", "OFF") if isinstance(logging, Mapping) else "OFF"
+    logging_on = isinstance(level, str) and level.upper() != "OFF"
+    if logging_on:
+        # The log-delivery actions have no resource types: AWS documents them on "*".
+        reqs.extend(Requirement(a, "*", (), "loggingConfiguration") for a in LOG_DELIVERY_ACTIONS)
+    if isinstance(tracing, Mapping) and tracing.get("enabled") is True:
+        reqs.extend(Requirement(a, "*", (), "tracingConfiguration") for a in XRAY_ACTIONS)
+    if isinstance(encryption, Mapping) and encryption.get("type") == "CUSTOMER_MANAGED_KMS_KEY":
+        _kms(ctx, encryption, logging_on, reqs, findings)
+    return reqs, findings
+
+
+def _kms(ctx: Context, encryption: Mapping[str, Any], logging_on: bool, reqs: list[Requirement],
+         findings: list[Finding]) -> None:
+    path = "encryptionConfiguration"
+    key = encryption.get("kmsKeyId")
+    if not isinstance(key, str) or not key:
+        findings.append(Finding.of("MISSING_PARAMETER", "customer managed key without kmsKeyId", path))
+        return
+    if _KEY_ARN_RE.match(key):
+        key_arn = key
+    elif _KEY_ID_RE.match(key):
+        key_arn = ctx.arn("kms", f"key/{key}")
+    else:
+        # An alias must be resolved with kms:DescribeKey, which the offline engine cannot do.
+        key_arn = ctx.arn("kms", "key/*")
+        findings.append(Finding.of(
+            "DYNAMIC_RESOURCE", f"kmsKeyId {key[:200]!r} is an alias; granted on any key of the account, "
+            "limited by the state machine encryption context", path))
+    sm_context = Condition("StringEquals", "kms:EncryptionContext:aws:states:stateMachineArn", (ctx.state_machine_arn,))
+    reqs.extend(Requirement(a, key_arn, (sm_context,), path) for a in ("kms:Decrypt", "kms:GenerateDataKey"))
+    if logging_on:
+        # Copied verbatim from AWS: StringEquals with a literal "*" (CloudWatch Logs delivery's context value).
+        logs_context = Condition("StringEquals", "kms:EncryptionContext:SourceArn", (ctx.arn("logs", "*"),))
+        reqs.append(Requirement("kms:GenerateDataKey", key_arn, (logs_context,), path))

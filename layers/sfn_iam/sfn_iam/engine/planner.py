@@ -1,0 +1,92 @@
+"""From a state machine to its least-privilege policy: the pure top of the core.
+
+``plan(state_machine)`` walks the definition, maps every node to requirements, adds the role-level needs of
+logging, tracing and encryption, applies the guardrails and builds the policy documents.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sfn_iam import arns
+from sfn_iam.engine import asl, guardrails, policy
+from sfn_iam.engine.integrations import requirements_for
+from sfn_iam.engine.machine_config import requirements_for_config
+from sfn_iam.findings import Finding
+from sfn_iam.model import Context, Requirement, StateMachine
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything the engine decided about one state machine."""
+
+    context: Context
+    requirements: tuple[Requirement, ...]  # what the definition asks for (document order), before the guardrails
+    granted: tuple[Requirement, ...]  # what the guardrails let through
+    findings: tuple[Finding, ...]
+    documents: tuple[dict[str, Any], ...]  # empty when nothing is needed
+
+    @property
+    def statements(self) -> list[dict[str, Any]]:
+        return [s for d in self.documents for s in d["Statement"]]
+
+
+def context_for(state_machine_arn: str) -> Context:
+    """Partition, region, account and name from a state machine ARN (a qualifier is dropped)."""
+    parsed = arns.parse_state_machine_arn(state_machine_arn)
+    return Context(parsed.partition, parsed.region, parsed.account, parsed.name)
+
+
+def parse_definition(definition: Mapping[str, Any] | str) -> Mapping[str, Any]:
+    if isinstance(definition, str):
+        try:
+            loaded = json.loads(definition)
+        except (ValueError, RecursionError) as exc:
+            raise asl.DefinitionError(f"the definition is not valid JSON: {exc}") from None
+    else:
+        loaded = definition
+    asl.load_states(loaded)
+    return loaded  # type: ignore[no-any-return]
+
+
+def derive(definition: Mapping[str, Any] | str, ctx: Context) -> tuple[list[Requirement], list[Finding]]:
+    """Every requirement the definition's states need, with the findings of the walk."""
+    reqs, findings, _ = _derive(definition, ctx)
+    return reqs, findings
+
+
+def _derive(definition: Mapping[str, Any] | str, ctx: Context
+            ) -> tuple[list[Requirement], list[Finding], frozenset[str]]:
+    """:func:`derive`, plus the roles Tasks name literally in ``Credentials`` (for the sts:AssumeRole guard)."""
+    nodes, findings = asl.walk(parse_definition(definition))
+    reqs: list[Requirement] = []
+    for node in nodes:
+        requirements_for(node, ctx, reqs, findings)
+    return reqs, findings, guardrails.credential_roles(nodes)
+
+
+def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: int = policy.INLINE_LIMIT) -> Plan:
+    """The policy for ``sm``. Raises :class:`asl.DefinitionError` or :class:`arns.ArnError` on unusable input."""
+    ctx = context_for(sm.arn)
+    reqs, findings, credential_roles = _derive(sm.definition, ctx)
+    config_reqs, config_findings = requirements_for_config(ctx, sm.logging, sm.tracing, sm.encryption)
+    reqs.extend(config_reqs)
+    findings.extend(config_findings)
+    granted, blocked = guardrails.apply(reqs, guard or guardrails.GuardPolicy(), credential_roles=credential_roles)
+    findings.extend(blocked)
+    documents: list[dict[str, Any]] = []
+    if granted:
+        documents, size_findings = policy.documents(granted, limit)
+        findings.extend(size_findings)
+    elif not reqs:
+        findings.append(Finding.of("NO_PERMISSIONS", "the state machine needs no permissions; no policy is needed"))
+    unique = sorted(set(findings), key=lambda f: (f.path, f.code, f.message))
+    return Plan(ctx, _sorted(reqs), _sorted(granted), tuple(unique), tuple(documents))
+
+
+def _sorted(reqs: list[Requirement]) -> tuple[Requirement, ...]:
+    """Unique requirements in document order (the walk is deterministic, so no sort is needed)."""
+    return tuple(dict.fromkeys(reqs))

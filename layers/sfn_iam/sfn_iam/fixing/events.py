@@ -1,0 +1,91 @@
+"""EventBridge envelope + CloudTrail record → :class:`Trigger` or :class:`Ignored`. Pure core: standard library only.
+
+Nothing here trusts the event further than needed to find the state machine: the definition is redacted in
+CloudTrail and the role of a repeated create may not be the machine's role, so the service always re-reads it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sfn_iam import arns
+
+SOURCE = "aws.states"
+DETAIL_TYPE = "AWS API Call via CloudTrail"
+EVENT_SOURCE = "states.amazonaws.com"
+
+
+class Action(enum.StrEnum):
+    CREATE = "CreateStateMachine"
+    UPDATE = "UpdateStateMachine"
+    DELETE = "DeleteStateMachine"
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A successful state machine change in our account that the service must act on."""
+
+    event_id: str
+    action: Action
+    state_machine_arn: str  # unqualified
+    account: str
+    region: str
+    role_in_request: str | None = None  # UpdateStateMachine sent a roleArn: the role may have changed
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """An event the service does nothing with, and why (``reason`` is a stable code, ``message`` for humans)."""
+
+    event_id: str
+    reason: str
+    message: str
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def parse(event: Any, account: str) -> Trigger | Ignored:
+    """Classify one EventBridge event delivered to the fixer; never raises on bad input.
+
+    ``account`` is the account the fixer is deployed in: events from any other account are ignored.
+    """
+    if not isinstance(event, Mapping):
+        return Ignored("", "MALFORMED_EVENT", "the event is not a JSON object")
+    event_id = _text(event.get("id")) or ""
+    detail = event.get("detail")
+    if event.get("source") != SOURCE or event.get("detail-type") != DETAIL_TYPE or not isinstance(detail, Mapping):
+        return Ignored(event_id, "UNRELATED_EVENT", "not a Step Functions API call recorded by CloudTrail")
+    if detail.get("eventSource") != EVENT_SOURCE:
+        return Ignored(event_id, "UNRELATED_EVENT", f"event source {str(detail.get('eventSource'))[:80]!r}")
+    name = detail.get("eventName")
+    if not isinstance(name, str) or name not in set(Action):
+        return Ignored(event_id, "UNHANDLED_EVENT_NAME", f"event name {str(name)[:80]!r} is not handled")
+    if "errorCode" in detail:
+        return Ignored(event_id, "FAILED_CALL", f"the call failed with {str(detail.get('errorCode'))[:80]!r}")
+    event_account = _text(event.get("account"))
+    if event_account != account or detail.get("recipientAccountId", account) != account:
+        return Ignored(event_id, "FOREIGN_ACCOUNT", f"the event is for account {str(event_account)[:20]!r}, not ours")
+    return _trigger(event_id, Action(name), detail, account)
+
+
+def _trigger(event_id: str, action: Action, detail: Mapping[str, Any], account: str) -> Trigger | Ignored:
+    request = detail.get("requestParameters")
+    response = detail.get("responseElements")
+    request = request if isinstance(request, Mapping) else {}
+    response = response if isinstance(response, Mapping) else {}
+    arn = _text(response.get("stateMachineArn")) if action is Action.CREATE else _text(request.get("stateMachineArn"))
+    if arn is None:
+        return Ignored(event_id, "MALFORMED_EVENT", f"{action} without a stateMachineArn")
+    try:
+        parsed = arns.parse_state_machine_arn(arn)
+    except arns.ArnError as exc:
+        return Ignored(event_id, "MALFORMED_EVENT", str(exc))
+    if parsed.account != account:
+        return Ignored(event_id, "FOREIGN_ACCOUNT", f"the state machine belongs to account {parsed.account}")
+    role = _text(request.get("roleArn")) if action is Action.UPDATE else None
+    return Trigger(event_id, action, parsed.unqualified, parsed.account, parsed.region, role)

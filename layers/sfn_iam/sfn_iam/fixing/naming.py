@@ -1,0 +1,49 @@
+"""Deterministic names of the policies the fixer owns. Pure core: standard library only.
+
+One state machine owns one inline policy ``<prefix><region>.<name>`` on its role and, when that does not fit,
+customer-managed policies ``<base>.1``, ``<base>.2``, ... The region is part of the name because IAM is global
+while state machine names are only unique per region. Names that are too long or contain characters IAM does
+not allow (``[\\w+=,.@-]``, at most 128) are truncated, sanitised and suffixed with a hash of the ARN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from sfn_iam.arns import parse_state_machine_arn
+
+MAX_NAME = 128
+_SUFFIX_ROOM = 4  # ".NN" for overflow policies
+_VALID = re.compile(r"^[\w+=,.@-]+$", re.ASCII)
+_INVALID_CHAR = re.compile(r"[^\w+=,.@-]", re.ASCII)
+_PREFIX = re.compile(r"^[\w+=,.@-]{1,32}$", re.ASCII)
+
+
+def valid_prefix(prefix: str) -> bool:
+    return bool(_PREFIX.match(prefix))
+
+
+def policy_name(prefix: str, state_machine_arn: str) -> str:
+    """The inline policy name for a state machine (a version or alias qualifier is ignored).
+
+    >>> policy_name("sfn-iam.", "arn:aws:states:us-east-1:123456789012:stateMachine:Orders")
+    'sfn-iam.us-east-1.Orders'
+    """
+    sm = parse_state_machine_arn(state_machine_arn)
+    plain = f"{prefix}{sm.region}.{sm.name}"
+    if len(plain) <= MAX_NAME - _SUFFIX_ROOM and _VALID.match(plain):
+        return plain
+    digest = hashlib.sha256(sm.unqualified.encode()).hexdigest()[:12]
+    room = MAX_NAME - _SUFFIX_ROOM - len(prefix) - len(sm.region) - 2 - len(digest)
+    return f"{prefix}{sm.region}.{_INVALID_CHAR.sub('_', sm.name)[:room]}.{digest}"
+
+
+def overflow_name(base: str, index: int) -> str:
+    """The name of the ``index``-th (from 1) customer-managed overflow policy of ``base``."""
+    return f"{base}.{index}"
+
+
+def is_overflow_of(base: str, name: str) -> bool:
+    rest = name[len(base) + 1:] if name.startswith(base + ".") else ""
+    return rest.isdigit() and rest.isascii()

@@ -1,0 +1,132 @@
+"""What one run of the service did, as data: logged, counted, published and returned. Standard library only.
+
+The published event (``source: sfn-iam``) carries :meth:`Outcome.to_dict` as its detail, with
+:attr:`Outcome.detail_type` as its detail-type; docs/events.md documents the schema.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from sfn_iam.findings import Finding
+from sfn_iam.model import Requirement
+
+SOURCE = "sfn-iam"
+SCHEMA_VERSION = "1"
+
+
+class Status(enum.StrEnum):
+    WRITTEN = "written"  # a policy was created or changed (possibly also removed elsewhere)
+    UNCHANGED = "unchanged"  # everything was already as it should be: no write
+    REMOVED = "removed"  # only removals: delete event, a machine that needs nothing, a moved role
+    PROPOSED = "proposed"  # report mode: the changes that enforce mode would have made
+    SKIPPED = "skipped"  # out of scope or refused (findings say why): nothing touched
+    GONE = "gone"  # the state machine or role disappeared meanwhile: nothing to do
+    IGNORED = "ignored"  # not an event we act on (failed call, unrelated, malformed, foreign account)
+
+
+DETAIL_TYPES: dict[Status, str] = {
+    Status.WRITTEN: "Policy Written",
+    Status.UNCHANGED: "Policy Unchanged",
+    Status.REMOVED: "Policy Removed",
+    Status.PROPOSED: "Policy Change Proposed",
+    Status.SKIPPED: "State Machine Skipped",
+    Status.GONE: "State Machine Gone",
+    Status.IGNORED: "Event Ignored",
+}
+
+
+# CloudWatch metric per status (Powertools Metrics, unit Count); findings are counted as Findings<Severity>.
+METRIC_NAMES: dict[Status, str] = {
+    Status.WRITTEN: "PoliciesWritten",
+    Status.UNCHANGED: "PoliciesUnchanged",
+    Status.REMOVED: "PoliciesRemoved",
+    Status.PROPOSED: "ChangesProposed",
+    Status.SKIPPED: "StateMachinesSkipped",
+    Status.GONE: "TargetsGone",
+    Status.IGNORED: "EventsIgnored",
+}
+
+
+class ChangeKind(enum.StrEnum):
+    PUT_INLINE = "put-inline"
+    DELETE_INLINE = "delete-inline"
+    PUT_MANAGED = "put-managed"
+    ATTACH = "attach"
+    DETACH = "detach"
+    DELETE_MANAGED = "delete-managed"
+
+    @property
+    def is_write(self) -> bool:
+        return self in (ChangeKind.PUT_INLINE, ChangeKind.PUT_MANAGED, ChangeKind.ATTACH)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    kind: ChangeKind
+    role: str  # role name; empty for a managed policy's own document
+    policy: str
+    applied: bool  # False in report mode
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": str(self.kind), "role": self.role, "policy": self.policy, "applied": self.applied}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: Status
+    mode: str
+    event_id: str = ""
+    action: str = ""  # CloudTrail eventName, or what the caller did ("sweep")
+    state_machine_arn: str = ""
+    role_arn: str = ""
+    policy_name: str = ""
+    placement: str = ""  # inline | managed | "" (nothing placed)
+    reason: str = ""  # stable code for skipped/gone/ignored
+    message: str = ""
+    changes: tuple[Change, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    documents: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    granted: tuple[Requirement, ...] = field(default=(), compare=False)  # what the documents grant, with state paths
+
+    @property
+    def detail_type(self) -> str:
+        return DETAIL_TYPES[self.status]
+
+    @property
+    def writes(self) -> int:
+        return sum(1 for c in self.changes if c.applied)
+
+    @property
+    def metric_name(self) -> str:
+        return METRIC_NAMES[self.status]
+
+    def finding_counts(self) -> dict[str, int]:
+        """``{"FindingsHigh": 2, ...}`` for the severities present."""
+        counts: dict[str, int] = {}
+        for f in self.findings:
+            key = f"Findings{f.severity.name.title()}"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def resources(self) -> list[str]:
+        return [r for r in (self.state_machine_arn, self.role_arn) if r]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schemaVersion": SCHEMA_VERSION,
+            "status": str(self.status),
+            "mode": self.mode,
+            "eventId": self.event_id,
+            "action": self.action,
+            "stateMachineArn": self.state_machine_arn,
+            "roleArn": self.role_arn,
+            "policyName": self.policy_name,
+            "placement": self.placement,
+            "reason": self.reason,
+            "message": self.message,
+            "changes": [c.to_dict() for c in self.changes],
+            "findings": [f.to_dict() for f in self.findings],
+        }

@@ -1,0 +1,117 @@
+"""Ports: what the service needs from the outside world, as ``typing.Protocol`` classes. Standard library only.
+
+Adapters in ``sfn_iam.aws`` implement them with boto3 (one method, one AWS call, except where noted); tests use
+in-memory fakes. The ports are shaped for more than the role fixer: an account-wide sweep lists state machines
+(:meth:`StateMachineReader.list_arns`) and finds every role carrying our policies (:meth:`RolePolicyStore.holders`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sfn_iam.model import StateMachine
+
+Document = dict[str, Any]
+
+
+class PolicyLimitExceededError(Exception):
+    """IAM refused a write because a quota would be exceeded (aggregate inline size, attached count)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DescribedStateMachine:
+    """A state machine as ``DescribeStateMachine`` returns it: the engine's input plus its lifecycle status."""
+
+    machine: StateMachine
+    status: str = "ACTIVE"  # ACTIVE | DELETING
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """What the scope checks need to know about a role (``GetRole``)."""
+
+    arn: str
+    name: str
+    path: str
+    trust_policy: Mapping[str, Any]
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedPolicy:
+    name: str
+    arn: str
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyHolder:
+    """A role and the names of the inline and attached managed policies it carries (filtered by the caller)."""
+
+    role_arn: str
+    role_name: str
+    inline: tuple[str, ...] = ()
+    attached: tuple[AttachedPolicy, ...] = ()
+
+
+class StateMachineReader(Protocol):
+    def describe(self, arn: str) -> DescribedStateMachine | None:
+        """``DescribeStateMachine``; ``None`` when it does not exist (any more, or not yet)."""
+
+    def list_arns(self) -> Iterator[str]:
+        """Every state machine ARN of the account and region (``ListStateMachines``, paginated)."""
+
+
+class RolePolicyStore(Protocol):
+    def get_role(self, name: str) -> Role | None:
+        """``GetRole``; ``None`` when the role does not exist."""
+
+    def list_inline(self, role: str) -> list[str] | None:
+        """``ListRolePolicies`` (all pages); ``None`` when the role does not exist."""
+
+    def get_inline(self, role: str, name: str) -> Document | None:
+        """``GetRolePolicy``; ``None`` when the role or the policy does not exist."""
+
+    def put_inline(self, role: str, name: str, document: Document) -> None:
+        """``PutRolePolicy``; raises :class:`PolicyLimitExceededError` on IAM's ``LimitExceeded``."""
+
+    def delete_inline(self, role: str, name: str) -> bool:
+        """``DeleteRolePolicy``; ``False`` when there was nothing to delete."""
+
+    def list_attached(self, role: str) -> list[AttachedPolicy] | None:
+        """``ListAttachedRolePolicies`` (all pages); ``None`` when the role does not exist."""
+
+    def get_managed(self, name: str) -> Document | None:
+        """The default version of our customer-managed policy ``name`` (``GetPolicy`` + ``GetPolicyVersion``)."""
+
+    def put_managed(self, name: str, document: Document) -> str:
+        """Create our managed policy or add a default version (pruning old ones); returns its ARN."""
+
+    def delete_managed(self, name: str) -> bool:
+        """Delete our managed policy with all its versions; ``False`` when it did not exist."""
+
+    def attach(self, role: str, name: str) -> None:
+        """``AttachRolePolicy`` of our managed policy ``name``."""
+
+    def detach(self, role: str, name: str) -> bool:
+        """``DetachRolePolicy``; ``False`` when it was not attached."""
+
+    def holders(self, prefix: str) -> list[PolicyHolder]:
+        """Roles under the configured path carrying inline or attached policies whose name starts with ``prefix``
+        (``GetAccountAuthorizationDetails``, all pages)."""
+
+
+class OutcomePublisher(Protocol):
+    def publish(self, detail_type: str, detail: Mapping[str, Any], resources: list[str]) -> None:
+        """Publish one outcome event (``PutEvents``); raises when the entry is not accepted."""
+
+
+class SummaryNotifier(Protocol):
+    def notify(self, subject: str, message: str) -> None:
+        """Publish a sweep's summary (SNS ``Publish``)."""
+
+
+class FindingsImporter(Protocol):
+    def import_findings(self, findings: list[dict[str, Any]]) -> int:
+        """Import ASFF findings (Security Hub ``BatchImportFindings``, in batches); returns how many were accepted."""

@@ -1,0 +1,1 @@
+"""Account-wide governance over the role-fixing use case: the sweep, its per-sweep cache and the posture report."""

@@ -1,0 +1,249 @@
+"""The posture report of a sweep, as JSON and as a Markdown page, plus its one-paragraph summary (SNS) and its
+findings in the AWS Security Finding Format (Security Hub). Pure core: standard library only; the caller passes
+the time.
+
+Per state machine: its role, what was granted, every finding, every wildcard and why, what changed; totals first.
+docs/sweep.md describes the format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sfn_iam.engine import guardrails
+from sfn_iam.findings import Finding, Severity
+from sfn_iam.fixing.outcome import Outcome
+from sfn_iam.fixing.ports import FindingsImporter, SummaryNotifier
+from sfn_iam.governance.sweep import SweepResult
+from sfn_iam.model import Requirement
+
+REPORT_VERSION = "1"
+_UNSCOPED = frozenset(a.lower() for a in guardrails.SENSITIVITY.unscoped)
+
+
+def wildcards(outcome: Outcome) -> list[dict[str, Any]]:
+    """Every granted resource with a wildcard, with the reason: the findings at the state path that needs it."""
+    out = []
+    for req in outcome.granted:
+        if "*" not in req.resource and "?" not in req.resource:
+            continue
+        reasons = [f"{f.code}: {f.message}" for f in outcome.findings if req.path and f.path == req.path]
+        out.append({"action": req.action, "resource": req.resource, "path": req.path,
+                    "why": reasons or [_default(req)]})
+    return out
+
+
+def _default(req: Requirement) -> str:
+    if req.resource == "*":
+        if req.action.lower() in _UNSCOPED:
+            return "the action supports no resource-level permissions: IAM accepts only \"*\""
+        return "the action takes no resource that the definition could name: IAM accepts only \"*\" for it"
+    return ("the narrowest pattern the integration's scoping rules allow "
+            "(docs/adr/0004-optimized-integrations-scoping.md)")
+
+
+def machine_entry(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "stateMachineArn": outcome.state_machine_arn,
+        "roleArn": outcome.role_arn,
+        "policyName": outcome.policy_name,
+        "status": str(outcome.status),
+        "reason": outcome.reason,
+        "placement": outcome.placement,
+        "granted": [s for d in outcome.documents for s in d.get("Statement", [])],
+        "wildcards": wildcards(outcome),
+        "findings": [f.to_dict() for f in outcome.findings],
+        "changes": [c.to_dict() for c in outcome.changes],
+    }
+
+
+def to_json(result: SweepResult, generated_at: str) -> dict[str, Any]:
+    return {
+        "reportVersion": REPORT_VERSION,
+        "generatedAt": generated_at,
+        "account": result.account,
+        "region": result.region,
+        "mode": result.mode,
+        "totals": result.totals(),
+        "stateMachines": [machine_entry(o) for o in result.outcomes],
+        "orphanedPolicies": [{"policyName": o.policy_name, "roleArn": o.role_arn, "status": str(o.status),
+                              "changes": [c.to_dict() for c in o.changes],
+                              "findings": [f.to_dict() for f in o.findings]} for o in result.orphans],
+        "errors": [{"target": e.target, "error": e.error} for e in result.errors],
+    }
+
+
+# -- Markdown ------------------------------------------------------------------------------------------------------
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _short(arn: str) -> str:
+    return arn.rsplit(":", 1)[-1].rsplit("/", 1)[-1] if arn else "-"
+
+
+def to_markdown(result: SweepResult, generated_at: str) -> str:
+    t = result.totals()
+    lines = [
+        f"# sfn-iam posture report: account {result.account}, {result.region}",
+        "",
+        f"Generated {generated_at} in **{result.mode}** mode.",
+        "",
+        "## Totals",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| state machines | {t['stateMachines']} |",
+        f"| roles | {t['roles']} |",
+        *(f"| {status} | {n} |" for status, n in t["byStatus"].items()),  # type: ignore[attr-defined]
+        f"| writes | {t['writes']} |",
+        f"| proposed changes | {t['proposedChanges']} |",
+        f"| drift | {t['drift']} |",
+        f"| orphaned policies removed / proposed | {t['orphansRemoved']} / {t['orphansProposed']} |",
+        f"| errors | {t['errors']} |",
+        *(f"| findings {sev.lower()} | {n} |" for sev, n in t["findingsBySeverity"].items()),  # type: ignore[attr-defined]
+        "",
+    ]
+    if result.errors:
+        lines += ["## Errors", ""] + [f"- `{_cell(e.target)}`: {_cell(e.error)}" for e in result.errors] + [""]
+    if result.orphans:
+        lines += ["## Orphaned policies (their state machine no longer exists)", "",
+                  "| policy | role | status |", "|---|---|---|"]
+        lines += [f"| `{o.policy_name}` | {_cell(_short(o.role_arn))} | {o.status} |" for o in result.orphans]
+        lines.append("")
+    lines += ["## State machines", ""]
+    for o in sorted(result.outcomes, key=lambda o: o.state_machine_arn):
+        lines += _machine_md(o)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _machine_md(o: Outcome) -> list[str]:
+    lines = [f"### {_short(o.state_machine_arn)}", "",
+             f"- ARN: `{o.state_machine_arn}`",
+             f"- role: `{o.role_arn or '-'}`",
+             f"- status: **{o.status}**" + (f" ({o.reason})" if o.reason else ""),
+             f"- policy: `{o.policy_name}`" + (f" ({o.placement})" if o.placement else "")]
+    statements = [s for d in o.documents for s in d.get("Statement", [])]
+    if statements:
+        lines += ["", "Granted:", "", "| actions | resources |", "|---|---|"]
+        for s in statements:
+            actions = s.get("Action", [])
+            resources = s.get("Resource", [])
+            cond = " (with conditions)" if s.get("Condition") else ""
+            lines.append(f"| {_cell(', '.join(actions if isinstance(actions, list) else [actions]))} | "
+                         f"{_cell(', '.join(resources if isinstance(resources, list) else [resources]))}{cond} |")
+    wild = wildcards(o)
+    if wild:
+        lines += ["", "Wildcards:", ""]
+        lines += [f"- `{w['action']}` on `{w['resource']}`" + (f" at `{w['path']}`" if w["path"] else "")
+                  + f": {_cell('; '.join(w['why']))}" for w in wild]
+    if o.findings:
+        lines += ["", "Findings:", ""] + [f"- {_cell(f.line())}" for f in o.findings]
+    if o.changes:
+        lines += ["", "Changes:", ""]
+        lines += [f"- {c.kind} `{c.policy}`" + (f" on {c.role}" if c.role else "")
+                  + ("" if c.applied else " (proposed, not applied)") for c in o.changes]
+    return [*lines, ""]
+
+
+# -- SNS summary ---------------------------------------------------------------------------------------------------
+
+def summary(result: SweepResult) -> tuple[str, str]:
+    """Subject (at most 100 characters, SNS's limit) and a plain-text message."""
+    t = result.totals()
+    subject = (f"sfn-iam sweep {result.account} {result.region}: {t['writes']} writes, {t['drift']} drift, "
+               f"{t['errors']} errors")[:100]
+    body = [f"sfn-iam sweep of account {result.account} in {result.region} ({result.mode} mode)", ""]
+    body += [f"{k}: {v}" for k, v in t.items()]
+    worst = sorted(((f, o) for o in result.all_outcomes for f in o.findings if f.severity >= Severity.HIGH),
+                   key=lambda p: (-p[0].severity, p[0].code))
+    if worst:
+        body += ["", "High and critical findings:"]
+        body += [f"- {o.state_machine_arn or o.policy_name}: {f.line()}" for f, o in worst[:50]]
+        if len(worst) > 50:
+            body.append(f"- ... and {len(worst) - 50} more (see the report)")
+    if result.errors:
+        body += ["", "Errors:"] + [f"- {e.target}: {e.error}" for e in result.errors[:20]]
+    return subject, "\n".join(body) + "\n"
+
+
+# -- Security Hub (ASFF) ---------------------------------------------------------------------------------------------
+
+_ASFF_SEVERITY = {Severity.INFO: "INFORMATIONAL", Severity.LOW: "LOW", Severity.MEDIUM: "MEDIUM",
+                  Severity.HIGH: "HIGH", Severity.CRITICAL: "CRITICAL"}
+
+
+def asff(result: SweepResult, *, partition: str, now: str, min_severity: Severity = Severity.LOW
+         ) -> list[dict[str, Any]]:
+    """One ASFF finding per (state machine or orphan, finding) at or above ``min_severity``, for
+    ``BatchImportFindings``. Ids are stable, so a later sweep updates the same findings instead of adding new ones."""
+    product = f"arn:{partition}:securityhub:{result.region}:{result.account}:product/{result.account}/default"
+    out = []
+    for o in result.all_outcomes:
+        for f in _at_least(o.findings, min_severity):
+            target = o.state_machine_arn or o.role_arn or o.policy_name
+            digest = hashlib.sha256(f"{target}|{f.code}|{f.path}|{f.message}".encode()).hexdigest()[:32]
+            resources = []
+            if o.state_machine_arn:
+                resources.append({"Type": "Other", "Id": o.state_machine_arn, "Partition": partition,
+                                  "Region": result.region})
+            if o.role_arn:
+                resources.append({"Type": "AwsIamRole", "Id": o.role_arn, "Partition": partition,
+                                  "Region": result.region})
+            if not resources:
+                resources.append({"Type": "Other", "Id": target, "Partition": partition, "Region": result.region})
+            out.append({
+                "SchemaVersion": "2018-10-08",
+                "Id": f"sfn-iam/{result.region}/{digest}",
+                "ProductArn": product,
+                "GeneratorId": f"sfn-iam/{f.code}",
+                "AwsAccountId": result.account,
+                "Types": ["Software and Configuration Checks/AWS Security Best Practices"],
+                "CreatedAt": now,
+                "UpdatedAt": now,
+                "Severity": {"Label": _ASFF_SEVERITY[f.severity]},
+                "Title": f"sfn-iam {f.code}"[:256],
+                "Description": (f.message + (f" (at {f.path})" if f.path else ""))[:1024],
+                "Resources": resources,
+                "ProductFields": {"sfn-iam/code": f.code, "sfn-iam/status": str(o.status),
+                                  "sfn-iam/mode": result.mode},
+                "RecordState": "ACTIVE",
+            })
+    return out
+
+
+def _at_least(findings: Iterable[Finding], minimum: Severity) -> list[Finding]:
+    return [f for f in findings if f.severity >= minimum]
+
+
+# -- where the findings go -------------------------------------------------------------------------------------------
+
+SWEEP_DETAIL_TYPE = "Sweep Completed"
+
+
+def events(result: SweepResult) -> list[tuple[str, dict[str, Any], list[str]]]:
+    """The outcome events of a sweep, in the fixer's schema (docs/events.md): every outcome that changed or would
+    change something or carries a finding above info, then one ``Sweep Completed`` event with the totals.
+    Unchanged machines without findings are counted in the totals only, so a daily sweep is not a daily flood."""
+    out = [(o.detail_type, o.to_dict(), o.resources()) for o in result.all_outcomes
+           if o.changes or any(f.severity > Severity.INFO for f in o.findings)]
+    totals = {"schemaVersion": "1", "action": "sweep", "mode": result.mode, "account": result.account,
+              "region": result.region, "totals": result.totals(),
+              "errors": [{"target": e.target, "error": e.error} for e in result.errors]}
+    out.append((SWEEP_DETAIL_TYPE, totals, []))
+    return out
+
+
+def deliver(result: SweepResult, *, publish_many: Callable[[list[tuple[str, dict[str, Any], list[str]]]], None],
+            notifier: SummaryNotifier | None, importer: FindingsImporter | None, partition: str, now: str) -> int:
+    """Publish the sweep's events, its SNS summary and its Security Hub findings (each when configured); returns
+    the number of findings imported."""
+    publish_many(events(result))
+    if notifier is not None:
+        notifier.notify(*summary(result))
+    if importer is None:
+        return 0
+    return importer.import_findings(asff(result, partition=partition, now=now))

@@ -1,0 +1,368 @@
+"""The account-wide sweep: every state machine of the account and region fixed (or reported), the fixer's policies
+whose state machine no longer exists removed, hand-edited policies restored (or reported as ``DRIFT``).
+
+It is a use case over the same ports and the same :class:`~sfn_iam.fixing.service.RoleFixer` as the Lambda: each machine
+goes through ``RoleFixer.fix`` and each orphaned policy through ``RoleFixer.remove_policy``. What makes it cheap
+is :class:`SweepCache`, a per-sweep decorator of the IAM port that asks IAM about a role once (``GetRole``,
+``ListRolePolicies``, ``ListAttachedRolePolicies``) however many machines share it, and that keeps the one
+``GetAccountAuthorizationDetails`` listing of the roles carrying our policies up to date as the sweep writes.
+A clean account then costs per machine: ``DescribeStateMachine``, ``PutRolePolicy`` and its read-back, plus its
+share of the listing and of the per-role calls (bench/sweep.py measures it); a second sweep writes nothing.
+
+Standard library only (threads, no clock): the composition root injects a rate limit on the IAM client and
+receives progress through a callback.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from sfn_iam.findings import Finding
+from sfn_iam.fixing import naming
+from sfn_iam.fixing.outcome import Change, ChangeKind, Outcome, Status
+from sfn_iam.fixing.ports import AttachedPolicy, Document, PolicyHolder, Role, RolePolicyStore, StateMachineReader
+from sfn_iam.fixing.service import RoleFixer
+from sfn_iam.fixing.settings import ConfigError, Settings
+
+SWEEP_ACTION = "sweep"
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+# -- options -------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class SweepOptions:
+    """How a sweep runs and where its findings go (the role fixer's :class:`Settings` say what it may touch)."""
+
+    workers: int = 4  # small: IAM's budget is per account, and the rate limit is the real bound
+    iam_calls_per_second: float = 10.0
+    topic_arn: str = ""  # SNS topic for the summary; empty: none
+    security_hub: bool = False  # import findings into Security Hub (ASFF)
+
+
+def options_from_env(env: Mapping[str, str]) -> SweepOptions:
+    """``SWEEP_WORKERS``, ``IAM_CALLS_PER_SECOND``, ``FINDINGS_TOPIC_ARN``, ``SECURITY_HUB_FINDINGS``."""
+    def number(key: str, default: float, low: float, high: float) -> float:
+        raw = env.get(key, "").strip()
+        try:
+            value = float(raw) if raw else default
+        except ValueError:
+            raise ConfigError(f"{key}={raw!r} is not a number") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{key}={raw!r} is outside {low}..{high}")
+        return value
+
+    topic = env.get("FINDINGS_TOPIC_ARN", "").strip()
+    if topic and not (topic.startswith("arn:") and ":sns:" in topic):
+        raise ConfigError(f"FINDINGS_TOPIC_ARN={topic!r} is not an SNS topic ARN")
+    hub = env.get("SECURITY_HUB_FINDINGS", "false").strip().lower()
+    if hub not in ("true", "false", ""):
+        raise ConfigError(f"SECURITY_HUB_FINDINGS={hub!r}; expected true or false")
+    return SweepOptions(workers=int(number("SWEEP_WORKERS", 4, 1, 16)),
+                        iam_calls_per_second=number("IAM_CALLS_PER_SECOND", 10, 0.1, 100),
+                        topic_arn=topic, security_hub=hub == "true")
+
+
+# -- the per-sweep cache of the IAM port ------------------------------------------------------------------------------
+
+class SweepCache:
+    """A :class:`RolePolicyStore` that reads each role once per sweep and keeps its answers true as it writes.
+
+    Thread-safe: one lock per role, so concurrent machines on the same role wait for the first ``GetRole``
+    instead of repeating it. Documents are cached for reading only until the sweep writes them: a read-back after
+    a write always goes to IAM (it is the service's check that the write took). Managed policy documents are not
+    cached (they are rare and read once per machine anyway).
+    """
+
+    def __init__(self, inner: RolePolicyStore, prefix: str) -> None:
+        self.inner = inner
+        self.prefix = prefix
+        self._lock = threading.Lock()
+        self._role_locks: dict[str, threading.Lock] = {}
+        self._roles: dict[str, Role | None] = {}
+        self._inline: dict[str, list[str] | None] = {}
+        self._attached: dict[str, list[AttachedPolicy] | None] = {}
+        self._docs: dict[tuple[str, str], Document | None] = {}
+        self._written: set[tuple[str, str]] = set()
+        self._initial_inline: dict[str, frozenset[str]] = {}
+        self._initial_attached: dict[str, frozenset[str]] = {}
+        self._holders: dict[str, PolicyHolder] | None = None
+
+    def _role_lock(self, role: str) -> threading.Lock:
+        with self._lock:
+            return self._role_locks.setdefault(role, threading.Lock())
+
+    # -- what the sweep asks about the state before it ------------------------------------------------------------
+
+    def existed(self, role: str, name: str) -> bool:
+        """Did ``role`` carry our inline policy ``name`` before this sweep touched it? For a managed policy (``role``
+        empty): was it attached to any role the sweep looked at?"""
+        with self._lock:
+            if not role:
+                return any(name in names for names in self._initial_attached.values())
+            return name in self._initial_inline.get(role, frozenset())
+
+    def holder_snapshot(self) -> list[PolicyHolder]:
+        """Every role under the path carrying policies with our prefix, as they are now (after the sweep's writes)."""
+        self.holders(self.prefix)
+        with self._lock:
+            assert self._holders is not None
+            return [h for _, h in sorted(self._holders.items()) if h.inline or h.attached]
+
+    # -- reads -----------------------------------------------------------------------------------------------------
+
+    def get_role(self, name: str) -> Role | None:
+        with self._role_lock(name):
+            if name not in self._roles:
+                self._roles[name] = self.inner.get_role(name)
+            return self._roles[name]
+
+    def list_inline(self, role: str) -> list[str] | None:
+        with self._role_lock(role):
+            if role not in self._inline:
+                names = self.inner.list_inline(role)
+                self._inline[role] = names
+                with self._lock:
+                    self._initial_inline[role] = frozenset(names or ())
+            current = self._inline[role]
+            return None if current is None else list(current)
+
+    def get_inline(self, role: str, name: str) -> Document | None:
+        key = (role, name)
+        with self._lock:
+            cached = key not in self._written and key in self._docs
+            doc = self._docs.get(key)
+        if cached:
+            return None if doc is None else dict(doc)
+        doc = self.inner.get_inline(role, name)
+        with self._lock:
+            if key not in self._written:
+                self._docs[key] = doc
+        return doc
+
+    def list_attached(self, role: str) -> list[AttachedPolicy] | None:
+        with self._role_lock(role):
+            if role not in self._attached:
+                attached = self.inner.list_attached(role)
+                self._attached[role] = attached
+                with self._lock:
+                    self._initial_attached[role] = frozenset(a.name for a in attached or ())
+            current = self._attached[role]
+            return None if current is None else list(current)
+
+    def get_managed(self, name: str) -> Document | None:
+        return self.inner.get_managed(name)
+
+    def holders(self, prefix: str) -> list[PolicyHolder]:
+        with self._lock:
+            if self._holders is None:
+                self._holders = {h.role_name: h for h in self.inner.holders(self.prefix)}
+            found = list(self._holders.values())
+        out = []
+        for h in found:
+            inline = tuple(n for n in h.inline if n.startswith(prefix))
+            attached = tuple(a for a in h.attached if a.name.startswith(prefix))
+            if inline or attached:
+                out.append(PolicyHolder(h.role_arn, h.role_name, inline, attached))
+        return sorted(out, key=lambda h: h.role_name)
+
+    # -- writes: through to IAM, then the cache learns what IAM now holds -------------------------------------------
+
+    def _holder_update(self, role: str, update: Callable[[PolicyHolder], PolicyHolder]) -> None:
+        """Apply ``update`` to the role's entry of the holder listing (when the listing is loaded)."""
+        with self._lock:
+            if self._holders is None:
+                return
+            current = self._holders.get(role)
+            if current is None:
+                known = self._roles.get(role)
+                current = PolicyHolder(known.arn if known else "", role)
+            self._holders[role] = update(current)
+
+    def put_inline(self, role: str, name: str, document: Document) -> None:
+        self.inner.put_inline(role, name, document)
+        with self._lock:
+            self._written.add((role, name))
+            self._docs.pop((role, name), None)
+            names = self._inline.get(role)
+            if names is not None and name not in names:
+                names.append(name)
+        if name.startswith(self.prefix):
+            self._holder_update(role, lambda h: replace(h, inline=tuple(sorted({*h.inline, name}))))
+
+    def delete_inline(self, role: str, name: str) -> bool:
+        deleted = self.inner.delete_inline(role, name)
+        with self._lock:
+            self._written.discard((role, name))
+            self._docs[(role, name)] = None
+            names = self._inline.get(role)
+            if names is not None and name in names:
+                names.remove(name)
+        self._holder_update(role, lambda h: replace(h, inline=tuple(n for n in h.inline if n != name)))
+        return deleted
+
+    def put_managed(self, name: str, document: Document) -> str:
+        return self.inner.put_managed(name, document)
+
+    def delete_managed(self, name: str) -> bool:
+        return self.inner.delete_managed(name)
+
+    def attach(self, role: str, name: str) -> None:
+        self.inner.attach(role, name)
+        arn = name  # the port names our managed policies by name; the service and the sweep only compare names
+        with self._lock:
+            attached = self._attached.get(role)
+            if attached is not None and all(a.name != name for a in attached):
+                attached.append(AttachedPolicy(name, arn))
+        self._holder_update(role, lambda h: replace(h, attached=(*h.attached, AttachedPolicy(name, arn))))
+
+    def detach(self, role: str, name: str) -> bool:
+        detached = self.inner.detach(role, name)
+        with self._lock:
+            attached = self._attached.get(role)
+            if attached is not None:
+                attached[:] = [a for a in attached if a.name != name]
+        self._holder_update(role, lambda h: replace(h, attached=tuple(a for a in h.attached if a.name != name)))
+        return detached
+
+
+# -- the use case ---------------------------------------------------------------------------------------------------
+
+class SweepTimeoutError(RuntimeError):
+    """The caller's time budget ran out before this machine's turn."""
+
+
+@dataclass(frozen=True, slots=True)
+class SweepError:
+    """A state machine (or orphaned policy) the sweep could not handle: the AWS error, kept for the report."""
+
+    target: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    mode: str
+    account: str
+    region: str
+    outcomes: tuple[Outcome, ...]  # one per state machine, in listing order
+    orphans: tuple[Outcome, ...] = ()  # one per removed (or proposed) orphaned policy
+    errors: tuple[SweepError, ...] = ()
+    roles: int = 0  # distinct roles of the state machines
+
+    @property
+    def writes(self) -> int:
+        return sum(o.writes for o in self.all_outcomes)
+
+    @property
+    def all_outcomes(self) -> tuple[Outcome, ...]:
+        return self.outcomes + self.orphans
+
+    def totals(self) -> dict[str, object]:
+        statuses = Counter(str(o.status) for o in self.outcomes)
+        severities = Counter(f.severity.name for o in self.all_outcomes for f in o.findings)
+        codes = Counter(f.code for o in self.all_outcomes for f in o.findings)
+        changes = [c for o in self.all_outcomes for c in o.changes]
+        return {
+            "stateMachines": len(self.outcomes),
+            "roles": self.roles,
+            "byStatus": dict(sorted(statuses.items())),
+            "writes": self.writes,
+            "proposedChanges": sum(1 for c in changes if not c.applied),
+            "drift": codes.get("DRIFT", 0),
+            "orphansRemoved": sum(1 for o in self.orphans if o.status is Status.REMOVED),
+            "orphansProposed": sum(1 for o in self.orphans if o.status is Status.PROPOSED),
+            "findingsBySeverity": dict(sorted(severities.items())),
+            "findingsByCode": dict(sorted(codes.items())),
+            "errors": len(self.errors),
+        }
+
+
+class Sweeper:
+    def __init__(self, machines: StateMachineReader, roles: RolePolicyStore, settings: Settings, region: str, *,
+                 workers: int = 4, sleep: Callable[[float], None] = lambda _: None) -> None:
+        self.machines = machines
+        self.cache = SweepCache(roles, settings.policy_prefix)
+        self.settings = settings
+        self.region = region
+        self.workers = max(1, workers)
+        # No describe retries: a listed machine that cannot be described is gone, not "not visible yet".
+        self.fixer = RoleFixer(machines, self.cache, replace(settings, describe_attempts=1), sleep=sleep)
+
+    def run(self, progress: Progress | None = None, keep_going: Callable[[], bool] | None = None) -> SweepResult:
+        """Sweep the account. ``keep_going`` (the Lambda: "more than 30 s left") is asked before each machine; once
+        it says no, the remaining machines are reported as errors ("not reached") and orphans are left for the
+        next sweep, so a sweep that runs out of time still returns its report instead of being killed."""
+        arns = list(self.machines.list_arns())
+        self.cache.holders(self.settings.policy_prefix)  # the listing before any write: what orphans are judged on
+        total = len(arns)
+        done = 0
+        lock = threading.Lock()
+        results: dict[str, Outcome | SweepError] = {}
+
+        def one(arn: str) -> None:
+            nonlocal done
+            result: Outcome | SweepError
+            try:
+                if keep_going is not None and not keep_going():
+                    raise SweepTimeoutError("not reached: the sweep ran out of time")
+                result = self._fix(arn)
+            except Exception as exc:  # one machine's AWS error must not stop the sweep; it is reported
+                result = SweepError(arn, f"{type(exc).__name__}: {str(exc)[:300]}")
+            with lock:
+                results[arn] = result
+                done += 1
+                if progress:
+                    progress(done, total)
+
+        if progress:
+            progress(0, total)
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="sweep") as pool:
+            list(pool.map(one, arns))
+        outcomes = tuple(r for a in arns if isinstance(r := results[a], Outcome))
+        errors = [r for a in arns if isinstance(r := results[a], SweepError)]
+        orphans: list[Outcome] = []
+        out_of_time = keep_going is not None and not keep_going()
+        for base in [] if out_of_time else self._orphaned(arns):
+            try:
+                orphans.append(self.fixer.remove_policy(base, action=SWEEP_ACTION))
+            except Exception as exc:  # reported like a machine's error
+                errors.append(SweepError(base, f"{type(exc).__name__}: {str(exc)[:300]}"))
+        roles = {o.role_arn for o in outcomes if o.role_arn}
+        return SweepResult(str(self.settings.mode), self.settings.account, self.region, outcomes, tuple(orphans),
+                           tuple(errors), len(roles))
+
+    def _fix(self, arn: str) -> Outcome:
+        outcome = self.fixer.fix(arn, action=SWEEP_ACTION, relocate=True)
+        drifted = [c for c in outcome.changes if _restores(c) and self.cache.existed(c.role, c.policy)]
+        if not drifted:
+            return outcome
+        verb = "restored" if self.settings.enforce else "would be restored"
+        findings = [Finding.of("DRIFT", f"{c.policy} on role {c.role} differs from what the state machine needs "
+                               f"(edited by hand, or the definition changed while no event reached the fixer); {verb}")
+                    for c in drifted]
+        return replace(outcome, findings=(*findings, *outcome.findings))
+
+    def _orphaned(self, arns: list[str]) -> list[str]:
+        """Base names of our policies in this region whose state machine is not in the listing."""
+        ours = f"{self.settings.policy_prefix}{self.region}."
+        expected = {naming.policy_name(self.settings.policy_prefix, a) for a in arns}
+        found: set[str] = set()
+        for holder in self.cache.holder_snapshot():
+            found.update(n for n in holder.inline if n.startswith(ours))
+            for a in holder.attached:
+                base, _, index = a.name.rpartition(".")
+                if a.name.startswith(ours) and index.isdigit() and naming.is_overflow_of(base, a.name):
+                    found.add(base)
+        return sorted(found - expected)
+
+
+def _restores(change: Change) -> bool:
+    """A write of a policy document (whether the policy was already there, the cache knows)."""
+    return change.kind in (ChangeKind.PUT_INLINE, ChangeKind.PUT_MANAGED)
+
+
