@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.engine.integrations.optimized_helpers import assert_not_requested, assert_requests
 from tests.helpers import ACCOUNT, REGION, assert_allows, assert_denies, codes, plan_for, task
-from tests.unit.optimized_helpers import assert_not_requested, assert_requests
 
 OTHER = "999999999999"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role"

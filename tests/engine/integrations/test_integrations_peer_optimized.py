@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from tests.engine.integrations.optimized_helpers import assert_not_requested, assert_requests
 from tests.evaluate import is_allowed
 from tests.helpers import ACCOUNT, PEER_CASES, REGION, allows, codes, plan_for
-from tests.unit.optimized_helpers import assert_not_requested, assert_requests
 
 OTHER = "999999999999"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role"
