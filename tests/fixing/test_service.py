@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from sfn_iam.fixing import settings as config
+from sfn_iam.fixing.changes import ReadBackMismatchError, normalize
 from sfn_iam.fixing.outcome import Status
-from sfn_iam.fixing.service import ReadBackMismatchError, RoleFixer, normalize
+from sfn_iam.fixing.service import RoleFixer
 from tests.fakes import ACCOUNT, FakeMachines, FakeRoles
 
 ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Orders"

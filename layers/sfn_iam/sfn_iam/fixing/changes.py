@@ -1,0 +1,97 @@
+"""The writes of one use case run: applied only in enforce mode, recorded either way, read back after writing.
+
+IAM is eventually consistent: a policy written is read back (with a short wait) before the run counts it as done;
+a policy that never reads back as written fails the invocation so the platform retries it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sfn_iam.findings import Finding
+from sfn_iam.fixing.outcome import Change, ChangeKind
+from sfn_iam.fixing.ports import Document, RolePolicyStore
+from sfn_iam.model import Requirement
+
+READ_BACK_ATTEMPTS = 3
+
+
+class ReadBackMismatchError(RuntimeError):
+    """IAM does not return what was written, even after waiting: fail so the invocation is retried."""
+
+
+def normalize(document: Any) -> Any:
+    """A comparable form of a policy document: keys sorted, single values as one-item lists, lists sorted."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return document
+    if isinstance(document, Mapping):
+        out = {}
+        for key, value in document.items():
+            if key in ("Action", "NotAction", "Resource", "NotResource") and isinstance(value, str):
+                value = [value]
+            out[key] = normalize(value)
+        return out
+    if isinstance(document, list):
+        items = [normalize(v) for v in document]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+    return document
+
+
+def same(a: Any, b: Any) -> bool:
+    return bool(normalize(a) == normalize(b))
+
+
+class ChangeSet:
+    """The changes and findings of one use case; applies writes only in enforce mode."""
+
+    def __init__(self, store: RolePolicyStore, enforce: bool, sleep: Callable[[float], None]) -> None:
+        self.store = store
+        self.enforce = enforce
+        self.sleep = sleep
+        self.changes: list[Change] = []
+        self.findings: list[Finding] = []
+        self.granted: tuple[Requirement, ...] = ()  # what the plan grants (the sweep's report explains wildcards)
+
+    def _record(self, kind: ChangeKind, role: str, name: str) -> bool:
+        self.changes.append(Change(kind, role, name, self.enforce))
+        return self.enforce
+
+    def _verify(self, read: Callable[[], Document | None], desired: Document, what: str) -> None:
+        for attempt in range(READ_BACK_ATTEMPTS):
+            if same(read(), desired):
+                return
+            self.sleep(0.5 * (attempt + 1))  # IAM is eventually consistent
+        raise ReadBackMismatchError(f"{what} does not read back as written")
+
+    def put_inline(self, role: str, name: str, doc: Document) -> None:
+        # Record after the call: a refused write (LimitExceeded) is not a change.
+        if self.enforce:
+            self.store.put_inline(role, name, doc)
+            self._verify(lambda: self.store.get_inline(role, name), doc, f"inline policy {name} on {role}")
+        self.changes.append(Change(ChangeKind.PUT_INLINE, role, name, self.enforce))
+
+    def delete_inline(self, role: str, name: str) -> None:
+        if self._record(ChangeKind.DELETE_INLINE, role, name):
+            self.store.delete_inline(role, name)
+
+    def put_managed(self, name: str, doc: Document) -> None:
+        if self._record(ChangeKind.PUT_MANAGED, "", name):
+            self.store.put_managed(name, doc)
+            self._verify(lambda: self.store.get_managed(name), doc, f"managed policy {name}")
+
+    def attach(self, role: str, name: str) -> None:
+        if self._record(ChangeKind.ATTACH, role, name):
+            self.store.attach(role, name)
+
+    def detach(self, role: str, name: str) -> None:
+        if self._record(ChangeKind.DETACH, role, name):
+            self.store.detach(role, name)
+
+    def delete_managed(self, name: str) -> None:
+        if self._record(ChangeKind.DELETE_MANAGED, "", name):
+            self.store.delete_managed(name)
