@@ -225,8 +225,8 @@ class Harness:
         change before it); they are instrumented then: call counting and IAM's quotas."""
         rt = self.app.runtime()
         if not getattr(rt, "_instrumented", False):
-            self.counter.attach(rt.clients.sfn, rt.clients.iam)
-            enforce_iam_quotas(rt.clients.iam)
+            self.counter.attach(rt.wiring.clients.sfn, rt.wiring.clients.iam)
+            enforce_iam_quotas(rt.wiring.clients.iam)
             object.__setattr__(rt, "_instrumented", True)
         # Powertools' Logger keeps its own stream; only the EMF metric lines (print) are silenced by quiet.
         with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():

@@ -16,11 +16,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from sfn_iam.arns import partition_of_region
-from sfn_iam.aws.clients import Clients, make_clients
-from sfn_iam.aws.iam import IamRolePolicyStore
 from sfn_iam.aws.publisher import EventBridgePublisher
-from sfn_iam.aws.stepfunctions import StepFunctionsReader
+from sfn_iam.aws.wiring import Wiring, wire
 from sfn_iam.fixing import settings as config
 from sfn_iam.fixing.outcome import Outcome
 from sfn_iam.fixing.service import RoleFixer
@@ -32,8 +29,7 @@ metrics = Metrics()
 
 @dataclass(frozen=True)
 class Runtime:
-    settings: config.Settings
-    clients: Clients
+    wiring: Wiring
     fixer: RoleFixer
     publisher: EventBridgePublisher
 
@@ -44,13 +40,8 @@ _runtime: Runtime | None = None
 def runtime() -> Runtime:
     global _runtime
     if _runtime is None:
-        settings = config.from_env(os.environ)
-        clients = make_clients()
-        partition = partition_of_region(clients.iam.meta.region_name or "us-east-1")
-        roles = IamRolePolicyStore(clients.iam, partition=partition, account=settings.account,
-                                   role_path=settings.role_path, managed_path=settings.managed_path)
-        fixer = RoleFixer(StepFunctionsReader(clients.sfn), roles, settings, sleep=time.sleep)
-        _runtime = Runtime(settings, clients, fixer, EventBridgePublisher(clients.events, settings.event_bus))
+        wiring = wire(config.from_env(os.environ))
+        _runtime = Runtime(wiring, wiring.fixer(sleep=time.sleep), wiring.publisher())
     return _runtime
 
 

@@ -17,13 +17,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from sfn_iam.arns import partition_of_region
-from sfn_iam.aws.clients import TokenBucket, make_client, make_clients, rate_limit
-from sfn_iam.aws.iam import IamRolePolicyStore
-from sfn_iam.aws.notify import SnsNotifier
-from sfn_iam.aws.publisher import EventBridgePublisher
-from sfn_iam.aws.securityhub import SecurityHubImporter
-from sfn_iam.aws.stepfunctions import StepFunctionsReader
+from sfn_iam.aws.wiring import wire
 from sfn_iam.fixing import settings as config
 from sfn_iam.governance import report, sweep
 
@@ -42,14 +36,8 @@ class SweepIncompleteError(RuntimeError):
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = config.from_env(os.environ)
     options = sweep.options_from_env(os.environ)
-    clients = make_clients()
-    region = clients.sfn.meta.region_name or "us-east-1"
-    partition = partition_of_region(region)
-    rate_limit(clients.iam, TokenBucket(options.iam_calls_per_second, burst=max(1, int(options.iam_calls_per_second))))
-    roles = IamRolePolicyStore(clients.iam, partition=partition, account=settings.account,
-                               role_path=settings.role_path, managed_path=settings.managed_path)
-    sweeper = sweep.Sweeper(StepFunctionsReader(clients.sfn), roles, settings, region, workers=options.workers,
-                            sleep=time.sleep)
+    wiring = wire(settings, iam_calls_per_second=options.iam_calls_per_second)
+    sweeper = wiring.sweeper(workers=options.workers, sleep=time.sleep)
     # Stop starting machines 30 s before Lambda's timeout: the report of a partial sweep beats no report.
     result = sweeper.run(keep_going=lambda: context.get_remaining_time_in_millis() > 30_000)
     totals = result.totals()
@@ -63,12 +51,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     metrics.add_metric(name="SweepWrites", unit=MetricUnit.Count, value=result.writes)
     metrics.add_metric(name="SweepDrift", unit=MetricUnit.Count, value=int(str(totals["drift"])))
     metrics.add_metric(name="SweepErrors", unit=MetricUnit.Count, value=len(result.errors))
-    publisher = EventBridgePublisher(clients.events, settings.event_bus)
-    notifier = SnsNotifier(make_client("sns"), options.topic_arn) if options.topic_arn else None
-    importer = SecurityHubImporter(make_client("securityhub")) if options.security_hub else None
+    publisher = wiring.publisher()
+    notifier = wiring.notifier(options.topic_arn)
+    importer = wiring.importer(options.security_hub)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     imported = report.deliver(result, publish_many=publisher.publish_many, notifier=notifier, importer=importer,
-                              partition=partition, now=now)
+                              partition=wiring.partition, now=now)
     if result.errors:
         raise SweepIncompleteError(f"{len(result.errors)} target(s) failed; first: {result.errors[0].target}: "
                                    f"{result.errors[0].error}")

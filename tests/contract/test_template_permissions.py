@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import sfn_iam.aws
+from sfn_iam.aws.wiring import ADAPTERS
 
 from . import template
 
@@ -25,10 +26,13 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def adapters_wired_by(handler: Path) -> set[str]:
-    """The ``sfn_iam.aws`` modules a handler imports (its composition root decides what it calls)."""
+    """The ``sfn_iam.aws`` adapters a handler uses: those it imports, and those behind the wiring methods it calls."""
     tree = ast.parse(handler.read_text(encoding="utf-8"))
     modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    return {m.split(".")[2] for m in modules if m.startswith("sfn_iam.aws.")} - {"clients"}
+    imported = {m.split(".")[2] for m in modules if m.startswith("sfn_iam.aws.")} - {"clients", "wiring"}
+    called = {node.func.attr for node in ast.walk(tree)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ADAPTERS}
+    return imported.union(*(ADAPTERS[name] for name in called))
 
 
 FIXER_ADAPTERS = adapters_wired_by(ROOT / "functions" / "role_fixer" / "app.py")
@@ -37,7 +41,7 @@ FIXER_ADAPTERS = adapters_wired_by(ROOT / "functions" / "role_fixer" / "app.py")
 def adapter_actions(names: set[str] | None = None) -> dict[str, frozenset[str]]:
     found = {}
     for info in pkgutil.iter_modules(sfn_iam.aws.__path__):
-        if info.name == "clients" or (names is not None and info.name not in names):
+        if info.name in ("clients", "wiring") or (names is not None and info.name not in names):
             continue
         module = importlib.import_module(f"sfn_iam.aws.{info.name}")
         assert hasattr(module, "REQUIRED_ACTIONS"), f"adapter {info.name} declares no REQUIRED_ACTIONS"

@@ -163,7 +163,7 @@ class _Raw:
 
 def test_throttling_is_retried_by_botocore(world: World) -> None:
     sm, role = _create(world)
-    app_iam = world.app.runtime().clients.iam
+    app_iam = world.app.runtime().wiring.clients.iam
     attempts: list[str] = []
     body = (b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
             b"<Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>")
@@ -184,7 +184,7 @@ def test_throttling_is_retried_by_botocore(world: World) -> None:
 
 def test_other_aws_errors_fail_the_invocation(world: World) -> None:
     sm, role = _create(world)
-    app_iam = world.app.runtime().clients.iam
+    app_iam = world.app.runtime().wiring.clients.iam
     body = (b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Receiver</Type>'
             b"<Code>ServiceFailure</Code><Message>boom</Message></Error><RequestId>r</RequestId></ErrorResponse>")
     app_iam.meta.events.register_first("before-send.iam.PutRolePolicy",

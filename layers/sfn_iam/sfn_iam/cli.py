@@ -179,14 +179,10 @@ def _sweep_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     import boto3
 
-    from sfn_iam.aws.clients import TokenBucket, make_client, rate_limit
-    from sfn_iam.aws.iam import IamRolePolicyStore
-    from sfn_iam.aws.notify import SnsNotifier
-    from sfn_iam.aws.publisher import EventBridgePublisher
-    from sfn_iam.aws.securityhub import SecurityHubImporter
-    from sfn_iam.aws.stepfunctions import StepFunctionsReader
+    from sfn_iam.aws.clients import make_client
+    from sfn_iam.aws.wiring import wire
     from sfn_iam.fixing import settings as config
-    from sfn_iam.governance import report, sweep
+    from sfn_iam.governance import report
 
     if args.workers < 1 or args.workers > 32 or args.iam_rate <= 0:
         raise InputError("--workers must be 1..32 and --iam-rate greater than 0")
@@ -212,13 +208,8 @@ def _sweep_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "OPT_OUT_TAG_KEY": args.opt_out_tag, "EVENT_BUS_NAME": args.event_bus})
     except config.ConfigError as exc:
         raise InputError(str(exc)) from None
-    partition = arns.partition_of_region(region)
-    iam = make_client("iam", session)
-    rate_limit(iam, TokenBucket(args.iam_rate, burst=max(1, int(args.iam_rate))))
-    roles = IamRolePolicyStore(iam, partition=partition, account=account, role_path=settings.role_path,
-                               managed_path=settings.managed_path)
-    sweeper = sweep.Sweeper(StepFunctionsReader(make_client("stepfunctions", session)), roles, settings, region,
-                            workers=args.workers, sleep=time.sleep)
+    wiring = wire(settings, session, iam_calls_per_second=args.iam_rate)
+    sweeper = wiring.sweeper(workers=args.workers, sleep=time.sleep)
     started = time.monotonic()
     result = sweeper.run(ProgressBar(err) if args.progress or err.isatty() else None)
     elapsed = time.monotonic() - started
@@ -228,11 +219,9 @@ def _sweep_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.report_md:
         _write(args.report_md, report.to_markdown(result, now))
     if args.publish or args.topic_arn or args.security_hub:
-        publisher = EventBridgePublisher(make_client("events", session), settings.event_bus)
-        report.deliver(result, publish_many=publisher.publish_many if args.publish else lambda _: None,
-                       notifier=SnsNotifier(make_client("sns", session), args.topic_arn) if args.topic_arn else None,
-                       importer=SecurityHubImporter(make_client("securityhub", session)) if args.security_hub
-                       else None, partition=partition, now=now)
+        report.deliver(result, publish_many=wiring.publisher().publish_many if args.publish else lambda _: None,
+                       notifier=wiring.notifier(args.topic_arn), importer=wiring.importer(args.security_hub),
+                       partition=wiring.partition, now=now)
     totals = result.totals()
     print(f"sweep of {account} {region} ({args.mode}): {totals['stateMachines']} state machines, "
           f"{totals['roles']} roles, {totals['writes']} writes, {totals['proposedChanges']} proposed changes, "

@@ -1,0 +1,76 @@
+"""The one factory that turns settings and a boto3 session into the adapters the use cases run on.
+
+Both Lambda handlers and the CLI build their clients, stores and sinks here, so a new adapter (or a new argument of
+one) is wired once. Every client gets the retry policy of :mod:`sfn_iam.aws.clients`; ``AWS_ENDPOINT_URL`` (a moto
+server, for example) is honoured by boto3 itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import boto3
+
+from sfn_iam.arns import partition_of_region
+from sfn_iam.aws.clients import Clients, TokenBucket, make_client, make_clients, rate_limit
+from sfn_iam.aws.iam import IamRolePolicyStore
+from sfn_iam.aws.notify import SnsNotifier
+from sfn_iam.aws.publisher import EventBridgePublisher
+from sfn_iam.aws.securityhub import SecurityHubImporter
+from sfn_iam.aws.stepfunctions import StepFunctionsReader
+from sfn_iam.fixing.service import RoleFixer
+from sfn_iam.fixing.settings import Settings
+from sfn_iam.governance.sweep import Sweeper
+
+DEFAULT_REGION = "us-east-1"
+# The adapter modules (each declaring its REQUIRED_ACTIONS) behind each thing a composition root asks the wiring
+# for: the contract tests derive a function's IAM permissions from the methods its handler calls.
+ADAPTERS = {
+    "fixer": frozenset({"stepfunctions", "iam"}),
+    "sweeper": frozenset({"stepfunctions", "iam"}),
+    "publisher": frozenset({"publisher"}),
+    "notifier": frozenset({"notify"}),
+    "importer": frozenset({"securityhub"}),
+}
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """The adapters of one account and region, built once per execution environment (or CLI run)."""
+
+    settings: Settings
+    session: boto3.session.Session | None
+    region: str
+    partition: str
+    clients: Clients
+    machines: StepFunctionsReader
+    roles: IamRolePolicyStore
+
+    def fixer(self, sleep: Callable[[float], None]) -> RoleFixer:
+        return RoleFixer(self.machines, self.roles, self.settings, sleep=sleep)
+
+    def sweeper(self, workers: int, sleep: Callable[[float], None]) -> Sweeper:
+        return Sweeper(self.machines, self.roles, self.settings, self.region, workers=workers, sleep=sleep)
+
+    def publisher(self) -> EventBridgePublisher:
+        return EventBridgePublisher(self.clients.events, self.settings.event_bus)
+
+    def notifier(self, topic_arn: str) -> SnsNotifier | None:
+        return SnsNotifier(make_client("sns", self.session), topic_arn) if topic_arn else None
+
+    def importer(self, enabled: bool) -> SecurityHubImporter | None:
+        return SecurityHubImporter(make_client("securityhub", self.session)) if enabled else None
+
+
+def wire(settings: Settings, session: boto3.session.Session | None = None,
+         iam_calls_per_second: float | None = None) -> Wiring:
+    """Clients, the Step Functions reader and the IAM store; IAM paced to ``iam_calls_per_second`` when given."""
+    clients = make_clients(session)
+    region = clients.sfn.meta.region_name or DEFAULT_REGION
+    partition = partition_of_region(region)
+    if iam_calls_per_second is not None:
+        rate_limit(clients.iam, TokenBucket(iam_calls_per_second, burst=max(1, int(iam_calls_per_second))))
+    roles = IamRolePolicyStore(clients.iam, partition=partition, account=settings.account,
+                               role_path=settings.role_path, managed_path=settings.managed_path)
+    return Wiring(settings, session, region, partition, clients, StepFunctionsReader(clients.sfn), roles)
