@@ -37,7 +37,15 @@ class _NoManagedPolicies:
 def expand(packaged: str) -> dict[str, Any]:
     template = yaml_parse(packaged)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the translator wants a region for its ARN helper
+    sam_metadata = {name: res["Metadata"] for name, res in template.get("Resources", {}).items()
+                     if str(res.get("Type", "")).startswith("AWS::Serverless::") and "Metadata" in res}
     out: dict[str, Any] = transform(template, {}, _NoManagedPolicies())
+    # The translator drops a SAM resource's Metadata. Put it back on the resource that keeps its logical id (the
+    # AWS::Lambda::Function of an AWS::Serverless::Function), so that the checkov skips of template.yaml and their
+    # reasons stay on the functions the StackSet deploys (docs/security.md, "Template scanning").
+    for name, metadata in sam_metadata.items():
+        if name in out["Resources"]:
+            out["Resources"][name].setdefault("Metadata", metadata)
     out.setdefault("Parameters", {})[BUCKET_PARAMETER] = {
         "Type": "String", "MinLength": 3,
         "Description": "Prefix of the regional artifact buckets: the code is read from <prefix>-<region>"}

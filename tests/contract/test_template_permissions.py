@@ -132,6 +132,13 @@ def test_no_event_is_lost_silently() -> None:
     function = RESOURCES["RoleFixerFunction"]["Properties"]
     rule = function["Events"]["StateMachineChanges"]["Properties"]
     assert rule["RetryPolicy"]["MaximumRetryAttempts"] > 0
-    assert rule["DeadLetterConfig"]["Type"] == "SQS"
+    assert rule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["RuleDeadLetterQueue", "Arn"]}}
+    # Our own queue, not SAM's: encrypted, kept 14 days, and only this rule may send to it.
+    queue = RESOURCES["RuleDeadLetterQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True and queue["MessageRetentionPeriod"] == 1209600
+    [statement] = RESOURCES["RuleDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {
+        "Fn::GetAtt": ["RoleFixerFunctionStateMachineChanges", "Arn"]}}}
     on_failure = function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
     assert on_failure["Destination"] == {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
