@@ -7,7 +7,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sfn_iam import engine
+from sfn_iam.engine.asl import DefinitionError, walk
 from sfn_iam.model import StateMachine
 from tests.evaluate import is_allowed
 
@@ -16,9 +19,62 @@ REGION = "us-east-1"
 SM_NAME = "MyStateMachine"
 SM_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{SM_NAME}"
 ROOT = Path(__file__).resolve().parent.parent
+# Public data sets that are not part of this repository: present next to the clone in CI, absent for a user who
+# clones the repository alone. Tests that need them skip as a group with one reason (see tests/README.md).
 SHARED = ROOT.parent / "shared"
 PEER_CASES = SHARED / "peer-cases"
 CORPUS = SHARED / "corpus"
+TEMPLATES = SHARED / "templates"
+_ABSENT = "public test data not present next to the repository (../shared/{}); CI has it"
+
+
+def shared_folder(relative: str) -> Path | None:
+    """``../shared/<relative>`` when it exists, else ``None``."""
+    folder = SHARED / relative
+    return folder if folder.is_dir() else None
+
+
+def require_shared(relative: str) -> Path:
+    """``../shared/<relative>``, or skip the calling test with the group's reason."""
+    folder = shared_folder(relative)
+    if folder is None:
+        pytest.skip(_ABSENT.format(relative))
+    return folder
+
+
+def shared_files(relative: str, pattern: str = "*.json") -> list[Any]:
+    """Parameters for a test over every file of ``../shared/<relative>``: one skipped parameter when absent.
+
+    A folder that exists but holds no matching file is an error, not a silent pass over nothing.
+    """
+    folder = shared_folder(relative)
+    if folder is None:
+        return [pytest.param(None, id="absent", marks=pytest.mark.skip(reason=_ABSENT.format(relative)))]
+    files = sorted(p for p in folder.glob(pattern) if p.name not in ("index.json",))
+    if not files:
+        raise FileNotFoundError(f"{folder} exists but holds no {pattern}")
+    return files
+
+
+def corpus_definitions() -> list[Any]:
+    """(name, definition) parameters for every public corpus entry; entries that are not valid ASL are skipped
+    with the parser's reason (they are evidence of what authors wrote, not input the engine must accept)."""
+    params: list[Any] = []
+    folder = shared_folder("corpus")
+    if folder is None:
+        return [pytest.param(None, None, id="absent", marks=pytest.mark.skip(reason=_ABSENT.format("corpus")))]
+    for path in shared_files("corpus"):
+        definition = json.loads(path.read_text(encoding="utf-8")).get("definition")
+        try:
+            engine.parse_definition(definition)
+            _, problems = walk(definition)
+        except (DefinitionError, ValueError, TypeError) as exc:
+            problems = [str(exc)]
+        reason = next((getattr(p, "message", p) for p in problems if getattr(p, "code", "DEFINITION_ERROR")
+                       == "DEFINITION_ERROR"), None)
+        marks = [pytest.mark.skip(reason=f"not valid ASL: {reason}")] if reason else []
+        params.append(pytest.param(path.stem, definition, id=path.stem, marks=marks))
+    return params
 
 
 def task(resource: str, params: Mapping[str, Any] | None = None, *, jsonata: bool = False,

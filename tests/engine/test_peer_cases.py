@@ -29,9 +29,9 @@ from sfn_iam import engine
 from sfn_iam.model import StateMachine
 from sfn_iam.wildcards import matches
 from tests.evaluate import is_allowed
-from tests.helpers import ACCOUNT, PEER_CASES, REGION
+from tests.helpers import ACCOUNT, REGION, shared_files
 
-CASES = sorted(PEER_CASES.glob("*.json"))
+CASES = shared_files("peer-cases")
 
 # (case, action, resource): requests the peer's test expects that the state machine never makes.
 PEER_OVERGRANTS: dict[tuple[str, str, str], str] = {
@@ -151,7 +151,7 @@ def _peer_pairs(statements: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return pairs
 
 
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
 def test_peer_case_needs_are_covered_and_never_wider(path: Path) -> None:
     case = json.loads(path.read_text())
     name = case["name"]

@@ -16,7 +16,7 @@ import pytest
 
 from tests.engine.integrations.optimized_helpers import assert_not_requested, assert_requests
 from tests.evaluate import is_allowed
-from tests.helpers import ACCOUNT, PEER_CASES, REGION, allows, codes, plan_for
+from tests.helpers import ACCOUNT, REGION, allows, codes, plan_for, require_shared
 
 OTHER = "999999999999"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role"
@@ -189,7 +189,8 @@ CASES: dict[str, Case] = {
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((PEER_CASES / f"{name}.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    path = require_shared("peer-cases") / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 def peer_documents(case: dict[str, Any]) -> list[dict[str, Any]]:
