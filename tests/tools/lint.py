@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from sfn_iam import arns
 from sfn_iam.engine.policy import INLINE_LIMIT, size
 
-PARTITIONS = frozenset({"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"})
 _OPERATORS = frozenset({
     "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
     "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
@@ -123,7 +123,7 @@ class Linter:
                 return [Issue("warning", "STAR_RESOURCE", f"{action} on * (it supports {', '.join(types)})", where)]
             return []
         parts = resource.split(":", 5)
-        if len(parts) != 6 or parts[0] != "arn" or parts[1] not in PARTITIONS or not parts[2] or not parts[5] \
+        if len(parts) != 6 or parts[0] != "arn" or parts[1] not in arns.PARTITIONS or not parts[2] or not parts[5] \
                 or not resource.isprintable() or any(ch.isspace() for ch in resource):
             return [Issue("error", "MALFORMED_ARN", f"{resource[:200]!r} is not an ARN", where)]
         if not types:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
 _ARN_RE = re.compile(
     r"^arn:(?P<partition>[a-z-]+):(?P<service>[A-Za-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{12}|aws|)?:"
     r"(?P<resource>.+)$"
@@ -36,8 +36,8 @@ class Arn:
         return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
 
 
-def parse(text: str) -> Arn | None:
-    """Split an ARN into its parts, or ``None`` when ``text`` is not an ARN."""
+def parse(text: object) -> Arn | None:
+    """Split an ARN into its parts, or ``None`` when ``text`` is not an ARN (or not even a string)."""
     if not isinstance(text, str):
         return None
     m = _ARN_RE.fullmatch(text)
@@ -62,7 +62,7 @@ class StateMachineArn:
 def parse_state_machine_arn(text: str) -> StateMachineArn:
     """Parse ``arn:P:states:R:A:stateMachine:NAME[:QUALIFIER]``; raise :class:`ArnError` otherwise."""
     m = _STATE_MACHINE_RE.fullmatch(text) if isinstance(text, str) else None
-    if not m or m["partition"] not in _PARTITIONS:
+    if not m or m["partition"] not in PARTITIONS:
         raise ArnError(f"not a state machine ARN: {str(text)[:200]!r}")
     return StateMachineArn(m["partition"], m["region"], m["account"], m["name"], m["qualifier"])
 
@@ -81,7 +81,7 @@ class RoleArn:
 def parse_role_arn(text: str) -> RoleArn:
     """Parse ``arn:P:iam::A:role/PATH/NAME``; the role name is the last path segment."""
     m = _ROLE_RE.fullmatch(text) if isinstance(text, str) else None
-    if not m or m["partition"] not in _PARTITIONS:
+    if not m or m["partition"] not in PARTITIONS:
         raise ArnError(f"not a role ARN: {str(text)[:200]!r}")
     return RoleArn(m["partition"], m["account"], m["path"], m["name"])
 

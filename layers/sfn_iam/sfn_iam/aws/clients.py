@@ -75,7 +75,6 @@ class TokenBucket:
         self._tokens = float(burst)
         self._last = clock()
         self._lock = threading.Lock()
-        self.waited = 0.0  # total seconds spent waiting, for the sweep's statistics
 
     def acquire(self) -> None:
         with self._lock:  # callers queue here: a waiting thread holds the lock, so the order is first come first served
@@ -85,7 +84,6 @@ class TokenBucket:
             if self._tokens < 1:
                 wait = (1 - self._tokens) / self.rate
                 self.sleep(wait)
-                self.waited += wait
                 self._last = self.clock()
                 self._tokens = 1.0
             self._tokens -= 1

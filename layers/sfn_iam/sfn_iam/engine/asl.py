@@ -98,7 +98,6 @@ class Args:
         found = self.value(key)
         if isinstance(found, Dynamic | str):
             return found
-            return found
         if isinstance(found, bool) or found is None:
             return None
         if isinstance(found, int | float):

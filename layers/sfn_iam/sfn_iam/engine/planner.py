@@ -52,15 +52,10 @@ def parse_definition(definition: Mapping[str, Any] | str) -> Mapping[str, Any]:
     return loaded  # type: ignore[no-any-return]
 
 
-def derive(definition: Mapping[str, Any] | str, ctx: Context) -> tuple[list[Requirement], list[Finding]]:
-    """Every requirement the definition's states need, with the findings of the walk."""
-    reqs, findings, _ = _derive(definition, ctx)
-    return reqs, findings
-
-
 def _derive(definition: Mapping[str, Any] | str, ctx: Context
             ) -> tuple[list[Requirement], list[Finding], frozenset[str]]:
-    """:func:`derive`, plus the roles Tasks name literally in ``Credentials`` (for the sts:AssumeRole guard)."""
+    """Every requirement the definition's states need, the findings of the walk, and the roles Tasks name
+    literally in ``Credentials`` (for the sts:AssumeRole guard)."""
     nodes, findings = asl.walk(parse_definition(definition))
     reqs: list[Requirement] = []
     for node in nodes:

@@ -11,9 +11,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sfn_iam.engine.policy import Document as Document  # the ports speak in the engine's policy documents
 from sfn_iam.model import StateMachine
-
-Document = dict[str, Any]
 
 
 class PolicyLimitExceededError(Exception):
@@ -100,11 +99,6 @@ class RolePolicyStore(Protocol):
     def holders(self, prefix: str) -> list[PolicyHolder]:
         """Roles under the configured path carrying inline or attached policies whose name starts with ``prefix``
         (``GetAccountAuthorizationDetails``, all pages)."""
-
-
-class OutcomePublisher(Protocol):
-    def publish(self, detail_type: str, detail: Mapping[str, Any], resources: list[str]) -> None:
-        """Publish one outcome event (``PutEvents``); raises when the entry is not accepted."""
 
 
 class SummaryNotifier(Protocol):
