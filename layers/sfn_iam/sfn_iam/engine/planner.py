@@ -6,7 +6,6 @@ logging, tracing and encryption, applies the guardrails and builds the policy do
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,13 +40,8 @@ def context_for(state_machine_arn: str) -> Context:
 
 
 def parse_definition(definition: Mapping[str, Any] | str) -> Mapping[str, Any]:
-    if isinstance(definition, str):
-        try:
-            loaded = json.loads(definition)
-        except (ValueError, RecursionError) as exc:
-            raise asl.DefinitionError(f"the definition is not valid JSON: {exc}") from None
-    else:
-        loaded = definition
+    # Text is parsed strictly: a duplicate key is a DefinitionError (the engine must see what a reader sees).
+    loaded = asl.loads(definition) if isinstance(definition, str) else definition
     asl.load_states(loaded)
     return loaded  # type: ignore[no-any-return]
 

@@ -110,6 +110,11 @@ class Sensitivity:
 
 DEFAULT_DENY: tuple[DenyEntry, ...] = _load_default()
 SENSITIVITY: Final = Sensitivity.load()
+_SENSITIVE_ACTIONS: Final = {a.lower(): why for a, why in _data("sensitive.json")["sensitive_actions"].items()}
+# A service-linked role of this account: the only resource iam:CreateServiceLinkedRole is granted on (the integrations
+# add a trailing "*" for the suffixes AWS appends).
+_SERVICE_LINKED_ROLE_RE = re.compile(
+    r"arn:aws[a-z-]*:iam::\d{12}:role/aws-service-role/[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?\*?/[A-Za-z0-9+=,.@_-]+\*?")
 _READ_ONLY_IAM = frozenset({"iam:getrole", "iam:listattachedrolepolicies"})
 _ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 _SERVICE_PRINCIPAL_RE = re.compile(r"[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?")
@@ -252,8 +257,8 @@ def wildcard_problem(req: Requirement, sensitivity: Sensitivity = SENSITIVITY) -
     if not covers_container(req.resource) or _scoped_by_condition(req):
         return None
     what = ("reads secrets or credentials" if kind == "secret-read"
-            else "runs code or mints identities as someone else" if sensitive_action
-            else f"writes to the sensitive service {req.service}")
+            else f"is sensitive ({_SENSITIVE_ACTIONS.get(req.action.lower(), 'listed in sensitive.json')})"
+            if sensitive_action else f"writes to the sensitive service {req.service}")
     return f"{req.action} {what}; it is never granted on a wildcard that covers whole containers"
 
 
@@ -283,7 +288,7 @@ def _exception(req: Requirement, credential_roles: frozenset[str]) -> str | None
         return "sts:AssumeRole is granted only on the literal role of a Task's Credentials field"
     if action == "iam:createservicelinkedrole":
         names = _condition_values(req, "iam:AWSServiceName", ("StringEquals", "StringLike"))
-        if ":role/aws-service-role/" in req.resource and _literal_service_principals(names):
+        if _SERVICE_LINKED_ROLE_RE.fullmatch(req.resource) and _literal_service_principals(names):
             return "allow"
         return "iam:CreateServiceLinkedRole is granted only for a named service's service-linked role"
     if action in _READ_ONLY_IAM:
