@@ -43,7 +43,7 @@ def parse_definition(definition: Mapping[str, Any] | str) -> Mapping[str, Any]:
     # Text is parsed strictly: a duplicate key is a DefinitionError (the engine must see what a reader sees).
     loaded = asl.loads(definition) if isinstance(definition, str) else definition
     asl.load_states(loaded)
-    return loaded  # type: ignore[no-any-return]
+    return loaded
 
 
 def derive(definition: Mapping[str, Any] | str, ctx: Context) -> tuple[list[Requirement], list[Finding]]:
@@ -69,7 +69,8 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     config_reqs, config_findings = requirements_for_config(ctx, sm.logging, sm.tracing, sm.encryption)
     reqs.extend(config_reqs)
     findings.extend(config_findings)
-    granted, blocked = guardrails.apply(reqs, guard or guardrails.GuardPolicy(), credential_roles=credential_roles)
+    granted, blocked = guardrails.apply(reqs, guard or guardrails.GuardPolicy(), credential_roles=credential_roles,
+                                      account=ctx.account)
     findings.extend(blocked)
     documents: list[dict[str, Any]] = []
     if granted:

@@ -327,12 +327,19 @@ def _shown(resource: str) -> str:
     return resource if len(resource) <= _MAX_SHOWN else resource[:_MAX_SHOWN] + "..."
 
 
-def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *,
-          credential_roles: Iterable[str] = ()) -> tuple[list[Requirement], list[Finding]]:
+def _other_account(resource: str, account: str) -> bool:
+    parts = resource.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[4] not in ("", account, "aws")
+
+
+def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: Iterable[str] = (),
+          account: str = "") -> tuple[list[Requirement], list[Finding]]:
     """Split requirements into those that may be granted and findings for those refused.
 
     ``credential_roles`` are the role ARNs the definition names literally in Task ``Credentials`` fields
-    (see :func:`credential_roles`); ``sts:AssumeRole`` on any other role is refused.
+    (see :func:`credential_roles`); ``sts:AssumeRole`` on any other role is refused. ``account`` is the state
+    machine's account: a sensitive action (``sensitive_actions``: subscriptions, exports, run-as) on a resource of
+    another account is refused (persistent exfiltration to a destination the attacker owns).
     """
     roles = frozenset(credential_roles)
     kept: list[Requirement] = []
@@ -375,6 +382,10 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *,
         problem = wildcard_problem(req, guard.sensitivity)
         if problem is not None:
             refuse(req, "WILDCARD_WRITE", problem)
+            continue
+        if account and req.action.lower() in guard.sensitivity.actions and _other_account(req.resource, account):
+            refuse(req, "BLOCKED_ACTION", "a sensitive action on another account's resource (a destination outside "
+                                          "this account keeps receiving data)")
             continue
         kept.append(req)
     # A role passed for a call the deny-list refused (lambda:CreateFunction, cloudformation:CreateStack, ...) would
