@@ -13,6 +13,7 @@ from tests.helpers import ACCOUNT, assert_allows, assert_denies, codes, plan_for
 from tests.tools import gen_unscoped_actions, iam_reference
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/Worker"
+SLR = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS"
 PASSED_TO_ECS = Condition("StringEquals", "iam:PassedToService", ("ecs-tasks.amazonaws.com",))
 
 
@@ -106,10 +107,17 @@ def test_requested_wildcard_actions_are_refused() -> None:
     (Requirement("iam:PassRole", ROLE, (Condition("StringLike", "iam:PassedToService", ("*",)),)), False),
     (Requirement("iam:PassRole", ROLE, (Condition("StringEquals", "iam:PassedToService", ("*",)),)), False),
     (Requirement("iam:PassRole", ROLE, (Condition("StringEquals", "iam:PassedToService", ("evil.com",)),)), False),
-    (Requirement("iam:CreateServiceLinkedRole", f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/x",
+    (Requirement("iam:CreateServiceLinkedRole", SLR,
                  (Condition("StringLike", "iam:AWSServiceName", ("eks.amazonaws.com",)),)), True),
-    (Requirement("iam:CreateServiceLinkedRole", f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/x",
+    (Requirement("iam:CreateServiceLinkedRole", SLR,
                  (Condition("StringLike", "iam:AWSServiceName", ("*",)),)), False),
+    # Only a service-linked role ARN of one account: not any role, not a pattern over accounts or services.
+    (Requirement("iam:CreateServiceLinkedRole", f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/x",
+                 (Condition("StringEquals", "iam:AWSServiceName", ("eks.amazonaws.com",)),)), False),
+    (Requirement("iam:CreateServiceLinkedRole", "arn:aws:iam::*:role/aws-service-role/*",
+                 (Condition("StringEquals", "iam:AWSServiceName", ("eks.amazonaws.com",)),)), False),
+    (Requirement("iam:CreateServiceLinkedRole", f"arn:aws:iam::{ACCOUNT}:role/Admin/role/aws-service-role/x",
+                 (Condition("StringEquals", "iam:AWSServiceName", ("eks.amazonaws.com",)),)), False),
     (Requirement("iam:GetRole", ROLE), True),
     (Requirement("iam:GetRole", "*"), False),
     (Requirement("iam:ListAttachedRolePolicies", f"arn:aws:iam::{ACCOUNT}:role/*"), False),

@@ -54,9 +54,9 @@ def _read(path: str, stdin: TextIO) -> Any:
     if len(text) > MAX_INPUT_CHARS:
         raise InputError(f"{path} is larger than {MAX_INPUT_CHARS} characters (a definition is at most 1 MB)")
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise InputError(f"{path} is not valid JSON: {str(exc)[:200]}") from None
+        return asl.loads(text)  # duplicate keys are refused: the engine must see what a reader sees
+    except asl.DefinitionError as exc:
+        raise InputError(f"{path}: {str(exc)[:300]}") from None
 
 
 def load_state_machine(data: Any, arn: str | None) -> StateMachine:

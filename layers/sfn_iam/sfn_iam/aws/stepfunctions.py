@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from sfn_iam.aws.clients import error_code
+from sfn_iam.engine import asl
 from sfn_iam.fixing.ports import DescribedStateMachine
 from sfn_iam.model import StateMachine
 
@@ -39,7 +39,7 @@ class StepFunctionsReader:
             raise
         definition: Mapping[str, Any] | str = r["definition"]
         try:
-            loaded = json.loads(r["definition"])
+            loaded = asl.loads(r["definition"])  # duplicate keys: kept as text, reported as DEFINITION_ERROR
             if isinstance(loaded, Mapping):
                 definition = loaded
         except (ValueError, RecursionError):

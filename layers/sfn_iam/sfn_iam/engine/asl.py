@@ -10,6 +10,8 @@ graph cannot trap it, and it uses an explicit stack, so deep nesting cannot exha
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -21,6 +23,31 @@ JSONATA: Final = "JSONata"
 
 class DefinitionError(ValueError):
     """The definition is not an ASL document at all (not an object, no ``States``)."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            shown = key if len(key) <= 100 else key[:100] + "..."
+            raise DefinitionError(f"the definition repeats the key {shown!r} in one object: JSON parsers disagree on "
+                                  "which value wins, so the workflow a reader sees may not be the one that runs")
+        found[key] = value
+    return found
+
+
+def loads(text: str) -> Any:
+    """Parse definition JSON strictly: a duplicate key in any object is a :class:`DefinitionError`.
+
+    ``json.loads`` keeps the last value silently; Step Functions, linters and human readers need not agree, so
+    the engine would explain and grant a different state than the one a reviewer read.
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_unique_pairs)
+    except DefinitionError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise DefinitionError(f"the definition is not valid JSON: {exc}") from None
 
 
 class Dynamic:
@@ -41,6 +68,21 @@ class Dynamic:
 
 
 DYNAMIC: Final[Dynamic] = Dynamic()
+_QUERY_SUFFIX_RE = re.compile(r"\?[A-Za-z][A-Za-z0-9_-]*=[^?*]*$")
+
+
+def is_pattern(value: object) -> bool:
+    """A literal string that IAM would read as a pattern (``*`` or ``?``): a value, not a name.
+
+    ``"RepositoryName": "prod/*"`` or a role ARN with ``*`` in its path names no single resource; granting on it
+    would hand a second, dynamic state every resource it matches. Such a value is treated exactly like a run-time
+    value (:data:`DYNAMIC`). Text that cannot be an IAM name is exempt: URLs (HTTP endpoints have their own checks),
+    anything with white space (SQL such as ``SELECT * FROM t``), and a ``?name=value`` query suffix
+    (``CopySource: "bucket/key?versionId=..."``).
+    """
+    if not isinstance(value, str) or "://" in value or any(c.isspace() for c in value):
+        return False
+    return "*" in value or "?" in _QUERY_SUFFIX_RE.sub("", value)
 
 
 def is_expression(value: object) -> bool:
@@ -89,7 +131,7 @@ class Args:
         if key not in self.raw:
             return None
         found = self.raw[key]
-        if self.jsonata and is_expression(found):
+        if (self.jsonata and is_expression(found)) or is_pattern(found):
             return DYNAMIC
         return found
 
@@ -121,7 +163,8 @@ class Args:
             return found
         if not isinstance(found, list):
             return None
-        return [Args(DYNAMIC if self.jsonata and is_expression(x) else x, self.jsonata) for x in found]
+        return [Args(DYNAMIC if (self.jsonata and is_expression(x)) or is_pattern(x) else x, self.jsonata)
+                for x in found]
 
     def keys(self) -> list[str]:
         if not isinstance(self.raw, dict):

@@ -6,7 +6,6 @@ logging, tracing and encryption, applies the guardrails and builds the policy do
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,15 +40,10 @@ def context_for(state_machine_arn: str) -> Context:
 
 
 def parse_definition(definition: Mapping[str, Any] | str) -> Mapping[str, Any]:
-    if isinstance(definition, str):
-        try:
-            loaded = json.loads(definition)
-        except (ValueError, RecursionError) as exc:
-            raise asl.DefinitionError(f"the definition is not valid JSON: {exc}") from None
-    else:
-        loaded = definition
+    # Text is parsed strictly: a duplicate key is a DefinitionError (the engine must see what a reader sees).
+    loaded = asl.loads(definition) if isinstance(definition, str) else definition
     asl.load_states(loaded)
-    return loaded  # type: ignore[no-any-return]
+    return loaded
 
 
 def _derive(definition: Mapping[str, Any] | str, ctx: Context
@@ -70,7 +64,8 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     config_reqs, config_findings = requirements_for_config(ctx, sm.logging, sm.tracing, sm.encryption)
     reqs.extend(config_reqs)
     findings.extend(config_findings)
-    granted, blocked = guardrails.apply(reqs, guard or guardrails.GuardPolicy(), credential_roles=credential_roles)
+    granted, blocked = guardrails.apply(reqs, guard or guardrails.GuardPolicy(), credential_roles=credential_roles,
+                                      account=ctx.account)
     findings.extend(blocked)
     documents: list[dict[str, Any]] = []
     if granted:

@@ -54,7 +54,32 @@ def _data(name: str) -> Any:
 
 def _load_default() -> tuple[DenyEntry, ...]:
     raw: Any = _data("denylist.json")
-    return tuple(DenyEntry(e["action"], e["reason"]) for e in raw["entries"])
+    listed = tuple(DenyEntry(e["action"], e["reason"]) for e in raw["entries"])
+    # Account-wide safety switches, generated from the IAM reference (scripts/generate_access_levels.py).
+    switches = tuple(DenyEntry(action, f"account-wide safety switch: {reason}")
+                     for action, reason in _data("account_switches.json")["actions"].items())
+    return listed + switches
+
+
+@lru_cache(maxsize=1)
+def _access_levels() -> dict[str, str]:
+    """``service:action`` (lower case) -> its access level in the IAM Service Authorization Reference."""
+    raw: Any = _data("access_levels.json")
+    return {f"{service}:{name}".lower(): level
+            for service, by_level in raw["levels"].items() for level, names in by_level.items() for name in names}
+
+
+def access_level(action: str) -> str | None:
+    """The IAM reference's access level of ``action`` (``List``, ``Read``, ``Write``, ``Permissions management``,
+    ``Tagging``), or ``None`` for an action the reference does not know.
+
+    >>> access_level("ecr:PutRegistryPolicy"), access_level("ecr:DescribeRepositories")
+    ('Permissions management', 'List')
+    """
+    return _access_levels().get(action.lower())
+
+
+PERMISSIONS_MANAGEMENT: Final = "Permissions management"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +91,17 @@ class Sensitivity:
     secret_reads: frozenset[str]
     invokes: frozenset[str]
     unscoped: frozenset[str]  # "service:action" of sensitive services with no resource types (only "*" applies)
+    actions: frozenset[str] = frozenset()  # sensitive actions of services that are not sensitive as a whole
 
     @classmethod
     def load(cls) -> Sensitivity:
         raw: Any = _data("sensitive.json")
+        generated = _data("secret_reads.json")["actions"]  # scripts/generate_access_levels.py
         return cls(
             services=frozenset(s.lower() for s in raw["sensitive_services"]),
             read_verbs=tuple(raw["read_verbs"]),
-            secret_reads=frozenset(a.lower() for a in raw["secret_read_actions"]),
+            secret_reads=frozenset(a.lower() for a in [*raw["secret_read_actions"], *generated]),
+            actions=frozenset(a.lower() for a in raw["sensitive_actions"]),
             invokes=frozenset(a.lower() for a in raw["invoke_actions"]),
             unscoped=frozenset(f"{svc}:{a}" for svc, acts in _data("unscoped_actions.json")["actions"].items()
                                for a in acts),
@@ -82,6 +110,11 @@ class Sensitivity:
 
 DEFAULT_DENY: tuple[DenyEntry, ...] = _load_default()
 SENSITIVITY: Final = Sensitivity.load()
+_SENSITIVE_ACTIONS: Final = {a.lower(): why for a, why in _data("sensitive.json")["sensitive_actions"].items()}
+# A service-linked role of this account: the only resource iam:CreateServiceLinkedRole is granted on (the integrations
+# add a trailing "*" for the suffixes AWS appends).
+_SERVICE_LINKED_ROLE_RE = re.compile(
+    r"arn:aws[a-z-]*:iam::\d{12}:role/aws-service-role/[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?\*?/[A-Za-z0-9+=,.@_-]+\*?")
 _READ_ONLY_IAM = frozenset({"iam:getrole", "iam:listattachedrolepolicies"})
 _ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 _SERVICE_PRINCIPAL_RE = re.compile(r"[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?")
@@ -216,12 +249,16 @@ def wildcard_problem(req: Requirement, sensitivity: Sensitivity = SENSITIVITY) -
         if len(parts) != 6 or any(_wild(p) for p in parts[1:5]):
             return f"{req.action} is granted on patterns only inside one account and region"
         return None
-    if kind == "write" and (req.service not in sensitivity.services or
-                            (req.resource == "*" and req.action.lower() in sensitivity.unscoped)):
+    sensitive_action = req.action.lower() in sensitivity.actions
+    if kind == "write" and not sensitive_action and (
+            req.service not in sensitivity.services
+            or (req.resource == "*" and req.action.lower() in sensitivity.unscoped)):
         return None  # not sensitive, or an action with no resource types: "*" names no container
     if not covers_container(req.resource) or _scoped_by_condition(req):
         return None
-    what = "reads secrets" if kind == "secret-read" else f"writes to the sensitive service {req.service}"
+    what = ("reads secrets or credentials" if kind == "secret-read"
+            else f"is sensitive ({_SENSITIVE_ACTIONS.get(req.action.lower(), 'listed in sensitive.json')})"
+            if sensitive_action else f"writes to the sensitive service {req.service}")
     return f"{req.action} {what}; it is never granted on a wildcard that covers whole containers"
 
 
@@ -251,7 +288,7 @@ def _exception(req: Requirement, credential_roles: frozenset[str]) -> str | None
         return "sts:AssumeRole is granted only on the literal role of a Task's Credentials field"
     if action == "iam:createservicelinkedrole":
         names = _condition_values(req, "iam:AWSServiceName", ("StringEquals", "StringLike"))
-        if ":role/aws-service-role/" in req.resource and _literal_service_principals(names):
+        if _SERVICE_LINKED_ROLE_RE.fullmatch(req.resource) and _literal_service_principals(names):
             return "allow"
         return "iam:CreateServiceLinkedRole is granted only for a named service's service-linked role"
     if action in _READ_ONLY_IAM:
@@ -290,12 +327,19 @@ def _shown(resource: str) -> str:
     return resource if len(resource) <= _MAX_SHOWN else resource[:_MAX_SHOWN] + "..."
 
 
-def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *,
-          credential_roles: Iterable[str] = ()) -> tuple[list[Requirement], list[Finding]]:
+def _other_account(resource: str, account: str) -> bool:
+    parts = resource.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[4] not in ("", account, "aws")
+
+
+def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: Iterable[str] = (),
+          account: str = "") -> tuple[list[Requirement], list[Finding]]:
     """Split requirements into those that may be granted and findings for those refused.
 
     ``credential_roles`` are the role ARNs the definition names literally in Task ``Credentials`` fields
-    (see :func:`credential_roles`); ``sts:AssumeRole`` on any other role is refused.
+    (see :func:`credential_roles`); ``sts:AssumeRole`` on any other role is refused. ``account`` is the state
+    machine's account: a sensitive action (``sensitive_actions``: subscriptions, exports, run-as) on a resource of
+    another account is refused (persistent exfiltration to a destination the attacker owns).
     """
     roles = frozenset(credential_roles)
     kept: list[Requirement] = []
@@ -331,9 +375,17 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *,
         if entry is not None:
             refuse(req, "BLOCKED_ACTION", entry.reason)
             continue
+        if access_level(req.action) == PERMISSIONS_MANAGEMENT:
+            refuse(req, "BLOCKED_ACTION", "the IAM reference classifies it as Permissions management (it changes who "
+                                          "may access a resource); never granted automatically")
+            continue
         problem = wildcard_problem(req, guard.sensitivity)
         if problem is not None:
             refuse(req, "WILDCARD_WRITE", problem)
+            continue
+        if account and req.action.lower() in guard.sensitivity.actions and _other_account(req.resource, account):
+            refuse(req, "BLOCKED_ACTION", "a sensitive action on another account's resource (a destination outside "
+                                          "this account keeps receiving data)")
             continue
         kept.append(req)
     # A role passed for a call the deny-list refused (lambda:CreateFunction, cloudformation:CreateStack, ...) would
