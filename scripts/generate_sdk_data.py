@@ -111,6 +111,7 @@ class Sources:
         self.ps: dict[str, Any] = _load_json(ps_path)
         self.sfn: dict[str, Any] = _load_json(SOURCES / "stepfunctions_sdk_services.json")
         self.overrides: dict[str, Any] = _load_json(SOURCES / "overrides.json")["overrides"]
+        self.dependent: dict[str, Any] = _load_json(SOURCES / "dependent_parameters.json")
         self.versions = {
             "botocore": importlib.metadata.version("botocore"),
             "cfn-lint": importlib.metadata.version("cfn-lint"),
@@ -128,6 +129,19 @@ class Sources:
             if key.lower() == name.lower():
                 return f"{prefix}:{key}"
         return f"{prefix}:{fallback}"
+
+    def privilege(self, action: str) -> dict[str, Any] | None:
+        prefix, _, name = action.partition(":")
+        privileges = self.ps.get(prefix, {}).get("privileges", {}) if isinstance(self.ps.get(prefix), dict) else {}
+        return next((v for k, v in privileges.items() if k.lower() == name.lower()), None)
+
+    def passes_role(self, action: str) -> bool:
+        """The Service Authorization Reference lists iam:PassRole as a dependent action of ``action``."""
+        priv = self.privilege(action) or {}
+        return any("iam:PassRole" in (rt.get("dependent_actions") or []) for rt in priv.get("resource_types", {}).values())
+
+    def access_level(self, action: str) -> str:
+        return str((self.privilege(action) or {}).get("access_level", ""))
 
     def resource_types(self, action: str) -> list[tuple[str, str, bool]]:
         """(resource type, ARN template, required) for an IAM action, in cfn-lint's order."""
@@ -183,6 +197,39 @@ def bind(prefix: str, api: str, rt: str, template: str, members: list[str]) -> d
     return result
 
 
+_ROLE_LEAF_RE = re.compile(r"(?:Role|RoleArn|RoleARN|RoleArns)$", re.IGNORECASE)
+_ROLE_ARN_LEAF_RE = re.compile(r"Role_?Arns?$", re.IGNORECASE)
+_ROLE_SHAPE_RE = re.compile(r"role.*arn|rolearn|iamarn|^arn", re.IGNORECASE)
+_MAX_DEPTH = 6
+
+
+def role_members(model: dict[str, Any], shape_name: str) -> list[str]:
+    """Paths (``A.B``, ``A[].B``) of the input members that carry an IAM role ARN.
+
+    A member carries a role when its name ends in Role/RoleArn and its shape is an ARN-typed string (a shape named
+    like an ARN, or a pattern that mentions iam), never an enum (``ParticipantRole``: ``PRESENTER``)."""
+    out: list[str] = []
+
+    def walk(name: str, path: list[str], seen: frozenset[str]) -> None:
+        shape = model["shapes"][name]
+        kind = shape.get("type")
+        if kind == "structure" and len(path) < _MAX_DEPTH and name not in seen:
+            for member, ms in sorted(shape.get("members", {}).items()):
+                walk(ms["shape"], [*path, pascal(member)], seen | {name})
+        elif kind == "list" and path:
+            walk(shape["member"]["shape"], [*path[:-1], path[-1] + "[]"], seen)
+        elif kind == "string" and path and "enum" not in shape:
+            leaf = path[-1].removesuffix("[]")
+            if not _ROLE_LEAF_RE.search(leaf):
+                return
+            typed = bool(_ROLE_SHAPE_RE.search(name)) or "iam" in shape.get("pattern", "")
+            if typed or (_ROLE_ARN_LEAF_RE.search(leaf) and name.lower() in ("string", "arn", "nonemptystring")):
+                out.append(".".join(path))
+
+    walk(shape_name, [], frozenset())
+    return out
+
+
 def apigateway_ops(model: dict[str, Any], partition_template: str) -> dict[str, Any]:
     """API Gateway management calls: IAM evaluates apigateway:<HTTP verb> on the request path."""
     ops: dict[str, Any] = {}
@@ -210,6 +257,33 @@ def apigateway_ops(model: dict[str, Any], partition_template: str) -> dict[str, 
             "o": 1,
         }
     return ops
+
+
+def pass_roles(src: Sources, name: str, prefix: str, api: str, op_name: str, model: dict[str, Any],
+               op: dict[str, Any], override: dict[str, Any] | None) -> list[list[str]]:
+    """[parameter path, service principal] for every role the call hands to a service.
+
+    Derived: the role-carrying members of the input (:func:`role_members`) of a call that writes (the Service
+    Authorization Reference's access level is not Read/List) or that the reference says depends on iam:PassRole.
+    The principal is ``<prefix>.amazonaws.com`` unless ``dependent_parameters.json`` says otherwise; reviewed
+    overrides (``pass_role`` in overrides.json) name the principal of a path exactly and win.
+    """
+    dep = src.dependent["pass_role"]
+    if prefix in dep["never"]:
+        return []
+    reviewed = {path: principal for path, principal in (override or {}).get("pass_role", ())}
+    key = f"{name}:{api}"
+    excluded = set(dep["exclude"].get(key, {}).get("paths", ()))
+    shape = op.get("input", {}).get("shape")
+    derived: list[str] = role_members(model, shape) if shape else []
+    action = f"{prefix}:{op_name}"
+    level = src.access_level(action)
+    if not (src.passes_role(action) or level not in ("Read", "List", "")):
+        derived = []
+    principal = dep["principals"].get(key) or dep["principals"].get(prefix) or f"{prefix}.amazonaws.com"
+    rows = {path: principal for path in derived if path not in excluded}
+    rows.update(reviewed)
+    return [[path, rows[path]] for path in sorted(rows)]
 
 
 def build(src: Sources) -> dict[str, str]:
@@ -269,9 +343,12 @@ def build(src: Sources) -> dict[str, str]:
                         for rt, template, required in src.resource_types(action)
                     ]
                     rec["a"].append({"x": action, "r": rts})
+                passed = pass_roles(src, name, prefix, api, op_name, model, op, override)
+                if passed:
+                    rec["p"] = passed
                 if override:
                     rec["o"] = 1
-                    for key, short in (("handler", "h"), ("pass_role", "p"), ("defaults", "d"), ("implicit", "i")):
+                    for key, short in (("handler", "h"), ("defaults", "d"), ("implicit", "i")):
                         if key in override:
                             rec[short] = override[key]
                 if api.lower() in unsupported.get(name, set()):

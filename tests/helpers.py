@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ REGION = "us-east-1"
 SM_NAME = "MyStateMachine"
 SM_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{SM_NAME}"
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+# The public test data sit next to the repository; SFN_IAM_SHARED points elsewhere (e.g. from a git worktree).
+SHARED = Path(os.environ.get("SFN_IAM_SHARED") or ROOT.parent / "shared")
 PEER_CASES = SHARED / "peer-cases"
 CORPUS = SHARED / "corpus"
 
