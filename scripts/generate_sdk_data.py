@@ -138,7 +138,8 @@ class Sources:
     def passes_role(self, action: str) -> bool:
         """The Service Authorization Reference lists iam:PassRole as a dependent action of ``action``."""
         priv = self.privilege(action) or {}
-        return any("iam:PassRole" in (rt.get("dependent_actions") or []) for rt in priv.get("resource_types", {}).values())
+        rts = priv.get("resource_types", {}).values()
+        return any("iam:PassRole" in (rt.get("dependent_actions") or []) for rt in rts)
 
     def access_level(self, action: str) -> str:
         return str((self.privilege(action) or {}).get("access_level", ""))
@@ -230,6 +231,24 @@ def role_members(model: dict[str, Any], shape_name: str) -> list[str]:
     return out
 
 
+def s3_members(model: dict[str, Any], shape_name: str, shapes: dict[str, Any]) -> list[list[Any]]:
+    """[path of the structure ('' for the request itself), its spec] for each reviewed S3-naming shape in the input."""
+    out: list[list[Any]] = []
+
+    def walk(name: str, path: list[str], seen: frozenset[str]) -> None:
+        shape = model["shapes"][name]
+        if name in shapes:
+            out.append([".".join(path), shapes[name]])
+        if shape.get("type") == "structure" and len(path) < _MAX_DEPTH and name not in seen:
+            for member, ms in sorted(shape.get("members", {}).items()):
+                walk(ms["shape"], [*path, pascal(member)], seen | {name})
+        elif shape.get("type") == "list" and path:
+            walk(shape["member"]["shape"], [*path[:-1], path[-1] + "[]"], seen)
+
+    walk(shape_name, [], frozenset())
+    return out
+
+
 def apigateway_ops(model: dict[str, Any], partition_template: str) -> dict[str, Any]:
     """API Gateway management calls: IAM evaluates apigateway:<HTTP verb> on the request path."""
     ops: dict[str, Any] = {}
@@ -271,7 +290,7 @@ def pass_roles(src: Sources, name: str, prefix: str, api: str, op_name: str, mod
     dep = src.dependent["pass_role"]
     if prefix in dep["never"]:
         return []
-    reviewed = {path: principal for path, principal in (override or {}).get("pass_role", ())}
+    reviewed: dict[str, str] = dict((override or {}).get("pass_role", ()))
     key = f"{name}:{api}"
     excluded = set(dep["exclude"].get(key, {}).get("paths", ()))
     shape = op.get("input", {}).get("shape")
@@ -343,6 +362,11 @@ def build(src: Sources) -> dict[str, str]:
                         for rt, template, required in src.resource_types(action)
                     ]
                     rec["a"].append({"x": action, "r": rts})
+                s3_spec = src.dependent["s3"].get(name)
+                if s3_spec and op.get("input"):
+                    found = s3_members(model, op["input"]["shape"], s3_spec["shapes"])
+                    if found:
+                        rec["s"] = found
                 passed = pass_roles(src, name, prefix, api, op_name, model, op, override)
                 if passed:
                     rec["p"] = passed
