@@ -269,6 +269,9 @@ def apigateway_ops(model: dict[str, Any], partition_template: str) -> dict[str, 
                 piece = "${" + member + "}"
             parts.append(piece)
         path = "".join(parts).rstrip("/") or "/"
+        # HTTP and WebSocket API resources are /apis/..., without the /v2 of the request path
+        # (https://docs.aws.amazon.com/apigateway/latest/developerguide/arn-format-reference.html)
+        path = path.removeprefix("/v2") or "/"
         template = partition_template + path
         ops[camel(name).lower()] = {
             "n": camel(name),
@@ -399,8 +402,32 @@ def build(src: Sources) -> dict[str, str]:
         "services": services,
     }
     files["index.json"] = json.dumps(index, sort_keys=True, separators=(",", ":")) + "\n"
+    files.update(arn_formats(src))
     files["unknown-actions.txt"] = "".join(f"{u}\n" for u in sorted(unknown))
     return files
+
+
+def arn_formats(src: Sources) -> dict[str, str]:
+    """``arns/<iam prefix>.json``: every action's accepted resource ARN templates (``t`` the templates, ``a`` action ->
+    indexes), so every emitted Resource can be checked against what the action accepts (one small file per prefix,
+    read only for the prefixes a policy uses)."""
+    out: dict[str, str] = {}
+    for prefix in sorted(src.cfn):
+        service = src.cfn[prefix]
+        if not isinstance(service, dict) or "Actions" not in service:
+            continue
+        templates: dict[str, int] = {}
+        actions: dict[str, list[int]] = {}
+        for name in sorted(service["Actions"]):
+            idx = {templates.setdefault(t, len(templates)) for _, t, _ in src.resource_types(f"{prefix}:{name}")}
+            actions[name] = sorted(idx)
+        data = {"prefix": prefix, "t": sorted(templates, key=templates.__getitem__), "a": actions}
+        out[f"arns/{prefix}.json"] = json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
+    return out
+
+
+def _existing() -> set[str]:
+    return {p.relative_to(OUT).as_posix() for p in OUT.rglob("*") if p.is_file()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -412,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         sys.stdout.write(files["unknown-actions.txt"])
     if args.check:
-        existing = {p.name for p in OUT.glob("*") if p.is_file()}
+        existing = _existing()
         differ = sorted(n for n in files if not (OUT / n).exists() or (OUT / n).read_text(encoding="utf-8") != files[n])
         extra = sorted(existing - set(files))
         if differ or extra:
@@ -420,8 +447,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"SDK data up to date ({len(files)} files)")
         return 0
-    OUT.mkdir(parents=True, exist_ok=True)
-    for stale in {p.name for p in OUT.glob("*") if p.is_file()} - set(files):
+    (OUT / "arns").mkdir(parents=True, exist_ok=True)
+    for stale in _existing() - set(files):
         (OUT / stale).unlink()
     for name, text in files.items():
         (OUT / name).write_text(text, encoding="utf-8")

@@ -852,8 +852,8 @@ SERVICE_ROWS: list[tuple[str, dict[str, Any], Request, Request]] = [
     (
         "apigatewayv2:getApi",
         {"ApiId": "a2"},
-        ("apigateway:GET", f"arn:aws:apigateway:{R}::/v2/apis/a2"),
-        ("apigateway:GET", f"arn:aws:apigateway:{R}::/v2/apis/a3"),
+        ("apigateway:GET", f"arn:aws:apigateway:{R}::/apis/a2"),
+        ("apigateway:GET", f"arn:aws:apigateway:{R}::/apis/a3"),
     ),
     (
         "cognitoidentityprovider:adminGetUser",
@@ -1225,7 +1225,7 @@ def test_regenerating_the_table_reproduces_the_committed_data() -> None:
     recorded = sdk.index()["sources"]
     assert sources.versions == recorded, "install the source versions the table records (requirements-dev.txt)"
     files = gen.build(sources)
-    on_disk = {p.name for p in DATA.iterdir() if p.is_file()}
+    on_disk = {p.relative_to(DATA).as_posix() for p in DATA.rglob("*") if p.is_file()}
     assert on_disk == set(files)
     differ = [name for name, text in files.items() if (DATA / name).read_text(encoding="utf-8") != text]
     assert differ == []
