@@ -58,7 +58,9 @@ def _accepts(template: str, arn: arns.Arn) -> bool:
     return arn.resource.startswith(expected) or expected.startswith(given)
 
 
-_ARN_RE = re.compile(r"^arn:(?P<p>aws[a-z-]*|\*):(?P<s>[a-z0-9*?-]+):(?P<r>[a-z0-9*?-]*):(?P<a>\d{12}|aws|[*?\d]*):(?P<x>.+)$")
+_ARN_RE = re.compile(
+    r"^arn:(?P<p>aws[a-z-]*|\*):(?P<s>[a-z0-9*?-]+):(?P<r>[a-z0-9*?-]*):(?P<a>\d{12}|aws|[*?\d]*):(?P<x>.+)$"
+)
 
 
 def _parse(resource: str) -> arns.Arn | None:
