@@ -31,7 +31,8 @@ EMRS = "emr-serverless.amazonaws.com"
 
 @pytest.mark.parametrize("qualifier", ["", f"{REGION}:{ACCOUNT}"])
 def test_region_and_account_qualified_sdk_resource_is_understood(qualifier: str) -> None:
-    plan = plan_for(task(f"arn:aws:states:{qualifier or ':'}:aws-sdk:polly:startSpeechSynthesisTask", {"OutputFormat": "mp3", "OutputS3BucketName": "out", "OutputS3KeyPrefix": "audio/", "Text": "hi",
+    plan = plan_for(task(f"arn:aws:states:{qualifier or ':'}:aws-sdk:polly:startSpeechSynthesisTask", {
+        "OutputFormat": "mp3", "OutputS3BucketName": "out", "OutputS3KeyPrefix": "audio/", "Text": "hi",
          "VoiceId": "Amy"}))
     assert "UNKNOWN_INTEGRATION" not in codes(plan)
     assert_allows(plan, "polly:StartSpeechSynthesisTask", "*")
