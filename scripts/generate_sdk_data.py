@@ -111,6 +111,7 @@ class Sources:
         self.ps: dict[str, Any] = _load_json(ps_path)
         self.sfn: dict[str, Any] = _load_json(SOURCES / "stepfunctions_sdk_services.json")
         self.overrides: dict[str, Any] = _load_json(SOURCES / "overrides.json")["overrides"]
+        self.dependent: dict[str, Any] = _load_json(SOURCES / "dependent_parameters.json")
         self.versions = {
             "botocore": importlib.metadata.version("botocore"),
             "cfn-lint": importlib.metadata.version("cfn-lint"),
@@ -128,6 +129,20 @@ class Sources:
             if key.lower() == name.lower():
                 return f"{prefix}:{key}"
         return f"{prefix}:{fallback}"
+
+    def privilege(self, action: str) -> dict[str, Any] | None:
+        prefix, _, name = action.partition(":")
+        privileges = self.ps.get(prefix, {}).get("privileges", {}) if isinstance(self.ps.get(prefix), dict) else {}
+        return next((v for k, v in privileges.items() if k.lower() == name.lower()), None)
+
+    def passes_role(self, action: str) -> bool:
+        """The Service Authorization Reference lists iam:PassRole as a dependent action of ``action``."""
+        priv = self.privilege(action) or {}
+        rts = priv.get("resource_types", {}).values()
+        return any("iam:PassRole" in (rt.get("dependent_actions") or []) for rt in rts)
+
+    def access_level(self, action: str) -> str:
+        return str((self.privilege(action) or {}).get("access_level", ""))
 
     def resource_types(self, action: str) -> list[tuple[str, str, bool]]:
         """(resource type, ARN template, required) for an IAM action, in cfn-lint's order."""
@@ -183,6 +198,57 @@ def bind(prefix: str, api: str, rt: str, template: str, members: list[str]) -> d
     return result
 
 
+_ROLE_LEAF_RE = re.compile(r"(?:Role|RoleArn|RoleARN|RoleArns)$", re.IGNORECASE)
+_ROLE_ARN_LEAF_RE = re.compile(r"Role_?Arns?$", re.IGNORECASE)
+_ROLE_SHAPE_RE = re.compile(r"role.*arn|rolearn|iamarn|^arn", re.IGNORECASE)
+_MAX_DEPTH = 6
+
+
+def role_members(model: dict[str, Any], shape_name: str) -> list[str]:
+    """Paths (``A.B``, ``A[].B``) of the input members that carry an IAM role ARN.
+
+    A member carries a role when its name ends in Role/RoleArn and its shape is an ARN-typed string (a shape named
+    like an ARN, or a pattern that mentions iam), never an enum (``ParticipantRole``: ``PRESENTER``)."""
+    out: list[str] = []
+
+    def walk(name: str, path: list[str], seen: frozenset[str]) -> None:
+        shape = model["shapes"][name]
+        kind = shape.get("type")
+        if kind == "structure" and len(path) < _MAX_DEPTH and name not in seen:
+            for member, ms in sorted(shape.get("members", {}).items()):
+                walk(ms["shape"], [*path, pascal(member)], seen | {name})
+        elif kind == "list" and path:
+            walk(shape["member"]["shape"], [*path[:-1], path[-1] + "[]"], seen)
+        elif kind == "string" and path and "enum" not in shape:
+            leaf = path[-1].removesuffix("[]")
+            if not _ROLE_LEAF_RE.search(leaf):
+                return
+            typed = bool(_ROLE_SHAPE_RE.search(name)) or "iam" in shape.get("pattern", "")
+            if typed or (_ROLE_ARN_LEAF_RE.search(leaf) and name.lower() in ("string", "arn", "nonemptystring")):
+                out.append(".".join(path))
+
+    walk(shape_name, [], frozenset())
+    return out
+
+
+def s3_members(model: dict[str, Any], shape_name: str, shapes: dict[str, Any]) -> list[list[Any]]:
+    """[path of the structure ('' for the request itself), its spec] for each reviewed S3-naming shape in the input."""
+    out: list[list[Any]] = []
+
+    def walk(name: str, path: list[str], seen: frozenset[str]) -> None:
+        shape = model["shapes"][name]
+        if name in shapes:
+            out.append([".".join(path), shapes[name]])
+        if shape.get("type") == "structure" and len(path) < _MAX_DEPTH and name not in seen:
+            for member, ms in sorted(shape.get("members", {}).items()):
+                walk(ms["shape"], [*path, pascal(member)], seen | {name})
+        elif shape.get("type") == "list" and path:
+            walk(shape["member"]["shape"], [*path[:-1], path[-1] + "[]"], seen)
+
+    walk(shape_name, [], frozenset())
+    return out
+
+
 def apigateway_ops(model: dict[str, Any], partition_template: str) -> dict[str, Any]:
     """API Gateway management calls: IAM evaluates apigateway:<HTTP verb> on the request path."""
     ops: dict[str, Any] = {}
@@ -203,6 +269,9 @@ def apigateway_ops(model: dict[str, Any], partition_template: str) -> dict[str, 
                 piece = "${" + member + "}"
             parts.append(piece)
         path = "".join(parts).rstrip("/") or "/"
+        # HTTP and WebSocket API resources are /apis/..., without the /v2 of the request path
+        # (https://docs.aws.amazon.com/apigateway/latest/developerguide/arn-format-reference.html)
+        path = path.removeprefix("/v2") or "/"
         template = partition_template + path
         ops[camel(name).lower()] = {
             "n": camel(name),
@@ -210,6 +279,33 @@ def apigateway_ops(model: dict[str, Any], partition_template: str) -> dict[str, 
             "o": 1,
         }
     return ops
+
+
+def pass_roles(src: Sources, name: str, prefix: str, api: str, op_name: str, model: dict[str, Any],
+               op: dict[str, Any], override: dict[str, Any] | None) -> list[list[str]]:
+    """[parameter path, service principal] for every role the call hands to a service.
+
+    Derived: the role-carrying members of the input (:func:`role_members`) of a call that writes (the Service
+    Authorization Reference's access level is not Read/List) or that the reference says depends on iam:PassRole.
+    The principal is ``<prefix>.amazonaws.com`` unless ``dependent_parameters.json`` says otherwise; reviewed
+    overrides (``pass_role`` in overrides.json) name the principal of a path exactly and win.
+    """
+    dep = src.dependent["pass_role"]
+    if prefix in dep["never"]:
+        return []
+    reviewed: dict[str, str] = dict((override or {}).get("pass_role", ()))
+    key = f"{name}:{api}"
+    excluded = set(dep["exclude"].get(key, {}).get("paths", ()))
+    shape = op.get("input", {}).get("shape")
+    derived: list[str] = role_members(model, shape) if shape else []
+    action = f"{prefix}:{op_name}"
+    level = src.access_level(action)
+    if not (src.passes_role(action) or level not in ("Read", "List", "")):
+        derived = []
+    principal = dep["principals"].get(key) or dep["principals"].get(prefix) or f"{prefix}.amazonaws.com"
+    rows = {path: principal for path in derived if path not in excluded}
+    rows.update(reviewed)
+    return [[path, rows[path]] for path in sorted(rows)]
 
 
 def build(src: Sources) -> dict[str, str]:
@@ -269,9 +365,17 @@ def build(src: Sources) -> dict[str, str]:
                         for rt, template, required in src.resource_types(action)
                     ]
                     rec["a"].append({"x": action, "r": rts})
+                s3_spec = src.dependent["s3"].get(name)
+                if s3_spec and op.get("input"):
+                    found = s3_members(model, op["input"]["shape"], s3_spec["shapes"])
+                    if found:
+                        rec["s"] = found
+                passed = pass_roles(src, name, prefix, api, op_name, model, op, override)
+                if passed:
+                    rec["p"] = passed
                 if override:
                     rec["o"] = 1
-                    for key, short in (("handler", "h"), ("pass_role", "p"), ("defaults", "d"), ("implicit", "i")):
+                    for key, short in (("handler", "h"), ("defaults", "d"), ("implicit", "i")):
                         if key in override:
                             rec[short] = override[key]
                 if api.lower() in unsupported.get(name, set()):
@@ -298,8 +402,32 @@ def build(src: Sources) -> dict[str, str]:
         "services": services,
     }
     files["index.json"] = json.dumps(index, sort_keys=True, separators=(",", ":")) + "\n"
+    files.update(arn_formats(src))
     files["unknown-actions.txt"] = "".join(f"{u}\n" for u in sorted(unknown))
     return files
+
+
+def arn_formats(src: Sources) -> dict[str, str]:
+    """``arns/<iam prefix>.json``: every action's accepted resource ARN templates (``t`` the templates, ``a`` action ->
+    indexes), so every emitted Resource can be checked against what the action accepts (one small file per prefix,
+    read only for the prefixes a policy uses)."""
+    out: dict[str, str] = {}
+    for prefix in sorted(src.cfn):
+        service = src.cfn[prefix]
+        if not isinstance(service, dict) or "Actions" not in service:
+            continue
+        templates: dict[str, int] = {}
+        actions: dict[str, list[int]] = {}
+        for name in sorted(service["Actions"]):
+            idx = {templates.setdefault(t, len(templates)) for _, t, _ in src.resource_types(f"{prefix}:{name}")}
+            actions[name] = sorted(idx)
+        data = {"prefix": prefix, "t": sorted(templates, key=templates.__getitem__), "a": actions}
+        out[f"arns/{prefix}.json"] = json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
+    return out
+
+
+def _existing() -> set[str]:
+    return {p.relative_to(OUT).as_posix() for p in OUT.rglob("*") if p.is_file()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -311,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         sys.stdout.write(files["unknown-actions.txt"])
     if args.check:
-        existing = {p.name for p in OUT.glob("*") if p.is_file()}
+        existing = _existing()
         differ = sorted(n for n in files if not (OUT / n).exists() or (OUT / n).read_text(encoding="utf-8") != files[n])
         extra = sorted(existing - set(files))
         if differ or extra:
@@ -319,8 +447,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"SDK data up to date ({len(files)} files)")
         return 0
-    OUT.mkdir(parents=True, exist_ok=True)
-    for stale in {p.name for p in OUT.glob("*") if p.is_file()} - set(files):
+    (OUT / "arns").mkdir(parents=True, exist_ok=True)
+    for stale in _existing() - set(files):
         (OUT / stale).unlink()
     for name, text in files.items():
         (OUT / name).write_text(text, encoding="utf-8")

@@ -194,6 +194,14 @@ OVERRIDE_ROWS: list[tuple[str, dict[str, Any], list[Request], list[Request]]] = 
         [("s3:ListBucket", s3("other")), ("s3:GetObject", s3(f"{B}/x"))],
     ),
     ("s3:listBuckets", {}, [("s3:ListAllMyBuckets", "*")], [("s3:ListBucket", s3(B))]),
+    # account-level public access block: the real actions are requested (the guardrails then refuse the writes as
+    # an account-wide safety switch, tests/security/test_round_two.py), never the bucket-level ones
+    ("s3control:getPublicAccessBlock", {"AccountId": ACCOUNT}, [("s3:GetAccountPublicAccessBlock", "*")],
+     [("s3:PutAccountPublicAccessBlock", "*")]),
+    ("s3control:putPublicAccessBlock", {"AccountId": ACCOUNT, "PublicAccessBlockConfiguration": {}},
+     [("s3:PutAccountPublicAccessBlock", "*")], [("s3:PutPublicAccessBlock", "*")]),
+    ("s3control:deletePublicAccessBlock", {"AccountId": ACCOUNT}, [("s3:PutAccountPublicAccessBlock", "*")],
+     [("s3:DeletePublicAccessBlock", "*")]),
     ("s3:listDirectoryBuckets", {}, [("s3express:ListAllMyDirectoryBuckets", "*")], [("s3:ListAllMyBuckets", "*")]),
     (
         "s3:getObject",
@@ -852,8 +860,8 @@ SERVICE_ROWS: list[tuple[str, dict[str, Any], Request, Request]] = [
     (
         "apigatewayv2:getApi",
         {"ApiId": "a2"},
-        ("apigateway:GET", f"arn:aws:apigateway:{R}::/v2/apis/a2"),
-        ("apigateway:GET", f"arn:aws:apigateway:{R}::/v2/apis/a3"),
+        ("apigateway:GET", f"arn:aws:apigateway:{R}::/apis/a2"),
+        ("apigateway:GET", f"arn:aws:apigateway:{R}::/apis/a3"),
     ),
     (
         "cognitoidentityprovider:adminGetUser",
@@ -1229,7 +1237,7 @@ def test_regenerating_the_table_reproduces_the_committed_data() -> None:
     recorded = sdk.index()["sources"]
     assert sources.versions == recorded, "install the source versions the table records (requirements-dev.txt)"
     files = gen.build(sources)
-    on_disk = {p.name for p in DATA.iterdir() if p.is_file()}
+    on_disk = {p.relative_to(DATA).as_posix() for p in DATA.rglob("*") if p.is_file()}
     assert on_disk == set(files)
     differ = [name for name, text in files.items() if (DATA / name).read_text(encoding="utf-8") != text]
     assert differ == []

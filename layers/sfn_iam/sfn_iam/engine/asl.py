@@ -90,6 +90,10 @@ def is_expression(value: object) -> bool:
     return isinstance(value, str) and value.strip().startswith("{%") and value.strip().endswith("%}")
 
 
+_FORMAT_RE = re.compile(r"^\s*States\.Format\(\s*'(?P<text>(?:[^'\\]|\\.)*)'")
+_JSONATA_LITERAL_RE = re.compile(r"""^\s*\{%\s*(?P<q>['"])(?P<text>(?:(?!(?P=q))[^\\]|\\.)*)(?P=q)\s*(?:&|%\})""")
+
+
 class Args:
     """The arguments a Task sends: ``Parameters`` (JSONPath) or ``Arguments`` (JSONata).
 
@@ -145,6 +149,24 @@ class Args:
         if isinstance(found, int | float):
             return str(found)
         return None
+
+    def literal_prefix(self, key: str) -> str | None:
+        """The literal text a run-time string value of ``key`` starts with, when the definition shows it:
+        ``States.Format('/@connections/{}', ...)`` (JSONPath) or ``{% '/@connections/' & $id %}`` (JSONata).
+        The literal itself for a literal; ``None`` when nothing is known."""
+        found = self.get(key)
+        if isinstance(found, str) or found is None:
+            return found
+        if not isinstance(self.raw, dict):
+            return None
+        raw = self.raw.get(key) if self.jsonata else self.raw.get(f"{key}.$")
+        if not isinstance(raw, str):
+            return None
+        m = _FORMAT_RE.match(raw) if not self.jsonata else _JSONATA_LITERAL_RE.match(raw)
+        if not m:
+            return None
+        text = m.group("text")
+        return text.split("{}", 1)[0] if not self.jsonata else text
 
     def has(self, key: str) -> bool:
         return self.value(key) is not None

@@ -13,8 +13,9 @@ from typing import Any
 from sfn_iam import arns
 from sfn_iam.engine import asl, guardrails, policy
 from sfn_iam.engine.integrations import requirements_for
+from sfn_iam.engine.integrations.validity import valid_only
 from sfn_iam.engine.machine_config import requirements_for_config
-from sfn_iam.findings import Finding
+from sfn_iam.findings import Finding, Severity
 from sfn_iam.model import Context, Requirement, StateMachine
 
 
@@ -64,6 +65,7 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     config_reqs, config_findings = requirements_for_config(ctx, sm.logging, sm.tracing, sm.encryption)
     reqs.extend(config_reqs)
     findings.extend(config_findings)
+    reqs = valid_only(reqs, findings)
     granted, blocked = guardrails.apply(reqs, guard or guardrails.GuardPolicy(), credential_roles=credential_roles,
                                       account=ctx.account)
     findings.extend(blocked)
@@ -71,7 +73,8 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     if granted:
         documents, size_findings = policy.documents(granted, limit)
         findings.extend(size_findings)
-    elif not reqs:
+    elif not reqs and not any(f.severity >= Severity.MEDIUM for f in findings):
+        # only when nothing is needed: never next to an unknown integration, a broken definition or a refused value
         findings.append(Finding.of("NO_PERMISSIONS", "the state machine needs no permissions; no policy is needed"))
     unique = sorted(set(findings), key=lambda f: (f.path, f.code, f.message))
     return Plan(ctx, _sorted(reqs), _sorted(granted), tuple(unique), tuple(documents))

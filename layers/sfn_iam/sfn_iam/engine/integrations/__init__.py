@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 from sfn_iam.arns import ArnError, parse_role_arn
 from sfn_iam.engine.asl import Args, Dynamic, Node
@@ -28,7 +29,7 @@ from sfn_iam.engine.integrations import (  # noqa: F401  (modules register their
     sdk,
     stepfunctions,
 )
-from sfn_iam.engine.integrations.base import Call, parse_service_resource
+from sfn_iam.engine.integrations.base import Call, ServiceResource, parse_service_resource
 from sfn_iam.engine.integrations.registry import lookup
 from sfn_iam.engine.integrations.s3io import item_reader, result_writer
 from sfn_iam.findings import Finding
@@ -92,6 +93,7 @@ def _task(call: Call, state: Mapping[str, object]) -> None:
         call.finding("UNKNOWN_INTEGRATION", f"unknown Task resource {resource[:200]!r}: nothing granted")
         return
     call.api, call.pattern = parsed.api, parsed.pattern
+    _qualified(call, parsed)
     if parsed.service == "aws-sdk":
         sdk.requirements(call, parsed.sdk_service, parsed.api)
         return
@@ -100,6 +102,22 @@ def _task(call: Call, state: Mapping[str, object]) -> None:
         call.finding("UNKNOWN_INTEGRATION", f"unknown or unsupported integration {resource[:200]!r}: nothing granted")
         return
     entry.handler(call)
+
+
+def _qualified(call: Call, parsed: ServiceResource) -> None:
+    """``arn:aws:states:REGION:ACCOUNT:SERVICE:API``: the documented Task syntax names the Region and account where the
+    resource was created (https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html). The machine's own
+    Region and account are the common case; others are scoped where the Resource says, with a finding."""
+    region, account = parsed.region or call.ctx.region, parsed.account or call.ctx.account
+    if (region, account) == (call.ctx.region, call.ctx.account):
+        return
+    call.finding(
+        "CROSS_ACCOUNT_RESOURCE",
+        f"the Task Resource names Region {region} and account {account}, not the state machine's "
+        f"({call.ctx.region}, {call.ctx.account}); permissions are scoped to the named ones, and a call into another "
+        "account also needs that account's resource policy",
+    )
+    call.ctx = replace(call.ctx, region=region, account=account)
 
 
 def _assume(call: Call, credentials: object) -> None:

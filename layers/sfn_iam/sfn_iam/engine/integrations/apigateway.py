@@ -1,5 +1,7 @@
 """Amazon API Gateway ``apigateway:invoke``: ``execute-api:Invoke`` only when the call is signed (IAM_ROLE). Pure core.
 
+A path under ``@connections`` is a WebSocket API's management API: ``execute-api:ManageConnections`` instead.
+
 ``NO_AUTH`` (the default) and ``RESOURCE_POLICY`` need nothing on the role: the API's own policy decides.
 """
 
@@ -27,9 +29,13 @@ def _segment(call: Call, key: str, default: str) -> str:
 def _path(call: Call) -> str:
     value = call.args.get("Path")
     if isinstance(value, Dynamic):
-        call.finding("DYNAMIC_RESOURCE", "Path is only known at run time; any path of the API granted")
-        return "*"
+        prefix = (call.args.literal_prefix("Path") or "").lstrip("/")
+        call.finding("DYNAMIC_RESOURCE", f"Path is only known at run time; granted on {prefix}*")
+        return f"{prefix}*"
     return (value or "").lstrip("/")
+
+
+_CONNECTIONS = "@connections"
 
 
 @register("apigateway", "invoke", patterns=(REQUEST_RESPONSE, CALLBACK))
@@ -57,5 +63,10 @@ def invoke(call: Call) -> None:
     # Stage may be omitted for an HTTP API's $default stage; the method and path are part of the ARN.
     stage = _segment(call, "Stage", "*")
     method = _segment(call, "Method", "*").upper()
-    resource = f"{m['api']}/{stage}/{method}/{_path(call)}"
-    call.allow("execute-api:Invoke", call.ctx.arn("execute-api", resource, region=m["region"]))
+    path = _path(call)
+    # A WebSocket API's @connections path is its management API (send to, read or disconnect a client):
+    # IAM authorizes it as execute-api:ManageConnections on API/STAGE/METHOD/@connections/ID, never as Invoke
+    # (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html).
+    action = "execute-api:ManageConnections" if path.startswith(_CONNECTIONS) else "execute-api:Invoke"
+    resource = f"{m['api']}/{stage}/{method}/{path}"
+    call.allow(action, call.ctx.arn("execute-api", resource, region=m["region"]))

@@ -18,33 +18,40 @@ CALLBACK: Final = ".waitForTaskToken"
 REQUEST_RESPONSE: Final = ""
 
 _SERVICE_RESOURCE_RE = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):states:::(?P<service>[a-z0-9-]+):(?P<api>[A-Za-z0-9]+)"
+    r"^arn:(?P<partition>aws[a-z-]*):states:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)?:(?P<account>\d{12})?:"
+    r"(?P<service>[a-z0-9-]+):(?P<api>[A-Za-z0-9]+)"
     r"(?::(?P<sdk_api>[A-Za-z0-9]+))?(?P<pattern>\.sync:2|\.sync|\.waitForTaskToken)?$"
 )
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceResource:
-    """A parsed ``arn:PARTITION:states:::SERVICE:API[.PATTERN]`` (``aws-sdk:SERVICE:API`` keeps SERVICE in ``sdk``)."""
+    """A parsed ``arn:PARTITION:states:[REGION]:[ACCOUNT]:SERVICE:API[.PATTERN]`` (``aws-sdk:SERVICE:API`` keeps SERVICE
+    in ``sdk_service``). The documented Task syntax is ``arn:partition:service:region:account:task_type:name``; most
+    definitions leave region and account empty, some (CDK, hand-written) fill them in."""
 
     service: str
     api: str
     pattern: str
     sdk_service: str = ""
+    region: str = ""
+    account: str = ""
 
 
 @lru_cache(maxsize=1024)
 def parse_service_resource(resource: str) -> ServiceResource | None:
     m = _SERVICE_RESOURCE_RE.match(resource)
-    if not m:
+    if not m or m["service"] == "activity":  # arn:aws:states:REGION:ACCOUNT:activity:NAME is an activity
         return None
     if m["service"] == "aws-sdk":
         if not m["sdk_api"]:
             return None
-        return ServiceResource("aws-sdk", m["sdk_api"], m["pattern"] or "", sdk_service=m["api"])
+        return ServiceResource("aws-sdk", m["sdk_api"], m["pattern"] or "", sdk_service=m["api"],
+                               region=m["region"] or "", account=m["account"] or "")
     if m["sdk_api"]:
         return None
-    return ServiceResource(m["service"], m["api"], m["pattern"] or "")
+    return ServiceResource(m["service"], m["api"], m["pattern"] or "", region=m["region"] or "",
+                           account=m["account"] or "")
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from sfn_iam.engine.integrations.base import Call
 from sfn_iam.engine.integrations.sdk.handlers import HANDLERS
-from sfn_iam.engine.integrations.sdk.scoping import generic, pass_role, scope
+from sfn_iam.engine.integrations.sdk.scoping import generic, pass_role, s3_dependent, scope
 from sfn_iam.engine.integrations.sdk.table import index, operation, service_table
 
 __all__ = ["index", "operation", "requirements", "scope", "service_table"]
@@ -52,4 +52,6 @@ def requirements(call: Call, service: str, api: str) -> None:
         generic(call, op)
     for path, principal in op.get("p", ()):
         pass_role(call, path, principal)
+    if "s" in op:
+        s3_dependent(call, op)
 

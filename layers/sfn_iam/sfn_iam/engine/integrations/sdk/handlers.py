@@ -99,17 +99,6 @@ def _s3_delete_objects(call: Call, op: Mapping[str, Any]) -> None:
         call.allow("s3:DeleteObject", obj)
 
 
-def _s3_inputs(call: Call, op: Mapping[str, Any]) -> None:
-    generic(call, op)
-    for holder in ("Image", "Document", "DocumentLocation", "Video"):
-        s3o = call.args.sub(holder).sub("S3Object")
-        if not s3o.dynamic and not s3o.keys():
-            continue
-        obj = _s3(call, s3o.get("Bucket"), s3o.get("Name") or "")
-        if obj:
-            call.allow("s3:GetObjectVersion" if s3o.has("Version") else "s3:GetObject", obj)
-
-
 def _lambda_invoke(call: Call, op: Mapping[str, Any]) -> None:
     invoke(call)
 
@@ -349,7 +338,6 @@ HANDLERS: dict[str, Callable[[Call, Mapping[str, Any]], None]] = {
     "s3_object_read": _s3_object_read,
     "s3_copy": _s3_copy,
     "s3_delete_objects": _s3_delete_objects,
-    "s3_inputs": _s3_inputs,
     "lambda_invoke": _lambda_invoke,
     "ddb_transact_write": _ddb_transact_write,
     "ddb_transact_get": _ddb_transact_get,

@@ -10,7 +10,9 @@ from typing import Any
 from sfn_iam.arns import is_role_arn
 from sfn_iam.engine.asl import DYNAMIC, Args, Dynamic
 from sfn_iam.engine.integrations.base import Call
+from sfn_iam.engine.integrations.common import s3_uri
 from sfn_iam.engine.integrations.messaging import queue_arn
+from sfn_iam.engine.integrations.s3io import s3_object
 from sfn_iam.model import Condition
 from sfn_iam.wildcards import matches
 
@@ -170,3 +172,65 @@ def pass_role(call: Call, path: str, principal: str) -> None:
             call.allow("iam:PassRole", role, Condition("StringEquals", "iam:PassedToService", (principal,)))
         else:
             call.finding("INVALID_VALUE", f"{path} {role[:200]!r} is not a role ARN; iam:PassRole is not granted")
+
+
+# --- S3 objects the service reads or writes with the caller's credentials -----------------------------------
+
+
+def _holders(args: Args, path: str) -> list[Args]:
+    """The structures at ``path`` (``''`` is the request itself; ``A.B``, ``A[].B``)."""
+    if not path:
+        return [args]
+    head, _, rest = path.partition(".")
+    if head.endswith("[]"):
+        items = args.items(head[:-2])
+        if isinstance(items, Dynamic):
+            return [Args(DYNAMIC, args.jsonata)]
+        return [h for item in items or () for h in (_holders(item, rest) if rest else [item])]
+    if not args.dynamic and not args.has(head):
+        return []
+    return _holders(args.sub(head), rest)
+
+
+def _uses_data_access_role(call: Call, op: Mapping[str, Any]) -> bool:
+    """A data-access role in the request: the service reads and writes S3 with that role, not the caller's."""
+    return any(path.endswith("DataAccessRoleArn") and any(v is not None for v in _values(call.args, path))
+               for path, _ in op.get("p", ()))
+
+
+def s3_dependent(call: Call, op: Mapping[str, Any]) -> None:
+    """s3:GetObject / s3:PutObject on exactly the objects (or key prefix) the request names, for services that
+    use the caller's credentials (reviewed per service in scripts/sdk_sources/dependent_parameters.json)."""
+    if _uses_data_access_role(call, op):
+        return
+    for path, spec in op.get("s", ()):
+        for holder in _holders(call.args, path):
+            if not holder.dynamic and not holder.keys():
+                continue
+            _s3_grant(call, holder, spec, path or "the request")
+
+
+def _s3_grant(call: Call, holder: Args, spec: Mapping[str, str], where: str) -> None:
+    write = spec["access"] == "write-prefix"
+    if "uri" in spec:
+        parsed = s3_uri(call, holder.get(spec["uri"]), spec["uri"])
+        if parsed is None:
+            return
+        bucket: str | Dynamic = DYNAMIC if parsed[0] == "*" else parsed[0]
+        key: str | Dynamic = DYNAMIC if parsed[1] == "*" else parsed[1]
+    else:
+        found = holder.get(spec["bucket"])
+        if found is None or found == "":
+            if not write:  # an output location is optional; a read needs its bucket
+                call.missing(f"{where}.{spec['bucket']}")
+            return
+        bucket = found
+        raw_key = holder.get(spec["key"])
+        key = raw_key if raw_key is not None else ""
+        if not write and key == "":
+            key = DYNAMIC
+    if write:
+        call.allow("s3:PutObject", s3_object(call, bucket, key, key_is_prefix=True))
+        return
+    versioned = "version" in spec and holder.has(spec["version"])
+    call.allow("s3:GetObjectVersion" if versioned else "s3:GetObject", s3_object(call, bucket, key))
