@@ -115,26 +115,34 @@ def _variable(inner: str, ctx: Mapping[str, str | tuple[str, ...]], text: str) -
 
 
 def _tokens(text: str, ctx: Mapping[str, str | tuple[str, ...]] | None) -> tuple[Token, ...]:
-    """Split a policy string into literal text and wildcards; ``ctx`` given means policy variables are resolved."""
+    """Split a policy string into literal runs and wildcards; ``ctx`` given means policy variables are resolved."""
+    if ctx is None or "${" not in text:
+        return _plain_tokens(text)
     out: list[Token] = []
     i = 0
     while i < len(text):
-        if ctx is not None and text.startswith("${", i):
-            end = _closing_brace(text, i + 2)
-            out.append(("lit", _variable(text[i + 2:end], ctx, text)))
-            i = end + 1
-            continue
-        ch = text[i]
-        out.append(STAR if ch == "*" else QMARK if ch == "?" else ("lit", ch))
-        i += 1
+        start = text.find("${", i)
+        if start < 0:
+            out.extend(_plain_tokens(text[i:]))
+            break
+        out.extend(_plain_tokens(text[i:start]))
+        end = _closing_brace(text, start + 2)
+        out.append(("lit", _variable(text[start + 2:end], ctx, text)))
+        i = end + 1
     return tuple(out)
+
+
+@lru_cache(maxsize=16384)
+def _plain_tokens(text: str) -> tuple[Token, ...]:
+    return tuple(STAR if part == "*" else QMARK if part == "?" else ("lit", part)
+                 for part in re.split(r"([*?])", text) if part)
 
 
 def _literal(tokens: tuple[Token, ...]) -> str:
     return "".join(t[1] if len(t) == 2 else t[0] for t in tokens)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)
 def _regex(tokens: tuple[Token, ...], mode: str) -> re.Pattern[str]:
     """mode: ``glob`` (wildcards anywhere), ``resource`` (the Resource ARN rule) or ``arn`` (ARN operators)."""
     parts: list[str] = []
@@ -155,11 +163,17 @@ def _regex(tokens: tuple[Token, ...], mode: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL)
 
 
-def _matches(tokens: tuple[Token, ...], value: str, mode: str, ignore_case: bool = False) -> bool:
-    if ignore_case:
-        tokens = tuple(t if len(t) == 1 else ("lit", t[1].lower()) for t in tokens)
-        value = value.lower()
-    return _regex(tokens, mode).fullmatch(value) is not None
+@lru_cache(maxsize=16384)
+def _compiled(text: str, mode: str) -> re.Pattern[str] | None:
+    tokens = _plain_tokens(text)
+    return None if tokens == (STAR,) else _regex(tokens, mode)  # None: a lone '*' matches everything
+
+
+def _like(pattern: str, value: str, mode: str, ctx: Mapping[str, str | tuple[str, ...]] | None = None) -> bool:
+    """Does policy ``pattern`` (wildcards; policy variables when ``ctx`` is given) match ``value``?"""
+    plain = ctx is None or "${" not in pattern
+    compiled = _compiled(pattern, mode) if plain else _regex(_tokens(pattern, ctx), mode)
+    return compiled is None or compiled.fullmatch(value) is not None
 
 
 # --- condition operators ------------------------------------------------------------------------------------------
@@ -218,16 +232,16 @@ _VARIABLES = ("String", "Arn")  # operator families whose values may hold policy
 def _value_matches(base: str, value: str, expected: str, ctx: Mapping[str, str | tuple[str, ...]] | None) -> bool:
     """Does one request value satisfy positive operator ``base`` against one policy value?"""
     if base.startswith(_VARIABLES):
+        if base == "StringLike":
+            return _like(expected, value, "glob", ctx)
         tokens = _tokens(expected, ctx)
         if base == "StringEquals":
             return value == _literal(tokens)
         if base == "StringEqualsIgnoreCase":
             return value.lower() == _literal(tokens).lower()
-        if base == "StringLike":
-            return _matches(tokens, value, "glob")
         if sum(t[1].count(":") for t in tokens if len(t) == 2) < 5:
             raise Unsupported(f"{base} value {expected!r} does not have the six colon-separated ARN segments")
-        return _matches(tokens, value, "arn")
+        return _like(expected, value, "arn", ctx)
     if base.startswith("Numeric"):
         return _NUMERIC[base.removeprefix("Numeric")](_number(value, base), _number(expected, base))
     if base.startswith("Date"):
@@ -308,18 +322,18 @@ def _statement_applies(stmt: Mapping[str, Any], action: str, resource: str,
                        ctx: Mapping[str, str | tuple[str, ...]], variables: bool) -> bool:
     if not isinstance(stmt, Mapping):
         raise InvalidPolicy(f"a statement must be an object, got {stmt!r}")
-    if "Principal" in stmt or "NotPrincipal" in stmt:
-        raise Unsupported("Principal/NotPrincipal: resource-based policies are not modelled")
-    if unknown := set(stmt) - _STATEMENT_KEYS:
-        raise InvalidPolicy(f"unknown statement elements {sorted(unknown)}")
+    if not stmt.keys() <= _STATEMENT_KEYS:
+        if "Principal" in stmt or "NotPrincipal" in stmt:
+            raise Unsupported("Principal/NotPrincipal: resource-based policies are not modelled")
+        raise InvalidPolicy(f"unknown statement elements {sorted(set(stmt) - _STATEMENT_KEYS)}")
     if stmt.get("Effect") not in ("Allow", "Deny"):
         raise InvalidPolicy(f"Effect must be Allow or Deny, got {stmt.get('Effect')!r}")
     actions, not_action = _one_of(stmt, "Action")
-    if any(_matches(_tokens(a, None), action, "glob", ignore_case=True) for a in actions) == not_action:
+    if any(_like(a.lower(), action, "glob") for a in actions) == not_action:  # action arrives lower-cased
         return False
     resources, not_resource = _one_of(stmt, "Resource")
     var_ctx = ctx if variables else None
-    if any(_matches(_tokens(r, var_ctx), resource, "resource") for r in resources) == not_resource:
+    if any(_like(r, resource, "resource", var_ctx) for r in resources) == not_resource:
         return False
     condition = stmt.get("Condition") or {}
     if not isinstance(condition, Mapping):
@@ -353,7 +367,7 @@ def is_allowed(documents: Iterable[Mapping[str, Any]], action: str, resource: st
             raise InvalidPolicy(f"unknown policy Version {version!r}")
         stmts = doc.get("Statement", [])
         for stmt in [stmts] if isinstance(stmts, Mapping) else stmts:
-            if not _statement_applies(stmt, action, resource, ctx, variables=version == "2012-10-17"):
+            if not _statement_applies(stmt, action.lower(), resource, ctx, variables=version == "2012-10-17"):
                 continue
             if stmt["Effect"] == "Deny":
                 return False
