@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,3 +65,35 @@ class StateMachine:
     logging: Mapping[str, Any] = field(default_factory=dict)
     tracing: Mapping[str, Any] = field(default_factory=dict)
     encryption: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_describe(cls, response: Mapping[str, Any], arn: str | None = None) -> StateMachine:
+        """The state machine a ``DescribeStateMachine`` response describes (``arn`` overrides its ARN).
+
+        The definition is parsed when it is a JSON object; otherwise the raw text is kept, which the engine reports
+        as a ``DEFINITION_ERROR``. Configuration sections that are not objects are read as absent.
+        """
+        definition: Mapping[str, Any] | str = response.get("definition") or ""
+        if isinstance(definition, str):
+            try:
+                loaded = json.loads(definition)
+            except (ValueError, RecursionError):
+                loaded = None
+            if isinstance(loaded, Mapping):
+                definition = loaded
+        elif not isinstance(definition, Mapping):
+            definition = str(definition)
+
+        def section(key: str) -> Mapping[str, Any]:
+            value = response.get(key)
+            return value if isinstance(value, Mapping) else {}
+
+        return cls(
+            arn=arn or str(response.get("stateMachineArn") or ""),
+            definition=definition,
+            role_arn=str(response.get("roleArn") or ""),
+            type=str(response.get("type") or "STANDARD"),
+            logging=section("loggingConfiguration"),
+            tracing=section("tracingConfiguration"),
+            encryption=section("encryptionConfiguration"),
+        )
