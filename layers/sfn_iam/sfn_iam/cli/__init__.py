@@ -75,11 +75,12 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> i
             report.errors.append((machine.source, f"{machine.source}: {machine.name}: {exc}"))
             continue
         findings: list[Finding] = list(machine.findings)
-        findings.extend(plan.findings)
         if args.command == "check":
             from sfn_iam.cli import check  # aws-sam-translator's policy templates are read only by `check`
 
-            findings.extend(check.compare(machine, plan))
+            findings.extend(check.compare(machine, plan))  # the comparison, with what made it approximate
+        else:
+            findings.extend(plan.findings)
         unique = sorted(set(findings), key=lambda f: (f.path, f.code, f.message))
         kept, suppressed = conf.split(unique, machine.name)
         report.results.append(formats.Result(

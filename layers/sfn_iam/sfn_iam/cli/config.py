@@ -159,7 +159,7 @@ def parse(section: Mapping[str, Any], path: str) -> Config:
         if extra:
             raise ConfigError(f"{path}: suppress[{i}] has unknown keys {extra}")
         where, machine = rule.get("path"), rule.get("state-machine")
-        if where is not None and not isinstance(where, str) or machine is not None and not isinstance(machine, str):
+        if (where is not None and not isinstance(where, str)) or (machine is not None and not isinstance(machine, str)):
             raise ConfigError(f"{path}: suppress[{i}].path and .state-machine must be strings")
         suppressions.append(Suppression(str(code), reason.strip(), where, machine))
     context = {}

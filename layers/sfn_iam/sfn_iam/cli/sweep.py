@@ -12,6 +12,7 @@ from typing import TextIO
 
 from sfn_iam.cli.sources import InputError
 
+
 class ProgressBar:
     """A one-line progress bar on a stream (stderr): ``sweep [#####.....] 500/1000``, redrawn when it moves."""
 
