@@ -226,6 +226,7 @@ class Resolver:
         return value if isinstance(value, str) else self.string(value)
 
     def _sub(self, arg: Any, depth: int) -> str:
+        variables: Mapping[str, Any]
         if isinstance(arg, str):
             text, variables = arg, {}
         elif isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str) and isinstance(arg[1], Mapping):

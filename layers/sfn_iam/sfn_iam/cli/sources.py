@@ -217,8 +217,9 @@ def _arn(partition: str, region: str, account: str, name: str) -> str:
 
 
 def from_definition(source: str, definition: Mapping[str, Any], options: Options) -> Machine:
+    findings: list[Finding] = []
     if options.state_machine_arn:
-        arn, findings = options.state_machine_arn, []
+        arn = options.state_machine_arn
     else:
         partition, region, account, findings = _context(options)
         arn = _arn(partition, region, account, "StateMachine")
@@ -301,8 +302,8 @@ def _template_machine(source: str, logical_id: str, rtype: str, props: Mapping[s
                 findings.extend(Finding.of("UNRESOLVED_REFERENCE", f"${{{key}}}: {n}", f"DefinitionSubstitutions.{key}")
                                 for n in notes)
     if isinstance(definition, Mapping):
-        definition, notes = placeholders(definition, substitutions, frozenset(partial))
-        findings.extend(notes)
+        definition, placeholder_findings = placeholders(definition, substitutions, frozenset(partial))
+        findings.extend(placeholder_findings)
     config = _config(props, sam, resolver)
     unresolved("Logging" if sam else "LoggingConfiguration")
     sm = StateMachine(arn=arn, definition=definition, role_arn="",
