@@ -182,3 +182,23 @@ def test_check_reports_missing_and_excess_grants() -> None:
 
 def test_check_fails_on_missing_grants() -> None:
     assert run("check", str(CFN), *CONTEXT, "--fail-on", "high")[0] == 3
+
+
+def test_sweep_without_boto3_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "botocore", None)
+    monkeypatch.setitem(__import__("sys").modules, "botocore.exceptions", None)
+    code, _, err = run("sweep", "--region", "eu-west-1")
+    assert code == 1
+    assert "pip install 'sfn-iam[aws]'" in err
+
+
+def test_policy_and_check_do_not_import_boto3() -> None:
+    import subprocess
+    import sys
+
+    probe = ("import sys, io; from sfn_iam.cli import main; "
+             f"main(['check', {str(SAM)!r}, '--format', 'json'], out=io.StringIO(), err=io.StringIO()); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'samtranslator')))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[2] / "layers" / "sfn_iam")
+    assert proc.stdout.strip() == "['samtranslator']"  # only its package marker, for the data file

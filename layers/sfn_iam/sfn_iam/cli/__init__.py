@@ -26,9 +26,11 @@ from sfn_iam.cli.sweep import ProgressBar
 from sfn_iam.engine import asl
 from sfn_iam.findings import Finding, Severity
 
-__all__ = ["EXIT_FINDINGS", "EXIT_INPUT", "EXIT_OK", "EXIT_USAGE", "ProgressBar", "build_parser", "main"]
+__all__ = ["EXIT_FINDINGS", "EXIT_INPUT", "EXIT_OK", "EXIT_USAGE", "MAX_INPUT_CHARS", "ProgressBar", "build_parser",
+           "main"]
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_FINDINGS = 0, 1, 2, 3
+MAX_INPUT_CHARS = sources.MAX_INPUT_CHARS
 DEFAULT_ARN = f"arn:aws:states:{sources.DEFAULT_REGION}:{sources.DEFAULT_ACCOUNT}:stateMachine:StateMachine"
 
 

@@ -110,7 +110,11 @@ def load(paths: list[str], options: Options, stdin: TextIO) -> Loaded:
     loaded = Loaded()
     for path in paths:
         if path != "-" and os.path.isdir(path):
+            before = (len(loaded.machines), len(loaded.errors))
             _load_directory(path, options, loaded)
+            if (len(loaded.machines), len(loaded.errors)) == before:
+                loaded.errors.append((path, f"{path}: no template or state machine definition found in the "
+                                            "directory"))
             continue
         try:
             loaded.machines.extend(load_one(path, parse(path, read_text(path, stdin)), options, explicit=True))
