@@ -21,7 +21,8 @@ def run(tmp_path: Path, data: object, *args: str) -> tuple[int, str, str]:
     path = tmp_path / "input.json"
     path.write_text(data if isinstance(data, str) else json.dumps(data))
     out, err = io.StringIO(), io.StringIO()
-    code = main(["policy", str(path), *args], out=out, err=err)
+    context = [] if "--state-machine-arn" in args else ["--region", REGION, "--account", ACCOUNT]
+    code = main(["policy", str(path), *context, *args], out=out, err=err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -60,7 +61,7 @@ def test_findings_go_to_stderr_with_code_severity_and_path(tmp_path: Path) -> No
 
 
 def test_fail_on_sets_the_exit_code(tmp_path: Path) -> None:
-    assert run(tmp_path, DYNAMIC, "--fail-on", "medium")[0] == 2
+    assert run(tmp_path, DYNAMIC, "--fail-on", "medium")[0] == 3
     assert run(tmp_path, DYNAMIC, "--fail-on", "high")[0] == 0
 
 
@@ -83,7 +84,7 @@ def test_several_documents_print_as_an_array(tmp_path: Path) -> None:
     ("data", "message"),
     [
         ("{not json", "is not valid JSON"),
-        ("[1, 2]", "must be a JSON object"),
+        ("[1, 2]", "must be an object"),
         ({"foo": 1}, "neither 'States'"),
         ({"StartAt": "A", "States": []}, "no 'States' object"),
         ({"definition": "{]", "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:X"},

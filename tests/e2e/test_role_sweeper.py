@@ -137,7 +137,7 @@ def test_cli_sweep_writes_reports_and_draws_progress(moto_server: str, tmp_path:
     names = set(iam.list_role_policies(RoleName="gov-role")["PolicyNames"])
     assert names == {"sfn-iam.us-east-1.orders", "sfn-iam.us-east-1.dynamic"}
     assert cli.main(["sweep", "--region", sandbox.REGION, "--role-path", sandbox.ROLE_PATH, "--fail-on", "medium"],
-                    out=io.StringIO(), err=io.StringIO()) == 2  # DYNAMIC_RESOURCE is medium
+                    out=io.StringIO(), err=io.StringIO()) == 3  # DYNAMIC_RESOURCE is medium: exit 3 (findings)
 
 
 def test_cli_sweep_without_credentials_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -48,6 +48,11 @@ CODES: dict[str, Severity] = {
     "DRIFT": Severity.MEDIUM,  # sweep: an owned policy differs from what its machine needs (hand edit, missed event)
     # Added for the role fixer (service.py):
     "POLICY_OVERFLOW": Severity.LOW,  # the role's inline budget is full: placed in customer-managed policies
+    # Added for the CLI (cli/):
+    "UNRESOLVED_REFERENCE": Severity.MEDIUM,  # a template reference/placeholder unknown offline: '*' in its place
+    "ASSUMED_CONTEXT": Severity.LOW,  # no --region/--account: ARNs use placeholders
+    "MISSING_GRANT": Severity.HIGH,  # check: the declared role policy lacks a grant the workflow needs
+    "EXCESS_GRANT": Severity.MEDIUM,  # check: a declared grant beyond the workflow's needs (high: wildcard/sensitive)
 }
 
 

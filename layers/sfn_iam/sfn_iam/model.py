@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,3 +65,43 @@ class StateMachine:
     logging: Mapping[str, Any] = field(default_factory=dict)
     tracing: Mapping[str, Any] = field(default_factory=dict)
     encryption: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_describe(cls, response: Mapping[str, Any], arn: str | None = None) -> StateMachine:
+        """The state machine a ``DescribeStateMachine`` response describes (``arn`` overrides its ARN).
+
+        The definition is parsed when it is a JSON object; otherwise the raw text is kept, which the engine reports
+        as a ``DEFINITION_ERROR``. Configuration sections that are not objects are read as absent.
+        """
+        raw: object = response.get("definition") or ""
+        definition: Mapping[str, Any] | str = raw if isinstance(raw, Mapping) else str(raw)
+        if isinstance(definition, str):
+            try:  # a duplicate key keeps the text: the engine then refuses it (DEFINITION_ERROR), as a reader would
+                loaded = json.loads(definition, object_pairs_hook=_unique_pairs)
+            except (ValueError, RecursionError):
+                loaded = None
+            if isinstance(loaded, Mapping):
+                definition = loaded
+
+        def section(key: str) -> Mapping[str, Any]:
+            value = response.get(key)
+            return value if isinstance(value, Mapping) else {}
+
+        return cls(
+            arn=arn or str(response.get("stateMachineArn") or ""),
+            definition=definition,
+            role_arn=str(response.get("roleArn") or ""),
+            type=str(response.get("type") or "STANDARD"),
+            logging=section("loggingConfiguration"),
+            tracing=section("tracingConfiguration"),
+            encryption=section("encryptionConfiguration"),
+        )
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out

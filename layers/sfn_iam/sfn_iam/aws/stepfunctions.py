@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from sfn_iam.aws.clients import error_code
-from sfn_iam.engine import asl
 from sfn_iam.fixing.ports import DescribedStateMachine
 from sfn_iam.model import StateMachine
 
@@ -22,10 +21,6 @@ REQUIRED_ACTIONS = frozenset({
 _NOT_FOUND = frozenset({"StateMachineDoesNotExist", "ResourceNotFound"})
 
 
-def _section(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 class StepFunctionsReader:
     def __init__(self, client: SFNClient) -> None:
         self.client = client
@@ -37,22 +32,7 @@ class StepFunctionsReader:
             if error_code(exc) in _NOT_FOUND:
                 return None
             raise
-        definition: Mapping[str, Any] | str = r["definition"]
-        try:
-            loaded = asl.loads(r["definition"])  # duplicate keys: kept as text, reported as DEFINITION_ERROR
-            if isinstance(loaded, Mapping):
-                definition = loaded
-        except (ValueError, RecursionError):
-            pass  # the engine reports an unparseable definition as a DEFINITION_ERROR
-        machine = StateMachine(
-            arn=r["stateMachineArn"],
-            definition=definition,
-            role_arn=r["roleArn"],
-            type=r.get("type", "STANDARD"),
-            logging=_section(r.get("loggingConfiguration")),
-            tracing=_section(r.get("tracingConfiguration")),
-            encryption=_section(r.get("encryptionConfiguration")),
-        )
+        machine = StateMachine.from_describe(r)
         return DescribedStateMachine(machine, status=r.get("status", "ACTIVE"))
 
     def list_arns(self) -> Iterator[str]:

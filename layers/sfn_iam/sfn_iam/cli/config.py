@@ -1,0 +1,171 @@
+"""The CLI's settings file: ``.sfn-iam.toml``, or ``[tool.sfn-iam]`` in ``pyproject.toml``.
+
+```toml
+[tool.sfn-iam]
+extra-denied-actions = ["ssm:GetParameter*"]   # as the stack's ExtraDeniedActions
+allowed-services = ["lambda", "dynamodb"]      # as the stack's AllowedServices (absent: every service)
+fail-on = "high"
+region = "eu-west-1"
+account = "210987654321"
+
+[[tool.sfn-iam.suppress]]
+code = "DYNAMIC_RESOURCE"
+path = "States.Notify"          # a state path; a trailing * matches the states below it; absent: everywhere
+state-machine = "OrdersMachine"  # optional
+reason = "the topic is chosen per tenant; reviewed in #123"   # required
+```
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sfn_iam.engine.guardrails import GuardPolicy
+from sfn_iam.findings import CODES, Finding, Severity
+
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
+_SERVICE = re.compile(r"^[a-z0-9-]+$")
+_KEYS = {"extra-denied-actions", "allowed-services", "fail-on", "suppress", "region", "account", "partition"}
+
+
+class ConfigError(ValueError):
+    """A settings file that cannot be used (exit 1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    code: str
+    reason: str
+    path: str | None = None
+    state_machine: str | None = None
+
+    def matches(self, finding: Finding, state_machine: str) -> bool:
+        if finding.code != self.code:
+            return False
+        if self.state_machine is not None and self.state_machine != state_machine:
+            return False
+        return self.path is None or fnmatch.fnmatchcase(finding.path, self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    source: str | None = None
+    guard: GuardPolicy = field(default_factory=GuardPolicy)
+    fail_on: Severity | None = None
+    suppressions: tuple[Suppression, ...] = ()
+    region: str | None = None
+    account: str | None = None
+    partition: str | None = None
+
+    def split(self, findings: list[Finding], state_machine: str) -> tuple[list[Finding], list[tuple[Finding, str]]]:
+        """(kept, suppressed with its reason)."""
+        kept, suppressed = [], []
+        for f in findings:
+            rule = next((s for s in self.suppressions if s.matches(f, state_machine)), None)
+            if rule is None:
+                kept.append(f)
+            else:
+                suppressed.append((f, rule.reason))
+        return kept, suppressed
+
+
+def find(start: str = ".") -> str | None:
+    """``.sfn-iam.toml`` or a ``pyproject.toml`` with ``[tool.sfn-iam]`` in ``start`` or a folder above it."""
+    folder = os.path.abspath(start)
+    while True:
+        candidate = os.path.join(folder, ".sfn-iam.toml")
+        if os.path.isfile(candidate):
+            return candidate
+        pyproject = os.path.join(folder, "pyproject.toml")
+        if os.path.isfile(pyproject):
+            try:
+                with open(pyproject, "rb") as handle:
+                    if "sfn-iam" in tomllib.load(handle).get("tool", {}):
+                        return pyproject
+            except (OSError, tomllib.TOMLDecodeError):
+                pass
+        if os.path.exists(os.path.join(folder, ".git")):
+            return None  # the repository root: settings above it belong to someone else
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def load(path: str | None) -> Config:
+    if path is None:
+        return Config()
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
+    section: Any = data.get("tool", {}).get("sfn-iam", {}) if os.path.basename(path) == "pyproject.toml" else data
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{path}: [tool.sfn-iam] must be a table")
+    return parse(section, path)
+
+
+def _strings(section: Mapping[str, Any], key: str, path: str) -> list[str] | None:
+    value = section.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: {key} must be a list of strings")
+    return [v.strip() for v in value if v.strip()]
+
+
+def parse(section: Mapping[str, Any], path: str) -> Config:
+    unknown = sorted(set(section) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown settings {unknown}; known: {sorted(_KEYS)}")
+    denied = _strings(section, "extra-denied-actions", path) or []
+    bad = [a for a in denied if not _ACTION.match(a)]
+    if bad:
+        raise ConfigError(f"{path}: extra-denied-actions has entries that are not service:Action patterns: {bad}")
+    services = _strings(section, "allowed-services", path)
+    bad = [s for s in services or [] if not _SERVICE.match(s.lower())]
+    if bad:
+        raise ConfigError(f"{path}: allowed-services has entries that are not IAM service prefixes: {bad}")
+    fail_on = None
+    if "fail-on" in section:
+        try:
+            fail_on = Severity.parse(str(section["fail-on"]))
+        except ValueError as exc:
+            raise ConfigError(f"{path}: fail-on: {exc}") from None
+    rules = section.get("suppress", [])
+    if not isinstance(rules, list):
+        raise ConfigError(f"{path}: suppress must be an array of tables ([[tool.sfn-iam.suppress]])")
+    suppressions = []
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, Mapping):
+            raise ConfigError(f"{path}: suppress[{i}] must be a table")
+        code, reason = rule.get("code"), rule.get("reason")
+        if code not in CODES:
+            raise ConfigError(f"{path}: suppress[{i}].code {code!r} is not a finding code (docs/findings.md)")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError(f"{path}: suppress[{i}] needs a reason")
+        extra = sorted(set(rule) - {"code", "reason", "path", "state-machine"})
+        if extra:
+            raise ConfigError(f"{path}: suppress[{i}] has unknown keys {extra}")
+        where, machine = rule.get("path"), rule.get("state-machine")
+        if (where is not None and not isinstance(where, str)) or (machine is not None and not isinstance(machine, str)):
+            raise ConfigError(f"{path}: suppress[{i}].path and .state-machine must be strings")
+        suppressions.append(Suppression(str(code), reason.strip(), where, machine))
+    context = {}
+    for key in ("region", "account", "partition"):
+        value = section.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{path}: {key} must be a string")
+        context[key] = value
+    return Config(path, GuardPolicy.build(denied, services), fail_on, tuple(suppressions), **context)

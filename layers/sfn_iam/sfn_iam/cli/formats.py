@@ -1,0 +1,159 @@
+"""Output formats: ``text`` for people, ``json`` (one stable shape), ``sarif`` (GitHub code scanning), ``junit``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+from xml.sax.saxutils import escape, quoteattr
+
+from sfn_iam import __version__
+from sfn_iam.findings import CODES, Finding, Severity
+
+FORMATS = ("text", "json", "sarif", "junit")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/sfn-iam/sfn-iam"
+
+
+@dataclass(slots=True)
+class Result:
+    source: str
+    state_machine: str
+    documents: list[dict[str, Any]]
+    findings: list[Finding]
+    line: int = 1
+    suppressed: list[tuple[Finding, str]] = field(default_factory=list)
+    explain: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Report:
+    command: str  # "policy" or "check"
+    results: list[Result] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (source, message)
+
+
+def printable(text: str) -> str:
+    """``text`` with non-printable characters escaped. State names are attacker-chosen: a name holding terminal escape
+    sequences or bidi overrides must not rewrite the reviewer's terminal or reorder what it shows."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    out: dict[str, Any] = {"results": [{
+        "source": r.source,
+        "stateMachine": r.state_machine,
+        "documents": r.documents,
+        "findings": [{"code": f.code, "severity": f.severity.name, "path": f.path, "message": f.message}
+                     for f in r.findings],
+        "suppressed": [{"code": f.code, "severity": f.severity.name, "path": f.path, "message": f.message,
+                        "reason": reason} for f, reason in r.suppressed],
+    } for r in report.results]}
+    out["errors"] = [{"source": s, "message": m} for s, m in report.errors]
+    return out
+
+
+_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note",
+          Severity.INFO: "note"}
+
+
+def _uri(source: str) -> str:
+    return "stdin" if source == "-" else source.replace("\\", "/").removeprefix("./")
+
+
+def to_sarif(report: Report) -> dict[str, Any]:
+    """SARIF 2.1.0: one run, one rule per finding code, one result per finding located at its state machine."""
+    used = sorted({f.code for r in report.results for f in r.findings})
+    rules = [{
+        "id": code,
+        "name": "".join(part.capitalize() for part in code.split("_")),
+        "shortDescription": {"text": code.replace("_", " ").lower()},
+        "helpUri": f"{INFORMATION_URI}/blob/main/docs/findings.md",
+        "defaultConfiguration": {"level": _LEVEL[CODES[code]]},
+        "properties": {"severity": CODES[code].name.lower()},
+    } for code in used]
+    index = {code: i for i, code in enumerate(used)}
+    results = []
+    for r in report.results:
+        for f in r.findings:
+            where = f"{r.state_machine}.{f.path}" if f.path else r.state_machine
+            results.append({
+                "ruleId": f.code,
+                "ruleIndex": index[f.code],
+                "level": _LEVEL[f.severity],
+                "message": {"text": f"{r.state_machine}: {f.message}" + (f" (at {f.path})" if f.path else "")},
+                "locations": [{
+                    "physicalLocation": {"artifactLocation": {"uri": _uri(r.source)},
+                                         "region": {"startLine": max(1, r.line)}},
+                    "logicalLocations": [{"fullyQualifiedName": where, "kind": "member"}],
+                }],
+                "partialFingerprints": {"sfnIam/v1": f"{r.state_machine}|{f.code}|{f.path}|{f.message}"},
+                "properties": {"severity": f.severity.name.lower()},
+            })
+    notifications = [{"level": "error", "message": {"text": f"{s}: {m}"}} for s, m in report.errors]
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "sfn-iam", "version": __version__, "informationUri": INFORMATION_URI,
+                            "rules": rules}},
+        "results": results,
+    }
+    if notifications:
+        run["invocations"] = [{"executionSuccessful": False, "toolExecutionNotifications": notifications}]
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def to_junit(report: Report, threshold: Severity) -> str:
+    """One test case per state machine, failed by findings at or above ``threshold``; unreadable inputs are errors."""
+    cases = []
+    failures = 0
+    for r in report.results:
+        failing = [f for f in r.findings if f.severity >= threshold]
+        body = "\n".join(printable(f.line()) for f in r.findings)
+        inner = ""
+        if failing:
+            failures += 1
+            message = f"{len(failing)} finding(s) at or above {threshold.name.lower()}"
+            inner = f"<failure message={quoteattr(message)} type={quoteattr(failing[0].code)}>{escape(body)}</failure>"
+        elif body:
+            inner = f"<system-out>{escape(body)}</system-out>"
+        cases.append(f'    <testcase classname={quoteattr(r.source)} name={quoteattr(r.state_machine)}>'
+                     f"{inner}</testcase>")
+    for source, message in report.errors:
+        cases.append(f"    <testcase classname={quoteattr(source)} name=\"(input)\">"
+                     f"<error message={quoteattr(message)} type=\"InputError\"/></testcase>")
+    total = len(report.results) + len(report.errors)
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+            f"  <testsuite name={quoteattr('sfn-iam ' + report.command)} tests=\"{total}\" "
+            f"failures=\"{failures}\" errors=\"{len(report.errors)}\">\n" + "\n".join(cases) +
+            "\n  </testsuite>\n</testsuites>\n")
+
+
+def write_text(report: Report, out: TextIO, err: TextIO) -> None:
+    """For people. ``policy`` prints the policy of one state machine as before (a document, or an array when it
+    needs several); with several state machines each is preceded by a ``# source: name`` line. Findings go to
+    stderr for ``policy`` and to stdout for ``check``, whose findings are its output."""
+    many = len(report.results) > 1
+    for r in report.results:
+        label = printable(f"{r.source}: {r.state_machine}")
+        if report.command == "policy":
+            if many:
+                out.write(f"# {label}\n")
+            docs: Sequence[dict[str, Any]] = r.documents or [{"Version": "2012-10-17", "Statement": []}]
+            json.dump(docs[0] if len(docs) == 1 else list(docs), out, indent=2)
+            out.write("\n")
+            for f in r.findings:
+                print(printable(f"{label}: {f.line()}" if many else f.line()), file=err)
+            for line in r.explain:
+                print(printable(f"explain {line}"), file=err)
+        else:
+            counts = {code: sum(1 for f in r.findings if f.code == code) for code in ("MISSING_GRANT", "EXCESS_GRANT")}
+            print(f"{label}: {counts['MISSING_GRANT']} missing, {counts['EXCESS_GRANT']} excess", file=out)
+            for f in r.findings:
+                print(printable(f"  {f.line()}"), file=out)
+        for f, reason in r.suppressed:
+            print(printable(f"suppressed {f.code}{' at ' + f.path if f.path else ''}: {reason}"), file=err)
+    for source, message in report.errors:
+        print(printable(f"sfn-iam: error: {message}" if source in message else f"sfn-iam: error: {source}: {message}"),
+              file=err)
