@@ -169,3 +169,23 @@ def test_bedrock_customization_without_role_grants_nothing() -> None:
         "BaseModelIdentifier": "amazon.titan-text-express-v1", "JobName": "j", "CustomModelName": "m"}))
     assert plan.documents == ()
     assert "MISSING_PARAMETER" in codes(plan)
+
+
+@pytest.mark.parametrize("resource", ["arn:aws:states:::bedrock:invokeModel",
+                                      "arn:aws:states:::aws-sdk:bedrockruntime:invokeModel",
+                                      "arn:aws:states:::aws-sdk:bedrockruntime:converse"])
+@pytest.mark.parametrize("model_id", [
+    "us.anthropic.claude-3-haiku-20240307-v1:0",
+    f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0",
+])
+def test_one_bedrock_model_scoping_for_the_optimized_and_the_sdk_integrations(resource: str, model_id: str) -> None:
+    """An inference profile, by ID or ARN, is invoked on the profile and on the model in every region it routes to."""
+    plan = plan_for(task(resource, {"ModelId": model_id, "Body": {}, "Messages": []}))
+    profile = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0"
+    assert_allows(plan, "bedrock:InvokeModel", profile)
+    for region in (REGION, "us-west-2"):
+        assert_allows(plan, "bedrock:InvokeModel",
+                      f"arn:aws:bedrock:{region}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0")
+    assert_denies(plan, "bedrock:InvokeModel", f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-v2")
+    assert_denies(plan, "bedrock:InvokeModel",
+                  f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/eu.anthropic.claude-3-haiku-20240307-v1:0")

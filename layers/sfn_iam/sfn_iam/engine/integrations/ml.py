@@ -131,17 +131,28 @@ def _profile_models(call: Call, profile: str) -> list[str]:
     return [f"arn:{call.ctx.partition}:bedrock:*::foundation-model/{m['model']}"]
 
 
-@register("bedrock", "invokeModel", patterns=(REQUEST_RESPONSE, CALLBACK))
-def invoke_model(call: Call) -> None:
+def model_resources(call: Call) -> list[str]:
+    """What a model invocation (``InvokeModel``, ``Converse``, ...) is authorized on, from ``ModelId``.
+
+    One implementation for the optimized ``bedrock:invokeModel`` and the ``aws-sdk:bedrockruntime`` calls: a model ID
+    or ARN, an inference profile (ID or ARN) with the foundation models it routes to, or, for a run-time value,
+    every foundation model of the region with a ``DYNAMIC_RESOURCE`` finding. Empty when ``ModelId`` is missing.
+    """
     model = call.args.get("ModelId")
     if isinstance(model, Dynamic):
-        pattern = f"arn:{call.ctx.partition}:bedrock:{call.ctx.region}::foundation-model/*"
-        call.allow("bedrock:InvokeModel", call.dynamic("ModelId", pattern))
-    elif not model:
+        return [call.dynamic("ModelId", f"arn:{call.ctx.partition}:bedrock:{call.ctx.region}::foundation-model/*")]
+    if not model:
         call.missing("ModelId")
+        return []
+    return _model_arns(call, model)
+
+
+@register("bedrock", "invokeModel", patterns=(REQUEST_RESPONSE, CALLBACK))
+def invoke_model(call: Call) -> None:
+    resources = model_resources(call)
+    if not resources:
         return
-    else:
-        call.allow("bedrock:InvokeModel", _model_arns(call, model))
+    call.allow("bedrock:InvokeModel", resources)
     for holder, action in (("Input", "s3:GetObject"), ("Output", "s3:PutObject")):
         parsed = s3_uri(call, call.args.sub(holder).get("S3Uri"), f"{holder}.S3Uri")
         if parsed is not None:

@@ -13,6 +13,7 @@ from sfn_iam.engine.asl import DYNAMIC, Dynamic
 from sfn_iam.engine.integrations.base import Call
 from sfn_iam.engine.integrations.lambda_ import invoke
 from sfn_iam.engine.integrations.messaging import put_events
+from sfn_iam.engine.integrations.ml import model_resources
 from sfn_iam.engine.integrations.s3io import s3_bucket, s3_object
 from sfn_iam.engine.integrations.sdk.scoping import Value, generic
 from sfn_iam.model import Condition
@@ -207,28 +208,10 @@ def _ddb_partiql(call: Call, op: Mapping[str, Any]) -> None:
             _partiql(call, item.get("Statement"))
 
 
-_PROFILE_RE = re.compile(r"^(us|eu|apac|us-gov|jp|au|ca|global)\.(?P<model>.+)$")
-
-
 def _bedrock_model(call: Call, op: Mapping[str, Any]) -> None:
-    action = op["a"][0]["x"]
-    model = call.args.get("ModelId")
-    partition, region = call.ctx.partition, call.ctx.region
-    if isinstance(model, Dynamic):
-        call.allow(action, call.dynamic("ModelId", f"arn:{partition}:bedrock:{region}::foundation-model/*"))
-        return
-    if not model:
-        call.missing("ModelId")
-        return
-    if model.startswith("arn:"):
-        call.allow(action, model)
-        return
-    profile = _PROFILE_RE.match(model)
-    if profile:  # a cross-region inference profile routes to the foundation model in several regions
-        call.allow(action, call.arn("bedrock", f"inference-profile/{model}"))
-        call.allow(action, f"arn:{partition}:bedrock:*::foundation-model/{profile['model']}")
-        return
-    call.allow(action, f"arn:{partition}:bedrock:{region}::foundation-model/{model}")
+    resources = model_resources(call)
+    if resources:
+        call.allow(op["a"][0]["x"], resources)
 
 
 def _redshift_data(call: Call, op: Mapping[str, Any]) -> None:
