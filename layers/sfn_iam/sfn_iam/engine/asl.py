@@ -297,3 +297,13 @@ def _sub_machine(
         findings.append(Finding.of("DEFINITION_ERROR", "nested state machine without a States object", path))
         return
     yield (f"{path}.States", machine["States"], _language(machine, lang))
+
+
+def credentials_role(state: Mapping[str, Any], jsonata: bool) -> str | Dynamic | None:
+    """The role a Task's ``Credentials.RoleArn`` names (literal or :data:`DYNAMIC`), ``None`` when it names none.
+
+    The one reading of ``Credentials`` that the integrations (what to assume) and the guardrails (which roles
+    ``sts:AssumeRole`` may get) share.
+    """
+    credentials = state.get("Credentials")
+    return Args(credentials, jsonata).get("RoleArn") if isinstance(credentials, Mapping) else None

@@ -37,6 +37,7 @@ from importlib import resources
 from typing import Any, Final
 
 from sfn_iam.arns import is_role_arn
+from sfn_iam.engine.asl import credentials_role
 from sfn_iam.findings import Finding
 from sfn_iam.model import Requirement
 from sfn_iam.wildcards import matches
@@ -309,17 +310,13 @@ def credential_roles(nodes: Iterable[Any]) -> frozenset[str]:
 
     ``nodes`` are :class:`sfn_iam.engine.asl.Node` objects from the walk.
     """
-    from sfn_iam.engine.asl import Args
-
     roles: set[str] = set()
     for node in nodes:
         if node.kind != "task":
             continue
-        credentials = node.state.get("Credentials")
-        if isinstance(credentials, dict):
-            role = Args(credentials, node.jsonata).get("RoleArn")
-            if isinstance(role, str) and is_role_arn(role):
-                roles.add(role)
+        role = credentials_role(node.state, node.jsonata)
+        if isinstance(role, str) and is_role_arn(role):
+            roles.add(role)
     return frozenset(roles)
 
 

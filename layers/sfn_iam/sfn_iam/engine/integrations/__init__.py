@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from sfn_iam.arns import ArnError, parse_role_arn
-from sfn_iam.engine.asl import Args, Dynamic, Node
+from sfn_iam.engine.asl import Args, Dynamic, Node, credentials_role
 from sfn_iam.engine.integrations import (  # noqa: F401  (modules register their handlers on import)
     analytics,
     apigateway,
@@ -79,9 +79,8 @@ def _task(call: Call, state: Mapping[str, object]) -> None:
     if not isinstance(resource, str):
         call.finding("UNKNOWN_INTEGRATION", "Task state without a string Resource: nothing granted")
         return
-    credentials = state.get("Credentials")
-    if credentials is not None:
-        _assume(call, credentials)
+    if state.get("Credentials") is not None:
+        _assume(call, credentials_role(state, call.args.jsonata))
         return
     parsed = parse_service_resource(resource)
     if parsed is None and _ACTIVITY_RE.match(resource):
@@ -120,9 +119,8 @@ def _qualified(call: Call, parsed: ServiceResource) -> None:
     call.ctx = replace(call.ctx, region=region, account=account)
 
 
-def _assume(call: Call, credentials: object) -> None:
+def _assume(call: Call, role: str | Dynamic | None) -> None:
     """A Task with ``Credentials`` runs as another role: this role only needs to assume it."""
-    role = Args(credentials, call.args.jsonata).get("RoleArn") if isinstance(credentials, Mapping) else None
     if isinstance(role, Dynamic):
         call.finding(
             "BLOCKED_ACTION",
