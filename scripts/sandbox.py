@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from sfn_iam.aws.ledger import create_table
 from sfn_iam.engine import policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,7 @@ FIXER_ENV = {
     "POLICY_NAME_PREFIX": "sfn-iam.",
     "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/sfn-iam-role-fixer",
     "DESCRIBE_ATTEMPTS": "3",
+    "LEDGER_TABLE_NAME": "sfn-iam-ledger",
     "DESCRIBE_RETRY_DELAY": "0",
     "POWERTOOLS_SERVICE_NAME": "sfn-iam-role-fixer",
     "POWERTOOLS_METRICS_NAMESPACE": "SfnIam",
@@ -226,6 +228,8 @@ class Harness:
         rt = self.app.runtime()
         if not getattr(rt, "_instrumented", False):
             self.counter.attach(rt.wiring.clients.sfn, rt.wiring.clients.iam)
+            if rt.wiring.ledger is not None:
+                self.counter.attach(rt.wiring.ledger.client)
             enforce_iam_quotas(rt.wiring.clients.iam)
             object.__setattr__(rt, "_instrumented", True)
         # Powertools' Logger keeps its own stream; only the EMF metric lines (print) are silenced by quiet.
@@ -245,6 +249,7 @@ def harness(**client_kwargs: Any) -> Harness:
     kw = {"region_name": REGION, **client_kwargs}
     sqs = boto3.client("sqs", **kw)
     url = capture_outcomes(boto3.client("events", **kw), sqs)
+    create_table(boto3.client("dynamodb", **kw), FIXER_ENV["LEDGER_TABLE_NAME"])  # the template's ledger table
     app = load_handler()
     app._runtime = None
     return Harness(app, boto3.client("iam", **kw), boto3.client("stepfunctions", **kw), sqs, url)

@@ -48,6 +48,10 @@ CODES: dict[str, Severity] = {
     "DRIFT": Severity.MEDIUM,  # sweep: an owned policy differs from what its machine needs (hand edit, missed event)
     # Added for the role fixer (service.py):
     "POLICY_OVERFLOW": Severity.LOW,  # the role's inline budget is full: placed in customer-managed policies
+    # -- convergence (issue 11, docs/adr/0006) --
+    "STALE_GRANTS_REMOVED": Severity.HIGH,  # the current policy cannot be placed: the earlier one was removed
+    "CONCURRENT_CHANGE": Severity.INFO,  # the machine changed while being written: converged on what it is now
+    "MISSED_CHANGE": Severity.MEDIUM,  # sweep: the definition changed since the last write and no event said so
 }
 
 
