@@ -149,9 +149,9 @@ def test_a_create_held_while_the_role_moves_ends_on_the_new_role_only(world: Wor
 # -- 2. role quotas under concurrency ---------------------------------------------------------------------------------
 
 def _topics(machine: int, n: int) -> str:
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:m{machine}-topic-"
     states = {f"P{i}": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "Next": f"P{i + 1}",
-                        "Parameters": {"TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:m{machine}-topic-{i:04d}-{'x' * 24}",
-                                       "Message": "m"}} for i in range(n)}
+                        "Parameters": {"TopicArn": f"{topic}{i:04d}-{'x' * 24}", "Message": "m"}} for i in range(n)}
     states[f"P{n - 1}"].pop("Next")
     states[f"P{n - 1}"]["End"] = True
     return json.dumps({"StartAt": "P0", "States": states})
