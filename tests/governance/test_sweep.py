@@ -395,7 +395,7 @@ def test_sweeps_that_run_out_of_time_cover_every_machine_across_runs() -> None:
     for _ in range(5):
         budget = iter(range(7))
         result = sweep.Sweeper(machines, roles, settings(), REGION, workers=1, ledger=ledger).run(
-            keep_going=lambda: next(budget, None) is not None)
+            keep_going=lambda b=budget: next(b, None) is not None)
         reached |= {o.state_machine_arn for o in result.outcomes}
         assert len(result.outcomes) == 7  # the budget, not the first seven of the listing every time
     assert reached == set(machines.machines)
