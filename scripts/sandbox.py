@@ -191,10 +191,15 @@ def enforce_iam_quotas(iam: Any, *, inline_limit: int = policy.INLINE_LIMIT, max
     over the attached-policy quota, both with ``LimitExceeded`` (moto accepts both silently)."""
     reader = boto3.client("iam", region_name=REGION, endpoint_url=iam.meta.endpoint_url)
 
+    def size_of(role: str, name: str) -> int:
+        try:
+            return policy.size(reader.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+        except reader.exceptions.NoSuchEntityException:
+            return 0  # deleted by a concurrent writer between the listing and this read
+
     def put_role_policy(params: dict[str, Any], **_: Any) -> None:
         role, name = params["RoleName"], params["PolicyName"]
-        used = sum(policy.size(reader.get_role_policy(RoleName=role, PolicyName=n)["PolicyDocument"])
-                   for n in reader.list_role_policies(RoleName=role)["PolicyNames"] if n != name)
+        used = sum(size_of(role, n) for n in reader.list_role_policies(RoleName=role)["PolicyNames"] if n != name)
         new = policy.size(json.loads(params["PolicyDocument"]))
         if used + new > inline_limit:
             raise _limit_exceeded("PutRolePolicy", f"Maximum policy size of {inline_limit} bytes exceeded for "

@@ -52,10 +52,15 @@ def jitter(base: str, attempt: int) -> float:
 
 
 class Placement:
-    def __init__(self, roles: RolePolicyStore, settings: Settings, ledger: PolicyLedger) -> None:
+    def __init__(self, roles: RolePolicyStore, settings: Settings, ledger: PolicyLedger, *,
+                 trust_overflow_flag: bool = True) -> None:
         self.roles = roles
         self.settings = settings
         self.ledger = ledger
+        # An entry's overflow flag is written before any attach, and an entry only exists once a claim looked at
+        # the role's attachments (no entry: they are listed). Events may rely on it; the sweep, which rebuilds the
+        # ledger from IAM, does not.
+        self.trust_overflow_flag = trust_overflow_flag
 
     def _claim(self, run: ChangeSet, sm: StateMachine, base: str, role: str, documents: tuple[Document, ...]) -> None:
         """Write-ahead: the ledger learns the role before IAM is written (report mode only reads it)."""
@@ -97,7 +102,8 @@ class Placement:
             self._clear(run, role_name, base, inline)
             return (Status.REMOVED if run.changes else Status.UNCHANGED), "", "", ()
         attached: list[AttachedPolicy] | None = None
-        if base not in inline and (not fresh or inline):
+        never_overflowed = self.trust_overflow_flag and run.prior is not None and not run.prior.overflow
+        if base not in inline and (not fresh or inline) and not never_overflowed:
             # Not inline: maybe in managed overflow policies. A create on a role without inline policies cannot
             # have overflowed, which keeps the common create at five calls.
             attached = self.roles.list_attached(role_name) or []

@@ -58,7 +58,7 @@ class RoleFixer:
         self.ledger: PolicyLedger = ledger if ledger is not None else NoLedger()
         self.region = region  # the function's region: events for machines elsewhere are ignored
         self.scan_holders = scan_holders  # the sweep: relocation also consults IAM's listing (the ledger's rebuild)
-        self.placement = Placement(roles, settings, self.ledger)
+        self.placement = Placement(roles, settings, self.ledger, trust_overflow_flag=not scan_holders)
 
     def _changes(self) -> ChangeSet:
         return ChangeSet(self.roles, self.settings.enforce, self.sleep)
@@ -110,7 +110,7 @@ class RoleFixer:
             run.findings.append(Finding.of("CONCURRENT_CHANGE", f"{arn} changed while its policy was being written; "
                                            "converging on what it is now"))
             if again is None or again.status != "ACTIVE":
-                self._remove_from(run, base, touched | set(self._ledger_roles(base)), overflow=True)
+                self._remove_from(run, base, touched | set(self._ledger_roles(base)), overflow=True, release=False)
                 status, placement, reason, docs = Status.REMOVED, "", "", ()
                 out["role_arn"] = ""
                 self.ledger.forget(base, frozenset(touched))
@@ -148,14 +148,14 @@ class RoleFixer:
         return entry.roles if entry is not None else frozenset()
 
     def _remove_from(self, run: ChangeSet, base: str, roles: set[str] | frozenset[str], *, overflow: bool,
-                     keep_managed: set[str] | None = None) -> None:
+                     keep_managed: set[str] | None = None, release: bool = True) -> None:
         """Take ``base`` off ``roles`` (named by the ledger or written by this run) and tell the ledger."""
         managed: set[str] = set()
         cleaned = frozenset(r for r in sorted(roles) if self.placement.remove_from_role(
             run, base, r, overflow=overflow, keep_managed=keep_managed or set(), managed=managed))
         for name in sorted(managed):
             run.delete_managed(name)
-        if cleaned and run.enforce:
+        if cleaned and run.enforce and release:
             self.ledger.release(base, cleaned)
 
     def remove(self, arn: str, *, event_id: str = "", action: str = "remove") -> Outcome:
@@ -170,8 +170,8 @@ class RoleFixer:
             outcome = self.remove_policy(base, state_machine_arn=arn, event_id=event_id, action=action)
         else:
             run = self._changes()
-            self._remove_from(run, base, entry.roles, overflow=entry.overflow)
-            if run.enforce:
+            self._remove_from(run, base, entry.roles, overflow=entry.overflow, release=False)
+            if run.enforce:  # the entry goes, unless a concurrent claim added a role (then only these roles go)
                 self.ledger.forget(base, entry.roles)
             outcome = self._removal_outcome(run, base, arn, event_id, action, sorted(entry.roles))
         if outcome.writes:
