@@ -374,3 +374,36 @@ def test_a_sweep_racing_events_on_the_same_roles_converges(world: World) -> None
         role = world.sfn.describe_state_machine(stateMachineArn=a)["roleArn"].rsplit("/", 1)[1]
         assert documents(world, role, f"M{i}") == expected(world, a)
         assert all(documents(world, f"Shared{r}", f"M{i}") == [] for r in range(3) if f"Shared{r}" != role)
+
+
+# -- 4. cost per event independent of the account's size --------------------------------------------------------------
+
+@pytest.mark.parametrize("fillers", [10, 300])
+def test_update_with_role_arn_and_delete_cost_the_same_at_any_number_of_roles(world: World, fillers: int) -> None:
+    for i in range(fillers):
+        world.role(f"filler-{i:04d}")
+    role = world.role("OrderProcessingRole")
+    sm = world.machine("OrderProcessing", "order_processing.asl.json", role)
+    world.invoke(_event("create_state_machine.json", sm, role))
+    world.sfn.update_state_machine(stateMachineArn=sm, definition=V2)
+    world.counter.reset()
+    world.invoke(_event("update_state_machine_role.json", sm, role))  # CloudFormation always sends roleArn
+    assert world.counter.total() <= 7 and world.counter.calls["iam:GetAccountAuthorizationDetails"] == 0
+    assert is_allowed(documents(world, "OrderProcessingRole"), "sqs:SendMessage", QUEUE, {})
+    world.sfn.delete_state_machine(stateMachineArn=sm)
+    world.counter.reset()
+    assert world.invoke(_event("delete_state_machine.json", sm))["status"] == "removed"
+    assert world.counter.total() <= 7 and world.counter.calls["iam:GetAccountAuthorizationDetails"] == 0
+    assert world.policies("OrderProcessingRole") == {"inline": {}, "attached": []}
+
+
+def test_without_a_ledger_entry_a_delete_still_finds_the_policy(world: World) -> None:
+    role = world.role("OrderProcessingRole")
+    sm = world.machine("OrderProcessing", "order_processing.asl.json", role)
+    world.invoke(_event("create_state_machine.json", sm, role))
+    boto3.client("dynamodb", region_name=REGION).delete_item(  # a machine fixed before the ledger existed
+        TableName=sandbox.FIXER_ENV["LEDGER_TABLE_NAME"], Key={"pk": {"S": "sfn-iam.us-east-1.OrderProcessing"}})
+    world.sfn.delete_state_machine(stateMachineArn=sm)
+    assert world.invoke(_event("delete_state_machine.json", sm))["status"] == "removed"
+    assert world.counter.calls["iam:GetAccountAuthorizationDetails"] == 1
+    assert world.policies("OrderProcessingRole") == {"inline": {}, "attached": []}
