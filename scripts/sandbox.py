@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from sfn_iam.aws.ledger import create_table
 from sfn_iam.engine import policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,7 @@ FIXER_ENV = {
     "POLICY_NAME_PREFIX": "sfn-iam.",
     "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/sfn-iam-role-fixer",
     "DESCRIBE_ATTEMPTS": "3",
+    "LEDGER_TABLE_NAME": "sfn-iam-ledger",
     "DESCRIBE_RETRY_DELAY": "0",
     "POWERTOOLS_SERVICE_NAME": "sfn-iam-role-fixer",
     "POWERTOOLS_METRICS_NAMESPACE": "SfnIam",
@@ -189,10 +191,15 @@ def enforce_iam_quotas(iam: Any, *, inline_limit: int = policy.INLINE_LIMIT, max
     over the attached-policy quota, both with ``LimitExceeded`` (moto accepts both silently)."""
     reader = boto3.client("iam", region_name=REGION, endpoint_url=iam.meta.endpoint_url)
 
+    def size_of(role: str, name: str) -> int:
+        try:
+            return policy.size(reader.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+        except reader.exceptions.NoSuchEntityException:
+            return 0  # deleted by a concurrent writer between the listing and this read
+
     def put_role_policy(params: dict[str, Any], **_: Any) -> None:
         role, name = params["RoleName"], params["PolicyName"]
-        used = sum(policy.size(reader.get_role_policy(RoleName=role, PolicyName=n)["PolicyDocument"])
-                   for n in reader.list_role_policies(RoleName=role)["PolicyNames"] if n != name)
+        used = sum(size_of(role, n) for n in reader.list_role_policies(RoleName=role)["PolicyNames"] if n != name)
         new = policy.size(json.loads(params["PolicyDocument"]))
         if used + new > inline_limit:
             raise _limit_exceeded("PutRolePolicy", f"Maximum policy size of {inline_limit} bytes exceeded for "
@@ -226,6 +233,8 @@ class Harness:
         rt = self.app.runtime()
         if not getattr(rt, "_instrumented", False):
             self.counter.attach(rt.wiring.clients.sfn, rt.wiring.clients.iam)
+            if rt.wiring.ledger is not None:
+                self.counter.attach(rt.wiring.ledger.client)
             enforce_iam_quotas(rt.wiring.clients.iam)
             object.__setattr__(rt, "_instrumented", True)
         # Powertools' Logger keeps its own stream; only the EMF metric lines (print) are silenced by quiet.
@@ -245,6 +254,7 @@ def harness(**client_kwargs: Any) -> Harness:
     kw = {"region_name": REGION, **client_kwargs}
     sqs = boto3.client("sqs", **kw)
     url = capture_outcomes(boto3.client("events", **kw), sqs)
+    create_table(boto3.client("dynamodb", **kw), FIXER_ENV["LEDGER_TABLE_NAME"])  # the template's ledger table
     app = load_handler()
     app._runtime = None
     return Harness(app, boto3.client("iam", **kw), boto3.client("stepfunctions", **kw), sqs, url)

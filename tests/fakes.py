@@ -13,6 +13,7 @@ from sfn_iam.fixing.ports import (
     AttachedPolicy,
     DescribedStateMachine,
     Document,
+    LedgerEntry,
     PolicyHolder,
     PolicyLimitExceededError,
     Role,
@@ -138,3 +139,47 @@ class FakeRoles:
             if inline or attached:
                 out.append(PolicyHolder(f"arn:aws:iam::{ACCOUNT}:role{r.path}{name}", name, inline, attached))
         return out
+
+
+class FakeLedger:
+    """The ledger in memory (the DynamoDB adapter's semantics: atomic set updates, conditional forget)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, LedgerEntry] = {}
+        self.cursors: dict[str, str] = {}
+
+    def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str) -> LedgerEntry | None:
+        old = self.entries.get(base)
+        roles = (old.roles if old else frozenset()) | {role}
+        self.entries[base] = LedgerEntry(arn, roles, definition_hash, policy_hash, old.overflow if old else False)
+        return old
+
+    def get(self, base: str) -> LedgerEntry | None:
+        return self.entries.get(base)
+
+    def release(self, base: str, roles: frozenset[str]) -> None:
+        old = self.entries.get(base)
+        if old:
+            self.entries[base] = LedgerEntry(old.arn, old.roles - roles, old.definition_hash, old.policy_hash,
+                                             old.overflow)
+
+    def mark_overflow(self, base: str) -> None:
+        old = self.entries.get(base)
+        if old:
+            self.entries[base] = LedgerEntry(old.arn, old.roles, old.definition_hash, old.policy_hash, True)
+
+    def forget(self, base: str, roles: frozenset[str]) -> None:
+        old = self.entries.get(base)
+        if old and old.roles <= roles:
+            del self.entries[base]
+        else:
+            self.release(base, roles)
+
+    def get_cursor(self, name: str) -> str:
+        return self.cursors.get(name, "")
+
+    def put_cursor(self, name: str, value: str) -> None:
+        if value:
+            self.cursors[name] = value
+        else:
+            self.cursors.pop(name, None)

@@ -51,7 +51,8 @@ def report(outcome: Outcome, publisher: EventBridgePublisher) -> None:
     metrics.add_metric(name=outcome.metric_name, unit=MetricUnit.Count, value=1)
     for name, count in outcome.finding_counts().items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
-    publisher.publish(outcome.detail_type, outcome.to_dict(), outcome.resources())
+    # Bounded (PutEvents' 256 KB entry limit): counts and the first findings; the log line above has them all.
+    publisher.publish(outcome.detail_type, outcome.to_event(), outcome.resources())
 
 
 @metrics.log_metrics
@@ -62,4 +63,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outcome = rt.fixer.handle_event(event)
     tracer.put_annotation("status", str(outcome.status))
     report(outcome, rt.publisher)
-    return outcome.to_dict()
+    return outcome.to_event()

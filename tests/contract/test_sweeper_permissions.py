@@ -31,8 +31,8 @@ def statements(effect: str) -> list[dict[str, Any]]:
     return [s for s in map(_applies, SWEEPER_POLICY["PolicyDocument"]["Statement"]) if s["Effect"] == effect]
 
 
-def test_the_sweeper_wires_five_adapters() -> None:
-    assert {"iam", "stepfunctions", "publisher", "notify", "securityhub"} == SWEEPER_ADAPTERS
+def test_the_sweeper_wires_six_adapters() -> None:
+    assert {"iam", "stepfunctions", "ledger", "publisher", "notify", "securityhub"} == SWEEPER_ADAPTERS
 
 
 def test_template_grants_exactly_what_the_sweepers_adapters_declare() -> None:
@@ -75,7 +75,7 @@ def test_the_sweeper_can_change_neither_its_own_role_nor_the_fixer_s() -> None:
 
 def _read_settings(module: str) -> set[str]:
     source = (Path(sfn_iam.__file__).parent / f"{module}.py").read_text()
-    patterns = (r'env\.get\("([A-Z_]+)"', r'_number\(env, "([A-Z_]+)"', r'number\("([A-Z_]+)"')
+    patterns = (r'env\.get\("([A-Z_]+)"', r'number\(env, "([A-Z_]+)"', r'number\("([A-Z_]+)"')
     return set().union(*(re.findall(p, source) for p in patterns))
 
 

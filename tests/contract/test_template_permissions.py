@@ -59,8 +59,8 @@ def test_template_grants_exactly_what_the_fixers_adapters_declare() -> None:
     assert granted == declared
 
 
-def test_the_fixer_wires_its_three_adapters_and_every_adapter_declares_its_actions() -> None:
-    assert {"iam", "stepfunctions", "publisher"} == FIXER_ADAPTERS
+def test_the_fixer_wires_its_four_adapters_and_every_adapter_declares_its_actions() -> None:
+    assert {"iam", "stepfunctions", "ledger", "publisher"} == FIXER_ADAPTERS
     assert all(adapter_actions().values())
 
 
@@ -109,7 +109,7 @@ def test_permissions_boundary_is_optional() -> None:
 
 def test_every_setting_the_config_reads_is_set_by_the_template() -> None:
     source = (Path(sfn_iam.__file__).parent / "fixing" / "settings.py").read_text()
-    read = set(re.findall(r'env\.get\("([A-Z_]+)"', source)) | set(re.findall(r'_number\(env, "([A-Z_]+)"', source))
+    read = set(re.findall(r'env\.get\("([A-Z_]+)"', source)) | set(re.findall(r'number\(env, "([A-Z_]+)"', source))
     variables = set(RESOURCES["RoleFixerFunction"]["Properties"]["Environment"]["Variables"])
     assert read and read <= variables, read - variables
 
@@ -142,3 +142,13 @@ def test_no_event_is_lost_silently() -> None:
         "Fn::GetAtt": ["RoleFixerFunctionStateMachineChanges", "Arn"]}}}
     on_failure = function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
     assert on_failure["Destination"] == {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
+
+
+def test_the_ledger_is_granted_on_its_table_only() -> None:
+    for policy in (APP_POLICY, RESOURCES["RoleSweeperAppPolicy"]["Properties"]):
+        stmts = [s for s in policy["PolicyDocument"]["Statement"]
+                 if any(str(a).startswith("dynamodb:") for a in _as_list(s.get("Action", [])))]
+        assert len(stmts) == 1 and stmts[0]["Resource"] == {"Fn::GetAtt": ["LedgerTable", "Arn"]}
+    table = RESOURCES["LedgerTable"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]

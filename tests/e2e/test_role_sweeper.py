@@ -16,6 +16,7 @@ from moto.server import ThreadedMotoServer
 
 from scripts import sandbox
 from sfn_iam import cli
+from sfn_iam.aws.ledger import create_table
 
 ROOT = Path(__file__).resolve().parents[2]
 DYNAMIC = json.dumps({"StartAt": "P", "States": {"P": {
@@ -60,6 +61,7 @@ def lambda_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv("SECURITY_HUB_FINDINGS", "true")
         monkeypatch.setenv("IAM_CALLS_PER_SECOND", "100")
         outcomes = sandbox.capture_outcomes(clients["events"], clients["sqs"])
+        create_table(boto3.client("dynamodb", region_name=sandbox.REGION), sandbox.FIXER_ENV["LEDGER_TABLE_NAME"])
         yield {"clients": clients, "inbox": inbox, "outcomes": outcomes, "arns": populate(clients["stepfunctions"],
                                                                                           clients["iam"])}
 

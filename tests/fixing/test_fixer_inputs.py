@@ -119,3 +119,19 @@ def test_role_scope_by_path_tag_account_and_own_role() -> None:
     assert "account" in (scope.arn_problem("arn:aws:iam::210987654321:role/stepfunctions/r", SETTINGS) or "")
     own = config.from_env({"ACCOUNT_ID": ACCOUNT, "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/fixer"})
     assert "own role" in (scope.arn_problem(f"arn:aws:iam::{ACCOUNT}:role/fixer", own) or "")
+
+
+def test_ignored_events_carry_their_name_and_strings_copied_from_events_are_bounded() -> None:
+    event = sandbox.load_event("create_state_machine_failed_call.json")
+    event["id"] = "x" * 100_000
+    parsed = events.parse(event, ACCOUNT, "us-east-1")
+    assert isinstance(parsed, events.Ignored) and parsed.action == "CreateStateMachine"
+    assert len(parsed.event_id) == events.MAX_ID
+
+
+@pytest.mark.parametrize(("region", "ignored"), [("us-east-1", False), ("eu-west-1", True), ("cn-north-1", True)])
+def test_only_machines_of_the_functions_own_region_and_partition_are_handled(region: str, ignored: bool) -> None:
+    parsed = events.parse(sandbox.load_event("delete_state_machine.json"), ACCOUNT, region)
+    assert isinstance(parsed, events.Ignored) is ignored
+    if ignored:
+        assert isinstance(parsed, events.Ignored) and parsed.reason == "FOREIGN_REGION"

@@ -105,7 +105,7 @@ def test_sweep_fixes_every_machine_reading_each_role_once() -> None:
         assert expected_names(roles, f"role-{r}") == {f"sfn-iam.{REGION}.sm-{r}-{m}" for m in range(3)}
     assert roles.total("get_role") == 4 and roles.total("list_inline") == 4 and roles.total("list_attached") == 4
     assert roles.total("holders") == 1  # one listing of the roles carrying our policies, whatever the sweep does
-    assert machines.calls == 12  # one describe per machine, no retries
+    assert machines.calls == 24  # one describe per machine, and one after writing (did it change meanwhile?)
 
 
 def test_second_sweep_writes_nothing() -> None:
@@ -382,3 +382,48 @@ def test_a_sweep_out_of_time_reports_what_it_did_and_what_it_did_not_reach() -> 
     assert all("ran out of time" in e.error for e in result.errors)
     assert result.orphans == ()  # left for the next sweep
     assert f"sfn-iam.{REGION}.sm-0-0" in roles.roles["role-0"].inline
+
+
+# -- a sweep that cannot finish in one run resumes where it stopped; the ledger tells DRIFT from a miss ----
+
+def test_sweeps_that_run_out_of_time_cover_every_machine_across_runs() -> None:
+    from tests.fakes import FakeLedger
+
+    machines, roles = world(machines_per_role=10, roles_count=3)  # 30 machines, 7 per run
+    ledger = FakeLedger()
+    reached: set[str] = set()
+    for _ in range(5):
+        budget = iter(range(7))
+        result = sweep.Sweeper(machines, roles, settings(), REGION, workers=1, ledger=ledger).run(
+            keep_going=lambda b=budget: next(b, None) is not None)
+        reached |= {o.state_machine_arn for o in result.outcomes}
+        assert len(result.outcomes) == 7  # the budget, not the first seven of the listing every time
+    assert reached == set(machines.machines)
+    for r in range(3):
+        assert expected_names(roles, f"role-{r}") == {f"sfn-iam.{REGION}.sm-{r}-{m}" for m in range(10)}
+
+
+def test_a_complete_sweep_clears_the_cursor() -> None:
+    from tests.fakes import FakeLedger
+
+    machines, roles = world()
+    ledger = FakeLedger()
+    ledger.put_cursor(f"sweep.{REGION}", arn("sm-2-0"))
+    result = sweep.Sweeper(machines, roles, settings(), REGION, workers=1, ledger=ledger).run()
+    assert len(result.outcomes) == 12 and ledger.get_cursor(f"sweep.{REGION}") == ""
+    assert result.outcomes[0].state_machine_arn == arn("sm-2-0")  # resumed there, then wrapped around
+
+
+def test_the_ledger_tells_a_missed_change_from_a_hand_edit() -> None:
+    from tests.fakes import FakeLedger
+
+    machines, roles = world(machines_per_role=1, roles_count=2)
+    ledger = FakeLedger()
+    sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    edited, changed = arn("sm-0-0"), arn("sm-1-0")
+    roles.roles["role-0"].inline[f"sfn-iam.{REGION}.sm-0-0"] = {"Version": "2012-10-17", "Statement": []}
+    machines.add(changed, topic_definition("another"), machines.machines[changed].machine.role_arn)
+    result = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    codes = {o.state_machine_arn: {f.code for f in o.findings} for o in result.outcomes}
+    assert "DRIFT" in codes[edited] and "MISSED_CHANGE" not in codes[edited]
+    assert "MISSED_CHANGE" in codes[changed] and "DRIFT" not in codes[changed]

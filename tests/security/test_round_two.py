@@ -1,4 +1,4 @@
-"""Guardrails, round two (issue 15): classes of escalation, closed from data, checked through the guardrail itself.
+"""Guardrails, round two: classes of escalation, closed from data, checked through the guardrail itself.
 
 * a frozen list of must-deny actions, each fed through :func:`guardrails.apply` on a literal and on a pattern, so
   removing a deny-list entry (or a generated account switch) fails here;

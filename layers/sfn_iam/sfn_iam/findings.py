@@ -53,6 +53,10 @@ CODES: dict[str, Severity] = {
     "ASSUMED_CONTEXT": Severity.LOW,  # no --region/--account: ARNs use placeholders
     "MISSING_GRANT": Severity.HIGH,  # check: the declared role policy lacks a grant the workflow needs
     "EXCESS_GRANT": Severity.MEDIUM,  # check: a declared grant beyond the workflow's needs (high: wildcard/sensitive)
+    # -- convergence (docs/adr/0006) --
+    "STALE_GRANTS_REMOVED": Severity.HIGH,  # the current policy cannot be placed: the earlier one was removed
+    "CONCURRENT_CHANGE": Severity.INFO,  # the machine changed while being written: converged on what it is now
+    "MISSED_CHANGE": Severity.MEDIUM,  # sweep: the definition changed since the last write and no event said so
 }
 
 

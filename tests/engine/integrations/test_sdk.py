@@ -1,4 +1,4 @@
-"""AWS SDK integrations (issue 4): the generated table, the reviewed overrides and the scoping, at request level.
+"""AWS SDK integrations: the generated table, the reviewed overrides and the scoping, at request level.
 
 Every row says which request must be allowed and which neighbouring request must be denied, so a grant that is
 too narrow or too wide fails.

@@ -153,10 +153,17 @@ class IamRolePolicyStore:
             raise
 
     def _prune_versions(self, arn: str) -> None:
-        """Delete every non-default version: IAM keeps at most five, and we only ever need the current one."""
+        """Delete every non-default version: IAM keeps at most five, and we only ever need the current one.
+
+        A version already gone is fine: botocore may retry a delete that took effect before its response was lost
+        (a 5xx after the fact), or a concurrent writer pruned it first."""
         for v in self.client.list_policy_versions(PolicyArn=arn)["Versions"]:
             if not v["IsDefaultVersion"]:
-                self.client.delete_policy_version(PolicyArn=arn, VersionId=v["VersionId"])
+                try:
+                    self.client.delete_policy_version(PolicyArn=arn, VersionId=v["VersionId"])
+                except ClientError as exc:
+                    if error_code(exc) != "NoSuchEntity":
+                        raise
 
     def put_managed(self, name: str, document: Document) -> str:
         arn = self.policy_arn(name)
@@ -168,14 +175,22 @@ class IamRolePolicyStore:
             if error_code(exc) != "EntityAlreadyExists":
                 raise
         self._prune_versions(arn)
-        self.client.create_policy_version(PolicyArn=arn, PolicyDocument=_dumps(document), SetAsDefault=True)
+        try:
+            self.client.create_policy_version(PolicyArn=arn, PolicyDocument=_dumps(document), SetAsDefault=True)
+        except ClientError as exc:
+            # A retried CreatePolicyVersion whose first attempt took effect, racing a concurrent writer, can meet
+            # the five-version quota: prune and write once more (the read-back verifies the outcome).
+            if error_code(exc) != "LimitExceeded":
+                raise
+            self._prune_versions(arn)
+            self.client.create_policy_version(PolicyArn=arn, PolicyDocument=_dumps(document), SetAsDefault=True)
         self._prune_versions(arn)
         return arn
 
     def delete_managed(self, name: str) -> bool:
         arn = self.policy_arn(name)
         try:
-            self._prune_versions(arn)
+            self._prune_versions(arn)  # IAM deletes a policy only once its other versions are gone
             self.client.delete_policy(PolicyArn=arn)
         except ClientError as exc:
             if error_code(exc) == "NoSuchEntity":

@@ -15,6 +15,7 @@ import boto3
 from sfn_iam.arns import partition_of_region
 from sfn_iam.aws.clients import Clients, TokenBucket, make_client, make_clients, rate_limit
 from sfn_iam.aws.iam import IamRolePolicyStore
+from sfn_iam.aws.ledger import DynamoDbLedger
 from sfn_iam.aws.notify import SnsNotifier
 from sfn_iam.aws.publisher import EventBridgePublisher
 from sfn_iam.aws.securityhub import SecurityHubImporter
@@ -27,8 +28,8 @@ DEFAULT_REGION = "us-east-1"
 # The adapter modules (each declaring its REQUIRED_ACTIONS) behind each thing a composition root asks the wiring
 # for: the contract tests derive a function's IAM permissions from the methods its handler calls.
 ADAPTERS = {
-    "fixer": frozenset({"stepfunctions", "iam"}),
-    "sweeper": frozenset({"stepfunctions", "iam"}),
+    "fixer": frozenset({"stepfunctions", "iam", "ledger"}),
+    "sweeper": frozenset({"stepfunctions", "iam", "ledger"}),
     "publisher": frozenset({"publisher"}),
     "notifier": frozenset({"notify"}),
     "importer": frozenset({"securityhub"}),
@@ -46,12 +47,15 @@ class Wiring:
     clients: Clients
     machines: StepFunctionsReader
     roles: IamRolePolicyStore
+    ledger: DynamoDbLedger | None = None  # settings.ledger_table unset (the CLI's default): no ledger
 
     def fixer(self, sleep: Callable[[float], None]) -> RoleFixer:
-        return RoleFixer(self.machines, self.roles, self.settings, sleep=sleep)
+        return RoleFixer(self.machines, self.roles, self.settings, sleep=sleep, ledger=self.ledger,
+                         region=self.region)
 
     def sweeper(self, workers: int, sleep: Callable[[float], None]) -> Sweeper:
-        return Sweeper(self.machines, self.roles, self.settings, self.region, workers=workers, sleep=sleep)
+        return Sweeper(self.machines, self.roles, self.settings, self.region, workers=workers, sleep=sleep,
+                       ledger=self.ledger)
 
     def publisher(self) -> EventBridgePublisher:
         return EventBridgePublisher(self.clients.events, self.settings.event_bus)
@@ -73,4 +77,6 @@ def wire(settings: Settings, session: boto3.session.Session | None = None,
         rate_limit(clients.iam, TokenBucket(iam_calls_per_second, burst=max(1, int(iam_calls_per_second))))
     roles = IamRolePolicyStore(clients.iam, partition=partition, account=settings.account,
                                role_path=settings.role_path, managed_path=settings.managed_path)
-    return Wiring(settings, session, region, partition, clients, StepFunctionsReader(clients.sfn), roles)
+    ledger = (DynamoDbLedger(make_client("dynamodb", session), settings.ledger_table)
+              if settings.ledger_table else None)
+    return Wiring(settings, session, region, partition, clients, StepFunctionsReader(clients.sfn), roles, ledger)

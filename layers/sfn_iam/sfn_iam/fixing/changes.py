@@ -12,7 +12,7 @@ from typing import Any
 
 from sfn_iam.findings import Finding
 from sfn_iam.fixing.outcome import Change, ChangeKind
-from sfn_iam.fixing.ports import Document, RolePolicyStore
+from sfn_iam.fixing.ports import Document, LedgerEntry, RolePolicyStore
 from sfn_iam.model import Requirement
 
 READ_BACK_ATTEMPTS = 3
@@ -56,6 +56,14 @@ class ChangeSet:
         self.changes: list[Change] = []
         self.findings: list[Finding] = []
         self.granted: tuple[Requirement, ...] = ()  # what the plan grants (the sweep's report explains wildcards)
+        self.claimed = False  # the ledger was claimed (or read, in report mode) for the machine's current role
+        self.prior: LedgerEntry | None = None  # the ledger entry as it was before this run claimed it
+        self.policy_hash = ""
+
+    @property
+    def applied(self) -> int:
+        """How many changes reached IAM (a run that applied none cannot have made anything stale)."""
+        return sum(1 for c in self.changes if c.applied)
 
     def _record(self, kind: ChangeKind, role: str, name: str) -> bool:
         self.changes.append(Change(kind, role, name, self.enforce))

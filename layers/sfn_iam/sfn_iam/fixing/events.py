@@ -43,21 +43,39 @@ class Ignored:
     event_id: str
     reason: str
     message: str
+    action: str = ""  # the CloudTrail eventName when there is one (bounded)
+
+
+MAX_ID = 128  # every string copied from an event into an outcome is bounded: the outcome must fit PutEvents
+
+
+def _bounded(value: Any, limit: int = MAX_ID) -> str:
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def parse(event: Any, account: str) -> Trigger | Ignored:
+def parse(event: Any, account: str, region: str | None = None) -> Trigger | Ignored:
     """Classify one EventBridge event delivered to the fixer; never raises on bad input.
 
-    ``account`` is the account the fixer is deployed in: events from any other account are ignored.
+    ``account`` is the account the fixer is deployed in: events from any other account are ignored. ``region``
+    (the fixer's own): state machines of any other region, or of another partition, are ignored too, since a
+    same-named machine there is not ours to fix or to remove (IAM is global, the fixer is regional).
     """
     if not isinstance(event, Mapping):
         return Ignored("", "MALFORMED_EVENT", "the event is not a JSON object")
-    event_id = _text(event.get("id")) or ""
+    event_id = _bounded(event.get("id"))
     detail = event.get("detail")
+    parsed = _classify(event, event_id, detail, account, region)
+    if isinstance(parsed, Ignored) and isinstance(detail, Mapping):
+        return Ignored(parsed.event_id, parsed.reason, parsed.message, _bounded(detail.get("eventName")))
+    return parsed
+
+
+def _classify(event: Mapping[str, Any], event_id: str, detail: Any, account: str,
+              region: str | None) -> Trigger | Ignored:
     if event.get("source") != SOURCE or event.get("detail-type") != DETAIL_TYPE or not isinstance(detail, Mapping):
         return Ignored(event_id, "UNRELATED_EVENT", "not a Step Functions API call recorded by CloudTrail")
     if detail.get("eventSource") != EVENT_SOURCE:
@@ -70,10 +88,11 @@ def parse(event: Any, account: str) -> Trigger | Ignored:
     event_account = _text(event.get("account"))
     if event_account != account or detail.get("recipientAccountId", account) != account:
         return Ignored(event_id, "FOREIGN_ACCOUNT", f"the event is for account {str(event_account)[:20]!r}, not ours")
-    return _trigger(event_id, Action(name), detail, account)
+    return _trigger(event_id, Action(name), detail, account, region)
 
 
-def _trigger(event_id: str, action: Action, detail: Mapping[str, Any], account: str) -> Trigger | Ignored:
+def _trigger(event_id: str, action: Action, detail: Mapping[str, Any], account: str,
+             region: str | None) -> Trigger | Ignored:
     request = detail.get("requestParameters")
     response = detail.get("responseElements")
     request = request if isinstance(request, Mapping) else {}
@@ -87,5 +106,8 @@ def _trigger(event_id: str, action: Action, detail: Mapping[str, Any], account: 
         return Ignored(event_id, "MALFORMED_EVENT", str(exc))
     if parsed.account != account:
         return Ignored(event_id, "FOREIGN_ACCOUNT", f"the state machine belongs to account {parsed.account}")
+    if region is not None and (parsed.region != region or parsed.partition != arns.partition_of_region(region)):
+        return Ignored(event_id, "FOREIGN_REGION", f"the state machine is in {parsed.partition}/{parsed.region}, "
+                       f"not in this function's {arns.partition_of_region(region)}/{region}")
     role = _text(request.get("roleArn")) if action is Action.UPDATE else None
     return Trigger(event_id, action, parsed.unqualified, parsed.account, parsed.region, role)

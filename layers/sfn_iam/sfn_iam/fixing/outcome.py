@@ -15,6 +15,11 @@ from sfn_iam.model import Requirement
 
 SOURCE = "sfn-iam"
 SCHEMA_VERSION = "1"
+# PutEvents takes entries of at most 256 KB (detail, detail-type, source and resources together): the published
+# detail keeps the first findings and changes within these bounds and counts the rest; the log line keeps all.
+PUBLISHED_FINDINGS = 50
+PUBLISHED_CHANGES = 50
+MAX_TEXT = 1024  # any one string in the published detail
 
 
 class Status(enum.StrEnum):
@@ -130,3 +135,27 @@ class Outcome:
             "changes": [c.to_dict() for c in self.changes],
             "findings": [f.to_dict() for f in self.findings],
         }
+
+    def to_event(self) -> dict[str, Any]:
+        """The published detail: :meth:`to_dict` bounded whatever the input (a definition with thousands of
+        findings, a hostile event). ``findingCounts`` (by code and by severity) and ``truncated`` say what was left
+        out; ``findings`` and ``changes`` keep the first ones (most severe first)."""
+        full = self.to_dict()
+        out = {k: _clip(v) for k, v in full.items() if k not in ("changes", "findings")}
+        out["changes"] = [{k: _clip(v) for k, v in c.items()} for c in full["changes"][:PUBLISHED_CHANGES]]
+        out["findings"] = [{k: _clip(v) for k, v in f.items()} for f in full["findings"][:PUBLISHED_FINDINGS]]
+        by_code: dict[str, int] = {}
+        for f in self.findings:
+            by_code[f.code] = by_code.get(f.code, 0) + 1
+        out["findingCounts"] = {"byCode": dict(sorted(by_code.items())),
+                                "bySeverity": {k.removeprefix("Findings").upper(): v
+                                               for k, v in sorted(self.finding_counts().items())}}
+        out["truncated"] = {"findings": max(0, len(self.findings) - PUBLISHED_FINDINGS),
+                            "changes": max(0, len(self.changes) - PUBLISHED_CHANGES)}
+        return out
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        return value[:MAX_TEXT - 3] + "..."
+    return value

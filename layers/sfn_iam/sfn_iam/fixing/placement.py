@@ -2,11 +2,20 @@
 
 Scope is checked before anything is read or written; a machine that needs nothing loses what was placed before;
 ``remove_from_holders`` takes a machine's policies off every in-scope role that carries them (docs/adr/0001).
+
+The ledger is claimed (role and hashes recorded) after the scope checks and before the first IAM write. A machine
+whose current policy cannot be placed (too large, quota taken, definition unreadable) loses what was placed for
+its previous definition: fail closed, with a ``STALE_GRANTS_REMOVED`` finding (docs/adr/0006). Managed overflow
+that hits IAM's attached-policy quota (another machine attached meanwhile) is rolled back and retried with a
+per-machine jitter, so a machine is never left half placed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
+from typing import Any
 
 from sfn_iam import engine
 from sfn_iam.arns import ArnError, parse_role_arn
@@ -15,18 +24,52 @@ from sfn_iam.engine.asl import DefinitionError
 from sfn_iam.findings import Finding
 from sfn_iam.fixing import naming, scope
 from sfn_iam.fixing.changes import ChangeSet, same
-from sfn_iam.fixing.outcome import Status
-from sfn_iam.fixing.ports import AttachedPolicy, Document, PolicyLimitExceededError, RolePolicyStore
+from sfn_iam.fixing.outcome import ChangeKind, Status
+from sfn_iam.fixing.ports import (
+    AttachedPolicy,
+    Document,
+    PolicyLedger,
+    PolicyLimitExceededError,
+    RolePolicyStore,
+)
 from sfn_iam.fixing.settings import Settings
 from sfn_iam.model import StateMachine
 
 Placed = tuple[Status, str, str, tuple[Document, ...]]  # status, placement, reason, documents placed
+QUOTA_ATTEMPTS = 4  # attempts at attaching overflow policies when another writer takes the role's quota meanwhile
+
+
+def digest(value: Any) -> str:
+    """A short stable hash of a JSON value (definition, documents) for the ledger."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def jitter(base: str, attempt: int) -> float:
+    """Seconds to wait before quota attempt ``attempt`` (from 1): exponential, spread per machine (deterministic)."""
+    spread = int(hashlib.sha256(f"{base}#{attempt}".encode()).hexdigest()[:4], 16) / 0xFFFF
+    return float(0.05 * (2 ** attempt) * (0.5 + spread))
 
 
 class Placement:
-    def __init__(self, roles: RolePolicyStore, settings: Settings) -> None:
+    def __init__(self, roles: RolePolicyStore, settings: Settings, ledger: PolicyLedger, *,
+                 trust_overflow_flag: bool = True) -> None:
         self.roles = roles
         self.settings = settings
+        self.ledger = ledger
+        # An entry's overflow flag is written before any attach, and an entry only exists once a claim looked at
+        # the role's attachments (no entry: they are listed). Events may rely on it; the sweep, which rebuilds the
+        # ledger from IAM, does not.
+        self.trust_overflow_flag = trust_overflow_flag
+
+    def _claim(self, run: ChangeSet, sm: StateMachine, base: str, role: str, documents: tuple[Document, ...]) -> None:
+        """Write-ahead: the ledger learns the role before IAM is written (report mode only reads it)."""
+        run.policy_hash = digest(documents)
+        if run.enforce:
+            run.prior = self.ledger.claim(base, sm.arn, role, digest(sm.definition), run.policy_hash)
+        else:
+            run.prior = self.ledger.get(base)
+        run.claimed = True
 
     def place(self, run: ChangeSet, sm: StateMachine, base: str, fresh: bool) -> Placed:
         problem = scope.arn_problem(sm.role_arn, self.settings)
@@ -46,9 +89,11 @@ class Placement:
             plan = engine.plan(sm, self.settings.guard, policy.INLINE_LIMIT)
         except (DefinitionError, ArnError) as exc:
             run.findings.append(Finding.of("DEFINITION_ERROR", str(exc)[:500]))
+            self.fail_closed(run, role_name, base, None)
             return Status.SKIPPED, "", "DEFINITION_ERROR", ()
         run.findings.extend(plan.findings)
         run.granted = plan.granted
+        self._claim(run, sm, base, role_name, plan.documents)
         inline = self.roles.list_inline(role_name)
         if inline is None:
             run.findings.append(Finding.of("ROLE_GONE", f"role {sm.role_arn} disappeared"))
@@ -57,20 +102,26 @@ class Placement:
             self._clear(run, role_name, base, inline)
             return (Status.REMOVED if run.changes else Status.UNCHANGED), "", "", ()
         attached: list[AttachedPolicy] | None = None
-        if base not in inline and (not fresh or inline):
+        never_overflowed = self.trust_overflow_flag and run.prior is not None and not run.prior.overflow
+        if base not in inline and (not fresh or inline) and not never_overflowed:
             # Not inline: maybe in managed overflow policies. A create on a role without inline policies cannot
             # have overflowed, which keeps the common create at five calls.
             attached = self.roles.list_attached(role_name) or []
         overflowed = any(naming.is_overflow_of(base, a.name) for a in attached or [])
         if len(plan.documents) == 1 and not overflowed:
-            placed = self._place_inline(run, role_name, base, inline, plan.documents[0])
+            # The ledger says what was planned last time: a different hash means IAM holds something else (or
+            # nothing), so the read before the write is skipped. An equal hash is checked against IAM.
+            prior = run.prior
+            changed = prior is not None and role_name in prior.roles and prior.policy_hash != run.policy_hash
+            placed = self._place_inline(run, role_name, base, inline, plan.documents[0], known_changed=changed)
             if placed is not None:
                 return placed, "inline", "", plan.documents
         return self._place_managed(run, sm, role_name, base, inline, attached)
 
-    def _place_inline(self, run: ChangeSet, role: str, base: str, inline: list[str], doc: Document) -> Status | None:
+    def _place_inline(self, run: ChangeSet, role: str, base: str, inline: list[str], doc: Document, *,
+                      known_changed: bool = False) -> Status | None:
         """Put the single document inline; ``None`` when it does not fit the role's inline budget."""
-        current = self.roles.get_inline(role, base) if base in inline else None
+        current = self.roles.get_inline(role, base) if base in inline and not known_changed else None
         if current is not None and same(current, doc):
             return Status.UNCHANGED
         if not run.enforce and not self._fits_inline(role, base, inline, doc):
@@ -90,29 +141,66 @@ class Placement:
                        attached: list[AttachedPolicy] | None) -> Placed:
         """Once a machine's policy has overflowed it stays in managed policies until it no longer exists."""
         plan = engine.plan(sm, self.settings.guard, policy.MANAGED_LIMIT)
-        if attached is None:
-            attached = self.roles.list_attached(role) or []
-        ours = {a.name for a in attached if naming.is_overflow_of(base, a.name)}
-        others = len(attached) - len(ours)
         too_large = [f for f in plan.findings if f.code == "POLICY_TOO_LARGE"]
-        if too_large or others + len(plan.documents) > self.settings.max_attached:
-            run.findings.extend(too_large or [Finding.of(
-                "POLICY_TOO_LARGE", f"the policy fits neither the role's inline budget nor {len(plan.documents)} "
-                f"managed policies next to the {others} already attached (quota {self.settings.max_attached}); "
-                "nothing written")])
-            return Status.SKIPPED, "", "POLICY_TOO_LARGE", ()
         names = [naming.overflow_name(base, i) for i in range(1, len(plan.documents) + 1)]
-        for name, doc in zip(names, plan.documents, strict=True):
-            if not same(self.roles.get_managed(name), doc):
-                run.put_managed(name, doc)
-            if name not in ours:
-                run.attach(role, name)
-        self._drop_managed(run, role, base, attached, keep=set(names))
+        for attempt in range(QUOTA_ATTEMPTS):
+            if attempt:
+                run.sleep(jitter(base, attempt))
+                attached = None  # another writer changed the role: look again
+            if attached is None:
+                attached = self.roles.list_attached(role) or []
+            ours = {a.name for a in attached if naming.is_overflow_of(base, a.name)}
+            others = len(attached) - len(ours)
+            if too_large or others + len(plan.documents) > self.settings.max_attached:
+                run.findings.extend(too_large or [Finding.of(
+                    "POLICY_TOO_LARGE", f"the policy fits neither the role's inline budget nor {len(plan.documents)} "
+                    f"managed policies next to the {others} already attached (quota {self.settings.max_attached})")])
+                self.fail_closed(run, role, base, inline, attached)
+                return Status.SKIPPED, "", "POLICY_TOO_LARGE", ()
+            if attempt == 0 and run.enforce:
+                self.ledger.mark_overflow(base)
+            for name, doc in zip(names, plan.documents, strict=True):
+                if not same(self.roles.get_managed(name), doc):
+                    run.put_managed(name, doc)
+            added: list[str] = []
+            try:
+                for name in names:
+                    if name not in ours:
+                        run.attach(role, name)
+                        added.append(name)
+            except PolicyLimitExceededError:
+                for name in added:  # roll back this attempt: never leave the machine half placed
+                    run.detach(role, name)
+                continue
+            self._drop_managed(run, role, base, attached, keep=set(names))
+            if base in inline:
+                run.delete_inline(role, base)
+            run.findings.append(Finding.of("POLICY_OVERFLOW", f"placed in {len(names)} customer-managed "
+                                           f"polic{'y' if len(names) == 1 else 'ies'}: {', '.join(names)}"))
+            return (Status.WRITTEN if run.changes else Status.UNCHANGED), "managed", "", plan.documents
+        run.findings.append(Finding.of("POLICY_TOO_LARGE", f"the role's quota of {self.settings.max_attached} attached "
+                                       f"policies stayed taken by other writers over {QUOTA_ATTEMPTS} attempts"))
+        self.fail_closed(run, role, base, inline)
+        return Status.SKIPPED, "", "POLICY_TOO_LARGE", ()
+
+    def fail_closed(self, run: ChangeSet, role: str, base: str, inline: list[str] | None,
+                    attached: list[AttachedPolicy] | None = None) -> None:
+        """The current definition cannot be placed: what was placed for an earlier one must not stay (ADR 0006)."""
+        before = len(run.changes)
+        inline = self.roles.list_inline(role) if inline is None else inline
+        if inline is None:
+            return
         if base in inline:
             run.delete_inline(role, base)
-        run.findings.append(Finding.of("POLICY_OVERFLOW", f"placed in {len(names)} customer-managed "
-                                       f"polic{'y' if len(names) == 1 else 'ies'}: {', '.join(names)}"))
-        return (Status.WRITTEN if run.changes else Status.UNCHANGED), "managed", "", plan.documents
+        attached = (self.roles.list_attached(role) or []) if attached is None else attached
+        self._drop_managed(run, role, base, attached, keep=set())
+        deleted = {c.policy for c in run.changes if c.kind is ChangeKind.DELETE_MANAGED}
+        for name in sorted({c.policy for c in run.changes if c.kind is ChangeKind.PUT_MANAGED} - deleted):
+            run.delete_managed(name)  # written by this run, attached nowhere (the quota refused it)
+        if len(run.changes) > before:
+            run.findings.append(Finding.of("STALE_GRANTS_REMOVED", f"{base}: the policies written for an earlier "
+                                           "definition were removed from the role (fail closed); the workflow lacks "
+                                           "its permissions until the finding above is resolved"))
 
     def _drop_managed(self, run: ChangeSet, role: str, base: str, attached: Iterable[AttachedPolicy],
                       keep: set[str]) -> None:
@@ -153,6 +241,32 @@ class Placement:
         for name in sorted(managed - keep_managed):
             run.delete_managed(name)
         return changed
+
+
+    def remove_from_role(self, run: ChangeSet, base: str, role_name: str, *, overflow: bool,
+                         keep_managed: set[str], managed: set[str]) -> bool:
+        """Take ``base`` off one role the ledger names; ``True`` when the role no longer carries it (or is gone).
+
+        Overflow policies detached here are added to ``managed`` for the caller to delete (once per name)."""
+        role = self.roles.get_role(role_name)
+        if role is None:
+            return True
+        problem = scope.role_problem(role, self.settings)
+        if problem:
+            run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", f"{base} left on {role.arn}: {problem}"))
+            return False
+        inline = self.roles.list_inline(role_name)
+        if inline is None:
+            return True
+        if base in inline:
+            run.delete_inline(role_name, base)
+        if overflow:
+            for a in self.roles.list_attached(role_name) or []:
+                if naming.is_overflow_of(base, a.name):
+                    run.detach(role_name, a.name)
+                    if a.name not in keep_managed:
+                        managed.add(a.name)
+        return True
 
 
 def role_name_of(role_arn: str) -> str:

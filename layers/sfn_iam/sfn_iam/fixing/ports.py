@@ -101,6 +101,76 @@ class RolePolicyStore(Protocol):
         (``GetAccountAuthorizationDetails``, all pages)."""
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """What the ledger remembers of one machine's policies (keyed by the policy's base name). An index, not the truth:
+    ``roles`` may list roles that no longer carry the policy (it is written before IAM is), never fewer unless IAM
+    was changed behind the fixer's back, which the sweep repairs."""
+
+    arn: str
+    roles: frozenset[str] = frozenset()
+    definition_hash: str = ""  # of the definition the last write was planned from
+    policy_hash: str = ""  # of the documents planned then
+    overflow: bool = False  # the machine was placed in managed policies at least once: look for them when removing
+
+
+class PolicyLedger(Protocol):
+    """Which roles carry which machine's policies (adapter: a DynamoDB table, ``sfn_iam.aws.ledger``)."""
+
+    def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str) -> LedgerEntry | None:
+        """Record, before writing to IAM, that ``role`` carries ``base`` and the hashes planned; returns the entry as
+        it was before (``None``: none). One atomic call (``UpdateItem`` with ``ReturnValues=ALL_OLD``)."""
+
+    def get(self, base: str) -> LedgerEntry | None:
+        """The entry (``GetItem``, strongly consistent); ``None`` when there is none."""
+
+    def release(self, base: str, roles: frozenset[str]) -> None:
+        """``roles`` no longer carry ``base`` (``UpdateItem`` removing them from the set)."""
+
+    def mark_overflow(self, base: str) -> None:
+        """``base`` was placed in managed policies (``UpdateItem``)."""
+
+    def forget(self, base: str, roles: frozenset[str]) -> None:
+        """The machine is gone and ``roles`` were cleaned: delete the entry unless another writer added a role meanwhile
+        (then only release ``roles``)."""
+
+    def get_cursor(self, name: str) -> str:
+        """Where the last run of ``name`` (a sweep) stopped; empty when it finished."""
+
+    def put_cursor(self, name: str, value: str) -> None:
+        """Store (or, with an empty value, clear) the cursor ``name``."""
+
+
+class NoLedger:
+    """No ledger configured (the CLI, old tests): every lookup misses, so the fixer reads IAM's listing instead."""
+
+    def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str) -> LedgerEntry | None:
+        return None
+
+    def get(self, base: str) -> LedgerEntry | None:
+        return None
+
+    def release(self, base: str, roles: frozenset[str]) -> None:
+        return None
+
+    def mark_overflow(self, base: str) -> None:
+        return None
+
+    def forget(self, base: str, roles: frozenset[str]) -> None:
+        return None
+
+    def get_cursor(self, name: str) -> str:
+        return ""
+
+    def put_cursor(self, name: str, value: str) -> None:
+        return None
+
+
+class OutcomePublisher(Protocol):
+    def publish(self, detail_type: str, detail: Mapping[str, Any], resources: list[str]) -> None:
+        """Publish one outcome event (``PutEvents``); raises when the entry is not accepted."""
+
+
 class SummaryNotifier(Protocol):
     def notify(self, subject: str, message: str) -> None:
         """Publish a sweep's summary (SNS ``Publish``)."""

@@ -5,15 +5,21 @@ calls for each state machine (``fresh=False``) and each orphaned policy. Every p
 :class:`~sfn_iam.fixing.outcome.Outcome`; AWS errors other than "not found" and IAM's ``LimitExceeded`` propagate so the
 platform retries.
 
-Call budget of a create on a role without our policy: DescribeStateMachine, GetRole, ListRolePolicies,
-PutRolePolicy, GetRolePolicy (read-back) = 5. Inline space is not pre-computed (that would cost a GetRolePolicy
-per other policy): IAM refuses an overflowing ``PutRolePolicy`` atomically with ``LimitExceeded`` and the
-fixer then moves the policy to customer-managed policies (docs/adr/0001).
+Call budget of a create on a role without our policy: DescribeStateMachine, ledger claim, GetRole,
+ListRolePolicies, PutRolePolicy, GetRolePolicy (read-back), DescribeStateMachine (re-check) = 7. Inline space is
+not pre-computed (that would cost a GetRolePolicy per other policy): IAM refuses an overflowing ``PutRolePolicy``
+atomically with ``LimitExceeded`` and the fixer then moves the policy to customer-managed policies (docs/adr/0001).
+
+Convergence (docs/adr/0006): the ledger says which roles carry a machine's policies, so a role move or a delete
+touches those roles only, whatever the size of the account (IAM's account-wide listing is the fallback when the
+ledger has no entry). After writing, the machine is described again; when it changed meanwhile (another event
+for it ran during this one) the run repeats on what the machine is now, and when it is gone what this run wrote
+is removed. The last writer therefore always wrote the machine as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from sfn_iam.arns import is_role_arn
@@ -22,24 +28,37 @@ from sfn_iam.fixing import events, naming
 from sfn_iam.fixing.changes import ChangeSet
 from sfn_iam.fixing.events import Action, Ignored, Trigger
 from sfn_iam.fixing.outcome import Outcome, Status
-from sfn_iam.fixing.placement import Placement, role_name_of
+from sfn_iam.fixing.placement import Placed, Placement, role_name_of
 from sfn_iam.fixing.ports import (
     DescribedStateMachine,
     Document,
+    NoLedger,
+    PolicyLedger,
     RolePolicyStore,
     StateMachineReader,
 )
 from sfn_iam.fixing.settings import Settings
+from sfn_iam.model import StateMachine
+
+MAX_PASSES = 4  # passes of one fix when the machine keeps changing under it; then the platform retries
+
+
+class ConcurrentChangeError(RuntimeError):
+    """The machine changed under every pass of a fix: fail so the invocation is retried later."""
 
 
 class RoleFixer:
     def __init__(self, machines: StateMachineReader, roles: RolePolicyStore, settings: Settings,
-                 sleep: Callable[[float], None] = lambda _: None) -> None:
+                 sleep: Callable[[float], None] = lambda _: None, *, ledger: PolicyLedger | None = None,
+                 region: str | None = None, scan_holders: bool = False) -> None:
         self.machines = machines
         self.roles = roles
         self.settings = settings
         self.sleep = sleep
-        self.placement = Placement(roles, settings)
+        self.ledger: PolicyLedger = ledger if ledger is not None else NoLedger()
+        self.region = region  # the function's region: events for machines elsewhere are ignored
+        self.scan_holders = scan_holders  # the sweep: relocation also consults IAM's listing (the ledger's rebuild)
+        self.placement = Placement(roles, settings, self.ledger, trust_overflow_flag=not scan_holders)
 
     def _changes(self) -> ChangeSet:
         return ChangeSet(self.roles, self.settings.enforce, self.sleep)
@@ -48,13 +67,10 @@ class RoleFixer:
 
     def handle_event(self, event: Any) -> Outcome:
         """One EventBridge event as delivered to the Lambda: parse it, then act or say why not."""
-        parsed = events.parse(event, self.settings.account)
+        parsed = events.parse(event, self.settings.account, self.region)
         if isinstance(parsed, Ignored):
-            detail = event.get("detail") if isinstance(event, Mapping) else None
-            name = detail.get("eventName") if isinstance(detail, Mapping) else None
             return Outcome(Status.IGNORED, mode=str(self.settings.mode), event_id=parsed.event_id,
-                           action=name if isinstance(name, str) else "", reason=parsed.reason,
-                           message=parsed.message)
+                           action=parsed.action, reason=parsed.reason, message=parsed.message)
         return self.handle(parsed)
 
     def handle(self, trigger: Trigger) -> Outcome:
@@ -69,7 +85,8 @@ class RoleFixer:
 
         ``fresh`` (a create): on a role without inline policies, do not look for managed overflow policies of this
         machine (a brand-new machine cannot have any). ``relocate``: the role may have changed, so remove this
-        machine's policies from the other roles that carry them.
+        machine's policies from the other roles that carry them (the ledger's roles; IAM's listing without one).
+        Other roles the ledger names are cleaned on every fix, since that costs nothing to find.
         """
         base = naming.policy_name(self.settings.policy_prefix, arn)
         out = {"event_id": event_id, "action": action, "state_machine_arn": arn, "policy_name": base}
@@ -79,18 +96,67 @@ class RoleFixer:
             run.findings.append(Finding.of("STATE_MACHINE_GONE", f"{arn} no longer exists (or is being deleted)"))
             return self._outcome(Status.GONE, run, out, reason="STATE_MACHINE_GONE")
         sm = described.machine
-        out["role_arn"] = sm.role_arn
         run = self._changes()
-        status, placement, reason, docs = self.placement.place(run, sm, base, fresh)
-        if relocate:
-            role_name = role_name_of(sm.role_arn) if is_role_arn(sm.role_arn) else None
-            keep = {naming.overflow_name(base, i) for i in range(1, len(docs) + 1)} if placement == "managed" else set()
-            self.placement.remove_from_holders(run, base, skip_role=role_name, keep_managed=keep)
-            if status is Status.UNCHANGED and run.changes:
-                status = Status.REMOVED
+        touched: set[str] = set()
+        for _ in range(MAX_PASSES):
+            out["role_arn"] = sm.role_arn
+            applied = run.applied
+            status, placement, reason, docs = self._pass(run, sm, base, fresh, relocate, touched)
+            if not run.enforce or run.applied == applied:
+                break  # nothing written: nothing this run did can be stale
+            again = self._describe(arn, attempts=1)
+            if again is not None and again.status == "ACTIVE" and again.machine == sm:
+                break
+            run.findings.append(Finding.of("CONCURRENT_CHANGE", f"{arn} changed while its policy was being written; "
+                                           "converging on what it is now"))
+            if again is None or again.status != "ACTIVE":
+                self._remove_from(run, base, touched | set(self._ledger_roles(base)), overflow=True, release=False)
+                status, placement, reason, docs = Status.REMOVED, "", "", ()
+                out["role_arn"] = ""
+                self.ledger.forget(base, frozenset(touched))
+                break
+            sm, fresh, relocate = again.machine, False, True
+        else:
+            raise ConcurrentChangeError(f"{arn} kept changing during {MAX_PASSES} passes")
+        if status is Status.UNCHANGED and run.changes:
+            status = Status.WRITTEN if any(c.kind.is_write for c in run.changes) else Status.REMOVED
         if status in (Status.WRITTEN, Status.REMOVED) and not self.settings.enforce:
             status = Status.PROPOSED
         return self._outcome(status, run, out, docs, placement=placement, reason=reason)
+
+    def _pass(self, run: ChangeSet, sm: StateMachine, base: str, fresh: bool, relocate: bool,
+              touched: set[str]) -> Placed:
+        run.claimed, run.prior = False, None
+        placed = self.placement.place(run, sm, base, fresh)
+        _, placement, _, docs = placed
+        role_name = role_name_of(sm.role_arn) if is_role_arn(sm.role_arn) else None
+        if role_name and run.claimed:
+            touched.add(role_name)
+        keep = {naming.overflow_name(base, i) for i in range(1, len(docs) + 1)} if placement == "managed" else set()
+        prior = run.prior if run.claimed else (self.ledger.get(base) if relocate else None)
+        if prior is not None:
+            stale = prior.roles - {role_name} if role_name else prior.roles
+            self._remove_from(run, base, stale, overflow=prior.overflow, keep_managed=keep)
+        if self.scan_holders or (relocate and prior is None):
+            changed = self.placement.remove_from_holders(run, base, skip_role=role_name, keep_managed=keep)
+            if changed and run.enforce:
+                self.ledger.release(base, frozenset(r.rsplit("/", 1)[-1] for r in changed))
+        return placed
+
+    def _ledger_roles(self, base: str) -> frozenset[str]:
+        entry = self.ledger.get(base)
+        return entry.roles if entry is not None else frozenset()
+
+    def _remove_from(self, run: ChangeSet, base: str, roles: set[str] | frozenset[str], *, overflow: bool,
+                     keep_managed: set[str] | None = None, release: bool = True) -> None:
+        """Take ``base`` off ``roles`` (named by the ledger or written by this run) and tell the ledger."""
+        managed: set[str] = set()
+        cleaned = frozenset(r for r in sorted(roles) if self.placement.remove_from_role(
+            run, base, r, overflow=overflow, keep_managed=keep_managed or set(), managed=managed))
+        for name in sorted(managed):
+            run.delete_managed(name)
+        if cleaned and run.enforce and release:
+            self.ledger.release(base, cleaned)
 
     def remove(self, arn: str, *, event_id: str = "", action: str = "remove") -> Outcome:
         """Remove a deleted machine's policies from every role in scope that carries them."""
@@ -99,22 +165,44 @@ class RoleFixer:
             # Deleted and created again before this event arrived: the new machine's policy must stay.
             return self.fix(arn, event_id=event_id, action=action, relocate=True)
         base = naming.policy_name(self.settings.policy_prefix, arn)
-        return self.remove_policy(base, state_machine_arn=arn, event_id=event_id, action=action)
+        entry = self.ledger.get(base)
+        if entry is None:
+            outcome = self.remove_policy(base, state_machine_arn=arn, event_id=event_id, action=action)
+        else:
+            run = self._changes()
+            self._remove_from(run, base, entry.roles, overflow=entry.overflow, release=False)
+            if run.enforce:  # the entry goes, unless a concurrent claim added a role (then only these roles go)
+                self.ledger.forget(base, entry.roles)
+            outcome = self._removal_outcome(run, base, arn, event_id, action, sorted(entry.roles))
+        if outcome.writes:
+            again = self._describe(arn, attempts=1)
+            if again is not None and again.status == "ACTIVE":
+                # Created again while we removed: the new machine gets its policy back.
+                return self.fix(arn, event_id=event_id, action=action, relocate=True)
+        return outcome
 
     def remove_policy(self, base: str, *, state_machine_arn: str = "", event_id: str = "",
                       action: str = "remove") -> Outcome:
         """Remove the policies named ``base`` (inline) and ``base.N`` (managed) from every role in scope.
 
         The sweep calls this for an orphaned policy, whose machine is gone and whose ARN a hashed name does not
-        reveal; :meth:`remove` calls it once it knows the machine is gone.
+        reveal; :meth:`remove` calls it once it knows the machine is gone and the ledger does not know its roles.
         """
         run = self._changes()
         roles = self.placement.remove_from_holders(run, base, skip_role=None, keep_managed=set())
+        if run.enforce:
+            self.ledger.forget(base, frozenset(r.rsplit("/", 1)[-1] for r in roles))
+        return self._removal_outcome(run, base, state_machine_arn, event_id, action, roles)
+
+    def _removal_outcome(self, run: ChangeSet, base: str, arn: str, event_id: str, action: str,
+                         roles: list[str]) -> Outcome:
         status = Status.REMOVED if run.changes else Status.UNCHANGED
         if run.changes and not self.settings.enforce:
             status = Status.PROPOSED
-        out = {"event_id": event_id, "action": action, "state_machine_arn": state_machine_arn, "policy_name": base,
-               "role_arn": roles[0] if len(roles) == 1 else ""}
+        changed = sorted({c.role for c in run.changes if c.role})
+        role_arn = roles[0] if len(roles) == 1 and roles[0].startswith("arn:") else ""
+        out = {"event_id": event_id, "action": action, "state_machine_arn": arn, "policy_name": base,
+               "role_arn": role_arn if len(changed) <= 1 else ""}
         return self._outcome(status, run, out, message="" if run.changes else "no policy of this machine found")
 
     # -- steps --------------------------------------------------------------------------------------------

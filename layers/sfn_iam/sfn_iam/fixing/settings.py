@@ -45,6 +45,8 @@ class Settings:
     describe_delay: float = 1.0  # seconds, doubled per attempt
     event_bus: str = "default"
     managed_path: str = "/sfn-iam/"  # IAM path of our customer-managed overflow policies
+    # -- the ledger (docs/adr/0006) --
+    ledger_table: str = ""  # DynamoDB table of which roles carry which machine's policies; empty: no ledger
 
     @property
     def enforce(self) -> bool:
@@ -55,7 +57,9 @@ def _list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def _number(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
+def number(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
+    """``env[key]`` as a number within ``low..high`` (``default`` when unset); the one parser of numeric settings
+    (the fixer's here, the sweep's in ``governance.sweep.options_from_env``)."""
     raw = env.get(key, "").strip()
     if not raw:
         return default
@@ -111,9 +115,22 @@ def from_env(env: Mapping[str, str]) -> Settings:
         policy_prefix=prefix,
         fixer_role_arn=fixer_role,
         guard=GuardPolicy.build(denied, services or None),
-        max_attached=int(_number(env, "MAX_ATTACHED_POLICIES", 10, 1, 20)),
-        describe_attempts=int(_number(env, "DESCRIBE_ATTEMPTS", 4, 1, 10)),
-        describe_delay=_number(env, "DESCRIBE_RETRY_DELAY", 1.0, 0, 30),
+        max_attached=int(number(env, "MAX_ATTACHED_POLICIES", 10, 1, 20)),
+        describe_attempts=int(number(env, "DESCRIBE_ATTEMPTS", 4, 1, 10)),
+        describe_delay=number(env, "DESCRIBE_RETRY_DELAY", 1.0, 0, 30),
         event_bus=env.get("EVENT_BUS_NAME", "default").strip() or "default",
         managed_path=managed_path,
+        ledger_table=_ledger_table(env),
     )
+
+
+# -- the ledger (docs/adr/0006) ----------------------------------------------------------------------------------
+
+_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+
+def _ledger_table(env: Mapping[str, str]) -> str:
+    table = env.get("LEDGER_TABLE_NAME", "").strip()
+    if table and not _TABLE.match(table):
+        raise ConfigError(f"LEDGER_TABLE_NAME={table!r} is not a DynamoDB table name")
+    return table

@@ -228,7 +228,7 @@ def events(result: SweepResult) -> list[tuple[str, dict[str, Any], list[str]]]:
     """The outcome events of a sweep, in the fixer's schema (docs/events.md): every outcome that changed or would
     change something or carries a finding above info, then one ``Sweep Completed`` event with the totals.
     Unchanged machines without findings are counted in the totals only, so a daily sweep is not a daily flood."""
-    out = [(o.detail_type, o.to_dict(), o.resources()) for o in result.all_outcomes
+    out = [(o.detail_type, o.to_event(), o.resources()) for o in result.all_outcomes
            if o.changes or any(f.severity > Severity.INFO for f in o.findings)]
     totals = {"schemaVersion": "1", "action": "sweep", "mode": result.mode, "account": result.account,
               "region": result.region, "totals": result.totals(),

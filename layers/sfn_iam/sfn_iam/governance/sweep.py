@@ -24,9 +24,19 @@ from dataclasses import dataclass, replace
 from sfn_iam.findings import Finding
 from sfn_iam.fixing import naming
 from sfn_iam.fixing.outcome import Change, ChangeKind, Outcome, Status
-from sfn_iam.fixing.ports import AttachedPolicy, Document, PolicyHolder, Role, RolePolicyStore, StateMachineReader
+from sfn_iam.fixing.placement import digest
+from sfn_iam.fixing.ports import (
+    AttachedPolicy,
+    Document,
+    NoLedger,
+    PolicyHolder,
+    PolicyLedger,
+    Role,
+    RolePolicyStore,
+    StateMachineReader,
+)
 from sfn_iam.fixing.service import RoleFixer
-from sfn_iam.fixing.settings import ConfigError, Settings
+from sfn_iam.fixing.settings import ConfigError, Settings, number
 
 SWEEP_ACTION = "sweep"
 Progress = Callable[[int, int], None]  # (done, total)
@@ -46,24 +56,14 @@ class SweepOptions:
 
 def options_from_env(env: Mapping[str, str]) -> SweepOptions:
     """``SWEEP_WORKERS``, ``IAM_CALLS_PER_SECOND``, ``FINDINGS_TOPIC_ARN``, ``SECURITY_HUB_FINDINGS``."""
-    def number(key: str, default: float, low: float, high: float) -> float:
-        raw = env.get(key, "").strip()
-        try:
-            value = float(raw) if raw else default
-        except ValueError:
-            raise ConfigError(f"{key}={raw!r} is not a number") from None
-        if not low <= value <= high:
-            raise ConfigError(f"{key}={raw!r} is outside {low}..{high}")
-        return value
-
     topic = env.get("FINDINGS_TOPIC_ARN", "").strip()
     if topic and not (topic.startswith("arn:") and ":sns:" in topic):
         raise ConfigError(f"FINDINGS_TOPIC_ARN={topic!r} is not an SNS topic ARN")
     hub = env.get("SECURITY_HUB_FINDINGS", "false").strip().lower()
     if hub not in ("true", "false", ""):
         raise ConfigError(f"SECURITY_HUB_FINDINGS={hub!r}; expected true or false")
-    return SweepOptions(workers=int(number("SWEEP_WORKERS", 4, 1, 16)),
-                        iam_calls_per_second=number("IAM_CALLS_PER_SECOND", 10, 0.1, 100),
+    return SweepOptions(workers=int(number(env, "SWEEP_WORKERS", 4, 1, 16)),
+                        iam_calls_per_second=number(env, "IAM_CALLS_PER_SECOND", 10, 0.1, 100),
                         topic_arn=topic, security_hub=hub == "true")
 
 
@@ -284,20 +284,38 @@ class SweepResult:
 
 class Sweeper:
     def __init__(self, machines: StateMachineReader, roles: RolePolicyStore, settings: Settings, region: str, *,
-                 workers: int = 4, sleep: Callable[[float], None] = lambda _: None) -> None:
+                 workers: int = 4, sleep: Callable[[float], None] = lambda _: None,
+                 ledger: PolicyLedger | None = None) -> None:
         self.machines = machines
         self.cache = SweepCache(roles, settings.policy_prefix)
         self.settings = settings
         self.region = region
         self.workers = max(1, workers)
+        self.ledger: PolicyLedger = ledger if ledger is not None else NoLedger()
         # No describe retries: a listed machine that cannot be described is gone, not "not visible yet".
-        self.fixer = RoleFixer(machines, self.cache, replace(settings, describe_attempts=1), sleep=sleep)
+        # scan_holders: relocation consults IAM's listing too, so the sweep rebuilds the ledger from IAM.
+        self.fixer = RoleFixer(machines, self.cache, replace(settings, describe_attempts=1), sleep=sleep,
+                               ledger=self.ledger, scan_holders=True)
+
+    @property
+    def cursor_name(self) -> str:
+        return f"sweep.{self.region}"
+
+    def _resume_order(self, arns: list[str]) -> list[str]:
+        """The listing, sorted, starting where the last run stopped (its cursor), wrapping around."""
+        arns = sorted(arns)
+        cursor = self.ledger.get_cursor(self.cursor_name)
+        if not cursor:
+            return arns
+        start = next((i for i, a in enumerate(arns) if a >= cursor), 0)
+        return arns[start:] + arns[:start]
 
     def run(self, progress: Progress | None = None, keep_going: Callable[[], bool] | None = None) -> SweepResult:
         """Sweep the account. ``keep_going`` (the Lambda: "more than 30 s left") is asked before each machine; once
-        it says no, the remaining machines are reported as errors ("not reached") and orphans are left for the
-        next sweep, so a sweep that runs out of time still returns its report instead of being killed."""
-        arns = list(self.machines.list_arns())
+        it says no, the remaining machines are reported as errors ("not reached"), the first of them is stored as
+        the cursor the next run starts from (so every machine is reached across runs, however large the account),
+        and orphans are left for a run that completes."""
+        arns = self._resume_order(list(self.machines.list_arns()))
         self.cache.holders(self.settings.policy_prefix)  # the listing before any write: what orphans are judged on
         total = len(arns)
         done = 0
@@ -325,26 +343,47 @@ class Sweeper:
             list(pool.map(one, arns))
         outcomes = tuple(r for a in arns if isinstance(r := results[a], Outcome))
         errors = [r for a in arns if isinstance(r := results[a], SweepError)]
+        not_reached = [a for a in arns if isinstance(r := results[a], SweepError) and r.error.startswith(
+            "SweepTimeoutError")]
+        self.ledger.put_cursor(self.cursor_name, not_reached[0] if not_reached else "")
         orphans: list[Outcome] = []
         out_of_time = keep_going is not None and not keep_going()
         for base in [] if out_of_time else self._orphaned(arns):
             try:
-                orphans.append(self.fixer.remove_policy(base, action=SWEEP_ACTION))
+                orphans.append(self._remove_orphan(base))
             except Exception as exc:  # reported like a machine's error
                 errors.append(SweepError(base, f"{type(exc).__name__}: {str(exc)[:300]}"))
         roles = {o.role_arn for o in outcomes if o.role_arn}
         return SweepResult(str(self.settings.mode), self.settings.account, self.region, outcomes, tuple(orphans),
                            tuple(errors), len(roles))
 
+    def _remove_orphan(self, base: str) -> Outcome:
+        """An orphan by the listing taken at the start; a machine created since (its event may be in flight) keeps
+        its policy: the ledger names the machine, and it is described before anything is removed."""
+        entry = self.ledger.get(base)
+        if entry is not None and entry.arn:
+            described = self.machines.describe(entry.arn)
+            if described is not None and described.status == "ACTIVE":
+                return self.fixer.fix(entry.arn, action=SWEEP_ACTION, relocate=True)
+        return self.fixer.remove_policy(base, action=SWEEP_ACTION)
+
     def _fix(self, arn: str) -> Outcome:
+        before = self.ledger.get(naming.policy_name(self.settings.policy_prefix, arn))
         outcome = self.fixer.fix(arn, action=SWEEP_ACTION, relocate=True)
         drifted = [c for c in outcome.changes if _restores(c) and self.cache.existed(c.role, c.policy)]
         if not drifted:
             return outcome
         verb = "restored" if self.settings.enforce else "would be restored"
-        findings = [Finding.of("DRIFT", f"{c.policy} on role {c.role} differs from what the state machine needs "
-                               f"(edited by hand, or the definition changed while no event reached the fixer); {verb}")
-                    for c in drifted]
+        machine = self.machines.describe(arn) if before is not None else None
+        missed = machine is not None and before is not None and before.definition_hash != digest(
+            machine.machine.definition)
+        if missed:
+            findings = [Finding.of("MISSED_CHANGE", f"{c.policy} on role {c.role} was written for an earlier "
+                                   f"definition and no event reported the change; {verb}") for c in drifted]
+        else:
+            why = "edited by hand" if before is not None else "edited by hand, or a definition change no event reported"
+            findings = [Finding.of("DRIFT", f"{c.policy} on role {c.role} differs from what the state machine needs "
+                                   f"({why}); {verb}") for c in drifted]
         return replace(outcome, findings=(*findings, *outcome.findings))
 
     def _orphaned(self, arns: list[str]) -> list[str]:

@@ -1,0 +1,101 @@
+"""DynamoDB adapter of the ledger: which roles carry which machine's policies, and the sweep's cursor.
+
+One item per machine, keyed by its policy base name (``pk``), with ``arn``, the string set ``roles``, ``defHash``,
+``policyHash`` and ``overflow``; one item per sweep cursor, keyed ``#cursor.<name>`` (``#`` never occurs in an IAM
+policy name). Every write is a single atomic ``UpdateItem``/``DeleteItem``, so concurrent events never lose each
+other's roles (set ``ADD``/``DELETE`` instead of read-modify-write). docs/adr/0006-ledger-and-convergence.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from sfn_iam.aws.clients import error_code
+from sfn_iam.fixing.ports import LedgerEntry
+
+REQUIRED_ACTIONS = frozenset({
+    "dynamodb:GetItem",  # get, get_cursor
+    "dynamodb:UpdateItem",  # claim, release, mark_overflow, put_cursor
+    "dynamodb:DeleteItem",  # forget, put_cursor("")
+})
+_CURSOR = "#cursor."
+
+
+def _entry(item: Mapping[str, Any] | None) -> LedgerEntry | None:
+    if not item or "arn" not in item:
+        return None
+    return LedgerEntry(
+        arn=item["arn"]["S"],
+        roles=frozenset(item.get("roles", {}).get("SS", ())),
+        definition_hash=item.get("defHash", {}).get("S", ""),
+        policy_hash=item.get("policyHash", {}).get("S", ""),
+        overflow=bool(item.get("overflow", {}).get("BOOL", False)),
+    )
+
+
+class DynamoDbLedger:
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str) -> LedgerEntry | None:
+        r = self.client.update_item(
+            TableName=self.table, Key={"pk": {"S": base}},
+            UpdateExpression="SET arn = :a, defHash = :d, policyHash = :p ADD #roles :r",
+            ExpressionAttributeNames={"#roles": "roles"},
+            ExpressionAttributeValues={":a": {"S": arn}, ":d": {"S": definition_hash}, ":p": {"S": policy_hash},
+                                       ":r": {"SS": [role]}},
+            ReturnValues="ALL_OLD")
+        return _entry(r.get("Attributes"))
+
+    def get(self, base: str) -> LedgerEntry | None:
+        r = self.client.get_item(TableName=self.table, Key={"pk": {"S": base}}, ConsistentRead=True)
+        return _entry(r.get("Item"))
+
+    def release(self, base: str, roles: frozenset[str]) -> None:
+        if roles:
+            self.client.update_item(
+                TableName=self.table, Key={"pk": {"S": base}}, UpdateExpression="DELETE #roles :r",
+                ExpressionAttributeNames={"#roles": "roles"},
+                ExpressionAttributeValues={":r": {"SS": sorted(roles)}})
+
+    def mark_overflow(self, base: str) -> None:
+        self.client.update_item(TableName=self.table, Key={"pk": {"S": base}}, UpdateExpression="SET overflow = :t",
+                                ExpressionAttributeValues={":t": {"BOOL": True}})
+
+    def forget(self, base: str, roles: frozenset[str]) -> None:
+        condition = "attribute_not_exists(#roles)"
+        values: dict[str, Any] = {}
+        if roles:
+            condition += " OR #roles = :r"
+            values[":r"] = {"SS": sorted(roles)}
+        try:
+            self.client.delete_item(TableName=self.table, Key={"pk": {"S": base}}, ConditionExpression=condition,
+                                    ExpressionAttributeNames={"#roles": "roles"},
+                                    **({"ExpressionAttributeValues": values} if values else {}))
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            self.release(base, roles)  # a concurrent claim added a role: keep the entry, drop only what we cleaned
+
+    def get_cursor(self, name: str) -> str:
+        r = self.client.get_item(TableName=self.table, Key={"pk": {"S": _CURSOR + name}}, ConsistentRead=True)
+        return str(r.get("Item", {}).get("next", {}).get("S", ""))
+
+    def put_cursor(self, name: str, value: str) -> None:
+        key = {"pk": {"S": _CURSOR + name}}
+        if not value:
+            self.client.delete_item(TableName=self.table, Key=key)
+            return
+        self.client.update_item(TableName=self.table, Key=key, UpdateExpression="SET #n = :v",
+                                ExpressionAttributeNames={"#n": "next"}, ExpressionAttributeValues={":v": {"S": value}})
+
+
+def create_table(client: Any, table: str) -> None:
+    """The table as template.yaml declares it (for moto: the demo, the tests and the bench)."""
+    client.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")
