@@ -23,7 +23,10 @@ Three layers, applied to every requirement in this order (the first that refuses
 3. **Wildcard rule** (``data/sensitive.json``): ``WILDCARD_WRITE`` when the resource is a wildcard that covers
    a container identity (see :func:`covers_container`) and the action is a secret-read action (any service) or
    a write/destructive action of a sensitive service (see :func:`access_class`). A dynamic value never widens
-   a sensitive grant: the finding says what a human must grant by hand.
+   a sensitive grant: the finding says what a human must grant by hand. Two narrow ways through: a condition that
+   pins the grant (a literal KMS encryption context or ``kms:RequestAlias``, a ``...:CreateAction``), and the stop
+   of a ``.sync`` run whose id AWS generates (``run_stops``: ``ecs:StopTask``, ``batch:TerminateJob``, ...) on a
+   pattern of this account and Region, only next to the start of that run in the same state, granted whole.
 """
 
 from __future__ import annotations
@@ -93,6 +96,8 @@ class Sensitivity:
     invokes: frozenset[str]
     unscoped: frozenset[str]  # "service:action" of sensitive services with no resource types (only "*" applies)
     actions: frozenset[str] = frozenset()  # sensitive actions of services that are not sensitive as a whole
+    # stop/terminate action -> the start actions it cleans up after (run ids generated at run time; see run_stops)
+    run_stops: tuple[tuple[str, frozenset[str]], ...] = ()
 
     @classmethod
     def load(cls) -> Sensitivity:
@@ -106,7 +111,14 @@ class Sensitivity:
             invokes=frozenset(a.lower() for a in raw["invoke_actions"]),
             unscoped=frozenset(f"{svc}:{a}" for svc, acts in _data("unscoped_actions.json")["actions"].items()
                                for a in acts),
+            run_stops=tuple(sorted((a.lower(), frozenset(s.lower() for s in v["starts"]))
+                                   for a, v in raw["run_stops"].items())),
         )
+
+    def starts_of(self, action: str) -> frozenset[str]:
+        """The start actions whose run ``action`` stops (empty when it is not a run stop)."""
+        lowered = action.lower()
+        return next((starts for stop, starts in self.run_stops if stop == lowered), frozenset())
 
 
 DEFAULT_DENY: tuple[DenyEntry, ...] = _load_default()
@@ -227,11 +239,12 @@ def _condition_values(req: Requirement, key: str, operators: tuple[str, ...]) ->
 
 
 def _scoped_by_condition(req: Requirement) -> bool:
-    """Conditions that pin a wildcard grant to this state machine's own data or to resources it creates."""
+    """Conditions that pin a wildcard grant to this state machine's own data, to resources it creates, or (KMS) to
+    the key one literal alias names (``kms:RequestAlias``: the request must use that alias)."""
     for c in req.conditions:
         key = c.key.lower()
-        if c.operator == "StringEquals" and c.values and (
-            (req.service == "kms" and key.startswith("kms:encryptioncontext:"))
+        if c.operator == "StringEquals" and c.values and all(_literal(v) for v in c.values) and (
+            (req.service == "kms" and (key.startswith("kms:encryptioncontext:") or key == "kms:requestalias"))
             or key.endswith(":createaction")
         ):
             return True
@@ -324,6 +337,13 @@ def _shown(resource: str) -> str:
     return resource if len(resource) <= _MAX_SHOWN else resource[:_MAX_SHOWN] + "..."
 
 
+def _in_account(resource: str, account: str) -> bool:
+    """An ARN pattern with a literal partition, service, Region and account (this account when one is given)."""
+    parts = resource.split(":", 5)
+    return (len(parts) == 6 and parts[0] == "arn" and not any(_wild(p) for p in parts[1:5])
+            and (not account or parts[4] == account))
+
+
 def _other_account(resource: str, account: str) -> bool:
     parts = resource.split(":", 5)
     return len(parts) == 6 and parts[0] == "arn" and parts[4] not in ("", account, "aws")
@@ -342,6 +362,7 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
     kept: list[Requirement] = []
     findings: dict[tuple[str, str, str], Finding] = {}
     verdicts: dict[str, DenyEntry | None] = {}  # deny-list lookups, once per distinct action
+    stops: list[tuple[Requirement, str]] = []  # run stops on a pattern, decided once the starts are known
 
     def refuse(req: Requirement, code: str, why: str) -> None:
         key = (code, req.action.lower(), req.path)
@@ -377,6 +398,9 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
                                           "may access a resource); never granted automatically")
             continue
         problem = wildcard_problem(req, guard.sensitivity)
+        if problem is not None and guard.sensitivity.starts_of(req.action) and _in_account(req.resource, account):
+            stops.append((req, problem))
+            continue
         if problem is not None:
             refuse(req, "WILDCARD_WRITE", problem)
             continue
@@ -385,6 +409,16 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
                                           "this account keeps receiving data)")
             continue
         kept.append(req)
+    # A run stop on a pattern (its run's id is generated) only next to the start of the same state, granted whole
+    # (a start refused on one of its resources, say a run-time job queue, cannot start the run).
+    refused = {(path, action) for _, action, path in findings}
+    started = {(req.path, req.action.lower()) for req in kept} - refused
+    for req, problem in stops:
+        if any((req.path, start) in started for start in guard.sensitivity.starts_of(req.action)):
+            kept.append(req)
+        else:
+            refuse(req, "WILDCARD_WRITE", f"{problem} (a run stop is granted on a pattern only next to the start of "
+                                          "its run in the same state)")
     # A role passed for a call the deny-list refused (lambda:CreateFunction, cloudformation:CreateStack, ...) would
     # only wait for another way to use it: the pass is refused with the call.
     blocked_paths = {path for code, _, path in findings if code == "BLOCKED_ACTION"}
