@@ -95,7 +95,7 @@ MUST_DENY: tuple[str, ...] = (
     "scheduler:UpdateSchedule", "secretsmanager:DeleteResourcePolicy", "secretsmanager:PutResourcePolicy",
     "securityhub:DisableImportFindingsForProduct", "securityhub:DisableSecurityHub",
     "securityhub:DisableSecurityHubV2", "securityhub:EnableSecurityHub", "securityhub:EnableSecurityHubV2",
-    "sns:AddPermission", "sns:CreateTopic", "sns:SetTopicAttributes", "sqs:AddPermission", "sqs:SetQueueAttributes",
+    "sns:AddPermission", "sns:SetTopicAttributes", "sqs:AddPermission", "sqs:SetQueueAttributes",
     "ssm:CreateAssociation", "ssm:ResumeSession", "ssm:SendCommand", "ssm:StartAutomationExecution",
     "ssm:StartSession", "ssm:UpdateAssociation", "sso-directory:AddMemberToGroup", "sso:AddRegion",
     "states:CreateStateMachine", "states:UpdateStateMachine", "sts:AssumeRole", "sts:AssumeRoleWithWebIdentity",

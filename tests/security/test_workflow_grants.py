@@ -185,3 +185,46 @@ def test_request_response_batch_gets_no_terminate() -> None:
     plan = plan_for(task("arn:aws:states:::batch:submitJob",
                          {"JobName": "n", "JobQueue": "queue", "JobDefinition": "def:2"}))
     assert_denies(plan, "batch:TerminateJob", f"arn:aws:batch:{REGION}:{ACCOUNT}:job/8d2f4a1e")
+
+
+# --- Permissions management, reviewed: creating a queue or a topic changes no existing resource's access --------
+
+SQS = f"arn:aws:sqs:{REGION}:{ACCOUNT}"
+SNS = f"arn:aws:sns:{REGION}:{ACCOUNT}"
+
+
+def test_a_workflow_may_create_its_queue_and_topic() -> None:
+    definition = {"StartAt": "Q", "States": {
+        "Q": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sqs:createQueue", "Next": "T",
+              "Parameters": {"QueueName": "orders-dlq"}},
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sns:createTopic", "End": True,
+              "Parameters": {"Name": "orders-events"}}}}
+    plan = plan_for(definition)
+    assert_allows(plan, "sqs:CreateQueue", f"{SQS}:orders-dlq")
+    assert_denies(plan, "sqs:CreateQueue", f"{SQS}:other")
+    assert_allows(plan, "sns:CreateTopic", f"{SNS}:orders-events")
+    assert_denies(plan, "sns:CreateTopic", f"{SNS}:other")
+    assert "BLOCKED_ACTION" not in codes(plan)
+
+
+@pytest.mark.parametrize("api,action,params", [
+    ("sqs:setQueueAttributes", "sqs:SetQueueAttributes",
+     {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/orders", "Attributes": {"VisibilityTimeout": "60"}}),
+    ("sns:setTopicAttributes", "sns:SetTopicAttributes",
+     {"TopicArn": f"{SNS}:orders", "AttributeName": "DisplayName", "AttributeValue": "x"}),
+    ("sqs:addPermission", "sqs:AddPermission",
+     {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/orders", "Label": "l", "AWSAccountIds": ["1"],
+      "Actions": ["SendMessage"]}),
+])
+def test_changing_an_existing_resource_policy_stays_refused(api: str, action: str, params: dict[str, Any]) -> None:
+    plan = plan_for(_sdk(api, params))
+    resource = f"{SQS}:orders" if action.startswith("sqs") else f"{SNS}:orders"
+    assert_denies(plan, action, resource)
+    assert "BLOCKED_ACTION" in codes(plan)
+
+
+def test_glue_connection_type_catalogue_reads_are_granted_but_connection_use_is_not() -> None:
+    plan = plan_for(_sdk("glue:listConnectionTypes", {}))
+    assert_allows(plan, "glue:ListConnectionTypes", "*")
+    plan = plan_for(_sdk("glue:testConnection", {"ConnectionName": "salesforce"}))
+    assert "BLOCKED_ACTION" in codes(plan)
