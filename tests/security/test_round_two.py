@@ -244,6 +244,9 @@ def _dangerous_operations() -> list[tuple[str, str, str, str]]:
     """(sdk service, api, IAM action, parameter) for SDK operations whose action is deny-listed, PM, sensitive or a
     secret read, with the first parameter that fills the ARN template."""
     secret = {a.lower() for a in _secret_reads()}
+    # reviewed as not dangerous (creating a queue or topic); the coded exceptions (PassRole, ...) stay watched
+    coded = {"iam:passrole", "iam:createservicelinkedrole", "logs:putresourcepolicy"}
+    reviewed = {a.lower() for a in _levels()["permissions_management_exceptions"]} - coded
     raw = json.loads((DATA / "sensitive.json").read_text(encoding="utf-8"))
     sensitive = {a.lower() for a in raw["sensitive_actions"]}
     out: list[tuple[str, str, str, str]] = []
@@ -255,7 +258,8 @@ def _dangerous_operations() -> list[tuple[str, str, str, str]]:
                 name = action["x"]
                 low = name.lower()
                 if not (low in secret or low in sensitive or GuardPolicy().denied(name)
-                        or guardrails.access_level(name) == guardrails.PERMISSIONS_MANAGEMENT):
+                        or (guardrails.access_level(name) == guardrails.PERMISSIONS_MANAGEMENT
+                            and low not in reviewed)):
                     continue
                 params = [p for r in action.get("r", []) for p in r[2].values()]
                 if params:

@@ -228,3 +228,21 @@ def test_glue_connection_type_catalogue_reads_are_granted_but_connection_use_is_
     assert_allows(plan, "glue:ListConnectionTypes", "*")
     plan = plan_for(_sdk("glue:testConnection", {"ConnectionName": "salesforce"}))
     assert "BLOCKED_ACTION" in codes(plan)
+
+
+@pytest.mark.parametrize("api,action,resource", [("sqs:createQueue", "sqs:CreateQueue", f"{SQS}:leak"),
+                                                 ("sns:createTopic", "sns:CreateTopic", f"{SNS}:leak")])
+@pytest.mark.parametrize("attributes", [{"Policy": "{}"}, {"Policy.$": "$.p"}, "DYNAMIC"])
+def test_a_queue_or_topic_created_with_its_own_policy_is_refused(api: str, action: str, resource: str,
+                                                                  attributes: Any) -> None:
+    name = {"QueueName": "leak"} if api.startswith("sqs") else {"Name": "leak"}
+    params = {**name, "Attributes.$": "$.a"} if attributes == "DYNAMIC" else {**name, "Attributes": attributes}
+    plan = plan_for(_sdk(api, params))
+    assert_denies(plan, action, resource)
+    assert "BLOCKED_ACTION" in codes(plan)
+
+
+def test_a_queue_created_with_ordinary_attributes_is_granted() -> None:
+    plan = plan_for(_sdk("sqs:createQueue", {"QueueName": "jobs", "Attributes": {"VisibilityTimeout": "60"}}))
+    assert_allows(plan, "sqs:CreateQueue", f"{SQS}:jobs")
+    assert_denies(plan, "sqs:CreateQueue", f"{SQS}:jobs2")

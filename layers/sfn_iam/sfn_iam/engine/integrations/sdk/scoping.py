@@ -199,8 +199,26 @@ def _alias_bound(act: Mapping[str, Any]) -> str | None:
     return member
 
 
+# Creating a queue or a topic is Permissions management in the IAM reference because the request may carry the new
+# resource's policy (Attributes.Policy). Without one, nobody's access changes, and the guardrails grant it (reviewed
+# exception); with one, or when the attributes are only known at run time, the call is refused here.
+_POLICY_AT_CREATION = {"sqs:createqueue": "Attributes", "sns:createtopic": "Attributes"}
+
+
+def _sets_policy(call: Call, action: str) -> bool:
+    holder = _POLICY_AT_CREATION.get(action.lower())
+    if holder is None:
+        return False
+    attributes = call.args.sub(holder)
+    return attributes.dynamic or attributes.has("Policy")
+
+
 def generic(call: Call, op: Mapping[str, Any]) -> None:
     for act in op.get("a", ()):
+        if _sets_policy(call, act["x"]):
+            call.finding("BLOCKED_ACTION", f"{act['x']} not granted: the request sets (or may set at run time) the new "
+                                           "resource's access policy (Attributes.Policy); never granted automatically")
+            continue
         member = _alias_bound(act)
         aliased = kms_alias(call, call.args.get(member)) if member else None
         if aliased is not None:
