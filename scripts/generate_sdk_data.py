@@ -53,6 +53,14 @@ ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
     ("ses", "IdentityName"): ("EmailIdentity", "Identity"),
     ("route53", "Id"): ("HostedZoneId",),
     ("dynamodb", "StreamLabel"): ("StreamArn",),
+    # RDS names its resources DB*Identifier / DB*Name in the API and without "DB" in the IAM reference.
+    ("rds", "DbClusterInstanceName"): ("DBClusterIdentifier",),
+    ("rds", "SnapshotName"): ("DBSnapshotIdentifier",),
+    ("rds", "ClusterSnapshotName"): ("DBClusterSnapshotIdentifier",),
+    ("rds", "ParameterGroupName"): ("DBParameterGroupName",),
+    ("rds", "ClusterParameterGroupName"): ("DBClusterParameterGroupName",),
+    ("rds", "SubnetGroupName"): ("DBSubnetGroupName",),
+    ("rds", "SecurityGroupName"): ("DBSecurityGroupName",),
 }
 BARE_MEMBERS = ("Name", "Id", "Arn", "ARN", "Identifier", "ResourceArn", "ResourceARN", "ResourceId")
 _STEM_SUFFIXES = ("withoutleadingslash", "withpath", "identifier", "arn", "name", "id")
@@ -80,6 +88,12 @@ def _compatible(placeholder: str, member: str) -> bool:
     if ph.endswith("id") and m.endswith("name"):
         return False
     return not (ph.endswith("name") and m.endswith("id"))
+
+
+def _string_list(shapes: dict[str, Any], name: str) -> bool:
+    shape = shapes.get(name, {})
+    member = shapes.get(shape.get("member", {}).get("shape", ""), {})
+    return shape.get("type") == "list" and member.get("type") == "string"
 
 
 def pascal(name: str) -> str:
@@ -165,8 +179,13 @@ class Sources:
         return out
 
 
-def bind(prefix: str, api: str, rt: str, template: str, members: list[str]) -> dict[str, str]:
-    """Which input member fills each placeholder of ``template`` (generation-time naming rules, see module doc)."""
+def bind(prefix: str, api: str, rt: str, template: str, members: list[str],
+         lists: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Which input member fills each placeholder of ``template`` (generation-time naming rules, see module doc).
+
+    ``lists`` are the members that are lists of strings: ``InstanceIds`` fills ``${InstanceId}`` once per element
+    (bound as ``InstanceIds[]``) when no single-valued member names the placeholder.
+    """
     result: dict[str, str] = {}
     phs = placeholders(template)
     lower_members = {m.lower(): m for m in members}
@@ -186,6 +205,10 @@ def bind(prefix: str, api: str, rt: str, template: str, members: list[str]) -> d
             found = candidates[0] if candidates else None
             if found is not None and not _compatible(ph, found):
                 found = "@" + found  # the member may hold the resource's ARN, never the id itself
+        if found is None and stem(ph):
+            plural = sorted(m for m in lists
+                            if m.endswith("s") and stem(m[:-1]) == stem(ph) and _compatible(ph, m[:-1]))
+            found = plural[0] + "[]" if plural else None
         if found is None and i == len(phs) - 1:
             noun = re.sub(r"[^a-z0-9]", "", rt.lower())
             if noun and noun in api.lower():
@@ -347,6 +370,8 @@ def build(src: Sources) -> dict[str, str]:
                 api = camel(op_name)
                 shape = model["shapes"].get(op.get("input", {}).get("shape", ""), {})
                 members = [pascal(m) for m in shape.get("members", {})]
+                lists = frozenset(pascal(m) for m, ref in shape.get("members", {}).items()
+                                  if _string_list(model["shapes"], ref.get("shape", "")))
                 override = overrides.get(f"{name}:{api}".lower())
                 if override is not None:
                     used_overrides.add(f"{name}:{api}".lower())
@@ -361,7 +386,8 @@ def build(src: Sources) -> dict[str, str]:
                         continue
                     action = src.action_case(action, action.partition(":")[2])
                     rts = [
-                        [rt, template, bind(action.partition(":")[0], api, rt, template, members), int(required)]
+                        [rt, template, bind(action.partition(":")[0], api, rt, template, members, lists),
+                         int(required)]
                         for rt, template, required in src.resource_types(action)
                     ]
                     rec["a"].append({"x": action, "r": rts})

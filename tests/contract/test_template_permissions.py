@@ -118,6 +118,9 @@ def test_guardrail_parameters_reach_the_function() -> None:
     variables = RESOURCES["RoleFixerFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["EXTRA_DENIED_ACTIONS"] == {"Ref": "ExtraDeniedActions"}
     assert variables["ALLOWED_SERVICES"] == {"Ref": "AllowedServices"}
+    assert variables["PASSABLE_ROLE_PATTERNS"] == {"Fn::Join": [",", {"Ref": "PassableRolePatterns"}]}
+    assert T["Parameters"]["PassableRolePatterns"] == {**T["Parameters"]["PassableRolePatterns"],
+                                                       "Type": "CommaDelimitedList", "Default": ""}
     assert variables["MODE"] == {"Ref": "Mode"}
     assert T["Parameters"]["Mode"]["Default"] == "enforce"
 

@@ -45,6 +45,8 @@ CODES: dict[str, Severity] = {
     "STATE_MACHINE_GONE": Severity.INFO,  # the state machine disappeared before we could read it
     "ROLE_GONE": Severity.INFO,  # the role disappeared before we could write
     "PASSROLE_UNSCOPED": Severity.MEDIUM,  # a role is passed but not named literally: PassRole not granted
+    "ROLE_NOT_PASSABLE": Severity.HIGH,  # a literal role outside the passable roles, or admin-equivalent: refused
+    "UNVERIFIED_ROLE": Severity.LOW,  # a literal role is passed or assumed; offline, nobody could check it
     "DRIFT": Severity.MEDIUM,  # sweep: an owned policy differs from what its machine needs (hand edit, missed event)
     # Added for the role fixer (service.py):
     "POLICY_OVERFLOW": Severity.LOW,  # the role's inline budget is full: placed in customer-managed policies

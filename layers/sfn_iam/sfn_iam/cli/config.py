@@ -4,6 +4,7 @@
 [tool.sfn-iam]
 extra-denied-actions = ["ssm:GetParameter*"]   # as the stack's ExtraDeniedActions
 allowed-services = ["lambda", "dynamodb"]      # as the stack's AllowedServices (absent: every service)
+passable-roles = ["arn:aws:iam::210987654321:role/app/*"]  # as PassableRolePatterns (absent: UNVERIFIED_ROLE)
 fail-on = "high"
 region = "eu-west-1"
 account = "210987654321"
@@ -26,12 +27,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sfn_iam.engine.guardrails import GuardPolicy
+from sfn_iam.engine.guardrails import GuardPolicy, bad_role_patterns
 from sfn_iam.findings import CODES, Finding, Severity
 
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
 _SERVICE = re.compile(r"^[a-z0-9-]+$")
-_KEYS = {"extra-denied-actions", "allowed-services", "fail-on", "suppress", "region", "account", "partition"}
+_KEYS = {"extra-denied-actions", "allowed-services", "passable-roles", "fail-on", "suppress", "region", "account",
+         "partition"}
 
 
 class ConfigError(ValueError):
@@ -137,6 +139,10 @@ def parse(section: Mapping[str, Any], path: str) -> Config:
     bad = [s for s in services or [] if not _SERVICE.match(s.lower())]
     if bad:
         raise ConfigError(f"{path}: allowed-services has entries that are not IAM service prefixes: {bad}")
+    passable = _strings(section, "passable-roles", path)
+    bad = bad_role_patterns(passable or [])
+    if bad:
+        raise ConfigError(f"{path}: passable-roles has entries that are not IAM role ARN patterns: {bad}")
     fail_on = None
     if "fail-on" in section:
         try:
@@ -168,4 +174,4 @@ def parse(section: Mapping[str, Any], path: str) -> Config:
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{path}: {key} must be a string")
         context[key] = value
-    return Config(path, GuardPolicy.build(denied, services), fail_on, tuple(suppressions), **context)
+    return Config(path, GuardPolicy.build(denied, services, passable), fail_on, tuple(suppressions), **context)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sfn_iam.arns import ArnError, parse_role_arn
-from sfn_iam.engine.guardrails import GuardPolicy
+from sfn_iam.engine.guardrails import GuardPolicy, bad_role_patterns, default_passable_roles
 from sfn_iam.fixing import naming
 
 
@@ -104,6 +104,11 @@ def from_env(env: Mapping[str, str]) -> Settings:
     bad = [s for s in services if not _SERVICE.match(s.lower())]
     if bad:
         raise ConfigError(f"ALLOWED_SERVICES has entries that are not IAM service prefixes: {bad}")
+    # Class 7 (issue 15): the literal roles a workflow may pass or assume; empty means the roles of our scope.
+    passable = _list(env.get("PASSABLE_ROLE_PATTERNS", "")) or list(default_passable_roles(account, role_path))
+    bad = bad_role_patterns(passable)
+    if bad:
+        raise ConfigError(f"PASSABLE_ROLE_PATTERNS has entries that are not IAM role ARN patterns: {bad}")
     managed_path = env.get("MANAGED_POLICY_PATH", "/sfn-iam/").strip() or "/sfn-iam/"
     if not _PATH.match(managed_path) or managed_path == "/":
         raise ConfigError(f"MANAGED_POLICY_PATH={managed_path!r} must be a path of its own, like /sfn-iam/")
@@ -114,7 +119,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
         opt_out_tag=tag,
         policy_prefix=prefix,
         fixer_role_arn=fixer_role,
-        guard=GuardPolicy.build(denied, services or None),
+        guard=GuardPolicy.build(denied, services or None, passable),
         max_attached=int(number(env, "MAX_ATTACHED_POLICIES", 10, 1, 20)),
         describe_attempts=int(number(env, "DESCRIBE_ATTEMPTS", 4, 1, 10)),
         describe_delay=number(env, "DESCRIBE_RETRY_DELAY", 1.0, 0, 30),

@@ -23,15 +23,18 @@ Three layers, applied to every requirement in this order (the first that refuses
 3. **Wildcard rule** (``data/sensitive.json``): ``WILDCARD_WRITE`` when the resource is a wildcard that covers
    a container identity (see :func:`covers_container`) and the action is a secret-read action (any service) or
    a write/destructive action of a sensitive service (see :func:`access_class`). A dynamic value never widens
-   a sensitive grant: the finding says what a human must grant by hand.
+   a sensitive grant: the finding says what a human must grant by hand. Two narrow ways through: a condition that
+   pins the grant (a literal KMS encryption context or ``kms:RequestAlias``, a ``...:CreateAction``), and the stop
+   of a ``.sync`` run whose id AWS generates (``run_stops``: ``ecs:StopTask``, ``batch:TerminateJob``, ...) on a
+   pattern of this account and Region, only next to the start of that run in the same state, granted whole.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Final
@@ -83,6 +86,14 @@ def access_level(action: str) -> str | None:
 PERMISSIONS_MANAGEMENT: Final = "Permissions management"
 
 
+@lru_cache(maxsize=1)
+def _pm_exceptions() -> frozenset[str]:
+    """Reviewed Permissions management actions that change no existing resource's access (creating a queue or a
+    topic, reading Glue's connection-type catalogue), plus those with a coded exception; see reviewed.json."""
+    raw: Any = _data("access_levels.json")
+    return frozenset(a.lower() for a in raw["permissions_management_exceptions"])
+
+
 @dataclass(frozen=True, slots=True)
 class Sensitivity:
     """The classification data of the wildcard rule (``data/sensitive.json``), lower-cased for lookups."""
@@ -93,6 +104,8 @@ class Sensitivity:
     invokes: frozenset[str]
     unscoped: frozenset[str]  # "service:action" of sensitive services with no resource types (only "*" applies)
     actions: frozenset[str] = frozenset()  # sensitive actions of services that are not sensitive as a whole
+    # stop/terminate action -> the start actions it cleans up after (run ids generated at run time; see run_stops)
+    run_stops: tuple[tuple[str, frozenset[str]], ...] = ()
 
     @classmethod
     def load(cls) -> Sensitivity:
@@ -106,7 +119,14 @@ class Sensitivity:
             invokes=frozenset(a.lower() for a in raw["invoke_actions"]),
             unscoped=frozenset(f"{svc}:{a}" for svc, acts in _data("unscoped_actions.json")["actions"].items()
                                for a in acts),
+            run_stops=tuple(sorted((a.lower(), frozenset(s.lower() for s in v["starts"]))
+                                   for a, v in raw["run_stops"].items())),
         )
+
+    def starts_of(self, action: str) -> frozenset[str]:
+        """The start actions whose run ``action`` stops (empty when it is not a run stop)."""
+        lowered = action.lower()
+        return next((starts for stop, starts in self.run_stops if stop == lowered), frozenset())
 
 
 DEFAULT_DENY: tuple[DenyEntry, ...] = _load_default()
@@ -124,21 +144,46 @@ _MAX_SHOWN = 200  # characters of a resource quoted in a finding
 
 @dataclass(frozen=True, slots=True)
 class GuardPolicy:
-    """The guardrail settings: the deny-list (default plus extra entries) and an optional service allow-list."""
+    """The guardrail settings: the deny-list (default plus extra entries), an optional service allow-list, and which
+    literal roles may be passed (``iam:PassRole``) or assumed (``sts:AssumeRole``).
+
+    ``passable_roles``: role ARN patterns (``*``/``?``); a literal role outside them is refused
+    (``ROLE_NOT_PASSABLE``). ``None`` means nobody said (the offline CLI): the role is granted with an
+    ``UNVERIFIED_ROLE`` finding. ``refused_roles``: (role ARN, reason) the deployment found unsafe to pass or
+    assume, such as admin-equivalent roles (:func:`admin_equivalence`, read by the Lambda before planning).
+    """
 
     deny: tuple[DenyEntry, ...] = DEFAULT_DENY
     allowed_services: frozenset[str] | None = None
     extra: tuple[str, ...] = field(default=())
     sensitivity: Sensitivity = SENSITIVITY
+    passable_roles: tuple[str, ...] | None = None
+    refused_roles: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def build(cls, extra_deny: Iterable[str] = (), allowed_services: Iterable[str] | None = None) -> GuardPolicy:
+    def build(cls, extra_deny: Iterable[str] = (), allowed_services: Iterable[str] | None = None,
+              passable_roles: Iterable[str] | None = None) -> GuardPolicy:
         extra = tuple(a.strip() for a in extra_deny if a.strip())
         deny = DEFAULT_DENY + tuple(DenyEntry(a, "deny-listed by this deployment") for a in extra)
         allowed = None
         if allowed_services is not None:
             allowed = frozenset(s.strip().lower() for s in allowed_services if s.strip()) or None
-        return cls(deny=deny, allowed_services=allowed, extra=extra)
+        passable = None if passable_roles is None else tuple(p.strip() for p in passable_roles if p.strip())
+        return cls(deny=deny, allowed_services=allowed, extra=extra, passable_roles=passable)
+
+    def refusing_roles(self, refused: Iterable[tuple[str, str]]) -> GuardPolicy:
+        """This policy, also refusing ``refused`` (role ARN, reason) pairs."""
+        return replace(self, refused_roles=tuple(sorted({*self.refused_roles, *refused})))
+
+    def role_problem(self, role: str) -> str | None:
+        """Why literal ``role`` may not be passed or assumed under this policy, or ``None``."""
+        for refused, reason in self.refused_roles:
+            if refused.lower() == role.lower():
+                return reason
+        if self.passable_roles is not None and not any(matches(p, role) for p in self.passable_roles):
+            shown = ", ".join(self.passable_roles) or "none"
+            return f"it is outside this deployment's passable roles ({_shown(shown)})"
+        return None
 
     def denied(self, action: str) -> DenyEntry | None:
         for entry in self.deny:
@@ -227,11 +272,12 @@ def _condition_values(req: Requirement, key: str, operators: tuple[str, ...]) ->
 
 
 def _scoped_by_condition(req: Requirement) -> bool:
-    """Conditions that pin a wildcard grant to this state machine's own data or to resources it creates."""
+    """Conditions that pin a wildcard grant to this state machine's own data, to resources it creates, or (KMS) to
+    the key one literal alias names (``kms:RequestAlias``: the request must use that alias)."""
     for c in req.conditions:
         key = c.key.lower()
-        if c.operator == "StringEquals" and c.values and (
-            (req.service == "kms" and key.startswith("kms:encryptioncontext:"))
+        if c.operator == "StringEquals" and c.values and all(_literal(v) for v in c.values) and (
+            (req.service == "kms" and (key.startswith("kms:encryptioncontext:") or key == "kms:requestalias"))
             or key.endswith(":createaction")
         ):
             return True
@@ -324,6 +370,80 @@ def _shown(resource: str) -> str:
     return resource if len(resource) <= _MAX_SHOWN else resource[:_MAX_SHOWN] + "..."
 
 
+_ROLE_ACTIONS: Final = {"iam:passrole": "passed", "sts:assumerole": "assumed"}
+_ROLE_PATTERN_RE = re.compile(r"arn:[a-z*?-]+:iam::[0-9*?]{1,12}:role/[\x21-\x7e]+")
+
+
+def bad_role_patterns(patterns: Iterable[str]) -> list[str]:
+    """The entries of a passable-role list that are not IAM role ARN patterns (``arn:aws:iam::ACCOUNT:role/...``,
+    ``*``/``?`` allowed): a bare ``*`` or a name would silently pass any role, so settings refuse them."""
+    return [p for p in patterns if not _ROLE_PATTERN_RE.fullmatch(p)]
+
+
+def default_passable_roles(account: str, role_path: str) -> tuple[str, ...]:
+    """The roles a deployment may pass when it lists none: the roles of its own scope (account and role path)."""
+    return (f"arn:aws*:iam::{account}:role{role_path}*",)
+
+
+def roles_to_verify(reqs: Iterable[Requirement]) -> tuple[str, ...]:
+    """The literal role ARNs ``reqs`` pass or assume: what a deployment that can read IAM should check (for
+    example with :func:`admin_equivalence`) before planning with :meth:`GuardPolicy.refusing_roles`."""
+    return tuple(sorted({r.resource for r in reqs
+                         if r.action.lower() in _ROLE_ACTIONS and _literal(r.resource) and is_role_arn(r.resource)}))
+
+
+@lru_cache(maxsize=1)
+def _admin_data() -> tuple[dict[str, str], dict[str, str]]:
+    raw: Any = _data("admin_equivalent.json")
+    return ({a.lower(): why for a, why in raw["actions"].items()},
+            dict(raw["managed_policies"]))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def admin_equivalence(documents: Iterable[Mapping[str, Any]], attached: Iterable[str] = ()) -> str | None:
+    """Why a role with these policy ``documents`` (inline and attached, as JSON objects) and attached managed policy
+    ARNs is admin-equivalent, or ``None``.
+
+    Admin-equivalent: an Allow of any action, or of a privilege-escalation action (``data/admin_equivalent.json``:
+    the role could rewrite permissions, mint credentials or pass/assume any role), whatever its resource and
+    conditions (fail closed), or a known administrator managed policy. ``NotAction`` in an Allow counts as any action.
+
+    >>> admin_equivalence([{"Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}]) is not None
+    True
+    """
+    actions, managed = _admin_data()
+    for arn in attached:
+        name = arn.rsplit("/", 1)[-1]
+        if arn.startswith("arn:") and ":iam::aws:policy/" in arn and name in managed:
+            return f"the AWS managed policy {name} is attached ({managed[name]})"
+    for document in documents:
+        statements = document.get("Statement", []) if isinstance(document, Mapping) else []
+        for stmt in _as_list(statements):
+            if not isinstance(stmt, Mapping) or stmt.get("Effect") != "Allow":
+                continue
+            if "NotAction" in stmt:
+                return "an Allow with NotAction grants every other action"
+            for pattern in _as_list(stmt.get("Action", [])):
+                if not isinstance(pattern, str):
+                    continue
+                if pattern.strip() == "*":
+                    return "it allows every action (*)"
+                hit = next((a for a in actions if matches(pattern, a, ignore_case=True)), None)
+                if hit is not None:
+                    return f"it allows {pattern} ({actions[hit]})"
+    return None
+
+
+def _in_account(resource: str, account: str) -> bool:
+    """An ARN pattern with a literal partition, service, Region and account (this account when one is given)."""
+    parts = resource.split(":", 5)
+    return (len(parts) == 6 and parts[0] == "arn" and not any(_wild(p) for p in parts[1:5])
+            and (not account or parts[4] == account))
+
+
 def _other_account(resource: str, account: str) -> bool:
     parts = resource.split(":", 5)
     return len(parts) == 6 and parts[0] == "arn" and parts[4] not in ("", account, "aws")
@@ -342,6 +462,7 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
     kept: list[Requirement] = []
     findings: dict[tuple[str, str, str], Finding] = {}
     verdicts: dict[str, DenyEntry | None] = {}  # deny-list lookups, once per distinct action
+    stops: list[tuple[Requirement, str]] = []  # run stops on a pattern, decided once the starts are known
 
     def refuse(req: Requirement, code: str, why: str) -> None:
         key = (code, req.action.lower(), req.path)
@@ -349,6 +470,9 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
             findings[key] = Finding.of(code, f"{req.action} on {_shown(req.resource)} not granted: {why}", req.path)
 
     for req in reqs:
+        if req.action.lower() in _ROLE_ACTIONS and _literal(req.resource) and (why := guard.role_problem(req.resource)):
+            refuse(req, "ROLE_NOT_PASSABLE", f"the role may not be {_ROLE_ACTIONS[req.action.lower()]}: {why}")
+            continue
         if not _ACTION_RE.match(req.action):
             refuse(req, "BLOCKED_ACTION", "only literal SERVICE:Action names are granted, never patterns")
             continue
@@ -372,11 +496,14 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
         if entry is not None:
             refuse(req, "BLOCKED_ACTION", entry.reason)
             continue
-        if access_level(req.action) == PERMISSIONS_MANAGEMENT:
+        if access_level(req.action) == PERMISSIONS_MANAGEMENT and req.action.lower() not in _pm_exceptions():
             refuse(req, "BLOCKED_ACTION", "the IAM reference classifies it as Permissions management (it changes who "
                                           "may access a resource); never granted automatically")
             continue
         problem = wildcard_problem(req, guard.sensitivity)
+        if problem is not None and guard.sensitivity.starts_of(req.action) and _in_account(req.resource, account):
+            stops.append((req, problem))
+            continue
         if problem is not None:
             refuse(req, "WILDCARD_WRITE", problem)
             continue
@@ -385,6 +512,16 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
                                           "this account keeps receiving data)")
             continue
         kept.append(req)
+    # A run stop on a pattern (its run's id is generated) only next to the start of the same state, granted whole
+    # (a start refused on one of its resources, say a run-time job queue, cannot start the run).
+    refused = {(path, action) for _, action, path in findings}
+    started = {(req.path, req.action.lower()) for req in kept} - refused
+    for req, problem in stops:
+        if any((req.path, start) in started for start in guard.sensitivity.starts_of(req.action)):
+            kept.append(req)
+        else:
+            refuse(req, "WILDCARD_WRITE", f"{problem} (a run stop is granted on a pattern only next to the start of "
+                                          "its run in the same state)")
     # A role passed for a call the deny-list refused (lambda:CreateFunction, cloudformation:CreateStack, ...) would
     # only wait for another way to use it: the pass is refused with the call.
     blocked_paths = {path for code, _, path in findings if code == "BLOCKED_ACTION"}
@@ -396,4 +533,13 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
             else:
                 still.append(req)
         kept = still
+    if guard.passable_roles is None:
+        # Nobody said which roles may be passed: grant, and say that nobody checked (the offline CLI).
+        for req in kept:
+            verb = _ROLE_ACTIONS.get(req.action.lower())
+            if verb is not None:
+                findings[("UNVERIFIED_ROLE", req.resource, req.path)] = Finding.of(
+                    "UNVERIFIED_ROLE", f"{req.resource} is {verb} ({req.action}) but could not be verified: check that "
+                    "it is not admin-equivalent and is meant to be used by this workflow (the deployed fixer refuses "
+                    "roles outside PassableRolePatterns and admin-equivalent roles)", req.path)
     return kept, sorted(findings.values(), key=lambda f: (f.path, f.message))

@@ -45,8 +45,12 @@ def _wild(template: str) -> str:
     return _PLACEHOLDER_RE.sub("*", template)
 
 
-def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, Any], rt: str) -> _Filled | None:
-    """Fill ``template`` from the call's parameters; ``None`` when a parameter names a resource of another type."""
+def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, Any], rt: str,
+          elements: Mapping[str, Value] | None = None) -> _Filled | None:
+    """Fill ``template`` from the call's parameters; ``None`` when a parameter names a resource of another type.
+
+    ``elements`` holds the value of each list member (``InstanceIds[]``) for this filling: one element each.
+    """
     ctx = {"Partition": call.ctx.partition, "Region": call.ctx.region, "Account": call.ctx.account}
     defaults: Mapping[str, str] = op.get("d", {})
     out: list[str] = []
@@ -66,7 +70,8 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
         member = bind.get(ph)
         arn_only = bool(member and member.startswith("@"))  # e.g. WorkgroupName for ${WorkgroupId}: an ARN or nothing
         member = member[1:] if member and arn_only else member
-        value: Value = call.args.get(member) if member else None
+        value: Value = (elements or {}).get(member) if member and member.endswith("[]") else (
+            call.args.get(member) if member else None)
         if arn_only and isinstance(value, str) and not value.startswith("arn:"):
             dynamic.append(f"the {ph} behind {member} {value!r}")
             present.add(member or ph)
@@ -109,11 +114,36 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
     return _Filled(rt, "".join(out), frozenset(present), dynamic, missing)
 
 
+_MAX_ELEMENTS = 100  # resources from one list parameter; a longer literal list is granted as its pattern
+
+
+def _elements(call: Call, bind: Mapping[str, str]) -> list[dict[str, Value]]:
+    """One assignment per element of each list member a template binds (``InstanceIds[]``): a literal list of
+    ids names exactly those resources; a run-time list (or element) is DYNAMIC; an absent one is None."""
+    combos: list[dict[str, Value]] = [{}]
+    for member in sorted({m for m in bind.values() if m.endswith("[]")}):
+        items = call.args.items(member[:-2])
+        values: list[Value]
+        if isinstance(items, Dynamic):
+            values = [DYNAMIC]
+        elif not items:
+            values = [None]
+        else:
+            values = list(dict.fromkeys(
+                DYNAMIC if item.dynamic else item.raw if isinstance(item.raw, str) and item.raw else None
+                for item in items))
+        if len(combos) * len(values) > _MAX_ELEMENTS:
+            values = [DYNAMIC]
+        combos = [{**c, member: v} for c in combos for v in values]
+    return combos
+
+
 def scope(call: Call, action: str, rts: list[list[Any]], op: Mapping[str, Any]) -> list[str]:
     """The resources to grant ``action`` on, with findings for whatever is not exact."""
     if not rts:
         return ["*"]
-    filled = [(f, required) for rt, template, bind, required in rts if (f := _fill(call, template, bind, op, rt))]
+    filled = [(f, required) for rt, template, bind, required in rts for elements in _elements(call, bind)
+              if (f := _fill(call, template, bind, op, rt, elements))]
     complete = [f for f, _ in filled if f.complete]
     if complete:
         if not call.args.dynamic:
@@ -125,8 +155,9 @@ def scope(call: Call, action: str, rts: list[list[Any]], op: Mapping[str, Any]) 
     partial = [f for f, _ in filled if f.present]
     if partial:
         chosen = partial
-    elif all(not required and not bind for _, _, bind, required in rts):
-        # only optional resource types that no parameter of this operation can name: the request carries none
+    elif all(not required and all(m.endswith("[]") for m in bind.values()) for _, _, bind, required in rts):
+        # only optional resource types that no parameter of this operation can name, or that only an absent list
+        # (Polly's LexiconNames) names: the request carries none
         return ["*"]
     else:
         required = [f for f, req in filled if req]
@@ -139,8 +170,60 @@ def scope(call: Call, action: str, rts: list[list[Any]], op: Mapping[str, Any]) 
     return sorted({f.resource for f in chosen})
 
 
+def kms_alias(call: Call, key: Value) -> tuple[str, Condition] | None:
+    """A KMS key named by an alias (``alias/NAME`` or an alias ARN): the key pattern of the alias's account and
+    Region with ``kms:RequestAlias`` = the alias name, or ``None`` for anything else.
+
+    IAM never matches an alias in ``Resource`` against the key behind it (an alias ARN there names the alias
+    resource, which no cryptographic operation is authorized on), so a key operation called with an alias is
+    granted on the keys it may resolve to, only when the request names that alias (AWS KMS Developer Guide,
+    "Use aliases to control access to KMS keys").
+    """
+    if not isinstance(key, str):
+        return None
+    if key.startswith("alias/"):
+        return call.arn("kms", "key/*"), Condition("StringEquals", "kms:RequestAlias", (key,))
+    parts = key.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "kms" and parts[5].startswith("alias/"):
+        pattern = f"arn:{parts[1]}:kms:{parts[3]}:{parts[4]}:key/*"
+        return pattern, Condition("StringEquals", "kms:RequestAlias", (parts[5],))
+    return None
+
+
+def _alias_bound(act: Mapping[str, Any]) -> str | None:
+    """The parameter that fills the ``key`` resource type of a KMS action, when it is its only resource type."""
+    rts = act["r"]
+    if not act["x"].lower().startswith("kms:") or len(rts) != 1 or rts[0][0] != "key":
+        return None
+    member: str | None = rts[0][2].get("KeyId")
+    return member
+
+
+# Creating a queue or a topic is Permissions management in the IAM reference because the request may carry the new
+# resource's policy (Attributes.Policy). Without one, nobody's access changes, and the guardrails grant it (reviewed
+# exception); with one, or when the attributes are only known at run time, the call is refused here.
+_POLICY_AT_CREATION = {"sqs:createqueue": "Attributes", "sns:createtopic": "Attributes"}
+
+
+def _sets_policy(call: Call, action: str) -> bool:
+    holder = _POLICY_AT_CREATION.get(action.lower())
+    if holder is None:
+        return False
+    attributes = call.args.sub(holder)
+    return attributes.dynamic or attributes.has("Policy")
+
+
 def generic(call: Call, op: Mapping[str, Any]) -> None:
     for act in op.get("a", ()):
+        if _sets_policy(call, act["x"]):
+            call.finding("BLOCKED_ACTION", f"{act['x']} not granted: the request sets (or may set at run time) the new "
+                                           "resource's access policy (Attributes.Policy); never granted automatically")
+            continue
+        member = _alias_bound(act)
+        aliased = kms_alias(call, call.args.get(member)) if member else None
+        if aliased is not None:
+            call.allow(act["x"], aliased[0], aliased[1])
+            continue
         res = scope(call, act["x"], act["r"], op)
         if res:
             call.allow(act["x"], res)
