@@ -51,7 +51,30 @@ GLUE_WRITE = (
 )
 S3_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads")
 S3_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload")
-_READ_ONLY_SQL = re.compile(r"^\s*(?:\(\s*)*(select|with|show|describe|desc|explain|values)\b", re.IGNORECASE)
+# Statements that only read the catalog. Athena runs exactly one statement per StartQueryExecution, so text injected
+# after a read-only keyword at run time cannot append a second, writing statement.
+_READ_ONLY_SQL = re.compile(r"(select|with|show|describe|desc|values)(?=[\s(*]|$)", re.IGNORECASE)
+_EXPLAIN_SQL = re.compile(r"explain(?:\s+analyze)?(?:\s+verbose)?(?:\s*\([^()]*\))?(?=[\s(]|$)", re.IGNORECASE)
+_SQL_NOISE = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
+
+
+def read_only_sql(text: str, *, complete: bool) -> bool:
+    """``text`` (the whole statement, or only its literal beginning when not ``complete``) can only read.
+
+    Leading white space, comments and parentheses are skipped; ``EXPLAIN [ANALYZE]`` is read-only when the statement
+    it explains is (``EXPLAIN ANALYZE`` runs it). A beginning must hold the whole keyword and what follows it
+    (``'SEL'`` or ``'SELECT'`` alone could still become another statement), so ``'SELECT {}'`` reads and ``'{}'``
+    may write.
+    """
+    noise = _SQL_NOISE.match(text)
+    rest = text[noise.end():] if noise else text
+    explain = _EXPLAIN_SQL.match(rest)
+    if explain:
+        return read_only_sql(rest[explain.end():], complete=complete)
+    m = _READ_ONLY_SQL.match(rest)
+    if not m:
+        return False
+    return complete or m.end() < len(rest)
 
 
 def _in_account(call: Call) -> Condition:
@@ -86,9 +109,14 @@ def _catalog(call: Call) -> None:
     databases = [catalog, call.arn("glue", "database/*")]
     tables = [*databases, call.arn("glue", "table/*")]
     query = call.args.get("QueryString")
+    if isinstance(query, str):
+        reads_only = read_only_sql(query, complete=True)
+    else:  # a run-time query: States.Format('SELECT ...', ...) or {% 'SELECT ...' & $x %} still shows its verb
+        beginning = call.args.literal_prefix("QueryString")
+        reads_only = beginning is not None and read_only_sql(beginning, complete=False)
     for action in GLUE_READ:
         call.allow(action, databases if action.startswith("glue:GetDatabase") else tables)
-    if not (isinstance(query, str) and _READ_ONLY_SQL.match(query)):
+    if not reads_only:
         for action in GLUE_WRITE:
             call.allow(action, databases if action.endswith("Database") else tables)
     call.allow("lakeformation:GetDataAccess", "*")  # no resource-level permissions
