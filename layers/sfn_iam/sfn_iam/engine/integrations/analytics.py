@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
-from sfn_iam.engine.asl import Dynamic
+from sfn_iam.engine.asl import DYNAMIC, Dynamic
 from sfn_iam.engine.integrations.base import REQUEST_RESPONSE, SYNC, Call
 from sfn_iam.engine.integrations.common import s3_arn, s3_uri
 from sfn_iam.engine.integrations.registry import register
-from sfn_iam.model import Condition
 
 # --- AWS Glue and Glue DataBrew: one job resource, .sync polls and stops it ----------------------------------------
 
@@ -77,28 +76,25 @@ def read_only_sql(text: str, *, complete: bool) -> bool:
     return complete or m.end() < len(rest)
 
 
-def _in_account(call: Call) -> Condition:
-    """Bound an unknowable bucket to buckets owned by this account."""
-    return Condition("StringEquals", "s3:ResourceAccount", (call.ctx.account,))
-
-
 def _query_output(call: Call) -> None:
-    location = call.args.sub("ResultConfiguration").get("OutputLocation")
+    results = call.args.sub("ResultConfiguration")
+    owner = call.s3_owner(results.get("ExpectedBucketOwner"), "ResultConfiguration.ExpectedBucketOwner")
+    location = results.get("OutputLocation")
     if location is None or location == "" or isinstance(location, Dynamic):
         call.finding(
             "DYNAMIC_RESOURCE",
             "the query output location is not in the definition (workgroup setting or run-time value): "
             "S3 result access granted on this account's buckets only",
         )
-        call.allow(S3_BUCKET_ACTIONS, f"arn:{call.ctx.partition}:s3:::*", _in_account(call))
-        call.allow(S3_OBJECT_ACTIONS, f"arn:{call.ctx.partition}:s3:::*/*", _in_account(call))
+        call.allow(S3_BUCKET_ACTIONS, s3_arn(call, DYNAMIC), owner)
+        call.allow(S3_OBJECT_ACTIONS, s3_arn(call, DYNAMIC, DYNAMIC), owner)
         return
     parsed = s3_uri(call, location, "ResultConfiguration.OutputLocation")
     if parsed is None:
         return
     bucket, prefix = parsed
-    call.allow(S3_BUCKET_ACTIONS, s3_arn(call, bucket))
-    call.allow(S3_OBJECT_ACTIONS, s3_arn(call, bucket, f"{prefix}*"))
+    call.allow(S3_BUCKET_ACTIONS, s3_arn(call, bucket), owner)
+    call.allow(S3_OBJECT_ACTIONS, s3_arn(call, bucket, prefix, prefix=True), owner)
 
 
 def _catalog(call: Call) -> None:
@@ -161,4 +157,4 @@ def query_by_id(call: Call) -> None:
     if call.api.lower() == "getqueryresults":
         # Athena reads the result object with this role; where it lies is only known from the query.
         call.finding("DYNAMIC_RESOURCE", "the result location is unknown; s3:GetObject on this account's buckets")
-        call.allow("s3:GetObject", f"arn:{call.ctx.partition}:s3:::*/*", _in_account(call))
+        call.allow("s3:GetObject", s3_arn(call, DYNAMIC, DYNAMIC))  # pinned to this account's buckets by allow

@@ -80,9 +80,18 @@ def s3_uri(call: Call, value: str | Dynamic | None, key: str) -> tuple[str, str]
     return m["bucket"], m["key"] or ""
 
 
-def s3_arn(call: Call, bucket: str, key: str | None = None) -> str:
-    base = f"arn:{call.ctx.partition}:s3:::{bucket}"
-    return base if key is None else f"{base}/{key}"
+def s3_arn(call: Call, bucket: str | Dynamic, key: str | Dynamic | None = None, *, prefix: bool = False) -> str:
+    """The one builder of S3 ARNs: a bucket (``key is None``), an object, or with ``prefix`` every key under ``key``.
+
+    A run-time bucket or key becomes ``*``; the findings for it are the caller's (it knows the parameter's name).
+    Buckets carry no account in their ARN: :meth:`Call.allow` pins every grant on them with ``s3:ResourceAccount``.
+    """
+    base = f"arn:{call.ctx.partition}:s3:::{'*' if isinstance(bucket, Dynamic) else bucket}"
+    if key is None:
+        return base
+    if isinstance(key, Dynamic):
+        return f"{base}/*"
+    return f"{base}/{key}*" if prefix else f"{base}/{key}"
 
 
 def last_segment(value: str, marker: str) -> str:
