@@ -6,8 +6,10 @@ import re
 
 from sfn_iam.engine.asl import DYNAMIC, Dynamic
 from sfn_iam.engine.integrations.base import REQUEST_RESPONSE, SYNC, Call
-from sfn_iam.engine.integrations.common import s3_arn, s3_uri
+from sfn_iam.engine.integrations.common import caller_key, s3_arn, s3_uri
 from sfn_iam.engine.integrations.registry import register
+from sfn_iam.engine.integrations.sdk.scoping import _values as values
+from sfn_iam.engine.integrations.sdk.table import operation
 
 # --- AWS Glue and Glue DataBrew: one job resource, .sync polls and stops it ----------------------------------------
 
@@ -138,6 +140,10 @@ def start_query(call: Call) -> None:
         call.allow(ATHENA_SYNC, workgroup)
     _query_output(call)
     _catalog(call)
+    # The result encryption key: the same generated data as aws-sdk:athena:startQueryExecution.
+    for path, actions, via in (operation("athena", "startQueryExecution") or {}).get("k", ()):
+        for value in values(call.args, path):
+            caller_key(call, value, path, actions, via)
 
 
 _ATHENA_SINGLE = {

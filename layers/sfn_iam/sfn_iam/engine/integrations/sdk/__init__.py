@@ -17,7 +17,9 @@ below, named by the reviewed override table.
 from __future__ import annotations
 
 from sfn_iam.engine.integrations.base import Call
+from sfn_iam.engine.integrations.common import caller_key
 from sfn_iam.engine.integrations.sdk.handlers import HANDLERS
+from sfn_iam.engine.integrations.sdk.scoping import _values as values
 from sfn_iam.engine.integrations.sdk.scoping import generic, pass_role, s3_dependent, scope
 from sfn_iam.engine.integrations.sdk.table import index, operation, service_table
 
@@ -54,4 +56,7 @@ def requirements(call: Call, service: str, api: str) -> None:
         pass_role(call, path, principal)
     if "s" in op:
         s3_dependent(call, op)
+    for path, actions, via in op.get("k", ()):
+        for value in values(call.args, path):
+            caller_key(call, value, path, actions, via)
 
