@@ -138,14 +138,26 @@ class Call:
 
     def named(
         self, key: str, service: str, resource_format: str, dynamic_resource: str | None = None,
-        *, required: bool = True,
+        *, required: bool = True, normalize: Callable[[str], str] | None = None,
     ) -> str | None:
         """Resolve parameter ``key`` into an ARN ``arn:..:service:R:A:resource_format.format(name)``.
 
         A dynamic value yields the ``dynamic_resource`` pattern (default: the format with ``*``) and a finding;
-        an absent one yields ``None`` and, when ``required``, a ``MISSING_PARAMETER`` finding.
+        an absent one yields ``None`` and, when ``required``, a ``MISSING_PARAMETER`` finding. See :meth:`resolve`.
         """
-        value = self.args.get(key)
+        return self.resolve(self.args.get(key), key, service, resource_format, dynamic_resource,
+                            required=required, normalize=normalize)
+
+    def resolve(
+        self, value: str | Dynamic | None, key: str, service: str, resource_format: str,
+        dynamic_resource: str | None = None, *, required: bool = True, normalize: Callable[[str], str] | None = None,
+    ) -> str | None:
+        """:meth:`named` for a value read elsewhere (an array element, a nested structure): the one place that turns
+        "literal name -> ARN / run-time value -> narrowest pattern with a finding / missing -> finding" into a resource.
+
+        ``normalize`` maps a literal first (SageMaker lower-cases names; EMR takes the ID out of an ARN); a literal
+        that is then an ARN is taken as is.
+        """
         if isinstance(value, Dynamic):
             pattern = dynamic_resource if dynamic_resource is not None else resource_format.format("*")
             return self.dynamic(key, self.arn(service, pattern))
@@ -153,6 +165,8 @@ class Call:
             if required:
                 self.missing(key)
             return None
+        if normalize is not None:
+            value = normalize(value)
         if value.startswith("arn:"):
             return value
         return self.arn(service, resource_format.format(value))

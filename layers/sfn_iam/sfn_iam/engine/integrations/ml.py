@@ -59,15 +59,7 @@ _SAGEMAKER: dict[str, SageMakerApi] = {
 
 def _sagemaker_arn(call: Call, key: str, kind: str) -> str | None:
     """SageMaker ARNs carry the resource name lower-cased."""
-    value = call.args.get(key)
-    if isinstance(value, Dynamic):
-        return call.dynamic(key, call.arn("sagemaker", f"{kind}/*"))
-    if not value:
-        call.missing(key)
-        return None
-    if value.startswith("arn:"):
-        return value.lower()
-    return call.arn("sagemaker", f"{kind}/{value.lower()}")
+    return call.named(key, "sagemaker", f"{kind}/{{}}", normalize=str.lower)
 
 
 def _roles(call: Call, dotted: str) -> list[str | Dynamic | None]:

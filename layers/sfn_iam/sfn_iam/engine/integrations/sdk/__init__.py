@@ -21,7 +21,7 @@ from sfn_iam.engine.integrations.common import caller_key
 from sfn_iam.engine.integrations.sdk.handlers import HANDLERS
 from sfn_iam.engine.integrations.sdk.scoping import _values as values
 from sfn_iam.engine.integrations.sdk.scoping import generic, pass_role, s3_dependent, scope
-from sfn_iam.engine.integrations.sdk.table import index, operation, service_table
+from sfn_iam.engine.integrations.sdk.table import index, lookup, operation, service_table
 
 __all__ = ["index", "operation", "requirements", "scope", "service_table"]
 
@@ -29,7 +29,7 @@ __all__ = ["index", "operation", "requirements", "scope", "service_table"]
 def requirements(call: Call, service: str, api: str) -> None:
     """Add what ``aws-sdk:service:api`` needs to ``call``."""
     where = f"aws-sdk:{service}:{api}"
-    entry = index()["services"].get(service)
+    entry, op = lookup(service, api)
     if entry is None:
         call.finding("UNKNOWN_INTEGRATION", f"{where}: {service!r} is not an SDK service Step Functions accepts")
         return
@@ -39,7 +39,6 @@ def requirements(call: Call, service: str, api: str) -> None:
         else:
             call.finding("UNKNOWN_INTEGRATION", f"{where}: {entry.get('note', 'no SDK model')}; nothing granted")
         return
-    op = service_table(entry["file"])["ops"].get(api.lower())
     if op is None:
         call.finding("UNKNOWN_INTEGRATION", f"{where}: the {service} SDK has no operation {api!r}; nothing granted")
         return

@@ -112,12 +112,7 @@ _DDB_ITEM_ACTIONS = {
 
 
 def _table(call: Call, name: Value) -> str | None:
-    if isinstance(name, Dynamic):
-        return call.dynamic("TableName", call.arn("dynamodb", "table/*"))
-    if not name:
-        call.missing("TableName")
-        return None
-    return name if name.startswith("arn:") else call.arn("dynamodb", f"table/{name}")
+    return call.resolve(name, "TableName", "dynamodb", "table/{}")
 
 
 def _ddb_transact(call: Call, kinds: Mapping[str, str]) -> None:
