@@ -333,7 +333,10 @@ def pass_roles(src: Sources, name: str, prefix: str, api: str, op_name: str, mod
     principal = dep["principals"].get(key) or dep["principals"].get(prefix) or f"{prefix}.amazonaws.com"
     rows = {path: principal for path in derived if path not in excluded}
     rows.update(reviewed)
-    return [[path, rows[path]] for path in sorted(rows)]
+    # A third element 1: the parameter also takes a bare role name (resolved in the caller's account).
+    by_name = prefix in dep.get("names", {})
+    return [[path, rows[path], 1] if by_name and re.search(r"(?:^|\.)Role$", path) else [path, rows[path]]
+            for path in sorted(rows)]
 
 
 def build(src: Sources) -> dict[str, str]:

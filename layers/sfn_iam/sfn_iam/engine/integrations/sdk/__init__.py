@@ -51,8 +51,8 @@ def requirements(call: Call, service: str, api: str) -> None:
         HANDLERS[op["h"]](call, op)
     else:
         generic(call, op)
-    for path, principal in op.get("p", ()):
-        pass_role(call, path, principal)
+    for path, principal, *by_name in op.get("p", ()):
+        pass_role(call, path, principal, bool(by_name))
     if "s" in op:
         s3_dependent(call, op)
     for path, actions, via in op.get("k", ()):
