@@ -429,9 +429,9 @@ def build(src: Sources) -> dict[str, str]:
         note = "on the Step Functions list but absent from the SDK models (retired)"
         services[name] = {"prefix": prefix, "note": note}
     for name, spec in src.dependent["kms"].items():
-        ops = service_ops.get(name, set())
-        if set(spec["ops"]) - ops:
-            raise SystemExit(f"dependent_parameters.json kms: {name} has no operations {sorted(set(spec['ops']) - ops)}")
+        absent = sorted(set(spec["ops"]) - service_ops.get(name, set()))
+        if absent:
+            raise SystemExit(f"dependent_parameters.json kms: {name} has no operations {absent}")
     missing = sorted(set(overrides) - used_overrides)
     if missing:
         raise SystemExit(f"overrides for operations that do not exist: {missing}")
