@@ -304,6 +304,34 @@ def apigateway_ops(model: dict[str, Any], partition_template: str) -> dict[str, 
     return ops
 
 
+def member_exists(model: dict[str, Any], shape_name: str, path: str) -> bool:
+    """``A.B.C`` names a string member reachable from ``shape_name`` through structures."""
+    shape = model["shapes"][shape_name]
+    for part in path.split("."):
+        members = {pascal(k): v for k, v in shape.get("members", {}).items()}
+        if part not in members:
+            return False
+        shape = model["shapes"][members[part]["shape"]]
+    return shape.get("type") == "string"
+
+
+def kms_keys(src: Sources, name: str, op_name: str, model: dict[str, Any], op: dict[str, Any]) -> list[list[Any]]:
+    """[parameter path, KMS actions, services for kms:ViaService] for each key the service uses with the caller's
+    credentials (reviewed per service in dependent_parameters.json, key ``kms``)."""
+    spec = src.dependent["kms"].get(name)
+    if not spec or op_name not in spec["ops"]:
+        return []
+    rows = []
+    for path, actions in sorted(spec["ops"][op_name].items()):
+        if not member_exists(model, op["input"]["shape"], path):
+            raise SystemExit(f"dependent_parameters.json kms: {name}:{op_name} has no string parameter {path}")
+        unknown = [a for a in actions if not src.action_exists(a)]
+        if unknown:
+            raise SystemExit(f"dependent_parameters.json kms: {name}:{op_name} names unknown actions {unknown}")
+        rows.append([path, sorted(actions), sorted(spec["via"])])
+    return rows
+
+
 def pass_roles(src: Sources, name: str, prefix: str, api: str, op_name: str, model: dict[str, Any],
                op: dict[str, Any], override: dict[str, Any] | None) -> list[list[str]]:
     """[parameter path, service principal] for every role the call hands to a service.
@@ -328,7 +356,10 @@ def pass_roles(src: Sources, name: str, prefix: str, api: str, op_name: str, mod
     principal = dep["principals"].get(key) or dep["principals"].get(prefix) or f"{prefix}.amazonaws.com"
     rows = {path: principal for path in derived if path not in excluded}
     rows.update(reviewed)
-    return [[path, rows[path]] for path in sorted(rows)]
+    # A third element 1: the parameter also takes a bare role name (resolved in the caller's account).
+    by_name = prefix in dep.get("names", {})
+    return [[path, rows[path], 1] if by_name and re.search(r"(?:^|\.)Role$", path) else [path, rows[path]]
+            for path in sorted(rows)]
 
 
 def build(src: Sources) -> dict[str, str]:
@@ -343,6 +374,7 @@ def build(src: Sources) -> dict[str, str]:
     stats = {"services": 0, "operations": 0, "unknown": 0, "overridden": 0}
     unknown: list[str] = []
     seen: dict[str, str] = {}
+    service_ops: dict[str, set[str]] = {}
     for boto_name in sorted(src.loader.list_available_services("service-2")):
         model = src.loader.load_service_model(boto_name, "service-2")
         meta = model["metadata"]
@@ -354,6 +386,7 @@ def build(src: Sources) -> dict[str, str]:
         if name in seen:
             raise SystemExit(f"two botocore services map to {name}: {seen[name]} and {boto_name}")
         seen[name] = boto_name
+        service_ops[name] = set(model["operations"])
         prefix = prefix_overrides.get(name, meta.get("signingName") or meta["endpointPrefix"])
         entry: dict[str, Any] = {"prefix": prefix, "botocore": boto_name, "api": meta["apiVersion"]}
         services[name] = entry
@@ -396,6 +429,9 @@ def build(src: Sources) -> dict[str, str]:
                     found = s3_members(model, op["input"]["shape"], s3_spec["shapes"])
                     if found:
                         rec["s"] = found
+                keys = kms_keys(src, name, op_name, model, op)
+                if keys:
+                    rec["k"] = keys
                 passed = pass_roles(src, name, prefix, api, op_name, model, op, override)
                 if passed:
                     rec["p"] = passed
@@ -418,6 +454,10 @@ def build(src: Sources) -> dict[str, str]:
         prefix = prefix_overrides.get(name, name)
         note = "on the Step Functions list but absent from the SDK models (retired)"
         services[name] = {"prefix": prefix, "note": note}
+    for name, spec in src.dependent["kms"].items():
+        absent = sorted(set(spec["ops"]) - service_ops.get(name, set()))
+        if absent:
+            raise SystemExit(f"dependent_parameters.json kms: {name} has no operations {absent}")
     missing = sorted(set(overrides) - used_overrides)
     if missing:
         raise SystemExit(f"overrides for operations that do not exist: {missing}")

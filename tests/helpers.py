@@ -93,9 +93,20 @@ def plan_for(definition: Mapping[str, Any] | str, *, arn: str = SM_ARN, **settin
     return engine.plan(StateMachine(arn=arn, definition=definition, **settings))
 
 
+def with_owner(resource: str, context: Mapping[str, str | Sequence[str]] | None,
+               account: str = ACCOUNT) -> Mapping[str, str | Sequence[str]] | None:
+    """The request context S3 adds on its own: a bucket or object ARN carries no account, so every request on one
+    has ``s3:ResourceAccount`` = the owner's account (this test account unless the test names another)."""
+    if not (resource.startswith("arn:aws") and ":s3:::" in resource[:20]):
+        return context
+    if context is not None and "s3:ResourceAccount" in context:
+        return context
+    return {**(context or {}), "s3:ResourceAccount": account}
+
+
 def allows(plan: engine.Plan, action: str, resource: str, context: Mapping[str, str | Sequence[str]] | None = None
            ) -> bool:
-    return is_allowed(plan.documents, action, resource, context)
+    return is_allowed(plan.documents, action, resource, with_owner(resource, context))
 
 
 def assert_allows(plan: engine.Plan, action: str, resource: str,

@@ -56,7 +56,9 @@ def test_parameters_take_their_default_or_the_command_line() -> None:
     docs = r["documents"]
     assert is_allowed(docs, "dynamodb:PutItem", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders-prod")
     assert not is_allowed(docs, "dynamodb:PutItem", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders-dev")
-    assert is_allowed(docs, "s3:GetObject", "arn:aws:s3:::archive/latest.json")
+    own = {"s3:ResourceAccount": ACCOUNT}
+    assert is_allowed(docs, "s3:GetObject", "arn:aws:s3:::archive/latest.json", own)
+    assert not is_allowed(docs, "s3:GetObject", "arn:aws:s3:::archive/latest.json", {"s3:ResourceAccount": "1" * 12})
     assert not any(f["code"] == "UNRESOLVED_REFERENCE" for f in r["findings"])
 
 
@@ -65,7 +67,8 @@ def test_a_parameter_without_default_is_unresolved_never_a_policy_variable() -> 
     unresolved = [f for f in r["findings"] if f["code"] == "UNRESOLVED_REFERENCE"]
     assert [f["path"] for f in unresolved] == ["DefinitionSubstitutions.ArchiveBucket"]
     assert "--parameter ArchiveBucketName=" in unresolved[0]["message"]
-    assert not is_allowed(r["documents"], "s3:GetObject", "arn:aws:s3:::${ArchiveBucket}/latest.json")
+    assert not is_allowed(r["documents"], "s3:GetObject", "arn:aws:s3:::${ArchiveBucket}/latest.json",
+                          {"s3:ResourceAccount": ACCOUNT})
     assert not any("${" in res for res in resources(r))
 
 

@@ -12,13 +12,14 @@ from collections.abc import Mapping, Sequence
 from sfn_iam import engine
 from sfn_iam.engine import policy
 from tests.evaluate import is_allowed
+from tests.helpers import with_owner
 
 Context = Mapping[str, str | Sequence[str]] | None
 
 
 def _requested(plan: engine.Plan, action: str, resource: str, context: Context) -> tuple[bool, str]:
     docs, _ = policy.documents(plan.requirements, 10**9)
-    return is_allowed(docs, action, resource, context), json.dumps(docs, indent=1)
+    return is_allowed(docs, action, resource, with_owner(resource, context)), json.dumps(docs, indent=1)
 
 
 def assert_requests(plan: engine.Plan, action: str, resource: str, context: Context = None) -> None:

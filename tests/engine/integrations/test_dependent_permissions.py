@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sfn_iam.engine.integrations.validity import problem
+from tests.engine.integrations.optimized_helpers import assert_not_requested, assert_requests
 from tests.helpers import (
     ACCOUNT,
     CORPUS,
@@ -231,3 +232,36 @@ def test_public_examples(entry: str, action: str, resource: str, context: dict[s
     plan = plan_for(json.loads(path.read_text(encoding="utf-8"))["definition"])
     assert "UNKNOWN_INTEGRATION" not in codes(plan)
     assert_allows(plan, action, resource, context)
+
+
+GLUE_PRINCIPAL = {"iam:PassedToService": "glue.amazonaws.com"}
+
+
+@pytest.mark.parametrize(("api", "params", "role_key"), [
+    ("createJob", {"Name": "etl", "Command": {"Name": "glueetl", "ScriptLocation": "s3://scripts-bucket/etl.py"}},
+     "Role"),
+    ("createCrawler", {"Name": "crawl", "Targets": {"S3Targets": [{"Path": "s3://data-bucket/"}]}}, "Role"),
+    ("createSession", {"Id": "s1", "Command": {"Name": "glueetl"}}, "Role"),
+])
+@pytest.mark.parametrize("form", ["name", "arn"])
+def test_glue_role_given_by_name_or_arn_is_passed_as_the_accounts_role(
+        api: str, params: dict[str, Any], role_key: str, form: str) -> None:
+    value = "GlueJobRole" if form == "name" else f"arn:aws:iam::{ACCOUNT}:role/GlueJobRole"
+    plan = plan_for(task(f"arn:aws:states:::aws-sdk:glue:{api}", {**params, role_key: value}))
+    role = f"arn:aws:iam::{ACCOUNT}:role/GlueJobRole"
+    assert_requests(plan, "iam:PassRole", role, GLUE_PRINCIPAL)
+    assert_not_requested(plan, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})
+    assert_not_requested(plan, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/OtherRole", GLUE_PRINCIPAL)
+    assert_not_requested(plan, "iam:PassRole", "arn:aws:iam::999999999999:role/GlueJobRole", GLUE_PRINCIPAL)
+    assert "INVALID_VALUE" not in codes(plan)
+    # The guardrails refuse Glue job creation with a passed role (an escalation path), so the check is on the request.
+
+
+def test_glue_job_update_role_by_name_and_an_arn_only_role_parameter_refuses_a_name() -> None:
+    plan = plan_for(task("arn:aws:states:::aws-sdk:glue:updateJob", {"JobName": "etl", "JobUpdate": {
+        "Role": "GlueJobRole"}}))
+    assert_requests(plan, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/GlueJobRole", GLUE_PRINCIPAL)
+    endpoint = plan_for(task("arn:aws:states:::aws-sdk:glue:createDevEndpoint", {
+        "EndpointName": "dev", "RoleArn": "GlueJobRole"}))
+    assert_not_requested(endpoint, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/GlueJobRole", GLUE_PRINCIPAL)
+    assert "INVALID_VALUE" in codes(endpoint)

@@ -306,3 +306,44 @@ def test_emr_serverless_without_application_or_role_grants_nothing() -> None:
     plan = plan_for(task("arn:aws:states:::emr-serverless:startJobRun", {"ApplicationId": "app1"}))
     assert plan.documents == ()
     assert "MISSING_PARAMETER" in codes(plan)
+
+
+GLUE_WRITES = ("glue:CreateTable", "glue:DeleteTable", "glue:UpdateTable", "glue:CreateDatabase",
+               "glue:DeleteDatabase", "glue:BatchCreatePartition", "glue:DeletePartition")
+
+
+@pytest.mark.parametrize(("query", "jsonata"), [
+    ({"QueryString.$": "States.Format('SELECT * FROM sales WHERE day = \\'{}\\'', $.day)"}, False),
+    ({"QueryString.$": "States.Format('  with d AS (SELECT {} FROM t) SELECT * FROM d', $.col)"}, False),
+    ({"QueryString.$": "States.Format('SHOW PARTITIONS {}', $.table)"}, False),
+    ({"QueryString.$": "States.Format('EXPLAIN SELECT count(*) FROM {}', $.table)"}, False),
+    ({"QueryString": "{% 'SELECT * FROM ' & $states.input.table %}"}, True),
+    ({"QueryString": "{% \"DESCRIBE \" & $table %}"}, True),
+    ({"QueryString": "-- daily report\nSELECT 1"}, False),
+])
+def test_athena_run_time_query_that_can_only_read_gets_no_catalog_writes(query: dict[str, str], jsonata: bool) -> None:
+    plan = plan_for(task("arn:aws:states:::athena:startQueryExecution.sync",
+                         {**query, "ResultConfiguration": {"OutputLocation": "s3://r/p/"}}, jsonata=jsonata))
+    assert_allows(plan, "glue:GetTable", f"{GLUE}:table/db/t")
+    assert_allows(plan, "glue:GetPartitions", f"{GLUE}:table/db/t")
+    for action in GLUE_WRITES:
+        assert_not_requested(plan, action, f"{GLUE}:table/db/t")
+        assert_not_requested(plan, action, f"{GLUE}:database/db")
+
+
+@pytest.mark.parametrize(("query", "jsonata"), [
+    ({"QueryString.$": "States.Format('{}', $.sql)"}, False),  # nothing literal before the value
+    ({"QueryString.$": "States.Format('SELECT{}', $.rest)"}, False),  # the keyword is not complete yet
+    ({"QueryString.$": "States.Format('EXPLAIN ANALYZE {}', $.sql)"}, False),  # ANALYZE runs the statement
+    ({"QueryString.$": "States.Format('INSERT INTO t SELECT * FROM {}', $.src)"}, False),
+    ({"QueryString.$": "$.sql"}, False),
+    ({"QueryString": "{% $states.input.sql %}"}, True),
+    ({"QueryString": "{% 'CREATE TABLE ' & $name & ' AS SELECT 1' %}"}, True),
+    ({"QueryString": "EXPLAIN ANALYZE INSERT INTO t VALUES (1)"}, False),
+])
+def test_athena_query_that_may_write_keeps_catalog_writes(query: dict[str, str], jsonata: bool) -> None:
+    plan = plan_for(task("arn:aws:states:::athena:startQueryExecution.sync",
+                         {**query, "ResultConfiguration": {"OutputLocation": "s3://r/p/"}}, jsonata=jsonata))
+    assert_requests(plan, "glue:CreateTable", f"{GLUE}:table/db/t")
+    assert_requests(plan, "glue:DeletePartition", f"{GLUE}:table/db/t")
+    assert_not_requested(plan, "glue:CreateTable", f"arn:aws:glue:{REGION}:{OTHER}:table/db/t")

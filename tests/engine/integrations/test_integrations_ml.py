@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engine.integrations.optimized_helpers import assert_requests
+from tests.engine.integrations.optimized_helpers import assert_not_requested, assert_requests
 from tests.helpers import ACCOUNT, REGION, assert_allows, assert_denies, codes, plan_for, task
 
 SM = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
@@ -189,3 +189,30 @@ def test_one_bedrock_model_scoping_for_the_optimized_and_the_sdk_integrations(re
     assert_denies(plan, "bedrock:InvokeModel", f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-v2")
     assert_denies(plan, "bedrock:InvokeModel",
                   f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/eu.anthropic.claude-3-haiku-20240307-v1:0")
+
+
+HARNESS = f"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT}:harness/Reviewer-XyZ123"
+
+
+def test_agentcore_harness_is_invoked_as_harness_and_runtime_on_its_arn_only() -> None:
+    plan = plan_for(task("arn:aws:states:::bedrockagentcore:invokeHarness", {
+        "HarnessArn": HARNESS, "RuntimeSessionId.$": "$$.Execution.Name",
+        "Messages": [{"Content": [{"Text.$": "$.prompt"}], "Role": "user"}]}))
+    for action in ("bedrock-agentcore:InvokeHarness", "bedrock-agentcore:InvokeAgentRuntime"):
+        assert_allows(plan, action, HARNESS)
+        assert_denies(plan, action, f"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT}:harness/Other-AbC987")
+    assert_denies(plan, "bedrock-agentcore:InvokeAgentRuntimeCommand", HARNESS)
+    assert_denies(plan, "bedrock-agentcore:UpdateHarness", HARNESS)
+
+
+def test_agentcore_harness_endpoint_and_run_time_harness() -> None:
+    plan = plan_for(task("arn:aws:states:::bedrockagentcore:invokeHarness",
+                         {"HarnessArn": HARNESS, "Qualifier": "prod"}))
+    assert_allows(plan, "bedrock-agentcore:InvokeHarness", f"{HARNESS}/harness-endpoint/prod")
+    assert_denies(plan, "bedrock-agentcore:InvokeHarness", f"{HARNESS}/harness-endpoint/dev")
+    dynamic = plan_for(task("arn:aws:states:::bedrockagentcore:invokeHarness", {"HarnessArn.$": "$.harness"}))
+    assert_requests(dynamic, "bedrock-agentcore:InvokeHarness", HARNESS)
+    assert_not_requested(dynamic, "bedrock-agentcore:InvokeHarness", HARNESS.replace(ACCOUNT, "999999999999"))
+    assert "DYNAMIC_RESOURCE" in codes(dynamic)
+    bad = plan_for(task("arn:aws:states:::bedrockagentcore:invokeHarness", {"HarnessArn": "Reviewer"}))
+    assert "INVALID_VALUE" in codes(bad) and not bad.documents

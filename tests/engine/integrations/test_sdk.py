@@ -29,6 +29,7 @@ from tests.helpers import (
     plan_for,
     shared_folder,
     task,
+    with_owner,
 )
 
 DATA = ROOT / "layers" / "sfn_iam" / "sfn_iam" / "engine" / "integrations" / "sdk" / "data"
@@ -76,10 +77,12 @@ def check(plan: Any, allowed: list[Request], denied: list[Request]) -> None:
     documents, _ = policy.documents(list(plan.requirements), policy.INLINE_LIMIT * 100)
     for req in allowed:
         context = req[2] if len(req) > 2 else None  # type: ignore[misc]
-        assert is_allowed(documents, req[0], req[1], context), f"{req} not allowed by {plan.requirements}"
+        allowed_ = is_allowed(documents, req[0], req[1], with_owner(req[1], context))
+        assert allowed_, f"{req} not allowed by {plan.requirements}"
     for req in denied:
         context = req[2] if len(req) > 2 else None  # type: ignore[misc]
-        assert not is_allowed(documents, req[0], req[1], context), f"{req} allowed by {plan.requirements}"
+        denied_ = not is_allowed(documents, req[0], req[1], with_owner(req[1], context))
+        assert denied_, f"{req} allowed by {plan.requirements}"
 
 
 # --- one row per reviewed override: (sdk call, parameters, allowed requests, denied neighbours) -------------------

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from sfn_iam.engine.asl import Dynamic
+from sfn_iam.engine.asl import DYNAMIC, Dynamic
 from sfn_iam.engine.integrations.base import REQUEST_RESPONSE, SYNC, Call
-from sfn_iam.engine.integrations.common import s3_arn, s3_uri
+from sfn_iam.engine.integrations.common import caller_key, s3_arn, s3_uri
 from sfn_iam.engine.integrations.registry import register
-from sfn_iam.model import Condition
+from sfn_iam.engine.integrations.sdk.scoping import _values as values
+from sfn_iam.engine.integrations.sdk.table import operation
 
 # --- AWS Glue and Glue DataBrew: one job resource, .sync polls and stops it ----------------------------------------
 
@@ -51,31 +52,51 @@ GLUE_WRITE = (
 )
 S3_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads")
 S3_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload")
-_READ_ONLY_SQL = re.compile(r"^\s*(?:\(\s*)*(select|with|show|describe|desc|explain|values)\b", re.IGNORECASE)
+# Statements that only read the catalog. Athena runs exactly one statement per StartQueryExecution, so text injected
+# after a read-only keyword at run time cannot append a second, writing statement.
+_READ_ONLY_SQL = re.compile(r"(select|with|show|describe|desc|values)(?=[\s(*]|$)", re.IGNORECASE)
+_EXPLAIN_SQL = re.compile(r"explain(?:\s+analyze)?(?:\s+verbose)?(?:\s*\([^()]*\))?(?=[\s(]|$)", re.IGNORECASE)
+_SQL_NOISE = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
 
 
-def _in_account(call: Call) -> Condition:
-    """Bound an unknowable bucket to buckets owned by this account."""
-    return Condition("StringEquals", "s3:ResourceAccount", (call.ctx.account,))
+def read_only_sql(text: str, *, complete: bool) -> bool:
+    """``text`` (the whole statement, or only its literal beginning when not ``complete``) can only read.
+
+    Leading white space, comments and parentheses are skipped; ``EXPLAIN [ANALYZE]`` is read-only when the statement
+    it explains is (``EXPLAIN ANALYZE`` runs it). A beginning must hold the whole keyword and what follows it
+    (``'SEL'`` or ``'SELECT'`` alone could still become another statement), so ``'SELECT {}'`` reads and ``'{}'``
+    may write.
+    """
+    noise = _SQL_NOISE.match(text)
+    rest = text[noise.end():] if noise else text
+    explain = _EXPLAIN_SQL.match(rest)
+    if explain:
+        return read_only_sql(rest[explain.end():], complete=complete)
+    m = _READ_ONLY_SQL.match(rest)
+    if not m:
+        return False
+    return complete or m.end() < len(rest)
 
 
 def _query_output(call: Call) -> None:
-    location = call.args.sub("ResultConfiguration").get("OutputLocation")
+    results = call.args.sub("ResultConfiguration")
+    owner = call.s3_owner(results.get("ExpectedBucketOwner"), "ResultConfiguration.ExpectedBucketOwner")
+    location = results.get("OutputLocation")
     if location is None or location == "" or isinstance(location, Dynamic):
         call.finding(
             "DYNAMIC_RESOURCE",
             "the query output location is not in the definition (workgroup setting or run-time value): "
             "S3 result access granted on this account's buckets only",
         )
-        call.allow(S3_BUCKET_ACTIONS, f"arn:{call.ctx.partition}:s3:::*", _in_account(call))
-        call.allow(S3_OBJECT_ACTIONS, f"arn:{call.ctx.partition}:s3:::*/*", _in_account(call))
+        call.allow(S3_BUCKET_ACTIONS, s3_arn(call, DYNAMIC), owner)
+        call.allow(S3_OBJECT_ACTIONS, s3_arn(call, DYNAMIC, DYNAMIC), owner)
         return
     parsed = s3_uri(call, location, "ResultConfiguration.OutputLocation")
     if parsed is None:
         return
     bucket, prefix = parsed
-    call.allow(S3_BUCKET_ACTIONS, s3_arn(call, bucket))
-    call.allow(S3_OBJECT_ACTIONS, s3_arn(call, bucket, f"{prefix}*"))
+    call.allow(S3_BUCKET_ACTIONS, s3_arn(call, bucket), owner)
+    call.allow(S3_OBJECT_ACTIONS, s3_arn(call, bucket, prefix, prefix=True), owner)
 
 
 def _catalog(call: Call) -> None:
@@ -86,9 +107,14 @@ def _catalog(call: Call) -> None:
     databases = [catalog, call.arn("glue", "database/*")]
     tables = [*databases, call.arn("glue", "table/*")]
     query = call.args.get("QueryString")
+    if isinstance(query, str):
+        reads_only = read_only_sql(query, complete=True)
+    else:  # a run-time query: States.Format('SELECT ...', ...) or {% 'SELECT ...' & $x %} still shows its verb
+        beginning = call.args.literal_prefix("QueryString")
+        reads_only = beginning is not None and read_only_sql(beginning, complete=False)
     for action in GLUE_READ:
         call.allow(action, databases if action.startswith("glue:GetDatabase") else tables)
-    if not (isinstance(query, str) and _READ_ONLY_SQL.match(query)):
+    if not reads_only:
         for action in GLUE_WRITE:
             call.allow(action, databases if action.endswith("Database") else tables)
     call.allow("lakeformation:GetDataAccess", "*")  # no resource-level permissions
@@ -114,6 +140,10 @@ def start_query(call: Call) -> None:
         call.allow(ATHENA_SYNC, workgroup)
     _query_output(call)
     _catalog(call)
+    # The result encryption key: the same generated data as aws-sdk:athena:startQueryExecution.
+    for path, actions, via in (operation("athena", "startQueryExecution") or {}).get("k", ()):
+        for value in values(call.args, path):
+            caller_key(call, value, path, actions, via)
 
 
 _ATHENA_SINGLE = {
@@ -133,4 +163,4 @@ def query_by_id(call: Call) -> None:
     if call.api.lower() == "getqueryresults":
         # Athena reads the result object with this role; where it lies is only known from the query.
         call.finding("DYNAMIC_RESOURCE", "the result location is unknown; s3:GetObject on this account's buckets")
-        call.allow("s3:GetObject", f"arn:{call.ctx.partition}:s3:::*/*", _in_account(call))
+        call.allow("s3:GetObject", s3_arn(call, DYNAMIC, DYNAMIC))  # pinned to this account's buckets by allow

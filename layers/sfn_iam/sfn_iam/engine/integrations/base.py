@@ -16,6 +16,10 @@ SYNC: Final = ".sync"
 SYNC2: Final = ".sync:2"
 CALLBACK: Final = ".waitForTaskToken"
 REQUEST_RESPONSE: Final = ""
+# Every S3 action on a bucket or object supports it (Service Authorization Reference, Amazon S3 actions table):
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+S3_RESOURCE_ACCOUNT: Final = "s3:ResourceAccount"
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
 
 _SERVICE_RESOURCE_RE = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):states:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)?:(?P<account>\d{12})?:"
@@ -68,18 +72,49 @@ class Call:
     pattern: str = REQUEST_RESPONSE
     requirements: list[Requirement] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    _s3_pin: Condition | None = None
 
     @property
     def sync(self) -> bool:
         return self.pattern in (SYNC, SYNC2)
 
+    def s3_owner(self, value: str | Dynamic | None, key: str = "ExpectedBucketOwner") -> Condition:
+        """The ``s3:ResourceAccount`` condition for buckets whose owner parameter ``key`` holds ``value``.
+
+        S3 ARNs carry no account, so a grant on ``arn:aws:s3:::name`` would follow the name into whichever account
+        owns it. The owner is this state machine's account unless the request names another one
+        (``ExpectedBucketOwner``: the call fails for any other owner), which is reported.
+        """
+        account = self.ctx.account
+        if isinstance(value, Dynamic):
+            self.finding("DYNAMIC_RESOURCE", f"{key} is only known at run time; S3 access granted on buckets of "
+                                             f"this account ({account}) only")
+        elif isinstance(value, str) and _ACCOUNT_RE.match(value) and value != account:
+            self.finding("CROSS_ACCOUNT_RESOURCE", f"{key} names account {value}: S3 access is granted on that "
+                                                   "account's buckets, which must also allow it in their policy")
+            account = value
+        elif value:
+            self.finding("INVALID_VALUE", f"{key} {value[:50]!r} is not an account ID; S3 access granted on buckets "
+                                          f"of this account ({account}) only")
+        return Condition("StringEquals", S3_RESOURCE_ACCOUNT, (account,))
+
     def allow(self, actions: str | Iterable[str], resources: str | Iterable[str], *conditions: Condition) -> None:
+        """Require each action on each resource. An S3 bucket or object ARN is pinned to its owner
+        (``s3:ResourceAccount``, see :meth:`s3_owner`) unless the caller pinned it already."""
         acts = [actions] if isinstance(actions, str) else list(actions)
         ress = [resources] if isinstance(resources, str) else list(resources)
         cond = tuple(sorted(conditions)) if len(conditions) > 1 else conditions
+        s3 = f"arn:{self.ctx.partition}:s3:::"
         for action in acts:
+            pin = action.startswith("s3:") and not any(c.key == S3_RESOURCE_ACCOUNT for c in cond)
             for resource in ress:
-                self.requirements.append(Requirement(action, resource, cond, self.path))
+                if pin and resource.startswith(s3):
+                    if self._s3_pin is None:
+                        self._s3_pin = self.s3_owner(self.args.get("ExpectedBucketOwner"))
+                    pinned = tuple(sorted((*cond, self._s3_pin)))
+                    self.requirements.append(Requirement(action, resource, pinned, self.path))
+                else:
+                    self.requirements.append(Requirement(action, resource, cond, self.path))
 
     def finding(self, code: str, message: str, severity: Severity | None = None) -> None:
         self.findings.append(Finding.of(code, message, self.path, severity))
@@ -103,14 +138,26 @@ class Call:
 
     def named(
         self, key: str, service: str, resource_format: str, dynamic_resource: str | None = None,
-        *, required: bool = True,
+        *, required: bool = True, normalize: Callable[[str], str] | None = None,
     ) -> str | None:
         """Resolve parameter ``key`` into an ARN ``arn:..:service:R:A:resource_format.format(name)``.
 
         A dynamic value yields the ``dynamic_resource`` pattern (default: the format with ``*``) and a finding;
-        an absent one yields ``None`` and, when ``required``, a ``MISSING_PARAMETER`` finding.
+        an absent one yields ``None`` and, when ``required``, a ``MISSING_PARAMETER`` finding. See :meth:`resolve`.
         """
-        value = self.args.get(key)
+        return self.resolve(self.args.get(key), key, service, resource_format, dynamic_resource,
+                            required=required, normalize=normalize)
+
+    def resolve(
+        self, value: str | Dynamic | None, key: str, service: str, resource_format: str,
+        dynamic_resource: str | None = None, *, required: bool = True, normalize: Callable[[str], str] | None = None,
+    ) -> str | None:
+        """:meth:`named` for a value read elsewhere (an array element, a nested structure): the one place that turns
+        "literal name -> ARN / run-time value -> narrowest pattern with a finding / missing -> finding" into a resource.
+
+        ``normalize`` maps a literal first (SageMaker lower-cases names; EMR takes the ID out of an ARN); a literal
+        that is then an ARN is taken as is.
+        """
         if isinstance(value, Dynamic):
             pattern = dynamic_resource if dynamic_resource is not None else resource_format.format("*")
             return self.dynamic(key, self.arn(service, pattern))
@@ -118,6 +165,8 @@ class Call:
             if required:
                 self.missing(key)
             return None
+        if normalize is not None:
+            value = normalize(value)
         if value.startswith("arn:"):
             return value
         return self.arn(service, resource_format.format(value))

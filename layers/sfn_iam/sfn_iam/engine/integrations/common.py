@@ -80,9 +80,18 @@ def s3_uri(call: Call, value: str | Dynamic | None, key: str) -> tuple[str, str]
     return m["bucket"], m["key"] or ""
 
 
-def s3_arn(call: Call, bucket: str, key: str | None = None) -> str:
-    base = f"arn:{call.ctx.partition}:s3:::{bucket}"
-    return base if key is None else f"{base}/{key}"
+def s3_arn(call: Call, bucket: str | Dynamic, key: str | Dynamic | None = None, *, prefix: bool = False) -> str:
+    """The one builder of S3 ARNs: a bucket (``key is None``), an object, or with ``prefix`` every key under ``key``.
+
+    A run-time bucket or key becomes ``*``; the findings for it are the caller's (it knows the parameter's name).
+    Buckets carry no account in their ARN: :meth:`Call.allow` pins every grant on them with ``s3:ResourceAccount``.
+    """
+    base = f"arn:{call.ctx.partition}:s3:::{'*' if isinstance(bucket, Dynamic) else bucket}"
+    if key is None:
+        return base
+    if isinstance(key, Dynamic):
+        return f"{base}/*"
+    return f"{base}/{key}*" if prefix else f"{base}/{key}"
 
 
 def last_segment(value: str, marker: str) -> str:
@@ -90,3 +99,47 @@ def last_segment(value: str, marker: str) -> str:
     if value.startswith("arn:") and marker in value:
         return value.split(marker, 1)[1]
     return value
+
+
+_KEY_ID_RE = re.compile(r"^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+_KMS_ARN_RE = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<kind>key|alias)/(?P<name>.+)$"
+)
+
+
+def caller_key(call: Call, value: str | Dynamic | None, what: str, actions: Iterable[str], via: Iterable[str]) -> None:
+    """KMS ``actions`` on the key parameter ``what`` names, for a service that calls KMS with the caller's
+    credentials (S3 SSE-KMS, Secrets Manager, Parameter Store, Athena results), bounded by ``kms:ViaService``.
+
+    A key ID or key ARN is granted as is; an alias (``alias/NAME`` or its ARN) on this account's keys that carry the
+    alias (``kms:ResourceAliases``), because IAM authorizes the key behind an alias, never the alias; an AWS managed
+    key (``alias/aws/...``) needs nothing (its key policy allows every principal of the account through the
+    service); a run-time key on this account's keys with a finding.
+    """
+    if value is None or value == "":
+        return
+    acts = sorted(actions)
+    through = Condition("StringEquals", "kms:ViaService",
+                        tuple(sorted(f"{v}.{call.ctx.region}.amazonaws.com" for v in via)))
+    if isinstance(value, Dynamic):
+        call.allow(acts, call.dynamic(what, call.arn("kms", "key/*")), through)
+        return
+    m = _KMS_ARN_RE.match(value)
+    if m is not None and (m["account"], m["region"]) != (call.ctx.account, call.ctx.region):
+        call.finding("CROSS_ACCOUNT_RESOURCE", f"{what} {value[:200]!r} is a key of another account or Region: its "
+                                               "key policy must also allow this role")
+    if m is not None and m["kind"] == "key":
+        call.allow(acts, value, through)
+        return
+    alias = f"alias/{m['name']}" if m is not None else value
+    if alias.startswith("alias/aws/"):
+        return  # an AWS managed key: its key policy allows every principal of its account through the service
+    if alias.startswith("alias/"):
+        keys = call.ctx.arn("kms", "key/*", region=m["region"] if m else None, account=m["account"] if m else None)
+        call.allow(acts, keys, through, Condition("ForAnyValue:StringEquals", "kms:ResourceAliases", (alias,)))
+        return
+    if _KEY_ID_RE.match(value):
+        call.allow(acts, call.arn("kms", f"key/{value}"), through)
+        return
+    call.finding("INVALID_VALUE", f"{what} {value[:200]!r} is not a KMS key ID, key ARN or alias; "
+                                  f"{', '.join(acts)} not granted")

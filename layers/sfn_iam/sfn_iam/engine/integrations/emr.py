@@ -25,11 +25,9 @@ _EMR_CLUSTER_APIS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 def _cluster(call: Call) -> str | None:
-    value = call.args.get("ClusterId")
-    if isinstance(value, str) and value:
-        return call.arn("elasticmapreduce", f"cluster/{last_segment(value, 'cluster/')}")
-    # The docs' dynamic form spans every region and account; this account and region are enough.
-    return call.named("ClusterId", "elasticmapreduce", "cluster/{}")
+    # A cluster ARN or ID names the cluster in this account and Region; the docs' dynamic form spans every
+    # Region and account, this account and Region are enough.
+    return call.named("ClusterId", "elasticmapreduce", "cluster/{}", normalize=lambda v: last_segment(v, "cluster/"))
 
 
 @register("elasticmapreduce", "setClusterTerminationProtection", "cancelStep", "modifyInstanceFleetByName",
@@ -70,10 +68,8 @@ EMR_CONTAINERS = "emr-containers.amazonaws.com"
 
 
 def _virtual_cluster(call: Call, key: str) -> str | None:
-    value = call.args.get(key)
-    if isinstance(value, str) and value:
-        return call.arn("emr-containers", f"/virtualclusters/{last_segment(value, '/virtualclusters/')}")
-    return call.named(key, "emr-containers", "/virtualclusters/{}")
+    return call.named(key, "emr-containers", "/virtualclusters/{}",
+                      normalize=lambda v: last_segment(v, "/virtualclusters/"))
 
 
 @register("emr-containers", "createVirtualCluster")
@@ -128,10 +124,8 @@ _APPLICATION_APIS = {
 
 
 def _application(call: Call) -> str | None:
-    value = call.args.get("ApplicationId")
-    if isinstance(value, str) and value:
-        return call.arn("emr-serverless", f"/applications/{last_segment(value, '/applications/')}")
-    return call.named("ApplicationId", "emr-serverless", "/applications/{}")
+    return call.named("ApplicationId", "emr-serverless", "/applications/{}",
+                      normalize=lambda v: last_segment(v, "/applications/"))
 
 
 def _serverless(actions: tuple[str, ...]) -> list[str]:

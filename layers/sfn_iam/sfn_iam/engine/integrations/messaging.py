@@ -83,13 +83,9 @@ def sqs_send(call: Call) -> None:
 
 
 def event_bus_arn(call: Call, name: str | Dynamic | None) -> str:
-    if isinstance(name, Dynamic):
-        return call.dynamic("EventBusName", call.arn("events", "event-bus/*"))
-    if not name:
-        return call.arn("events", "event-bus/default")
-    if name.startswith("arn:"):
-        return name
-    return call.arn("events", f"event-bus/{name}")
+    """The bus an entry goes to; no EventBusName is the default bus."""
+    return call.resolve(name, "EventBusName", "events", "event-bus/{}", required=False) or call.arn(
+        "events", "event-bus/default")
 
 
 @register("events", "putEvents", patterns=(REQUEST_RESPONSE, CALLBACK))

@@ -59,15 +59,7 @@ _SAGEMAKER: dict[str, SageMakerApi] = {
 
 def _sagemaker_arn(call: Call, key: str, kind: str) -> str | None:
     """SageMaker ARNs carry the resource name lower-cased."""
-    value = call.args.get(key)
-    if isinstance(value, Dynamic):
-        return call.dynamic(key, call.arn("sagemaker", f"{kind}/*"))
-    if not value:
-        call.missing(key)
-        return None
-    if value.startswith("arn:"):
-        return value.lower()
-    return call.arn("sagemaker", f"{kind}/{value.lower()}")
+    return call.named(key, "sagemaker", f"{kind}/{{}}", normalize=str.lower)
 
 
 def _roles(call: Call, dotted: str) -> list[str | Dynamic | None]:
@@ -179,3 +171,32 @@ def model_customization(call: Call) -> None:
     pass_role(call, role, "RoleArn", (BEDROCK,))
     if call.sync:
         call.allow(("bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"), jobs)
+
+
+# --- Amazon Bedrock AgentCore harness ------------------------------------------------------------------------------
+
+_HARNESS_RE = re.compile(r"^arn:aws[a-z-]*:bedrock-agentcore:[a-z0-9-]+:\d{12}:harness/[A-Za-z0-9_-]+$")
+HARNESS_ACTIONS = ("bedrock-agentcore:InvokeAgentRuntime", "bedrock-agentcore:InvokeHarness")
+
+
+@register("bedrockagentcore", "invokeHarness")
+def invoke_harness(call: Call) -> None:
+    """InvokeHarness is authorized as both InvokeHarness and InvokeAgentRuntime on the harness ARN (AgentCore's
+    harness security page); a named endpoint (``Qualifier``) is its own resource below the harness."""
+    harness = call.args.get("HarnessArn")
+    if isinstance(harness, Dynamic):
+        call.allow(HARNESS_ACTIONS, call.dynamic("HarnessArn", call.arn("bedrock-agentcore", "harness/*")))
+        return
+    if not harness:
+        call.missing("HarnessArn")
+        return
+    if not _HARNESS_RE.match(harness):
+        call.finding("INVALID_VALUE", f"HarnessArn {harness[:200]!r} is not a harness ARN; nothing granted")
+        return
+    resources = [harness]
+    qualifier = call.args.get("Qualifier")
+    if isinstance(qualifier, Dynamic):
+        resources.append(call.dynamic("Qualifier", f"{harness}/harness-endpoint/*"))
+    elif qualifier:
+        resources.append(f"{harness}/harness-endpoint/{qualifier}")
+    call.allow(HARNESS_ACTIONS, resources)

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from sfn_iam.engine.asl import DYNAMIC, Args, Dynamic
 from sfn_iam.engine.integrations.base import Call
+from sfn_iam.engine.integrations.common import s3_arn
 from sfn_iam.model import Condition
 
 RESULT_WRITER_ACTIONS = ("s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload")
 
 
 def s3_object(call: Call, bucket: str | Dynamic, key: str | Dynamic, *, key_is_prefix: bool = False) -> str:
-    """The object ARN (or narrowest pattern) for ``bucket``/``key``; ``key_is_prefix`` appends ``*``."""
-    partition = call.ctx.partition
+    """The object ARN (or narrowest pattern) for ``bucket``/``key``, with a finding for each run-time part;
+    ``key_is_prefix`` appends ``*``."""
     if isinstance(bucket, Dynamic):
         call.finding("DYNAMIC_RESOURCE", "Bucket is only known at run time; objects granted in any bucket")
     if isinstance(key, Dynamic):
         call.finding("DYNAMIC_RESOURCE", "Key/Prefix is only known at run time; granted on every key of the bucket")
-    b = "*" if isinstance(bucket, Dynamic) else bucket
-    k = "*" if isinstance(key, Dynamic) else (f"{key}*" if key_is_prefix else key)
-    return f"arn:{partition}:s3:::{b}/{k}"
-
-
-def s3_bucket(call: Call, bucket: str | Dynamic) -> str:
-    return f"arn:{call.ctx.partition}:s3:::{'*' if isinstance(bucket, Dynamic) else bucket}"
+    return s3_arn(call, bucket, key, prefix=key_is_prefix)
 
 
 def item_reader(call: Call, reader: Args) -> None:
@@ -36,7 +31,7 @@ def item_reader(call: Call, reader: Args) -> None:
         conditions: tuple[Condition, ...] = ()
         if isinstance(prefix, str) and prefix:
             conditions = (Condition("StringLike", "s3:prefix", (prefix,)),)
-        call.allow("s3:ListBucket", s3_bucket(call, bucket), *conditions)
+        call.allow("s3:ListBucket", s3_arn(call, bucket), *conditions)
         # Listed objects are read when the reader flattens them (LOAD_AND_FLATTEN); AWS grants the read always.
         call.allow("s3:GetObject", s3_object(call, bucket, prefix if prefix is not None else "", key_is_prefix=True))
         return

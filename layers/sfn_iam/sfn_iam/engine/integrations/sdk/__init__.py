@@ -17,9 +17,11 @@ below, named by the reviewed override table.
 from __future__ import annotations
 
 from sfn_iam.engine.integrations.base import Call
+from sfn_iam.engine.integrations.common import caller_key
 from sfn_iam.engine.integrations.sdk.handlers import HANDLERS
+from sfn_iam.engine.integrations.sdk.scoping import _values as values
 from sfn_iam.engine.integrations.sdk.scoping import generic, pass_role, s3_dependent, scope
-from sfn_iam.engine.integrations.sdk.table import index, operation, service_table
+from sfn_iam.engine.integrations.sdk.table import index, lookup, operation, service_table
 
 __all__ = ["index", "operation", "requirements", "scope", "service_table"]
 
@@ -27,7 +29,7 @@ __all__ = ["index", "operation", "requirements", "scope", "service_table"]
 def requirements(call: Call, service: str, api: str) -> None:
     """Add what ``aws-sdk:service:api`` needs to ``call``."""
     where = f"aws-sdk:{service}:{api}"
-    entry = index()["services"].get(service)
+    entry, op = lookup(service, api)
     if entry is None:
         call.finding("UNKNOWN_INTEGRATION", f"{where}: {service!r} is not an SDK service Step Functions accepts")
         return
@@ -37,7 +39,6 @@ def requirements(call: Call, service: str, api: str) -> None:
         else:
             call.finding("UNKNOWN_INTEGRATION", f"{where}: {entry.get('note', 'no SDK model')}; nothing granted")
         return
-    op = service_table(entry["file"])["ops"].get(api.lower())
     if op is None:
         call.finding("UNKNOWN_INTEGRATION", f"{where}: the {service} SDK has no operation {api!r}; nothing granted")
         return
@@ -50,8 +51,11 @@ def requirements(call: Call, service: str, api: str) -> None:
         HANDLERS[op["h"]](call, op)
     else:
         generic(call, op)
-    for path, principal in op.get("p", ()):
-        pass_role(call, path, principal)
+    for path, principal, *by_name in op.get("p", ()):
+        pass_role(call, path, principal, bool(by_name))
     if "s" in op:
         s3_dependent(call, op)
+    for path, actions, via in op.get("k", ()):
+        for value in values(call.args, path):
+            caller_key(call, value, path, actions, via)
 

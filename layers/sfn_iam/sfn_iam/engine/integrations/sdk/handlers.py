@@ -11,10 +11,11 @@ from typing import Any
 
 from sfn_iam.engine.asl import DYNAMIC, Dynamic
 from sfn_iam.engine.integrations.base import Call
+from sfn_iam.engine.integrations.common import s3_arn
 from sfn_iam.engine.integrations.lambda_ import invoke
 from sfn_iam.engine.integrations.messaging import put_events
 from sfn_iam.engine.integrations.ml import model_resources
-from sfn_iam.engine.integrations.s3io import s3_bucket, s3_object
+from sfn_iam.engine.integrations.s3io import s3_object
 from sfn_iam.engine.integrations.sdk.scoping import Value, generic
 from sfn_iam.model import Condition
 
@@ -26,8 +27,8 @@ def _s3(call: Call, bucket: Value, key: Value | None) -> str | None:
         return None
     if key is None:
         if isinstance(bucket, Dynamic):
-            call.dynamic("Bucket", s3_bucket(call, bucket))
-        return s3_bucket(call, bucket)
+            call.dynamic("Bucket", s3_arn(call, bucket))
+        return s3_arn(call, bucket)
     return s3_object(call, bucket, key if key != "" else DYNAMIC)
 
 
@@ -54,9 +55,8 @@ def _s3_object_read(call: Call, op: Mapping[str, Any]) -> None:
 def _copy_source(call: Call) -> tuple[str, str] | None:
     """CopySource ``bucket/key[?versionId=v]`` -> (object ARN, read action)."""
     source = call.args.get("CopySource")
-    partition = call.ctx.partition
     if isinstance(source, Dynamic):
-        return call.dynamic("CopySource", f"arn:{partition}:s3:::*/*"), "s3:GetObject"
+        return call.dynamic("CopySource", s3_arn(call, DYNAMIC, DYNAMIC)), "s3:GetObject"
     if not source:
         call.missing("CopySource")
         return None
@@ -68,7 +68,7 @@ def _copy_source(call: Call) -> tuple[str, str] | None:
     if not bucket or not key:
         call.finding("INVALID_VALUE", f"CopySource {source[:200]!r} is not BUCKET/KEY; nothing granted for it")
         return None
-    return f"arn:{partition}:s3:::{bucket}/{key}", action
+    return s3_arn(call, bucket, key), action
 
 
 def _s3_copy(call: Call, op: Mapping[str, Any]) -> None:
@@ -81,9 +81,11 @@ def _s3_copy(call: Call, op: Mapping[str, Any]) -> None:
             call.allow("s3:PutObjectAcl", destination)
     source = _copy_source(call)
     if source is not None:
-        call.allow(source[1], source[0])
+        # The source bucket's owner is its own parameter (ExpectedSourceBucketOwner), not ExpectedBucketOwner.
+        owner = call.s3_owner(call.args.get("ExpectedSourceBucketOwner"), "ExpectedSourceBucketOwner")
+        call.allow(source[1], source[0], owner)
         if call.api.lower() == "copyobject" and call.args.get("TaggingDirective") != "REPLACE":
-            call.allow("s3:GetObjectTagging", source[0])  # tags are copied from the source by default
+            call.allow("s3:GetObjectTagging", source[0], owner)  # tags are copied from the source by default
 
 
 def _s3_delete_objects(call: Call, op: Mapping[str, Any]) -> None:
@@ -110,12 +112,7 @@ _DDB_ITEM_ACTIONS = {
 
 
 def _table(call: Call, name: Value) -> str | None:
-    if isinstance(name, Dynamic):
-        return call.dynamic("TableName", call.arn("dynamodb", "table/*"))
-    if not name:
-        call.missing("TableName")
-        return None
-    return name if name.startswith("arn:") else call.arn("dynamodb", f"table/{name}")
+    return call.resolve(name, "TableName", "dynamodb", "table/{}")
 
 
 def _ddb_transact(call: Call, kinds: Mapping[str, str]) -> None:
@@ -258,14 +255,17 @@ def _athena_query(call: Call, op: Mapping[str, Any]) -> None:
         call.allow("athena:StartQueryExecution", call.arn("athena", "workgroup/primary"))
     else:
         generic(call, op)
-    location = args.sub("ResultConfiguration").get("OutputLocation")
+    results = args.sub("ResultConfiguration")
+    location = results.get("OutputLocation")
+    if isinstance(location, Dynamic) or (isinstance(location, str) and location.startswith("s3://")):
+        owner = call.s3_owner(results.get("ExpectedBucketOwner"), "ResultConfiguration.ExpectedBucketOwner")
     if isinstance(location, Dynamic):
-        objects = call.dynamic("OutputLocation", f"arn:{call.ctx.partition}:s3:::*/*")
-        call.allow(("s3:PutObject", "s3:GetObject"), objects)
+        objects = call.dynamic("OutputLocation", s3_arn(call, DYNAMIC, DYNAMIC))
+        call.allow(("s3:PutObject", "s3:GetObject"), objects, owner)
     elif isinstance(location, str) and location.startswith("s3://"):
         bucket, _, prefix = location[5:].partition("/")
-        call.allow(("s3:GetBucketLocation", "s3:ListBucket"), f"arn:{call.ctx.partition}:s3:::{bucket}")
-        call.allow(("s3:PutObject", "s3:GetObject"), f"arn:{call.ctx.partition}:s3:::{bucket}/{prefix}*")
+        call.allow(("s3:GetBucketLocation", "s3:ListBucket"), s3_arn(call, bucket), owner)
+        call.allow(("s3:PutObject", "s3:GetObject"), s3_arn(call, bucket, prefix, prefix=True), owner)
     call.finding("OUT_OF_BAND_PERMISSION",
                  "the query's data sources (Glue Data Catalog, S3 data) are not visible in the call; grant them apart")
 

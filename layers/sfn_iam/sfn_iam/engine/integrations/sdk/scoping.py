@@ -10,7 +10,7 @@ from typing import Any
 from sfn_iam.arns import is_role_arn
 from sfn_iam.engine.asl import DYNAMIC, Args, Dynamic
 from sfn_iam.engine.integrations.base import Call
-from sfn_iam.engine.integrations.common import s3_uri
+from sfn_iam.engine.integrations.common import role_arn, s3_uri
 from sfn_iam.engine.integrations.messaging import queue_arn
 from sfn_iam.engine.integrations.s3io import s3_object
 from sfn_iam.model import Condition
@@ -245,14 +245,18 @@ def _values(args: Args, path: str) -> list[Value]:
     return _values(args.sub(head), rest)
 
 
-def pass_role(call: Call, path: str, principal: str) -> None:
+def pass_role(call: Call, path: str, principal: str, by_name: bool = False) -> None:
+    """iam:PassRole on each literal role at ``path``; ``by_name``: the parameter also takes a bare role name, which
+    the service resolves in this account (``role/NAME``: a role with a path needs its ARN in the definition)."""
     for role in _values(call.args, path):
         if role is None:
             continue
         if isinstance(role, Dynamic):
             call.finding("PASSROLE_UNSCOPED", f"{path} is only known at run time; iam:PassRole is not granted")
-        elif is_role_arn(role):
-            call.allow("iam:PassRole", role, Condition("StringEquals", "iam:PassedToService", (principal,)))
+            continue
+        arn = role_arn(call, role) if by_name else (role if is_role_arn(role) else None)
+        if arn is not None:
+            call.allow("iam:PassRole", arn, Condition("StringEquals", "iam:PassedToService", (principal,)))
         else:
             call.finding("INVALID_VALUE", f"{path} {role[:200]!r} is not a role ARN; iam:PassRole is not granted")
 

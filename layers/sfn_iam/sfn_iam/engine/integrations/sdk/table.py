@@ -32,11 +32,17 @@ def _data_file(name: str) -> str:
     return resources.files(__package__).joinpath("data", name).read_text(encoding="utf-8")
 
 
+def lookup(service: str, api: str) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+    """The index entry of SDK service ``service`` and the generated record of its ``api`` (case-insensitive):
+    ``(None, None)`` for a service Step Functions does not accept, ``(entry, None)`` when the entry has no data file
+    or the service no such operation. The one lookup :func:`operation` and the SDK integration share."""
+    entry: Mapping[str, Any] | None = index()["services"].get(service)
+    if entry is None or "file" not in entry:
+        return entry, None
+    op: Mapping[str, Any] | None = service_table(entry["file"])["ops"].get(api.lower())
+    return entry, op
+
+
 def operation(service: str, api: str) -> Mapping[str, Any] | None:
     """The generated record of ``aws-sdk:service:api`` (case-insensitive api), or ``None``."""
-    entry = index()["services"].get(service)
-    if entry is None or "file" not in entry:
-        return None
-    op: Mapping[str, Any] | None = service_table(entry["file"])["ops"].get(api.lower())
-    return op
-
+    return lookup(service, api)[1]
