@@ -141,6 +141,9 @@ def test_no_permissions_management_action_is_granted_except_the_listed_exception
     assert guardrails.access_level("ecr:PutRegistryPolicy") == "Permissions management"
 
 
+KMS_KEYS = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*"
+
+
 @pytest.mark.parametrize(("req", "allowed"), [
     # The exceptions grant only the exact shape they document; everything around it is refused.
     (Requirement("iam:PassRole", ROLE, (TO_ECS,)), True),
@@ -161,6 +164,18 @@ def test_no_permissions_management_action_is_granted_except_the_listed_exception
     (Requirement("logs:PutResourcePolicy", f"arn:aws:logs:{REGION}:{ACCOUNT}:*", path="loggingConfiguration"), False),
     (Requirement("states:InvokeHTTPEndpoint", "arn:x",
                  (Condition("StringNotEquals", "states:HTTPEndpoint", ("https://a.example",)),)), False),
+    # a KMS write on key/* is pinned only by one literal alias, through the operators that mean "this alias"
+    (Requirement("kms:GenerateDataKey", KMS_KEYS, (Condition("ForAnyValue:StringEquals", "kms:ResourceAliases",
+                                                             ("alias/app",)),)), True),
+    (Requirement("kms:GenerateDataKey", KMS_KEYS, (Condition("StringEquals", "kms:RequestAlias", ("alias/app",)),)),
+     True),
+    (Requirement("kms:GenerateDataKey", KMS_KEYS, (Condition("ForAnyValue:StringLike", "kms:ResourceAliases",
+                                                             ("alias/*",)),)), False),
+    (Requirement("kms:GenerateDataKey", KMS_KEYS, (Condition("ForAllValues:StringEquals", "kms:ResourceAliases",
+                                                             ("alias/app",)),)), False),
+    (Requirement("kms:GenerateDataKey", KMS_KEYS, (Condition("StringNotEquals", "kms:RequestAlias", ("alias/x",)),)),
+     False),
+    (Requirement("kms:GenerateDataKey", KMS_KEYS, (Condition("StringLike", "kms:RequestAlias", ("*",)),)), False),
 ])
 def test_exception_misuse(req: Requirement, allowed: bool) -> None:
     assert (not _refused(req)) is allowed

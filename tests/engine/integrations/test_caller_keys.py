@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.engine.integrations.optimized_helpers import assert_not_requested, assert_requests
-from tests.helpers import ACCOUNT, REGION, codes, plan_for, task
+from tests.helpers import ACCOUNT, REGION, assert_allows, assert_denies, codes, plan_for, task
 
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{KEY_ID}"
@@ -108,3 +108,17 @@ def test_a_value_that_is_no_key_is_refused_with_a_finding() -> None:
     plan = plan_for(task(f"{SDK}:s3:putObject", {"Bucket": "data-bucket", "Key": "a.csv", "SSEKMSKeyId": "my key"}))
     assert not any(r.action.startswith("kms:") for r in plan.requirements)
     assert "INVALID_VALUE" in codes(plan)
+
+
+def test_an_alias_grant_survives_the_guardrails_and_is_pinned_to_that_alias() -> None:
+    """The alias pin (kms:ResourceAliases) makes key/* safe: granted, and only for keys that carry the alias."""
+    plan = plan_for(task("arn:aws:states:::aws-sdk:s3:putObject",
+                         {"Bucket": "b", "Key": "k", "Body": "x", "SSEKMSKeyId": "alias/app"}))
+    assert "WILDCARD_WRITE" not in codes(plan)
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    via = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
+    assert_allows(plan, "kms:GenerateDataKey", key, {**via, "kms:ResourceAliases": ["alias/app"]})
+    assert_denies(plan, "kms:GenerateDataKey", key, {**via, "kms:ResourceAliases": ["alias/other"]})
+    assert_denies(plan, "kms:GenerateDataKey", key, via)  # a key with no alias at all
+    assert_denies(plan, "kms:GenerateDataKey", key, {"kms:ViaService": f"sqs.{REGION}.amazonaws.com",
+                                                      "kms:ResourceAliases": ["alias/app"]})

@@ -273,13 +273,18 @@ def _condition_values(req: Requirement, key: str, operators: tuple[str, ...]) ->
 
 def _scoped_by_condition(req: Requirement) -> bool:
     """Conditions that pin a wildcard grant to this state machine's own data, to resources it creates, or (KMS) to
-    the key one literal alias names (``kms:RequestAlias``: the request must use that alias)."""
+    the key one literal alias names: ``kms:RequestAlias`` (the request must use that alias) or
+    ``ForAnyValue:StringEquals kms:ResourceAliases`` (the key must carry that alias, whatever the request names)."""
     for c in req.conditions:
         key = c.key.lower()
-        if c.operator == "StringEquals" and c.values and all(_literal(v) for v in c.values) and (
+        if not (c.values and all(_literal(v) for v in c.values)):
+            continue
+        if c.operator == "StringEquals" and (
             (req.service == "kms" and (key.startswith("kms:encryptioncontext:") or key == "kms:requestalias"))
             or key.endswith(":createaction")
         ):
+            return True
+        if req.service == "kms" and c.operator == "ForAnyValue:StringEquals" and key == "kms:resourcealiases":
             return True
     return False
 
