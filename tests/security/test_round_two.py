@@ -26,7 +26,7 @@ from sfn_iam.engine import asl, guardrails
 from sfn_iam.engine.guardrails import GuardPolicy
 from sfn_iam.engine.integrations.sdk import table
 from sfn_iam.model import Condition, Requirement
-from tests.helpers import ACCOUNT, REGION, ROOT, allows, plan_for, task
+from tests.helpers import ACCOUNT, REGION, ROOT, allows, assert_allows, plan_for, task
 
 DATA = ROOT / "layers" / "sfn_iam" / "sfn_iam" / "engine" / "guardrails" / "data"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/Worker"
@@ -306,3 +306,22 @@ def test_dangerous_classes_are_never_granted_on_a_pattern(steps: list[tuple[tupl
                 "iam:passrole", "iam:getrole", "iam:listattachedrolepolicies"}  # the literal-role exceptions
             for resource in stmt["Resource"]:
                 assert not guardrails.covers_container(resource), f"{action} granted on the pattern {resource}"
+
+
+def test_organizations_reads_pass_and_writes_are_refused_with_their_real_reason() -> None:
+    """Reads of AWS Organizations change nothing and serve account inventories; writes stay deny-listed, and the
+    refusal names the action and its access level rather than a reason written for other actions."""
+    definition = {"StartAt": "List", "States": {
+        "List": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:organizations:listAccounts", "Next": "Close"},
+        "Close": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:organizations:closeAccount",
+                  "Parameters": {"AccountId": "111111111111"}, "Next": "Policy"},
+        "Policy": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:organizations:attachPolicy",
+                   "Parameters": {"PolicyId": "p-abcd1234", "TargetId": "111111111111"}, "End": True}}}
+    plan = plan_for(definition)
+    assert_allows(plan, "organizations:ListAccounts", "*")
+    assert not [r for r in plan.granted if r.action.lower() in {"organizations:closeaccount",
+                                                                  "organizations:attachpolicy"}]
+    blocked = {f.path: f.message for f in plan.findings if f.code == "BLOCKED_ACTION"}
+    assert "organizations:CloseAccount (Write) is deny-listed" in blocked["States.Close"]
+    assert "organizations:AttachPolicy" in blocked["States.Policy"]
+    assert "States.List" not in blocked

@@ -50,6 +50,14 @@ from sfn_iam.wildcards import matches
 class DenyEntry:
     action: str
     reason: str
+    # When set, the entry applies only to actions of these IAM access levels (an action the reference does not know
+    # is refused all the same): ``organizations:*`` refuses writes, not the reads account inventories need.
+    levels: frozenset[str] = frozenset()
+
+    def applies(self, action: str) -> bool:
+        if not matches(self.action, action, ignore_case=True):
+            return False
+        return not self.levels or access_level(action) in self.levels or access_level(action) is None
 
 
 def _data(name: str) -> Any:
@@ -58,7 +66,7 @@ def _data(name: str) -> Any:
 
 def _load_default() -> tuple[DenyEntry, ...]:
     raw: Any = _data("denylist.json")
-    listed = tuple(DenyEntry(e["action"], e["reason"]) for e in raw["entries"])
+    listed = tuple(DenyEntry(e["action"], e["reason"], frozenset(e.get("levels", ()))) for e in raw["entries"])
     # Account-wide safety switches, generated from the IAM reference (scripts/generate_access_levels.py).
     switches = tuple(DenyEntry(action, f"account-wide safety switch: {reason}")
                      for action, reason in _data("account_switches.json")["actions"].items())
@@ -187,7 +195,7 @@ class GuardPolicy:
 
     def denied(self, action: str) -> DenyEntry | None:
         for entry in self.deny:
-            if matches(entry.action, action, ignore_case=True):
+            if entry.applies(action):
                 return entry
         return None
 
@@ -499,7 +507,8 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
             verdicts[req.action] = guard.denied(req.action)
         entry = verdicts[req.action]
         if entry is not None:
-            refuse(req, "BLOCKED_ACTION", entry.reason)
+            level = access_level(req.action) or "access level unknown to the IAM reference"
+            refuse(req, "BLOCKED_ACTION", f"{req.action} ({level}) is deny-listed: {entry.reason}")
             continue
         if access_level(req.action) == PERMISSIONS_MANAGEMENT and req.action.lower() not in _pm_exceptions():
             refuse(req, "BLOCKED_ACTION", "the IAM reference classifies it as Permissions management (it changes who "
