@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from sfn_iam.engine import facts
 from sfn_iam.engine.asl import Dynamic
 from sfn_iam.engine.integrations.base import REQUEST_RESPONSE, SYNC, Call
 from sfn_iam.engine.integrations.common import s3_arn, s3_uri
@@ -59,8 +60,29 @@ def _in_account(call: Call) -> Condition:
     return Condition("StringEquals", "s3:ResourceAccount", (call.ctx.account,))
 
 
-def _query_output(call: Call) -> None:
+def _work_group_output(call: Call, workgroup: str, location: str | Dynamic | None) -> str | None:
+    """The result location the work group imposes (it wins when it enforces its settings, and applies when the
+    definition names none), and its result encryption key: facts from the account (``athena:GetWorkGroup``)."""
+    if "*" in workgroup:
+        return None
+    answer = call.fact(facts.WORK_GROUP, workgroup)
+    if answer is None:
+        return None
+    output, encryption, key, enforced = (*answer.values, "", "", "", "")[:4]
+    if key and encryption in ("SSE_KMS", "CSE_KMS"):
+        # Athena encrypts results with the caller's credentials: SSE_KMS through S3, CSE_KMS by Athena itself.
+        via = "s3" if encryption == "SSE_KMS" else "athena"
+        region = key.split(":")[3] if key.count(":") >= 5 else call.ctx.region
+        call.allow(("kms:Decrypt", "kms:GenerateDataKey"), key,
+                   Condition("StringEquals", "kms:ViaService", (f"{via}.{region}.amazonaws.com",)))
+    if output and (enforced or location is None or location == "" or isinstance(location, Dynamic)):
+        return output
+    return None
+
+
+def _query_output(call: Call, workgroup: str = "") -> None:
     location = call.args.sub("ResultConfiguration").get("OutputLocation")
+    location = _work_group_output(call, workgroup, location) or location if workgroup else location
     if location is None or location == "" or isinstance(location, Dynamic):
         call.finding(
             "DYNAMIC_RESOURCE",
@@ -112,7 +134,7 @@ def start_query(call: Call) -> None:
     call.allow("athena:GetDataCatalog", data_catalog)
     if call.sync:
         call.allow(ATHENA_SYNC, workgroup)
-    _query_output(call)
+    _query_output(call, workgroup)
     _catalog(call)
 
 
