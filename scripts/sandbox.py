@@ -162,7 +162,9 @@ class CallCounter:
     def attach(self, *clients: Any) -> CallCounter:
         for client in clients:
             service = client.meta.service_model.service_name
-            client.meta.events.register("provide-client-params", self._count(service))
+            # unique_id: a client attached twice (the facts adapter shares the IAM client) counts once
+            client.meta.events.register("provide-client-params", self._count(service),
+                                        unique_id=f"sfn-iam-count-{id(self)}")
         return self
 
     def _count(self, service: str) -> Any:
@@ -236,6 +238,8 @@ class Harness:
             if rt.wiring.ledger is not None:
                 self.counter.attach(rt.wiring.ledger.client)
             enforce_iam_quotas(rt.wiring.clients.iam)
+            if rt.wiring.facts is not None:  # the facts adapter creates its clients on first use: count those too
+                rt.wiring.facts._factory = _counted(rt.wiring.facts._factory, self.counter)
             object.__setattr__(rt, "_instrumented", True)
         # Powertools' Logger keeps its own stream; only the EMF metric lines (print) are silenced by quiet.
         with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
@@ -247,6 +251,14 @@ class Harness:
 
     def policies(self, role_name: str) -> dict[str, Any]:
         return role_policies(self.iam, role_name)
+
+
+def _counted(factory: Any, counter: CallCounter) -> Any:
+    def make(service: str, region: str) -> Any:
+        client = factory(service, region)
+        counter.attach(client)
+        return client
+    return make
 
 
 def harness(**client_kwargs: Any) -> Harness:
