@@ -114,7 +114,8 @@ def test_permissions_boundary_is_optional() -> None:
 
 def test_every_setting_the_config_reads_is_set_by_the_template() -> None:
     source = (Path(sfn_iam.__file__).parent / "fixing" / "settings.py").read_text()
-    read = set(re.findall(r'env\.get\("([A-Z_]+)"', source)) | set(re.findall(r'(?:number|_flag)\(env, "([A-Z_]+)"', source))
+    read = set(re.findall(r'env\.get\("([A-Z_]+)"', source))
+    read |= set(re.findall(r'(?:number|_flag)\(env, "([A-Z_]+)"', source))
     variables = set(RESOURCES["RoleFixerFunction"]["Properties"]["Environment"]["Variables"])
     assert read and read <= variables, read - variables
 

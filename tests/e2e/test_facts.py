@@ -218,7 +218,7 @@ def test_resolve_facts_false_plans_from_the_definition_alone(world: World, monke
     world.app._runtime = None
     key = _key()
     url = _client("sqs").create_queue(QueueName="offline", Attributes={"KmsMasterKeyId": key})["QueueUrl"]
-    docs, detail = _deploy(world, "Offline", _task("arn:aws:states:::sqs:sendMessage",
+    docs, _ = _deploy(world, "Offline", _task("arn:aws:states:::sqs:sendMessage",
                                                    {"QueueUrl": url, "MessageBody": "x"}))
     assert is_allowed(docs, "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:offline")
     assert "kms:" not in json.dumps(docs)
