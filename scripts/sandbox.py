@@ -159,9 +159,11 @@ class CallCounter:
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
 
-    def attach(self, *clients: Any) -> CallCounter:
+    FACTS = "facts/"  # prefix of the facts adapter's calls (docs/facts.md): reads, not the fixer's own budget
+
+    def attach(self, *clients: Any, tag: str = "") -> CallCounter:
         for client in clients:
-            service = client.meta.service_model.service_name
+            service = tag + client.meta.service_model.service_name
             # unique_id: a client attached twice (the facts adapter shares the IAM client) counts once
             client.meta.events.register("provide-client-params", self._count(service),
                                         unique_id=f"sfn-iam-count-{id(self)}")
@@ -171,6 +173,15 @@ class CallCounter:
         def handler(model: Any, **_: Any) -> None:
             self.calls[f"{service}:{model.name}"] += 1
         return handler
+
+    def own(self) -> int:
+        """The fixer's own calls: without the facts adapter's reads (tagged, and GetInstanceProfile on the shared
+        IAM client)."""
+        return sum(n for key, n in self.calls.items()
+                   if not key.startswith(self.FACTS) and key != "iam:GetInstanceProfile")
+
+    def facts(self) -> int:
+        return sum(n for key, n in self.calls.items() if key.startswith(self.FACTS) or key == "iam:GetInstanceProfile")
 
     def total(self, *services: str) -> int:
         return sum(n for key, n in self.calls.items() if not services or key.split(":")[0] in services)
@@ -256,7 +267,7 @@ class Harness:
 def _counted(factory: Any, counter: CallCounter) -> Any:
     def make(service: str, region: str) -> Any:
         client = factory(service, region)
-        counter.attach(client)
+        counter.attach(client, tag=CallCounter.FACTS)
         return client
     return make
 
