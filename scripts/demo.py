@@ -49,7 +49,7 @@ def step(local: Local, title: str, event: dict[str, Any], expected: str) -> bool
     for finding in outcome["findings"]:
         print(f"    finding: {finding['severity']} {finding['code']}: {finding['message']}")
     calls = dict(sorted(local.counter.calls.items()))
-    print(f"  AWS calls: {local.counter.total()} {calls}")
+    print(f"  AWS calls: {local.counter.own()} + {local.counter.facts()} facts read {calls}")
     for published in local.published():
         print(f"  published: source={published['source']} detail-type={published['detail-type']!r} "
               f"detail={json.dumps({k: published['detail'][k] for k in ('status', 'stateMachineArn', 'roleArn')})}")

@@ -159,16 +159,29 @@ class CallCounter:
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
 
-    def attach(self, *clients: Any) -> CallCounter:
+    FACTS = "facts/"  # prefix of the facts adapter's calls (docs/facts.md): reads, not the fixer's own budget
+
+    def attach(self, *clients: Any, tag: str = "") -> CallCounter:
         for client in clients:
-            service = client.meta.service_model.service_name
-            client.meta.events.register("provide-client-params", self._count(service))
+            service = tag + client.meta.service_model.service_name
+            # unique_id: a client attached twice (the facts adapter shares the IAM client) counts once
+            client.meta.events.register("provide-client-params", self._count(service),
+                                        unique_id=f"sfn-iam-count-{id(self)}")
         return self
 
     def _count(self, service: str) -> Any:
         def handler(model: Any, **_: Any) -> None:
             self.calls[f"{service}:{model.name}"] += 1
         return handler
+
+    def own(self) -> int:
+        """The fixer's own calls: without the facts adapter's reads (tagged, and GetInstanceProfile on the shared
+        IAM client)."""
+        return sum(n for key, n in self.calls.items()
+                   if not key.startswith(self.FACTS) and key != "iam:GetInstanceProfile")
+
+    def facts(self) -> int:
+        return sum(n for key, n in self.calls.items() if key.startswith(self.FACTS) or key == "iam:GetInstanceProfile")
 
     def total(self, *services: str) -> int:
         return sum(n for key, n in self.calls.items() if not services or key.split(":")[0] in services)
@@ -236,6 +249,8 @@ class Harness:
             if rt.wiring.ledger is not None:
                 self.counter.attach(rt.wiring.ledger.client)
             enforce_iam_quotas(rt.wiring.clients.iam)
+            if rt.wiring.facts is not None:  # the facts adapter creates its clients on first use: count those too
+                rt.wiring.facts._factory = _counted(rt.wiring.facts._factory, self.counter)
             object.__setattr__(rt, "_instrumented", True)
         # Powertools' Logger keeps its own stream; only the EMF metric lines (print) are silenced by quiet.
         with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
@@ -247,6 +262,14 @@ class Harness:
 
     def policies(self, role_name: str) -> dict[str, Any]:
         return role_policies(self.iam, role_name)
+
+
+def _counted(factory: Any, counter: CallCounter) -> Any:
+    def make(service: str, region: str) -> Any:
+        client = factory(service, region)
+        counter.attach(client, tag=CallCounter.FACTS)
+        return client
+    return make
 
 
 def harness(**client_kwargs: Any) -> Harness:

@@ -31,8 +31,8 @@ def statements(effect: str) -> list[dict[str, Any]]:
     return [s for s in map(_applies, SWEEPER_POLICY["PolicyDocument"]["Statement"]) if s["Effect"] == effect]
 
 
-def test_the_sweeper_wires_six_adapters() -> None:
-    assert {"iam", "stepfunctions", "ledger", "publisher", "notify", "securityhub"} == SWEEPER_ADAPTERS
+def test_the_sweeper_wires_seven_adapters() -> None:
+    assert {"iam", "stepfunctions", "ledger", "facts", "publisher", "notify", "securityhub"} == SWEEPER_ADAPTERS
 
 
 def test_template_grants_exactly_what_the_sweepers_adapters_declare() -> None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 REQUIRED_ACTIONS = frozenset({
     "states:DescribeStateMachine",  # describe
     "states:ListStateMachines",  # list_arns (the sweep)
+    "kms:Decrypt",  # describe of a machine encrypted with a customer-managed key (through Step Functions only)
 })
 _NOT_FOUND = frozenset({"StateMachineDoesNotExist", "ResourceNotFound"})
 

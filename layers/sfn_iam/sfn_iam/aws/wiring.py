@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import boto3
 
 from sfn_iam.arns import partition_of_region
-from sfn_iam.aws.clients import Clients, TokenBucket, make_client, make_clients, rate_limit
+from sfn_iam.aws.clients import RETRY_CONFIG, Clients, TokenBucket, make_client, make_clients, rate_limit
+from sfn_iam.aws.facts import AwsFacts
 from sfn_iam.aws.iam import IamRolePolicyStore
 from sfn_iam.aws.ledger import DynamoDbLedger
 from sfn_iam.aws.notify import SnsNotifier
@@ -28,8 +29,8 @@ DEFAULT_REGION = "us-east-1"
 # The adapter modules (each declaring its REQUIRED_ACTIONS) behind each thing a composition root asks the wiring
 # for: the contract tests derive a function's IAM permissions from the methods its handler calls.
 ADAPTERS = {
-    "fixer": frozenset({"stepfunctions", "iam", "ledger"}),
-    "sweeper": frozenset({"stepfunctions", "iam", "ledger"}),
+    "fixer": frozenset({"stepfunctions", "iam", "ledger", "facts"}),
+    "sweeper": frozenset({"stepfunctions", "iam", "ledger", "facts"}),
     "publisher": frozenset({"publisher"}),
     "notifier": frozenset({"notify"}),
     "importer": frozenset({"securityhub"}),
@@ -48,14 +49,15 @@ class Wiring:
     machines: StepFunctionsReader
     roles: IamRolePolicyStore
     ledger: DynamoDbLedger | None = None  # settings.ledger_table unset (the CLI's default): no ledger
+    facts: AwsFacts | None = None  # settings.resolve_facts off: plan offline
 
     def fixer(self, sleep: Callable[[float], None]) -> RoleFixer:
         return RoleFixer(self.machines, self.roles, self.settings, sleep=sleep, ledger=self.ledger,
-                         region=self.region)
+                         region=self.region, facts=self.facts, max_facts=self.settings.max_facts)
 
     def sweeper(self, workers: int, sleep: Callable[[float], None]) -> Sweeper:
         return Sweeper(self.machines, self.roles, self.settings, self.region, workers=workers, sleep=sleep,
-                       ledger=self.ledger)
+                       ledger=self.ledger, facts=self.facts)
 
     def publisher(self) -> EventBridgePublisher:
         return EventBridgePublisher(self.clients.events, self.settings.event_bus)
@@ -79,4 +81,15 @@ def wire(settings: Settings, session: boto3.session.Session | None = None,
                                role_path=settings.role_path, managed_path=settings.managed_path)
     ledger = (DynamoDbLedger(make_client("dynamodb", session), settings.ledger_table)
               if settings.ledger_table else None)
-    return Wiring(settings, session, region, partition, clients, StepFunctionsReader(clients.sfn), roles, ledger)
+    return Wiring(settings, session, region, partition, clients, StepFunctionsReader(clients.sfn), roles, ledger,
+                  account_facts(session, region, clients.iam) if settings.resolve_facts else None)
+
+
+def account_facts(session: boto3.session.Session | None, region: str, iam: object = None) -> AwsFacts:
+    """The read-only facts adapter; clients per service and Region on first use (IAM's is shared when given)."""
+    def client(service: str, in_region: str) -> object:
+        if service == "iam" and iam is not None:
+            return iam
+        return (session or boto3.session.Session()).client(  # type: ignore[call-overload]
+            service, region_name=in_region, config=RETRY_CONFIG)
+    return AwsFacts(client, region)

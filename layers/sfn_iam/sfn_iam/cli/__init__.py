@@ -23,8 +23,10 @@ from sfn_iam import __version__, arns, engine
 from sfn_iam.cli import config as settings
 from sfn_iam.cli import formats, sources
 from sfn_iam.cli.sweep import ProgressBar
-from sfn_iam.engine import asl
+from sfn_iam.engine import asl, policy
 from sfn_iam.findings import Finding, Severity
+from sfn_iam.fixing import facts
+from sfn_iam.fixing.facts import FactResolver
 
 __all__ = ["EXIT_FINDINGS", "EXIT_INPUT", "EXIT_OK", "EXIT_USAGE", "MAX_INPUT_CHARS", "ProgressBar", "build_parser",
            "main"]
@@ -57,8 +59,27 @@ def _options(args: argparse.Namespace, conf: settings.Config) -> sources.Options
                            parameters=parameters, state_machine_arn=getattr(args, "state_machine_arn", None))
 
 
-def _plan(machine: sources.Machine, conf: settings.Config) -> engine.Plan:
-    return engine.plan(machine.state_machine, conf.guard)
+def _plan(machine: sources.Machine, conf: settings.Config, resolver: FactResolver | None = None
+          ) -> tuple[engine.Plan, list[Finding]]:
+    """The plan, with facts from the account when ``--resolve`` gave a resolver (and what it could not read)."""
+    if resolver is None:
+        return engine.plan(machine.state_machine, conf.guard), []
+    return facts.plan(machine.state_machine, conf.guard, policy.INLINE_LIMIT, resolver)
+
+
+def _resolver(args: argparse.Namespace, err: TextIO) -> FactResolver | int | None:
+    """``--resolve``: the fixer's facts adapter with the caller's credentials (boto3 imported only then)."""
+    if not getattr(args, "resolve", False):
+        return None
+    try:
+        import boto3
+
+        from sfn_iam.aws.wiring import account_facts
+    except ImportError:
+        print("sfn-iam: error: --resolve needs boto3: pip install 'sfn-iam[aws]'", file=err)
+        return EXIT_USAGE
+    session = boto3.session.Session(region_name=args.region) if args.region else boto3.session.Session()
+    return FactResolver(account_facts(session, session.region_name or sources.DEFAULT_REGION))
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
@@ -68,15 +89,18 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> i
     except (settings.ConfigError, sources.InputError) as exc:
         print(f"sfn-iam: error: {exc}", file=err)
         return EXIT_INPUT
+    resolver = _resolver(args, err)
+    if isinstance(resolver, int):
+        return resolver
     loaded = sources.load(args.files, options, stdin)
     report = formats.Report(args.command, errors=list(loaded.errors))
     for machine in loaded.machines:
         try:
-            plan = _plan(machine, conf)
+            plan, unresolved = _plan(machine, conf, resolver)
         except (asl.DefinitionError, arns.ArnError) as exc:
             report.errors.append((machine.source, f"{machine.source}: {machine.name}: {exc}"))
             continue
-        findings: list[Finding] = list(machine.findings)
+        findings: list[Finding] = [*machine.findings, *unresolved]
         if args.command == "check":
             from sfn_iam.cli import check  # aws-sam-translator's policy templates are read only by `check`
 
@@ -126,6 +150,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stack-name", help="AWS::StackName (default: unknown, '*' in names built from it)")
     p.add_argument("--parameter", action="append", metavar="KEY=VALUE",
                    help="a template parameter's value (repeatable; default: its Default)")
+    p.add_argument("--resolve", action="store_true",
+                   help="read what the definition implies from the account with your credentials (task definition "
+                        "roles, customer-managed keys, work group outputs, instance profiles; needs sfn-iam[aws]); "
+                        "offline by default")
     p.add_argument("--config", metavar="FILE",
                    help="settings file (default: .sfn-iam.toml, or [tool.sfn-iam] in pyproject.toml, found upwards)")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfn_iam import arns
-from sfn_iam.engine import asl, guardrails, policy
+from sfn_iam.engine import asl, facts, guardrails, policy
 from sfn_iam.engine.integrations import requirements_for
 from sfn_iam.engine.integrations.validity import valid_only
 from sfn_iam.engine.machine_config import requirements_for_config
@@ -28,6 +28,7 @@ class Plan:
     granted: tuple[Requirement, ...]  # what the guardrails let through
     findings: tuple[Finding, ...]
     documents: tuple[dict[str, Any], ...]  # empty when nothing is needed
+    questions: tuple[facts.Question, ...] = ()  # what the account could tell and was not asked (engine.facts)
 
     @property
     def statements(self) -> list[dict[str, Any]]:
@@ -47,28 +48,40 @@ def parse_definition(definition: Mapping[str, Any] | str) -> Mapping[str, Any]:
     return loaded
 
 
-def _derive(definition: Mapping[str, Any] | str, ctx: Context
+def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Facts, questions: list[facts.Question]
             ) -> tuple[list[Requirement], list[Finding], frozenset[str]]:
     """Every requirement the definition's states need, the findings of the walk, and the roles Tasks name
-    literally in ``Credentials`` (for the sts:AssumeRole guard)."""
+    literally in ``Credentials`` (for the sts:AssumeRole guard). Questions asked are appended to ``questions``."""
     nodes, findings = asl.walk(parse_definition(definition))
     reqs: list[Requirement] = []
     for node in nodes:
-        requirements_for(node, ctx, reqs, findings)
+        requirements_for(node, ctx, reqs, findings, known, questions)
     return reqs, findings, guardrails.credential_roles(nodes)
 
 
-def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: int = policy.INLINE_LIMIT) -> Plan:
-    """The policy for ``sm``. Raises :class:`asl.DefinitionError` or :class:`arns.ArnError` on unusable input."""
+def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: int = policy.INLINE_LIMIT,
+         known: facts.Facts = facts.NO_FACTS) -> Plan:
+    """The policy for ``sm`` given what the account told (``known``; nothing offline). Raises
+    :class:`asl.DefinitionError` or :class:`arns.ArnError` on unusable input."""
     ctx = context_for(sm.arn)
-    reqs, findings, credential_roles = _derive(sm.definition, ctx)
+    asked: list[facts.Question] = []
+    reqs, findings, credential_roles = _derive(sm.definition, ctx, known, asked)
     config_reqs, config_findings = requirements_for_config(ctx, sm.logging, sm.tracing, sm.encryption)
     reqs.extend(config_reqs)
     findings.extend(config_findings)
     reqs = valid_only(reqs, findings)
-    granted, blocked = guardrails.apply(reqs, guard or guardrails.GuardPolicy(), credential_roles=credential_roles,
-                                      account=ctx.account)
+    guard = guard or guardrails.GuardPolicy()
+    granted, blocked = guardrails.apply(reqs, guard, credential_roles=credential_roles, account=ctx.account)
     findings.extend(blocked)
+    # The keys of what is granted (not of what was refused): asked of the account, added when it answered, and
+    # held to the same guardrails as everything else.
+    asked.extend(facts.key_questions(granted))
+    keyed = facts.key_requirements(granted, known)
+    if keyed:
+        reqs.extend(keyed)
+        more, refused = guardrails.apply(keyed, guard, credential_roles=credential_roles, account=ctx.account)
+        granted.extend(more)
+        findings.extend(refused)
     documents: list[dict[str, Any]] = []
     if granted:
         documents, size_findings = policy.documents(granted, limit)
@@ -77,7 +90,8 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
         # only when nothing is needed: never next to an unknown integration, a broken definition or a refused value
         findings.append(Finding.of("NO_PERMISSIONS", "the state machine needs no permissions; no policy is needed"))
     unique = sorted(set(findings), key=lambda f: (f.path, f.code, f.message))
-    return Plan(ctx, _sorted(reqs), _sorted(granted), tuple(unique), tuple(documents))
+    unanswered = tuple(sorted({q for q in asked if known.get(q) is None}))
+    return Plan(ctx, _sorted(reqs), _sorted(granted), tuple(unique), tuple(documents), unanswered)
 
 
 def _sorted(reqs: list[Requirement]) -> tuple[Requirement, ...]:

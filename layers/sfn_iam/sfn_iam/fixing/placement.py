@@ -22,8 +22,9 @@ from sfn_iam.arns import ArnError, parse_role_arn
 from sfn_iam.engine import policy
 from sfn_iam.engine.asl import DefinitionError
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import naming, scope
+from sfn_iam.fixing import facts, naming, scope
 from sfn_iam.fixing.changes import ChangeSet, same
+from sfn_iam.fixing.facts import FactResolver
 from sfn_iam.fixing.outcome import ChangeKind, Status
 from sfn_iam.fixing.ports import (
     AttachedPolicy,
@@ -53,7 +54,8 @@ def jitter(base: str, attempt: int) -> float:
 
 class Placement:
     def __init__(self, roles: RolePolicyStore, settings: Settings, ledger: PolicyLedger, *,
-                 trust_overflow_flag: bool = True) -> None:
+                 trust_overflow_flag: bool = True, facts: FactResolver | None = None) -> None:
+        self.facts = facts  # None: plan offline (no account facts)
         self.roles = roles
         self.settings = settings
         self.ledger = ledger
@@ -61,6 +63,12 @@ class Placement:
         # the role's attachments (no entry: they are listed). Events may rely on it; the sweep, which rebuilds the
         # ledger from IAM, does not.
         self.trust_overflow_flag = trust_overflow_flag
+
+    def _plan(self, run: ChangeSet, sm: StateMachine, limit: int) -> engine.Plan:
+        """The engine's plan with what the account knows (fixing.facts); unanswered questions become findings."""
+        plan, unresolved = facts.plan(sm, self.settings.guard, limit, self.facts)
+        run.findings.extend(unresolved)
+        return plan
 
     def _claim(self, run: ChangeSet, sm: StateMachine, base: str, role: str, documents: tuple[Document, ...]) -> None:
         """Write-ahead: the ledger learns the role before IAM is written (report mode only reads it)."""
@@ -86,7 +94,7 @@ class Placement:
             run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", problem))
             return Status.SKIPPED, "", "ROLE_OUT_OF_SCOPE", ()
         try:
-            plan = engine.plan(sm, self.settings.guard, policy.INLINE_LIMIT)
+            plan = self._plan(run, sm, policy.INLINE_LIMIT)
         except (DefinitionError, ArnError) as exc:
             run.findings.append(Finding.of("DEFINITION_ERROR", str(exc)[:500]))
             self.fail_closed(run, role_name, base, None)
@@ -140,7 +148,7 @@ class Placement:
     def _place_managed(self, run: ChangeSet, sm: StateMachine, role: str, base: str, inline: list[str],
                        attached: list[AttachedPolicy] | None) -> Placed:
         """Once a machine's policy has overflowed it stays in managed policies until it no longer exists."""
-        plan = engine.plan(sm, self.settings.guard, policy.MANAGED_LIMIT)
+        plan = self._plan(run, sm, policy.MANAGED_LIMIT)
         too_large = [f for f in plan.findings if f.code == "POLICY_TOO_LARGE"]
         names = [naming.overflow_name(base, i) for i in range(1, len(plan.documents) + 1)]
         for attempt in range(QUOTA_ATTEMPTS):

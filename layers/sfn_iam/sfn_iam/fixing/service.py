@@ -27,6 +27,7 @@ from sfn_iam.findings import Finding
 from sfn_iam.fixing import events, naming
 from sfn_iam.fixing.changes import ChangeSet
 from sfn_iam.fixing.events import Action, Ignored, Trigger
+from sfn_iam.fixing.facts import MAX_QUESTIONS, AccountFacts, FactResolver
 from sfn_iam.fixing.outcome import Outcome, Status
 from sfn_iam.fixing.placement import Placed, Placement, role_name_of
 from sfn_iam.fixing.ports import (
@@ -50,7 +51,8 @@ class ConcurrentChangeError(RuntimeError):
 class RoleFixer:
     def __init__(self, machines: StateMachineReader, roles: RolePolicyStore, settings: Settings,
                  sleep: Callable[[float], None] = lambda _: None, *, ledger: PolicyLedger | None = None,
-                 region: str | None = None, scan_holders: bool = False) -> None:
+                 region: str | None = None, scan_holders: bool = False,
+                 facts: AccountFacts | None = None, max_facts: int = MAX_QUESTIONS) -> None:
         self.machines = machines
         self.roles = roles
         self.settings = settings
@@ -58,7 +60,10 @@ class RoleFixer:
         self.ledger: PolicyLedger = ledger if ledger is not None else NoLedger()
         self.region = region  # the function's region: events for machines elsewhere are ignored
         self.scan_holders = scan_holders  # the sweep: relocation also consults IAM's listing (the ledger's rebuild)
-        self.placement = Placement(roles, settings, self.ledger, trust_overflow_flag=not scan_holders)
+        # Facts from the account (fixing.facts): None plans offline; cached per fix/remove, never across events.
+        self.facts = FactResolver(facts, max_facts) if facts is not None else None
+        self.placement = Placement(roles, settings, self.ledger, trust_overflow_flag=not scan_holders,
+                                   facts=self.facts)
 
     def _changes(self) -> ChangeSet:
         return ChangeSet(self.roles, self.settings.enforce, self.sleep)
@@ -90,6 +95,8 @@ class RoleFixer:
         """
         base = naming.policy_name(self.settings.policy_prefix, arn)
         out = {"event_id": event_id, "action": action, "state_machine_arn": arn, "policy_name": base}
+        if self.facts is not None:
+            self.facts.begin()
         described = self._describe(arn, attempts=self.settings.describe_attempts)
         if described is None or described.status != "ACTIVE":
             run = self._changes()

@@ -47,6 +47,9 @@ class Settings:
     managed_path: str = "/sfn-iam/"  # IAM path of our customer-managed overflow policies
     # -- the ledger (docs/adr/0006) --
     ledger_table: str = ""  # DynamoDB table of which roles carry which machine's policies; empty: no ledger
+    # -- facts from the account (docs/facts.md) --
+    resolve_facts: bool = True  # ask the account what the definition implies (task roles, keys, work groups)
+    max_facts: int = 25  # distinct facts read per event at most
 
     @property
     def enforce(self) -> bool:
@@ -126,6 +129,8 @@ def from_env(env: Mapping[str, str]) -> Settings:
         event_bus=env.get("EVENT_BUS_NAME", "default").strip() or "default",
         managed_path=managed_path,
         ledger_table=_ledger_table(env),
+        resolve_facts=_flag(env, "RESOLVE_FACTS", True),
+        max_facts=int(number(env, "MAX_FACTS_PER_EVENT", 25, 0, 200)),
     )
 
 
@@ -139,3 +144,14 @@ def _ledger_table(env: Mapping[str, str]) -> str:
     if table and not _TABLE.match(table):
         raise ConfigError(f"LEDGER_TABLE_NAME={table!r} is not a DynamoDB table name")
     return table
+
+
+# -- facts from the account (docs/facts.md) -----------------------------------------------------------------------
+
+def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("true", "false"):
+        raise ConfigError(f"{key}={raw!r}; expected true or false")
+    return raw == "true"

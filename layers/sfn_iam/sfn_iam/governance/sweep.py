@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 
 from sfn_iam.findings import Finding
 from sfn_iam.fixing import naming
+from sfn_iam.fixing.facts import AccountFacts
 from sfn_iam.fixing.outcome import Change, ChangeKind, Outcome, Status
 from sfn_iam.fixing.placement import digest
 from sfn_iam.fixing.ports import (
@@ -285,7 +286,7 @@ class SweepResult:
 class Sweeper:
     def __init__(self, machines: StateMachineReader, roles: RolePolicyStore, settings: Settings, region: str, *,
                  workers: int = 4, sleep: Callable[[float], None] = lambda _: None,
-                 ledger: PolicyLedger | None = None) -> None:
+                 ledger: PolicyLedger | None = None, facts: AccountFacts | None = None) -> None:
         self.machines = machines
         self.cache = SweepCache(roles, settings.policy_prefix)
         self.settings = settings
@@ -295,7 +296,7 @@ class Sweeper:
         # No describe retries: a listed machine that cannot be described is gone, not "not visible yet".
         # scan_holders: relocation consults IAM's listing too, so the sweep rebuilds the ledger from IAM.
         self.fixer = RoleFixer(machines, self.cache, replace(settings, describe_attempts=1), sleep=sleep,
-                               ledger=self.ledger, scan_holders=True)
+                               ledger=self.ledger, scan_holders=True, facts=facts, max_facts=settings.max_facts)
 
     @property
     def cursor_name(self) -> str:

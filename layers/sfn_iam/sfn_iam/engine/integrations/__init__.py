@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from sfn_iam.arns import ArnError, parse_role_arn
 from sfn_iam.engine.asl import Args, Dynamic, Node, credentials_role
+from sfn_iam.engine.facts import NO_FACTS, Facts, Question
 from sfn_iam.engine.integrations import (  # noqa: F401  (modules register their handlers on import)
     analytics,
     apigateway,
@@ -41,12 +42,15 @@ _FUNCTION_RE = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^
 
 
 def requirements_for(node: Node, ctx: Context, requirements: list[Requirement] | None = None,
-                     findings: list[Finding] | None = None) -> Call:
+                     findings: list[Finding] | None = None, facts: Facts = NO_FACTS,
+                     questions: list[Question] | None = None) -> Call:
     """The requirements and findings of one node, appended to the given lists when there are some (the engine
-    passes its own, so thousands of nodes cost no intermediate lists)."""
+    passes its own, so thousands of nodes cost no intermediate lists); ``facts`` answer what the account knows,
+    and the questions asked are appended to ``questions``."""
     call = Call(ctx=ctx, path=node.path, args=node.args,
                 requirements=[] if requirements is None else requirements,
-                findings=[] if findings is None else findings)
+                findings=[] if findings is None else findings, facts=facts,
+                questions=[] if questions is None else questions)
     if node.kind == "distributed_map":
         label = node.state.get("Label")
         stepfunctions.distributed_map(call, label if isinstance(label, str) and label else None)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+from sfn_iam.engine import facts
 from sfn_iam.engine.asl import DYNAMIC, Dynamic
 from sfn_iam.engine.integrations.base import REQUEST_RESPONSE, SYNC, Call
 from sfn_iam.engine.integrations.common import caller_key, s3_arn, s3_uri
 from sfn_iam.engine.integrations.registry import register
 from sfn_iam.engine.integrations.sdk.scoping import _values as values
 from sfn_iam.engine.integrations.sdk.table import operation
+from sfn_iam.model import Condition
 
 # --- AWS Glue and Glue DataBrew: one job resource, .sync polls and stops it ----------------------------------------
 
@@ -78,10 +80,31 @@ def read_only_sql(text: str, *, complete: bool) -> bool:
     return complete or m.end() < len(rest)
 
 
-def _query_output(call: Call) -> None:
+def _work_group_output(call: Call, workgroup: str, location: str | Dynamic | None) -> str | None:
+    """The result location the work group imposes (it wins when it enforces its settings, and applies when the
+    definition names none), and its result encryption key: facts from the account (``athena:GetWorkGroup``)."""
+    if "*" in workgroup:
+        return None
+    answer = call.fact(facts.WORK_GROUP, workgroup)
+    if answer is None:
+        return None
+    output, encryption, key, enforced = (*answer.values, "", "", "", "")[:4]
+    if key and encryption in ("SSE_KMS", "CSE_KMS"):
+        # Athena encrypts results with the caller's credentials: SSE_KMS through S3, CSE_KMS by Athena itself.
+        via = "s3" if encryption == "SSE_KMS" else "athena"
+        region = key.split(":")[3] if key.count(":") >= 5 else call.ctx.region
+        call.allow(("kms:Decrypt", "kms:GenerateDataKey"), key,
+                   Condition("StringEquals", "kms:ViaService", (f"{via}.{region}.amazonaws.com",)))
+    if output and (enforced or location is None or location == "" or isinstance(location, Dynamic)):
+        return output
+    return None
+
+
+def _query_output(call: Call, workgroup: str = "") -> None:
     results = call.args.sub("ResultConfiguration")
     owner = call.s3_owner(results.get("ExpectedBucketOwner"), "ResultConfiguration.ExpectedBucketOwner")
     location = results.get("OutputLocation")
+    location = _work_group_output(call, workgroup, location) or location if workgroup else location
     if location is None or location == "" or isinstance(location, Dynamic):
         call.finding(
             "DYNAMIC_RESOURCE",
@@ -138,7 +161,7 @@ def start_query(call: Call) -> None:
     call.allow("athena:GetDataCatalog", data_catalog)
     if call.sync:
         call.allow(ATHENA_SYNC, workgroup)
-    _query_output(call)
+    _query_output(call, workgroup)
     _catalog(call)
     # The result encryption key: the same generated data as aws-sdk:athena:startQueryExecution.
     for path, actions, via in (operation("athena", "startQueryExecution") or {}).get("k", ()):

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Final
 
 from sfn_iam.engine.asl import DYNAMIC, Args, Dynamic
+from sfn_iam.engine.facts import NO_FACTS, Answer, Facts, Question
 from sfn_iam.findings import Finding, Severity
 from sfn_iam.model import Condition, Context, Requirement
 
@@ -73,6 +74,8 @@ class Call:
     requirements: list[Requirement] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     _s3_pin: Condition | None = None
+    facts: Facts = NO_FACTS  # what the account told (engine.facts); empty offline
+    questions: list[Question] = field(default_factory=list)  # every fact asked, answered or not
 
     @property
     def sync(self) -> bool:
@@ -115,6 +118,12 @@ class Call:
                     self.requirements.append(Requirement(action, resource, pinned, self.path))
                 else:
                     self.requirements.append(Requirement(action, resource, cond, self.path))
+
+    def fact(self, kind: str, resource: str) -> Answer | None:
+        """Ask the account (through the use case) about ``resource``; ``None`` when it was not answered."""
+        question = Question(kind, resource)
+        self.questions.append(question)
+        return self.facts.get(question)
 
     def finding(self, code: str, message: str, severity: Severity | None = None) -> None:
         self.findings.append(Finding.of(code, message, self.path, severity))

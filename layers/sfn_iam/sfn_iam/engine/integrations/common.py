@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 from sfn_iam.arns import is_role_arn
+from sfn_iam.engine import facts
 from sfn_iam.engine.asl import Args, Dynamic
 from sfn_iam.engine.integrations.base import Call
 from sfn_iam.model import Condition
@@ -45,10 +46,21 @@ def pass_role(call: Call, value: str | Dynamic | None, key: str, services: Itera
 
 
 def instance_profile_role(call: Call, value: str | Dynamic | None, key: str, service: str) -> None:
-    """An EC2 instance profile passes the role it contains; by convention (EMR defaults) it has the same name."""
+    """An EC2 instance profile passes the role it contains. The account says which (``iam:GetInstanceProfile``);
+    offline, by convention (EMR defaults) a role of the same name, with a finding."""
     if isinstance(value, str) and value:
         m = _PROFILE_RE.match(value)
         name = m["name"] if m else value
+        profile = value if m else (f"arn:{call.ctx.partition}:iam::{call.ctx.account}:instance-profile/{value}"
+                                   if _ROLE_NAME_RE.match(value) else None)
+        answer = call.fact(facts.INSTANCE_PROFILE, profile) if profile else None
+        if answer is not None:
+            if not answer.values:
+                call.finding("INVALID_VALUE", f"{key} {name!r} is an instance profile without a role: "
+                             "iam:PassRole not granted, the cluster's instances would have no credentials")
+            for role in answer.values:
+                pass_role(call, role, f"{key} (the role in instance profile {name})", (service,))
+            return
         call.finding(
             "OUT_OF_BAND_PERMISSION",
             f"{key} is an instance profile: iam:PassRole granted on the role named {name!r}; "

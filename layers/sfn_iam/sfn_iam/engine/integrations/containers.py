@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from sfn_iam.engine import facts
 from sfn_iam.engine.asl import Dynamic
 from sfn_iam.engine.integrations.base import CALLBACK, REQUEST_RESPONSE, SYNC, Call
 from sfn_iam.engine.integrations.common import last_segment, nested, pass_role, role_arn
@@ -63,11 +64,25 @@ def run_task(call: Call) -> None:
     for key, value in zip(("Overrides.TaskRoleArn", "Overrides.ExecutionRoleArn"), overridden, strict=True):
         pass_role(call, value, key, (ECS_TASKS,))
     if not all(isinstance(v, str) and v for v in overridden):
+        _task_definition_roles(call, definition, overridden)
+
+
+def _task_definition_roles(call: Call, definition: str, overridden: list[str | Dynamic | None]) -> None:
+    """The task and execution roles of the task definition (facts from the account), unless overridden."""
+    named = definition.removesuffix(":*")
+    answer = call.fact(facts.TASK_DEFINITION, named) if not ("*" in named or "?" in named) else None
+    if answer is None:
         call.finding(
             "OUT_OF_BAND_PERMISSION",
             "roles in the task definition itself (task role, execution role) are not in the state machine: "
-            "if it has them, RunTask also needs iam:PassRole on them (ecs-tasks.amazonaws.com)",
+            "if it has them, RunTask also needs iam:PassRole on them (ecs-tasks.amazonaws.com); the fixer reads "
+            "them from the account (the CLI with --resolve)",
         )
+        return
+    for (key, value), role in zip((("taskRoleArn", overridden[0]), ("executionRoleArn", overridden[1])),
+                                  answer.values, strict=False):
+        if role and not (isinstance(value, str) and value):  # an override replaces the definition's role
+            pass_role(call, role, f"the task definition's {key}", (ECS_TASKS,))
 
 
 # --- AWS Batch -----------------------------------------------------------------------------------------------------
