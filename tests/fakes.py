@@ -63,6 +63,7 @@ class FakeRoles:
         self.writes: list[tuple[str, ...]] = []
         self.stale_reads = stale_reads  # reads after a put that still return the old document
         self.max_attached = max_attached
+        self.documents: dict[str, Document] = {}  # other managed policies (not ours) by ARN: residual access
 
     def add_role(self, name: str, path: str = "/stepfunctions/", **kwargs: Any) -> str:
         self.roles[name] = FakeRole(path, **kwargs)
@@ -130,6 +131,14 @@ class FakeRoles:
             r.attached.remove(name)
             return True
         return False
+
+    def get_policy_document(self, arn: str) -> Document | None:
+        name = arn.rsplit("/", 1)[-1]
+        doc = self.documents.get(arn, self.managed.get(name))
+        return copy.deepcopy(doc)
+
+    def detach_arn(self, role: str, arn: str) -> bool:
+        return self.detach(role, arn.rsplit("/", 1)[-1])
 
     def holders(self, prefix: str) -> list[PolicyHolder]:
         out = []

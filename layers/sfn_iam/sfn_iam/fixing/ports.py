@@ -96,9 +96,16 @@ class RolePolicyStore(Protocol):
     def detach(self, role: str, name: str) -> bool:
         """``DetachRolePolicy``; ``False`` when it was not attached."""
 
+    def get_policy_document(self, arn: str) -> Document | None:
+        """The default version of any managed policy, AWS managed included (``GetPolicy`` + ``GetPolicyVersion``);
+        ``None`` when it does not exist. Residual access reads the other policies of a role with it."""
+
+    def detach_arn(self, role: str, arn: str) -> bool:
+        """``DetachRolePolicy`` of any managed policy (residual removal); ``False`` when it was not attached."""
+
     def holders(self, prefix: str) -> list[PolicyHolder]:
-        """Roles under the configured path carrying inline or attached policies whose name starts with ``prefix``
-        (``GetAccountAuthorizationDetails``, all pages)."""
+        """Roles in scope (under the configured path or tagged in) carrying inline or attached policies whose name
+        starts with ``prefix`` (``GetAccountAuthorizationDetails``, all pages)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,9 @@ class Settings:
     managed_path: str = "/sfn-iam/"  # IAM path of our customer-managed overflow policies
     # -- the ledger (docs/adr/0006) --
     ledger_table: str = ""  # DynamoDB table of which roles carry which machine's policies; empty: no ledger
+    # -- adoption and residual access (fixing/residual.py) --
+    scope_tag: str = "sfn-iam:managed"  # a role tagged <scope_tag>=true is in scope whatever its path
+    remove_residual: bool = False  # the sweep (enforce) removes other policies of exclusively-ours roles
 
     @property
     def enforce(self) -> bool:
@@ -121,6 +124,8 @@ def from_env(env: Mapping[str, str]) -> Settings:
         event_bus=env.get("EVENT_BUS_NAME", "default").strip() or "default",
         managed_path=managed_path,
         ledger_table=_ledger_table(env),
+        scope_tag=_scope_tag(env),
+        remove_residual=_flag(env, "REMOVE_RESIDUAL_POLICIES"),
     )
 
 
@@ -134,3 +139,20 @@ def _ledger_table(env: Mapping[str, str]) -> str:
     if table and not _TABLE.match(table):
         raise ConfigError(f"LEDGER_TABLE_NAME={table!r} is not a DynamoDB table name")
     return table
+
+
+# -- adoption and residual access (fixing/residual.py) -----------------------------------------------------------
+
+def _scope_tag(env: Mapping[str, str]) -> str:
+    tag = env.get("ROLE_SCOPE_TAG_KEY", "sfn-iam:managed").strip()
+    if len(tag) > 128 or tag.lower().startswith("aws:"):
+        raise ConfigError("ROLE_SCOPE_TAG_KEY must be at most 128 characters and not start with aws: (empty: no tag "
+                          "scope)")
+    return tag
+
+
+def _flag(env: Mapping[str, str], key: str) -> bool:
+    raw = env.get(key, "false").strip().lower()
+    if raw not in ("true", "false", ""):
+        raise ConfigError(f"{key}={raw!r}; expected true or false")
+    return raw == "true"

@@ -91,6 +91,7 @@ class SweepCache:
         self._initial_inline: dict[str, frozenset[str]] = {}
         self._initial_attached: dict[str, frozenset[str]] = {}
         self._holders: dict[str, PolicyHolder] | None = None
+        self._policies: dict[str, Document | None] = {}  # any managed policy's document, by ARN (residual access)
 
     def _role_lock(self, role: str) -> threading.Lock:
         with self._lock:
@@ -156,6 +157,27 @@ class SweepCache:
 
     def get_managed(self, name: str) -> Document | None:
         return self.inner.get_managed(name)
+
+    def get_policy_document(self, arn: str) -> Document | None:
+        """Any managed policy's document, read once per sweep (residual access: an AWS managed policy attached to
+        hundreds of roles costs two calls per sweep, not two per role)."""
+        with self._role_lock("#policy " + arn):
+            with self._lock:
+                if arn in self._policies:
+                    doc = self._policies[arn]
+                    return None if doc is None else dict(doc)
+            doc = self.inner.get_policy_document(arn)
+            with self._lock:
+                self._policies[arn] = doc
+            return None if doc is None else dict(doc)
+
+    def detach_arn(self, role: str, arn: str) -> bool:
+        detached = self.inner.detach_arn(role, arn)
+        with self._lock:
+            attached = self._attached.get(role)
+            if attached is not None:
+                attached[:] = [a for a in attached if a.arn != arn]
+        return detached
 
     def holders(self, prefix: str) -> list[PolicyHolder]:
         with self._lock:
