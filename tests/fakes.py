@@ -156,6 +156,7 @@ class FakeLedger:
     def __init__(self) -> None:
         self.entries: dict[str, LedgerEntry] = {}
         self.cursors: dict[str, str] = {}
+        self.findings: dict[str, str] = {}
 
     def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str) -> LedgerEntry | None:
         old = self.entries.get(base)
@@ -183,6 +184,11 @@ class FakeLedger:
             del self.entries[base]
         else:
             self.release(base, roles)
+
+    def note_findings(self, base: str, digest: str) -> str:
+        previous = self.findings.get(base, "")
+        self.findings[base] = digest
+        return previous
 
     def get_cursor(self, name: str) -> str:
         return self.cursors.get(name, "")

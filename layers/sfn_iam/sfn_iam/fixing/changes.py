@@ -106,3 +106,10 @@ class ChangeSet:
     def delete_managed(self, name: str) -> None:
         if self._record(ChangeKind.DELETE_MANAGED, "", name):
             self.store.delete_managed(name)
+
+    # -- residual access (the sweep's opt-in removal): policies the fixer does not own ---------------------------
+
+    def detach_other(self, role: str, arn: str) -> None:
+        """Detach a managed policy that is not ours (recorded by its ARN)."""
+        if self._record(ChangeKind.DETACH, role, arn):
+            self.store.detach_arn(role, arn)

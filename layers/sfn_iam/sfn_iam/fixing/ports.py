@@ -141,6 +141,10 @@ class PolicyLedger(Protocol):
         """The machine is gone and ``roles`` were cleaned: delete the entry unless another writer added a role meanwhile
         (then only release ``roles``)."""
 
+    def note_findings(self, base: str, digest: str) -> str:
+        """Store the digest of what the last sweep reported for ``base`` and return the previous one (empty: none);
+        the sweep publishes a machine's outcome only when it differs (one ``UpdateItem``, ``ALL_OLD``)."""
+
     def get_cursor(self, name: str) -> str:
         """Where the last run of ``name`` (a sweep) stopped; empty when it finished."""
 
@@ -165,6 +169,9 @@ class NoLedger:
 
     def forget(self, base: str, roles: frozenset[str]) -> None:
         return None
+
+    def note_findings(self, base: str, digest: str) -> str:
+        return ""
 
     def get_cursor(self, name: str) -> str:
         return ""

@@ -72,7 +72,26 @@ def to_json(result: SweepResult, generated_at: str) -> dict[str, Any]:
                               "changes": [c.to_dict() for c in o.changes],
                               "findings": [f.to_dict() for f in o.findings]} for o in result.orphans],
         "errors": [{"target": e.target, "error": e.error} for e in result.errors],
+        "residualAccess": residual_roles(result),
+        "residualRemovals": [o.to_dict() for o in result.residual_removals],
     }
+
+
+def residual_roles(result: SweepResult) -> list[dict[str, Any]]:
+    """Roles that can do more than their machines need: one entry per role, most severe first, with its machines
+    and every residual policy (``sfn-iam restore`` reads the removed ones from ``residualRemovals``)."""
+    roles: dict[str, dict[str, Any]] = {}
+    for o in result.outcomes:
+        for e in o.residual:
+            role = roles.setdefault(o.role_arn, {"roleArn": o.role_arn, "stateMachines": set(), "policies": {}})
+            role["stateMachines"].add(o.state_machine_arn)
+            role["policies"][(e["kind"], e["policyName"], e["policyArn"])] = e
+    out = []
+    for arn, role in roles.items():
+        policies = sorted(role["policies"].values(), key=lambda e: (-Severity[e["severity"]], e["policyName"]))
+        out.append({"roleArn": arn, "severity": policies[0]["severity"], "stateMachines": sorted(role["stateMachines"]),
+                    "policies": policies})
+    return sorted(out, key=lambda r: (-Severity[r["severity"]], r["roleArn"]))
 
 
 # -- Markdown ------------------------------------------------------------------------------------------------------
@@ -227,9 +246,12 @@ SWEEP_DETAIL_TYPE = "Sweep Completed"
 def events(result: SweepResult) -> list[tuple[str, dict[str, Any], list[str]]]:
     """The outcome events of a sweep, in the fixer's schema (docs/events.md): every outcome that changed or would
     change something or carries a finding above info, then one ``Sweep Completed`` event with the totals.
-    Unchanged machines without findings are counted in the totals only, so a daily sweep is not a daily flood."""
+    Unchanged machines without findings are counted in the totals only, and an outcome the previous sweep already
+    reported (same status, proposed changes, findings and residual access: ``SweepResult.repeated``) is not
+    published again, so a daily sweep is not a daily flood; the summary event still comes every day."""
     out = [(o.detail_type, o.to_event(), o.resources()) for o in result.all_outcomes
-           if o.changes or any(f.severity > Severity.INFO for f in o.findings)]
+           if (o.changes or any(f.severity > Severity.INFO for f in o.findings))
+           and not (o.policy_name in result.repeated and not o.writes)]
     totals = {"schemaVersion": "1", "action": "sweep", "mode": result.mode, "account": result.account,
               "region": result.region, "totals": result.totals(),
               "errors": [{"target": e.target, "error": e.error} for e in result.errors]}
