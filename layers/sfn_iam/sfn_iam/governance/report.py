@@ -16,6 +16,7 @@ from sfn_iam.engine import guardrails
 from sfn_iam.findings import Finding, Severity
 from sfn_iam.fixing.outcome import Outcome
 from sfn_iam.fixing.ports import FindingsImporter, SummaryNotifier
+from sfn_iam.governance import report_md
 from sfn_iam.governance.sweep import SweepResult
 from sfn_iam.model import Requirement
 
@@ -105,12 +106,17 @@ def _short(arn: str) -> str:
 
 
 def to_markdown(result: SweepResult, generated_at: str) -> str:
+    """Summary and pictures first, then totals, residual access, errors, orphans, every machine folded
+    (governance/report_md.py)."""
     t = result.totals()
+    residual = residual_roles(result)
     lines = [
         f"# sfn-iam posture report: account {result.account}, {result.region}",
         "",
         f"Generated {generated_at} in **{result.mode}** mode.",
         "",
+        *report_md.summary(result, residual),
+        *report_md.pictures(result),
         "## Totals",
         "",
         "| | |",
@@ -122,9 +128,12 @@ def to_markdown(result: SweepResult, generated_at: str) -> str:
         f"| proposed changes | {t['proposedChanges']} |",
         f"| drift | {t['drift']} |",
         f"| orphaned policies removed / proposed | {t['orphansRemoved']} / {t['orphansProposed']} |",
+        f"| roles with residual access (admin-equivalent) | {t['residualRoles']} ({t['residualAdminRoles']}) |",
+        f"| residual policies removed | {t['residualPoliciesRemoved']} |",
         f"| errors | {t['errors']} |",
         *(f"| findings {sev.lower()} | {n} |" for sev, n in t["findingsBySeverity"].items()),  # type: ignore[attr-defined]
         "",
+        *report_md.residual_section(residual, result.residual_removals),
     ]
     if result.errors:
         lines += ["## Errors", ""] + [f"- `{_cell(e.target)}`: {_cell(e.error)}" for e in result.errors] + [""]
@@ -133,9 +142,7 @@ def to_markdown(result: SweepResult, generated_at: str) -> str:
                   "| policy | role | status |", "|---|---|---|"]
         lines += [f"| `{o.policy_name}` | {_cell(_short(o.role_arn))} | {o.status} |" for o in result.orphans]
         lines.append("")
-    lines += ["## State machines", ""]
-    for o in sorted(result.outcomes, key=lambda o: o.state_machine_arn):
-        lines += _machine_md(o)
+    lines += report_md.machines(result, _machine_md)
     return "\n".join(lines).rstrip() + "\n"
 
 
