@@ -63,6 +63,7 @@ class FakeRoles:
         self.writes: list[tuple[str, ...]] = []
         self.stale_reads = stale_reads  # reads after a put that still return the old document
         self.max_attached = max_attached
+        self.documents: dict[str, Document] = {}  # other managed policies (not ours) by ARN: residual access
 
     def add_role(self, name: str, path: str = "/stepfunctions/", **kwargs: Any) -> str:
         self.roles[name] = FakeRole(path, **kwargs)
@@ -131,6 +132,14 @@ class FakeRoles:
             return True
         return False
 
+    def get_policy_document(self, arn: str) -> Document | None:
+        name = arn.rsplit("/", 1)[-1]
+        doc = self.documents.get(arn, self.managed.get(name))
+        return copy.deepcopy(doc)
+
+    def detach_arn(self, role: str, arn: str) -> bool:
+        return self.detach(role, arn.rsplit("/", 1)[-1])
+
     def holders(self, prefix: str) -> list[PolicyHolder]:
         out = []
         for name, r in sorted(self.roles.items()):
@@ -147,6 +156,7 @@ class FakeLedger:
     def __init__(self) -> None:
         self.entries: dict[str, LedgerEntry] = {}
         self.cursors: dict[str, str] = {}
+        self.findings: dict[str, str] = {}
 
     def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str) -> LedgerEntry | None:
         old = self.entries.get(base)
@@ -174,6 +184,11 @@ class FakeLedger:
             del self.entries[base]
         else:
             self.release(base, roles)
+
+    def note_findings(self, base: str, digest: str) -> str:
+        previous = self.findings.get(base, "")
+        self.findings[base] = digest
+        return previous
 
     def get_cursor(self, name: str) -> str:
         return self.cursors.get(name, "")

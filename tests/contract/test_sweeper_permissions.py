@@ -50,7 +50,14 @@ def test_the_sweeper_has_the_fixer_s_statements_unchanged() -> None:
 def test_optional_sinks_are_granted_only_when_configured() -> None:
     conditions = {s["Fn::If"][0]: s["Fn::If"][1]["Sid"] for s in SWEEPER_POLICY["PolicyDocument"]["Statement"]
                   if "Fn::If" in s}
-    assert conditions == {"HasFindingsTopic": "PublishSummary", "ImportToSecurityHub": "ImportFindings"}
+    assert conditions == {"HasFindingsTopic": "PublishSummary", "ImportToSecurityHub": "ImportFindings",
+                          "RemoveResidual": "DetachResidualPoliciesByTag"}  # the last one wins: two statements
+    residual = [s["Fn::If"][1] for s in SWEEPER_POLICY["PolicyDocument"]["Statement"]
+                if "Fn::If" in s and s["Fn::If"][0] == "RemoveResidual"]
+    # Removing residual access is detaching (a reduction), on in-scope roles only: by path, or by tag.
+    assert [_as_list(s["Action"]) for s in residual] == [["iam:DetachRolePolicy"]] * 2
+    assert residual[0]["Resource"]["Fn::Sub"].endswith(":role${RolePath}*") and "Condition" not in residual[0]
+    assert residual[1]["Condition"] == {"StringEqualsIgnoreCase": {"iam:ResourceTag/sfn-iam:managed": "true"}}
     hub = next(s for s in statements("Allow") if s["Sid"] == "ImportFindings")
     assert hub["Resource"]["Fn::Sub"].endswith(":product/${AWS::AccountId}/default")
     topic = next(s for s in statements("Allow") if s["Sid"] == "PublishSummary")

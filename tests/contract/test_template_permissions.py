@@ -64,7 +64,15 @@ def test_the_fixer_wires_its_five_adapters_and_every_adapter_declares_its_action
     assert all(adapter_actions().values())
 
 
-def test_iam_writes_are_scoped_to_the_role_path_or_our_policies_never_star() -> None:
+SCOPE_TAG = "sfn-iam:managed"
+
+
+def tag_scoped(stmt: dict[str, Any]) -> bool:
+    """The statement applies only to roles tagged ``sfn-iam:managed=true`` (the fixer's adoption by tag)."""
+    return stmt.get("Condition", {}).get("StringEqualsIgnoreCase", {}) == {f"iam:ResourceTag/{SCOPE_TAG}": "true"}
+
+
+def test_iam_writes_are_scoped_to_the_role_path_the_scope_tag_or_our_policies_never_star() -> None:
     for stmt in statements("Allow"):
         writes = [a for a in _as_list(stmt["Action"]) if WRITES.match(a)]
         if not writes:
@@ -72,19 +80,52 @@ def test_iam_writes_are_scoped_to_the_role_path_or_our_policies_never_star() -> 
         for resource in _as_list(stmt["Resource"]):
             assert resource != "*", (writes, stmt)
             text = resource["Fn::Sub"]
-            assert ":role${RolePath}*" in text or ":policy${ManagedPolicyPath}${PolicyNamePrefix}*" in text, text
+            by_tag = text.endswith(":role/*") and tag_scoped(stmt)
+            assert by_tag or ":role${RolePath}*" in text or ":policy${ManagedPolicyPath}${PolicyNamePrefix}*" in text, \
+                text
+
+
+def test_roles_outside_the_path_are_written_only_through_the_scope_tag() -> None:
+    def sub(resource: Any) -> str:
+        return resource.get("Fn::Sub", "") if isinstance(resource, dict) else str(resource)
+
+    by_path = {s["Sid"]: s for s in statements("Allow") if any(
+        ":role${RolePath}*" in sub(r) for r in _as_list(s["Resource"]))}
+    by_tag = {s["Sid"]: s for s in statements("Allow") if any(
+        sub(r).endswith(":role/*") for r in _as_list(s["Resource"]))}
+    # Every path-scoped grant has its tag-scoped twin with the same actions (and the same policy condition)...
+    for sid, stmt in by_path.items():
+        twin = by_tag[sid + "ByTag"]
+        assert tag_scoped(twin) and sorted(_as_list(twin["Action"])) == sorted(_as_list(stmt["Action"]))
+        assert {k: v for k, v in twin.get("Condition", {}).items() if k != "StringEqualsIgnoreCase"} == \
+            stmt.get("Condition", {})
+    # ...and the only unconditioned grant on every role is reading it (its tags say whether it is in scope).
+    untagged = [s for s in by_tag.values() if not tag_scoped(s)]
+    assert [_as_list(s["Action"]) for s in untagged] == [["iam:GetRole"]]
+    # The code reads the same key: a condition key cannot be a parameter, so the key is fixed on both sides.
+    assert RESOURCES["RoleFixerFunction"]["Properties"]["Environment"]["Variables"]["ROLE_SCOPE_TAG_KEY"] == SCOPE_TAG
+
+
+def test_other_policies_are_read_never_written() -> None:
+    stmt = next(s for s in statements("Allow") if s["Sid"] == "ReadAttachedPolicies")
+    assert sorted(_as_list(stmt["Action"])) == ["iam:GetPolicy", "iam:GetPolicyVersion"]
+    assert [r["Fn::Sub"] for r in stmt["Resource"]] == ["arn:${AWS::Partition}:iam::aws:policy/*",
+                                                        "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*"]
 
 
 def test_attach_is_limited_to_our_overflow_policies() -> None:
-    stmt = next(s for s in statements("Allow") if "iam:AttachRolePolicy" in _as_list(s["Action"]))
-    assert stmt["Condition"]["ArnLike"]["iam:PolicyARN"]["Fn::Sub"].endswith(
-        ":policy${ManagedPolicyPath}${PolicyNamePrefix}*")
+    stmts = [s for s in statements("Allow") if "iam:AttachRolePolicy" in _as_list(s["Action"])]
+    assert len(stmts) == 2
+    for stmt in stmts:
+        assert stmt["Condition"]["ArnLike"]["iam:PolicyARN"]["Fn::Sub"].endswith(
+            ":policy${ManagedPolicyPath}${PolicyNamePrefix}*")
 
 
 def test_the_fixer_can_never_change_its_own_role() -> None:
     denies = statements("Deny")
-    assert any(_as_list(s["Action"]) == ["iam:*"] and s["Resource"] == {"Fn::GetAtt": ["RoleFixerRole", "Arn"]}
-               for s in denies)
+    # Its own role and the sweeper's: neither may be adopted by tagging it.
+    assert any(_as_list(s["Action"]) == ["iam:*"] and s["Resource"] == [
+        {"Fn::GetAtt": ["RoleFixerRole", "Arn"]}, {"Fn::GetAtt": ["RoleSweeperRole", "Arn"]}] for s in denies)
     assert APP_POLICY["RoleName"] == {"Ref": "RoleFixerRole"}
 
 
@@ -128,7 +169,7 @@ def test_guardrail_parameters_reach_the_function() -> None:
     assert T["Parameters"]["PassableRolePatterns"] == {**T["Parameters"]["PassableRolePatterns"],
                                                        "Type": "CommaDelimitedList", "Default": ""}
     assert variables["MODE"] == {"Ref": "Mode"}
-    assert T["Parameters"]["Mode"]["Default"] == "enforce"
+    assert T["Parameters"]["Mode"]["Default"] == "report"  # a safe first deployment; samconfig's prod enforces
 
 
 def test_trail_only_when_asked() -> None:

@@ -388,7 +388,7 @@ def test_update_with_role_arn_and_delete_cost_the_same_at_any_number_of_roles(wo
     world.sfn.update_state_machine(stateMachineArn=sm, definition=V2)
     world.counter.reset()
     world.invoke(_event("update_state_machine_role.json", sm, role))  # CloudFormation always sends roleArn
-    assert world.counter.own() <= 7 and world.counter.calls["iam:GetAccountAuthorizationDetails"] == 0
+    assert world.counter.own() <= 8 and world.counter.calls["iam:GetAccountAuthorizationDetails"] == 0
     assert is_allowed(documents(world, "OrderProcessingRole"), "sqs:SendMessage", QUEUE, {})
     world.sfn.delete_state_machine(stateMachineArn=sm)
     world.counter.reset()

@@ -93,13 +93,15 @@ def test_every_event_file(world: World, file: str) -> None:
 
 # -- call budget and idempotency ---------------------------------------------------------------------------------
 
-def test_create_costs_at_most_seven_calls_and_a_duplicate_writes_nothing(world: World) -> None:
+def test_create_costs_at_most_eight_calls_and_a_duplicate_writes_nothing(world: World) -> None:
     sm, role = _create(world)
     event = _event("create_state_machine.json", sm, role)
     assert world.invoke(event)["status"] == "written"
     print("create:", dict(world.counter.calls))
-    # describe, ledger claim, GetRole, ListRolePolicies, PutRolePolicy, read-back, describe again (changed meanwhile?)
-    assert world.counter.own() <= 7
+    # describe, ledger claim, GetRole, ListRolePolicies, PutRolePolicy, read-back, describe again (changed meanwhile?),
+    # ListAttachedRolePolicies (residual access: nothing else on the role)
+    assert world.counter.own() <= 8
+    assert world.counter.calls["iam:ListAttachedRolePolicies"] == 1
     assert world.counter.calls["dynamodb:UpdateItem"] == 1
     world.counter.reset()
     second = world.invoke(event)  # duplicate delivery
@@ -280,7 +282,9 @@ def test_no_room_anywhere_is_refused_with_a_finding(world: World) -> None:
     result = world.invoke(_event("create_state_machine.json", sm, role))
     assert (result["status"], result["reason"]) == ("skipped", "POLICY_TOO_LARGE")
     assert world.counter.calls["iam:PutRolePolicy"] == 1  # one refused attempt, no write loop
-    assert world.counter.total("iam") - world.counter.writes() <= 6
+    # residual access reads the other policies once each: the inline one, and GetPolicy + GetPolicyVersion per team-N
+    assert world.counter.total("iam") - world.counter.writes() <= 6 + 1 + 2 * 10
+    assert {f["code"] for f in result["findings"]} >= {"RESIDUAL_ACCESS"}
     assert set(world.policies(ROLE)["inline"]) == {"hand-written"}
 
 

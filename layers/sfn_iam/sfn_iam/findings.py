@@ -59,8 +59,11 @@ CODES: dict[str, Severity] = {
     "STALE_GRANTS_REMOVED": Severity.HIGH,  # the current policy cannot be placed: the earlier one was removed
     "CONCURRENT_CHANGE": Severity.INFO,  # the machine changed while being written: converged on what it is now
     "MISSED_CHANGE": Severity.MEDIUM,  # sweep: the definition changed since the last write and no event said so
-    # -- facts from the account (issue 12) --
+    # -- facts from the account --
     "FACT_UNRESOLVED": Severity.MEDIUM,  # the account did not answer (AccessDenied, not found): planned without it
+    # -- residual access and adoption (fixing/residual.py) --
+    "RESIDUAL_ACCESS": Severity.HIGH,  # another policy on the role grants beyond its machines' needs (critical: admin)
+    "RESIDUAL_REMOVED": Severity.MEDIUM,  # sweep (opt-in): such a policy was removed; the outcome keeps its document
 }
 
 

@@ -39,6 +39,9 @@ REQUIRED_ACTIONS = frozenset({
     "iam:DeletePolicy",
     # holders(): find the roles that carry a machine's policies (role moved, machine deleted, sweep)
     "iam:GetAccountAuthorizationDetails",
+    # residual access (fixing/residual.py): the documents of the other managed policies on an in-scope role (AWS
+    # managed ones included) are read with GetPolicy + GetPolicyVersion above; the sweep may detach them
+    # (DetachRolePolicy above, granted on any policy only when RemoveResidualPolicies is on)
 })
 
 
@@ -56,9 +59,10 @@ def _dumps(document: Document) -> str:
 
 class IamRolePolicyStore:
     def __init__(self, client: IAMClient, *, partition: str, account: str, role_path: str = "/",
-                 managed_path: str = "/sfn-iam/") -> None:
+                 managed_path: str = "/sfn-iam/", scope_tag: str = "") -> None:
         self.client = client
         self.role_path = role_path
+        self.scope_tag = scope_tag.lower()  # roles tagged <scope_tag>=true are in scope whatever their path
         self.managed_path = managed_path
         self._policy_arn_prefix = f"arn:{partition}:iam::{account}:policy{managed_path}"
 
@@ -198,6 +202,29 @@ class IamRolePolicyStore:
             raise
         return True
 
+    # -- any managed policy (residual access) ------------------------------------------------------------
+
+    def get_policy_document(self, arn: str) -> Document | None:
+        """The default version of any managed policy (AWS managed included); ``None`` when it does not exist."""
+        try:
+            version = self.client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            return _document(self.client.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+                             ["Document"])
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            raise
+
+    def detach_arn(self, role: str, arn: str) -> bool:
+        """``DetachRolePolicy`` of any managed policy; ``False`` when it was not attached."""
+        try:
+            self.client.detach_role_policy(RoleName=role, PolicyArn=arn)
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return False
+            raise
+        return True
+
     # -- search -------------------------------------------------------------------------------------------
 
     def holders(self, prefix: str) -> list[PolicyHolder]:
@@ -206,7 +233,7 @@ class IamRolePolicyStore:
             Filter=["Role"], PaginationConfig={"PageSize": 1000})  # the API's maximum; its default is 100
         for page in pages:
             for role in page.get("RoleDetailList", []):
-                if not role["Path"].startswith(self.role_path):
+                if not role["Path"].startswith(self.role_path) and not self._tagged(role.get("Tags", [])):
                     continue
                 inline = tuple(p["PolicyName"] for p in role.get("RolePolicyList", [])
                                if p["PolicyName"].startswith(prefix))
@@ -217,3 +244,7 @@ class IamRolePolicyStore:
                 if inline or attached:
                     found.append(PolicyHolder(role["Arn"], role["RoleName"], inline, attached))
         return found
+
+    def _tagged(self, tags: list[Any]) -> bool:
+        return bool(self.scope_tag) and any(str(t.get("Key", "")).lower() == self.scope_tag
+                                            and str(t.get("Value", "")).lower() == "true" for t in tags)

@@ -1,7 +1,8 @@
 """DynamoDB adapter of the ledger: which roles carry which machine's policies, and the sweep's cursor.
 
 One item per machine, keyed by its policy base name (``pk``), with ``arn``, the string set ``roles``, ``defHash``,
-``policyHash`` and ``overflow``; one item per sweep cursor, keyed ``#cursor.<name>`` (``#`` never occurs in an IAM
+``policyHash``, ``overflow`` and ``findingsHash`` (what the last sweep reported: it publishes only what changed);
+one item per sweep cursor, keyed ``#cursor.<name>`` (``#`` never occurs in an IAM
 policy name). Every write is a single atomic ``UpdateItem``/``DeleteItem``, so concurrent events never lose each
 other's roles (set ``ADD``/``DELETE`` instead of read-modify-write). docs/adr/0006-ledger-and-convergence.md.
 """
@@ -18,7 +19,7 @@ from sfn_iam.fixing.ports import LedgerEntry
 
 REQUIRED_ACTIONS = frozenset({
     "dynamodb:GetItem",  # get, get_cursor
-    "dynamodb:UpdateItem",  # claim, release, mark_overflow, put_cursor
+    "dynamodb:UpdateItem",  # claim, release, mark_overflow, put_cursor, note_findings
     "dynamodb:DeleteItem",  # forget, put_cursor("")
 })
 _CURSOR = "#cursor."
@@ -80,6 +81,12 @@ class DynamoDbLedger:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             self.release(base, roles)  # a concurrent claim added a role: keep the entry, drop only what we cleaned
+
+    def note_findings(self, base: str, digest: str) -> str:
+        r = self.client.update_item(TableName=self.table, Key={"pk": {"S": base}}, UpdateExpression="SET #f = :f",
+                                    ExpressionAttributeNames={"#f": "findingsHash"},
+                                    ExpressionAttributeValues={":f": {"S": digest}}, ReturnValues="ALL_OLD")
+        return str(r.get("Attributes", {}).get("findingsHash", {}).get("S", ""))
 
     def get_cursor(self, name: str) -> str:
         r = self.client.get_item(TableName=self.table, Key={"pk": {"S": _CURSOR + name}}, ConsistentRead=True)

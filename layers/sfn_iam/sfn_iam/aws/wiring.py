@@ -78,7 +78,8 @@ def wire(settings: Settings, session: boto3.session.Session | None = None,
     if iam_calls_per_second is not None:
         rate_limit(clients.iam, TokenBucket(iam_calls_per_second, burst=max(1, int(iam_calls_per_second))))
     roles = IamRolePolicyStore(clients.iam, partition=partition, account=settings.account,
-                               role_path=settings.role_path, managed_path=settings.managed_path)
+                               role_path=settings.role_path, managed_path=settings.managed_path,
+                               scope_tag=settings.scope_tag)
     ledger = (DynamoDbLedger(make_client("dynamodb", session), settings.ledger_table)
               if settings.ledger_table else None)
     return Wiring(settings, session, region, partition, clients, StepFunctionsReader(clients.sfn), roles, ledger,

@@ -8,6 +8,8 @@ a directory (every template and definition in it) or ``-`` for standard input.
 
 ``sfn-iam sweep`` sweeps a live account and region (needs ``pip install 'sfn-iam[aws]'``).
 
+``sfn-iam restore FILE...`` puts back the residual policies a sweep removed (``RemoveResidualPolicies``).
+
 Exit codes: 0 ok, 1 invalid input, 2 usage, 3 findings at or above ``--fail-on``.
 """
 
@@ -204,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fail-on", type=_severity, metavar="SEVERITY",
                    help="exit 3 when a finding is at least this severe")
     s.set_defaults(func=sweep.run)
+    from sfn_iam.cli import restore
+
+    restore.add_parser(sub)
     return parser
 
 

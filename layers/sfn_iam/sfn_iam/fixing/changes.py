@@ -12,7 +12,7 @@ from typing import Any
 
 from sfn_iam.findings import Finding
 from sfn_iam.fixing.outcome import Change, ChangeKind
-from sfn_iam.fixing.ports import Document, LedgerEntry, RolePolicyStore
+from sfn_iam.fixing.ports import AttachedPolicy, Document, LedgerEntry, RolePolicyStore
 from sfn_iam.model import Requirement
 
 READ_BACK_ATTEMPTS = 3
@@ -59,6 +59,9 @@ class ChangeSet:
         self.claimed = False  # the ledger was claimed (or read, in report mode) for the machine's current role
         self.prior: LedgerEntry | None = None  # the ledger entry as it was before this run claimed it
         self.policy_hash = ""
+        # -- residual access: the role's listings placement read, reused instead of listing again --
+        self.seen_inline: list[str] | None = None
+        self.seen_attached: list[AttachedPolicy] | None = None
 
     @property
     def applied(self) -> int:
@@ -103,3 +106,10 @@ class ChangeSet:
     def delete_managed(self, name: str) -> None:
         if self._record(ChangeKind.DELETE_MANAGED, "", name):
             self.store.delete_managed(name)
+
+    # -- residual access (the sweep's opt-in removal): policies the fixer does not own ---------------------------
+
+    def detach_other(self, role: str, arn: str) -> None:
+        """Detach a managed policy that is not ours (recorded by its ARN)."""
+        if self._record(ChangeKind.DETACH, role, arn):
+            self.store.detach_arn(role, arn)

@@ -7,6 +7,7 @@ The published event (``source: sfn-iam``) carries :meth:`Outcome.to_dict` as its
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ SCHEMA_VERSION = "1"
 PUBLISHED_FINDINGS = 50
 PUBLISHED_CHANGES = 50
 MAX_TEXT = 1024  # any one string in the published detail
+PUBLISHED_DOCUMENT_BYTES = 96 * 1024  # documents, and residual entries, each: whole or left to the log line
 
 
 class Status(enum.StrEnum):
@@ -95,6 +97,8 @@ class Outcome:
     findings: tuple[Finding, ...] = ()
     documents: tuple[dict[str, Any], ...] = field(default=(), compare=False)
     granted: tuple[Requirement, ...] = field(default=(), compare=False)  # what the documents grant, with state paths
+    # -- residual access (fixing/residual.py): other policies of the role granting beyond its machines' needs --
+    residual: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
     @property
     def detail_type(self) -> str:
@@ -116,6 +120,12 @@ class Outcome:
             counts[key] = counts.get(key, 0) + 1
         return counts
 
+    @property
+    def max_severity(self) -> str:
+        """The highest severity among the findings (``NONE`` without any): one EventBridge rule on
+        ``maxSeverity`` alerts on HIGH and above."""
+        return max(self.findings, key=lambda f: f.severity).severity.name if self.findings else "NONE"
+
     def resources(self) -> list[str]:
         return [r for r in (self.state_machine_arn, self.role_arn) if r]
 
@@ -134,6 +144,10 @@ class Outcome:
             "message": self.message,
             "changes": [c.to_dict() for c in self.changes],
             "findings": [f.to_dict() for f in self.findings],
+            # -- adoption, residual access, signal (issue 13) --
+            "maxSeverity": self.max_severity,
+            "documents": list(self.documents),  # the policy planned; on a skipped role, what it would need
+            "residualAccess": list(self.residual),
         }
 
     def to_event(self) -> dict[str, Any]:
@@ -152,6 +166,12 @@ class Outcome:
                                                for k, v in sorted(self.finding_counts().items())}}
         out["truncated"] = {"findings": max(0, len(self.findings) - PUBLISHED_FINDINGS),
                             "changes": max(0, len(self.changes) - PUBLISHED_CHANGES)}
+        # Documents (at most 10 KB inline, or the managed quota's worth) and residual entries stay whole: a
+        # policy cut in half restores nothing. Past the budget they are left to the log line, and said so.
+        for key in ("documents", "residualAccess"):
+            if len(json.dumps(out[key])) > PUBLISHED_DOCUMENT_BYTES:
+                out[key] = []
+                out["truncated"][key] = len(full[key])
         return out
 
 

@@ -82,8 +82,7 @@ class Placement:
     def place(self, run: ChangeSet, sm: StateMachine, base: str, fresh: bool) -> Placed:
         problem = scope.arn_problem(sm.role_arn, self.settings)
         if problem:
-            run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", problem))
-            return Status.SKIPPED, "", "ROLE_OUT_OF_SCOPE", ()
+            return self._out_of_scope(run, sm, problem)
         role_name = role_name_of(sm.role_arn)
         role = self.roles.get_role(role_name)
         if role is None:
@@ -91,8 +90,7 @@ class Placement:
             return Status.GONE, "", "ROLE_GONE", ()
         problem = scope.role_problem(role, self.settings)
         if problem:
-            run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", problem))
-            return Status.SKIPPED, "", "ROLE_OUT_OF_SCOPE", ()
+            return self._out_of_scope(run, sm, problem)
         try:
             plan = self._plan(run, sm, policy.INLINE_LIMIT)
         except (DefinitionError, ArnError) as exc:
@@ -102,7 +100,7 @@ class Placement:
         run.findings.extend(plan.findings)
         run.granted = plan.granted
         self._claim(run, sm, base, role_name, plan.documents)
-        inline = self.roles.list_inline(role_name)
+        inline = run.seen_inline = self.roles.list_inline(role_name)
         if inline is None:
             run.findings.append(Finding.of("ROLE_GONE", f"role {sm.role_arn} disappeared"))
             return Status.GONE, "", "ROLE_GONE", ()
@@ -114,7 +112,7 @@ class Placement:
         if base not in inline and (not fresh or inline) and not never_overflowed:
             # Not inline: maybe in managed overflow policies. A create on a role without inline policies cannot
             # have overflowed, which keeps the common create at five calls.
-            attached = self.roles.list_attached(role_name) or []
+            attached = run.seen_attached = self.roles.list_attached(role_name) or []
         overflowed = any(naming.is_overflow_of(base, a.name) for a in attached or [])
         if len(plan.documents) == 1 and not overflowed:
             # The ledger says what was planned last time: a different hash means IAM holds something else (or
@@ -125,6 +123,18 @@ class Placement:
             if placed is not None:
                 return placed, "inline", "", plan.documents
         return self._place_managed(run, sm, role_name, base, inline, attached)
+
+    def _out_of_scope(self, run: ChangeSet, sm: StateMachine, problem: str) -> Placed:
+        """Skipped, nothing written; the outcome still carries the policy the machine would need (``documents``), so
+        a team can adopt the role (tag it, or copy the policy). A definition that cannot be planned carries none."""
+        run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", problem + f"; tag the role {self.settings.scope_tag}=true "
+                                       "to adopt it" if self.settings.scope_tag and "path" in problem else problem))
+        try:
+            plan = engine.plan(sm, self.settings.guard, policy.INLINE_LIMIT)
+        except (DefinitionError, ArnError):
+            return Status.SKIPPED, "", "ROLE_OUT_OF_SCOPE", ()
+        run.granted = plan.granted
+        return Status.SKIPPED, "", "ROLE_OUT_OF_SCOPE", plan.documents
 
     def _place_inline(self, run: ChangeSet, role: str, base: str, inline: list[str], doc: Document, *,
                       known_changed: bool = False) -> Status | None:
@@ -263,7 +273,7 @@ class Placement:
         if problem:
             run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", f"{base} left on {role.arn}: {problem}"))
             return False
-        inline = self.roles.list_inline(role_name)
+        inline = run.seen_inline = self.roles.list_inline(role_name)
         if inline is None:
             return True
         if base in inline:

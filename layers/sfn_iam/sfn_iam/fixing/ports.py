@@ -96,9 +96,16 @@ class RolePolicyStore(Protocol):
     def detach(self, role: str, name: str) -> bool:
         """``DetachRolePolicy``; ``False`` when it was not attached."""
 
+    def get_policy_document(self, arn: str) -> Document | None:
+        """The default version of any managed policy, AWS managed included (``GetPolicy`` + ``GetPolicyVersion``);
+        ``None`` when it does not exist. Residual access reads the other policies of a role with it."""
+
+    def detach_arn(self, role: str, arn: str) -> bool:
+        """``DetachRolePolicy`` of any managed policy (residual removal); ``False`` when it was not attached."""
+
     def holders(self, prefix: str) -> list[PolicyHolder]:
-        """Roles under the configured path carrying inline or attached policies whose name starts with ``prefix``
-        (``GetAccountAuthorizationDetails``, all pages)."""
+        """Roles in scope (under the configured path or tagged in) carrying inline or attached policies whose name
+        starts with ``prefix`` (``GetAccountAuthorizationDetails``, all pages)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +141,10 @@ class PolicyLedger(Protocol):
         """The machine is gone and ``roles`` were cleaned: delete the entry unless another writer added a role meanwhile
         (then only release ``roles``)."""
 
+    def note_findings(self, base: str, digest: str) -> str:
+        """Store the digest of what the last sweep reported for ``base`` and return the previous one (empty: none);
+        the sweep publishes a machine's outcome only when it differs (one ``UpdateItem``, ``ALL_OLD``)."""
+
     def get_cursor(self, name: str) -> str:
         """Where the last run of ``name`` (a sweep) stopped; empty when it finished."""
 
@@ -158,6 +169,9 @@ class NoLedger:
 
     def forget(self, base: str, roles: frozenset[str]) -> None:
         return None
+
+    def note_findings(self, base: str, digest: str) -> str:
+        return ""
 
     def get_cursor(self, name: str) -> str:
         return ""

@@ -2,8 +2,11 @@
 
 A role is in scope only when all of these hold, and anything else is reported and left alone:
 
-* it is in this account and under the configured path, and it is not the fixer's own role (from the ARN alone,
-  before any AWS call);
+* it is in this account and it is not the fixer's own role (from the ARN alone, before any AWS call);
+* it is under the configured path, or it carries the scope tag (``ROLE_SCOPE_TAG_KEY``, default
+  ``sfn-iam:managed``) with the value ``true``: adopting an existing role (console roles live under
+  ``/service-role/``, SAM, CDK and Terraform roles under ``/``, and a role's path cannot change) is tagging it. The
+  fixer's IAM permissions carry the same rule (``iam:ResourceTag`` conditions in template.yaml);
 * its trust policy lets ``states.amazonaws.com`` assume it and lets nobody else in (a role also trusted by a
   user, another service or another account is out of scope: the policy would serve them too);
 * it does not carry the opt-out tag.
@@ -56,14 +59,15 @@ def trusted_only_by_states(trust: Mapping[str, Any]) -> bool:
 
 
 def arn_problem(role_arn: str, settings: Settings) -> str | None:
-    """Why the role is out of scope judging by its ARN alone, or ``None``."""
+    """Why the role is out of scope judging by its ARN alone, or ``None``. A role outside the path may still be
+    in scope by its tag: :func:`path_problem` decides once the role (and its tags) was read."""
     try:
         role = parse_role_arn(role_arn)
     except ArnError as exc:
         return str(exc)
     if role.account != settings.account:
         return f"role {role_arn} is in account {role.account}, not in this account"
-    if not role.path.startswith(settings.role_path):
+    if not settings.scope_tag and not role.path.startswith(settings.role_path):
         return f"role {role_arn} is not under the path {settings.role_path}"
     if settings.fixer_role_arn and role_arn == settings.fixer_role_arn:
         return "the fixer never changes its own role"
@@ -72,7 +76,7 @@ def arn_problem(role_arn: str, settings: Settings) -> str | None:
 
 def role_problem(role: Role, settings: Settings) -> str | None:
     """Why a role (as ``GetRole`` returned it) is out of scope, or ``None``."""
-    problem = arn_problem(role.arn, settings)
+    problem = arn_problem(role.arn, settings) or path_problem(role.arn, role.path, role.tags, settings)
     if problem:
         return problem
     if settings.opt_out_tag in role.tags:
@@ -80,6 +84,21 @@ def role_problem(role: Role, settings: Settings) -> str | None:
     if not trusted_only_by_states(role.trust_policy):
         return f"role {role.arn} is not trusted by states.amazonaws.com alone"
     return None
+
+
+def tagged_in(tags: Mapping[str, str], settings: Settings) -> bool:
+    """Does the role carry the scope tag with the value ``true`` (case-insensitive, as IAM's ``StringEqualsIgnoreCase``
+    in the template's condition)?"""
+    key = settings.scope_tag.lower()
+    return bool(key) and any(k.lower() == key and v.lower() == "true" for k, v in tags.items())
+
+
+def path_problem(role_arn: str, path: str, tags: Mapping[str, str], settings: Settings) -> str | None:
+    """Why the role is out of scope by its path and tags, or ``None``: under the path, or tagged in."""
+    if path.startswith(settings.role_path) or tagged_in(tags, settings):
+        return None
+    how = f" and does not carry the tag {settings.scope_tag}=true" if settings.scope_tag else ""
+    return f"role {role_arn} is not under the path {settings.role_path}{how}"
 
 
 def tags_dict(tags: Iterable[Mapping[str, Any]]) -> dict[str, str]:

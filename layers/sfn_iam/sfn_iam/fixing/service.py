@@ -6,7 +6,9 @@ calls for each state machine (``fresh=False``) and each orphaned policy. Every p
 platform retries.
 
 Call budget of a create on a role without our policy: DescribeStateMachine, ledger claim, GetRole,
-ListRolePolicies, PutRolePolicy, GetRolePolicy (read-back), DescribeStateMachine (re-check) = 7. Inline space is
+ListRolePolicies, PutRolePolicy, GetRolePolicy (read-back), DescribeStateMachine (re-check) = 7, plus residual
+access (fixing/residual.py): ListAttachedRolePolicies (unless placement listed them) and one read per other
+policy on the role (GetRolePolicy inline, GetPolicy + GetPolicyVersion managed) = 8 on a clean role. Inline space is
 not pre-computed (that would cost a GetRolePolicy per other policy): IAM refuses an overflowing ``PutRolePolicy``
 atomically with ``LimitExceeded`` and the fixer then moves the policy to customer-managed policies (docs/adr/0001).
 
@@ -20,11 +22,12 @@ is removed. The last writer therefore always wrote the machine as it is.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sfn_iam.arns import is_role_arn
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import events, naming
+from sfn_iam.fixing import events, naming, residual
 from sfn_iam.fixing.changes import ChangeSet
 from sfn_iam.fixing.events import Action, Ignored, Trigger
 from sfn_iam.fixing.facts import MAX_QUESTIONS, AccountFacts, FactResolver
@@ -129,7 +132,21 @@ class RoleFixer:
             status = Status.WRITTEN if any(c.kind.is_write for c in run.changes) else Status.REMOVED
         if status in (Status.WRITTEN, Status.REMOVED) and not self.settings.enforce:
             status = Status.PROPOSED
-        return self._outcome(status, run, out, docs, placement=placement, reason=reason)
+        found = self._residual(run, sm, base, docs) if out["role_arn"] else ()
+        return replace(self._outcome(status, run, out, docs, placement=placement, reason=reason), residual=found)
+
+    # -- residual access (fixing/residual.py) ----------------------------------------------------------------------
+
+    def _residual(self, run: ChangeSet, sm: StateMachine, base: str, docs: tuple[Document, ...]
+                  ) -> tuple[dict[str, Any], ...]:
+        """What the role's other policies grant beyond its machines' needs, as findings and outcome entries. Only on
+        a role in scope (the run claimed it); reuses the listings placement read."""
+        if not run.claimed or not is_role_arn(sm.role_arn):
+            return ()
+        found = residual.inspect(self.roles, self.settings, sm.role_arn, docs, base, inline=run.seen_inline,
+                                 attached=run.seen_attached)
+        run.findings.extend(r.finding() for r in found)
+        return tuple(r.to_dict() for r in found)
 
     def _pass(self, run: ChangeSet, sm: StateMachine, base: str, fresh: bool, relocate: bool,
               touched: set[str]) -> Placed:
@@ -228,5 +245,6 @@ class RoleFixer:
     def _outcome(self, status: Status, run: ChangeSet, fields: dict[str, str], documents: tuple[Document, ...] = (),
                  **extra: str) -> Outcome:
         findings = tuple(sorted(set(run.findings), key=lambda f: (-f.severity, f.code, f.path, f.message)))
+        named: dict[str, Any] = {**fields, **extra}  # the Outcome's string fields, by name
         return Outcome(status=status, mode=str(self.settings.mode), changes=tuple(run.changes), findings=findings,
-                       documents=documents, granted=run.granted if documents else (), **fields, **extra)
+                       documents=documents, granted=run.granted if documents else (), **named)

@@ -50,6 +50,9 @@ class Settings:
     # -- facts from the account (docs/facts.md) --
     resolve_facts: bool = True  # ask the account what the definition implies (task roles, keys, work groups)
     max_facts: int = 25  # distinct facts read per event at most
+    # -- adoption and residual access (fixing/residual.py) --
+    scope_tag: str = "sfn-iam:managed"  # a role tagged <scope_tag>=true is in scope whatever its path
+    remove_residual: bool = False  # the sweep (enforce) removes other policies of exclusively-ours roles
 
     @property
     def enforce(self) -> bool:
@@ -131,6 +134,8 @@ def from_env(env: Mapping[str, str]) -> Settings:
         ledger_table=_ledger_table(env),
         resolve_facts=_flag(env, "RESOLVE_FACTS", True),
         max_facts=int(number(env, "MAX_FACTS_PER_EVENT", 25, 0, 200)),
+        scope_tag=_scope_tag(env),
+        remove_residual=_flag(env, "REMOVE_RESIDUAL_POLICIES", False),
     )
 
 
@@ -155,3 +160,14 @@ def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
     if raw not in ("true", "false"):
         raise ConfigError(f"{key}={raw!r}; expected true or false")
     return raw == "true"
+
+
+# -- adoption and residual access (fixing/residual.py) -----------------------------------------------------------
+
+def _scope_tag(env: Mapping[str, str]) -> str:
+    tag = env.get("ROLE_SCOPE_TAG_KEY", "sfn-iam:managed").strip()
+    if len(tag) > 128 or tag.lower().startswith("aws:"):
+        raise ConfigError("ROLE_SCOPE_TAG_KEY must be at most 128 characters and not start with aws: (empty: no tag "
+                          "scope)")
+    return tag
+

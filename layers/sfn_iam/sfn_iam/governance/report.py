@@ -16,6 +16,7 @@ from sfn_iam.engine import guardrails
 from sfn_iam.findings import Finding, Severity
 from sfn_iam.fixing.outcome import Outcome
 from sfn_iam.fixing.ports import FindingsImporter, SummaryNotifier
+from sfn_iam.governance import report_md
 from sfn_iam.governance.sweep import SweepResult
 from sfn_iam.model import Requirement
 
@@ -72,7 +73,26 @@ def to_json(result: SweepResult, generated_at: str) -> dict[str, Any]:
                               "changes": [c.to_dict() for c in o.changes],
                               "findings": [f.to_dict() for f in o.findings]} for o in result.orphans],
         "errors": [{"target": e.target, "error": e.error} for e in result.errors],
+        "residualAccess": residual_roles(result),
+        "residualRemovals": [o.to_dict() for o in result.residual_removals],
     }
+
+
+def residual_roles(result: SweepResult) -> list[dict[str, Any]]:
+    """Roles that can do more than their machines need: one entry per role, most severe first, with its machines
+    and every residual policy (``sfn-iam restore`` reads the removed ones from ``residualRemovals``)."""
+    roles: dict[str, dict[str, Any]] = {}
+    for o in result.outcomes:
+        for e in o.residual:
+            role = roles.setdefault(o.role_arn, {"roleArn": o.role_arn, "stateMachines": set(), "policies": {}})
+            role["stateMachines"].add(o.state_machine_arn)
+            role["policies"][(e["kind"], e["policyName"], e["policyArn"])] = e
+    out = []
+    for arn, role in roles.items():
+        policies = sorted(role["policies"].values(), key=lambda e: (-Severity[e["severity"]], e["policyName"]))
+        out.append({"roleArn": arn, "severity": policies[0]["severity"], "stateMachines": sorted(role["stateMachines"]),
+                    "policies": policies})
+    return sorted(out, key=lambda r: (-Severity[r["severity"]], r["roleArn"]))
 
 
 # -- Markdown ------------------------------------------------------------------------------------------------------
@@ -86,12 +106,17 @@ def _short(arn: str) -> str:
 
 
 def to_markdown(result: SweepResult, generated_at: str) -> str:
+    """Summary and pictures first, then totals, residual access, errors, orphans, every machine folded
+    (governance/report_md.py)."""
     t = result.totals()
+    residual = residual_roles(result)
     lines = [
         f"# sfn-iam posture report: account {result.account}, {result.region}",
         "",
         f"Generated {generated_at} in **{result.mode}** mode.",
         "",
+        *report_md.summary(result, residual),
+        *report_md.pictures(result),
         "## Totals",
         "",
         "| | |",
@@ -103,9 +128,12 @@ def to_markdown(result: SweepResult, generated_at: str) -> str:
         f"| proposed changes | {t['proposedChanges']} |",
         f"| drift | {t['drift']} |",
         f"| orphaned policies removed / proposed | {t['orphansRemoved']} / {t['orphansProposed']} |",
+        f"| roles with residual access (admin-equivalent) | {t['residualRoles']} ({t['residualAdminRoles']}) |",
+        f"| residual policies removed | {t['residualPoliciesRemoved']} |",
         f"| errors | {t['errors']} |",
         *(f"| findings {sev.lower()} | {n} |" for sev, n in t["findingsBySeverity"].items()),  # type: ignore[attr-defined]
         "",
+        *report_md.residual_section(residual, result.residual_removals),
     ]
     if result.errors:
         lines += ["## Errors", ""] + [f"- `{_cell(e.target)}`: {_cell(e.error)}" for e in result.errors] + [""]
@@ -114,9 +142,7 @@ def to_markdown(result: SweepResult, generated_at: str) -> str:
                   "| policy | role | status |", "|---|---|---|"]
         lines += [f"| `{o.policy_name}` | {_cell(_short(o.role_arn))} | {o.status} |" for o in result.orphans]
         lines.append("")
-    lines += ["## State machines", ""]
-    for o in sorted(result.outcomes, key=lambda o: o.state_machine_arn):
-        lines += _machine_md(o)
+    lines += report_md.machines(result, _machine_md)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -227,9 +253,12 @@ SWEEP_DETAIL_TYPE = "Sweep Completed"
 def events(result: SweepResult) -> list[tuple[str, dict[str, Any], list[str]]]:
     """The outcome events of a sweep, in the fixer's schema (docs/events.md): every outcome that changed or would
     change something or carries a finding above info, then one ``Sweep Completed`` event with the totals.
-    Unchanged machines without findings are counted in the totals only, so a daily sweep is not a daily flood."""
+    Unchanged machines without findings are counted in the totals only, and an outcome the previous sweep already
+    reported (same status, proposed changes, findings and residual access: ``SweepResult.repeated``) is not
+    published again, so a daily sweep is not a daily flood; the summary event still comes every day."""
     out = [(o.detail_type, o.to_event(), o.resources()) for o in result.all_outcomes
-           if o.changes or any(f.severity > Severity.INFO for f in o.findings)]
+           if (o.changes or any(f.severity > Severity.INFO for f in o.findings))
+           and not (o.policy_name in result.repeated and not o.writes)]
     totals = {"schemaVersion": "1", "action": "sweep", "mode": result.mode, "account": result.account,
               "region": result.region, "totals": result.totals(),
               "errors": [{"target": e.target, "error": e.error} for e in result.errors]}

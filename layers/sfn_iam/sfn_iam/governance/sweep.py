@@ -22,7 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import naming
+from sfn_iam.fixing import naming, residual
+from sfn_iam.fixing.changes import ChangeSet
 from sfn_iam.fixing.facts import AccountFacts
 from sfn_iam.fixing.outcome import Change, ChangeKind, Outcome, Status
 from sfn_iam.fixing.placement import digest
@@ -92,6 +93,7 @@ class SweepCache:
         self._initial_inline: dict[str, frozenset[str]] = {}
         self._initial_attached: dict[str, frozenset[str]] = {}
         self._holders: dict[str, PolicyHolder] | None = None
+        self._policies: dict[str, Document | None] = {}  # any managed policy's document, by ARN (residual access)
 
     def _role_lock(self, role: str) -> threading.Lock:
         with self._lock:
@@ -157,6 +159,27 @@ class SweepCache:
 
     def get_managed(self, name: str) -> Document | None:
         return self.inner.get_managed(name)
+
+    def get_policy_document(self, arn: str) -> Document | None:
+        """Any managed policy's document, read once per sweep (residual access: an AWS managed policy attached to
+        hundreds of roles costs two calls per sweep, not two per role)."""
+        with self._role_lock("#policy " + arn):
+            with self._lock:
+                if arn in self._policies:
+                    doc = self._policies[arn]
+                    return None if doc is None else dict(doc)
+            doc = self.inner.get_policy_document(arn)
+            with self._lock:
+                self._policies[arn] = doc
+            return None if doc is None else dict(doc)
+
+    def detach_arn(self, role: str, arn: str) -> bool:
+        detached = self.inner.detach_arn(role, arn)
+        with self._lock:
+            attached = self._attached.get(role)
+            if attached is not None:
+                attached[:] = [a for a in attached if a.arn != arn]
+        return detached
 
     def holders(self, prefix: str) -> list[PolicyHolder]:
         with self._lock:
@@ -254,6 +277,9 @@ class SweepResult:
     orphans: tuple[Outcome, ...] = ()  # one per removed (or proposed) orphaned policy
     errors: tuple[SweepError, ...] = ()
     roles: int = 0  # distinct roles of the state machines
+    # -- signal, not noise; residual access (issue 13) --
+    repeated: frozenset[str] = frozenset()  # policy names whose outcome is what the previous sweep reported
+    residual_removals: tuple[Outcome, ...] = ()  # one per role whose residual policies were removed (opt-in)
 
     @property
     def writes(self) -> int:
@@ -261,7 +287,7 @@ class SweepResult:
 
     @property
     def all_outcomes(self) -> tuple[Outcome, ...]:
-        return self.outcomes + self.orphans
+        return self.outcomes + self.orphans + self.residual_removals
 
     def totals(self) -> dict[str, object]:
         statuses = Counter(str(o.status) for o in self.outcomes)
@@ -280,6 +306,11 @@ class SweepResult:
             "findingsBySeverity": dict(sorted(severities.items())),
             "findingsByCode": dict(sorted(codes.items())),
             "errors": len(self.errors),
+            "residualRoles": len({o.role_arn for o in self.outcomes if o.residual}),
+            "residualAdminRoles": len({o.role_arn for o in self.outcomes
+                                       if any(r.get("adminEquivalent") for r in o.residual)}),
+            "residualPoliciesRemoved": sum(1 for o in self.residual_removals for c in o.changes if c.applied),
+            "unchangedSinceLastSweep": len(self.repeated),
         }
 
 
@@ -355,8 +386,69 @@ class Sweeper:
             except Exception as exc:  # reported like a machine's error
                 errors.append(SweepError(base, f"{type(exc).__name__}: {str(exc)[:300]}"))
         roles = {o.role_arn for o in outcomes if o.role_arn}
+        complete = not errors and not out_of_time
+        removals = tuple(self._remove_residual(outcomes)) if complete else ()
         return SweepResult(str(self.settings.mode), self.settings.account, self.region, outcomes, tuple(orphans),
-                           tuple(errors), len(roles))
+                           tuple(errors), len(roles), self._repeated(outcomes), removals)
+
+    # -- signal, not noise: publish what changed since the last sweep -------------------------------------------
+
+    def _repeated(self, outcomes: tuple[Outcome, ...]) -> frozenset[str]:
+        """Policy names whose outcome (status, proposed changes, findings, residual access) is what the previous
+        sweep reported, by the digest the ledger keeps per machine; one ``UpdateItem`` per machine. Applied
+        changes are never "repeated": something changed."""
+        same = set()
+        for o in outcomes:
+            if not o.policy_name:
+                continue
+            now = outcome_digest(o)
+            if self.ledger.note_findings(o.policy_name, now) == now and not o.writes:
+                same.add(o.policy_name)
+        return frozenset(same)
+
+    # -- residual access: the opt-in removal (RemoveResidualPolicies, enforce mode) -------------------------------
+
+    def _remove_residual(self, outcomes: tuple[Outcome, ...]) -> list[Outcome]:
+        """Remove the residual policies of roles trusted only by Step Functions (in scope) whose every machine in
+        this region was fixed by this sweep, and which carry no policy of ours from another region (a machine
+        elsewhere may need what they grant). The documents go into the outcome; ``sfn-iam restore`` puts them back."""
+        if not (self.settings.enforce and self.settings.remove_residual):
+            return []
+        by_role: dict[str, list[Outcome]] = {}
+        for o in outcomes:
+            if o.role_arn:
+                by_role.setdefault(o.role_arn, []).append(o)
+        ours = f"{self.settings.policy_prefix}{self.region}."
+        removals = []
+        for role_arn, group in sorted(by_role.items()):
+            if not any(o.residual for o in group) or any(
+                    o.status not in (Status.WRITTEN, Status.UNCHANGED) for o in group):
+                continue
+            role = role_arn.rsplit("/", 1)[-1]
+            inline = self.cache.list_inline(role) or []
+            if any(n.startswith(self.settings.policy_prefix) and not n.startswith(ours) for n in inline):
+                continue  # a machine of another region uses this role
+            entries = {(e["kind"], e["policyName"], e["policyArn"]): e for o in group for e in o.residual}
+            found = residual.inspect(self.cache, self.settings, role_arn,
+                                     [d for o in group for d in o.documents], "", inline=inline)
+            run = ChangeSet(self.cache, True, self.fixer.sleep)
+            removed = []
+            for r in found:
+                if (r.policy.kind, r.policy.name, r.policy.arn) not in entries or r.policy.document is None:
+                    continue  # appeared since the machines were fixed, or unreadable: nothing to restore it from
+                if r.policy.kind == "inline":
+                    run.delete_inline(role, r.policy.name)
+                else:
+                    run.detach_other(role, r.policy.arn)
+                removed.append(replace(r, removed=True))
+                run.findings.append(Finding.of("RESIDUAL_REMOVED", f"{r.policy.label} removed from {role_arn}: "
+                                               f"{'; '.join(r.excess[:3])}; `sfn-iam restore` puts it back from "
+                                               "this outcome"))
+            if removed:
+                removals.append(Outcome(Status.REMOVED, str(self.settings.mode), action="remove-residual",
+                                        role_arn=role_arn, changes=tuple(run.changes), findings=tuple(run.findings),
+                                        residual=tuple(r.to_dict() for r in removed)))
+        return removals
 
     def _remove_orphan(self, base: str) -> Outcome:
         """An orphan by the listing taken at the start; a machine created since (its event may be in flight) keeps
@@ -399,6 +491,15 @@ class Sweeper:
                 if a.name.startswith(ours) and index.isdigit() and naming.is_overflow_of(base, a.name):
                     found.add(base)
         return sorted(found - expected)
+
+
+def outcome_digest(o: Outcome) -> str:
+    """What a sweep reports for one machine, as a short hash: its state (a machine written by this sweep and left
+    unchanged by the next is in the same state), proposed changes, findings, residual access."""
+    settled = o.status in (Status.WRITTEN, Status.UNCHANGED, Status.REMOVED)
+    return digest({"status": "settled" if settled else str(o.status),
+                   "proposed": [c.to_dict() for c in o.changes if not c.applied],
+                   "findings": [f.to_dict() for f in o.findings], "residual": list(o.residual)})
 
 
 def _restores(change: Change) -> bool:
