@@ -306,4 +306,15 @@ def stage(file: str, sfn: Any, iam: Any, deliver: Any) -> tuple[str, str | None]
         return sm, role2
     elif file == "delete_state_machine.json":
         sfn.delete_state_machine(stateMachineArn=sm)
+    elif file in ("publish_state_machine_version.json", "update_state_machine_alias.json"):
+        # A canary: version 1 (the first definition) is live behind the alias, version 2 (the second) published.
+        v1 = sfn.update_state_machine(stateMachineArn=sm, roleArn=role, publish=True)["stateMachineVersionArn"]
+        sfn.create_state_machine_alias(name="live", routingConfiguration=[
+            {"stateMachineVersionArn": v1, "weight": 100}])
+        v2_definition = (EXAMPLES / "order_processing_v2.asl.json").read_text(encoding="utf-8")
+        v2 = sfn.update_state_machine(stateMachineArn=sm, publish=True,
+                                      definition=v2_definition)["stateMachineVersionArn"]
+        if file == "update_state_machine_alias.json":
+            sfn.update_state_machine_alias(stateMachineAliasArn=f"{sm}:live", routingConfiguration=[
+                {"stateMachineVersionArn": v2, "weight": 10}, {"stateMachineVersionArn": v1, "weight": 90}])
     return sm, None

@@ -30,6 +30,7 @@ class FakeMachines:
         self.machines: dict[str, DescribedStateMachine] = {}
         self.invisible_for: dict[str, int] = {}  # arn → describes that still say "not found" (eventual consistency)
         self.calls = 0
+        self.aliases: dict[str, list[str]] = {}  # alias ARN → the version ARNs it routes to (versions in machines)
 
     def add(self, arn: str, definition: Mapping[str, Any], role_arn: str, status: str = "ACTIVE") -> None:
         self.machines[arn] = DescribedStateMachine(StateMachine(arn, definition, role_arn), status)
@@ -43,6 +44,14 @@ class FakeMachines:
 
     def list_arns(self) -> Iterator[str]:
         yield from sorted(self.machines)
+
+    def list_aliases(self, arn: str) -> list[str]:
+        self.calls += 1
+        return sorted(a for a in self.aliases if a.rsplit(":", 1)[0] == arn)
+
+    def describe_alias(self, alias_arn: str) -> list[str]:
+        self.calls += 1
+        return list(self.aliases.get(alias_arn, []))
 
 
 @dataclass

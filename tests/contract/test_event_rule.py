@@ -21,6 +21,8 @@ MATCHES = {
     "update_state_machine_definition.json": True,
     "update_state_machine_role.json": True,
     "delete_state_machine.json": True,
+    "publish_state_machine_version.json": True,
+    "update_state_machine_alias.json": True,
     "create_state_machine_failed_call.json": False,  # errorCode exists
     "unrelated_event.json": False,  # TagResource
 }

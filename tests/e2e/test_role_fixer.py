@@ -32,8 +32,18 @@ def _event(file: str, sm_arn: str, role_arn: str | None = None) -> dict[str, Any
 
 
 def _expected_document(world: World, sm_arn: str) -> dict[str, Any]:
-    d = world.sfn.describe_state_machine(stateMachineArn=sm_arn)
-    plan = engine.plan(StateMachine(arn=sm_arn, definition=json.loads(d["definition"]), role_arn=d["roleArn"]))
+    """The latest definition's policy, with the versions its aliases route to (that differ from it)."""
+    def machine(arn: str) -> StateMachine:
+        d = world.sfn.describe_state_machine(stateMachineArn=arn)
+        return StateMachine(arn=arn, definition=json.loads(d["definition"]), role_arn=d["roleArn"])
+    latest = machine(sm_arn)
+    routed = sorted({r["stateMachineVersionArn"]
+                     for a in world.sfn.list_state_machine_aliases(stateMachineArn=sm_arn)["stateMachineAliases"]
+                     for r in world.sfn.describe_state_machine_alias(
+                         stateMachineAliasArn=a["stateMachineAliasArn"])["routingConfiguration"]})
+    versions = tuple(v for v in map(machine, routed) if v.definition != latest.definition)
+    plan = engine.plan(StateMachine(arn=sm_arn, definition=latest.definition, role_arn=latest.role_arn,
+                                    versions=versions))
     assert len(plan.documents) == 1
     return plan.documents[0]
 
@@ -51,6 +61,8 @@ EXPECTED = {  # event file → status after the setup of test_every_event_file
     "update_state_machine_definition.json": ("written", "Policy Written"),
     "update_state_machine_role.json": ("written", "Policy Written"),
     "delete_state_machine.json": ("removed", "Policy Removed"),
+    "publish_state_machine_version.json": ("written", "Policy Written"),  # version 1 still live: union with v2
+    "update_state_machine_alias.json": ("written", "Policy Written"),
     "create_state_machine_failed_call.json": ("ignored", "Event Ignored"),
     "unrelated_event.json": ("ignored", "Event Ignored"),
 }
@@ -316,7 +328,7 @@ def _mutations() -> list[tuple[str, Any]]:
         ("eventName unhashable", set_path(["detail", "eventName"], ["CreateStateMachine"])),
         ("responseElements wrong type", set_path(["detail", "responseElements"], "x")),
         ("stateMachineArn wrong type", set_path(["detail", "responseElements", "stateMachineArn"], {"a": 1})),
-        ("unknown event name", set_path(["detail", "eventName"], "CreateStateMachineAlias")),
+        ("unknown event name", set_path(["detail", "eventName"], "TagResource")),
         ("foreign account", set_path(["account"], "210987654321")),
         ("malformed ARN", set_path(["detail", "responseElements", "stateMachineArn"], "arn:aws:states:nope")),
         ("no response elements", set_path(["detail", "responseElements"], None)),

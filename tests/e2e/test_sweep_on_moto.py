@@ -106,7 +106,9 @@ def test_2_enforce_leaves_every_role_correct_within_the_call_budget(account: Acc
     result = account.sweep("enforce")
     calls = account.counter.total("stepfunctions", "iam")
     assert not result.errors and result.roles == ROLES
-    assert calls <= 4 * MACHINES, dict(account.counter.calls)
+    # + ListStateMachineAliases per machine: the versions its aliases route to stay granted (fixing.versions)
+    assert calls <= 5 * MACHINES, dict(account.counter.calls)
+    assert account.counter.calls["stepfunctions:ListStateMachineAliases"] == MACHINES
     assert account.counter.calls["iam:GetRole"] == ROLES  # once per role, not per machine
     assert account.counter.calls["iam:ListRolePolicies"] == ROLES
     assert account.counter.calls["iam:PutRolePolicy"] == MACHINES * 3 // 4
@@ -117,7 +119,7 @@ def test_3_a_second_sweep_makes_no_write(account: Account) -> None:
     result = account.sweep("enforce")
     assert account.counter.writes() == 0 and result.writes == 0
     assert result.totals()["byStatus"] == {"unchanged": MACHINES}
-    assert account.counter.total("stepfunctions", "iam") <= 3 * MACHINES
+    assert account.counter.total("stepfunctions", "iam") <= 4 * MACHINES  # 3 + ListStateMachineAliases
 
 
 def _damage(account: Account) -> dict[str, Any]:

@@ -19,6 +19,8 @@ SM = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:OrderProcessing"
     ("update_state_machine_role.json", ("UpdateStateMachine",
                                         f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/OrderProcessingRoleV2")),
     ("delete_state_machine.json", ("DeleteStateMachine", None)),
+    ("publish_state_machine_version.json", ("PublishStateMachineVersion", None)),
+    ("update_state_machine_alias.json", ("UpdateStateMachineAlias", None)),
 ])
 def test_events_that_trigger(file: str, expected: tuple[str, str | None]) -> None:
     parsed = events.parse(sandbox.load_event(file), ACCOUNT)
@@ -43,6 +45,37 @@ def test_foreign_account_and_qualified_arns() -> None:
     event["detail"]["requestParameters"]["stateMachineArn"] = SM + ":prod"
     parsed = events.parse(event, ACCOUNT)
     assert isinstance(parsed, events.Trigger) and parsed.state_machine_arn == SM
+
+
+@pytest.mark.parametrize(("name", "request_parameters", "response"), [
+    ("PublishStateMachineVersion", {"stateMachineArn": SM}, {"stateMachineVersionArn": SM + ":3"}),
+    ("DeleteStateMachineVersion", {"stateMachineVersionArn": SM + ":3"}, {}),
+    ("CreateStateMachineAlias", {"name": "live", "routingConfiguration": [
+        {"stateMachineVersionArn": SM + ":3", "weight": 100}]}, {"stateMachineAliasArn": SM + ":live"}),
+    ("CreateStateMachineAlias", {"name": "live", "routingConfiguration": [
+        {"stateMachineVersionArn": SM + ":3", "weight": 100}]}, {}),  # response redacted: the route names the machine
+    ("UpdateStateMachineAlias", {"stateMachineAliasArn": SM + ":live"}, {}),
+    ("DeleteStateMachineAlias", {"stateMachineAliasArn": SM + ":live"}, {}),
+])
+def test_version_and_alias_events_re_fix_their_machine(name: str, request_parameters: dict[str, object],
+                                                      response: dict[str, object]) -> None:
+    event = sandbox.load_event("update_state_machine_alias.json")
+    event["detail"].update(eventName=name, requestParameters=request_parameters, responseElements=response)
+    parsed = events.parse(event, ACCOUNT, "us-east-1")
+    assert isinstance(parsed, events.Trigger)
+    assert (str(parsed.action), parsed.state_machine_arn, parsed.role_in_request) == (name, SM, None)
+
+
+@pytest.mark.parametrize("request_parameters", [
+    {}, {"stateMachineAliasArn": 3}, {"stateMachineAliasArn": "arn:aws:states:nope"},
+    {"routingConfiguration": "x"}, {"routingConfiguration": [None]},
+    {"stateMachineAliasArn": "arn:aws:states:us-east-1:210987654321:stateMachine:OrderProcessing:live"},
+])
+def test_bad_alias_events_are_ignored(request_parameters: dict[str, object]) -> None:
+    event = sandbox.load_event("update_state_machine_alias.json")
+    event["detail"]["requestParameters"] = request_parameters
+    parsed = events.parse(event, ACCOUNT, "us-east-1")
+    assert isinstance(parsed, events.Ignored) and parsed.reason in {"MALFORMED_EVENT", "FOREIGN_ACCOUNT"}
 
 
 def test_settings_defaults_and_guardrails() -> None:

@@ -65,6 +65,10 @@ class StateMachine:
     logging: Mapping[str, Any] = field(default_factory=dict)
     tracing: Mapping[str, Any] = field(default_factory=dict)
     encryption: Mapping[str, Any] = field(default_factory=dict)
+    # Published versions that run under this machine's role and that an alias routes executions to: their
+    # definitions are granted next to this one (docs/events.md, "Versions and aliases"). Each has its own ARN
+    # (``...:stateMachine:NAME:N``) and no versions of its own.
+    versions: tuple[StateMachine, ...] = ()
 
     @classmethod
     def from_describe(cls, response: Mapping[str, Any], arn: str | None = None) -> StateMachine:

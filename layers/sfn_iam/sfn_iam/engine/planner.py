@@ -69,6 +69,13 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     config_reqs, config_findings = requirements_for_config(ctx, sm.logging, sm.tracing, sm.encryption)
     reqs.extend(config_reqs)
     findings.extend(config_findings)
+    for version in sm.versions:  # routed versions under the same role: the policy is the union (model.StateMachine)
+        v_reqs, v_findings, v_roles = _derive(version.definition, ctx, known, asked)
+        v_config, v_config_findings = requirements_for_config(ctx, version.logging, version.tracing,
+                                                              version.encryption)
+        reqs.extend(v_reqs + v_config)
+        findings.extend(v_findings + v_config_findings)
+        credential_roles |= v_roles
     reqs = valid_only(reqs, findings)
     guard = guard or guardrails.GuardPolicy()
     granted, blocked = guardrails.apply(reqs, guard, credential_roles=credential_roles, account=ctx.account)

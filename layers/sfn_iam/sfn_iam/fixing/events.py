@@ -22,6 +22,17 @@ class Action(enum.StrEnum):
     CREATE = "CreateStateMachine"
     UPDATE = "UpdateStateMachine"
     DELETE = "DeleteStateMachine"
+    # Versions and aliases (fixing.versions): each re-fixes the machine they belong to.
+    PUBLISH_VERSION = "PublishStateMachineVersion"
+    DELETE_VERSION = "DeleteStateMachineVersion"
+    CREATE_ALIAS = "CreateStateMachineAlias"
+    UPDATE_ALIAS = "UpdateStateMachineAlias"
+    DELETE_ALIAS = "DeleteStateMachineAlias"
+
+
+# Where each event names its state machine, version or alias (requestParameters first, then responseElements).
+# All are qualified or unqualified state machine ARNs; the trigger carries the machine's (unqualified) ARN.
+_ARN_KEYS = ("stateMachineArn", "stateMachineVersionArn", "stateMachineAliasArn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +108,12 @@ def _trigger(event_id: str, action: Action, detail: Mapping[str, Any], account: 
     response = detail.get("responseElements")
     request = request if isinstance(request, Mapping) else {}
     response = response if isinstance(response, Mapping) else {}
-    arn = _text(response.get("stateMachineArn")) if action is Action.CREATE else _text(request.get("stateMachineArn"))
+    if action is Action.CREATE:
+        arn = _text(response.get("stateMachineArn"))
+    elif action in (Action.UPDATE, Action.DELETE):
+        arn = _text(request.get("stateMachineArn"))
+    else:
+        arn = _qualified_arn(request, response)
     if arn is None:
         return Ignored(event_id, "MALFORMED_EVENT", f"{action} without a stateMachineArn")
     try:
@@ -111,3 +127,16 @@ def _trigger(event_id: str, action: Action, detail: Mapping[str, Any], account: 
                        f"not in this function's {arns.partition_of_region(region)}/{region}")
     role = _text(request.get("roleArn")) if action is Action.UPDATE else None
     return Trigger(event_id, action, parsed.unqualified, parsed.account, parsed.region, role)
+
+
+def _qualified_arn(request: Mapping[str, Any], response: Mapping[str, Any]) -> str | None:
+    """The machine, version or alias ARN a version or alias event names (a created alias: its first route)."""
+    for section in (request, response):
+        for key in _ARN_KEYS:
+            found = _text(section.get(key))
+            if found is not None:
+                return found
+    routes = request.get("routingConfiguration")
+    if isinstance(routes, list) and routes and isinstance(routes[0], Mapping):
+        return _text(routes[0].get("stateMachineVersionArn"))
+    return None

@@ -61,6 +61,14 @@ class StateMachineReader(Protocol):
     def list_arns(self) -> Iterator[str]:
         """Every state machine ARN of the account and region (``ListStateMachines``, paginated)."""
 
+    def list_aliases(self, arn: str) -> list[str]:
+        """The alias ARNs of the machine ``arn`` (``ListStateMachineAliases``, all pages); ``[]`` when it is gone.
+        ``describe`` also takes a version ARN (``...:stateMachine:NAME:N``) and returns that version."""
+
+    def describe_alias(self, alias_arn: str) -> list[str]:
+        """The version ARNs the alias routes executions to (``DescribeStateMachineAlias``, at most two);
+        ``[]`` when the alias is gone."""
+
 
 class RolePolicyStore(Protocol):
     def get_role(self, name: str) -> Role | None:

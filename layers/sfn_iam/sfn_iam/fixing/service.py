@@ -27,7 +27,7 @@ from typing import Any
 
 from sfn_iam.arns import is_role_arn
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import events, naming, residual
+from sfn_iam.fixing import events, naming, residual, versions
 from sfn_iam.fixing.changes import ChangeSet
 from sfn_iam.fixing.events import Action, Ignored, Trigger
 from sfn_iam.fixing.facts import MAX_QUESTIONS, AccountFacts, FactResolver
@@ -105,8 +105,10 @@ class RoleFixer:
             run = self._changes()
             run.findings.append(Finding.of("STATE_MACHINE_GONE", f"{arn} no longer exists (or is being deleted)"))
             return self._outcome(Status.GONE, run, out, reason="STATE_MACHINE_GONE")
-        sm = described.machine
         run = self._changes()
+        if not fresh:  # a machine just created has no aliases yet (they are deleted with a machine)
+            described = self._with_versions(run, described)
+        sm = described.machine
         touched: set[str] = set()
         for _ in range(MAX_PASSES):
             out["role_arn"] = sm.role_arn
@@ -115,7 +117,7 @@ class RoleFixer:
             if not run.enforce or run.applied == applied:
                 break  # nothing written: nothing this run did can be stale
             again = self._describe(arn, attempts=1)
-            if again is not None and again.status == "ACTIVE" and again.machine == sm:
+            if again is not None and again.status == "ACTIVE" and again.machine == replace(sm, versions=()):
                 break
             run.findings.append(Finding.of("CONCURRENT_CHANGE", f"{arn} changed while its policy was being written; "
                                            "converging on what it is now"))
@@ -125,7 +127,7 @@ class RoleFixer:
                 out["role_arn"] = ""
                 self.ledger.forget(base, frozenset(touched))
                 break
-            sm, fresh, relocate = again.machine, False, True
+            sm, fresh, relocate = self._with_versions(run, again).machine, False, True
         else:
             raise ConcurrentChangeError(f"{arn} kept changing during {MAX_PASSES} passes")
         if status is Status.UNCHANGED and run.changes:
@@ -166,6 +168,12 @@ class RoleFixer:
             if changed and run.enforce:
                 self.ledger.release(base, frozenset(r.rsplit("/", 1)[-1] for r in changed))
         return placed
+
+    def _with_versions(self, run: ChangeSet, described: DescribedStateMachine) -> DescribedStateMachine:
+        """The machine with the published versions its aliases route to (fixing.versions)."""
+        found, findings = versions.with_versions(self.machines, described)
+        run.findings.extend(findings)
+        return found
 
     def _ledger_roles(self, base: str) -> frozenset[str]:
         entry = self.ledger.get(base)
