@@ -161,7 +161,7 @@ def documents(reqs: Iterable[Requirement], limit: int = INLINE_LIMIT) -> tuple[l
             used += cost
         else:
             docs.append([stmt])
-            used = empty + cost
+            used = empty + cost - 1  # the first statement of a document has no comma before it
     result = [document(d) for d in docs]
     if len(result) > 1:
         findings.append(Finding.of("POLICY_SPLIT", f"the policy needs {len(result)} documents of at most {limit} "
