@@ -117,6 +117,22 @@ def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]
     return [((n.lineno, n.col_offset), (n.end_lineno or n.lineno, n.end_col_offset or 0)) for n in nodes]
 
 
+ANNOTATION = "inside an annotation (never evaluated): equivalent"
+
+
+def skip_annotations(session: Path, spans: list[tuple[tuple[int, int], tuple[int, int]]]) -> None:
+    """Mark the mutants inside annotations as done before ``exec``: running their tests would only cost time."""
+    # cosmic-ray is installed in .venv-mutate only (this script runs there): imported where it is needed
+    from cosmic_ray.work_db import use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    with use_db(str(session)) as db:
+        skipped = [item.job_id for item in db.pending_work_items
+                   if any(lo <= tuple(item.mutations[0].start_pos) < hi for lo, hi in spans)]
+        if skipped:
+            db.set_multiple_results(skipped, WorkResult(output=ANNOTATION, worker_outcome=WorkerOutcome.SKIPPED))
+
+
 def run_module(module: str, tests: list[str], repo: Path, python: str, excluded: list[str],
                factor: float) -> list[Mutant]:
     session = STATE / (module.replace("/", "__") + ".sqlite")
@@ -145,14 +161,14 @@ def run_module(module: str, tests: list[str], repo: Path, python: str, excluded:
     subprocess.run([BIN / "cosmic-ray", "init", config, session], cwd=repo, check=True)
     subprocess.run([BIN / "cr-filter-operators", session, config], cwd=repo, check=True)
     subprocess.run([BIN / "cr-filter-pragma", session], cwd=repo, check=True)
+    spans = annotation_spans((repo / module).read_text(encoding="utf-8"))
+    skip_annotations(session, spans)
     subprocess.run([BIN / "cosmic-ray", "exec", config, session], cwd=repo, check=True)
     dump = subprocess.run([BIN / "cosmic-ray", "dump", session], cwd=repo, check=True, capture_output=True, text=True)
     mutants = []
-    spans = annotation_spans((repo / module).read_text(encoding="utf-8"))
     for line in dump.stdout.splitlines():
         item, result = json.loads(line)
-        start = tuple(item["mutations"][0]["start_pos"])
-        if any(lo <= start < hi for lo, hi in spans):
+        if result is not None and result.get("output") == ANNOTATION:
             outcome = "annotation"
         elif result is None:
             outcome = "pending"
