@@ -15,7 +15,11 @@ import pytest
 from sfn_iam.engine import policy
 from sfn_iam.model import Condition, Requirement
 
-LIMITS = [policy.INLINE_LIMIT, policy.MANAGED_LIMIT]
+LIMITS = [10_240, 6_144]
+
+
+def test_the_limits_are_iams() -> None:
+    assert (policy.INLINE_LIMIT, policy.MANAGED_LIMIT) == tuple(LIMITS)
 
 
 def requirement(i: int, pad: int = 0) -> Requirement:
@@ -133,8 +137,10 @@ def _part_reserve_base(stmt: policy.Statement) -> int:
 
 
 @pytest.mark.parametrize("limit", LIMITS)
-def test_parts_of_a_split_statement_are_filled_to_the_character(limit: int) -> None:
-    """Resources padded so that the first two parts reach the limit exactly (with the Sid's P999 reserve)."""
+@pytest.mark.parametrize("extra", [0, 1])
+def test_parts_of_a_split_statement_are_filled_to_the_character(limit: int, extra: int) -> None:
+    """Resources padded so that the first two parts reach the limit exactly (with the Sid's P999 reserve), or
+    exceed it by ``extra`` characters, in which case each part's last resource moves to the next part."""
     def res(j: int, pad: int = 0) -> str:
         return f"arn:aws:sqs:us-east-1:123456789012:q-{j:05d}{'x' * pad}"
 
@@ -142,7 +148,7 @@ def test_parts_of_a_split_statement_are_filled_to_the_character(limit: int) -> N
     base = _part_reserve_base(probe)
     one = policy.size(res(0))  # every unpadded resource has the same size
     per_part = (limit - base + 1) // (one + 1)  # resources of a part: base + k*one + (k-1) commas <= limit
-    pad = limit - (base + per_part * one + (per_part - 1))
+    pad = limit - (base + per_part * one + (per_part - 1)) + extra
     resources: list[str] = []
     for part in range(2):
         for j in range(per_part):
@@ -153,6 +159,30 @@ def test_parts_of_a_split_statement_are_filled_to_the_character(limit: int) -> N
     docs, findings = policy.documents(reqs, limit)
     assert "POLICY_TOO_LARGE" not in {f.code for f in findings}
     parts = flatten(docs)
-    assert [len(p["Resource"]) for p in parts][:2] == [per_part, per_part]
+    if extra == 0:
+        assert [len(p["Resource"]) for p in parts][:2] == [per_part, per_part]
+    else:  # the padded resource opens the next part, which then holds the rest of that run and the next one
+        assert len(parts[0]["Resource"]) == per_part - 1
     assert sorted(r for p in parts for r in p["Resource"]) == sorted(resources)
     assert all(policy.size(d) <= limit for d in docs)
+
+
+@pytest.mark.parametrize("limit", LIMITS)
+@pytest.mark.parametrize("over", [0, 1])
+def test_a_resource_whose_part_is_exactly_the_limit_is_granted_one_more_is_refused(limit: int, over: int) -> None:
+    """A statement split by resources whose first part holds one resource: granted at exactly the limit."""
+    small = "arn:aws:sqs:us-east-1:123456789012:zz-small"
+    probe = policy.statements([Requirement("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:q"),
+                               Requirement("sqs:SendMessage", small)])[0]
+    part_base = policy.size(policy.document([{**probe, "Sid": probe["Sid"] + "P0", "Resource": []}]))
+    head = "arn:aws:sqs:us-east-1:123456789012:q"
+    big = head + "x" * (limit - part_base - policy.size(head) + over)
+    reqs = [Requirement("sqs:SendMessage", big), Requirement("sqs:SendMessage", small)]
+    docs, findings = policy.documents(reqs, limit)
+    granted = [r for d in docs for s in d["Statement"] for r in s["Resource"]]
+    assert small in granted
+    if over:
+        assert big not in granted and "POLICY_TOO_LARGE" in {f.code for f in findings}
+    else:
+        assert big in granted and "POLICY_TOO_LARGE" not in {f.code for f in findings}
+        assert max(policy.size(d) for d in docs) == limit
