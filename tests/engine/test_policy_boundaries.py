@@ -19,7 +19,7 @@ LIMITS = [10_240, 6_144]
 
 
 def test_the_limits_are_iams() -> None:
-    assert (policy.INLINE_LIMIT, policy.MANAGED_LIMIT) == tuple(LIMITS)
+    assert tuple(LIMITS) == (policy.INLINE_LIMIT, policy.MANAGED_LIMIT)
 
 
 def requirement(i: int, pad: int = 0) -> Requirement:

@@ -34,7 +34,8 @@ def docs(reqs: list[Requirement]) -> list[policy.Document]:
 
 @pytest.mark.parametrize("resource", [f"{S3}/*", f"{S3}/in/x.json"])
 def test_the_same_conditions_in_another_order_are_one_grant(resource: str) -> None:
-    reqs = [Requirement("s3:GetObject", resource, (TAG_A, TAG_B)), Requirement("s3:GetObject", resource, (TAG_B, TAG_A))]
+    reqs = [Requirement("s3:GetObject", resource, (TAG_A, TAG_B)),
+            Requirement("s3:GetObject", resource, (TAG_B, TAG_A))]
     assert len(grants(reqs)) == 1
     assert is_allowed(docs(reqs), "s3:GetObject", resource.replace("*", "k"), CTX)
     assert not is_allowed(docs(reqs), "s3:GetObject", resource.replace("*", "k"), {"aws:RequestTag/a": "1"})
