@@ -7,11 +7,20 @@ https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.h
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from tests.helpers import assert_allows, assert_denies, codes, plan_for
+from sfn_iam import engine
+from tests.helpers import assert_allows, assert_denies, codes
+from tests.helpers import plan_for as plan_for_mapping
+
+
+def plan_for(definition: dict[str, Any]) -> engine.Plan:
+    """The definition as DescribeStateMachine returns it: JSON text, so its strings are not this module's constants
+    (``manifest is "S3_INVENTORY"`` would hold for an interned literal, never for a parsed value)."""
+    return plan_for_mapping(json.dumps(definition))
 
 B = "arn:aws:s3:::data-bucket"
 
@@ -73,6 +82,14 @@ def test_every_way_to_name_an_inventory_manifest_reads_its_data_folder(config: d
     plan = plan_for(dmap(get_object(key, config)))
     assert_allows(plan, "s3:GetObject", f"{B}/inv/src/cfg/data/part-0.parquet")
     assert_denies(plan, "s3:GetObject", f"{B}/inv/src/other/data/part-0.parquet")
+
+
+def test_an_inventory_manifest_two_folders_deep_reads_the_data_folder_of_its_configuration() -> None:
+    key = "cfg/2024-05-01T01-00Z/manifest.json"
+    plan = plan_for(dmap(get_object(key, {"ManifestType": "S3_INVENTORY"})))
+    assert_allows(plan, "s3:GetObject", f"{B}/cfg/data/part-0.parquet")
+    assert_denies(plan, "s3:GetObject", f"{B}/other/data/part-0.parquet")
+    assert "DYNAMIC_RESOURCE" not in codes(plan)
 
 
 @pytest.mark.parametrize("key", ["manifest.json", "cfg/manifest.json"])
