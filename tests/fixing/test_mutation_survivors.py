@@ -7,6 +7,7 @@ whatever the service's internals become.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -143,3 +144,40 @@ def test_a_role_shared_with_another_service_is_left_alone(services: tuple[str, .
     assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE")
     assert roles.writes == []
 
+
+
+def _trust_doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    """A trust policy as GetRole returns it: parsed JSON, so its strings are not this module's constants."""
+    parsed: dict[str, Any] = json.loads(json.dumps({"Version": "2012-10-17", "Statement": list(statements)}))
+    return parsed
+
+
+STATES = {"Service": "states.amazonaws.com"}
+
+
+@pytest.mark.parametrize(("statements", "in_scope"), [
+    ([{"Effect": "Allow", "Principal": STATES, "Action": "sts:AssumeRole"}], True),
+    ([{"Effect": "Allow", "Principal": STATES, "Action": "STS:assumerole"}], True),  # IAM ignores the case
+    ([{"Effect": "Allow", "Principal": STATES, "Action": ["sts:TagSession", "sts:AssumeRole"]}], True),
+    ([{"Effect": "Allow", "Principal": STATES, "Action": "sts:TagSession"}], False),  # nobody may assume it
+    ([{"Effect": "Allow", "Principal": STATES, "Action": "sts:AssumeRole"},
+      {"Effect": "Allow", "Principal": STATES, "NotAction": "sts:TagSession"}], False),
+    ([{"Effect": "Allow", "Principal": STATES, "Action": "sts:AssumeRole"},
+      {"Effect": "Allow", "NotPrincipal": STATES, "Action": "sts:AssumeRole"}], False),
+    ([{"Effect": "Deny", "Principal": STATES, "Action": "sts:AssumeRole"}], False),
+])
+def test_the_trust_policy_decides_the_scope(statements: list[dict[str, Any]], in_scope: bool) -> None:
+    fixer, machines, roles = make()
+    role = roles.add_role("r", trust=_trust_doc(*statements))
+    machines.add(ARN, SNS, role)
+    out = fixer.handle_event(created(role))
+    assert (out.status is Status.WRITTEN) is in_scope
+    assert (roles.writes == []) is not in_scope
+
+
+@pytest.mark.parametrize("account", ["000000000001", "999999999999"])
+def test_a_role_in_another_account_is_out_of_scope_whichever_its_number(account: str) -> None:
+    fixer, machines, _roles = make()
+    machines.add(ARN, SNS, f"arn:aws:iam::{account}:role/stepfunctions/r")
+    out = fixer.handle_event(created(f"arn:aws:iam::{account}:role/stepfunctions/r"))
+    assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE")
