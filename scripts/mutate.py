@@ -93,7 +93,10 @@ def _changed_lines(diff: str) -> tuple[int, str, str]:
     for ln in diff.splitlines():
         if ln.startswith("@@"):
             line = int(ln.split()[1].split(",")[0].lstrip("-"))
-            break
+        elif line and ln.startswith("-"):
+            break  # the first changed line
+        elif line and ln.startswith(" "):
+            line += 1
     return line, " / ".join(before), " / ".join(after)
 
 

@@ -320,3 +320,43 @@ def test_an_overflowed_machine_moved_with_fewer_documents_deletes_the_spare_mana
     kept = [f"{NAME}.{i}" for i in range(1, managed_documents(smaller) + 1)]
     assert state(roles, "a-old") == {"inline": [], "attached": [], "managed": kept}
     assert state(roles, "b-new") == {"inline": [], "attached": kept, "managed": kept}
+
+
+def test_a_role_carrying_only_a_longer_named_machines_policy_does_not_stop_the_cleanup() -> None:
+    fixer, machines, roles = make()
+    extension, own = roles.add_role("a-orders-v2"), roles.add_role("z-orders")  # listed in this order
+    machines.add(OTHER_ARN, SNS, extension)
+    fixer.fix(OTHER_ARN)
+    machines.add(ARN, SNS, own)
+    fixer.fix(ARN)
+    del machines.machines[ARN]
+    out = fixer.handle_event(deleted())
+    assert (out.status, out.role_arn) == (Status.REMOVED, own)
+    assert state(roles, "z-orders")["inline"] == []
+    assert state(roles, "a-orders-v2", OTHER_NAME)["inline"] == [OTHER_NAME]
+
+
+def test_report_mode_places_inline_next_to_a_small_hand_written_policy() -> None:
+    out = report_next_to({"hand-written": 100})
+    assert (out.status, out.placement) == (Status.PROPOSED, "inline")
+
+
+def test_the_attached_quota_refusal_says_why() -> None:
+    needed = managed_documents(many_topics(180))
+    fixer, machines, roles = make(MAX_ATTACHED_POLICIES="20")
+    role = roles.add_role("r")
+    roles.roles["r"].attached.extend(f"team-policy-{i}" for i in range(21 - needed))
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(created(role))
+    [finding] = [f for f in out.findings if f.code == "POLICY_TOO_LARGE"]
+    assert f"{needed} managed policies next to the {21 - needed} already attached (quota 20)" in finding.message
+
+
+def test_a_statement_too_large_for_a_managed_policy_is_reported_as_the_builder_said() -> None:
+    fixer, machines, roles = make()
+    role = roles.add_role("r")
+    roles.roles["r"].inline["hand-written"] = filler(5000)
+    machines.add(ARN, http(7000), role)
+    out = fixer.handle_event(created(role))
+    [finding] = [f for f in out.findings if f.code == "POLICY_TOO_LARGE"]
+    assert "alone exceeds 6144 characters" in finding.message
