@@ -6,6 +6,7 @@ neighbouring request that must stay denied: the narrow shape we grant is what a 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -148,3 +149,55 @@ def test_optimized_call_with_an_arn_of_another_service_grants_nothing_on_it(
     wrong = next(v for v in params.values() if v.startswith("arn:"))
     assert_denies(plan, action, wrong)
     assert not [r for s in plan.statements for r in s["Resource"] if r == wrong]
+
+
+# --- nested executions and Lambda names: every comparison, both ways; values parsed from JSON -------------------------
+
+def parsed_plan(definition: dict[str, Any]) -> Any:
+    """The plan of the definition as DescribeStateMachine returns it (JSON text): its strings are fresh objects."""
+    return plan_for(json.dumps(definition))
+
+
+@pytest.mark.parametrize(("account", "outside"), [(ACCOUNT, False), ("000000000001", True), ("999999999999", True)])
+def test_a_nested_state_machine_in_another_account_is_reported(account: str, outside: bool) -> None:
+    target = f"arn:aws:states:{REGION}:{account}:stateMachine:Child"
+    plan = parsed_plan(task("arn:aws:states:::states:startExecution", {"StateMachineArn": target}))
+    assert_allows(plan, "states:StartExecution", target)
+    assert ("CROSS_ACCOUNT_RESOURCE" in codes(plan)) is outside
+
+
+def test_a_nested_execution_of_something_else_than_a_state_machine_grants_nothing() -> None:
+    target = "arn:aws:lambda:us-east-1:123456789012:function:" + "f" * 300
+    plan = parsed_plan(task("arn:aws:states:::states:startExecution", {"StateMachineArn": target}))
+    [finding] = [f for f in plan.findings if f.code == "INVALID_VALUE"]
+    assert f"StateMachineArn {target[:200]!r} is not" in finding.message
+    assert not [a for s in plan.statements for a in s["Action"] if a == "states:StartExecution"]
+
+
+@pytest.mark.parametrize(("name", "qualifier"), [("worker:alpha", "beta"), ("worker:beta", "alpha")])
+def test_lambda_name_and_qualifier_naming_different_versions_grant_nothing(name: str, qualifier: str) -> None:
+    plan = parsed_plan(task("arn:aws:states:::lambda:invoke", {"FunctionName": name, "Qualifier": qualifier}))
+    assert "INVALID_VALUE" in codes(plan)
+    assert not [a for s in plan.statements for a in s["Action"] if a == "lambda:InvokeFunction"]
+
+
+def test_lambda_name_and_qualifier_naming_the_same_version_grant_it() -> None:
+    plan = parsed_plan(task("arn:aws:states:::lambda:invoke", {"FunctionName": "worker:live", "Qualifier": "live"}))
+    assert "INVALID_VALUE" not in codes(plan)
+    assert_allows(plan, "lambda:InvokeFunction", f"{FN}:live")
+    assert_denies(plan, "lambda:InvokeFunction", FN)
+
+
+@pytest.mark.parametrize(("region", "account"), [("us-west-2", ACCOUNT), ("af-south-1", ACCOUNT),
+                                                 (REGION, "000000000001"), (REGION, "999999999999")])
+def test_lambda_outside_the_machines_region_or_account_is_reported_both_ways(region: str, account: str) -> None:
+    arn = f"arn:aws:lambda:{region}:{account}:function:worker"
+    plan = parsed_plan(task("arn:aws:states:::lambda:invoke", {"FunctionName": arn}))
+    assert "CROSS_ACCOUNT_RESOURCE" in codes(plan)
+
+
+def test_an_invalid_lambda_name_is_quoted_up_to_200_characters() -> None:
+    name = "not a function name " * 20
+    plan = parsed_plan(task("arn:aws:states:::lambda:invoke", {"FunctionName": name}))
+    [finding] = [f for f in plan.findings if f.code == "INVALID_VALUE"]
+    assert f"FunctionName {name[:200]!r} is not" in finding.message
