@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 # checkov pins versions (boto3...) that clash with requirements-dev.txt: it gets a virtualenv of its own.
 SCAN_VENV := .venv-scan
+# cosmic-ray (mutation testing) lives apart from the project's tools too; the tests it runs use $(VENV).
+MUTATE_VENV := .venv-mutate
+# `make mutate MODULE=layers/sfn_iam/sfn_iam/engine/policy.py` for one module (see mutation/modules.toml)
+MODULE ?=
 # sam build needs the Lambda runtime's exact Python (python3.13) on PATH: the venv is built from it.
 # A pyenv shim may exist and still refuse to run (when 3.13 is not the global version): try each candidate.
 PYTHON313 ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | sort -r) \
@@ -12,7 +16,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 EVENT ?= events/create_state_machine.json
 
-.PHONY: venv scan-venv demo test lint typecheck unit sam-validate cfn-lint sam-build cfn-lint-stacksets scan bench \
+.PHONY: venv scan-venv mutate-venv mutate demo test lint typecheck unit sam-validate cfn-lint sam-build cfn-lint-stacksets scan bench \
 	invoke clean
 
 venv: $(BIN)/.installed
@@ -33,6 +37,20 @@ $(SCAN_VENV)/.installed: requirements-scan.txt
 	$(SCAN_VENV)/bin/python -m pip install -q --upgrade pip
 	$(SCAN_VENV)/bin/python -m pip install -q -r requirements-scan.txt
 	touch $@
+
+mutate-venv: $(MUTATE_VENV)/.installed
+
+$(MUTATE_VENV)/.installed: requirements-mutate.txt
+	@test -n "$(PYTHON313)" || { echo "python3.13 not found"; exit 1; }
+	test -x $(MUTATE_VENV)/bin/python || $(PYTHON313) -m venv $(MUTATE_VENV)
+	$(MUTATE_VENV)/bin/python -m pip install -q --upgrade pip
+	$(MUTATE_VENV)/bin/python -m pip install -q -r requirements-mutate.txt
+	touch $@
+
+# Mutation testing of the engine, guardrails, policy builder and role fixing (slow: not part of `make test`).
+# docs/mutation.md says how to read the report and what to do with a surviving mutant.
+mutate: venv mutate-venv
+	$(MUTATE_VENV)/bin/python scripts/mutate.py --python $(BIN)/python $(if $(MODULE),--module $(MODULE))
 
 demo: venv
 	$(BIN)/python -m scripts.demo
@@ -78,4 +96,4 @@ invoke: venv
 	$(BIN)/python -m scripts.invoke_local $(EVENT)
 
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .mutate

@@ -34,11 +34,17 @@ def size(document: Document | Sequence[Document] | str) -> int:
     return len(re.sub(r"\s", "", text))
 
 
+def _canonical_conditions(conditions: tuple[Condition, ...]) -> tuple[Condition, ...]:
+    """The same conditions in one order: grants that differ only in the order of their conditions are one grant
+    (two such grants of one pattern covered each other and were both dropped)."""
+    return tuple(sorted({Condition(c.operator, c.key, tuple(sorted(set(c.values)))) for c in conditions}))
+
+
 def _drop_subsumed(reqs: Iterable[Requirement]) -> list[tuple[str, str, tuple[Condition, ...]]]:
     """Unique (action, resource, conditions), without those another grant of the same action already covers."""
     by_action: dict[str, set[tuple[str, tuple[Condition, ...]]]] = defaultdict(set)
     for r in reqs:
-        by_action[canonical_action(r.action)].add((r.resource, r.conditions))
+        by_action[canonical_action(r.action)].add((r.resource, _canonical_conditions(r.conditions)))
     kept: list[tuple[str, str, tuple[Condition, ...]]] = []
     for action, grants in by_action.items():
         # A pattern with "?" could match a literal "*" of a narrower pattern without covering it: skip those.
@@ -161,7 +167,7 @@ def documents(reqs: Iterable[Requirement], limit: int = INLINE_LIMIT) -> tuple[l
             used += cost
         else:
             docs.append([stmt])
-            used = empty + cost
+            used = empty + cost - 1  # the first statement of a document has no comma before it
     result = [document(d) for d in docs]
     if len(result) > 1:
         findings.append(Finding.of("POLICY_SPLIT", f"the policy needs {len(result)} documents of at most {limit} "
