@@ -13,6 +13,7 @@ from sfn_iam.fixing import settings as config
 from sfn_iam.fixing.events import Action
 from sfn_iam.fixing.outcome import Status
 from sfn_iam.fixing.service import RoleFixer
+from tests.evaluate import is_allowed
 from tests.fakes import ACCOUNT, FakeMachines, FakeRoles
 from tests.fixing.test_mutation_survivors import ARN, NAME, SNS, created, event, many_topics, updated
 from tests.fixing.test_placement_outcomes import deleted, moved, state
@@ -197,9 +198,13 @@ def test_the_outcome_lists_findings_most_severe_first_and_what_was_granted() -> 
     assert ("sns:Publish", topic) in {(r.action, r.resource) for r in out.granted}
 
 
-def test_an_outcome_without_documents_grants_nothing() -> None:
+def test_an_out_of_scope_machine_gets_nothing_written_but_learns_what_it_would_need() -> None:
     fixer, machines, roles, _ = make()
     role = roles.add_role("r", trust={"Version": "2012-10-17", "Statement": []})
     machines.add(ARN, SNS, role)
     out = fixer.handle_event(created(role))
-    assert out.status is Status.SKIPPED and out.granted == () and out.documents == ()
+    assert out.status is Status.SKIPPED and out.reason == "ROLE_OUT_OF_SCOPE"
+    assert roles.writes == []
+    # the policy to adopt (by tag or by copying it) travels in the outcome, exactly what the machine requests
+    assert is_allowed(out.documents, "sns:Publish", "arn:aws:sns:us-east-1:123456789012:t")
+    assert not is_allowed(out.documents, "sns:Publish", "arn:aws:sns:us-east-1:123456789012:other")
