@@ -80,7 +80,9 @@ def is_pattern(value: object) -> bool:
     anything with white space (SQL such as ``SELECT * FROM t``), and a ``?name=value`` query suffix
     (``CopySource: "bucket/key?versionId=..."``).
     """
-    if not isinstance(value, str) or "://" in value or any(c.isspace() for c in value):
+    if not isinstance(value, str) or ("*" not in value and "?" not in value):
+        return False  # the common case, decided before the scan for white space
+    if "://" in value or any(c.isspace() for c in value):
         return False
     return "*" in value or "?" in _QUERY_SUFFIX_RE.sub("", value)
 
