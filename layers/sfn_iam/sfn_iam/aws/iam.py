@@ -135,26 +135,12 @@ class IamRolePolicyStore:
             raise
 
     def detach(self, role: str, name: str) -> bool:
-        try:
-            self.client.detach_role_policy(RoleName=role, PolicyArn=self.policy_arn(name))
-        except ClientError as exc:
-            if error_code(exc) == "NoSuchEntity":
-                return False
-            raise
-        return True
+        return self.detach_arn(role, self.policy_arn(name))
 
     # -- our customer-managed overflow policies ----------------------------------------------------------
 
     def get_managed(self, name: str) -> Document | None:
-        arn = self.policy_arn(name)
-        try:
-            version = self.client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-            return _document(self.client.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
-                             ["Document"])
-        except ClientError as exc:
-            if error_code(exc) == "NoSuchEntity":
-                return None
-            raise
+        return self.get_policy_document(self.policy_arn(name))
 
     def _prune_versions(self, arn: str) -> None:
         """Delete every non-default version: IAM keeps at most five, and we only ever need the current one.
