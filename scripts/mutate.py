@@ -140,7 +140,7 @@ def run_module(module: str, tests: list[str], repo: Path, python: str, excluded:
                factor: float) -> list[Mutant]:
     session = STATE / (module.replace("/", "__") + ".sqlite")
     session.unlink(missing_ok=True)
-    command = f"{python} -m pytest -x -q -p no:cacheprovider --hypothesis-seed=0 {' '.join(tests)}"
+    command = f"{python} -m pytest -x -q -p no:cacheprovider -n 0 --hypothesis-seed=0 {' '.join(tests)}"
     baseline = subprocess.run([*command.split(), "--co", "-q"], cwd=repo, capture_output=True, text=True)
     if baseline.returncode != 0:
         sys.exit(f"{module}: the mapped tests cannot be collected:\n{baseline.stdout[-2000:]}{baseline.stderr[-2000:]}")

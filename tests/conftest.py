@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import botocore.loaders
+import botocore.session
 import pytest
 
 
@@ -12,3 +16,15 @@ def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_botocore_model_cache() -> Iterator[None]:
+    """Every botocore session of the test run shares one data loader, so the service models (IAM's is large) are
+    parsed once per run rather than once per handler runtime that a test builds. Production code is unchanged: a
+    Lambda container builds its clients once."""
+    loader = botocore.loaders.create_loader()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(botocore.session.Session, "_register_data_loader",
+                   lambda self: self._components.lazy_register_component("data_loader", lambda: loader))
+        yield

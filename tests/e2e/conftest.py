@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
+import botocore.endpoint
+import botocore.retries.bucket
 import pytest
 from moto import mock_aws
 
@@ -36,3 +40,13 @@ def world(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Worl
         h = sandbox.harness()
         yield World(h.app, h.iam, h.sfn, h.sqs, h.outcomes_url)
         h.app._runtime = None  # the next test builds clients inside its own mock
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """botocore's retry delays, recorded instead of slept: tests that inject throttling keep their retries (the
+    behaviour under test) without waiting out real exponential backoff and the adaptive client-side rate limiter."""
+    delays: list[float] = []
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=delays.append, time=time.time))
+    monkeypatch.setattr(botocore.retries.bucket.TokenBucket, "acquire", lambda self, amount=1, block=True: True)
+    return delays

@@ -322,7 +322,7 @@ def _faults(client: Any, seed: int, rate: float = 0.3) -> list[str]:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_lifecycle_under_faults_ends_in_the_right_state(world: World, seed: int) -> None:
+def test_a_lifecycle_under_faults_ends_in_the_right_state(world: World, seed: int, no_backoff: list[float]) -> None:
     rt = world.app.runtime()
     seen = _faults(rt.wiring.clients.iam, seed)
     role = world.role("OrderProcessingRole")

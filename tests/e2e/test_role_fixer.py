@@ -177,7 +177,7 @@ class _Raw:
         yield self.body
 
 
-def test_throttling_is_retried_by_botocore(world: World) -> None:
+def test_throttling_is_retried_by_botocore(world: World, no_backoff: list[float]) -> None:
     sm, role = _create(world)
     app_iam = world.app.runtime().wiring.clients.iam
     attempts: list[str] = []
@@ -194,6 +194,7 @@ def test_throttling_is_retried_by_botocore(world: World) -> None:
     result = world.invoke(_event("create_state_machine.json", sm, role))
     assert result["status"] == "written"
     assert len(attempts) == 3  # two throttled attempts, then success, inside one API call
+    assert len(no_backoff) == 2 and all(d > 0 for d in no_backoff)  # botocore backed off before each retry
     assert world.counter.calls["iam:PutRolePolicy"] == 1
     assert POLICY in world.policies(ROLE)["inline"]
 
