@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import boto3
 
@@ -17,13 +18,15 @@ from sfn_iam.aws.clients import RETRY_CONFIG, Clients, TokenBucket, make_client,
 from sfn_iam.aws.facts import AwsFacts
 from sfn_iam.aws.iam import IamRolePolicyStore
 from sfn_iam.aws.ledger import DynamoDbLedger
-from sfn_iam.aws.notify import SnsNotifier
 from sfn_iam.aws.publisher import EventBridgePublisher
-from sfn_iam.aws.securityhub import SecurityHubImporter
 from sfn_iam.aws.stepfunctions import StepFunctionsReader
 from sfn_iam.fixing.service import RoleFixer
 from sfn_iam.fixing.settings import Settings
-from sfn_iam.governance.sweep import Sweeper
+
+if TYPE_CHECKING:  # the sweeper's parts load with the sweeper: the role fixer's cold start does not pay for them
+    from sfn_iam.aws.notify import SnsNotifier
+    from sfn_iam.aws.securityhub import SecurityHubImporter
+    from sfn_iam.governance.sweep import Sweeper
 
 DEFAULT_REGION = "us-east-1"
 # The adapter modules (each declaring its REQUIRED_ACTIONS) behind each thing a composition root asks the wiring
@@ -56,6 +59,8 @@ class Wiring:
                          region=self.region, facts=self.facts, max_facts=self.settings.max_facts)
 
     def sweeper(self, workers: int, sleep: Callable[[float], None]) -> Sweeper:
+        from sfn_iam.governance.sweep import Sweeper
+
         return Sweeper(self.machines, self.roles, self.settings, self.region, workers=workers, sleep=sleep,
                        ledger=self.ledger, facts=self.facts)
 
@@ -63,9 +68,13 @@ class Wiring:
         return EventBridgePublisher(self.clients.events, self.settings.event_bus)
 
     def notifier(self, topic_arn: str) -> SnsNotifier | None:
+        from sfn_iam.aws.notify import SnsNotifier
+
         return SnsNotifier(make_client("sns", self.session), topic_arn) if topic_arn else None
 
     def importer(self, enabled: bool) -> SecurityHubImporter | None:
+        from sfn_iam.aws.securityhub import SecurityHubImporter
+
         return SecurityHubImporter(make_client("securityhub", self.session)) if enabled else None
 
 
