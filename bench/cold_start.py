@@ -5,10 +5,17 @@ environment variables set, so Powertools' Tracer is *enabled* and patches botoco
 disable itself and the figure would flatter us), and with the layer directory on sys.path as /opt/python is.
 Two figures for the handler: the module import (Lambda's init phase), and import + building the settings and
 clients on the first event. Prints medians of N runs (default 9, BENCH_RUNS) and the ratios; the target is <= 1.5x.
+
+Two environments. "layer" is what Lambda has: the bare interpreter (``-S``: no site-packages) with only the layer's
+pinned requirements (``layers/sfn_iam/requirements.txt``, installed once with ``pip install --target`` into
+``build/bench-layer/``). "dev" is the project's virtualenv, which also holds packages that botocore imports when it
+finds them (awscrt, pyOpenSSL via urllib3): they slow both figures and are not in the deployed function. The target is
+judged on "layer"; ``--dev-only`` skips building it (no package index at hand).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -19,9 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
 TARGET = 1.5
+LAYER_ENV = ROOT / "build" / "bench-layer"
 
 BASELINE = """
-import time
+import sys, time
+sys.path[:0] = {extra!r}
 t = time.perf_counter()
 import boto3
 print(time.perf_counter() - t)
@@ -29,7 +38,7 @@ print(time.perf_counter() - t)
 
 HANDLER = """
 import sys, time
-sys.path[:0] = [{function!r}, {layer!r}]  # /var/task and /opt/python, as Lambda orders them
+sys.path[:0] = [{function!r}, {layer!r}] + {extra!r}  # /var/task and /opt/python, as Lambda orders them
 t = time.perf_counter()
 import app
 imported = time.perf_counter() - t
@@ -55,24 +64,37 @@ LAMBDA_ENV = {
 }
 
 
-def _run(code: str) -> list[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))}
+def _run(code: str, isolated: bool) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "PYTHON"))}
     env.update(LAMBDA_ENV)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    python = [sys._base_executable, "-S"] if isolated else [sys.executable]  # -S: no site-packages at all
+    out = subprocess.run([*python, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     if out.returncode:
         raise SystemExit(f"benchmark subprocess failed:\n{out.stderr}")
     return out.stdout.split()
 
 
-def main() -> int:
+def layer_env() -> Path:
+    """The layer's requirements alone, installed once (what ``sam build`` puts under /opt/python)."""
+    marker = LAYER_ENV / ".installed"
+    requirements = ROOT / "layers" / "sfn_iam" / "requirements.txt"
+    if not marker.exists() or marker.read_text() != requirements.read_text():
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--upgrade", "--target", str(LAYER_ENV),
+                        "-r", str(requirements)], check=True)
+        marker.write_text(requirements.read_text())
+    return LAYER_ENV
+
+
+def measure(label: str, extra: list[str], isolated: bool) -> dict[str, object]:
     handler_code = HANDLER.format(layer=str(ROOT / "layers" / "sfn_iam"),
-                                  function=str(ROOT / "functions" / "role_fixer"))
-    _run(BASELINE)  # warm the OS file cache once; every measured run is still a fresh interpreter
-    _run(handler_code)
+                                  function=str(ROOT / "functions" / "role_fixer"), extra=extra)
+    baseline = BASELINE.format(extra=extra)
+    _run(baseline, isolated)  # warm the OS file cache once; every measured run is still a fresh interpreter
+    _run(handler_code, isolated)
     boto3_times, import_times, first_event_times, tracer_disabled = [], [], [], set()
     for _ in range(RUNS):
-        boto3_times.append(float(_run(BASELINE)[0]))
-        imported, composed, disabled = _run(handler_code)
+        boto3_times.append(float(_run(baseline, isolated)[0]))
+        imported, composed, disabled = _run(handler_code, isolated)
         import_times.append(float(imported))
         first_event_times.append(float(composed))
         tracer_disabled.add(disabled)
@@ -80,6 +102,7 @@ def main() -> int:
     imp = statistics.median(import_times)
     first = statistics.median(first_event_times)
     result = {
+        "environment": label,
         "runs": RUNS,
         "import_boto3_ms": round(base * 1000, 1),
         "handler_import_ms": round(imp * 1000, 1),
@@ -90,8 +113,18 @@ def main() -> int:
         "target_ratio": TARGET,
     }
     print(json.dumps(result, indent=2))
-    print(f"handler import {imp * 1000:.0f} ms vs import boto3 {base * 1000:.0f} ms: {imp / base:.2f}x "
+    print(f"[{label}] handler import {imp * 1000:.0f} ms vs import boto3 {base * 1000:.0f} ms: {imp / base:.2f}x "
           f"(target <= {TARGET}x); with settings + clients {first / base:.2f}x")
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dev-only", action="store_true", help="measure in the project's virtualenv only")
+    args = parser.parse_args()
+    measure("dev", [], isolated=False)
+    if not args.dev_only:
+        measure("layer", [str(layer_env())], isolated=True)
     return 0
 
 
