@@ -228,7 +228,8 @@ class IamRolePolicyStore:
         """The role's inline and attached policy documents and its permissions boundary's, read-only; ``None`` when the
         role does not exist. AccessDenied raises :class:`RoleUnreadableError` (the role is refused, never passed
         unchecked); other errors (throttling beyond the retries) propagate so the platform retries the event. A
-        policy deleted between the listing and its read is skipped; a boundary policy that does not exist is ignored (over-refuses)."""
+        policy deleted between the listing and its read is skipped; a boundary policy that does not exist is ignored
+        (which can only over-refuse)."""
         try:
             role = self.client.get_role(RoleName=name)["Role"]
             inline = self.list_inline(name)

@@ -67,7 +67,7 @@ class ChangeSet:
         self.prior: LedgerEntry | None = None  # the ledger entry as it was before this run claimed it
         # Each passed or assumed role's policies, read once per run (fixing/passable.py): a re-check pass or the
         # managed-overflow plan reads nothing twice, the next event reads again.
-        self.role_reads: dict[str, RolePolicies | None | RoleUnreadableError] = {}
+        self.role_reads: dict[str, RolePolicies | RoleUnreadableError | None] = {}
         self.policy_hash = ""
         # -- residual access: the role's listings placement read, reused instead of listing again --
         self.seen_inline: list[str] | None = None

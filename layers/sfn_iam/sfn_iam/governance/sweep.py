@@ -98,7 +98,7 @@ class SweepCache:
         self._policies: dict[str, Document | None] = {}  # any managed policy's document, by ARN (residual access)
         # Passed and assumed roles' policies (fixing/passable.py), read once per sweep; forgotten when the sweep
         # writes to the role or to a managed policy.
-        self._permissions: dict[str, RolePolicies | None | RoleUnreadableError] = {}
+        self._permissions: dict[str, RolePolicies | RoleUnreadableError | None] = {}
 
     def _role_lock(self, role: str) -> threading.Lock:
         with self._lock:
