@@ -35,7 +35,7 @@ IAM_STAR = _doc({"Effect": "Allow", "Action": "iam:*", "Resource": "*"})
 BENIGN = _doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/*"})
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def aws_managed_policies(monkeypatch: pytest.MonkeyPatch) -> None:
     """Moto ships AWS managed policies (AdministratorAccess) but loads them only when asked to."""
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
@@ -116,7 +116,8 @@ def _refusals(result: dict[str, Any], role: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("variant", ["AdministratorAccess", "Action *", "iam:*"])
 @pytest.mark.parametrize("kind", CLASSES)
-def test_an_admin_equivalent_role_is_refused_and_the_rest_granted(world: World, kind: str, variant: str) -> None:
+def test_an_admin_equivalent_role_is_refused_and_the_rest_granted(aws_managed_policies: None, world: World, kind: str,
+                                                                  variant: str) -> None:
     make, action, service = CLASSES[kind]
     admin = _role(world, "Admin", variant)
     result = _fix(world, make(admin))
@@ -170,7 +171,7 @@ def test_access_denied_reading_the_role_refuses_it_and_does_not_fail(world: Worl
     assert any("AccessDenied" in f["message"] for f in _refusals(result, hidden))
 
 
-def test_an_instance_profile_resolved_to_an_admin_role_is_refused(world: World) -> None:
+def test_an_instance_profile_resolved_to_an_admin_role_is_refused(aws_managed_policies: None, world: World) -> None:
     """EMR's JobFlowRole names an instance profile; the facts step reads the role in it, which is then checked."""
     admin = _role(world, "ClusterAdmin", "AdministratorAccess")
     world.iam.create_instance_profile(InstanceProfileName="ClusterProfile")
