@@ -17,6 +17,8 @@ from sfn_iam.fixing.ports import (
     PolicyHolder,
     PolicyLimitExceededError,
     Role,
+    RolePolicies,
+    RoleUnreadableError,
 )
 from sfn_iam.model import StateMachine
 
@@ -61,6 +63,7 @@ class FakeRole:
     tags: dict[str, str] = field(default_factory=dict)
     inline: dict[str, Document] = field(default_factory=dict)
     attached: list[str] = field(default_factory=list)  # managed policy names (ours or others)
+    boundary: str | None = None  # the ARN of its permissions boundary (a document in FakeRoles.documents)
 
 
 class FakeRoles:
@@ -73,6 +76,8 @@ class FakeRoles:
         self.stale_reads = stale_reads  # reads after a put that still return the old document
         self.max_attached = max_attached
         self.documents: dict[str, Document] = {}  # other managed policies (not ours) by ARN: residual access
+        self.unreadable: set[str] = set()  # roles whose policies the fixer may not read (AccessDenied)
+        self.permission_reads: list[str] = []  # role_permissions calls, by role name
 
     def add_role(self, name: str, path: str = "/stepfunctions/", **kwargs: Any) -> str:
         self.roles[name] = FakeRole(path, **kwargs)
@@ -148,6 +153,27 @@ class FakeRoles:
 
     def detach_arn(self, role: str, arn: str) -> bool:
         return self.detach(role, arn.rsplit("/", 1)[-1])
+
+    def attached_arn(self, name: str) -> str:
+        """The ARN of an attached policy name: a document of ``documents``, ours, or else an AWS managed policy."""
+        known = [arn for arn in self.documents if arn.rsplit("/", 1)[-1] == name]
+        if known:
+            return sorted(known)[0]
+        return f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam/{name}" if name in self.managed else \
+            f"arn:aws:iam::aws:policy/{name}"
+
+    def role_permissions(self, name: str) -> RolePolicies | None:
+        self.permission_reads.append(name)
+        if name in self.unreadable:
+            raise RoleUnreadableError(f"AccessDenied reading role {name}")
+        r = self.roles.get(name)
+        if r is None:
+            return None
+        arns = tuple(self.attached_arn(n) for n in r.attached)
+        docs = [copy.deepcopy(d) for d in r.inline.values()]
+        docs += [d for d in (self.get_policy_document(a) for a in arns) if d is not None]
+        boundary = self.get_policy_document(r.boundary) if r.boundary else None
+        return RolePolicies(tuple(docs), arns, boundary)
 
     def holders(self, prefix: str) -> list[PolicyHolder]:
         out = []

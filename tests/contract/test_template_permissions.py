@@ -99,9 +99,12 @@ def test_roles_outside_the_path_are_written_only_through_the_scope_tag() -> None
         assert tag_scoped(twin) and sorted(_as_list(twin["Action"])) == sorted(_as_list(stmt["Action"]))
         assert {k: v for k, v in twin.get("Condition", {}).items() if k != "StringEqualsIgnoreCase"} == \
             stmt.get("Condition", {})
-    # ...and the only unconditioned grant on every role is reading it (its tags say whether it is in scope).
+    # ...and the only unconditioned grant on every role is reading it: its tags say whether it is in scope, its
+    # policies whether a state machine may pass or assume it (fixing/passable.py).
     untagged = [s for s in by_tag.values() if not tag_scoped(s)]
-    assert [_as_list(s["Action"]) for s in untagged] == [["iam:GetRole"]]
+    assert [sorted(_as_list(s["Action"])) for s in untagged] == [
+        ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"]]
+    assert not any(WRITES.match(a) for s in untagged for a in _as_list(s["Action"]))
     # The code reads the same key: a condition key cannot be a parameter, so the key is fixed on both sides.
     assert RESOURCES["RoleFixerFunction"]["Properties"]["Environment"]["Variables"]["ROLE_SCOPE_TAG_KEY"] == SCOPE_TAG
 

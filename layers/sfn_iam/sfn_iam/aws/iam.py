@@ -13,7 +13,15 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError
 
 from sfn_iam.aws.clients import error_code
-from sfn_iam.fixing.ports import AttachedPolicy, Document, PolicyHolder, PolicyLimitExceededError, Role
+from sfn_iam.fixing.ports import (
+    AttachedPolicy,
+    Document,
+    PolicyHolder,
+    PolicyLimitExceededError,
+    Role,
+    RolePolicies,
+    RoleUnreadableError,
+)
 from sfn_iam.fixing.scope import tags_dict
 
 if TYPE_CHECKING:
@@ -42,7 +50,10 @@ REQUIRED_ACTIONS = frozenset({
     # residual access (fixing/residual.py): the documents of the other managed policies on an in-scope role (AWS
     # managed ones included) are read with GetPolicy + GetPolicyVersion above; the sweep may detach them
     # (DetachRolePolicy above, granted on any policy only when RemoveResidualPolicies is on)
+    # role_permissions() (fixing/passable.py): any role a machine passes or assumes is read, never written, with
+    # GetRole, ListRolePolicies, GetRolePolicy, ListAttachedRolePolicies, GetPolicy and GetPolicyVersion above
 })
+_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
 
 def _document(value: Any) -> Document:
@@ -210,6 +221,33 @@ class IamRolePolicyStore:
                 return False
             raise
         return True
+
+    # -- any role a machine passes or assumes (fixing/passable.py) ------------------------------------------
+
+    def role_permissions(self, name: str) -> RolePolicies | None:
+        """The role's inline and attached policy documents and its permissions boundary's, read-only; ``None`` when the
+        role does not exist. AccessDenied raises :class:`RoleUnreadableError` (the role is refused, never passed
+        unchecked); other errors (throttling beyond the retries) propagate so the platform retries the event. A
+        policy deleted between the listing and its read is skipped; a boundary policy that does not exist is ignored
+        (which can only over-refuse)."""
+        try:
+            role = self.client.get_role(RoleName=name)["Role"]
+            inline = self.list_inline(name)
+            attached = self.list_attached(name)
+            if inline is None or attached is None:
+                return None  # deleted while being read
+            documents = [d for d in (self.get_inline(name, n) for n in inline) if d is not None]
+            documents += [d for d in (self.get_policy_document(a.arn) for a in attached) if d is not None]
+            boundary_arn = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+            boundary = self.get_policy_document(boundary_arn) if boundary_arn else None
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "NoSuchEntity":
+                return None
+            if code in _DENIED:
+                raise RoleUnreadableError(f"{code} reading role {name}") from exc
+            raise
+        return RolePolicies(tuple(documents), tuple(a.arn for a in attached), boundary)
 
     # -- search -------------------------------------------------------------------------------------------
 

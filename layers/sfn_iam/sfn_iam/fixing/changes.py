@@ -12,7 +12,14 @@ from typing import Any
 
 from sfn_iam.findings import Finding
 from sfn_iam.fixing.outcome import Change, ChangeKind
-from sfn_iam.fixing.ports import AttachedPolicy, Document, LedgerEntry, RolePolicyStore
+from sfn_iam.fixing.ports import (
+    AttachedPolicy,
+    Document,
+    LedgerEntry,
+    RolePolicies,
+    RolePolicyStore,
+    RoleUnreadableError,
+)
 from sfn_iam.model import Requirement
 
 READ_BACK_ATTEMPTS = 3
@@ -58,6 +65,9 @@ class ChangeSet:
         self.granted: tuple[Requirement, ...] = ()  # what the plan grants (the sweep's report explains wildcards)
         self.claimed = False  # the ledger was claimed (or read, in report mode) for the machine's current role
         self.prior: LedgerEntry | None = None  # the ledger entry as it was before this run claimed it
+        # Each passed or assumed role's policies, read once per run (fixing/passable.py): a re-check pass or the
+        # managed-overflow plan reads nothing twice, the next event reads again.
+        self.role_reads: dict[str, RolePolicies | RoleUnreadableError | None] = {}
         self.policy_hash = ""
         # -- residual access: the role's listings placement read, reused instead of listing again --
         self.seen_inline: list[str] | None = None

@@ -21,8 +21,9 @@ from sfn_iam import engine
 from sfn_iam.arns import ArnError, parse_role_arn
 from sfn_iam.engine import policy
 from sfn_iam.engine.asl import DefinitionError
+from sfn_iam.engine.guardrails import GuardPolicy
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import facts, naming, scope
+from sfn_iam.fixing import facts, naming, passable, scope
 from sfn_iam.fixing.changes import ChangeSet, same
 from sfn_iam.fixing.facts import FactResolver
 from sfn_iam.fixing.outcome import ChangeKind, Status
@@ -65,8 +66,21 @@ class Placement:
         self.trust_overflow_flag = trust_overflow_flag
 
     def _plan(self, run: ChangeSet, sm: StateMachine, limit: int) -> engine.Plan:
-        """The engine's plan with what the account knows (fixing.facts); unanswered questions become findings."""
-        plan, unresolved = facts.plan(sm, self.settings.guard, limit, self.facts)
+        """The engine's plan with what the account knows (fixing.facts; unanswered questions become findings), without
+        the literal roles that are admin-equivalent or cannot be checked (fixing.passable; ``VERIFY_PASSED_ROLES``)."""
+        unresolved: list[Finding] = []
+
+        def planned(guard: GuardPolicy) -> engine.Plan:
+            result, failures = facts.plan(sm, guard, limit, self.facts)
+            unresolved[:] = failures
+            return result
+
+        if self.settings.verify_roles:
+            plan = passable.verified_plan(planned, self.settings.guard,
+                                          passable.CachedPermissions(self.roles, run.role_reads),
+                                          self.settings.account, self.settings.max_roles)
+        else:
+            plan = planned(self.settings.guard)
         run.findings.extend(unresolved)
         return plan
 

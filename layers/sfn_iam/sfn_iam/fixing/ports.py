@@ -19,6 +19,10 @@ class PolicyLimitExceededError(Exception):
     """IAM refused a write because a quota would be exceeded (aggregate inline size, attached count)."""
 
 
+class RoleUnreadableError(Exception):
+    """The fixer may not read a role's policies (AccessDenied): the role cannot be checked, so it is not passed."""
+
+
 @dataclass(frozen=True, slots=True)
 class DescribedStateMachine:
     """A state machine as ``DescribeStateMachine`` returns it: the engine's input plus its lifecycle status."""
@@ -36,6 +40,17 @@ class Role:
     path: str
     trust_policy: Mapping[str, Any]
     tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RolePolicies:
+    """A role's permission policies (:meth:`RolePolicyStore.role_permissions`): inline and attached documents (default
+    versions), the attached managed policy ARNs, and the document of its permissions boundary when it has one and it
+    could be read (``None``: no boundary, or ignored, which can only over-refuse)."""
+
+    documents: tuple[Mapping[str, Any], ...]
+    attached_arns: tuple[str, ...] = ()
+    boundary: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +125,13 @@ class RolePolicyStore(Protocol):
 
     def detach_arn(self, role: str, arn: str) -> bool:
         """``DetachRolePolicy`` of any managed policy (residual removal); ``False`` when it was not attached."""
+
+    def role_permissions(self, name: str) -> RolePolicies | None:
+        """Every permission policy of any role of the account, in scope or not, read-only: ``GetRole`` (existence and
+        permissions boundary), ``ListRolePolicies`` + ``GetRolePolicy`` per inline policy, ``ListAttachedRolePolicies``
+        + ``GetPolicy`` + ``GetPolicyVersion`` per attached policy and for the boundary (all pages). ``None`` when the
+        role does not exist; raises :class:`RoleUnreadableError` when a read is denied. Used to refuse passing or
+        assuming an admin-equivalent role (``fixing.passable``)."""
 
     def holders(self, prefix: str) -> list[PolicyHolder]:
         """Roles in scope (under the configured path or tagged in) carrying inline or attached policies whose name

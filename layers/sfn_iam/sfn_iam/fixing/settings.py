@@ -53,6 +53,9 @@ class Settings:
     # -- adoption and residual access (fixing/residual.py) --
     scope_tag: str = "sfn-iam:managed"  # a role tagged <scope_tag>=true is in scope whatever its path
     remove_residual: bool = False  # the sweep (enforce) removes other policies of exclusively-ours roles
+    # -- passed and assumed roles (fixing/passable.py) --
+    verify_roles: bool = True  # read each literal role a machine passes or assumes; refuse admin-equivalent ones
+    max_roles: int = 10  # distinct roles of this account read per machine; beyond, refused
 
     @property
     def enforce(self) -> bool:
@@ -136,6 +139,8 @@ def from_env(env: Mapping[str, str]) -> Settings:
         max_facts=int(number(env, "MAX_FACTS_PER_EVENT", 25, 0, 200)),
         scope_tag=_scope_tag(env),
         remove_residual=_flag(env, "REMOVE_RESIDUAL_POLICIES", False),
+        verify_roles=_flag(env, "VERIFY_PASSED_ROLES", True),
+        max_roles=int(number(env, "MAX_ROLES_PER_MACHINE", 10, 1, 50)),
     )
 
 

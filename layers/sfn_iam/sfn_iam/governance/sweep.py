@@ -34,7 +34,9 @@ from sfn_iam.fixing.ports import (
     PolicyHolder,
     PolicyLedger,
     Role,
+    RolePolicies,
     RolePolicyStore,
+    RoleUnreadableError,
     StateMachineReader,
 )
 from sfn_iam.fixing.service import RoleFixer
@@ -94,6 +96,9 @@ class SweepCache:
         self._initial_attached: dict[str, frozenset[str]] = {}
         self._holders: dict[str, PolicyHolder] | None = None
         self._policies: dict[str, Document | None] = {}  # any managed policy's document, by ARN (residual access)
+        # Passed and assumed roles' policies (fixing/passable.py), read once per sweep; forgotten when the sweep
+        # writes to the role or to a managed policy.
+        self._permissions: dict[str, RolePolicies | RoleUnreadableError | None] = {}
 
     def _role_lock(self, role: str) -> threading.Lock:
         with self._lock:
@@ -173,8 +178,34 @@ class SweepCache:
                 self._policies[arn] = doc
             return None if doc is None else dict(doc)
 
+    def role_permissions(self, name: str) -> RolePolicies | None:
+        """A passed or assumed role's policies, read once per sweep (a role many machines pass costs one read)."""
+        with self._role_lock("#permissions " + name):
+            with self._lock:
+                known = name in self._permissions
+                found = self._permissions.get(name)
+            if not known:
+                try:
+                    found = self.inner.role_permissions(name)
+                except RoleUnreadableError as exc:
+                    found = exc
+                with self._lock:
+                    self._permissions[name] = found
+        if isinstance(found, RoleUnreadableError):
+            raise found
+        return found
+
+    def _changed(self, role: str | None) -> None:
+        """The sweep wrote to ``role`` (``None``: to a managed policy, which any role may carry)."""
+        with self._lock:
+            if role is None:
+                self._permissions.clear()
+            else:
+                self._permissions.pop(role, None)
+
     def detach_arn(self, role: str, arn: str) -> bool:
         detached = self.inner.detach_arn(role, arn)
+        self._changed(role)
         with self._lock:
             attached = self._attached.get(role)
             if attached is not None:
@@ -209,6 +240,7 @@ class SweepCache:
 
     def put_inline(self, role: str, name: str, document: Document) -> None:
         self.inner.put_inline(role, name, document)
+        self._changed(role)
         with self._lock:
             self._written.add((role, name))
             self._docs.pop((role, name), None)
@@ -220,6 +252,7 @@ class SweepCache:
 
     def delete_inline(self, role: str, name: str) -> bool:
         deleted = self.inner.delete_inline(role, name)
+        self._changed(role)
         with self._lock:
             self._written.discard((role, name))
             self._docs[(role, name)] = None
@@ -230,13 +263,18 @@ class SweepCache:
         return deleted
 
     def put_managed(self, name: str, document: Document) -> str:
-        return self.inner.put_managed(name, document)
+        arn = self.inner.put_managed(name, document)
+        self._changed(None)
+        return arn
 
     def delete_managed(self, name: str) -> bool:
-        return self.inner.delete_managed(name)
+        deleted = self.inner.delete_managed(name)
+        self._changed(None)
+        return deleted
 
     def attach(self, role: str, name: str) -> None:
         self.inner.attach(role, name)
+        self._changed(role)
         arn = name  # the port names our managed policies by name; the service and the sweep only compare names
         with self._lock:
             attached = self._attached.get(role)
@@ -246,6 +284,7 @@ class SweepCache:
 
     def detach(self, role: str, name: str) -> bool:
         detached = self.inner.detach(role, name)
+        self._changed(role)
         with self._lock:
             attached = self._attached.get(role)
             if attached is not None:

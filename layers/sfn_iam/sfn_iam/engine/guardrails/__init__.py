@@ -416,7 +416,53 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def admin_equivalence(documents: Iterable[Mapping[str, Any]], attached: Iterable[str] = ()) -> str | None:
+def _allow_statements(document: Any) -> list[Mapping[str, Any]]:
+    statements = document.get("Statement", []) if isinstance(document, Mapping) else []
+    return [s for s in _as_list(statements) if isinstance(s, Mapping) and s.get("Effect") == "Allow"]
+
+
+def _escalations(documents: Iterable[Mapping[str, Any]], attached: Iterable[str]
+                 ) -> list[tuple[str, frozenset[str]]]:
+    """(why, the escalation actions it allows) for each grant of these policies that makes a role admin-equivalent,
+    in the order of the policies."""
+    actions, managed = _admin_data()
+    every = frozenset(actions)
+    found: list[tuple[str, frozenset[str]]] = []
+    for arn in attached:
+        name = arn.rsplit("/", 1)[-1]
+        if arn.startswith("arn:") and ":iam::aws:policy/" in arn and name in managed:
+            found.append((f"the AWS managed policy {name} is attached ({managed[name]})", every))
+    for document in documents:
+        for stmt in _allow_statements(document):
+            if "NotAction" in stmt:
+                found.append(("an Allow with NotAction grants every other action", every))
+                continue
+            for pattern in _as_list(stmt.get("Action", [])):
+                if not isinstance(pattern, str):
+                    continue
+                if pattern.strip() == "*":
+                    found.append(("it allows every action (*)", every))
+                    continue
+                hits = frozenset(a for a in actions if matches(pattern, a, ignore_case=True))
+                if hits:
+                    first = min(hits)
+                    found.append((f"it allows {pattern} ({actions[first]})", hits))
+    return found
+
+
+def _boundary_allows(boundary: Mapping[str, Any], action: str) -> bool:
+    """Does the permissions boundary ``boundary`` leave ``action`` possible? Its Allow statements only, whatever their
+    resources and conditions; an Allow with NotAction counts as any action (fail closed: never under-refuse)."""
+    for stmt in _allow_statements(boundary):
+        if "NotAction" in stmt:
+            return True
+        if any(isinstance(p, str) and matches(p, action, ignore_case=True) for p in _as_list(stmt.get("Action", []))):
+            return True
+    return False
+
+
+def admin_equivalence(documents: Iterable[Mapping[str, Any]], attached: Iterable[str] = (),
+                      boundary: Mapping[str, Any] | None = None) -> str | None:
     """Why a role with these policy ``documents`` (inline and attached, as JSON objects) and attached managed policy
     ARNs is admin-equivalent, or ``None``.
 
@@ -424,29 +470,21 @@ def admin_equivalence(documents: Iterable[Mapping[str, Any]], attached: Iterable
     the role could rewrite permissions, mint credentials or pass/assume any role), whatever its resource and
     conditions (fail closed), or a known administrator managed policy. ``NotAction`` in an Allow counts as any action.
 
+    ``boundary``: the role's permissions boundary document. A role's effective permissions are what both its policies
+    and its boundary allow, so a grant counts only when the boundary's Allow statements leave one of its escalation
+    actions possible (their resources, conditions and Deny statements are not read: this only ever over-refuses).
+
     >>> admin_equivalence([{"Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}]) is not None
     True
+    >>> admin_equivalence([{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}],
+    ...                   boundary={"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
     """
-    actions, managed = _admin_data()
-    for arn in attached:
-        name = arn.rsplit("/", 1)[-1]
-        if arn.startswith("arn:") and ":iam::aws:policy/" in arn and name in managed:
-            return f"the AWS managed policy {name} is attached ({managed[name]})"
-    for document in documents:
-        statements = document.get("Statement", []) if isinstance(document, Mapping) else []
-        for stmt in _as_list(statements):
-            if not isinstance(stmt, Mapping) or stmt.get("Effect") != "Allow":
-                continue
-            if "NotAction" in stmt:
-                return "an Allow with NotAction grants every other action"
-            for pattern in _as_list(stmt.get("Action", [])):
-                if not isinstance(pattern, str):
-                    continue
-                if pattern.strip() == "*":
-                    return "it allows every action (*)"
-                hit = next((a for a in actions if matches(pattern, a, ignore_case=True)), None)
-                if hit is not None:
-                    return f"it allows {pattern} ({actions[hit]})"
+    for why, actions in _escalations(documents, attached):
+        if boundary is None:
+            return why
+        possible = sorted(a for a in actions if _boundary_allows(boundary, a))
+        if possible:
+            return f"{why}, and its permissions boundary allows {possible[0]}"
     return None
 
 
@@ -478,7 +516,9 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
     stops: list[tuple[Requirement, str]] = []  # run stops on a pattern, decided once the starts are known
 
     def refuse(req: Requirement, code: str, why: str) -> None:
-        key = (code, req.action.lower(), req.path)
+        # One finding per code, action and state; a refused role gets one of its own (a state passing two roles,
+        # EMR's service and instance roles say, reports each).
+        key = (code, req.action.lower() + (" " + req.resource if code == "ROLE_NOT_PASSABLE" else ""), req.path)
         if key not in findings:
             findings[key] = Finding.of(code, f"{req.action} on {_shown(req.resource)} not granted: {why}", req.path)
 

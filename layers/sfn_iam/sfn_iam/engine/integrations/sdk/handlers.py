@@ -16,7 +16,7 @@ from sfn_iam.engine.integrations.lambda_ import invoke
 from sfn_iam.engine.integrations.messaging import put_events
 from sfn_iam.engine.integrations.ml import model_resources
 from sfn_iam.engine.integrations.s3io import s3_object
-from sfn_iam.engine.integrations.sdk.scoping import Value, generic
+from sfn_iam.engine.integrations.sdk.scoping import Value, generic, kms_alias
 from sfn_iam.model import Condition
 
 
@@ -281,8 +281,17 @@ def _kms_key(call: Call, key: Value, what: str) -> str:
 
 
 def _kms_reencrypt(call: Call, op: Mapping[str, Any]) -> None:
-    call.allow("kms:ReEncryptFrom", _kms_key(call, call.args.get("SourceKeyId"), "SourceKeyId"))
-    call.allow("kms:ReEncryptTo", _kms_key(call, call.args.get("DestinationKeyId"), "DestinationKeyId"))
+    """Both keys of a ReEncrypt. A key named by an alias is granted on the keys of the alias's account and Region
+    only for requests that name that alias (``kms:RequestAlias``, a condition key of both ``kms:ReEncryptFrom`` and
+    ``kms:ReEncryptTo`` in the IAM Service Authorization Reference), like the other alias grants
+    (``scoping.kms_alias``): each action pinned to the alias of its own parameter."""
+    for action, member in (("kms:ReEncryptFrom", "SourceKeyId"), ("kms:ReEncryptTo", "DestinationKeyId")):
+        key = call.args.get(member)
+        aliased = kms_alias(call, key)
+        if aliased is not None:
+            call.allow(action, aliased[0], aliased[1])
+        else:
+            call.allow(action, _kms_key(call, key, member))
 
 
 _ADDRESS_RE = re.compile(r"<([^<>@\s]+@[^<>@\s]+)>\s*$|^\s*([^<>@\s]+@[^<>@\s]+)\s*$")
