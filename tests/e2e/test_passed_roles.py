@@ -204,3 +204,17 @@ def test_a_machine_passing_no_literal_role_reads_no_other_role(world: World) -> 
     assert world.counter.calls["iam:GetRole"] == 1  # the machine's own role
     assert world.counter.calls["iam:ListRolePolicies"] == 1
     assert world.counter.calls["iam:GetPolicy"] == 0
+
+
+def test_an_emr_service_role_with_a_service_shaped_policy_is_passed(world: World) -> None:
+    """Shaped like AWS's EMR service-role policy: launches instances with tags, passes two named roles to EC2."""
+    service = world.role("EmrService")
+    world.iam.put_role_policy(RoleName="EmrService", PolicyName="p", PolicyDocument=_doc(
+        {"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:RequestTag/for-use-with-amazon-emr-managed-policies": "true"}}},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::*:role/EMR_EC2_DefaultRole",
+         "Condition": {"StringLike": {"iam:PassedToService": "ec2.amazonaws.com*"}}}))
+    result = _fix(world, emr(service))
+    assert _requested(world, "iam:PassRole", service, "elasticmapreduce.amazonaws.com")
+    assert not _requested(world, "iam:PassRole", _arn("EmrServiceOther"), "elasticmapreduce.amazonaws.com")
+    assert not _refusals(result, service)

@@ -406,10 +406,51 @@ def roles_to_verify(reqs: Iterable[Requirement]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
-def _admin_data() -> tuple[dict[str, str], dict[str, str]]:
+def _admin_data() -> tuple[dict[str, str], dict[str, str], frozenset[str]]:
     raw: Any = _data("admin_equivalent.json")
     return ({a.lower(): why for a, why in raw["actions"].items()},
-            dict(raw["managed_policies"]))
+            dict(raw["managed_policies"]),
+            frozenset(a.lower() for a in raw["with_pass_role"]))
+
+
+# Positive string operators only: a negated one (StringNotEquals) allows every other service, and ForAllValues holds
+# vacuously when the key is absent.
+_SERVICE_CONDITIONS = frozenset({"stringequals", "stringlike", "stringequalsignorecase", "foranyvalue:stringequals",
+                                 "foranyvalue:stringlike"})
+
+
+def _names_roles(resource: Any) -> bool:
+    """A role ARN (or ARN pattern) whose role name is literal: ``arn:aws:iam::*:role/EMR_EC2_DefaultRole``."""
+    if not isinstance(resource, str) or ":role/" not in resource:
+        return False
+    return not _wild(resource.rsplit("/", 1)[1])
+
+
+def _to_named_services(condition: Any) -> bool:
+    """The condition limits the pass to named services: ``iam:PassedToService`` under a positive string operator,
+    every value naming its service literally (``ec2.amazonaws.com*`` does; ``*.amazonaws.com`` does not)."""
+    if not isinstance(condition, Mapping):
+        return False
+    for operator, keys in condition.items():
+        if not (isinstance(operator, str) and operator.lower() in _SERVICE_CONDITIONS and isinstance(keys, Mapping)):
+            continue
+        for key, values in keys.items():
+            if isinstance(key, str) and key.lower() == "iam:passedtoservice":
+                listed = _as_list(values)
+                if listed and all(isinstance(v, str) and _named_service(v) for v in listed):
+                    return True
+    return False
+
+
+def _named_service(principal: str) -> bool:
+    name, dot, _ = principal.partition(".")
+    return bool(name and dot and not _wild(name))
+
+
+def _narrow_pass(stmt: Mapping[str, Any]) -> bool:
+    """This Allow passes only named roles, or only to named services (see ``data/admin_equivalent.json``)."""
+    resources = _as_list(stmt.get("Resource", []))
+    return (bool(resources) and all(_names_roles(r) for r in resources)) or _to_named_services(stmt.get("Condition"))
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -425,9 +466,10 @@ def _escalations(documents: Iterable[Mapping[str, Any]], attached: Iterable[str]
                  ) -> list[tuple[str, frozenset[str]]]:
     """(why, the escalation actions it allows) for each grant of these policies that makes a role admin-equivalent,
     in the order of the policies."""
-    actions, managed = _admin_data()
+    actions, managed, with_pass = _admin_data()
     every = frozenset(actions)
     found: list[tuple[str, frozenset[str]]] = []
+    waiting: list[tuple[str, frozenset[str]]] = []  # the with_pass_role grants: they count next to a counting pass
     for arn in attached:
         name = arn.rsplit("/", 1)[-1]
         if arn.startswith("arn:") and ":iam::aws:policy/" in arn and name in managed:
@@ -444,9 +486,16 @@ def _escalations(documents: Iterable[Mapping[str, Any]], attached: Iterable[str]
                     found.append(("it allows every action (*)", every))
                     continue
                 hits = frozenset(a for a in actions if matches(pattern, a, ignore_case=True))
-                if hits:
-                    first = min(hits)
+                if "iam:passrole" in hits and _narrow_pass(stmt):
+                    hits -= {"iam:passrole"}
+                if hits and hits <= with_pass:
+                    waiting.append((f"it allows {pattern} ({actions[min(hits)]}) and passes roles it does not name",
+                                    hits))
+                elif hits:
+                    first = min(hits - with_pass)
                     found.append((f"it allows {pattern} ({actions[first]})", hits))
+    if any("iam:passrole" in hits for _, hits in found):
+        found.extend(waiting)
     return found
 
 
@@ -469,6 +518,9 @@ def admin_equivalence(documents: Iterable[Mapping[str, Any]], attached: Iterable
     Admin-equivalent: an Allow of any action, or of a privilege-escalation action (``data/admin_equivalent.json``:
     the role could rewrite permissions, mint credentials or pass/assume any role), whatever its resource and
     conditions (fail closed), or a known administrator managed policy. ``NotAction`` in an Allow counts as any action.
+    Two reviewed narrowings keep AWS's service-role policies passable: ``iam:PassRole`` of named roles only, or only
+    to named services (``iam:PassedToService``), does not count; launching code (``with_pass_role``: RunInstances,
+    CreateFunction, CreateStack) counts only next to a pass that does.
 
     ``boundary``: the role's permissions boundary document. A role's effective permissions are what both its policies
     and its boundary allow, so a grant counts only when the boundary's Allow statements leave one of its escalation
