@@ -86,7 +86,7 @@ def access_level(action: str) -> str | None:
     ``Tagging``), or ``None`` for an action the reference does not know.
 
     >>> access_level("ecr:PutRegistryPolicy"), access_level("ecr:DescribeRepositories")
-    ('Permissions management', 'List')
+    ('Permissions management', 'Read')
     """
     return _access_levels().get(action.lower())
 
