@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import sfn_iam.aws
 from sfn_iam.aws.wiring import ADAPTERS
 
@@ -49,8 +51,31 @@ def adapter_actions(names: set[str] | None = None) -> dict[str, frozenset[str]]:
     return found
 
 
+def _applies(stmt: dict[str, Any]) -> dict[str, Any]:
+    """A statement written as ``!If [Condition, statement, !Ref AWS::NoValue]``: the statement when it applies."""
+    if "Fn::If" in stmt:
+        _, then, otherwise = stmt["Fn::If"]
+        assert otherwise == {"Ref": "AWS::NoValue"}, stmt
+        return dict(then)
+    return stmt
+
+
 def statements(effect: str) -> list[dict[str, Any]]:
-    return [s for s in APP_POLICY["PolicyDocument"]["Statement"] if s["Effect"] == effect]
+    return [s for s in map(_applies, APP_POLICY["PolicyDocument"]["Statement"]) if s["Effect"] == effect]
+
+
+@pytest.mark.parametrize("policy", ["RoleFixerAppPolicy", "RoleSweeperAppPolicy"])
+def test_the_facts_reads_exist_only_while_resolve_facts_is_on(policy: str) -> None:
+    from sfn_iam.aws import facts
+
+    assert T["Conditions"]["FactsOn"] == {"Fn::Equals": [{"Ref": "ResolveFacts"}, "true"]}
+    conditional = [s["Fn::If"] for s in RESOURCES[policy]["Properties"]["PolicyDocument"]["Statement"]
+                   if "Fn::If" in s and s["Fn::If"][0] == "FactsOn"]
+    # exactly the facts adapter's reads, and only under the condition
+    assert {a for _, stmt, _ in conditional for a in _as_list(stmt["Action"])} == facts.REQUIRED_ACTIONS
+    assert all(stmt["Sid"].startswith("Facts") for _, stmt, _ in conditional)
+    unconditional = [s for s in RESOURCES[policy]["Properties"]["PolicyDocument"]["Statement"] if "Fn::If" not in s]
+    assert not {a for s in unconditional for a in _as_list(s["Action"])} & facts.REQUIRED_ACTIONS
 
 
 def test_template_grants_exactly_what_the_fixers_adapters_declare() -> None:
