@@ -59,6 +59,10 @@ class ChangeSet:
         self.claimed = False  # the ledger was claimed (or read, in report mode) for the machine's current role
         self.prior: LedgerEntry | None = None  # the ledger entry as it was before this run claimed it
         self.policy_hash = ""
+        # -- retiring policies (fixing/retiring.py) --
+        self.changed_at = ""  # when the definition changed (the event's time, else the clock's): ISO 8601 UTC
+        self.retiring: tuple[str, str, Document] | None = None  # refused before the write: role, name, document
+        self.retiring_note = ""
         # -- residual access: the role's listings placement read, reused instead of listing again --
         self.seen_inline: list[str] | None = None
         self.seen_attached: list[AttachedPolicy] | None = None

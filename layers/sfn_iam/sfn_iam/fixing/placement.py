@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sfn_iam import engine
@@ -63,6 +63,8 @@ class Placement:
         # the role's attachments (no entry: they are listed). Events may rely on it; the sweep, which rebuilds the
         # ledger from IAM, does not.
         self.trust_overflow_flag = trust_overflow_flag
+        # Called with the role's inline listing and the new documents before they are written (fixing/retiring.py).
+        self.retire: Callable[[ChangeSet, StateMachine, str, str, list[str], tuple[Document, ...]], None] | None = None
 
     def _plan(self, run: ChangeSet, sm: StateMachine, limit: int) -> engine.Plan:
         """The engine's plan with what the account knows (fixing.facts); unanswered questions become findings."""
@@ -74,7 +76,7 @@ class Placement:
         """Write-ahead: the ledger learns the role before IAM is written (report mode only reads it)."""
         run.policy_hash = digest(documents)
         if run.enforce:
-            run.prior = self.ledger.claim(base, sm.arn, role, digest(sm.definition), run.policy_hash)
+            run.prior = self.ledger.claim(base, sm.arn, role, digest(sm.definition), run.policy_hash, documents)
         else:
             run.prior = self.ledger.get(base)
         run.claimed = True
@@ -104,6 +106,8 @@ class Placement:
         if inline is None:
             run.findings.append(Finding.of("ROLE_GONE", f"role {sm.role_arn} disappeared"))
             return Status.GONE, "", "ROLE_GONE", ()
+        if self.retire is not None:
+            self.retire(run, sm, base, role_name, inline, plan.documents)
         if not plan.documents:
             self._clear(run, role_name, base, inline)
             return (Status.REMOVED if run.changes else Status.UNCHANGED), "", "", ()
@@ -241,7 +245,7 @@ class Placement:
         for holder in self.roles.holders(base):
             if holder.role_name == skip_role:
                 continue
-            inline = [n for n in holder.inline if n == base]
+            inline = [n for n in holder.inline if n in (base, naming.retiring_name(base))]
             attached = [a.name for a in holder.attached if naming.is_overflow_of(base, a.name)]
             if not inline and not attached:
                 continue
@@ -276,8 +280,9 @@ class Placement:
         inline = run.seen_inline = self.roles.list_inline(role_name)
         if inline is None:
             return True
-        if base in inline:
-            run.delete_inline(role_name, base)
+        for name in (base, naming.retiring_name(base)):  # and its retiring policy (fixing/retiring.py)
+            if name in inline:
+                run.delete_inline(role_name, name)
         if overflow:
             for a in self.roles.list_attached(role_name) or []:
                 if naming.is_overflow_of(base, a.name):
