@@ -83,7 +83,7 @@ def _listings(world: World) -> int:
 
 
 def test_an_execution_of_the_old_definition_keeps_its_grants_until_it_ends(world: World) -> None:
-    sm, role = _machine(world)
+    sm, _ = _machine(world)
     execution = world.sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
     outcome = _update(world, sm, V2)
     assert outcome["status"] == "written" and "RETIRING_KEPT" in _codes(outcome)
@@ -116,7 +116,7 @@ def test_an_execution_of_the_old_definition_keeps_its_grants_until_it_ends(world
 
 
 def test_the_sweep_removes_the_retiring_policy_once_the_old_executions_ended(world: World) -> None:
-    sm, role = _machine(world)
+    sm, _ = _machine(world)
     execution = world.sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
     _update(world, sm, V2)
     sweeper = world.app.runtime().wiring.sweeper(workers=1, sleep=lambda _: None)
@@ -132,7 +132,7 @@ def test_the_sweep_removes_the_retiring_policy_once_the_old_executions_ended(wor
 
 
 def test_an_update_with_no_old_execution_running_keeps_nothing_after_one_listing(world: World) -> None:
-    sm, role = _machine(world)
+    sm, _ = _machine(world)
     outcome = _update(world, sm, V2)
     assert _listings(world) == 1 and not any(c.startswith("RETIRING") for c in _codes(outcome))
     assert set(world.policies("OrdersRole")["inline"]) == {BASE}
@@ -140,7 +140,7 @@ def test_an_update_with_no_old_execution_running_keeps_nothing_after_one_listing
 
 
 def test_an_execution_started_after_the_update_does_not_keep_the_old_grants(world: World) -> None:
-    sm, role = _machine(world)
+    sm, _ = _machine(world)
     world.sfn.start_execution(stateMachineArn=sm, input="{}")  # now: after an update recorded 10 minutes ago
     _update(world, sm, V2, at=_now(-600))
     assert _listings(world) == 1 and set(world.policies("OrdersRole")["inline"]) == {BASE}
@@ -148,7 +148,7 @@ def test_an_execution_started_after_the_update_does_not_keep_the_old_grants(worl
 
 
 def test_an_update_that_only_adds_grants_lists_nothing(world: World) -> None:
-    sm, role = _machine(world)
+    sm, _ = _machine(world)
     world.sfn.start_execution(stateMachineArn=sm, input="{}")
     outcome = _update(world, sm, V1_AND_V2)
     assert outcome["status"] == "written" and _listings(world) == 0
@@ -158,7 +158,7 @@ def test_an_update_that_only_adds_grants_lists_nothing(world: World) -> None:
 
 
 def test_an_express_machine_is_not_listed_and_keeps_nothing(world: World) -> None:
-    sm, role = _machine(world, kind="EXPRESS")
+    sm, _ = _machine(world, kind="EXPRESS")
     outcome = _update(world, sm, V2)
     assert outcome["status"] == "written" and _listings(world) == 0
     assert set(world.policies("OrdersRole")["inline"]) == {BASE}
@@ -166,7 +166,7 @@ def test_an_express_machine_is_not_listed_and_keeps_nothing(world: World) -> Non
 
 
 def test_report_mode_writes_nothing_and_says_what_it_would_keep(world: World) -> None:
-    sm, role = _machine(world)
+    sm, _ = _machine(world)
     world.sfn.start_execution(stateMachineArn=sm, input="{}")
     before = world.policies("OrdersRole")
     rt = world.app.runtime()
@@ -182,7 +182,7 @@ def test_report_mode_writes_nothing_and_says_what_it_would_keep(world: World) ->
 
 def test_access_denied_on_list_executions_keeps_the_previous_grants_and_says_so(world: World,
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    sm, role = _machine(world)
+    sm, _ = _machine(world)
     client = world.app.runtime().wiring.machines.client
 
     def denied(**_: Any) -> Any:
@@ -203,7 +203,7 @@ def test_access_denied_on_list_executions_keeps_the_previous_grants_and_says_so(
 
 
 def test_a_delete_removes_the_retiring_policy_with_the_machine_policy(world: World) -> None:
-    sm, role = _machine(world)
+    sm, _ = _machine(world)
     world.sfn.start_execution(stateMachineArn=sm, input="{}")
     _update(world, sm, V2)
     assert RETIRING in world.policies("OrdersRole")["inline"]
@@ -213,7 +213,7 @@ def test_a_delete_removes_the_retiring_policy_with_the_machine_policy(world: Wor
 
 
 def test_a_retiring_policy_left_by_a_deleted_machine_is_an_orphan_of_the_sweep(world: World) -> None:
-    sm, role = _machine(world)
+    sm, _ = _machine(world)
     world.sfn.start_execution(stateMachineArn=sm, input="{}")
     _update(world, sm, V2)
     world.iam.delete_role_policy(RoleName="OrdersRole", PolicyName=BASE)  # only the retiring policy is left

@@ -97,9 +97,7 @@ class StepFunctionsReader:
             except BotoCoreError as exc:  # connection errors after the client's retries
                 return OldExecutions(True, f"ListExecutions failed: {type(exc).__name__}")
             for execution in page.get("executions", []):
-                started = execution.get("startDate")
-                if not isinstance(started, datetime):
-                    return OldExecutions(True, "ListExecutions returned an execution without a start date")
+                started = execution["startDate"]  # required in every ExecutionListItem
                 if (started if started.tzinfo else started.replace(tzinfo=UTC)) < limit:
                     return OldExecutions(True)
             token = page.get("nextToken")

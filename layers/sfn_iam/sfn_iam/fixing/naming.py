@@ -4,9 +4,10 @@ One state machine owns one inline policy ``<prefix><region>.<name>`` on its role
 customer-managed policies ``<base>.1``, ``<base>.2``, ... While executions started before an update still run, it
 also owns a retiring inline policy ``<base>,retiring`` with the grants of the previous definition
 (fixing/retiring.py). A comma never occurs in a base name after the prefix (IAM allows it in policy names, Step
-Functions forbids it in state machine names), so no machine's base name can be another machine's retiring name. The region is part of the name because IAM is global
-while state machine names are only unique per region. Names that are too long or contain characters IAM does
-not allow (``[\\w+=,.@-]``, at most 128) are truncated, sanitised and suffixed with a hash of the ARN.
+Functions forbids it in state machine names), so no machine's base name can be another machine's retiring name.
+The region is part of the name because IAM is global while state machine names are only unique per region. Names
+that are too long or contain characters IAM does not allow (``[\\w+=,.@-]``, at most 128) are truncated, sanitised
+and suffixed with a hash of the ARN.
 """
 
 from __future__ import annotations
