@@ -18,6 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from scripts import sandbox
+from sfn_iam.aws.stepfunctions import MAX_EXECUTION_PAGES, StepFunctionsReader
 from sfn_iam.aws.wiring import utc_now
 from sfn_iam.fixing.service import RoleFixer
 from sfn_iam.fixing.settings import Mode
@@ -221,3 +222,60 @@ def test_a_retiring_policy_left_by_a_deleted_machine_is_an_orphan_of_the_sweep(w
     result = world.app.runtime().wiring.sweeper(workers=1, sleep=lambda _: None).run()
     assert [o.policy_name for o in result.orphans] == [RETIRING]
     assert world.policies("OrdersRole") == {"inline": {}, "attached": []}
+
+
+# -- the adapters: ListExecutions bounded and newest first; the ledger keeps the documents ---------------------------
+
+class _Pages:
+    """A Step Functions client answering ListExecutions from pages of start times (newest first), counting calls."""
+
+    def __init__(self, pages: list[list[datetime]], error: Exception | None = None) -> None:
+        self.pages = pages
+        self.error = error
+        self.calls: list[dict[str, Any]] = []
+
+    def list_executions(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        if self.error is not None:
+            raise self.error
+        index = int(kwargs.get("nextToken", "0"))
+        page: dict[str, Any] = {"executions": [{"startDate": d, "status": "RUNNING"} for d in self.pages[index]]}
+        if index + 1 < len(self.pages):
+            page["nextToken"] = str(index + 1)
+        return page
+
+
+UPDATE = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def _reader(client: _Pages) -> StepFunctionsReader:
+    return StepFunctionsReader(client)  # type: ignore[arg-type]
+
+
+def test_list_executions_stops_at_the_first_older_execution_and_at_its_page_bound() -> None:
+    newer = [UPDATE + timedelta(minutes=5)] * 3
+    client = _Pages([newer, [UPDATE + timedelta(minutes=1), UPDATE - timedelta(days=200)], newer])
+    answer = _reader(client).running_before("arn:sm", "2026-11-29T12:00:00Z")
+    assert answer.running and not answer.unknown and len(client.calls) == 2
+    assert client.calls[0] == {"stateMachineArn": "arn:sm", "statusFilter": "RUNNING", "maxResults": 1000}
+    only_newer = _Pages([newer] * (MAX_EXECUTION_PAGES + 2))
+    bounded = _reader(only_newer).running_before("arn:sm", "2026-11-29T12:00:00Z")
+    assert bounded.running and "more than" in bounded.unknown and len(only_newer.calls) == MAX_EXECUTION_PAGES
+    done = _Pages([newer, newer])
+    assert not _reader(done).running_before("arn:sm", "2026-11-29T12:00:00Z").running and len(done.calls) == 2
+    assert not _reader(_Pages([[]])).running_before("arn:sm", "2026-11-29T12:00:00Z").running
+
+
+@pytest.mark.parametrize(("code", "running"), [("StateMachineDoesNotExist", False), ("AccessDeniedException", True),
+                                               ("ThrottlingException", True)])
+def test_list_executions_errors_are_answers_not_crashes(code: str, running: bool) -> None:
+    error = ClientError({"Error": {"Code": code, "Message": "m"}}, "ListExecutions")
+    answer = _reader(_Pages([], error)).running_before("arn:sm", "2026-11-29T12:00:00Z")
+    assert answer.running is running and (code in answer.unknown) is running
+
+
+def test_the_ledger_returns_the_documents_it_was_claimed_with(world: World) -> None:
+    _machine(world)
+    book = world.app.runtime().wiring.ledger
+    entry = book.get(BASE)
+    assert entry is not None and entry.documents == tuple(world.policies("OrdersRole")["inline"].values())
