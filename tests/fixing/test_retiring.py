@@ -267,3 +267,13 @@ def test_the_sweep_treats_retiring_policies_of_listed_machines_as_ours_and_other
     assert set(roles.roles["r"].inline) == {BASE, RETIRING}  # Orders' old execution still runs
     assert not [f for o in result.outcomes for f in o.findings if f.code in ("DRIFT", "MISSED_CHANGE")]
     assert gone not in machines.machines
+
+
+def test_an_event_time_later_than_the_clock_is_not_believed() -> None:
+    fixer, machines, roles, _ = make(clock=T1)
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # started after the change (T1), before the claimed time
+    update(fixer, machines, role, publishes("v2"), "2099-01-01T00:00:00Z")
+    assert machines.listings == [(ARN, "2026-11-29T10:01:00Z")] and RETIRING not in roles.roles["r"].inline

@@ -118,7 +118,10 @@ class RoleFixer:
             run.findings.append(Finding.of("STATE_MACHINE_GONE", f"{arn} no longer exists (or is being deleted)"))
             return self._outcome(Status.GONE, run, out, reason="STATE_MACHINE_GONE")
         run = self._changes()
-        run.changed_at = retiring.timestamp(changed_at) or self._now()
+        # An event's time, never later than the clock's (a later one would keep a retiring policy for executions
+        # started after the change); the clock's when no event dates the change.
+        now, at = self._now(), retiring.timestamp(changed_at)
+        run.changed_at = min(at, now) if at and now else at or now
         if not fresh:  # a machine just created has no aliases yet (they are deleted with a machine)
             described = self._with_versions(run, described)
         sm = described.machine
