@@ -277,3 +277,34 @@ def test_an_event_time_later_than_the_clock_is_not_believed() -> None:
     machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # started after the change (T1), before the claimed time
     update(fixer, machines, role, publishes("v2"), "2099-01-01T00:00:00Z")
     assert machines.listings == [(ARN, "2026-11-29T10:01:00Z")] and RETIRING not in roles.roles["r"].inline
+
+
+def test_a_retiring_policy_expires_even_while_the_definition_cannot_be_planned() -> None:
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    update(fixer, machines, role, publishes("v2"), T1)
+    assert RETIRING in roles.roles["r"].inline
+    machines.running[ARN] = []
+    machines.add(ARN, {"StartAt": "Missing", "States": "not a mapping"}, role)
+    out = fixer.fix(ARN)
+    assert out.reason == "DEFINITION_ERROR" and "RETIRING_REMOVED" in [f.code for f in out.findings]
+    assert roles.roles["r"].inline == {}
+
+
+def test_a_late_event_never_shortens_a_retiring_policy_dated_later() -> None:
+    fixer, machines, roles, _ = make(clock=T2)
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T10:30:00Z"]
+    machines.add(ARN, publishes("v2"), role)
+    fixer.fix(ARN)  # the sweep saw the change first: dated by its clock (T2)
+    assert retiring.since_of(roles.roles["r"].inline[RETIRING]) == T2
+    update(fixer, machines, role, publishes("v3"), T1)  # then an older event takes more away
+    assert retiring.since_of(roles.roles["r"].inline[RETIRING]) == T2
+    assert machines.listings[-1] == (ARN, "2026-11-29T11:01:00Z")
+    for name in ("v1", "v2", "v3"):
+        assert is_allowed(docs(roles), "sns:Publish", topic(name), {})

@@ -97,7 +97,10 @@ class Placement:
             plan = self._plan(run, sm, policy.INLINE_LIMIT)
         except (DefinitionError, ArnError) as exc:
             run.findings.append(Finding.of("DEFINITION_ERROR", str(exc)[:500]))
-            self.fail_closed(run, role_name, base, None)
+            inline = self.roles.list_inline(role_name)
+            if self.retire is not None and inline is not None:  # a retiring policy is still checked (and expires)
+                self.retire(run, sm, base, role_name, inline, ())
+            self.fail_closed(run, role_name, base, inline)
             return Status.SKIPPED, "", "DEFINITION_ERROR", ()
         run.findings.extend(plan.findings)
         run.granted = plan.granted

@@ -175,7 +175,9 @@ class Retirement:
         carried = self.roles.get_inline(role, name) if exists else None
         if losses and not run.changed_at:
             losses = []  # no time to record (no event time and no clock): nothing new is kept
-        since = run.changed_at if losses else since_of(carried)
+        # A retiring policy already there may date from later than this change (a sweep's clock before a late event):
+        # the merged policy keeps the later time, so it serves every execution either one served.
+        since = max(run.changed_at, since_of(carried)) if losses else since_of(carried)
         if not since:
             if exists:
                 run.delete_inline(role, name)
