@@ -281,3 +281,60 @@ def test_the_ledger_returns_the_documents_it_was_claimed_with(world: World) -> N
     book = world.app.runtime().wiring.ledger
     entry = book.get(BASE)
     assert entry is not None and entry.documents == tuple(world.policies("OrdersRole")["inline"].values())
+
+
+# -- a role move: the older executions run under the role the machine left -----------------------------------------
+
+def _move(world: World, sm: str, definition: str) -> tuple[str, dict[str, Any]]:
+    role2 = world.role("OrdersRole2")
+    world.sfn.update_state_machine(stateMachineArn=sm, definition=definition, roleArn=role2)
+    world.counter.reset()
+    return role2, world.invoke(_event("update_state_machine_role.json", sm, role2))
+
+
+def _roles_in_ledger(world: World) -> set[str]:
+    entry = world.app.runtime().wiring.ledger.get(BASE)
+    return set(entry.roles) if entry is not None else set()
+
+
+def test_a_role_move_keeps_the_previous_grants_on_the_left_role_while_older_executions_run(world: World) -> None:
+    sm, _ = _machine(world)
+    execution = world.sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+    _, outcome = _move(world, sm, V2)
+    assert outcome["status"] == "written" and "RETIRING_KEPT" in _codes(outcome) and _listings(world) == 1
+    left = list(world.policies("OrdersRole")["inline"].values())
+    assert set(world.policies("OrdersRole")["inline"]) == {RETIRING}  # the machine's policy left with it
+    assert is_allowed(left, "sqs:SendMessage", LEGACY_QUEUE, {})  # the older execution, under the old role
+    assert not is_allowed(left, "sns:Publish", TOPIC, {})
+    new = list(world.policies("OrdersRole2")["inline"].values())
+    assert set(world.policies("OrdersRole2")["inline"]) == {BASE}
+    assert is_allowed(new, "sns:Publish", TOPIC, {}) and not is_allowed(new, "sqs:SendMessage", LEGACY_QUEUE, {})
+    assert _roles_in_ledger(world) == {"OrdersRole", "OrdersRole2"}  # the left role is still the machine's
+    # a later event while it runs keeps it; once it stopped, the next one removes it and forgets the role
+    world.invoke(_event("update_state_machine_definition.json", sm))
+    assert set(world.policies("OrdersRole")["inline"]) == {RETIRING}
+    world.sfn.stop_execution(executionArn=execution)
+    after = world.invoke(_event("update_state_machine_definition.json", sm))
+    assert "RETIRING_REMOVED" in _codes(after)
+    assert world.policies("OrdersRole") == {"inline": {}, "attached": []}
+    assert _roles_in_ledger(world) == {"OrdersRole2"}
+
+
+def test_a_role_move_with_no_older_execution_running_cleans_the_left_role(world: World) -> None:
+    sm, _ = _machine(world)
+    _, outcome = _move(world, sm, V1)
+    assert outcome["status"] == "written" and _listings(world) == 1
+    assert world.policies("OrdersRole") == {"inline": {}, "attached": []}
+    assert _roles_in_ledger(world) == {"OrdersRole2"}
+
+
+def test_the_sweep_keeps_a_left_role_s_retiring_policy_while_it_is_needed(world: World) -> None:
+    sm, _ = _machine(world)
+    execution = world.sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+    _move(world, sm, V2)
+    result = world.app.runtime().wiring.sweeper(workers=1, sleep=lambda _: None).run()
+    assert not result.orphans and set(world.policies("OrdersRole")["inline"]) == {RETIRING}
+    world.sfn.stop_execution(executionArn=execution)
+    world.app.runtime().wiring.sweeper(workers=1, sleep=lambda _: None).run()
+    assert world.policies("OrdersRole") == {"inline": {}, "attached": []}
+    assert set(world.policies("OrdersRole2")["inline"]) == {BASE}

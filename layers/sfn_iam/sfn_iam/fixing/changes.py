@@ -12,7 +12,7 @@ from typing import Any
 
 from sfn_iam.findings import Finding
 from sfn_iam.fixing.outcome import Change, ChangeKind
-from sfn_iam.fixing.ports import AttachedPolicy, Document, LedgerEntry, RolePolicyStore
+from sfn_iam.fixing.ports import AttachedPolicy, Document, LedgerEntry, OldExecutions, RolePolicyStore
 from sfn_iam.model import Requirement
 
 READ_BACK_ATTEMPTS = 3
@@ -63,6 +63,8 @@ class ChangeSet:
         self.changed_at = ""  # when the definition changed (the event's time, else the clock's): ISO 8601 UTC
         self.retiring: tuple[str, str, Document] | None = None  # refused before the write: role, name, document
         self.retiring_note = ""
+        self.listed: dict[str, OldExecutions] = {}  # ListExecutions answers of this run, by machine and cutoff
+        self.retiring_roles: set[str] = set()  # roles the machine left that keep its retiring policy (this run)
         # -- residual access: the role's listings placement read, reused instead of listing again --
         self.seen_inline: list[str] | None = None
         self.seen_attached: list[AttachedPolicy] | None = None

@@ -248,7 +248,8 @@ class Placement:
         for holder in self.roles.holders(base):
             if holder.role_name == skip_role:
                 continue
-            inline = [n for n in holder.inline if n in (base, naming.retiring_name(base))]
+            kept = holder.role_name in run.retiring_roles  # its retiring policy was just checked and stays
+            inline = [n for n in holder.inline if n == base or (n == naming.retiring_name(base) and not kept)]
             attached = [a.name for a in holder.attached if naming.is_overflow_of(base, a.name)]
             if not inline and not attached:
                 continue
@@ -269,10 +270,13 @@ class Placement:
 
 
     def remove_from_role(self, run: ChangeSet, base: str, role_name: str, *, overflow: bool,
-                         keep_managed: set[str], managed: set[str]) -> bool:
+                         keep_managed: set[str], managed: set[str],
+                         left: Callable[[str, list[str]], bool] | None = None) -> bool:
         """Take ``base`` off one role the ledger names; ``True`` when the role no longer carries it (or is gone).
 
-        Overflow policies detached here are added to ``managed`` for the caller to delete (once per name)."""
+        Overflow policies detached here are added to ``managed`` for the caller to delete (once per name). ``left``
+        (a role the machine left, fixing/retiring.py) decides first whether its retiring policy stays: then the role
+        still carries something of the machine and ``False`` is returned."""
         role = self.roles.get_role(role_name)
         if role is None:
             return True
@@ -283,7 +287,8 @@ class Placement:
         inline = run.seen_inline = self.roles.list_inline(role_name)
         if inline is None:
             return True
-        for name in (base, naming.retiring_name(base)):  # and its retiring policy (fixing/retiring.py)
+        keeps = left(role_name, inline) if left is not None else False
+        for name in (base, *(() if keeps else (naming.retiring_name(base),))):  # with its retiring policy, unless kept
             if name in inline:
                 run.delete_inline(role_name, name)
         if overflow:
@@ -292,7 +297,7 @@ class Placement:
                     run.detach(role_name, a.name)
                     if a.name not in keep_managed:
                         managed.add(a.name)
-        return True
+        return not keeps
 
 
 def role_name_of(role_arn: str) -> str:

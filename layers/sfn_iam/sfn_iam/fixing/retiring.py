@@ -160,18 +160,32 @@ class Retirement:
     def before_write(self, run: ChangeSet, sm: StateMachine, base: str, role: str, inline: list[str],
                      documents: tuple[Document, ...]) -> None:
         """Decide with the role's inline listing and the new documents, before the new policy replaces the old one.
-        A retiring policy that IAM refuses now (inline budget) is left in ``run.retiring`` for :meth:`after_write`."""
-        name = naming.retiring_name(base)
+        A retiring policy not written now (inline budget) is left in ``run.retiring`` for :meth:`after_write`."""
         prior = run.prior
         previous = prior.documents if prior is not None and role in prior.roles else ()
+        self._decide(run, sm, base, role, inline, previous, documents)
+
+    def on_left_role(self, run: ChangeSet, sm: StateMachine, base: str, role: str, inline: list[str]) -> bool:
+        """A role the machine left (``UpdateStateMachine`` with a new ``roleArn``), before its policy is removed from
+        it: executions that started before the move run under it, so everything the previous policy granted there is
+        a loss. Only an inline previous policy is kept. ``True``: a retiring policy stays on the role (the ledger keeps
+        the role, and every later fix checks it)."""
+        prior = run.prior
+        previous = prior.documents if prior is not None and role in prior.roles and base in inline else ()
+        return self._decide(run, sm, base, role, inline, previous, (), left=True)
+
+    def _decide(self, run: ChangeSet, sm: StateMachine, base: str, role: str, inline: list[str],
+                previous: Sequence[Document], documents: tuple[Document, ...], *, left: bool = False) -> bool:
+        """Keep, merge, leave or remove the retiring policy of ``base`` on ``role``; ``True`` when one stays."""
+        name = naming.retiring_name(base)
         losses = lost(previous, documents) if previous and not same(list(previous), list(documents)) else []
         exists = name in inline
         if not losses and not exists:
-            return  # the common case: nothing taken away, nothing retiring; no call
+            return False  # the common case: nothing taken away, nothing retiring; no call
         if sm.type == "EXPRESS":  # not listable; at most five minutes (module docstring)
             if exists:
                 run.delete_inline(role, name)
-            return
+            return False
         carried = self.roles.get_inline(role, name) if exists else None
         if losses and not run.changed_at:
             losses = []  # no time to record (no event time and no clock): nothing new is kept
@@ -183,51 +197,63 @@ class Retirement:
                 run.delete_inline(role, name)
                 run.findings.append(Finding.of("RETIRING_REMOVED", f"{name} on role {role} carries no retiring time "
                                                "the fixer wrote: removed"))
-            return
-        old = self.running_before(sm.arn, later(since, GRACE_SECONDS))
+            return False
+        old = self._listed(run, sm.arn, later(since, GRACE_SECONDS))
         if not old.running:
             if exists:
                 run.delete_inline(role, name)
                 run.findings.append(Finding.of("RETIRING_REMOVED", f"no execution that started before {since} is "
                                                f"running: {name} removed from role {role}"))
-            return
+            return False
         if old.unknown:
             run.findings.append(Finding.of("EXECUTIONS_UNLISTED", f"executions started before {since} could not be "
-                                           f"ruled out ({old.unknown[:200]}): the previous grants stay in {name}"))
+                                           f"ruled out ({old.unknown[:200]}): the previous grants stay in {name} "
+                                           f"on role {role}"))
         if not losses:
-            return  # still needed, as it is
+            return exists  # still needed, as it is
         held = self._holds(role, base, inline, previous)
         if held is None:
-            return  # the role carries nothing of the previous policy (it failed closed): nothing to keep
+            return exists  # the role carries nothing of the previous policy (it failed closed): nothing to keep
         if not held:
             run.findings.append(Finding.of("RETIRING_NOT_PLACED", f"role {role} does not carry the policy the fixer "
                                            f"wrote for the previous definition (edited by hand?): its grants are not "
                                            f"kept for executions started before {since}"))
-            return
+            return exists
         doc = document(previous, carried, since)
         if carried is not None and same(doc, carried):
-            return
+            return True
         listed = ", ".join(losses[:MAX_LISTED]) + (f" and {len(losses) - MAX_LISTED} more"
                                                     if len(losses) > MAX_LISTED else "")
+        where = f"on role {role}, which the machine left," if left else f"on role {role}"
         run.retiring_note = (f"executions that started before {since} may still run the previous definition: "
                              f"{'its grants are kept' if run.enforce else 'its grants would be kept'} in {name} "
-                             f"until they end ({listed})")
+                             f"{where} until they end ({listed})")
         run.retiring = (role, name, doc)
         # Written first (the old executions never go without the grants) only when the new policy then still fits
-        # for sure: it replaces an inline policy at least as large. Otherwise the new policy goes first and the
-        # retiring one takes what inline room is left (it must never push the new one into managed overflow).
-        if base in inline and len(documents) == 1 and policy.size(documents[0]) <= policy.size(previous[0]):
+        # for sure: it replaces an inline policy at least as large (on a role the machine left: none). Otherwise the
+        # new policy goes first and the retiring one takes what inline room is left.
+        if base in inline and len(documents) <= 1 and (
+                not documents or policy.size(documents[0]) <= policy.size(previous[0])):
             try:
                 run.put_inline(role, name, doc)
             except PolicyLimitExceededError:
-                return  # after_write tries again once the new policy replaced the old one
+                return True  # after_write tries again once the new policy replaced (or left) the old one
             run.retiring = None
             run.findings.append(Finding.of("RETIRING_KEPT", run.retiring_note))
+        return True
 
-    def after_write(self, run: ChangeSet) -> None:
-        """The retiring policy not written before the new policy: now, or not at all (fail closed)."""
+    def _listed(self, run: ChangeSet, arn: str, cutoff: str) -> OldExecutions:
+        """One ``ListExecutions`` per machine and cutoff per run (the current role and a role it left share it)."""
+        key = f"{arn} {cutoff}"
+        if key not in run.listed:
+            run.listed[key] = self.running_before(arn, cutoff)
+        return run.listed[key]
+
+    def after_write(self, run: ChangeSet) -> bool:
+        """The retiring policy not written before the new policy: now, or not at all (fail closed). ``False`` when
+        IAM refused it."""
         if run.retiring is None:
-            return
+            return True
         role, name, doc = run.retiring
         run.retiring = None
         try:
@@ -236,8 +262,9 @@ class Retirement:
             run.findings.append(Finding.of("RETIRING_NOT_PLACED", f"{name} does not fit the inline budget of role "
                                            f"{role} next to the new policy ({policy.size(doc)} characters): "
                                            "executions that started before the change lose the previous grants"))
-            return
+            return False
         run.findings.append(Finding.of("RETIRING_KEPT", run.retiring_note))
+        return True
 
     def _holds(self, role: str, base: str, inline: list[str], previous: Sequence[Document]) -> bool | None:
         """Does IAM hold exactly the previous documents the ledger recorded (inline, or its overflow policies)?

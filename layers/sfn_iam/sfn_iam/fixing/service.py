@@ -180,7 +180,7 @@ class RoleFixer:
         prior = run.prior if run.claimed else (self.ledger.get(base) if relocate else None)
         if prior is not None:
             stale = prior.roles - {role_name} if role_name else prior.roles
-            self._remove_from(run, base, stale, overflow=prior.overflow, keep_managed=keep)
+            self._remove_from(run, base, stale, overflow=prior.overflow, keep_managed=keep, left_by=sm)
         if self.scan_holders or (relocate and prior is None):
             changed = self.placement.remove_from_holders(run, base, skip_role=role_name, keep_managed=keep)
             if changed and run.enforce:
@@ -198,15 +198,31 @@ class RoleFixer:
         return entry.roles if entry is not None else frozenset()
 
     def _remove_from(self, run: ChangeSet, base: str, roles: set[str] | frozenset[str], *, overflow: bool,
-                     keep_managed: set[str] | None = None, release: bool = True) -> None:
-        """Take ``base`` off ``roles`` (named by the ledger or written by this run) and tell the ledger."""
+                     keep_managed: set[str] | None = None, release: bool = True,
+                     left_by: StateMachine | None = None) -> None:
+        """Take ``base`` off ``roles`` (named by the ledger or written by this run) and tell the ledger. ``left_by``:
+        the machine left these roles (a role move), so its older executions may still run under them: a retiring
+        policy may stay on them (fixing/retiring.py), and the ledger keeps such a role."""
         managed: set[str] = set()
-        cleaned = frozenset(r for r in sorted(roles) if self.placement.remove_from_role(
-            run, base, r, overflow=overflow, keep_managed=keep_managed or set(), managed=managed))
+
+        def left(role: str, inline: list[str]) -> bool:
+            assert left_by is not None
+            keeps = self.retirement.on_left_role(run, left_by, base, role, inline)
+            if keeps:
+                run.retiring_roles.add(role)
+            return keeps
+
+        cleaned: set[str] = set()
+        for r in sorted(roles):
+            if self.placement.remove_from_role(run, base, r, overflow=overflow, keep_managed=keep_managed or set(),
+                                               managed=managed, left=left if left_by is not None else None):
+                cleaned.add(r)
+            if not self.retirement.after_write(run):  # refused next to the old policy, and again without it
+                run.retiring_roles.discard(r)  # the ledger keeps the role; the next fix finds what is left there
         for name in sorted(managed):
             run.delete_managed(name)
         if cleaned and run.enforce and release:
-            self.ledger.release(base, cleaned)
+            self.ledger.release(base, frozenset(cleaned))
 
     def remove(self, arn: str, *, event_id: str = "", action: str = "remove") -> Outcome:
         """Remove a deleted machine's policies from every role in scope that carries them."""
