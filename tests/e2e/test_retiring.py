@@ -338,3 +338,13 @@ def test_the_sweep_keeps_a_left_role_s_retiring_policy_while_it_is_needed(world:
     world.app.runtime().wiring.sweeper(workers=1, sleep=lambda _: None).run()
     assert world.policies("OrdersRole") == {"inline": {}, "attached": []}
     assert set(world.policies("OrdersRole2")["inline"]) == {BASE}
+
+
+def test_a_delete_after_a_role_move_removes_the_retiring_policy_from_the_left_role_too(world: World) -> None:
+    sm, _ = _machine(world)
+    world.sfn.start_execution(stateMachineArn=sm, input="{}")
+    _move(world, sm, V2)
+    world.sfn.delete_state_machine(stateMachineArn=sm)
+    assert world.invoke(_event("delete_state_machine.json", sm))["status"] == "removed"
+    assert world.policies("OrdersRole") == world.policies("OrdersRole2") == {"inline": {}, "attached": []}
+    assert _roles_in_ledger(world) == set()
