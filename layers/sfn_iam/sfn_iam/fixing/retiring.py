@@ -22,9 +22,11 @@ as the inline policy ``<base>,retiring`` for as long as an execution that starte
   page bound keeps it and says so (``EXECUTIONS_UNLISTED``).
 - **EXPRESS machines** are never listed (``ListExecutions`` does not support them) and get no retiring policy: their
   executions last at most five minutes (docs/events.md).
-- It counts toward the role's inline budget and never displaces the new policy: written before the new policy when
-  that one is no larger than the one it replaces (so it still fits), else right after it, else not at all
-  (``RETIRING_NOT_PLACED``): the old executions then lose the grants, as they did before retiring policies existed.
+- It counts toward the role's inline budget and is never written where it would make IAM refuse the new policy:
+  before the new policy when that one is no larger than the one it replaces (so it still fits), else right after it,
+  else not at all (``RETIRING_NOT_PLACED``): the old executions then lose the grants, as before retiring policies.
+- **A role move**: the older executions run under the role the machine left; its previous inline policy retires there
+  (:meth:`Retirement.on_left_role`), and the ledger keeps that role until the retiring policy goes.
 """
 
 from __future__ import annotations
