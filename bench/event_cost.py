@@ -1,5 +1,6 @@
-"""Event cost benchmark: AWS calls and bytes read per Create, Update (with roleArn, as CloudFormation sends it),
-role move and Delete, at 100, 1,000 and 3,000 roles in the account; then a sweep of many machines under a time
+"""Event cost benchmark: AWS calls and bytes read per Create, Update (with roleArn, as CloudFormation sends it), an
+update taking grants away while an older execution runs and the next event once it ended (retiring policies), role
+move and Delete, at 100, 1,000 and 3,000 roles in the account; then a sweep of many machines under a time
 budget, resumed across runs from the ledger's cursor until every machine was reached.
 
 Run: .venv/bin/python bench/event_cost.py [--roles 100,1000,3000] [--machines 10000] [--per-run 2500]
@@ -26,6 +27,7 @@ from scripts import sandbox  # noqa: E402
 from sfn_iam.aws.iam import IamRolePolicyStore  # noqa: E402
 from sfn_iam.aws.ledger import DynamoDbLedger, create_table  # noqa: E402
 from sfn_iam.aws.stepfunctions import StepFunctionsReader  # noqa: E402
+from sfn_iam.aws.wiring import utc_now  # noqa: E402
 from sfn_iam.fixing import settings as config  # noqa: E402
 from sfn_iam.fixing.service import RoleFixer  # noqa: E402
 from sfn_iam.governance.sweep import Sweeper  # noqa: E402
@@ -76,14 +78,22 @@ def events_at(roles: int) -> dict[str, tuple[int, int, str]]:
 
         def measure(name: str, file: str, role_arn: str | None = None) -> None:
             meter.reset()
-            outcome = fixer.handle_event(sandbox.patch_event(sandbox.load_event(file), state_machine_arn=sm,
-                                                             role_arn=role_arn))
+            event = sandbox.patch_event(sandbox.load_event(file), state_machine_arn=sm, role_arn=role_arn)
+            event["detail"]["eventTime"] = utc_now()  # after any execution started so far (retiring policies)
+            outcome = fixer.handle_event(event)
             out[name] = (sum(meter.calls.values()), meter.bytes, f"{outcome.status} "
                          + ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(meter.calls.items())))
 
         measure("create", "create_state_machine.json", role)
         sfn.update_state_machine(stateMachineArn=sm, definition=v2)
         measure("update (roleArn)", "update_state_machine_role.json", role)
+        # docs/adr/0007: back to v1 (no SQS) while an execution of v2 runs, then the next event once it ended
+        execution = sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+        sfn.update_state_machine(stateMachineArn=sm, definition=(sandbox.EXAMPLES / "order_processing.asl.json")
+                                 .read_text(encoding="utf-8"))
+        measure("update, retiring", "update_state_machine_role.json", role)
+        sfn.stop_execution(executionArn=execution)
+        measure("next, retired", "update_state_machine_role.json", role)
         sfn.update_state_machine(stateMachineArn=sm, roleArn=role2)
         measure("role move", "update_state_machine_role.json", role2)
         sfn.delete_state_machine(stateMachineArn=sm)

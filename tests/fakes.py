@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sfn_iam.engine import policy
@@ -14,6 +14,7 @@ from sfn_iam.fixing.ports import (
     DescribedStateMachine,
     Document,
     LedgerEntry,
+    OldExecutions,
     PolicyHolder,
     PolicyLimitExceededError,
     Role,
@@ -33,6 +34,9 @@ class FakeMachines:
         self.invisible_for: dict[str, int] = {}  # arn → describes that still say "not found" (eventual consistency)
         self.calls = 0
         self.aliases: dict[str, list[str]] = {}  # alias ARN → the version ARNs it routes to (versions in machines)
+        # machine ARN → start times (ISO 8601 UTC) of its running executions; an error code string fails the listing
+        self.running: dict[str, list[str] | str] = {}
+        self.listings: list[tuple[str, str]] = []  # (arn, cutoff) of every ListExecutions
 
     def add(self, arn: str, definition: Mapping[str, Any], role_arn: str, status: str = "ACTIVE") -> None:
         self.machines[arn] = DescribedStateMachine(StateMachine(arn, definition, role_arn), status)
@@ -54,6 +58,14 @@ class FakeMachines:
     def describe_alias(self, alias_arn: str) -> list[str]:
         self.calls += 1
         return list(self.aliases.get(alias_arn, []))
+
+    def running_before(self, arn: str, cutoff: str) -> OldExecutions:
+        self.calls += 1
+        self.listings.append((arn, cutoff))
+        found = self.running.get(arn, [])
+        if isinstance(found, str):
+            return OldExecutions(True, f"ListExecutions failed: {found}")
+        return OldExecutions(any(started < cutoff for started in found))
 
 
 @dataclass
@@ -193,10 +205,12 @@ class FakeLedger:
         self.cursors: dict[str, str] = {}
         self.findings: dict[str, str] = {}
 
-    def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str) -> LedgerEntry | None:
+    def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
+              documents: tuple[Document, ...] = ()) -> LedgerEntry | None:
         old = self.entries.get(base)
         roles = (old.roles if old else frozenset()) | {role}
-        self.entries[base] = LedgerEntry(arn, roles, definition_hash, policy_hash, old.overflow if old else False)
+        self.entries[base] = LedgerEntry(arn, roles, definition_hash, policy_hash, old.overflow if old else False,
+                                         tuple(json.loads(json.dumps(list(documents)))))
         return old
 
     def get(self, base: str) -> LedgerEntry | None:
@@ -205,13 +219,12 @@ class FakeLedger:
     def release(self, base: str, roles: frozenset[str]) -> None:
         old = self.entries.get(base)
         if old:
-            self.entries[base] = LedgerEntry(old.arn, old.roles - roles, old.definition_hash, old.policy_hash,
-                                             old.overflow)
+            self.entries[base] = replace(old, roles=old.roles - roles)
 
     def mark_overflow(self, base: str) -> None:
         old = self.entries.get(base)
         if old:
-            self.entries[base] = LedgerEntry(old.arn, old.roles, old.definition_hash, old.policy_hash, True)
+            self.entries[base] = replace(old, overflow=True)
 
     def forget(self, base: str, roles: frozenset[str]) -> None:
         old = self.entries.get(base)

@@ -19,7 +19,7 @@ from scripts import sandbox
 from sfn_iam import engine
 from sfn_iam.aws.stepfunctions import StepFunctionsReader
 from sfn_iam.engine import policy
-from sfn_iam.fixing.ports import DescribedStateMachine
+from sfn_iam.fixing.ports import DescribedStateMachine, OldExecutions
 from sfn_iam.fixing.service import RoleFixer
 from sfn_iam.model import StateMachine
 from tests.evaluate import is_allowed
@@ -86,6 +86,9 @@ class HeldReader:
 
     def describe_alias(self, alias_arn: str) -> list[str]:
         return self.inner.describe_alias(alias_arn)
+
+    def running_before(self, arn: str, cutoff: str) -> OldExecutions:
+        return self.inner.running_before(arn, cutoff)
 
 
 def held_create(world: World, sm: str, role: str, meanwhile: Callable[[], None]) -> dict[str, Any]:

@@ -65,6 +65,11 @@ CODES: dict[str, Severity] = {
     # -- residual access and adoption (fixing/residual.py) --
     "RESIDUAL_ACCESS": Severity.HIGH,  # another policy on the role grants beyond its machines' needs (critical: admin)
     "RESIDUAL_REMOVED": Severity.MEDIUM,  # sweep (opt-in): such a policy was removed; the outcome keeps its document
+    # -- retiring policies (fixing/retiring.py, docs/adr/0007) --
+    "RETIRING_KEPT": Severity.INFO,  # grants taken away stay in <base>,retiring while older executions run
+    "RETIRING_REMOVED": Severity.INFO,  # no execution older than the retiring policy runs any more: removed
+    "EXECUTIONS_UNLISTED": Severity.MEDIUM,  # ListExecutions failed or hit its page bound: the retiring policy stays
+    "RETIRING_NOT_PLACED": Severity.HIGH,  # the previous grants could not be kept: older executions lose them
 }
 
 

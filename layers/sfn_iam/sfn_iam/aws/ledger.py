@@ -1,7 +1,8 @@
 """DynamoDB adapter of the ledger: which roles carry which machine's policies, and the sweep's cursor.
 
 One item per machine, keyed by its policy base name (``pk``), with ``arn``, the string set ``roles``, ``defHash``,
-``policyHash``, ``overflow`` and ``findingsHash`` (what the last sweep reported: it publishes only what changed);
+``policyHash``, ``docs`` (the documents planned, compact JSON: what a retiring policy may keep), ``overflow`` and
+``findingsHash`` (what the last sweep reported: it publishes only what changed);
 one item per sweep cursor, keyed ``#cursor.<name>`` (``#`` never occurs in an IAM
 policy name). Every write is a single atomic ``UpdateItem``/``DeleteItem``, so concurrent events never lose each
 other's roles (set ``ADD``/``DELETE`` instead of read-modify-write). docs/adr/0006-ledger-and-convergence.md.
@@ -9,13 +10,14 @@ other's roles (set ``ADD``/``DELETE`` instead of read-modify-write). docs/adr/00
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from sfn_iam.aws.clients import error_code
-from sfn_iam.fixing.ports import LedgerEntry
+from sfn_iam.fixing.ports import Document, LedgerEntry
 
 REQUIRED_ACTIONS = frozenset({
     "dynamodb:GetItem",  # get, get_cursor
@@ -23,6 +25,17 @@ REQUIRED_ACTIONS = frozenset({
     "dynamodb:DeleteItem",  # forget, put_cursor("")
 })
 _CURSOR = "#cursor."
+
+
+def _documents(text: str) -> tuple[Document, ...]:
+    """The ``docs`` attribute; anything that is not a list of JSON objects is no record at all."""
+    try:
+        docs = json.loads(text) if text else []
+    except ValueError:
+        return ()
+    if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
+        return ()
+    return tuple(docs)
 
 
 def _entry(item: Mapping[str, Any] | None) -> LedgerEntry | None:
@@ -34,6 +47,7 @@ def _entry(item: Mapping[str, Any] | None) -> LedgerEntry | None:
         definition_hash=item.get("defHash", {}).get("S", ""),
         policy_hash=item.get("policyHash", {}).get("S", ""),
         overflow=bool(item.get("overflow", {}).get("BOOL", False)),
+        documents=_documents(item.get("docs", {}).get("S", "")),
     )
 
 
@@ -42,13 +56,15 @@ class DynamoDbLedger:
         self.client = client
         self.table = table
 
-    def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str) -> LedgerEntry | None:
+    def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
+              documents: tuple[Document, ...] = ()) -> LedgerEntry | None:
+        docs = json.dumps(list(documents), separators=(",", ":"), sort_keys=True)
         r = self.client.update_item(
             TableName=self.table, Key={"pk": {"S": base}},
-            UpdateExpression="SET arn = :a, defHash = :d, policyHash = :p ADD #roles :r",
-            ExpressionAttributeNames={"#roles": "roles"},
+            UpdateExpression="SET arn = :a, defHash = :d, policyHash = :p, #docs = :j ADD #roles :r",
+            ExpressionAttributeNames={"#roles": "roles", "#docs": "docs"},
             ExpressionAttributeValues={":a": {"S": arn}, ":d": {"S": definition_hash}, ":p": {"S": policy_hash},
-                                       ":r": {"SS": [role]}},
+                                       ":j": {"S": docs}, ":r": {"SS": [role]}},
             ReturnValues="ALL_OLD")
         return _entry(r.get("Attributes"))
 

@@ -1,14 +1,16 @@
-"""Step Functions adapter: ``DescribeStateMachine`` → core :class:`StateMachine`; ``ListStateMachines``; aliases."""
+"""Step Functions adapter: ``DescribeStateMachine`` → core :class:`StateMachine`; ``ListStateMachines``; aliases;
+``ListExecutions`` (are executions of the previous definition still running? fixing/retiring.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from sfn_iam.aws.clients import error_code
-from sfn_iam.fixing.ports import DescribedStateMachine
+from sfn_iam.fixing.ports import DescribedStateMachine, OldExecutions
 from sfn_iam.model import StateMachine
 
 if TYPE_CHECKING:
@@ -20,9 +22,15 @@ REQUIRED_ACTIONS = frozenset({
     "states:ListStateMachineAliases",  # list_aliases (a machine's aliases: versions they route to are granted)
     "states:DescribeStateMachineAlias",  # describe_alias (its routing configuration)
     "kms:Decrypt",  # describe of a machine encrypted with a customer-managed key (through Step Functions only)
+    "states:ListExecutions",  # running_before (a retiring policy is kept while old executions run)
 })
 _NOT_FOUND = frozenset({"StateMachineDoesNotExist", "ResourceNotFound"})
 MAX_ALIAS_PAGES = 10  # bounded: Step Functions allows 100 aliases per state machine (100 per page)
+# ListExecutions is sorted newest first and returns at most 1,000 per page: the first execution that started before
+# the cutoff answers "yes"; executions started after it come first, so a machine with more than 3,000 executions
+# running since the update is not ruled out (the retiring policy stays, docs/adr/0007).
+MAX_EXECUTION_PAGES = 3
+EXECUTIONS_PER_PAGE = 1000
 
 
 class StepFunctionsReader:
@@ -69,3 +77,32 @@ class StepFunctionsReader:
                 return []
             raise
         return [route["stateMachineVersionArn"] for route in r.get("routingConfiguration", [])]
+
+    def running_before(self, arn: str, cutoff: str) -> OldExecutions:
+        try:
+            limit = datetime.fromisoformat(cutoff.replace("Z", "+00:00"))
+        except ValueError:
+            return OldExecutions(True, f"unreadable time {cutoff[:40]!r}")
+        if limit.tzinfo is None:
+            limit = limit.replace(tzinfo=UTC)
+        kwargs: dict[str, Any] = {}
+        for _ in range(MAX_EXECUTION_PAGES):
+            try:
+                page = self.client.list_executions(stateMachineArn=arn, statusFilter="RUNNING",
+                                                   maxResults=EXECUTIONS_PER_PAGE, **kwargs)
+            except ClientError as exc:
+                if error_code(exc) in _NOT_FOUND:
+                    return OldExecutions(False)  # no machine, no execution
+                return OldExecutions(True, f"ListExecutions failed: {error_code(exc)}")
+            except BotoCoreError as exc:  # connection errors after the client's retries
+                return OldExecutions(True, f"ListExecutions failed: {type(exc).__name__}")
+            for execution in page.get("executions", []):
+                started = execution["startDate"]  # required in every ExecutionListItem
+                if (started if started.tzinfo else started.replace(tzinfo=UTC)) < limit:
+                    return OldExecutions(True)
+            token = page.get("nextToken")
+            if not token:
+                return OldExecutions(False)
+            kwargs = {"nextToken": token}
+        return OldExecutions(True, f"more than {MAX_EXECUTION_PAGES * EXECUTIONS_PER_PAGE} executions are running "
+                             "and none of them started before the update")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import boto3
@@ -56,13 +57,13 @@ class Wiring:
 
     def fixer(self, sleep: Callable[[float], None]) -> RoleFixer:
         return RoleFixer(self.machines, self.roles, self.settings, sleep=sleep, ledger=self.ledger,
-                         region=self.region, facts=self.facts, max_facts=self.settings.max_facts)
+                         region=self.region, facts=self.facts, max_facts=self.settings.max_facts, clock=utc_now)
 
     def sweeper(self, workers: int, sleep: Callable[[float], None]) -> Sweeper:
         from sfn_iam.governance.sweep import Sweeper
 
         return Sweeper(self.machines, self.roles, self.settings, self.region, workers=workers, sleep=sleep,
-                       ledger=self.ledger, facts=self.facts)
+                       ledger=self.ledger, facts=self.facts, clock=utc_now)
 
     def publisher(self) -> EventBridgePublisher:
         return EventBridgePublisher(self.clients.events, self.settings.event_bus)
@@ -93,6 +94,11 @@ def wire(settings: Settings, session: boto3.session.Session | None = None,
               if settings.ledger_table else None)
     return Wiring(settings, session, region, partition, clients, StepFunctionsReader(clients.sfn), roles, ledger,
                   account_facts(session, region, clients.iam) if settings.resolve_facts else None)
+
+
+def utc_now() -> str:
+    """The clock the core takes as a port (retiring policies date a change no event dates): ISO 8601, UTC."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def account_facts(session: boto3.session.Session | None, region: str, iam: object = None) -> AwsFacts:

@@ -16,6 +16,7 @@ from sfn_iam.fixing.ports import (
     AttachedPolicy,
     Document,
     LedgerEntry,
+    OldExecutions,
     RolePolicies,
     RolePolicyStore,
     RoleUnreadableError,
@@ -69,6 +70,12 @@ class ChangeSet:
         # managed-overflow plan reads nothing twice, the next event reads again.
         self.role_reads: dict[str, RolePolicies | RoleUnreadableError | None] = {}
         self.policy_hash = ""
+        # -- retiring policies (fixing/retiring.py) --
+        self.changed_at = ""  # when the definition changed (the event's time, else the clock's): ISO 8601 UTC
+        self.retiring: tuple[str, str, Document] | None = None  # refused before the write: role, name, document
+        self.retiring_note = ""
+        self.listed: dict[str, OldExecutions] = {}  # ListExecutions answers of this run, by machine and cutoff
+        self.retiring_roles: set[str] = set()  # roles the machine left that keep its retiring policy (this run)
         # -- residual access: the role's listings placement read, reused instead of listing again --
         self.seen_inline: list[str] | None = None
         self.seen_attached: list[AttachedPolicy] | None = None

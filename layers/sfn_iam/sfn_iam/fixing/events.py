@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfn_iam import arns
+from sfn_iam.fixing import retiring
 
 SOURCE = "aws.states"
 DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -45,6 +46,7 @@ class Trigger:
     account: str
     region: str
     role_in_request: str | None = None  # UpdateStateMachine sent a roleArn: the role may have changed
+    event_time: str = ""  # CloudTrail's eventTime (YYYY-MM-DDTHH:MM:SSZ): when the change took effect; "" unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +128,8 @@ def _trigger(event_id: str, action: Action, detail: Mapping[str, Any], account: 
         return Ignored(event_id, "FOREIGN_REGION", f"the state machine is in {parsed.partition}/{parsed.region}, "
                        f"not in this function's {arns.partition_of_region(region)}/{region}")
     role = _text(request.get("roleArn")) if action is Action.UPDATE else None
-    return Trigger(event_id, action, parsed.unqualified, parsed.account, parsed.region, role)
+    return Trigger(event_id, action, parsed.unqualified, parsed.account, parsed.region, role,
+                   retiring.timestamp(detail.get("eventTime")))
 
 
 def _qualified_arn(request: Mapping[str, Any], response: Mapping[str, Any]) -> str | None:

@@ -1,9 +1,13 @@
 """Deterministic names of the policies the fixer owns. Pure core: standard library only.
 
 One state machine owns one inline policy ``<prefix><region>.<name>`` on its role and, when that does not fit,
-customer-managed policies ``<base>.1``, ``<base>.2``, ... The region is part of the name because IAM is global
-while state machine names are only unique per region. Names that are too long or contain characters IAM does
-not allow (``[\\w+=,.@-]``, at most 128) are truncated, sanitised and suffixed with a hash of the ARN.
+customer-managed policies ``<base>.1``, ``<base>.2``, ... While executions started before an update still run, it
+also owns a retiring inline policy ``<base>,retiring`` with the grants of the previous definition
+(fixing/retiring.py). A comma never occurs in a base name after the prefix (IAM allows it in policy names, Step
+Functions forbids it in state machine names), so no machine's base name can be another machine's retiring name.
+The region is part of the name because IAM is global while state machine names are only unique per region. Names
+that are too long or contain characters IAM does not allow (``[\\w+=,.@-]``, at most 128) are truncated, sanitised
+and suffixed with a hash of the ARN.
 """
 
 from __future__ import annotations
@@ -47,3 +51,24 @@ def overflow_name(base: str, index: int) -> str:
 def is_overflow_of(base: str, name: str) -> bool:
     rest = name[len(base) + 1:] if name.startswith(base + ".") else ""
     return rest.isdigit() and rest.isascii()
+
+
+RETIRING_SUFFIX = ",retiring"
+
+
+def retiring_name(base: str) -> str:
+    """The inline policy keeping the previous grants of ``base`` for executions still running the old definition.
+
+    >>> retiring_name("sfn-iam.us-east-1.Orders")
+    'sfn-iam.us-east-1.Orders,retiring'
+    """
+    plain = base + RETIRING_SUFFIX
+    if len(plain) <= MAX_NAME:
+        return plain
+    digest = hashlib.sha256(base.encode()).hexdigest()[:12]
+    return f"{base[:MAX_NAME - len(RETIRING_SUFFIX) - len(digest) - 1]}.{digest}{RETIRING_SUFFIX}"
+
+
+def is_retiring(name: str) -> bool:
+    """Is ``name`` a retiring policy's name (of any machine)?"""
+    return name.endswith(RETIRING_SUFFIX)

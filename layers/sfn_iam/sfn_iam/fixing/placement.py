@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sfn_iam import engine
@@ -64,6 +64,8 @@ class Placement:
         # the role's attachments (no entry: they are listed). Events may rely on it; the sweep, which rebuilds the
         # ledger from IAM, does not.
         self.trust_overflow_flag = trust_overflow_flag
+        # Called with the role's inline listing and the new documents before they are written (fixing/retiring.py).
+        self.retire: Callable[[ChangeSet, StateMachine, str, str, list[str], tuple[Document, ...]], None] | None = None
 
     def _plan(self, run: ChangeSet, sm: StateMachine, limit: int) -> engine.Plan:
         """The engine's plan with what the account knows (fixing.facts; unanswered questions become findings), without
@@ -88,7 +90,7 @@ class Placement:
         """Write-ahead: the ledger learns the role before IAM is written (report mode only reads it)."""
         run.policy_hash = digest(documents)
         if run.enforce:
-            run.prior = self.ledger.claim(base, sm.arn, role, digest(sm.definition), run.policy_hash)
+            run.prior = self.ledger.claim(base, sm.arn, role, digest(sm.definition), run.policy_hash, documents)
         else:
             run.prior = self.ledger.get(base)
         run.claimed = True
@@ -109,7 +111,10 @@ class Placement:
             plan = self._plan(run, sm, policy.INLINE_LIMIT)
         except (DefinitionError, ArnError) as exc:
             run.findings.append(Finding.of("DEFINITION_ERROR", str(exc)[:500]))
-            self.fail_closed(run, role_name, base, None)
+            inline = self.roles.list_inline(role_name)
+            if self.retire is not None and inline is not None:  # a retiring policy is still checked (and expires)
+                self.retire(run, sm, base, role_name, inline, ())
+            self.fail_closed(run, role_name, base, inline)
             return Status.SKIPPED, "", "DEFINITION_ERROR", ()
         run.findings.extend(plan.findings)
         run.granted = plan.granted
@@ -118,6 +123,8 @@ class Placement:
         if inline is None:
             run.findings.append(Finding.of("ROLE_GONE", f"role {sm.role_arn} disappeared"))
             return Status.GONE, "", "ROLE_GONE", ()
+        if self.retire is not None:
+            self.retire(run, sm, base, role_name, inline, plan.documents)
         if not plan.documents:
             self._clear(run, role_name, base, inline)
             return (Status.REMOVED if run.changes else Status.UNCHANGED), "", "", ()
@@ -255,7 +262,8 @@ class Placement:
         for holder in self.roles.holders(base):
             if holder.role_name == skip_role:
                 continue
-            inline = [n for n in holder.inline if n == base]
+            kept = holder.role_name in run.retiring_roles  # its retiring policy was just checked and stays
+            inline = [n for n in holder.inline if n == base or (n == naming.retiring_name(base) and not kept)]
             attached = [a.name for a in holder.attached if naming.is_overflow_of(base, a.name)]
             if not inline and not attached:
                 continue
@@ -276,10 +284,13 @@ class Placement:
 
 
     def remove_from_role(self, run: ChangeSet, base: str, role_name: str, *, overflow: bool,
-                         keep_managed: set[str], managed: set[str]) -> bool:
+                         keep_managed: set[str], managed: set[str],
+                         left: Callable[[str, list[str]], bool] | None = None) -> bool:
         """Take ``base`` off one role the ledger names; ``True`` when the role no longer carries it (or is gone).
 
-        Overflow policies detached here are added to ``managed`` for the caller to delete (once per name)."""
+        Overflow policies detached here are added to ``managed`` for the caller to delete (once per name). ``left``
+        (a role the machine left, fixing/retiring.py) decides first whether its retiring policy stays: then the role
+        still carries something of the machine and ``False`` is returned."""
         role = self.roles.get_role(role_name)
         if role is None:
             return True
@@ -290,15 +301,17 @@ class Placement:
         inline = run.seen_inline = self.roles.list_inline(role_name)
         if inline is None:
             return True
-        if base in inline:
-            run.delete_inline(role_name, base)
+        keeps = left(role_name, inline) if left is not None else False
+        for name in (base, *(() if keeps else (naming.retiring_name(base),))):  # with its retiring policy, unless kept
+            if name in inline:
+                run.delete_inline(role_name, name)
         if overflow:
             for a in self.roles.list_attached(role_name) or []:
                 if naming.is_overflow_of(base, a.name):
                     run.detach(role_name, a.name)
                     if a.name not in keep_managed:
                         managed.add(a.name)
-        return True
+        return not keeps
 
 
 def role_name_of(role_arn: str) -> str:

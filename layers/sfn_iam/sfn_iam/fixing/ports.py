@@ -69,6 +69,14 @@ class PolicyHolder:
     attached: tuple[AttachedPolicy, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class OldExecutions:
+    """Whether executions that started before a time may still be running (``ListExecutions``, ``RUNNING``)."""
+
+    running: bool  # one was listed, or none could be ruled out (``unknown`` says why)
+    unknown: str = ""  # why it could not be ruled out (page bound, AccessDenied, throttling); empty when known
+
+
 class StateMachineReader(Protocol):
     def describe(self, arn: str) -> DescribedStateMachine | None:
         """``DescribeStateMachine``; ``None`` when it does not exist (any more, or not yet)."""
@@ -83,6 +91,11 @@ class StateMachineReader(Protocol):
     def describe_alias(self, alias_arn: str) -> list[str]:
         """The version ARNs the alias routes executions to (``DescribeStateMachineAlias``, at most two);
         ``[]`` when the alias is gone."""
+
+    def running_before(self, arn: str, cutoff: str) -> OldExecutions:
+        """Is an execution of ``arn`` (any version or alias) that started before ``cutoff`` (ISO 8601, UTC) still
+        running? ``ListExecutions`` with ``statusFilter=RUNNING``, newest first, a bounded number of pages. Never
+        raises for an AWS error: an error or the page bound is an ``unknown`` answer (``running`` stays true)."""
 
 
 class RolePolicyStore(Protocol):
@@ -149,14 +162,17 @@ class LedgerEntry:
     definition_hash: str = ""  # of the definition the last write was planned from
     policy_hash: str = ""  # of the documents planned then
     overflow: bool = False  # the machine was placed in managed policies at least once: look for them when removing
+    # The documents planned then, as written (guardrails applied): what a retiring policy may keep (fixing/retiring.py)
+    documents: tuple[Document, ...] = ()
 
 
 class PolicyLedger(Protocol):
     """Which roles carry which machine's policies (adapter: a DynamoDB table, ``sfn_iam.aws.ledger``)."""
 
-    def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str) -> LedgerEntry | None:
-        """Record, before writing to IAM, that ``role`` carries ``base`` and the hashes planned; returns the entry as
-        it was before (``None``: none). One atomic call (``UpdateItem`` with ``ReturnValues=ALL_OLD``)."""
+    def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
+              documents: tuple[Document, ...] = ()) -> LedgerEntry | None:
+        """Record, before writing to IAM, that ``role`` carries ``base``, the hashes and the documents planned; returns
+        the entry as it was before (``None``: none). One atomic call (``UpdateItem`` with ``ReturnValues=ALL_OLD``)."""
 
     def get(self, base: str) -> LedgerEntry | None:
         """The entry (``GetItem``, strongly consistent); ``None`` when there is none."""
@@ -185,7 +201,8 @@ class PolicyLedger(Protocol):
 class NoLedger:
     """No ledger configured (the CLI, old tests): every lookup misses, so the fixer reads IAM's listing instead."""
 
-    def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str) -> LedgerEntry | None:
+    def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
+              documents: tuple[Document, ...] = ()) -> LedgerEntry | None:
         return None
 
     def get(self, base: str) -> LedgerEntry | None:

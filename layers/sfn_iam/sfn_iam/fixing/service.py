@@ -27,7 +27,7 @@ from typing import Any
 
 from sfn_iam.arns import is_role_arn
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import events, naming, residual, versions
+from sfn_iam.fixing import events, naming, residual, retiring, versions
 from sfn_iam.fixing.changes import ChangeSet
 from sfn_iam.fixing.events import Action, Ignored, Trigger
 from sfn_iam.fixing.facts import MAX_QUESTIONS, AccountFacts, FactResolver
@@ -55,7 +55,8 @@ class RoleFixer:
     def __init__(self, machines: StateMachineReader, roles: RolePolicyStore, settings: Settings,
                  sleep: Callable[[float], None] = lambda _: None, *, ledger: PolicyLedger | None = None,
                  region: str | None = None, scan_holders: bool = False,
-                 facts: AccountFacts | None = None, max_facts: int = MAX_QUESTIONS) -> None:
+                 facts: AccountFacts | None = None, max_facts: int = MAX_QUESTIONS,
+                 clock: Callable[[], str] | None = None) -> None:
         self.machines = machines
         self.roles = roles
         self.settings = settings
@@ -67,6 +68,11 @@ class RoleFixer:
         self.facts = FactResolver(facts, max_facts) if facts is not None else None
         self.placement = Placement(roles, settings, self.ledger, trust_overflow_flag=not scan_holders,
                                    facts=self.facts)
+        # Retiring policies (fixing/retiring.py): ``clock`` (ISO 8601 UTC, from the composition root) dates a change
+        # no event dates (the sweep, a change seen while converging); without it only an event's time is used.
+        self.clock = clock
+        self.retirement = retiring.Retirement(lambda arn, cutoff: self.machines.running_before(arn, cutoff), roles)
+        self.placement.retire = self.retirement.before_write
 
     def _changes(self) -> ChangeSet:
         return ChangeSet(self.roles, self.settings.enforce, self.sleep)
@@ -85,16 +91,22 @@ class RoleFixer:
         if trigger.action is Action.DELETE:
             return self.remove(trigger.state_machine_arn, event_id=trigger.event_id, action=str(trigger.action))
         return self.fix(trigger.state_machine_arn, event_id=trigger.event_id, action=str(trigger.action),
-                        fresh=trigger.action is Action.CREATE, relocate=trigger.role_in_request is not None)
+                        fresh=trigger.action is Action.CREATE, relocate=trigger.role_in_request is not None,
+                        changed_at=trigger.event_time)
+
+    def _now(self) -> str:
+        return retiring.timestamp(self.clock()) if self.clock is not None else ""
 
     def fix(self, arn: str, *, event_id: str = "", action: str = "fix", fresh: bool = False,
-            relocate: bool = False) -> Outcome:
+            relocate: bool = False, changed_at: str = "") -> Outcome:
         """Make the machine's role carry exactly the machine's policy.
 
         ``fresh`` (a create): on a role without inline policies, do not look for managed overflow policies of this
         machine (a brand-new machine cannot have any). ``relocate``: the role may have changed, so remove this
         machine's policies from the other roles that carry them (the ledger's roles; IAM's listing without one).
-        Other roles the ledger names are cleaned on every fix, since that costs nothing to find.
+        Other roles the ledger names are cleaned on every fix, since that costs nothing to find. ``changed_at``: when
+        the definition changed (the event's time; the clock's without one): grants taken away stay on the role for
+        executions that started before it (fixing/retiring.py).
         """
         base = naming.policy_name(self.settings.policy_prefix, arn)
         out = {"event_id": event_id, "action": action, "state_machine_arn": arn, "policy_name": base}
@@ -106,6 +118,10 @@ class RoleFixer:
             run.findings.append(Finding.of("STATE_MACHINE_GONE", f"{arn} no longer exists (or is being deleted)"))
             return self._outcome(Status.GONE, run, out, reason="STATE_MACHINE_GONE")
         run = self._changes()
+        # An event's time, never later than the clock's (a later one would keep a retiring policy for executions
+        # started after the change); the clock's when no event dates the change.
+        now, at = self._now(), retiring.timestamp(changed_at)
+        run.changed_at = min(at, now) if at and now else at or now
         if not fresh:  # a machine just created has no aliases yet (they are deleted with a machine)
             described = self._with_versions(run, described)
         sm = described.machine
@@ -128,6 +144,7 @@ class RoleFixer:
                 self.ledger.forget(base, frozenset(touched))
                 break
             sm, fresh, relocate = self._with_versions(run, again).machine, False, True
+            run.changed_at = self._now() or run.changed_at  # the change this pass converges on came later
         else:
             raise ConcurrentChangeError(f"{arn} kept changing during {MAX_PASSES} passes")
         if status is Status.UNCHANGED and run.changes:
@@ -154,6 +171,7 @@ class RoleFixer:
               touched: set[str]) -> Placed:
         run.claimed, run.prior = False, None
         placed = self.placement.place(run, sm, base, fresh)
+        self.retirement.after_write(run)
         _, placement, _, docs = placed
         role_name = role_name_of(sm.role_arn) if is_role_arn(sm.role_arn) else None
         if role_name and run.claimed:
@@ -162,7 +180,7 @@ class RoleFixer:
         prior = run.prior if run.claimed else (self.ledger.get(base) if relocate else None)
         if prior is not None:
             stale = prior.roles - {role_name} if role_name else prior.roles
-            self._remove_from(run, base, stale, overflow=prior.overflow, keep_managed=keep)
+            self._remove_from(run, base, stale, overflow=prior.overflow, keep_managed=keep, left_by=sm)
         if self.scan_holders or (relocate and prior is None):
             changed = self.placement.remove_from_holders(run, base, skip_role=role_name, keep_managed=keep)
             if changed and run.enforce:
@@ -180,15 +198,31 @@ class RoleFixer:
         return entry.roles if entry is not None else frozenset()
 
     def _remove_from(self, run: ChangeSet, base: str, roles: set[str] | frozenset[str], *, overflow: bool,
-                     keep_managed: set[str] | None = None, release: bool = True) -> None:
-        """Take ``base`` off ``roles`` (named by the ledger or written by this run) and tell the ledger."""
+                     keep_managed: set[str] | None = None, release: bool = True,
+                     left_by: StateMachine | None = None) -> None:
+        """Take ``base`` off ``roles`` (named by the ledger or written by this run) and tell the ledger. ``left_by``:
+        the machine left these roles (a role move), so its older executions may still run under them: a retiring
+        policy may stay on them (fixing/retiring.py), and the ledger keeps such a role."""
         managed: set[str] = set()
-        cleaned = frozenset(r for r in sorted(roles) if self.placement.remove_from_role(
-            run, base, r, overflow=overflow, keep_managed=keep_managed or set(), managed=managed))
+
+        def left(role: str, inline: list[str]) -> bool:
+            assert left_by is not None
+            keeps = self.retirement.on_left_role(run, left_by, base, role, inline)
+            if keeps:
+                run.retiring_roles.add(role)
+            return keeps
+
+        cleaned: set[str] = set()
+        for r in sorted(roles):
+            if self.placement.remove_from_role(run, base, r, overflow=overflow, keep_managed=keep_managed or set(),
+                                               managed=managed, left=left if left_by is not None else None):
+                cleaned.add(r)
+            if not self.retirement.after_write(run):  # refused next to the old policy, and again without it
+                run.retiring_roles.discard(r)  # the ledger keeps the role; the next fix finds what is left there
         for name in sorted(managed):
             run.delete_managed(name)
         if cleaned and run.enforce and release:
-            self.ledger.release(base, cleaned)
+            self.ledger.release(base, frozenset(cleaned))
 
     def remove(self, arn: str, *, event_id: str = "", action: str = "remove") -> Outcome:
         """Remove a deleted machine's policies from every role in scope that carries them."""

@@ -356,7 +356,8 @@ class SweepResult:
 class Sweeper:
     def __init__(self, machines: StateMachineReader, roles: RolePolicyStore, settings: Settings, region: str, *,
                  workers: int = 4, sleep: Callable[[float], None] = lambda _: None,
-                 ledger: PolicyLedger | None = None, facts: AccountFacts | None = None) -> None:
+                 ledger: PolicyLedger | None = None, facts: AccountFacts | None = None,
+                 clock: Callable[[], str] | None = None) -> None:
         self.machines = machines
         self.cache = SweepCache(roles, settings.policy_prefix)
         self.settings = settings
@@ -366,7 +367,8 @@ class Sweeper:
         # No describe retries: a listed machine that cannot be described is gone, not "not visible yet".
         # scan_holders: relocation consults IAM's listing too, so the sweep rebuilds the ledger from IAM.
         self.fixer = RoleFixer(machines, self.cache, replace(settings, describe_attempts=1), sleep=sleep,
-                               ledger=self.ledger, scan_holders=True, facts=facts, max_facts=settings.max_facts)
+                               ledger=self.ledger, scan_holders=True, facts=facts, max_facts=settings.max_facts,
+                               clock=clock)
 
     @property
     def cursor_name(self) -> str:
@@ -502,7 +504,8 @@ class Sweeper:
     def _fix(self, arn: str) -> Outcome:
         before = self.ledger.get(naming.policy_name(self.settings.policy_prefix, arn))
         outcome = self.fixer.fix(arn, action=SWEEP_ACTION, relocate=True)
-        drifted = [c for c in outcome.changes if _restores(c) and self.cache.existed(c.role, c.policy)]
+        drifted = [c for c in outcome.changes if _restores(c) and self.cache.existed(c.role, c.policy)
+                   and not naming.is_retiring(c.policy)]
         if not drifted:
             return outcome
         verb = "restored" if self.settings.enforce else "would be restored"
@@ -519,9 +522,12 @@ class Sweeper:
         return replace(outcome, findings=(*findings, *outcome.findings))
 
     def _orphaned(self, arns: list[str]) -> list[str]:
-        """Base names of our policies in this region whose state machine is not in the listing."""
+        """Base names of our policies in this region whose state machine is not in the listing, and the names of
+        retiring policies (fixing/retiring.py) whose machine is not in it and whose base is not already listed (its
+        removal takes the retiring policy too). A listed machine's retiring policy is checked by its fix."""
         ours = f"{self.settings.policy_prefix}{self.region}."
-        expected = {naming.policy_name(self.settings.policy_prefix, a) for a in arns}
+        bases = {naming.policy_name(self.settings.policy_prefix, a) for a in arns}
+        expected = bases | {naming.retiring_name(b) for b in bases}
         found: set[str] = set()
         for holder in self.cache.holder_snapshot():
             found.update(n for n in holder.inline if n.startswith(ours))
@@ -529,7 +535,9 @@ class Sweeper:
                 base, _, index = a.name.rpartition(".")
                 if a.name.startswith(ours) and index.isdigit() and naming.is_overflow_of(base, a.name):
                     found.add(base)
-        return sorted(found - expected)
+        orphans = found - expected
+        covered = {naming.retiring_name(b) for b in orphans}
+        return sorted(n for n in orphans if n not in covered)
 
 
 def outcome_digest(o: Outcome) -> str:
