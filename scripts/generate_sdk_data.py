@@ -126,6 +126,12 @@ class Sources:
         self.sfn: dict[str, Any] = _load_json(SOURCES / "stepfunctions_sdk_services.json")
         self.overrides: dict[str, Any] = _load_json(SOURCES / "overrides.json")["overrides"]
         self.dependent: dict[str, Any] = _load_json(SOURCES / "dependent_parameters.json")
+        # (prefix, lower-case action name) -> (the reference's spelling, its privilege entry): looked up ~50,000 times
+        self.privileges: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        for prefix, service in self.ps.items():
+            if isinstance(service, dict):
+                for key, spec in service.get("privileges", {}).items():
+                    self.privileges.setdefault((prefix, key.lower()), (key, spec))  # the first spelling, as before
         self.versions = {
             "botocore": importlib.metadata.version("botocore"),
             "cfn-lint": importlib.metadata.version("cfn-lint"),
@@ -138,16 +144,13 @@ class Sources:
 
     def action_case(self, action: str, fallback: str) -> str:
         prefix, _, name = action.partition(":")
-        privileges = self.ps.get(prefix, {}).get("privileges", {})
-        for key in privileges:
-            if key.lower() == name.lower():
-                return f"{prefix}:{key}"
-        return f"{prefix}:{fallback}"
+        found = self.privileges.get((prefix, name.lower()))
+        return f"{prefix}:{found[0] if found else fallback}"
 
     def privilege(self, action: str) -> dict[str, Any] | None:
         prefix, _, name = action.partition(":")
-        privileges = self.ps.get(prefix, {}).get("privileges", {}) if isinstance(self.ps.get(prefix), dict) else {}
-        return next((v for k, v in privileges.items() if k.lower() == name.lower()), None)
+        found = self.privileges.get((prefix, name.lower()))
+        return found[1] if found else None
 
     def passes_role(self, action: str) -> bool:
         """The Service Authorization Reference lists iam:PassRole as a dependent action of ``action``."""
@@ -165,7 +168,7 @@ class Sources:
         rts = service["Actions"][name.lower()].get("Resources", [])
         ps_service = self.ps.get(prefix, {})
         ps_resources = {k.lower(): v for k, v in ps_service.get("resources", {}).items()}
-        ps_priv = next((v for k, v in ps_service.get("privileges", {}).items() if k.lower() == name.lower()), None)
+        ps_priv = self.privilege(action)
         required_of = {k.lower(): bool(v.get("required")) for k, v in (ps_priv or {}).get("resource_types", {}).items()}
         out = []
         for rt in rts:

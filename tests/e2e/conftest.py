@@ -35,7 +35,10 @@ def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 @pytest.fixture
-def world(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[World]:
+    if request.node.get_closest_marker("aws_managed_policies"):
+        # moto ships AWS managed policies (AdministratorAccess) but loads them only when asked: ~2 s per test
+        monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     with mock_aws():
         h = sandbox.harness()
         yield World(h.app, h.iam, h.sfn, h.sqs, h.outcomes_url)

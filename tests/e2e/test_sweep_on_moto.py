@@ -1,4 +1,4 @@
-"""The sweep end to end on moto (in-process): 500 state machines over 50 roles, through the real boto3 adapters.
+"""The sweep end to end on moto (in-process): 200 state machines over 20 roles, through the real boto3 adapters.
 
 One account is built once and walked through the life a governance sweep sees: a report-mode sweep that writes
 nothing, the enforcing sweep that fixes every role, a second sweep with zero writes, then hand edits, deleted
@@ -26,7 +26,7 @@ from sfn_iam.fixing.outcome import Status
 from sfn_iam.governance.sweep import Sweeper, SweepResult
 from sfn_iam.model import StateMachine
 
-MACHINES, ROLES = 500, 50
+MACHINES, ROLES = 200, 20  # scale itself: bench/sweep.py and bench/event_cost.py (10,000 machines)
 EXAMPLES = ["order_processing.asl.json", "inventory_sync.asl.json", "order_processing_v2.asl.json",
             "hello_pass.asl.json"]
 PREFIX = "sfn-iam."
