@@ -216,6 +216,10 @@ class FakeLedger:
     def get(self, base: str) -> LedgerEntry | None:
         return self.entries.get(base)
 
+    def add_roles(self, base: str, arn: str, roles: frozenset[str]) -> None:
+        old = self.entries.get(base)
+        self.entries[base] = replace(old, arn=arn, roles=old.roles | roles) if old else LedgerEntry(arn, roles)
+
     def release(self, base: str, roles: frozenset[str]) -> None:
         old = self.entries.get(base)
         if old:
