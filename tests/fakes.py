@@ -49,7 +49,8 @@ class FakeMachines:
         return self.machines.get(arn)
 
     def list_arns(self) -> Iterator[str]:
-        yield from sorted(self.machines)
+        """Machines only, as ``ListStateMachines``: a version ARN (``...:stateMachine:NAME:N``) is not listed."""
+        yield from sorted(a for a in self.machines if a.count(":") == 6)
 
     def list_aliases(self, arn: str) -> list[str]:
         self.calls += 1
