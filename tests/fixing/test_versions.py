@@ -234,6 +234,20 @@ def test_the_sweep_owns_version_policies_and_removes_orphaned_ones() -> None:
     assert third.orphans and roles.roles["Old"].inline == {} and roles.roles["New"].inline == {}
 
 
+def test_residual_access_counts_a_version_policy_as_the_fixers() -> None:
+    fixer, machines, roles, _ = make()
+    old_role, _ = canary(machines, roles)
+    fixer.fix(ARN)
+    # another machine runs under Old; a team policy there grants what Orders' version 1 needs, nothing more
+    other = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Other"
+    machines.add(other, publishes("other"), old_role)
+    roles.roles["Old"].inline["team"] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": topic("old")}]}
+    assert not [f for f in fixer.fix(other).findings if f.code == "RESIDUAL_ACCESS"]
+    roles.roles["Old"].inline["team"]["Statement"][0]["Resource"] = topic("*")  # type: ignore[index]
+    assert [f.code for f in fixer.fix(other).findings if f.code == "RESIDUAL_ACCESS"] == ["RESIDUAL_ACCESS"]
+
+
 def test_with_versions_splits_by_role_and_skips_copies_of_the_latest() -> None:
     _, machines, roles, _ = make()
     old_role, new_role = canary(machines, roles)
