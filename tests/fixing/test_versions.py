@@ -262,3 +262,26 @@ def test_version_names_stay_within_iam_limits() -> None:
     name = naming.version_name(long_base)
     assert len(name) <= naming.MAX_NAME and naming.is_version(name) and name != naming.retiring_name(long_base)
     assert naming.version_name(BASE) == VERSION and not naming.is_version(BASE)
+
+
+class VanishingMachines(FakeMachines):
+    """The machine is deleted right after the fixer's first describe of it: its re-check finds it gone."""
+
+    def describe(self, arn: str):  # type: ignore[no-untyped-def]
+        found = super().describe(arn)
+        if arn == ARN and found is not None and not getattr(self, "gone", False):
+            self.gone = True
+            self.machines.pop(ARN)
+        return found
+
+
+def test_a_machine_deleted_during_its_fix_leaves_no_version_policy() -> None:
+    fixer, _, roles, book = make()
+    machines = VanishingMachines()
+    fixer.machines = machines
+    canary(machines, roles)
+    out = fixer.fix(ARN)
+    assert out.status is Status.REMOVED and "CONCURRENT_CHANGE" in {f.code for f in out.findings}
+    assert ("put-inline", "Old", VERSION) in roles.writes  # written, then taken back
+    assert roles.roles["Old"].inline == {} and roles.roles["New"].inline == {}
+    assert book.get(BASE) is None

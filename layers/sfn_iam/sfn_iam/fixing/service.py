@@ -12,6 +12,10 @@ policy on the role (GetRolePolicy inline, GetPolicy + GetPolicyVersion managed) 
 not pre-computed (that would cost a GetRolePolicy per other policy): IAM refuses an overflowing ``PutRolePolicy``
 atomically with ``LimitExceeded`` and the fixer then moves the policy to customer-managed policies (docs/adr/0001).
 
+Routed versions under another role (fixing/versions.py, docs/adr/0008): their ``<base>,version`` policy is placed
+after the machine's own and before the roles the ledger names are cleaned, so a role that keeps one is left alone
+there (and stays in the ledger). A machine without aliases elsewhere costs nothing more.
+
 Convergence (docs/adr/0006): the ledger says which roles carry a machine's policies, so a role move or a delete
 touches those roles only, whatever the size of the account (IAM's account-wide listing is the fallback when the
 ledger has no entry). After writing, the machine is described again; when it changed meanwhile (another event
