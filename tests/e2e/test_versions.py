@@ -154,8 +154,15 @@ def test_a_routed_version_under_another_role_is_granted_on_that_role(world: Worl
     sm, v1, v2, alias = _moved(world)
     assert world.policies("OldRole") == {"inline": {}, "attached": []}  # the move took the machine's policy off
 
+    world.counter.reset()
     result = world.invoke(_alias_event("CreateStateMachineAlias", alias))
     assert result["status"] == "written" and result["roleArn"].endswith(":role/stepfunctions/NewRole")
+    # DescribeStateMachine x4 (the machine, versions 1 and 2, the re-check), ListStateMachineAliases,
+    # DescribeStateMachineAlias, the ledger claim, GetRole, ListRolePolicies, GetRolePolicy (NewRole's policy is
+    # unchanged), ListAttachedRolePolicies (residual access) = 11; for OldRole the ledger's add_roles, GetRole,
+    # ListRolePolicies, PutRolePolicy and its read-back = 5
+    assert world.counter.own() == 16, dict(world.counter.calls)
+    assert world.counter.calls["iam:GetRole"] == 2 and world.counter.calls["dynamodb:UpdateItem"] == 2
     assert {"kind": "put-inline", "role": "OldRole", "policy": VERSION, "applied": True} in result["changes"]
     assert "VERSION_ROLE_DIFFERS" not in {f["code"] for f in result["findings"]}
     assert set(world.policies("OldRole")["inline"]) == {VERSION}  # the version's policy only, not the machine's
