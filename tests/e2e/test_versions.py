@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -187,6 +188,26 @@ def test_a_routed_version_under_another_role_is_granted_on_that_role(world: Worl
     assert world.policies("OldRole") == {"inline": {}, "attached": []}
     assert world.policies("NewRole") == {"inline": {}, "attached": []}
     assert ledger_item("sfn-iam.us-east-1.Moved") is None
+
+
+def test_an_execution_of_the_old_version_keeps_its_grants_on_its_role_after_the_alias_moved(world: World) -> None:
+    sm, _, v2, alias = _moved(world)
+    world.invoke(_alias_event("CreateStateMachineAlias", alias))
+    execution = world.sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+    world.sfn.update_state_machine_alias(stateMachineAliasArn=alias, routingConfiguration=[
+        {"stateMachineVersionArn": v2, "weight": 100}])
+    moved = _alias_event("UpdateStateMachineAlias", alias, [(v2, 100)])
+    moved["time"] = moved["detail"]["eventTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = world.invoke(moved)
+    assert "RETIRING_KEPT" in {f["code"] for f in result["findings"]}
+    assert set(world.policies("OldRole")["inline"]) == {"sfn-iam.us-east-1.Moved,retiring"}
+    held = list(world.policies("OldRole")["inline"].values())
+    assert is_allowed(held, "sqs:SendMessage", LEGACY_QUEUE, {})
+    assert not is_allowed(held, "sns:Publish", TOPIC, {})
+    world.sfn.stop_execution(executionArn=execution)
+    assert world.invoke(_alias_event("UpdateStateMachineAlias", alias, [(v2, 100)]))["status"] == "removed"
+    assert world.policies("OldRole") == {"inline": {}, "attached": []}
+    assert _ledger_roles() == {"NewRole"}
 
 
 def test_deleting_the_alias_removes_the_version_policy(world: World) -> None:

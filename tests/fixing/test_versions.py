@@ -123,6 +123,38 @@ def test_the_alias_moving_off_the_version_removes_its_policy_and_the_ledger_role
     assert entry is not None and entry.roles == {"New"}
 
 
+def test_a_version_no_longer_routed_retires_on_its_role_while_its_executions_run() -> None:
+    fixer, machines, roles, book = make()
+    canary(machines, roles)
+    fixer.fix(ARN, changed_at="2026-11-29T10:00:00Z")
+    machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # an execution routed to version 1 before the alias moved
+    machines.aliases[ALIAS] = [ARN + ":2"]
+    out = fixer.fix(ARN, action="UpdateStateMachineAlias", changed_at="2026-11-29T11:00:00Z")
+    assert set(roles.roles["Old"].inline) == {BASE + ",retiring"}
+    kept = [f.message for f in out.findings if f.code == "RETIRING_KEPT"]
+    assert len(kept) == 1 and VERSION in kept[0]
+    held = inline(roles, "Old", BASE + ",retiring")
+    assert is_allowed(held, "sns:Publish", topic("old"), {}) and not is_allowed(held, "sns:Publish", topic("new"), {})
+    entry = book.get(BASE)
+    assert entry is not None and "Old" in entry.roles  # later fixes check it, a delete removes it
+    # an execution started after the move does not keep it; once the older one ended, the next fix removes it
+    machines.running[ARN] = ["2026-11-29T11:05:00Z"]
+    out = fixer.fix(ARN, changed_at="2026-11-29T12:00:00Z")
+    assert roles.roles["Old"].inline == {} and "RETIRING_REMOVED" in {f.code for f in out.findings}
+    entry = book.get(BASE)
+    assert entry is not None and entry.roles == {"New"}
+
+
+def test_a_version_no_longer_routed_with_nothing_older_running_is_removed_after_one_listing() -> None:
+    fixer, machines, roles, _ = make()
+    canary(machines, roles)
+    fixer.fix(ARN, changed_at="2026-11-29T10:00:00Z")
+    machines.running[ARN] = ["2026-11-29T11:30:00Z"]
+    machines.aliases[ALIAS] = [ARN + ":2"]
+    fixer.fix(ARN, changed_at="2026-11-29T11:00:00Z")
+    assert roles.roles["Old"].inline == {} and len(machines.listings) == 1
+
+
 def test_the_version_being_deleted_removes_its_policy() -> None:
     fixer, machines, roles, _ = make()
     canary(machines, roles)

@@ -78,7 +78,7 @@ class RoleFixer:
         self.retirement = retiring.Retirement(lambda arn, cutoff: self.machines.running_before(arn, cutoff), roles)
         self.placement.retire = self.retirement.before_write
         # Routed versions under other roles get their own policy there (fixing/versions.py).
-        self.versions = versions.VersionPolicies(self.placement, roles, settings, self.ledger)
+        self.versions = versions.VersionPolicies(self.placement, roles, settings, self.ledger, self.retirement)
 
     def _changes(self) -> ChangeSet:
         return ChangeSet(self.roles, self.settings.enforce, self.sleep)
@@ -217,6 +217,7 @@ class RoleFixer:
         def left(role: str, inline: list[str]) -> bool:
             assert left_by is not None
             keeps = self.retirement.on_left_role(run, left_by, base, role, inline)
+            keeps = self.versions.retire(run, left_by, base, role, inline) or keeps  # a version no longer routed
             if keeps:
                 run.retiring_roles.add(role)
             return keeps

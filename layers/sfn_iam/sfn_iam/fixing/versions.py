@@ -36,7 +36,7 @@ from sfn_iam.arns import ArnError, is_role_arn
 from sfn_iam.engine import policy
 from sfn_iam.engine.asl import DefinitionError
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import naming, scope
+from sfn_iam.fixing import naming, retiring, scope
 from sfn_iam.fixing.changes import ChangeSet, same
 from sfn_iam.fixing.placement import Placement, role_name_of
 from sfn_iam.fixing.ports import (
@@ -110,11 +110,12 @@ class VersionPolicies:
     """Writes, keeps and fails closed the ``<base>,version`` policies of one machine during a fix."""
 
     def __init__(self, placement: Placement, roles: RolePolicyStore, settings: Settings,
-                 ledger: PolicyLedger) -> None:
+                 ledger: PolicyLedger, retirement: retiring.Retirement) -> None:
         self.placement = placement
         self.roles = roles
         self.settings = settings
         self.ledger = ledger
+        self.retirement = retirement
 
     def place(self, run: ChangeSet, sm: StateMachine, base: str, elsewhere: Elsewhere) -> None:
         """Place a version policy on each role of ``elsewhere`` in scope; ``run.version_roles`` then names the roles
@@ -175,6 +176,47 @@ class VersionPolicies:
             return self._not_placed(run, role, name, inline, f"IAM refused it: it does not fit the role's inline "
                                     f"budget ({policy.size(doc)} characters)")
         return inline
+
+    def retire(self, run: ChangeSet, sm: StateMachine, base: str, role: str, inline: list[str]) -> bool:
+        """A role the ledger names where no routed version runs any more, before its version policy is removed: an
+        execution of such a version that started before the change (the alias moved, the version was deleted) still
+        runs under that role, so the version policy's statements go into the role's retiring policy, exactly as the
+        machine's own previous policy does (fixing/retiring.py, docs/adr/0007), and expire with it. ``True``: the
+        retiring policy holds them (or will, once the version policy's room is free: ``run.retiring``)."""
+        name = naming.version_name(base)
+        if name not in inline or role in run.version_roles or sm.type == "EXPRESS" or not run.changed_at:
+            return False
+        old = self.retirement.old_executions(run, sm.arn, run.changed_at)
+        if not old.running:
+            return False
+        current = self.roles.get_inline(role, name)
+        if current is None:
+            return False
+        retiring_name = naming.retiring_name(base)
+        pending = run.retiring if run.retiring is not None and run.retiring[:2] == (role, retiring_name) else None
+        carried = pending[2] if pending is not None else (
+            self.roles.get_inline(role, retiring_name) if retiring_name in inline or run.enforce else None)
+        if carried is not None and not retiring.since_of(carried):
+            carried = None  # not written by the fixer: never carried over (fixing/retiring.py removes such a policy)
+        since = max(run.changed_at, retiring.since_of(carried)) if carried is not None else run.changed_at
+        doc = retiring.document([current], carried, since)
+        if old.unknown:
+            run.findings.append(Finding.of("EXECUTIONS_UNLISTED", f"executions started before {since} could not be "
+                                           f"ruled out ({old.unknown[:200]}): the grants of {name} stay in "
+                                           f"{retiring_name} on role {role}"))
+        verb = "are kept" if run.enforce else "would be kept"
+        run.retiring_note = (f"executions that started before {since} may still run a version no alias routes to "
+                             f"any more: the grants of {name} {verb} in {retiring_name} on role {role} until they end")
+        if pending is None:
+            try:
+                run.put_inline(role, retiring_name, doc)
+            except PolicyLimitExceededError:
+                run.retiring = (role, retiring_name, doc)  # after the version policy left: room (fixing/retiring.py)
+                return True
+            run.findings.append(Finding.of("RETIRING_KEPT", run.retiring_note))
+        else:
+            run.retiring = (role, retiring_name, doc)
+        return True
 
     def _not_placed(self, run: ChangeSet, role: str, name: str, inline: list[str], why: str) -> list[str]:
         verb = "is not written" if run.enforce else "would not be written"
