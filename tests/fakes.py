@@ -49,7 +49,8 @@ class FakeMachines:
         return self.machines.get(arn)
 
     def list_arns(self) -> Iterator[str]:
-        yield from sorted(self.machines)
+        """Machines only, as ``ListStateMachines``: a version ARN (``...:stateMachine:NAME:N``) is not listed."""
+        yield from sorted(a for a in self.machines if a.count(":") == 6)
 
     def list_aliases(self, arn: str) -> list[str]:
         self.calls += 1
@@ -215,6 +216,10 @@ class FakeLedger:
 
     def get(self, base: str) -> LedgerEntry | None:
         return self.entries.get(base)
+
+    def add_roles(self, base: str, arn: str, roles: frozenset[str]) -> None:
+        old = self.entries.get(base)
+        self.entries[base] = replace(old, arn=arn, roles=old.roles | roles) if old else LedgerEntry(arn, roles)
 
     def release(self, base: str, roles: frozenset[str]) -> None:
         old = self.entries.get(base)

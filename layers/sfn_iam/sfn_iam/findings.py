@@ -57,7 +57,8 @@ CODES: dict[str, Severity] = {
     "EXCESS_GRANT": Severity.MEDIUM,  # check: a declared grant beyond the workflow's needs (high: wildcard/sensitive)
     # -- convergence (docs/adr/0006) --
     "STALE_GRANTS_REMOVED": Severity.HIGH,  # the current policy cannot be placed: the earlier one was removed
-    "VERSION_ROLE_DIFFERS": Severity.MEDIUM,  # an alias routes to a version under another role: not granted
+    "VERSION_ROLE_DIFFERS": Severity.MEDIUM,  # an alias routes to a version under a role out of scope: not granted
+    "VERSION_NOT_PLACED": Severity.HIGH,  # a routed version's policy does not fit its role: its executions lack it
     "CONCURRENT_CHANGE": Severity.INFO,  # the machine changed while being written: converged on what it is now
     "MISSED_CHANGE": Severity.MEDIUM,  # sweep: the definition changed since the last write and no event said so
     # -- facts from the account --

@@ -21,7 +21,7 @@ from sfn_iam.fixing.ports import Document, LedgerEntry
 
 REQUIRED_ACTIONS = frozenset({
     "dynamodb:GetItem",  # get, get_cursor
-    "dynamodb:UpdateItem",  # claim, release, mark_overflow, put_cursor, note_findings
+    "dynamodb:UpdateItem",  # claim, add_roles, release, mark_overflow, put_cursor, note_findings
     "dynamodb:DeleteItem",  # forget, put_cursor("")
 })
 _CURSOR = "#cursor."
@@ -71,6 +71,13 @@ class DynamoDbLedger:
     def get(self, base: str) -> LedgerEntry | None:
         r = self.client.get_item(TableName=self.table, Key={"pk": {"S": base}}, ConsistentRead=True)
         return _entry(r.get("Item"))
+
+    def add_roles(self, base: str, arn: str, roles: frozenset[str]) -> None:
+        if roles:
+            self.client.update_item(
+                TableName=self.table, Key={"pk": {"S": base}}, UpdateExpression="SET arn = :a ADD #roles :r",
+                ExpressionAttributeNames={"#roles": "roles"},
+                ExpressionAttributeValues={":a": {"S": arn}, ":r": {"SS": sorted(roles)}})
 
     def release(self, base: str, roles: frozenset[str]) -> None:
         if roles:

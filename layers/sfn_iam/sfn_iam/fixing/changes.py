@@ -21,7 +21,7 @@ from sfn_iam.fixing.ports import (
     RolePolicyStore,
     RoleUnreadableError,
 )
-from sfn_iam.model import Requirement
+from sfn_iam.model import Requirement, StateMachine
 
 READ_BACK_ATTEMPTS = 3
 
@@ -76,6 +76,10 @@ class ChangeSet:
         self.retiring_note = ""
         self.listed: dict[str, OldExecutions] = {}  # ListExecutions answers of this run, by machine and cutoff
         self.retiring_roles: set[str] = set()  # roles the machine left that keep its retiring policy (this run)
+        # -- routed versions under other roles (fixing/versions.py) --
+        self.elsewhere: dict[str, tuple[StateMachine, ...]] = {}  # role ARN → routed versions running under it
+        # roles whose <base>,version policy stays (this pass), with the inline listing read there (None: not read)
+        self.version_roles: dict[str, list[str] | None] = {}
         # -- residual access: the role's listings placement read, reused instead of listing again --
         self.seen_inline: list[str] | None = None
         self.seen_attached: list[AttachedPolicy] | None = None

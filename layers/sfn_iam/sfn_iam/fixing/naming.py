@@ -3,8 +3,10 @@
 One state machine owns one inline policy ``<prefix><region>.<name>`` on its role and, when that does not fit,
 customer-managed policies ``<base>.1``, ``<base>.2``, ... While executions started before an update still run, it
 also owns a retiring inline policy ``<base>,retiring`` with the grants of the previous definition
-(fixing/retiring.py). A comma never occurs in a base name after the prefix (IAM allows it in policy names, Step
-Functions forbids it in state machine names), so no machine's base name can be another machine's retiring name.
+(fixing/retiring.py), and on each other role that a published version an alias routes to runs under, an inline
+policy ``<base>,version`` (fixing/versions.py). A comma never occurs in a base name after the prefix (IAM allows it
+in policy names, Step Functions forbids it in state machine names), so no machine's base name can be another
+machine's retiring or version name.
 The region is part of the name because IAM is global while state machine names are only unique per region. Names
 that are too long or contain characters IAM does not allow (``[\\w+=,.@-]``, at most 128) are truncated, sanitised
 and suffixed with a hash of the ARN.
@@ -56,19 +58,41 @@ def is_overflow_of(base: str, name: str) -> bool:
 RETIRING_SUFFIX = ",retiring"
 
 
+def _suffixed(base: str, suffix: str) -> str:
+    plain = base + suffix
+    if len(plain) <= MAX_NAME:
+        return plain
+    digest = hashlib.sha256(base.encode()).hexdigest()[:12]
+    return f"{base[:MAX_NAME - len(suffix) - len(digest) - 1]}.{digest}{suffix}"
+
+
 def retiring_name(base: str) -> str:
     """The inline policy keeping the previous grants of ``base`` for executions still running the old definition.
 
     >>> retiring_name("sfn-iam.us-east-1.Orders")
     'sfn-iam.us-east-1.Orders,retiring'
     """
-    plain = base + RETIRING_SUFFIX
-    if len(plain) <= MAX_NAME:
-        return plain
-    digest = hashlib.sha256(base.encode()).hexdigest()[:12]
-    return f"{base[:MAX_NAME - len(RETIRING_SUFFIX) - len(digest) - 1]}.{digest}{RETIRING_SUFFIX}"
+    return _suffixed(base, RETIRING_SUFFIX)
 
 
 def is_retiring(name: str) -> bool:
     """Is ``name`` a retiring policy's name (of any machine)?"""
     return name.endswith(RETIRING_SUFFIX)
+
+
+VERSION_SUFFIX = ",version"
+
+
+def version_name(base: str) -> str:
+    """The inline policy of ``base`` on a role other than the machine's: what the published versions an alias routes
+    to need when they run under that role (fixing/versions.py).
+
+    >>> version_name("sfn-iam.us-east-1.Orders")
+    'sfn-iam.us-east-1.Orders,version'
+    """
+    return _suffixed(base, VERSION_SUFFIX)
+
+
+def is_version(name: str) -> bool:
+    """Is ``name`` a routed version's policy name (of any machine)?"""
+    return name.endswith(VERSION_SUFFIX)

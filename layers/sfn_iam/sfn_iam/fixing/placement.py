@@ -67,7 +67,7 @@ class Placement:
         # Called with the role's inline listing and the new documents before they are written (fixing/retiring.py).
         self.retire: Callable[[ChangeSet, StateMachine, str, str, list[str], tuple[Document, ...]], None] | None = None
 
-    def _plan(self, run: ChangeSet, sm: StateMachine, limit: int) -> engine.Plan:
+    def plan(self, run: ChangeSet, sm: StateMachine, limit: int) -> engine.Plan:
         """The engine's plan with what the account knows (fixing.facts; unanswered questions become findings), without
         the literal roles that are admin-equivalent or cannot be checked (fixing.passable; ``VERIFY_PASSED_ROLES``)."""
         unresolved: list[Finding] = []
@@ -108,7 +108,7 @@ class Placement:
         if problem:
             return self._out_of_scope(run, sm, problem)
         try:
-            plan = self._plan(run, sm, policy.INLINE_LIMIT)
+            plan = self.plan(run, sm, policy.INLINE_LIMIT)
         except (DefinitionError, ArnError) as exc:
             run.findings.append(Finding.of("DEFINITION_ERROR", str(exc)[:500]))
             inline = self.roles.list_inline(role_name)
@@ -163,7 +163,7 @@ class Placement:
         current = self.roles.get_inline(role, base) if base in inline and not known_changed else None
         if current is not None and same(current, doc):
             return Status.UNCHANGED
-        if not run.enforce and not self._fits_inline(role, base, inline, doc):
+        if not run.enforce and not self.fits_inline(role, base, inline, doc):
             return None
         try:
             run.put_inline(role, base, doc)
@@ -171,7 +171,7 @@ class Placement:
             return None
         return Status.WRITTEN
 
-    def _fits_inline(self, role: str, base: str, inline: list[str], doc: Document) -> bool:
+    def fits_inline(self, role: str, base: str, inline: list[str], doc: Document) -> bool:
         """Report mode cannot learn from IAM's refusal, so it counts: every other inline policy of the role."""
         used = sum(policy.size(self.roles.get_inline(role, n) or {}) for n in inline if n != base)
         return used + policy.size(doc) <= policy.INLINE_LIMIT
@@ -179,7 +179,7 @@ class Placement:
     def _place_managed(self, run: ChangeSet, sm: StateMachine, role: str, base: str, inline: list[str],
                        attached: list[AttachedPolicy] | None) -> Placed:
         """Once a machine's policy has overflowed it stays in managed policies until it no longer exists."""
-        plan = self._plan(run, sm, policy.MANAGED_LIMIT)
+        plan = self.plan(run, sm, policy.MANAGED_LIMIT)
         too_large = [f for f in plan.findings if f.code == "POLICY_TOO_LARGE"]
         names = [naming.overflow_name(base, i) for i in range(1, len(plan.documents) + 1)]
         for attempt in range(QUOTA_ATTEMPTS):
@@ -263,7 +263,9 @@ class Placement:
             if holder.role_name == skip_role:
                 continue
             kept = holder.role_name in run.retiring_roles  # its retiring policy was just checked and stays
-            inline = [n for n in holder.inline if n == base or (n == naming.retiring_name(base) and not kept)]
+            versioned = holder.role_name in run.version_roles  # its version policy was just placed (fixing/versions.py)
+            inline = [n for n in holder.inline if n == base or (n == naming.retiring_name(base) and not kept)
+                      or (n == naming.version_name(base) and not versioned)]
             attached = [a.name for a in holder.attached if naming.is_overflow_of(base, a.name)]
             if not inline and not attached:
                 continue
@@ -302,7 +304,9 @@ class Placement:
         if inline is None:
             return True
         keeps = left(role_name, inline) if left is not None else False
-        for name in (base, *(() if keeps else (naming.retiring_name(base),))):  # with its retiring policy, unless kept
+        names = [base, *(() if keeps else (naming.retiring_name(base),)),  # with its retiring policy, unless kept
+                 *(() if role_name in run.version_roles else (naming.version_name(base),))]  # and version policy
+        for name in names:
             if name in inline:
                 run.delete_inline(role_name, name)
         if overflow:

@@ -177,6 +177,11 @@ class PolicyLedger(Protocol):
     def get(self, base: str) -> LedgerEntry | None:
         """The entry (``GetItem``, strongly consistent); ``None`` when there is none."""
 
+    def add_roles(self, base: str, arn: str, roles: frozenset[str]) -> None:
+        """Record, before writing to IAM, that ``roles`` carry a policy of ``base`` other than the machine's own (a
+        routed version's, fixing/versions.py), leaving the hashes and documents alone (``UpdateItem`` adding them to
+        the set)."""
+
     def release(self, base: str, roles: frozenset[str]) -> None:
         """``roles`` no longer carry ``base`` (``UpdateItem`` removing them from the set)."""
 
@@ -206,6 +211,9 @@ class NoLedger:
         return None
 
     def get(self, base: str) -> LedgerEntry | None:
+        return None
+
+    def add_roles(self, base: str, arn: str, roles: frozenset[str]) -> None:
         return None
 
     def release(self, base: str, roles: frozenset[str]) -> None:

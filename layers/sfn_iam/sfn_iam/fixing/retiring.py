@@ -244,6 +244,10 @@ class Retirement:
             run.findings.append(Finding.of("RETIRING_KEPT", run.retiring_note))
         return True
 
+    def old_executions(self, run: ChangeSet, arn: str, since: str) -> OldExecutions:
+        """Is an execution of ``arn`` that started before ``since`` (plus the grace) running? Once per run."""
+        return self._listed(run, arn, later(since, GRACE_SECONDS))
+
     def _listed(self, run: ChangeSet, arn: str, cutoff: str) -> OldExecutions:
         """One ``ListExecutions`` per machine and cutoff per run (the current role and a role it left share it)."""
         key = f"{arn} {cutoff}"

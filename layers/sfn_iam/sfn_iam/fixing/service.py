@@ -12,6 +12,10 @@ policy on the role (GetRolePolicy inline, GetPolicy + GetPolicyVersion managed) 
 not pre-computed (that would cost a GetRolePolicy per other policy): IAM refuses an overflowing ``PutRolePolicy``
 atomically with ``LimitExceeded`` and the fixer then moves the policy to customer-managed policies (docs/adr/0001).
 
+Routed versions under another role (fixing/versions.py, docs/adr/0008): their ``<base>,version`` policy is placed
+after the machine's own and before the roles the ledger names are cleaned, so a role that keeps one is left alone
+there (and stays in the ledger). A machine without aliases elsewhere costs nothing more.
+
 Convergence (docs/adr/0006): the ledger says which roles carry a machine's policies, so a role move or a delete
 touches those roles only, whatever the size of the account (IAM's account-wide listing is the fallback when the
 ledger has no entry). After writing, the machine is described again; when it changed meanwhile (another event
@@ -73,6 +77,8 @@ class RoleFixer:
         self.clock = clock
         self.retirement = retiring.Retirement(lambda arn, cutoff: self.machines.running_before(arn, cutoff), roles)
         self.placement.retire = self.retirement.before_write
+        # Routed versions under other roles get their own policy there (fixing/versions.py).
+        self.versions = versions.VersionPolicies(self.placement, roles, settings, self.ledger, self.retirement)
 
     def _changes(self) -> ChangeSet:
         return ChangeSet(self.roles, self.settings.enforce, self.sleep)
@@ -138,6 +144,7 @@ class RoleFixer:
             run.findings.append(Finding.of("CONCURRENT_CHANGE", f"{arn} changed while its policy was being written; "
                                            "converging on what it is now"))
             if again is None or again.status != "ACTIVE":
+                run.version_roles = {}  # nothing of the machine stays, its version policies neither
                 self._remove_from(run, base, touched | set(self._ledger_roles(base)), overflow=True, release=False)
                 status, placement, reason, docs = Status.REMOVED, "", "", ()
                 out["role_arn"] = ""
@@ -172,6 +179,8 @@ class RoleFixer:
         run.claimed, run.prior = False, None
         placed = self.placement.place(run, sm, base, fresh)
         self.retirement.after_write(run)
+        self.versions.place(run, sm, base, run.elsewhere)  # before stale removal: a version policy never goes first
+        touched.update(run.version_roles)
         _, placement, _, docs = placed
         role_name = role_name_of(sm.role_arn) if is_role_arn(sm.role_arn) else None
         if role_name and run.claimed:
@@ -188,9 +197,9 @@ class RoleFixer:
         return placed
 
     def _with_versions(self, run: ChangeSet, described: DescribedStateMachine) -> DescribedStateMachine:
-        """The machine with the published versions its aliases route to (fixing.versions)."""
-        found, findings = versions.with_versions(self.machines, described)
-        run.findings.extend(findings)
+        """The machine with the published versions its aliases route to under its role; those under other roles go
+        to ``run.elsewhere`` (fixing.versions)."""
+        found, run.elsewhere = versions.with_versions(self.machines, described)
         return found
 
     def _ledger_roles(self, base: str) -> frozenset[str]:
@@ -208,14 +217,19 @@ class RoleFixer:
         def left(role: str, inline: list[str]) -> bool:
             assert left_by is not None
             keeps = self.retirement.on_left_role(run, left_by, base, role, inline)
+            keeps = self.versions.retire(run, left_by, base, role, inline) or keeps  # a version no longer routed
             if keeps:
                 run.retiring_roles.add(role)
             return keeps
 
         cleaned: set[str] = set()
         for r in sorted(roles):
+            listed = run.version_roles.get(r)
+            if listed is not None and not overflow and base not in listed and naming.retiring_name(base) not in listed:
+                continue  # a routed version's role that carries nothing else of the machine: nothing to read again
             if self.placement.remove_from_role(run, base, r, overflow=overflow, keep_managed=keep_managed or set(),
-                                               managed=managed, left=left if left_by is not None else None):
+                                               managed=managed, left=left if left_by is not None else None) \
+                    and r not in run.version_roles:  # the ledger keeps a role that carries a version policy
                 cleaned.add(r)
             if not self.retirement.after_write(run):  # refused next to the old policy, and again without it
                 run.retiring_roles.discard(r)  # the ledger keeps the role; the next fix finds what is left there

@@ -523,11 +523,12 @@ class Sweeper:
 
     def _orphaned(self, arns: list[str]) -> list[str]:
         """Base names of our policies in this region whose state machine is not in the listing, and the names of
-        retiring policies (fixing/retiring.py) whose machine is not in it and whose base is not already listed (its
-        removal takes the retiring policy too). A listed machine's retiring policy is checked by its fix."""
+        retiring policies (fixing/retiring.py) and routed versions' policies (fixing/versions.py) whose machine is not
+        in it and whose base is not already listed (its removal takes them too). A listed machine's retiring and
+        version policies are checked by its fix."""
         ours = f"{self.settings.policy_prefix}{self.region}."
         bases = {naming.policy_name(self.settings.policy_prefix, a) for a in arns}
-        expected = bases | {naming.retiring_name(b) for b in bases}
+        expected = bases | {naming.retiring_name(b) for b in bases} | {naming.version_name(b) for b in bases}
         found: set[str] = set()
         for holder in self.cache.holder_snapshot():
             found.update(n for n in holder.inline if n.startswith(ours))
@@ -536,7 +537,7 @@ class Sweeper:
                 if a.name.startswith(ours) and index.isdigit() and naming.is_overflow_of(base, a.name):
                     found.add(base)
         orphans = found - expected
-        covered = {naming.retiring_name(b) for b in orphans}
+        covered = {naming.retiring_name(b) for b in orphans} | {naming.version_name(b) for b in orphans}
         return sorted(n for n in orphans if n not in covered)
 
 
