@@ -143,3 +143,18 @@ def test_a_hand_written_policy_granting_only_what_the_machine_needs_is_not_resid
     result = _fix(world, sm, role_arn)
     [finding] = [f for f in result["findings"] if f["code"] == "RESIDUAL_ACCESS"]
     assert finding["severity"] == "HIGH" and "team-wider" in finding["message"] and "dynamodb:*" in finding["message"]
+
+
+def test_after_a_role_move_residual_access_is_judged_on_the_new_role(world: World) -> None:
+    """The role the machine left is listed while its policy is removed; the new role's own listing decides."""
+    sm, old_role = _create(world, "OldRole", path=sandbox.ROLE_PATH)
+    assert _fix(world, sm, old_role)["status"] == "written"
+    new_role = world.role("NewRole", path=sandbox.ROLE_PATH)
+    world.iam.put_role_policy(RoleName="NewRole", PolicyName="team-star", PolicyDocument=STAR)
+    world.sfn.update_state_machine(stateMachineArn=sm, roleArn=new_role)
+    event = sandbox.patch_event(sandbox.load_event("update_state_machine_role.json"), state_machine_arn=sm,
+                                role_arn=new_role)
+    result = world.invoke(event)
+    assert _ours(world, "OldRole") == [] and _ours(world, "NewRole")
+    [finding] = [f for f in result["findings"] if f["code"] == "RESIDUAL_ACCESS"]
+    assert finding["severity"] == "CRITICAL" and "team-star" in finding["message"]

@@ -300,7 +300,9 @@ class Placement:
         if problem:
             run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", f"{base} left on {role.arn}: {problem}"))
             return False
-        inline = run.seen_inline = self.roles.list_inline(role_name)
+        # Not run.seen_inline: that is the machine's own role's listing, which residual access and version policies
+        # read after this; a role the machine left has its own.
+        inline = self.roles.list_inline(role_name)
         if inline is None:
             return True
         keeps = left(role_name, inline) if left is not None else False
