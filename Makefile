@@ -73,6 +73,7 @@ cfn-lint: venv
 
 sam-build: venv
 	$(BIN)/sam build --template template.yaml
+	$(BIN)/python scripts/check_layer.py .aws-sam/build/SfnIamLayer/python
 
 # The organisation roll-out template, and the expanded sfn-iam template a service-managed StackSet deploys
 # (StackSets do not run the AWS::Serverless transform; stacksets/expand_template.py does it offline).

@@ -10,7 +10,9 @@ Two environments. "layer" is what Lambda has: the bare interpreter (``-S``: no s
 pinned requirements (``layers/sfn_iam/requirements.txt``, installed once with ``pip install --target`` into
 ``build/bench-layer/``). "dev" is the project's virtualenv, which also holds packages that botocore imports when it
 finds them (awscrt, pyOpenSSL via urllib3): they slow both figures and are not in the deployed function. The target is
-judged on "layer"; ``--dev-only`` skips building it (no package index at hand).
+judged on "layer"; ``--dev-only`` skips building it (no package index at hand). "layer, no bytecode" is the same
+with no ``.pyc`` anywhere and none written (``-B``): what a layer built without bytecode costs on Lambda, whose
+``/opt`` is read-only (``layers/sfn_iam/Makefile`` ships hash-checked-off bytecode for that reason).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -64,10 +67,12 @@ LAMBDA_ENV = {
 }
 
 
-def _run(code: str, isolated: bool) -> list[str]:
+def _run(code: str, isolated: bool, bytecode: bool = True) -> list[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "PYTHON"))}
     env.update(LAMBDA_ENV)
     python = [sys._base_executable, "-S"] if isolated else [sys.executable]  # -S: no site-packages at all
+    if not bytecode:
+        python.append("-B")
     out = subprocess.run([*python, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     if out.returncode:
         raise SystemExit(f"benchmark subprocess failed:\n{out.stderr}")
@@ -85,16 +90,29 @@ def layer_env() -> Path:
     return LAYER_ENV
 
 
-def measure(label: str, extra: list[str], isolated: bool) -> dict[str, object]:
-    handler_code = HANDLER.format(layer=str(ROOT / "layers" / "sfn_iam"),
+def without_bytecode() -> tuple[Path, Path]:
+    """Copies of the layer's requirements and of the package with every ``__pycache__`` removed."""
+    root = ROOT / "build" / "bench-layer-nopyc"
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(layer_env(), root / "deps", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "layers" / "sfn_iam" / "sfn_iam", root / "layer" / "sfn_iam",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return root / "layer", root / "deps"
+
+
+def measure(label: str, extra: list[str], isolated: bool, layer: Path | None = None,
+            bytecode: bool = True, baseline_extra: list[str] | None = None) -> dict[str, object]:
+    handler_code = HANDLER.format(layer=str(layer or ROOT / "layers" / "sfn_iam"),
                                   function=str(ROOT / "functions" / "role_fixer"), extra=extra)
-    baseline = BASELINE.format(extra=extra)
+    baseline = BASELINE.format(extra=extra if baseline_extra is None else baseline_extra)
     _run(baseline, isolated)  # warm the OS file cache once; every measured run is still a fresh interpreter
-    _run(handler_code, isolated)
+    _run(handler_code, isolated, bytecode)
     boto3_times, import_times, first_event_times, tracer_disabled = [], [], [], set()
     for _ in range(RUNS):
+        # the baseline always has its bytecode: the runtime's own boto3 is precompiled on Lambda
         boto3_times.append(float(_run(baseline, isolated)[0]))
-        imported, composed, disabled = _run(handler_code, isolated)
+        imported, composed, disabled = _run(handler_code, isolated, bytecode)
         import_times.append(float(imported))
         first_event_times.append(float(composed))
         tracer_disabled.add(disabled)
@@ -125,6 +143,9 @@ def main() -> int:
     measure("dev", [], isolated=False)
     if not args.dev_only:
         measure("layer", [str(layer_env())], isolated=True)
+        layer, deps = without_bytecode()
+        measure("layer, no bytecode", [str(deps)], isolated=True, layer=layer, bytecode=False,
+                baseline_extra=[str(layer_env())])
     return 0
 
 
