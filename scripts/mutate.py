@@ -10,8 +10,9 @@ new test or listed with its reason in mutation/equivalents.txt. Prints the kill 
 when a module is under --min-rate (equivalents excluded) or an equivalent entry no longer matches any mutant.
 
 ``--survivors`` re-runs only the mutants that survived the module's last session (after new tests were written),
-with the current mapped tests: the other mutants keep their result. It does so only while the module's source is
-the one that session mutated; otherwise (or without a session) the module is run in full.
+with the current mapped tests, except the reviewed equivalents: the other mutants keep their result. It does so
+only while the module's source is the one that session mutated; otherwise (or without a session) the module is
+run in full.
 """
 
 from __future__ import annotations
@@ -143,18 +144,25 @@ def skip_annotations(session: Path, spans: list[tuple[tuple[int, int], tuple[int
             db.set_multiple_results(skipped, WorkResult(output=ANNOTATION, worker_outcome=WorkerOutcome.SKIPPED))
 
 
-def _reset_survivors(session: Path) -> int:
-    """Forget the results of the session's surviving mutants (they run again); how many there were."""
+def _reset_survivors(session: Path, module: str, equivalents: dict[tuple[str, str, str, str], str]) -> int:
+    """Forget the results of the session's surviving mutants that are not reviewed equivalents (those run again:
+    no test can kill an equivalent mutant); how many there were."""
     db = sqlite3.connect(session)
     try:
         with db:
-            return db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
+            rows = db.execute("SELECT r.job_id, s.operator_name, r.diff FROM work_results r "
+                              "JOIN mutation_specs s ON s.job_id = r.job_id WHERE r.test_outcome = 'SURVIVED'")
+            again = [(job,) for job, operator, diff in rows.fetchall()
+                     if (module, operator, *_changed_lines(diff or "")[1:]) not in equivalents]
+            db.executemany("DELETE FROM work_results WHERE job_id = ?", again)
+            return len(again)
     finally:
         db.close()
 
 
-def run_module(module: str, tests: list[str], repo: Path, python: str, excluded: list[str],
-               factor: float, survivors: bool = False) -> list[Mutant]:
+def run_module(module: str, tests: list[str], repo: Path, python: str, excluded: list[str], factor: float,
+               survivors: bool = False, equivalents: dict[tuple[str, str, str, str], str] | None = None
+               ) -> list[Mutant]:
     session = STATE / (module.replace("/", "__") + ".sqlite")
     stamp = session.with_suffix(".source")
     source = hashlib.sha256((repo / module).read_bytes()).hexdigest()
@@ -186,7 +194,8 @@ def run_module(module: str, tests: list[str], repo: Path, python: str, excluded:
         f"exclude-operators = {json.dumps(excluded)}",
     ]) + "\n", encoding="utf-8")
     if resume:
-        print(f"{module}: re-running the {_reset_survivors(session)} survivors of the last session", flush=True)
+        again = _reset_survivors(session, module, equivalents or {})
+        print(f"{module}: re-running the {again} survivors of the last session (reviewed equivalents kept)", flush=True)
     else:
         subprocess.run([BIN / "cosmic-ray", "init", config, session], cwd=repo, check=True)
         subprocess.run([BIN / "cr-filter-operators", session, config], cwd=repo, check=True)
@@ -235,7 +244,8 @@ def main() -> int:
     all_mutants: list[Mutant] = []
     for module in selected:
         print(f"== {module}", flush=True)
-        all_mutants += run_module(module, modules[module], repo, python, excluded, factor, args.survivors)
+        all_mutants += run_module(module, modules[module], repo, python, excluded, factor, args.survivors,
+                                  equivalents)
     report = []
     failed = False
     by_module: dict[str, list[Mutant]] = defaultdict(list)

@@ -503,10 +503,13 @@ def test_an_action_without_resource_types_is_exempt_on_star_only() -> None:
 def test_the_deployment_deny_list_matches_actions_whatever_their_case() -> None:
     """IAM action names are case-insensitive: ExtraDeniedActions=SNS:PUBLISH refuses sns:Publish, and
     IAM:PASSROLE refuses even the documented role pass."""
-    kept, found = _apply(Requirement("sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:t"),
-                         Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,)),
-                         guard=GuardPolicy.build(extra_deny=["SNS:PUBLISH", "IAM:PASSROLE"]))
-    assert kept == [] and found == {"BLOCKED_ACTION"}
+    kept, findings = guardrails.apply([Requirement("sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:t", path="S.A"),
+                                       Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,), path="S.B")],
+                                      GuardPolicy.build(extra_deny=["SNS:PUBLISH", "IAM:PASSROLE"]))
+    assert kept == []
+    assert [(f.code, f.path, f.message.split(": ", 1)[1]) for f in findings] == [
+        ("BLOCKED_ACTION", "S.A", "deny-listed by this deployment"),
+        ("BLOCKED_ACTION", "S.B", "deny-listed by this deployment")]
 
 
 def test_a_service_outside_the_allow_list_refuses_only_its_own_grants() -> None:
