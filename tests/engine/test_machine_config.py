@@ -100,3 +100,11 @@ def test_an_unresolved_alias_is_quoted_up_to_200_characters(length: int, quoted:
     message = next(f.message for f in plan.findings if f.code == "DYNAMIC_RESOURCE")
     assert (f"kmsKeyId {alias!r} is an alias" in message) is quoted
     assert (f"kmsKeyId {alias[:200]!r} is an alias" in message) is True
+
+
+def test_settings_that_are_not_objects_or_not_booleans_ask_for_nothing() -> None:
+    """Bad input is ignored, never a crash: tracing is on only for the JSON boolean true."""
+    plan = plan_for(PASS, logging="ALL", tracing=[True], encryption="CUSTOMER_MANAGED_KMS_KEY")
+    assert plan.documents == () and codes(plan) == {"NO_PERMISSIONS"}
+    assert plan_for(PASS, tracing={"enabled": 1}).documents == ()
+    assert plan_for(PASS, tracing={"enabled": "true"}).documents == ()

@@ -3,6 +3,10 @@ NO_PERMISSIONS finding only when nothing at all is needed (pinned by mutation te
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from sfn_iam import engine
 from sfn_iam.model import StateMachine
 from tests.helpers import ACCOUNT, REGION, SM_ARN, assert_allows, assert_denies, codes, plan_for, task
@@ -74,3 +78,10 @@ def test_requirements_are_unique_in_document_order() -> None:
     assert [r.resource for r in plan.requirements] == [TOPIC + "-b", TOPIC + "-a"]
     assert [r.resource for r in plan.granted] == [TOPIC + "-b", TOPIC + "-a"]
     assert plan.statements == [s for d in plan.documents for s in d["Statement"]]
+
+
+def test_a_plan_cannot_be_changed_after_it_was_made() -> None:
+    """The fixer writes, re-checks and reports the one plan: nothing may alter it on the way."""
+    plan = plan_for(_publish(TOPIC))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.documents = ()  # type: ignore[misc]
