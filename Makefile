@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 SCAN_VENV := .venv-scan
 # cosmic-ray (mutation testing) lives apart from the project's tools too; the tests it runs use $(VENV).
 MUTATE_VENV := .venv-mutate
-# `make mutate MODULE=layers/sfn_iam/sfn_iam/engine/policy.py` for one module (see mutation/modules.toml)
+# `make mutate MODULE=layers/sfn_iam/sfn_iam/engine/policy.py` for one module (see mutation/modules.toml);
+# SURVIVORS=1 re-runs only the last session's survivors (docs/mutation.md)
 MODULE ?=
 # sam build needs the Lambda runtime's exact Python (python3.13) on PATH: the venv is built from it.
 # A pyenv shim may exist and still refuse to run (when 3.13 is not the global version): try each candidate.
@@ -50,7 +51,7 @@ $(MUTATE_VENV)/.installed: requirements-mutate.txt
 # Mutation testing of the engine, guardrails, policy builder and role fixing (slow: not part of `make test`).
 # docs/mutation.md says how to read the report and what to do with a surviving mutant.
 mutate: venv mutate-venv
-	$(MUTATE_VENV)/bin/python scripts/mutate.py --python $(BIN)/python $(if $(MODULE),--module $(MODULE))
+	$(MUTATE_VENV)/bin/python scripts/mutate.py --python $(BIN)/python $(if $(MODULE),--module $(MODULE)) $(if $(SURVIVORS),--survivors)
 
 demo: venv
 	$(BIN)/python -m scripts.demo

@@ -1,21 +1,29 @@
 """Mutation testing of the core with cosmic-ray (docs/mutation.md): `make mutate`, or directly
 
     .venv-mutate/bin/python scripts/mutate.py [--python .venv/bin/python] [--module PATH ...] [--min-rate 95]
+                                              [--survivors]
 
 For each module in mutation/modules.toml, the tracked tree is copied to .mutate/work/ (the working tree is never
 mutated; ../shared is linked beside the copy when present), cosmic-ray generates the mutants, and each one runs
 only the tests mapped to its module (fail-fast, Hypothesis derandomized). A surviving mutant is either killed by a
 new test or listed with its reason in mutation/equivalents.txt. Prints the kill rate per module and exits non-zero
 when a module is under --min-rate (equivalents excluded) or an equivalent entry no longer matches any mutant.
+
+``--survivors`` re-runs only the mutants that survived the module's last session (after new tests were written),
+with the current mapped tests, except the reviewed equivalents: the other mutants keep their result. It does so
+only while the module's source is the one that session mutated; otherwise (or without a session) the module is
+run in full.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -136,10 +144,34 @@ def skip_annotations(session: Path, spans: list[tuple[tuple[int, int], tuple[int
             db.set_multiple_results(skipped, WorkResult(output=ANNOTATION, worker_outcome=WorkerOutcome.SKIPPED))
 
 
-def run_module(module: str, tests: list[str], repo: Path, python: str, excluded: list[str],
-               factor: float) -> list[Mutant]:
+def _reset_survivors(session: Path, module: str, equivalents: dict[tuple[str, str, str, str], str]) -> int:
+    """Forget the results of the session's surviving mutants that are not reviewed equivalents (those run again:
+    no test can kill an equivalent mutant); how many there were."""
+    db = sqlite3.connect(session)
+    try:
+        with db:
+            rows = db.execute("SELECT r.job_id, s.operator_name, r.diff FROM work_results r "
+                              "JOIN mutation_specs s ON s.job_id = r.job_id WHERE r.test_outcome = 'SURVIVED'")
+            again = [(job,) for job, operator, diff in rows.fetchall()
+                     if (module, operator, *_changed_lines(diff or "")[1:]) not in equivalents]
+            db.executemany("DELETE FROM work_results WHERE job_id = ?", again)
+            return len(again)
+    finally:
+        db.close()
+
+
+def run_module(module: str, tests: list[str], repo: Path, python: str, excluded: list[str], factor: float,
+               survivors: bool = False, equivalents: dict[tuple[str, str, str, str], str] | None = None
+               ) -> list[Mutant]:
     session = STATE / (module.replace("/", "__") + ".sqlite")
-    session.unlink(missing_ok=True)
+    stamp = session.with_suffix(".source")
+    source = hashlib.sha256((repo / module).read_bytes()).hexdigest()
+    resume = survivors and session.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == source
+    if survivors and not resume:
+        print(f"{module}: no session of this source to resume: running every mutant", flush=True)
+    if not resume:
+        session.unlink(missing_ok=True)
+        stamp.unlink(missing_ok=True)
     command = f"{python} -m pytest -x -q -p no:cacheprovider -n 0 --hypothesis-seed=0 {' '.join(tests)}"
     baseline = subprocess.run([*command.split(), "--co", "-q"], cwd=repo, capture_output=True, text=True)
     if baseline.returncode != 0:
@@ -161,11 +193,16 @@ def run_module(module: str, tests: list[str], repo: Path, python: str, excluded:
         "[cosmic-ray.filters.operators-filter]",
         f"exclude-operators = {json.dumps(excluded)}",
     ]) + "\n", encoding="utf-8")
-    subprocess.run([BIN / "cosmic-ray", "init", config, session], cwd=repo, check=True)
-    subprocess.run([BIN / "cr-filter-operators", session, config], cwd=repo, check=True)
-    subprocess.run([BIN / "cr-filter-pragma", session], cwd=repo, check=True)
-    spans = annotation_spans((repo / module).read_text(encoding="utf-8"))
-    skip_annotations(session, spans)
+    if resume:
+        again = _reset_survivors(session, module, equivalents or {})
+        print(f"{module}: re-running the {again} survivors of the last session (reviewed equivalents kept)", flush=True)
+    else:
+        subprocess.run([BIN / "cosmic-ray", "init", config, session], cwd=repo, check=True)
+        subprocess.run([BIN / "cr-filter-operators", session, config], cwd=repo, check=True)
+        subprocess.run([BIN / "cr-filter-pragma", session], cwd=repo, check=True)
+        spans = annotation_spans((repo / module).read_text(encoding="utf-8"))
+        skip_annotations(session, spans)
+        stamp.write_text(source, encoding="utf-8")
     subprocess.run([BIN / "cosmic-ray", "exec", config, session], cwd=repo, check=True)
     dump = subprocess.run([BIN / "cosmic-ray", "dump", session], cwd=repo, check=True, capture_output=True, text=True)
     mutants = []
@@ -192,6 +229,8 @@ def main() -> int:
                         help="the interpreter of the project's test virtualenv")
     parser.add_argument("--module", action="append", help="only this module (repeatable; default: all)")
     parser.add_argument("--min-rate", type=float, default=95.0)
+    parser.add_argument("--survivors", action="store_true",
+                        help="re-run only the last session's survivors of each module (same source only)")
     args = parser.parse_args()
     modules, excluded, factor = load_config()
     selected = args.module or list(modules)
@@ -205,7 +244,8 @@ def main() -> int:
     all_mutants: list[Mutant] = []
     for module in selected:
         print(f"== {module}", flush=True)
-        all_mutants += run_module(module, modules[module], repo, python, excluded, factor)
+        all_mutants += run_module(module, modules[module], repo, python, excluded, factor, args.survivors,
+                                  equivalents)
     report = []
     failed = False
     by_module: dict[str, list[Mutant]] = defaultdict(list)

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from sfn_iam.engine.asl import DYNAMIC, Args, DefinitionError, walk
+from sfn_iam.engine.asl import DYNAMIC, Args, DefinitionError, loads, walk
+from tests.helpers import ACCOUNT, REGION, SM_ARN, assert_allows, assert_denies, plan_for, task
 
 SNS = "arn:aws:states:::sns:publish"
 
@@ -82,6 +83,8 @@ def test_query_language_is_inherited_and_overridden() -> None:
         ("{% $states.input %}", True, DYNAMIC),
         ({}, False, None),
         ({"K": 42}, False, "42"),
+        ({"K": True}, False, None),  # a boolean is not a name
+        ({"K": False}, True, None),
         ({"K": {"nested": 1}}, False, None),
     ],
 )
@@ -108,3 +111,121 @@ def test_broken_parts_become_findings_not_exceptions() -> None:
     _, findings = walk(json.loads(json.dumps(definition)))
     assert {f.path for f in findings} == {"States.A", "States.B", "States.C", "States.D.ItemProcessor"}
     assert {f.code for f in findings} == {"DEFINITION_ERROR"}
+
+
+# --- Pinned by mutation testing (docs/mutation.md): what the walker reads decides what is requested ---------------
+
+FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f"
+
+
+def _distributed_map(reader: dict[str, object], *, jsonata: bool = False) -> dict[str, object]:
+    definition: dict[str, object] = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True, "ItemReader": reader,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}}
+    if jsonata:
+        definition["QueryLanguage"] = "JSONata"
+    return definition
+
+
+def test_a_jsonata_definition_read_from_text_uses_its_arguments() -> None:
+    """The query language read from JSON text is not the code's own "JSONata" object: compared by value."""
+    text = json.dumps(task("arn:aws:states:::lambda:invoke", {"FunctionName": FUNCTION}, jsonata=True))
+    plan = plan_for(text)
+    assert_allows(plan, "lambda:InvokeFunction", FUNCTION)
+    assert_denies(plan, "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:g")
+
+
+@pytest.mark.parametrize("jsonata", [False, True])
+def test_a_distributed_map_reads_its_item_reader_in_its_own_language(jsonata: bool) -> None:
+    reader = {"Resource": "arn:aws:states:::s3:getObject",
+              "Arguments" if jsonata else "Parameters": {"Bucket": "data-bucket", "Key": "in/items.json"}}
+    plan = plan_for(json.dumps(_distributed_map(reader, jsonata=jsonata)))
+    assert_allows(plan, "s3:GetObject", "arn:aws:s3:::data-bucket/in/items.json")
+    assert_denies(plan, "s3:GetObject", "arn:aws:s3:::data-bucket/other.json")
+    assert_denies(plan, "s3:GetObject", "arn:aws:s3:::other-bucket/in/items.json")
+    assert_allows(plan, "states:StartExecution", SM_ARN)  # the Mode read from text starts child executions
+
+
+def test_an_inline_map_starts_no_child_executions() -> None:
+    definition = _distributed_map({"Resource": "arn:aws:states:::s3:getObject",
+                                   "Parameters": {"Bucket": "data-bucket", "Key": "in/items.json"}})
+    definition["States"]["M"]["ItemProcessor"]["ProcessorConfig"] = {"Mode": "INLINE"}  # type: ignore[index]
+    plan = plan_for(definition)
+    assert_denies(plan, "states:StartExecution", SM_ARN)
+    assert_allows(plan, "s3:GetObject", "arn:aws:s3:::data-bucket/in/items.json")
+
+
+def test_a_table_whose_request_is_a_path_is_named_without_its_suffix() -> None:
+    """JSONPath ``"Orders.$": "$.keys"`` sends the table Orders the keys of the input."""
+    plan = plan_for(task("arn:aws:states:::aws-sdk:dynamodb:batchGetItem",
+                         {"RequestItems": {"Orders.$": "$.keys", "Customers": {"Keys": [{"id": {"S": "1"}}]}}}))
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table"
+    assert_allows(plan, "dynamodb:BatchGetItem", f"{table}/Orders")
+    assert_allows(plan, "dynamodb:BatchGetItem", f"{table}/Customers")
+    assert_denies(plan, "dynamodb:BatchGetItem", f"{table}/Or")
+    assert_denies(plan, "dynamodb:BatchGetItem", f"{table}/Other")
+
+
+@pytest.mark.parametrize(("value", "pattern"), [
+    ("reports/2024-0?.csv", True),  # "?" alone: an IAM pattern of one character
+    ("reports/*.csv", True),
+    ("bucket/key?versionId=3", False),  # a query suffix
+    ("SELECT * FROM t", False),
+    ("https://example.com/a?b=*", False),
+    ("reports/2024.csv", False),
+])
+def test_a_literal_iam_would_read_as_a_pattern_is_a_run_time_value(value: str, pattern: bool) -> None:
+    assert (Args({"K": value}, False).get("K") is DYNAMIC) is pattern
+
+
+@pytest.mark.parametrize(("raw", "jsonata"), [
+    ({"Path.$": "States.Format('/@connections/{}', $.id)"}, False),
+    ({"Path": "{% '/@connections/' & $id %}"}, True),
+])
+def test_the_literal_start_of_a_run_time_value_is_known(raw: dict[str, object], jsonata: bool) -> None:
+    args = Args(raw, jsonata)
+    assert args.get("Path") is DYNAMIC
+    assert args.literal_prefix("Path") == "/@connections/"
+    assert Args({"Path": "/@connections/abc"}, jsonata).literal_prefix("Path") == "/@connections/abc"
+    assert Args({}, jsonata).literal_prefix("Path") is None
+
+
+@pytest.mark.parametrize(("jsonata", "expected"), [
+    (False, ["a", DYNAMIC, "{% $x %}"]),  # JSONPath: a pattern is a run-time value, "{% %}" is text
+    (True, ["a", DYNAMIC, DYNAMIC]),
+])
+def test_array_elements_are_classified_one_by_one(jsonata: bool, expected: list[object]) -> None:
+    items = Args({"L": ["a", "b*", "{% $x %}"]}, jsonata).items("L")
+    assert isinstance(items, list)
+    assert [item.raw for item in items] == expected
+    assert Args({"L.$": "$.l"}, False).items("L") is DYNAMIC
+
+
+@pytest.mark.parametrize(("length", "shown"), [(5, True), (100, True), (101, False)])
+def test_a_repeated_key_is_quoted_up_to_100_characters(length: int, shown: bool) -> None:
+    key = "k" * length
+    with pytest.raises(DefinitionError) as raised:
+        loads('{"StartAt": "A", "States": {}, "' + key + '": 1, "' + key + '": 2}')
+    assert (f"repeats the key {key!r} in one object" in str(raised.value)) is shown
+    assert (f"repeats the key {key[:100] + '...'!r}" in str(raised.value)) is not shown
+
+
+def test_a_parameter_present_or_absent_decides_the_extra_action() -> None:
+    """GetObject with a VersionId reads a version (s3:GetObjectVersion); without one it does not."""
+    key = "arn:aws:s3:::data-bucket/in/a.csv"
+    versioned = plan_for(task("arn:aws:states:::aws-sdk:s3:getObject",
+                              {"Bucket": "data-bucket", "Key": "in/a.csv", "VersionId": "3"}))
+    assert_allows(versioned, "s3:GetObjectVersion", key)
+    latest = plan_for(task("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket": "data-bucket", "Key": "in/a.csv"}))
+    assert_allows(latest, "s3:GetObject", key)
+    assert_denies(latest, "s3:GetObjectVersion", key)
+
+
+def test_a_run_time_value_counts_as_given() -> None:
+    """DYNAMIC is truthy: a role only known at run time is a role (EKS CreateCluster is requested and the pass is
+    reported), not a missing parameter."""
+    plan = plan_for(task("arn:aws:states:::eks:createCluster",
+                         {"Name": "c", "RoleArn.$": "$.role", "ResourcesVpcConfig": {}}))
+    assert_allows(plan, "eks:CreateCluster", "*")
+    assert {f.code for f in plan.findings} == {"PASSROLE_UNSCOPED"}

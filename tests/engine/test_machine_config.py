@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.helpers import ACCOUNT, REGION, SM_ARN, assert_allows, assert_denies, codes, plan_for
@@ -56,3 +58,53 @@ def test_key_alias_cannot_be_resolved_offline_and_is_reported() -> None:
 
 def test_aws_owned_key_needs_nothing() -> None:
     assert plan_for(PASS, encryption={"type": "AWS_OWNED_KEY"}).documents == ()
+
+
+# --- Pinned by mutation testing (docs/mutation.md) -----------------------------------------------------------------
+
+LOGS_CONTEXT = {"kms:EncryptionContext:SourceArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:*"}
+
+def test_settings_read_from_the_api_response_text_are_honoured() -> None:
+    """DescribeStateMachine's settings arrive as parsed JSON: strings equal to, not identical with, the code's."""
+    settings = json.loads(json.dumps({
+        "logging": {"level": "ERROR"}, "tracing": {"enabled": True},
+        "encryption": {"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": KEY}}))
+    plan = plan_for(PASS, **settings)
+    assert_allows(plan, "kms:Decrypt", KEY, SM_CONTEXT)
+    assert_allows(plan, "logs:CreateLogDelivery", "*")
+    assert_allows(plan, "xray:PutTraceSegments", "*")
+    assert_allows(plan, "kms:GenerateDataKey", KEY, LOGS_CONTEXT)
+
+
+@pytest.mark.parametrize("level", ["OFF", "off"])
+def test_a_customer_key_without_logging_gives_logs_nothing(level: str) -> None:
+    plan = plan_for(PASS, logging={"level": level}, encryption={"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": KEY})
+    assert_denies(plan, "kms:GenerateDataKey", KEY, LOGS_CONTEXT)
+    assert_denies(plan, "logs:CreateLogDelivery", "*")
+    assert_allows(plan, "kms:GenerateDataKey", KEY, SM_CONTEXT)
+
+
+@pytest.mark.parametrize("encryption", [{"type": "CUSTOMER_MANAGED_KMS_KEY"},
+                                        {"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": ""},
+                                        {"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": 7}])
+def test_a_customer_key_without_a_key_id_is_reported_and_grants_nothing(encryption: dict[str, object]) -> None:
+    plan = plan_for(PASS, encryption=encryption)
+    assert plan.documents == ()
+    assert [(f.code, f.path) for f in plan.findings] == [("MISSING_PARAMETER", "encryptionConfiguration")]
+
+
+@pytest.mark.parametrize(("length", "quoted"), [(5, True), (200, True), (201, False)])
+def test_an_unresolved_alias_is_quoted_up_to_200_characters(length: int, quoted: bool) -> None:
+    alias = "alias/" + "a" * (length - len("alias/"))
+    plan = plan_for(PASS, encryption={"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": alias})
+    message = next(f.message for f in plan.findings if f.code == "DYNAMIC_RESOURCE")
+    assert (f"kmsKeyId {alias!r} is an alias" in message) is quoted
+    assert (f"kmsKeyId {alias[:200]!r} is an alias" in message) is True
+
+
+def test_settings_that_are_not_objects_or_not_booleans_ask_for_nothing() -> None:
+    """Bad input is ignored, never a crash: tracing is on only for the JSON boolean true."""
+    plan = plan_for(PASS, logging="ALL", tracing=[True], encryption="CUSTOMER_MANAGED_KMS_KEY")
+    assert plan.documents == () and codes(plan) == {"NO_PERMISSIONS"}
+    assert plan_for(PASS, tracing={"enabled": 1}).documents == ()
+    assert plan_for(PASS, tracing={"enabled": "true"}).documents == ()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from sfn_iam.engine import guardrails
+from sfn_iam.engine.asl import walk
 from sfn_iam.engine.guardrails import GuardPolicy, access_class, covers_container
 from sfn_iam.model import Condition, Requirement
 from tests.helpers import ACCOUNT, assert_allows, assert_denies, codes, plan_for, task
@@ -95,14 +97,18 @@ def test_wildcard_rule_exemptions_are_narrow() -> None:
 
 
 def test_requested_wildcard_actions_are_refused() -> None:
+    topic = Requirement("sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:t")
     kept, found = _apply(Requirement("s3:Put*", "arn:aws:s3:::b"), Requirement("iam:*", "*"),
-                         Requirement("s3:Get?bject", "arn:aws:s3:::b/k"))
-    assert kept == [] and found == {"BLOCKED_ACTION"}
+                         Requirement("s3:Get?bject", "arn:aws:s3:::b/k"), topic)
+    assert kept == [topic] and found == {"BLOCKED_ACTION"}
 
 
 @pytest.mark.parametrize(("req", "allowed"), [
     (Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,)), True),
     (Requirement("iam:PassRole", ROLE), False),
+    # another condition beside the service's does not hide it
+    (Requirement("iam:PassRole", ROLE, (Condition("ArnLike", "iam:AssociatedResourceArn", (
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/app:*",)), PASSED_TO_ECS)), True),
     (Requirement("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/*", (PASSED_TO_ECS,)), False),
     (Requirement("iam:PassRole", ROLE, (Condition("StringLike", "iam:PassedToService", ("*",)),)), False),
     (Requirement("iam:PassRole", ROLE, (Condition("StringEquals", "iam:PassedToService", ("*",)),)), False),
@@ -124,6 +130,9 @@ def test_requested_wildcard_actions_are_refused() -> None:
     (Requirement("iam:CreateRole", ROLE), False),
     (Requirement("logs:PutResourcePolicy", "*", path="loggingConfiguration"), True),
     (Requirement("logs:PutResourcePolicy", "*", path="States.loggingConfiguration"), False),
+    (Requirement("logs:PutResourcePolicy", "*", path="tracingConfiguration"), False),
+    (Requirement("logs:DeleteResourcePolicy", "*", path="loggingConfiguration"), False),
+    (Requirement("s3:PutBucketPolicy", "*", path="loggingConfiguration"), False),
     (Requirement("states:InvokeHTTPEndpoint", "arn:x",
                  (Condition("StringEquals", "states:HTTPEndpoint", ("https://a.example",)),)), True),
     (Requirement("states:InvokeHTTPEndpoint", "arn:x",
@@ -145,8 +154,11 @@ def test_assume_role_only_on_credentials_roles() -> None:
 def test_role_pass_falls_with_a_refused_call_of_the_same_state() -> None:
     kept, found = _apply(Requirement("lambda:CreateFunction", "arn:aws:lambda:us-east-1:1:function:f", path="S.A"),
                          Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,), path="S.A"),
-                         Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,), path="S.B"))
-    assert [r.path for r in kept] == ["S.B"] and found == {"BLOCKED_ACTION", "UNVERIFIED_ROLE"}  # S.B, offline
+                         Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,), path="S.B"),
+                         Requirement("events:PutRule", "arn:aws:events:us-east-1:1:rule/r", path="S.A"))
+    # only the pass falls with the call; the state's other grants stay
+    assert [(r.action, r.path) for r in kept] == [("iam:PassRole", "S.B"), ("events:PutRule", "S.A")]
+    assert found == {"BLOCKED_ACTION", "UNVERIFIED_ROLE"}  # S.B, offline
 
 
 def test_extra_deny_and_allow_list_from_the_deployment() -> None:
@@ -200,3 +212,322 @@ def test_deployment_deny_list_also_beats_the_documented_exceptions() -> None:
                          Requirement("logs:PutResourcePolicy", "*", path="loggingConfiguration"),
                          guard=guard, roles=(ROLE,))
     assert kept == [] and found == {"BLOCKED_ACTION"}
+
+
+# --- Pinned by mutation testing (docs/mutation.md): each test fails on a guardrail change no other test noticed ---
+
+ECS_TASKS = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task"
+RUN_TASK = Requirement("ecs:RunTask", f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/app:3", path="States.Run")
+
+
+def test_a_run_stop_on_a_pattern_is_granted_beside_its_start() -> None:
+    """ecs:runTask.sync with a run-time cluster: the task id is generated, so StopTask (on abort) gets task/* of this
+    account and Region, and nothing outside it."""
+    plan = plan_for(task("arn:aws:states:::ecs:runTask.sync",
+                         {"Cluster.$": "$.cluster", "TaskDefinition": RUN_TASK.resource}))
+    assert_allows(plan, "ecs:StopTask", f"{ECS_TASKS}/main/0f3a2b")
+    assert_denies(plan, "ecs:StopTask", "arn:aws:ecs:us-east-1:210987654321:task/main/0f3a2b")
+    assert_denies(plan, "ecs:StopTask", f"arn:aws:ecs:eu-west-1:{ACCOUNT}:task/main/0f3a2b")
+    batch = plan_for(task("arn:aws:states:::batch:submitJob.sync", {
+        "JobName": "j", "JobQueue": f"arn:aws:batch:us-east-1:{ACCOUNT}:job-queue/q",
+        "JobDefinition": f"arn:aws:batch:us-east-1:{ACCOUNT}:job-definition/d:1"}))
+    assert_allows(batch, "batch:TerminateJob", f"arn:aws:batch:us-east-1:{ACCOUNT}:job/0b1c")
+    assert_denies(batch, "batch:TerminateJob", "arn:aws:batch:us-east-1:210987654321:job/0b1c")
+
+
+@pytest.mark.parametrize("pattern", [
+    "arn:aws*:ecs:us-east-1:123456789012:task/*",  # any partition
+    "arn:aws:ecs:*:123456789012:task/*",  # any Region
+    "arn:aws:ecs:us-east-1:210987654321:task/*",  # another account (after this one in order, and before it)
+    "arn:aws:ecs:us-east-1:111111111111:task/*",
+    "arn:aws:ecs:us-east-1:*:task/*",
+])
+def test_a_run_stop_outside_this_account_and_region_is_refused_even_beside_its_start(pattern: str) -> None:
+    kept, findings = guardrails.apply([RUN_TASK, Requirement("ecs:StopTask", pattern, path="States.Run")],
+                                      GuardPolicy(), account=ACCOUNT)
+    assert kept == [RUN_TASK]
+    assert [f.code for f in findings] == ["WILDCARD_WRITE"]
+
+
+@pytest.mark.parametrize("condition", [
+    Condition("StringEquals", "kms:CallerAccount", (ACCOUNT,)),  # any key the account may use
+    Condition("StringEquals", "kms:ViaService", ("s3.us-east-1.amazonaws.com",)),  # any key S3 uses
+    Condition("StringEquals", "aws:ResourceTag/team", ("data",)),
+    Condition("ForAnyValue:StringEquals", "aws:TagKeys", ("team",)),
+    Condition("ForAnyValue:StringEquals", "kms:ViaService", ("s3.us-east-1.amazonaws.com",)),
+    # a pattern in a pinning key pins nothing
+    Condition("StringEquals", "kms:EncryptionContext:aws:states:stateMachineArn", ("arn:aws:states:*",)),
+    # also true for a request without any encryption context
+    Condition("ForAllValues:StringEquals", "kms:EncryptionContext:aws:states:stateMachineArn", ("arn:x",)),
+])
+def test_a_kms_condition_that_does_not_name_the_data_or_the_key_does_not_scope_a_wildcard(
+        condition: Condition) -> None:
+    kept, found = _apply(Requirement("kms:Decrypt", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/*", (condition,)))
+    assert kept == [] and found == {"WILDCARD_WRITE"}
+
+
+@pytest.mark.parametrize(("operator", "scoped"), [
+    ("ForAnyValue:StringEquals", True),  # the key carries this alias
+    ("ForAnyValue:StringNotEquals", False),  # the key carries any other alias
+    ("ForAllValues:StringEquals", False),  # also true for a key without any alias
+    ("StringNotEquals", False),
+])
+def test_only_a_key_carrying_a_named_alias_scopes_a_kms_wildcard(operator: str, scoped: bool) -> None:
+    aliases = Condition(operator, "kms:ResourceAliases", ("alias/app",))
+    kept, _ = _apply(Requirement("kms:Decrypt", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/*", (aliases,)))
+    assert bool(kept) is scoped
+
+
+def test_an_encryption_context_scopes_only_kms_grants() -> None:
+    """kms:EncryptionContext pins which data a KMS call is about; on an S3 write it restricts nothing of S3's."""
+    context = Condition("StringEquals", "kms:EncryptionContext:aws:s3:arn", ("arn:aws:s3:::b",))
+    kept, found = _apply(Requirement("s3:PutObject", "*", (context,)),
+                         Requirement("dynamodb:PutItem", "*", (context,)),
+                         Requirement("dynamodb:DeleteItem", "*", (Condition(
+                             "ForAnyValue:StringEquals", "kms:ResourceAliases", ("alias/app",)),)),
+                         Requirement("s3:DeleteBucket", "*", (Condition(
+                             "ForAnyValue:StringEquals", "kms:ResourceAliases", ("alias/app",)),)),
+                         Requirement("s3:DeleteObject", "*", (Condition("StringEquals", "kms:RequestAlias",
+                                                                        ("alias/app",)),)))
+    assert kept == [] and found == {"WILDCARD_WRITE"}
+
+
+def test_an_invoke_on_a_bare_wildcard_or_in_any_account_is_refused() -> None:
+    kept, findings = guardrails.apply([Requirement("lambda:InvokeFunction", "*", path="States.I"),
+                                       Requirement("states:StartExecution", "*", path="States.S"),
+                                       Requirement("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:*:function:f",
+                                                   path="States.X"),
+                                       Requirement("lambda:InvokeFunction",
+                                                   f"arn:aws*:lambda:us-east-1:{ACCOUNT}:function:f", path="States.Y")],
+                                      GuardPolicy())
+    assert kept == []
+    assert [(f.code, f.path) for f in findings] == [("WILDCARD_WRITE", "States.I"), ("WILDCARD_WRITE", "States.S"),
+                                                    ("WILDCARD_WRITE", "States.X"), ("WILDCARD_WRITE", "States.Y")]
+    assert all("only inside one account and region" in f.message for f in findings)
+
+
+@pytest.mark.parametrize(("req", "says"), [
+    (Requirement("s3:GetObject", "arn:aws:s3:::*/k"), "s3:GetObject reads secrets or credentials"),
+    (Requirement("s3:PutObject", "*"), "s3:PutObject writes to the sensitive service s3"),
+    (Requirement("athena:StartSession", "*"),
+     "athena:StartSession is sensitive (a Spark session runs code as the work group's execution role)"),
+])
+def test_the_wildcard_finding_says_why_the_action_is_sensitive(req: Requirement, says: str) -> None:
+    _, findings = guardrails.apply([req], GuardPolicy())
+    assert [f.code for f in findings] == ["WILDCARD_WRITE"]
+    assert findings[0].message == (f"{req.action} on {req.resource} not granted: {says}; it is never granted on a "
+                                   "wildcard that covers whole containers")
+
+
+def test_actions_after_sts_assume_role_in_name_order_are_not_role_assumptions() -> None:
+    """X-Ray (tracing) and Translate sort after sts:AssumeRole: granted as themselves, not refused as assumptions."""
+    plan = plan_for(task("arn:aws:states:::aws-sdk:translate:translateText",
+                         {"Text": "hi", "SourceLanguageCode": "en", "TargetLanguageCode": "fr"}),
+                    tracing={"enabled": True})
+    assert_allows(plan, "xray:PutTraceSegments", "*")
+    assert_allows(plan, "translate:TranslateText", "*")
+    assert "BLOCKED_ACTION" not in codes(plan)
+
+
+def test_only_roles_passed_or_assumed_are_verified() -> None:
+    read = Requirement("iam:GetRole", ROLE)
+    passed = Requirement("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/Passed", (PASSED_TO_ECS,))
+    assumed = Requirement("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/Assumed")
+    pattern = Requirement("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/*", (PASSED_TO_ECS,))
+    assert guardrails.roles_to_verify([read, passed, assumed, pattern]) == (assumed.resource, passed.resource)
+
+
+def test_a_wildcard_below_one_automation_runbook_covers_only_that_runbook() -> None:
+    """SSM names beyond parameters are containers too: every version of one runbook is one runbook."""
+    assert covers_container(f"arn:aws:ssm:us-east-1:{ACCOUNT}:automation-definition/Patch:*") is False
+    assert covers_container(f"arn:aws:ssm:us-east-1:{ACCOUNT}:automation-definition/*") is True
+
+
+def test_every_multi_region_access_point_of_an_account_is_many_containers() -> None:
+    """A Multi-Region Access Point ARN has an account and no Region: it is not a bucket name."""
+    assert covers_container(f"arn:aws:s3::{ACCOUNT}:accesspoint/*") is True
+    assert covers_container(f"arn:aws:s3::{ACCOUNT}:accesspoint/mfzwi23gnjvgw.mrap/object/*") is False
+
+
+def test_an_allow_of_every_action_is_reported_as_such() -> None:
+    why = guardrails.admin_equivalence([{"Statement": {"Effect": "Allow", "Action": " * ", "Resource": "*"}}])
+    assert why == "it allows every action (*)"
+    assert guardrails.admin_equivalence([{"Statement": {"Effect": "Allow", "Action": "", "Resource": "*"}}]) is None
+
+
+def test_the_shared_default_guard_data_cannot_be_changed_in_place() -> None:
+    """A warm Lambda plans many machines with the module's defaults: no plan may alter them for the next."""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        guardrails.DEFAULT_DENY[0].action = "none:None"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        guardrails.SENSITIVITY.services = frozenset()  # type: ignore[misc]
+    guard = GuardPolicy.build(passable_roles=[f"arn:aws:iam::{ACCOUNT}:role/app-*"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        guard.passable_roles = None  # type: ignore[misc]
+    assert guard.refusing_roles([(ROLE, "admin")]).refused_roles == ((ROLE, "admin"),)
+    assert guard.refused_roles == ()  # refusing roles makes a new policy, the deployment's stays as it was
+
+
+@pytest.mark.parametrize(("resource", "covers"), [
+    # public parameters have no account; a wildcard in a parameter's name covers other parameters
+    ("arn:aws:ssm:us-east-1::parameter/aws/service/*", True),
+    # a log group's name holds slashes: a wildcard in it covers other groups, one after it only one group's streams
+    (f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/*", True),
+    (f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/app:*", False),
+    # global services without an account: a wildcard in the name covers other zones, images, ...
+    ("arn:aws:route53:::hostedzone/*", True),
+    ("arn:aws:ec2:us-east-1::image/ami-*", True),
+    # a wildcard partition: the same table name in every partition
+    (f"arn:aws*:dynamodb:us-east-1:{ACCOUNT}:table/T", True),
+])
+def test_covers_container_names_with_separators_inside(resource: str, covers: bool) -> None:
+    assert covers_container(resource) is covers
+
+
+@pytest.mark.parametrize(("length", "quoted"), [(200, True), (201, False)])
+def test_findings_quote_a_resource_whole_up_to_200_characters(length: int, quoted: bool) -> None:
+    resource = f"arn:aws:iam::{ACCOUNT}:user/" + "u" * (length - len(f"arn:aws:iam::{ACCOUNT}:user/"))
+    _, findings = guardrails.apply([Requirement("iam:CreateUser", resource)], GuardPolicy())
+    assert (f" on {resource} not granted" in findings[0].message) is quoted
+    assert (f" on {resource[:200]}... not granted" in findings[0].message) is not quoted
+
+
+@pytest.mark.parametrize("req", [
+    Requirement("dynamodb:PutItem", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/*", path="States.Run"),
+    Requirement("ecs:DeleteService", f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/*", path="States.Run"),
+    Requirement("batch:TerminateJob", f"arn:aws:batch:us-east-1:{ACCOUNT}:job/*", path="States.Run"),
+])
+def test_only_the_stop_of_the_run_started_beside_it_passes_on_a_pattern(req: Requirement) -> None:
+    """Beside ecs:RunTask only ecs:StopTask is its run's stop: other writes on patterns stay refused."""
+    kept, findings = guardrails.apply([RUN_TASK, req], GuardPolicy(), account=ACCOUNT)
+    assert kept == [RUN_TASK]
+    assert [f.code for f in findings] == ["WILDCARD_WRITE"]
+
+
+def test_a_pinning_condition_counts_after_a_pattern_condition() -> None:
+    """Any one literal pinning condition scopes the grant, wherever it stands among the others."""
+    loose = Condition("ForAnyValue:StringLike", "kms:ResourceAliases", ("alias/*",))
+    pinned = Condition("StringEquals", "kms:EncryptionContext:aws:states:stateMachineArn", ("arn:x",))
+    req = Requirement("kms:Decrypt", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/*", (loose, pinned))
+    assert _apply(req)[0] == [req]
+    assert _apply(Requirement("kms:Decrypt", req.resource, (loose,)))[0] == []
+
+
+def test_credentials_roles_are_found_inside_a_distributed_map() -> None:
+    """The Map's own node comes first in the walk; the Task inside it still names the role it assumes."""
+    definition = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "T",
+                          "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True,
+                                           "Credentials": {"RoleArn": ROLE},
+                                           "Parameters": {"FunctionName": "f", "Payload.$": "$"}}}}}}}
+    plan = plan_for(definition)
+    assert_allows(plan, "sts:AssumeRole", ROLE)
+    assert_denies(plan, "sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/Other")
+
+
+def test_a_role_that_may_not_be_passed_refuses_only_its_own_grant() -> None:
+    guard = GuardPolicy.build(passable_roles=[f"arn:aws:iam::{ACCOUNT}:role/app-*"])
+    topic = Requirement("sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:t", path="States.B")
+    kept, findings = guardrails.apply([Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,), path="States.A"), topic],
+                                      guard)
+    assert kept == [topic] and [f.code for f in findings] == ["ROLE_NOT_PASSABLE"]
+    assert f"outside this deployment's passable roles (arn:aws:iam::{ACCOUNT}:role/app-*)" in findings[0].message
+
+
+def test_a_run_stop_falls_with_a_start_refused_on_one_of_its_resources() -> None:
+    """The start is granted whole or not at all: a run-time task definition (refused) cannot start the run, so
+    its stop on task/* is refused too, though the start's literal task definition was granted."""
+    stop = Requirement("ecs:StopTask", f"{ECS_TASKS}/*", path="States.Run")
+    wide = Requirement("ecs:RunTask", f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/*", path="States.Run")
+    kept, findings = guardrails.apply([RUN_TASK, wide, stop], GuardPolicy(), account=ACCOUNT)
+    assert kept == [RUN_TASK]
+    assert sorted(f.message.split(" on ")[0] for f in findings) == ["ecs:RunTask", "ecs:StopTask"]
+
+
+def test_an_allow_after_a_deny_in_one_document_counts() -> None:
+    document = {"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}, "not a statement",
+                              {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}
+    assert guardrails.admin_equivalence([document]) is not None
+
+
+def test_a_statement_without_effect_grants_nothing() -> None:
+    assert guardrails.admin_equivalence([{"Statement": [{"Action": "*", "Resource": "*"}]}]) is None
+    assert guardrails.admin_equivalence([{"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}]) is None
+
+
+def test_admin_equivalence_reads_documents_as_iam_returns_them() -> None:
+    """Documents come from IAM as JSON text: their "Allow" is not the same string object as the code's."""
+    document = json.loads('{"Statement": [{"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": "*"}]}')
+    assert guardrails.admin_equivalence([document]) is not None
+
+
+def test_a_refused_role_refuses_only_itself() -> None:
+    """Refused roles are matched exactly (case aside): a role that sorts before or after one is not refused."""
+    guard = GuardPolicy().refusing_roles([(f"arn:aws:iam::{ACCOUNT}:role/Zeta-Admin", "admin-equivalent")])
+    before = Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,), path="States.A")
+    refused = Requirement("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/zeta-admin", (PASSED_TO_ECS,),
+                          path="States.B")
+    kept, findings = guardrails.apply([before, refused], guard)
+    assert kept == [before]
+    assert [(f.code, f.path) for f in findings if f.code != "UNVERIFIED_ROLE"] == [("ROLE_NOT_PASSABLE", "States.B")]
+
+
+def test_a_pattern_before_the_random_suffix_of_a_secret_covers_many_secrets() -> None:
+    assert covers_container(f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db*-??????") is True
+    assert covers_container(f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:d-??????") is False
+
+
+def test_only_a_task_names_the_roles_it_assumes() -> None:
+    """Credentials belong to Task states: the same field on a Map (or its ItemReader) is not a role the workflow
+    assumes, so it never makes sts:AssumeRole grantable."""
+    inner = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True,
+             "Credentials": {"RoleArn": f"arn:aws:iam::{ACCOUNT}:role/Inner"}, "Parameters": {"FunctionName": "f"}}
+    definition = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True, "Credentials": {"RoleArn": ROLE},
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "Credentials": {"RoleArn": ROLE},
+                       "Parameters": {"Bucket": "b", "Key": "k"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "T",
+                          "States": {"T": inner}}}}}
+    nodes, _ = walk(definition)
+    assert guardrails.credential_roles(nodes) == {f"arn:aws:iam::{ACCOUNT}:role/Inner"}
+
+
+def test_an_action_without_resource_types_is_exempt_on_star_only() -> None:
+    """ssm:CreateOpsItem has no resource type: "*" names no container; an ARN pattern is refused as any other."""
+    star = Requirement("ssm:CreateOpsItem", "*")
+    kept, found = _apply(star, Requirement("ssm:CreateOpsItem", f"arn:aws:ssm:us-east-1:{ACCOUNT}:*", path="S.P"))
+    assert kept == [star] and found == {"WILDCARD_WRITE"}
+
+
+def test_the_deployment_deny_list_matches_actions_whatever_their_case() -> None:
+    """IAM action names are case-insensitive: ExtraDeniedActions=SNS:PUBLISH refuses sns:Publish, and
+    IAM:PASSROLE refuses even the documented role pass."""
+    kept, findings = guardrails.apply([Requirement("sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:t", path="S.A"),
+                                       Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,), path="S.B")],
+                                      GuardPolicy.build(extra_deny=["SNS:PUBLISH", "IAM:PASSROLE"]))
+    assert kept == []
+    assert [(f.code, f.path, f.message.split(": ", 1)[1]) for f in findings] == [
+        ("BLOCKED_ACTION", "S.A", "deny-listed by this deployment"),
+        ("BLOCKED_ACTION", "S.B", "deny-listed by this deployment")]
+
+
+def test_a_service_outside_the_allow_list_refuses_only_its_own_grants() -> None:
+    topic = Requirement("sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:t", path="States.B")
+    kept, found = _apply(Requirement("sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:q", path="States.A"), topic,
+                         guard=GuardPolicy.build(allowed_services=["sns"]))
+    assert kept == [topic] and found == {"BLOCKED_SERVICE"}
+
+
+def test_without_an_account_a_run_stop_still_needs_a_literal_account() -> None:
+    stop = Requirement("ecs:StopTask", "arn:aws:ecs:us-east-1:*:task/*", path="States.Run")
+    kept, findings = guardrails.apply([RUN_TASK, stop], GuardPolicy())
+    assert kept == [RUN_TASK] and [f.code for f in findings] == ["WILDCARD_WRITE"]
+    own = Requirement("ecs:StopTask", f"{ECS_TASKS}/*", path="States.Run")
+    assert guardrails.apply([RUN_TASK, own], GuardPolicy())[0] == [RUN_TASK, own]
+
+
+def test_admin_equivalence_reads_odd_documents_without_failing() -> None:
+    document = {"Statement": [{"Effect": "Allow", "Action": [7, "iam:PassRole"], "Resource": "*"}]}
+    assert guardrails.admin_equivalence([document]) is not None
+    assert guardrails.admin_equivalence([], attached=["not-a-policy-arn"]) is None

@@ -1,0 +1,87 @@
+"""The planner end to end: the definition, its routed versions and the machine's settings make one policy; the
+NO_PERMISSIONS finding only when nothing at all is needed (pinned by mutation testing, docs/mutation.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from sfn_iam import engine
+from sfn_iam.model import StateMachine
+from tests.helpers import ACCOUNT, REGION, SM_ARN, assert_allows, assert_denies, codes, plan_for, task
+
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:topic"
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/Cross"
+
+
+def _publish(topic: str, **extra: object) -> dict[str, object]:
+    return task("arn:aws:states:::sns:publish", {"TopicArn": topic, "Message": "m"}, **extra)
+
+
+def test_a_routed_version_is_granted_beside_the_latest_definition() -> None:
+    publish = _publish(TOPIC + "-v3")["States"]["T"]  # type: ignore[index]
+    assumed = {**_publish(TOPIC + "-cross", Credentials={"RoleArn": ROLE})["States"]["T"]}  # type: ignore[index]
+    definition = {"StartAt": "A", "States": {"A": {**publish, "End": False, "Next": "B"}, "B": assumed}}
+    version = StateMachine(arn=f"{SM_ARN}:3", definition=definition, logging={"level": "ALL"},
+                           tracing={"enabled": True})
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=_publish(TOPIC), versions=(version,)))
+    assert_allows(plan, "sns:Publish", TOPIC)
+    assert_allows(plan, "sns:Publish", TOPIC + "-v3")
+    assert_allows(plan, "sts:AssumeRole", ROLE)  # the version's Task assumes it: its role is a credentials role
+    assert_allows(plan, "logs:CreateLogDelivery", "*")  # the version logs
+    assert_allows(plan, "xray:PutTraceSegments", "*")
+    assert_denies(plan, "sns:Publish", TOPIC + "-other")
+
+
+def test_a_version_without_settings_adds_only_its_definition() -> None:
+    version = StateMachine(arn=f"{SM_ARN}:3", definition=_publish(TOPIC + "-v3"))
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=PASS, versions=(version,)))
+    assert_allows(plan, "sns:Publish", TOPIC + "-v3")
+    assert_denies(plan, "logs:CreateLogDelivery", "*")
+    assert "NO_PERMISSIONS" not in codes(plan)
+
+
+def test_a_machine_that_needs_nothing_says_so() -> None:
+    plan = plan_for(PASS)
+    assert plan.documents == () and plan.granted == ()
+    assert [f.code for f in plan.findings] == ["NO_PERMISSIONS"]
+
+
+def test_no_policy_is_not_reported_as_needing_nothing_when_something_was_refused_or_unknown() -> None:
+    refused = plan_for(task("arn:aws:states:::aws-sdk:iam:createAccessKey", {"UserName": "u"}))
+    assert refused.documents == () and "NO_PERMISSIONS" not in codes(refused)
+    unknown = plan_for(task("arn:aws:states:::no-such-service:doThing", {}))
+    assert unknown.documents == () and "NO_PERMISSIONS" not in codes(unknown)
+
+
+def test_findings_are_unique_and_ordered_by_path() -> None:
+    definition = {"StartAt": "B", "States": {
+        "B": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "Parameters": {"TopicArn.$": "$.t"},
+              "Next": "A"},
+        "A": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "Parameters": {"TopicArn.$": "$.t"},
+              "End": True}}}
+    plan = plan_for(definition)
+    paths = [f.path for f in plan.findings]
+    assert paths == sorted(paths) and len(plan.findings) == len(set(plan.findings))
+    assert {"States.A", "States.B"} <= set(paths)
+
+
+def test_requirements_are_unique_in_document_order() -> None:
+    definition = {"StartAt": "B", "States": {
+        "B": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+              "Parameters": {"TopicArn": TOPIC + "-b", "Message": "m"}, "Next": "A"},
+        "A": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+              "Parameters": {"TopicArn": TOPIC + "-a", "Message": "m"}, "End": True}}}
+    plan = plan_for(definition)
+    assert [r.resource for r in plan.requirements] == [TOPIC + "-b", TOPIC + "-a"]
+    assert [r.resource for r in plan.granted] == [TOPIC + "-b", TOPIC + "-a"]
+    assert plan.statements == [s for d in plan.documents for s in d["Statement"]]
+
+
+def test_a_plan_cannot_be_changed_after_it_was_made() -> None:
+    """The fixer writes, re-checks and reports the one plan: nothing may alter it on the way."""
+    plan = plan_for(_publish(TOPIC))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.documents = ()  # type: ignore[misc]
