@@ -1,4 +1,4 @@
-"""Calls per Create with facts from the account (issue 12), on moto in-process.
+"""Calls per Create with facts from the account, on moto in-process.
 
 Run: .venv/bin/python bench/facts_cost.py
 A machine whose definition implies facts it does not say: an ECS task definition with a task and an execution role,

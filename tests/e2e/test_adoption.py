@@ -1,4 +1,4 @@
-"""Adoption and residual access on moto, through the real handler (issue 13).
+"""Adoption and residual access on moto, through the real handler.
 
 A first deployment meets roles the fixer did not create: under ``/`` (SAM, CDK, Terraform) or ``/service-role/``
 (the Step Functions console), often carrying ``AdministratorAccess`` or a hand-written ``Action: "*"``. Tagged

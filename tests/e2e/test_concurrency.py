@@ -1,6 +1,6 @@
-"""Issue 11 on moto: concurrent events for one machine, quota contention, retries of calls that took effect, faults,
-sweeps racing events, foreign regions, outcome size. Each test asserts the final IAM state at the level of the
-requests the state machine will make (tests/evaluate.py), not only the outcome status."""
+"""Correct under concurrency, on moto: concurrent events for one machine, quota contention, retries of calls that
+took effect, faults, sweeps racing events, foreign regions, outcome size. Each test asserts the final IAM state at
+the level of the requests the state machine will make (tests/evaluate.py), not only the outcome status."""
 
 from __future__ import annotations
 

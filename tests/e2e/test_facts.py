@@ -1,4 +1,4 @@
-"""Facts from the account, end to end on moto (issue 12): the real handler reads what a definition implies but does not
+"""Facts from the account, end to end on moto: the real handler reads what a definition implies but does not
 say, and the role can then make the requests the workflow makes at run time, with the context IAM sees, and no
 neighbouring request. Each case is checked request by request with tests/evaluate.py."""
 

@@ -1,4 +1,4 @@
-"""The scheduled sweeper on moto (issue 13): a second sweep with nothing new publishes no per-machine outcome; the
+"""The scheduled sweeper on moto: a second sweep with nothing new publishes no per-machine outcome; the
 opt-in removal of residual access saves what it removes, and `sfn-iam restore` puts it back."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Requests that pin behaviour a mutation run showed no test protected (issue #16, docs/mutation.md).
+"""Requests that pin behaviour a mutation run showed no test protected (docs/mutation.md).
 
 Each test states what the state machine will request at run time (action, resource, condition context) and the
 neighbouring request that must stay denied: the narrow shape we grant is what a regression would silently widen.

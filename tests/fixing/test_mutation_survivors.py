@@ -1,6 +1,6 @@
 """Role fixing, driven by the EventBridge events the Lambda receives, judged by the outcome and the final IAM state.
 
-Pinned by a mutation run (issue #16, docs/mutation.md): only what a caller can observe is asserted — the outcome's
+Pinned by a mutation run (docs/mutation.md): only what a caller can observe is asserted — the outcome's
 status and reason, and which inline and managed policies the fake IAM holds afterwards — so the tests stay valid
 whatever the service's internals become.
 """

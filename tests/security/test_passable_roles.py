@@ -1,4 +1,4 @@
-"""Class 7 of issue 15: passing and assuming literal roles.
+"""Class 7: passing and assuming literal roles.
 
 A literal role is granted (``iam:PassRole``, ``sts:AssumeRole``) only inside the deployment's passable-role
 patterns and when it is not admin-equivalent; offline, nobody can check, so the grant carries ``UNVERIFIED_ROLE``.

@@ -1,4 +1,4 @@
-"""Guardrails must not break common workflows (issue 15): what each call requests at run time is allowed, and the
+"""Guardrails must not break common workflows: what each call requests at run time is allowed, and the
 neighbouring request is denied. One class per test group: literal list parameters, KMS aliases, RDS identifiers
 named differently in the API and the IAM reference, and the stop of a ``.sync`` run whose id AWS generates."""
 

@@ -1,4 +1,4 @@
-"""Keys named in parameters that the service uses with the caller's credentials (issue 10, dependent permissions).
+"""Keys named in parameters that the service uses with the caller's credentials (dependent permissions).
 
 Request level: the KMS request the service makes on the role's behalf (action, key ARN, kms:ViaService of that
 service) is allowed; the same request through another service, on another key, or another action is not.

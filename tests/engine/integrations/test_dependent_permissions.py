@@ -1,4 +1,4 @@
-"""Issue 10: no AccessDenied on real workflows. Request-level: the request a run makes is allowed, its neighbour
+"""No AccessDenied on real workflows. Request-level: the request a run makes is allowed, its neighbour
 is denied, with the condition context IAM evaluates (iam:PassedToService)."""
 
 from __future__ import annotations

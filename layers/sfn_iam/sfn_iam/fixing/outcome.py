@@ -144,7 +144,7 @@ class Outcome:
             "message": self.message,
             "changes": [c.to_dict() for c in self.changes],
             "findings": [f.to_dict() for f in self.findings],
-            # -- adoption, residual access, signal (issue 13) --
+            # -- adoption, residual access, signal --
             "maxSeverity": self.max_severity,
             "documents": list(self.documents),  # the policy planned; on a skipped role, what it would need
             "residualAccess": list(self.residual),

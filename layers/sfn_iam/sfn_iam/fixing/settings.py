@@ -113,7 +113,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
     bad = [s for s in services if not _SERVICE.match(s.lower())]
     if bad:
         raise ConfigError(f"ALLOWED_SERVICES has entries that are not IAM service prefixes: {bad}")
-    # Class 7 (issue 15): the literal roles a workflow may pass or assume; empty means the roles of our scope.
+    # Class 7: the literal roles a workflow may pass or assume; empty means the roles of our scope.
     passable = _list(env.get("PASSABLE_ROLE_PATTERNS", "")) or list(default_passable_roles(account, role_path))
     bad = bad_role_patterns(passable)
     if bad:

@@ -316,7 +316,7 @@ class SweepResult:
     orphans: tuple[Outcome, ...] = ()  # one per removed (or proposed) orphaned policy
     errors: tuple[SweepError, ...] = ()
     roles: int = 0  # distinct roles of the state machines
-    # -- signal, not noise; residual access (issue 13) --
+    # -- signal, not noise; residual access --
     repeated: frozenset[str] = frozenset()  # policy names whose outcome is what the previous sweep reported
     residual_removals: tuple[Outcome, ...] = ()  # one per role whose residual policies were removed (opt-in)
 
