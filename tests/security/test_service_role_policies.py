@@ -101,3 +101,16 @@ def test_other_escalations_count_even_on_one_named_resource(action: str) -> None
 def test_a_statement_that_also_allows_every_action_still_counts() -> None:
     assert admin_equivalence([_doc({"Effect": "Allow", "Action": ["iam:PassRole", "*"], "Resource": "*",
                                     "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}})])
+
+
+@pytest.mark.parametrize("key", ["iam:ResourceTag/service", "kms:ViaService", "aws:SourceVpce"])
+def test_only_the_passed_to_service_key_narrows_a_pass(key: str) -> None:
+    # a value that names a service, under a key that is not iam:PassedToService, limits nothing about the pass
+    assert admin_equivalence([_doc(_pass("*", {"StringEquals": {key: "ec2.amazonaws.com"}}))]) is not None
+
+
+def test_the_boundary_reason_names_the_first_escalation_it_leaves_possible() -> None:
+    why = admin_equivalence([_doc({"Effect": "Allow", "Action": "*", "Resource": "*"})],
+                            boundary=_doc({"Effect": "Allow", "Action": ["sts:AssumeRole", "iam:PassRole"],
+                                           "Resource": "*"}))
+    assert why is not None and why.endswith("its permissions boundary allows iam:passrole")
