@@ -114,3 +114,27 @@ def test_the_boundary_reason_names_the_first_escalation_it_leaves_possible() -> 
                             boundary=_doc({"Effect": "Allow", "Action": ["sts:AssumeRole", "iam:PassRole"],
                                            "Resource": "*"}))
     assert why is not None and why.endswith("its permissions boundary allows iam:passrole")
+
+
+def test_a_pass_of_one_role_name_at_any_path_does_not_count() -> None:
+    # role names are unique in an account whatever the path: role/*/Name is still one role per account
+    assert admin_equivalence([_doc(_pass("arn:aws:iam::*:role/*/EMR_EC2_DefaultRole"))]) is None
+    assert admin_equivalence([_doc(_pass("arn:aws:iam::123456789012:role/team/app-*"))]) is not None
+
+
+def test_an_unrelated_condition_operator_before_the_service_one_still_narrows() -> None:
+    condition = {"Bool": {"aws:SecureTransport": "true"},
+                 "StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+    assert admin_equivalence([_doc(_pass("*", condition))]) is None
+
+
+def test_a_malformed_action_entry_does_not_hide_the_ones_after_it() -> None:
+    stmt = {"Effect": "Allow", "Action": [{"not": "an action"}, "iam:PutRolePolicy"], "Resource": "*"}
+    assert admin_equivalence([_doc(stmt)]) is not None
+
+
+def test_the_reason_of_a_pass_is_the_pass_even_next_to_launches() -> None:
+    why = admin_equivalence([_doc({"Effect": "Allow", "Action": ["lambda:CreateFunction", "iam:PassRole"],
+                                   "Resource": "*"})])
+    assert why is not None and "hands any role to a service that runs code" in why
+    assert "deploys anything" not in why
