@@ -37,7 +37,8 @@ CODES: dict[str, Severity] = {
     "POLICY_SPLIT": Severity.MEDIUM,  # the policy needs more than one document
     "POLICY_TOO_LARGE": Severity.HIGH,  # the policy cannot fit the role's budget: refused
     "BLOCKED_ACTION": Severity.HIGH,  # a deny-listed action was requested: not granted
-    "BLOCKED_SERVICE": Severity.HIGH,  # a service outside the allow-list was requested: not granted
+    "OUTSIDE_CEILING": Severity.HIGH,  # the ceiling does not allow the grant: not granted; the finding says how to
+    # approve it (the statement to add to the ceiling), and the outcome's documents carry the proposal
     "WILDCARD_WRITE": Severity.HIGH,  # a sensitive write or a secret read on a container-covering wildcard: refused
     "NO_PERMISSIONS": Severity.INFO,  # the state machine needs no permissions at all
     "DEFINITION_ERROR": Severity.HIGH,  # the definition is structurally broken in places
@@ -45,7 +46,7 @@ CODES: dict[str, Severity] = {
     "STATE_MACHINE_GONE": Severity.INFO,  # the state machine disappeared before we could read it
     "ROLE_GONE": Severity.INFO,  # the role disappeared before we could write
     "PASSROLE_UNSCOPED": Severity.MEDIUM,  # a role is passed but not named literally: PassRole not granted
-    "ROLE_NOT_PASSABLE": Severity.HIGH,  # a literal role outside the passable roles, or admin-equivalent: refused
+    "ROLE_NOT_PASSABLE": Severity.HIGH,  # a literal role that does not fit inside the ceiling (or missing): refused
     "UNVERIFIED_ROLE": Severity.LOW,  # a literal role is passed or assumed; offline, nobody could check it
     "DRIFT": Severity.MEDIUM,  # sweep: an owned policy differs from what its machine needs (hand edit, missed event)
     # Added for the role fixer (service.py):
@@ -63,6 +64,10 @@ CODES: dict[str, Severity] = {
     "MISSED_CHANGE": Severity.MEDIUM,  # sweep: the definition changed since the last write and no event said so
     # -- facts from the account --
     "FACT_UNRESOLVED": Severity.MEDIUM,  # the account did not answer (AccessDenied, not found): planned without it
+    # -- the ceiling as the permissions boundary (fixing/boundary.py) --
+    "BOUNDARY_SET": Severity.INFO,  # the fixer set the ceiling as the role's permissions boundary before writing
+    "FOREIGN_BOUNDARY": Severity.MEDIUM,  # the role has another permissions boundary: nothing written (proposal kept)
+    "BOUNDARY_CUTS": Severity.HIGH,  # the role's other policies grant beyond the ceiling: the boundary takes it away
     # -- residual access and adoption (fixing/residual.py) --
     "RESIDUAL_ACCESS": Severity.HIGH,  # another policy on the role grants beyond its machines' needs (critical: admin)
     "RESIDUAL_REMOVED": Severity.MEDIUM,  # sweep (opt-in): such a policy was removed; the outcome keeps its document

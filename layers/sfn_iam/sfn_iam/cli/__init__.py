@@ -8,6 +8,8 @@ a directory (every template and definition in it) or ``-`` for standard input.
 
 ``sfn-iam sweep`` sweeps a live account and region (needs ``pip install 'sfn-iam[aws]'``).
 
+``sfn-iam ceiling`` prints the default ceiling (what may be granted at all; ``--boundary``: as IAM enforces it).
+
 ``sfn-iam restore FILE...`` puts back the residual policies a sweep removed (``RemoveResidualPolicies``).
 
 Exit codes: 0 ok, 1 invalid input, 2 usage, 3 findings at or above ``--fail-on``.
@@ -87,6 +89,8 @@ def _resolver(args: argparse.Namespace, err: TextIO) -> FactResolver | int | Non
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     try:
         conf = settings.load(args.config if args.config else settings.find())
+        if args.ceiling:
+            conf = conf.with_ceiling(args.ceiling)
         options = _options(args, conf)
     except (settings.ConfigError, sources.InputError) as exc:
         print(f"sfn-iam: error: {exc}", file=err)
@@ -94,6 +98,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> i
     resolver = _resolver(args, err)
     if isinstance(resolver, int):
         return resolver
+    for note in conf.notes:
+        print(f"sfn-iam: note: {note}", file=err)
     loaded = sources.load(args.files, options, stdin)
     report = formats.Report(args.command, errors=list(loaded.errors))
     for machine in loaded.machines:
@@ -158,6 +164,23 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "offline by default")
     p.add_argument("--config", metavar="FILE",
                    help="settings file (default: .sfn-iam.toml, or [tool.sfn-iam] in pyproject.toml, found upwards)")
+    p.add_argument("--ceiling", metavar="FILE",
+                   help="the ceiling: an IAM policy document (JSON) of what may be granted at all (default: the "
+                        "settings' `ceiling`, else the reviewed default that `sfn-iam ceiling` prints)")
+
+
+def _ceiling(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    """``sfn-iam ceiling``: the default ceiling, or (``--boundary``) the permissions boundary IAM enforces."""
+    from sfn_iam.engine.guardrails import ceiling
+
+    document = ceiling.default_boundary() if args.boundary else ceiling.default_document()
+    if args.account or args.stack_name or args.partition:
+        document = ceiling.filled(document, {"AWS::AccountId": args.account or "${AWS::AccountId}",
+                                             "AWS::StackName": args.stack_name or "${AWS::StackName}",
+                                             "AWS::Partition": args.partition or "${AWS::Partition}"})
+    json.dump(document, out, indent=2)
+    out.write("\n")
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,6 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "its needs (EXCESS_GRANT).")
     _common(c)
     c.set_defaults(func=_run)
+    g = sub.add_parser("ceiling", help="print the default ceiling: what may be granted at all",
+                       description="Print the reviewed default ceiling, an IAM policy document: what the engine may "
+                       "grant, with ${AWS::...} placeholders. --boundary prints it as the template's CeilingPolicy "
+                       "carries it (IAM's 6,144-character limit: wider wildcards; the engine enforces the exact "
+                       "list). Copy it, change it, and pass it with --ceiling or the `ceiling` setting.")
+    g.add_argument("--boundary", action="store_true", help="as the permissions boundary IAM enforces")
+    g.add_argument("--account", help="fill ${AWS::AccountId}")
+    g.add_argument("--partition", help="fill ${AWS::Partition}")
+    g.add_argument("--stack-name", help="fill ${AWS::StackName} (the product's stack: its resources are denied)")
+    g.set_defaults(func=_ceiling)
     from sfn_iam.cli import sweep
 
     s = sub.add_parser("sweep", help="fix or report every state machine of an account and region (live AWS)",

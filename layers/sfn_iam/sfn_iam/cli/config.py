@@ -2,9 +2,7 @@
 
 ```toml
 [tool.sfn-iam]
-extra-denied-actions = ["ssm:GetParameter*"]   # as the stack's ExtraDeniedActions
-allowed-services = ["lambda", "dynamodb"]      # as the stack's AllowedServices (absent: every service)
-passable-roles = ["arn:aws:iam::210987654321:role/app/*"]  # as PassableRolePatterns (absent: UNVERIFIED_ROLE)
+ceiling = "security/ceiling.json"   # the ceiling (an IAM policy document), relative to this file; absent: the default
 fail-on = "high"
 region = "eu-west-1"
 account = "210987654321"
@@ -15,6 +13,9 @@ path = "States.Notify"          # a state path; a trailing * matches the states 
 state-machine = "OrdersMachine"  # optional
 reason = "the topic is chosen per tenant; reviewed in #123"   # required
 ```
+
+The settings ``extra-denied-actions``, ``allowed-services`` and ``passable-roles`` of earlier releases are still read,
+translated into Deny statements of the ceiling (:func:`sfn_iam.engine.guardrails.ceiling.restricted`), with a note.
 """
 
 from __future__ import annotations
@@ -24,16 +25,17 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sfn_iam.engine.guardrails import GuardPolicy, bad_role_patterns
+from sfn_iam.engine.guardrails import GuardPolicy, ceiling
+from sfn_iam.engine.guardrails.roles import bad_role_patterns
 from sfn_iam.findings import CODES, Finding, Severity
 
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
 _SERVICE = re.compile(r"^[a-z0-9-]+$")
-_KEYS = {"extra-denied-actions", "allowed-services", "passable-roles", "fail-on", "suppress", "region", "account",
-         "partition"}
+_KEYS = {"ceiling", "extra-denied-actions", "allowed-services", "passable-roles", "fail-on", "suppress", "region",
+         "account", "partition"}
 
 
 class ConfigError(ValueError):
@@ -64,6 +66,13 @@ class Config:
     region: str | None = None
     account: str | None = None
     partition: str | None = None
+    notes: tuple[str, ...] = ()  # what the reader should know: the default ceiling, translated settings
+
+    def with_ceiling(self, path: str) -> Config:
+        """This configuration with the ceiling of file ``path`` (``--ceiling``), replacing the one it had."""
+        loaded = load_ceiling(path)
+        notes = tuple(n for n in self.notes if not n.startswith("using the default ceiling"))
+        return replace(self, guard=replace(self.guard, ceiling=loaded), notes=notes)
 
     def split(self, findings: list[Finding], state_machine: str) -> tuple[list[Finding], list[tuple[Finding, str]]]:
         """(kept, suppressed with its reason)."""
@@ -102,7 +111,7 @@ def find(start: str = ".") -> str | None:
 
 def load(path: str | None) -> Config:
     if path is None:
-        return Config()
+        return Config(notes=(DEFAULT_NOTE,))
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
@@ -168,10 +177,44 @@ def parse(section: Mapping[str, Any], path: str) -> Config:
         if (where is not None and not isinstance(where, str)) or (machine is not None and not isinstance(machine, str)):
             raise ConfigError(f"{path}: suppress[{i}].path and .state-machine must be strings")
         suppressions.append(Suppression(str(code), reason.strip(), where, machine))
+    notes: list[str] = []
+    chosen = section.get("ceiling")
+    if chosen is not None and not isinstance(chosen, str):
+        raise ConfigError(f"{path}: ceiling must be the path of an IAM policy document")
+    if chosen:
+        where = chosen if os.path.isabs(chosen) else os.path.join(os.path.dirname(path), chosen)
+        loaded = load_ceiling(where)
+    else:
+        loaded = ceiling.default()
+        notes.append(DEFAULT_NOTE)
+    translated = [key for key, value in (("extra-denied-actions", denied), ("allowed-services", services),
+                                         ("passable-roles", passable)) if value]
+    if translated:
+        loaded = ceiling.restricted(loaded, denied_actions=denied, allowed_services=services or (),
+                                    passable_roles=passable or ())
+        notes.append(f"{', '.join(translated)} translated into Deny statements of the ceiling (these settings are "
+                     "replaced by the ceiling: docs/cli.md)")
     context = {}
     for key in ("region", "account", "partition"):
         value = section.get(key)
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{path}: {key} must be a string")
         context[key] = value
-    return Config(path, GuardPolicy.build(denied, services, passable), fail_on, tuple(suppressions), **context)
+    return Config(path, GuardPolicy(loaded), fail_on, tuple(suppressions), **context, notes=tuple(notes))
+
+
+DEFAULT_NOTE = "using the default ceiling (`sfn-iam ceiling` prints it; --ceiling FILE or `ceiling` in the settings " \
+    "gives your own)"
+
+
+def load_ceiling(path: str) -> ceiling.Ceiling:
+    """The ceiling in file ``path``: an IAM policy document in JSON (raises :class:`ConfigError`)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the ceiling {path}: {exc.strerror or exc}") from None
+    try:
+        return ceiling.parse(text, source=path)
+    except ceiling.CeilingError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

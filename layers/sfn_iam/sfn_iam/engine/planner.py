@@ -29,6 +29,7 @@ class Plan:
     findings: tuple[Finding, ...]
     documents: tuple[dict[str, Any], ...]  # empty when nothing is needed
     questions: tuple[facts.Question, ...] = ()  # what the account could tell and was not asked (engine.facts)
+    proposal: dict[str, Any] | None = None  # the ceiling statements that would approve what it left out
 
     @property
     def statements(self) -> list[dict[str, Any]]:
@@ -98,7 +99,8 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
         findings.append(Finding.of("NO_PERMISSIONS", "the state machine needs no permissions; no policy is needed"))
     unique = sorted(set(findings), key=lambda f: (f.path, f.code, f.message))
     unanswered = tuple(sorted({q for q in asked if known.get(q) is None}))
-    return Plan(ctx, _sorted(reqs), _sorted(granted), tuple(unique), tuple(documents), unanswered)
+    return Plan(ctx, _sorted(reqs), _sorted(granted), tuple(unique), tuple(documents), unanswered,
+                guardrails.proposal(reqs, guard))
 
 
 def _sorted(reqs: list[Requirement]) -> tuple[Requirement, ...]:

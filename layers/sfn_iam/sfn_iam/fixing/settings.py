@@ -9,10 +9,11 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sfn_iam.arns import ArnError, parse_role_arn
-from sfn_iam.engine.guardrails import GuardPolicy, bad_role_patterns, default_passable_roles
+from sfn_iam.engine.guardrails import GuardPolicy, ceiling
 from sfn_iam.fixing import naming
 
 
@@ -27,8 +28,9 @@ class ConfigError(ValueError):
 
 _PATH = re.compile(r"^/(?:[\x21-\x7e]+/)*$")
 _ACCOUNT = re.compile(r"^\d{12}$")
-_SERVICE = re.compile(r"^[a-z0-9-]+$")
-_ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?]+$")
+_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy/[\x21-\x7e]+$")
+# Settings the ceiling replaced: set, they stop the function with the way to write them into a ceiling.
+_REPLACED = ("EXTRA_DENIED_ACTIONS", "ALLOWED_SERVICES", "PASSABLE_ROLE_PATTERNS")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +56,21 @@ class Settings:
     scope_tag: str = "sfn-iam:managed"  # a role tagged <scope_tag>=true is in scope whatever its path
     remove_residual: bool = False  # the sweep (enforce) removes other policies of exclusively-ours roles
     # -- passed and assumed roles (fixing/passable.py) --
-    verify_roles: bool = True  # read each literal role a machine passes or assumes; refuse admin-equivalent ones
+    verify_roles: bool = True  # read each literal role a machine passes or assumes; refuse those beyond the ceiling
     max_roles: int = 10  # distinct roles of this account read per machine; beyond, refused
+    # -- the ceiling (engine/guardrails/ceiling.py, fixing/boundary.py) --
+    ceiling_arn: str = ""  # the managed policy every managed role carries as its permissions boundary; empty: none
+    custom_ceiling: bool = False  # the ceiling is the administrator's own policy: the composition root reads it
+    stack_name: str = ""  # fills the default ceiling's ${AWS::StackName} (the product's own resources)
+
+    def with_ceiling(self, document: Mapping[str, Any], source: str) -> Settings:
+        """These settings with the administrator's ceiling (read from IAM by the composition root)."""
+        parsed = ceiling.parse(document, source=source, variables=self._variables())
+        return replace(self, guard=replace(self.guard, ceiling=parsed))
+
+    def _variables(self) -> dict[str, str]:
+        return {"AWS::AccountId": self.account, "AWS::StackName": self.stack_name,
+                "ManagedPolicyPath": self.managed_path}
 
     @property
     def enforce(self) -> bool:
@@ -105,30 +120,26 @@ def from_env(env: Mapping[str, str]) -> Settings:
             parse_role_arn(fixer_role)
         except ArnError as exc:
             raise ConfigError(f"FIXER_ROLE_ARN: {exc}") from None
-    denied = _list(env.get("EXTRA_DENIED_ACTIONS", ""))
-    bad = [a for a in denied if not _ACTION.match(a)]
-    if bad:
-        raise ConfigError(f"EXTRA_DENIED_ACTIONS has entries that are not service:Action patterns: {bad}")
-    services = _list(env.get("ALLOWED_SERVICES", ""))
-    bad = [s for s in services if not _SERVICE.match(s.lower())]
-    if bad:
-        raise ConfigError(f"ALLOWED_SERVICES has entries that are not IAM service prefixes: {bad}")
-    # Class 7: the literal roles a workflow may pass or assume; empty means the roles of our scope.
-    passable = _list(env.get("PASSABLE_ROLE_PATTERNS", "")) or list(default_passable_roles(account, role_path))
-    bad = bad_role_patterns(passable)
-    if bad:
-        raise ConfigError(f"PASSABLE_ROLE_PATTERNS has entries that are not IAM role ARN patterns: {bad}")
+    for legacy in _REPLACED:
+        if env.get(legacy, "").strip():
+            raise ConfigError(f"{legacy} is replaced by the ceiling: write it as a statement of a ceiling policy of "
+                              "your own and deploy with CeilingPolicyArn (docs/security.md, 'Extending the ceiling')")
+    ceiling_arn = env.get("CEILING_POLICY_ARN", "").strip()
+    if ceiling_arn and not _POLICY_ARN.match(ceiling_arn):
+        raise ConfigError(f"CEILING_POLICY_ARN={ceiling_arn!r} is not a managed policy ARN")
+    stack = env.get("STACK_NAME", "").strip()
     managed_path = env.get("MANAGED_POLICY_PATH", "/sfn-iam/").strip() or "/sfn-iam/"
     if not _PATH.match(managed_path) or managed_path == "/":
         raise ConfigError(f"MANAGED_POLICY_PATH={managed_path!r} must be a path of its own, like /sfn-iam/")
-    return Settings(
+    settings = Settings(
         account=account,
         mode=mode,
         role_path=role_path,
         opt_out_tag=tag,
         policy_prefix=prefix,
         fixer_role_arn=fixer_role,
-        guard=GuardPolicy.build(denied, services or None, passable),
+        guard=GuardPolicy(ceiling.default(account=account, stack=stack, managed_path=managed_path),
+                          verified_roles=_flag(env, "VERIFY_PASSED_ROLES", True)),
         max_attached=int(number(env, "MAX_ATTACHED_POLICIES", 10, 1, 20)),
         describe_attempts=int(number(env, "DESCRIBE_ATTEMPTS", 4, 1, 10)),
         describe_delay=number(env, "DESCRIBE_RETRY_DELAY", 1.0, 0, 30),
@@ -141,7 +152,13 @@ def from_env(env: Mapping[str, str]) -> Settings:
         remove_residual=_flag(env, "REMOVE_RESIDUAL_POLICIES", False),
         verify_roles=_flag(env, "VERIFY_PASSED_ROLES", True),
         max_roles=int(number(env, "MAX_ROLES_PER_MACHINE", 10, 1, 50)),
+        ceiling_arn=ceiling_arn,
+        custom_ceiling=_flag(env, "CUSTOM_CEILING", False),
+        stack_name=stack,
     )
+    if settings.custom_ceiling and not ceiling_arn:
+        raise ConfigError("CUSTOM_CEILING=true needs CEILING_POLICY_ARN (the administrator's ceiling policy)")
+    return settings
 
 
 # -- the ledger (docs/adr/0006) ----------------------------------------------------------------------------------
