@@ -11,6 +11,7 @@ import pytest
 
 from sfn_iam import engine
 from sfn_iam.engine.asl import DefinitionError, walk
+from sfn_iam.engine.guardrails import GuardPolicy, ceiling
 from sfn_iam.model import StateMachine
 from tests.evaluate import is_allowed
 
@@ -89,8 +90,32 @@ def task(resource: str, params: Mapping[str, Any] | None = None, *, jsonata: boo
     return definition
 
 
-def plan_for(definition: Mapping[str, Any] | str, *, arn: str = SM_ARN, **settings: Any) -> engine.Plan:
-    return engine.plan(StateMachine(arn=arn, definition=definition, **settings))
+def plan_for(definition: Mapping[str, Any] | str, *, arn: str = SM_ARN, guard: GuardPolicy | None = None,
+             **settings: Any) -> engine.Plan:
+    return engine.plan(StateMachine(arn=arn, definition=definition, **settings), guard)
+
+
+def admin_guard(*patterns: str) -> GuardPolicy:
+    """The guardrails under an administrator's ceiling: the default extended with a statement allowing ``patterns``
+    (wildcards such as ``ec2:*``) on any resource. A wildcard is not an explicit approval, so what the second line
+    (deny-list, Permissions management, wildcard rule, sensitive other-account) refuses stays refused: this is how
+    a test reaches the second line for an action the default ceiling leaves out."""
+    allow = {"Effect": "Allow", "Action": list(patterns), "Resource": "*"}
+    return GuardPolicy(ceiling.extended(ceiling.default(), [allow], source="test administrator"))
+
+
+def outside_ceiling(plan: engine.Plan, action: str) -> list[str]:
+    """The messages of the ``OUTSIDE_CEILING`` findings for ``action``, each checked to carry the ceiling statement
+    that would approve it (an Allow naming the action)."""
+    found = [f.message for f in plan.findings if f.code == "OUTSIDE_CEILING" and f.message.startswith(action + " ")]
+    for message in found:
+        assert f'{{"Effect":"Allow","Action":["{action}"]' in message, message
+    return found
+
+
+def without_notes(err: str) -> str:
+    """The CLI's standard error without its ``sfn-iam: note:`` lines (which ceiling is used, translated settings)."""
+    return "".join(line for line in err.splitlines(keepends=True) if not line.startswith("sfn-iam: note: "))
 
 
 def with_owner(resource: str, context: Mapping[str, str | Sequence[str]] | None,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sfn_iam.cli import main
-from tests.helpers import ACCOUNT, REGION, task
+from tests.helpers import ACCOUNT, REGION, task, without_notes
 
 LAMBDA = task("arn:aws:states:::lambda:invoke", {"FunctionName": "orders", "Payload.$": "$"})
 DYNAMIC = task("arn:aws:states:::sqs:sendMessage", {"QueueUrl.$": "$.q", "MessageBody": "x"})
@@ -23,7 +23,24 @@ def run(tmp_path: Path, data: object, *args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     context = [] if "--state-machine-arn" in args else ["--region", REGION, "--account", ACCOUNT]
     code = main(["policy", str(path), *context, *args], out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
+    return code, out.getvalue(), without_notes(err.getvalue())
+
+
+def test_the_default_ceiling_is_announced_once_and_a_given_one_is_not(tmp_path: Path) -> None:
+    """Which ceiling decided is said on stderr as a note (the error and finding lines stay as they were)."""
+    path = tmp_path / "input.json"
+    path.write_text(json.dumps(LAMBDA))
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["policy", str(path), "--region", REGION, "--account", ACCOUNT], out=out, err=err) == 0
+    notes = [line for line in err.getvalue().splitlines() if line.startswith("sfn-iam: note: ")]
+    assert len(notes) == 1 and "default ceiling" in notes[0]
+    own = tmp_path / "ceiling.json"
+    own.write_text(json.dumps({"Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*"}]}))
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["policy", str(path), "--region", REGION, "--account", ACCOUNT, "--ceiling", str(own)],
+                out=out, err=err) == 0
+    assert "default ceiling" not in err.getvalue()
+    assert json.loads(out.getvalue())["Statement"][0]["Action"] == ["lambda:InvokeFunction"]
 
 
 def test_raw_definition_prints_one_document(tmp_path: Path) -> None:

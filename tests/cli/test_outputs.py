@@ -14,6 +14,7 @@ import pytest
 from sfn_iam.cli import main
 from sfn_iam.findings import CODES
 from tests.cli.test_templates import CDK, CFN, CONTEXT, SAM
+from tests.helpers import without_notes
 
 DYNAMIC = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
                                              "Parameters": {"QueueUrl.$": "$.q", "MessageBody": "x"}, "End": True}}}
@@ -22,7 +23,7 @@ DYNAMIC = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws
 def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(list(args), out=out, err=err, stdin=io.StringIO(stdin))
-    return code, out.getvalue(), err.getvalue()
+    return code, out.getvalue(), without_notes(err.getvalue())
 
 
 def write(tmp_path: Path, data: Any, name: str = "d.json") -> str:
@@ -141,7 +142,9 @@ def test_config_file_suppresses_with_reason_and_adds_guardrails(tmp_path: Path) 
     assert "WILDCARD_WRITE" not in {f["code"] for f in r["findings"]}
     assert [(s["code"], s["reason"]) for s in r["suppressed"]] == [
         ("WILDCARD_WRITE", "the archive bucket is chosen at deploy time")]
-    assert "BLOCKED_ACTION" in {f["code"] for f in r["findings"]}
+    # the setting the ceiling replaced is translated into a Deny statement of the ceiling: refused as outside it
+    refused = [f["message"] for f in r["findings"] if f["code"] == "OUTSIDE_CEILING"]
+    assert any(m.startswith("sqs:SendMessage ") and "DeniedByThisDeployment" in m for m in refused), refused
     assert not any("sqs:SendMessage" in s["Action"] for d in r["documents"] for s in d["Statement"])
 
 
