@@ -7,7 +7,10 @@ machine and wants the fixer to hand its role more than the workflow legitimately
 * every ``benign`` request of the same definition is still allowed (refusing one state never costs the rest);
 * the refusal is reported with one of the case's ``codes`` (for aws-sdk cases: BLOCKED_ACTION, WILDCARD_WRITE or
   UNKNOWN_INTEGRATION, so they stay meaningful whether or not an SDK mapping exists); a case with no codes says
-  in its ``note`` why no finding is due;
+  in its ``note`` why no finding is due. A refusal is a refusal: where a case names a refusal code (BLOCKED_ACTION,
+  WILDCARD_WRITE, BLOCKED_SERVICE, ROLE_NOT_PASSABLE), ``OUTSIDE_CEILING`` is accepted too, since the default
+  ceiling is checked before the lists and refuses first what it does not allow (its finding then says when the
+  lists would refuse it too);
 * no statement of the output carries a deny-listed action (outside the documented exceptions) or a sensitive
   write/secret read on a container-covering wildcard, and the offline linter finds no error.
 """
@@ -40,6 +43,14 @@ def _request(entry: list[Any]) -> tuple[str, str, dict[str, str]]:
     return action, resource, (rest[0] if rest else {})
 
 
+_REFUSALS = frozenset({"BLOCKED_ACTION", "WILDCARD_WRITE", "BLOCKED_SERVICE", "ROLE_NOT_PASSABLE"})
+
+
+def _accepted(codes: list[str]) -> set[str]:
+    """The case's codes, and OUTSIDE_CEILING when one of them is a refusal (the ceiling refuses before the lists)."""
+    return set(codes) | ({"OUTSIDE_CEILING"} if _REFUSALS & set(codes) else set())
+
+
 def test_there_are_at_least_25_cases() -> None:
     assert len(CASES) >= 25
 
@@ -59,10 +70,11 @@ def test_dangerous_requests_are_denied_and_benign_ones_granted(path: Path) -> No
             f"{case['name']}: benign {action} on {resource} {context} was lost; findings: "
             f"{[f.line() for f in plan.findings]}")
     found = {f.code for f in plan.findings}
-    assert not case["codes"] or found & set(case["codes"]), (
-        f"{case['name']}: expected one of {case['codes']}, got {sorted(found)}")
+    accepted = _accepted(case["codes"])
+    assert not case["codes"] or found & accepted, (
+        f"{case['name']}: expected one of {sorted(accepted)}, got {sorted(found)}")
     for state_path in case.get("expect_paths", []):
-        assert any(f.path == state_path and f.code in case["codes"] for f in plan.findings), (
+        assert any(f.path == state_path and f.code in accepted for f in plan.findings), (
             f"{case['name']}: no refusal reported at {state_path!r}")
 
 
