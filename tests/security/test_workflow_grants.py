@@ -8,16 +8,53 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ACCOUNT, REGION, assert_allows, assert_denies, codes, plan_for, task
+from tests.helpers import (
+    ACCOUNT,
+    REGION,
+    admin_guard,
+    assert_allows,
+    assert_denies,
+    codes,
+    outside_ceiling,
+    plan_for,
+    task,
+)
 
 EC2 = f"arn:aws:ec2:{REGION}:{ACCOUNT}"
 KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}"
 RDS = f"arn:aws:rds:{REGION}:{ACCOUNT}"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 
+# Most calls tested here (ec2 instance stops, KMS encryption, RDS snapshots, queue creation...) are outside the
+# default ceiling: they run under an administrator's ceiling that allows their services by wildcard, which is no
+# explicit approval, so what is tested is still how the engine scopes them and what the second line refuses.
+ADMIN = admin_guard("ec2:*", "kms:*", "rds:*", "cloudwatch:*", "sqs:*", "sns:*", "glue:*")
+
+
+def admin_plan(definition: Any) -> Any:
+    return plan_for(definition, guard=ADMIN)
+
 
 def _sdk(api: str, params: Any, **kw: Any) -> dict[str, Any]:
     return task(f"arn:aws:states:::aws-sdk:{api}", params, **kw)
+
+
+@pytest.mark.parametrize("api,action,params", [
+    ("ec2:stopInstances", "ec2:StopInstances", {"InstanceIds": ["i-0123456789abcdef0"]}),
+    ("kms:encrypt", "kms:Encrypt", {"KeyId": KEY_ID, "Plaintext.$": "$.d"}),
+    ("kms:reEncrypt", "kms:ReEncryptFrom", {"SourceKeyId": KEY_ID, "DestinationKeyId": KEY_ID,
+                                            "CiphertextBlob.$": "$.b"}),
+    ("rds:createDBSnapshot", "rds:CreateDBSnapshot", {"DBInstanceIdentifier": "db1", "DBSnapshotIdentifier": "s1"}),
+    ("cloudwatch:deleteAlarms", "cloudwatch:DeleteAlarms", {"AlarmNames": ["HighCpu"]}),
+    ("sqs:createQueue", "sqs:CreateQueue", {"QueueName": "jobs"}),
+])
+def test_the_default_ceiling_refuses_them_with_the_statement_that_approves_them(api: str, action: str,
+                                                                                  params: Any) -> None:
+    plan = plan_for(_sdk(api, params))
+    assert not plan.documents or all(action not in s["Action"] for s in plan.statements)
+    assert outside_ceiling(plan, action), [f.line() for f in plan.findings]
+    assert plan.proposal is not None and any(action in s["Action"] for s in plan.proposal["Statement"])
+    assert any(action in s["Action"] for s in admin_plan(_sdk(api, params)).statements)
 
 
 # --- literal list parameters: one resource per element -----------------------------------------------------------
@@ -26,7 +63,7 @@ def _sdk(api: str, params: Any, **kw: Any) -> dict[str, Any]:
                                         ("ec2:startInstances", "ec2:StartInstances"),
                                         ("ec2:rebootInstances", "ec2:RebootInstances")])
 def test_literal_instance_ids_are_granted_one_by_one(api: str, action: str) -> None:
-    plan = plan_for(_sdk(api, {"InstanceIds": ["i-0123456789abcdef0", "i-0fedcba9876543210"]}))
+    plan = admin_plan(_sdk(api, {"InstanceIds": ["i-0123456789abcdef0", "i-0fedcba9876543210"]}))
     assert_allows(plan, action, f"{EC2}:instance/i-0123456789abcdef0")
     assert_allows(plan, action, f"{EC2}:instance/i-0fedcba9876543210")
     assert_denies(plan, action, f"{EC2}:instance/i-0aaaaaaaaaaaaaaaa")
@@ -34,7 +71,7 @@ def test_literal_instance_ids_are_granted_one_by_one(api: str, action: str) -> N
 
 
 def test_literal_instance_ids_work_in_jsonata_too() -> None:
-    plan = plan_for(_sdk("ec2:stopInstances", {"InstanceIds": ["i-0123456789abcdef0"]}, jsonata=True))
+    plan = admin_plan(_sdk("ec2:stopInstances", {"InstanceIds": ["i-0123456789abcdef0"]}, jsonata=True))
     assert_allows(plan, "ec2:StopInstances", f"{EC2}:instance/i-0123456789abcdef0")
     assert_denies(plan, "ec2:StopInstances", f"{EC2}:instance/i-0aaaaaaaaaaaaaaaa")
 
@@ -42,21 +79,21 @@ def test_literal_instance_ids_work_in_jsonata_too() -> None:
 @pytest.mark.parametrize("params", [{"InstanceIds.$": "$.ids"}, {"InstanceIds": ["i-0123456789abcdef0", "{% $id %}"]}])
 def test_a_run_time_instance_list_stays_refused_on_ec2(params: dict[str, Any]) -> None:
     jsonata = "InstanceIds" in params
-    plan = plan_for(_sdk("ec2:stopInstances", params, jsonata=jsonata))
+    plan = admin_plan(_sdk("ec2:stopInstances", params, jsonata=jsonata))
     assert_denies(plan, "ec2:StopInstances", f"{EC2}:instance/i-0aaaaaaaaaaaaaaaa")
     assert "WILDCARD_WRITE" in codes(plan)
 
 
 def test_a_list_longer_than_the_cap_is_a_pattern_not_a_flood() -> None:
     ids = [f"i-{n:017x}" for n in range(150)]
-    plan = plan_for(_sdk("ec2:stopInstances", {"InstanceIds": ids}))
+    plan = admin_plan(_sdk("ec2:stopInstances", {"InstanceIds": ids}))
     assert_denies(plan, "ec2:StopInstances", f"{EC2}:instance/{ids[0]}")
     assert "WILDCARD_WRITE" in codes(plan)
 
 
 def test_a_list_of_arns_is_taken_whole() -> None:
     alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:HighCpu"
-    plan = plan_for(_sdk("cloudwatch:deleteAlarms", {"AlarmNames": ["HighCpu", "LowDisk"]}))
+    plan = admin_plan(_sdk("cloudwatch:deleteAlarms", {"AlarmNames": ["HighCpu", "LowDisk"]}))
     assert_allows(plan, "cloudwatch:DeleteAlarms", alarm)
     assert_allows(plan, "cloudwatch:DeleteAlarms", f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:LowDisk")
     assert_denies(plan, "cloudwatch:DeleteAlarms", f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:Other")
@@ -72,7 +109,7 @@ def test_a_list_of_arns_is_taken_whole() -> None:
 ])
 def test_a_key_named_by_alias_is_granted_for_requests_that_use_the_alias(
         key: str, api: str, action: str, extra: dict[str, Any]) -> None:
-    plan = plan_for(_sdk(api, {"KeyId": key, **extra}))
+    plan = admin_plan(_sdk(api, {"KeyId": key, **extra}))
     assert_allows(plan, action, f"{KMS}:key/{KEY_ID}", {"kms:RequestAlias": "alias/app"})
     # the same key reached without the alias, or through another alias, is not
     assert_denies(plan, action, f"{KMS}:key/{KEY_ID}")
@@ -89,7 +126,7 @@ def test_an_alias_of_another_account_is_pinned_to_that_account_and_region() -> N
 
 
 def test_a_key_id_is_still_granted_on_the_key_itself() -> None:
-    plan = plan_for(_sdk("kms:encrypt", {"KeyId": KEY_ID, "Plaintext.$": "$.d"}))
+    plan = admin_plan(_sdk("kms:encrypt", {"KeyId": KEY_ID, "Plaintext.$": "$.d"}))
     assert_allows(plan, "kms:Encrypt", f"{KMS}:key/{KEY_ID}")
     assert_denies(plan, "kms:Encrypt", f"{KMS}:key/0000abcd-12ab-34cd-56ef-1234567890ab")
 
@@ -101,7 +138,7 @@ def test_a_run_time_key_is_still_refused_for_decrypt() -> None:
 
 
 def test_reencrypt_with_aliases_pins_each_key_to_its_own_alias() -> None:
-    plan = plan_for(_sdk("kms:reEncrypt", {"SourceKeyId": "alias/old", "DestinationKeyId": f"{KMS}:alias/new",
+    plan = admin_plan(_sdk("kms:reEncrypt", {"SourceKeyId": "alias/old", "DestinationKeyId": f"{KMS}:alias/new",
                                            "CiphertextBlob.$": "$.blob"}))
     key = f"{KMS}:key/{KEY_ID}"
     assert_allows(plan, "kms:ReEncryptFrom", key, {"kms:RequestAlias": "alias/old"})
@@ -117,7 +154,7 @@ def test_reencrypt_with_aliases_pins_each_key_to_its_own_alias() -> None:
 
 def test_reencrypt_to_an_alias_of_another_account_is_pinned_there_and_a_missing_source_stays_refused() -> None:
     other = "arn:aws:kms:eu-west-1:210987654321"
-    plan = plan_for(_sdk("kms:reEncrypt", {"DestinationKeyId": f"{other}:alias/shared", "CiphertextBlob.$": "$.b"}))
+    plan = admin_plan(_sdk("kms:reEncrypt", {"DestinationKeyId": f"{other}:alias/shared", "CiphertextBlob.$": "$.b"}))
     assert_allows(plan, "kms:ReEncryptTo", f"{other}:key/{KEY_ID}", {"kms:RequestAlias": "alias/shared"})
     assert_denies(plan, "kms:ReEncryptTo", f"{KMS}:key/{KEY_ID}", {"kms:RequestAlias": "alias/shared"})
     # no SourceKeyId: KMS reads the key from the ciphertext, any key of the account; refused as before
@@ -127,7 +164,7 @@ def test_reencrypt_to_an_alias_of_another_account_is_pinned_there_and_a_missing_
 
 def test_reencrypt_with_key_ids_is_granted_on_the_keys() -> None:
     other_id = "0000abcd-12ab-34cd-56ef-1234567890ab"
-    plan = plan_for(_sdk("kms:reEncrypt", {"SourceKeyId": KEY_ID, "DestinationKeyId": f"{KMS}:key/{other_id}",
+    plan = admin_plan(_sdk("kms:reEncrypt", {"SourceKeyId": KEY_ID, "DestinationKeyId": f"{KMS}:key/{other_id}",
                                            "CiphertextBlob.$": "$.b"}))
     assert_allows(plan, "kms:ReEncryptFrom", f"{KMS}:key/{KEY_ID}")
     assert_allows(plan, "kms:ReEncryptTo", f"{KMS}:key/{other_id}")
@@ -138,7 +175,7 @@ def test_reencrypt_with_key_ids_is_granted_on_the_keys() -> None:
 # --- RDS: the snapshot the call creates -----------------------------------------------------------------------
 
 def test_create_db_snapshot_grants_the_instance_and_the_new_snapshot() -> None:
-    plan = plan_for(_sdk("rds:createDBSnapshot", {"DBInstanceIdentifier": "db1", "DBSnapshotIdentifier": "snap1"}))
+    plan = admin_plan(_sdk("rds:createDBSnapshot", {"DBInstanceIdentifier": "db1", "DBSnapshotIdentifier": "snap1"}))
     assert_allows(plan, "rds:CreateDBSnapshot", f"{RDS}:db:db1")
     assert_allows(plan, "rds:CreateDBSnapshot", f"{RDS}:snapshot:snap1")
     assert_denies(plan, "rds:CreateDBSnapshot", f"{RDS}:snapshot:other")
@@ -146,7 +183,7 @@ def test_create_db_snapshot_grants_the_instance_and_the_new_snapshot() -> None:
 
 
 def test_create_db_cluster_snapshot_grants_the_cluster_and_the_new_snapshot() -> None:
-    plan = plan_for(_sdk("rds:createDBClusterSnapshot",
+    plan = admin_plan(_sdk("rds:createDBClusterSnapshot",
                          {"DBClusterIdentifier": "c1", "DBClusterSnapshotIdentifier": "s1"}))
     assert_allows(plan, "rds:CreateDBClusterSnapshot", f"{RDS}:cluster:c1")
     assert_allows(plan, "rds:CreateDBClusterSnapshot", f"{RDS}:cluster-snapshot:s1")
@@ -155,7 +192,7 @@ def test_create_db_cluster_snapshot_grants_the_cluster_and_the_new_snapshot() ->
 
 
 def test_a_run_time_snapshot_name_keeps_the_instance_literal_and_stays_refused() -> None:
-    plan = plan_for(_sdk("rds:createDBSnapshot", {"DBInstanceIdentifier": "db1", "DBSnapshotIdentifier.$": "$.n"}))
+    plan = admin_plan(_sdk("rds:createDBSnapshot", {"DBInstanceIdentifier": "db1", "DBSnapshotIdentifier.$": "$.n"}))
     assert_denies(plan, "rds:CreateDBSnapshot", f"{RDS}:snapshot:any")
     assert "WILDCARD_WRITE" in codes(plan)
 
@@ -234,7 +271,7 @@ def test_a_workflow_may_create_its_queue_and_topic() -> None:
               "Parameters": {"QueueName": "orders-dlq"}},
         "T": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sns:createTopic", "End": True,
               "Parameters": {"Name": "orders-events"}}}}
-    plan = plan_for(definition)
+    plan = admin_plan(definition)
     assert_allows(plan, "sqs:CreateQueue", f"{SQS}:orders-dlq")
     assert_denies(plan, "sqs:CreateQueue", f"{SQS}:other")
     assert_allows(plan, "sns:CreateTopic", f"{SNS}:orders-events")
@@ -252,16 +289,16 @@ def test_a_workflow_may_create_its_queue_and_topic() -> None:
       "Actions": ["SendMessage"]}),
 ])
 def test_changing_an_existing_resource_policy_stays_refused(api: str, action: str, params: dict[str, Any]) -> None:
-    plan = plan_for(_sdk(api, params))
+    plan = admin_plan(_sdk(api, params))
     resource = f"{SQS}:orders" if action.startswith("sqs") else f"{SNS}:orders"
     assert_denies(plan, action, resource)
     assert "BLOCKED_ACTION" in codes(plan)
 
 
 def test_glue_connection_type_catalogue_reads_are_granted_but_connection_use_is_not() -> None:
-    plan = plan_for(_sdk("glue:listConnectionTypes", {}))
+    plan = admin_plan(_sdk("glue:listConnectionTypes", {}))
     assert_allows(plan, "glue:ListConnectionTypes", "*")
-    plan = plan_for(_sdk("glue:testConnection", {"ConnectionName": "salesforce"}))
+    plan = admin_plan(_sdk("glue:testConnection", {"ConnectionName": "salesforce"}))
     assert "BLOCKED_ACTION" in codes(plan)
 
 
@@ -278,6 +315,6 @@ def test_a_queue_or_topic_created_with_its_own_policy_is_refused(api: str, actio
 
 
 def test_a_queue_created_with_ordinary_attributes_is_granted() -> None:
-    plan = plan_for(_sdk("sqs:createQueue", {"QueueName": "jobs", "Attributes": {"VisibilityTimeout": "60"}}))
+    plan = admin_plan(_sdk("sqs:createQueue", {"QueueName": "jobs", "Attributes": {"VisibilityTimeout": "60"}}))
     assert_allows(plan, "sqs:CreateQueue", f"{SQS}:jobs")
     assert_denies(plan, "sqs:CreateQueue", f"{SQS}:jobs2")
