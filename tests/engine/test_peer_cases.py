@@ -11,7 +11,9 @@ For every case in ``shared/peer-cases``:
 
 Where our guardrails refuse a grant the peer makes (a write on a wildcard for a sensitive service, an unscoped
 ``iam:PassRole``, ...), checks 1 and 2 accept the refusal only when a finding reports it for that action: the
-guardrail specification wins over the peer, but never silently.
+guardrail specification wins over the peer, but never silently. The default ceiling counts as a guardrail: a grant
+it leaves out (a table's settings, a custom EventBridge rule, cluster credentials, schedules...) is accepted as
+refused when an ``OUTSIDE_CEILING`` finding reports it.
 
 Conditions are compared elsewhere (each integration's unit tests): here they are ignored, which only makes
 checks 1 and 2 easier for us to pass and check 3 harder.
@@ -44,7 +46,7 @@ PEER_OVERGRANTS: dict[tuple[str, str, str], str] = {
     ("lambda-invoke-dynamic-function-name-allowed-functions", "lambda:InvokeFunction", "*limited*"):
         "AllowedFunctions is a peer-only hint, not part of the Lambda API; the name is dynamic",
 }
-_REFUSALS = {"BLOCKED_ACTION", "BLOCKED_SERVICE", "WILDCARD_WRITE", "PASSROLE_UNSCOPED"}
+_REFUSALS = {"BLOCKED_ACTION", "BLOCKED_SERVICE", "WILDCARD_WRITE", "PASSROLE_UNSCOPED", "OUTSIDE_CEILING"}
 _SYNC_EXECUTION = "StartSyncExecution returns the result in its response: no polling, no managed rule"
 _ECS_CALLBACK = "the ECS managed rule serves .sync only; a callback task is completed by the worker's token"
 _ATHENA_CATALOG = "Athena checks athena:GetDataCatalog on data catalogs, never on a workgroup ARN"
