@@ -91,6 +91,20 @@ class FakeRoles:
         self.documents: dict[str, Document] = {}  # other managed policies (not ours) by ARN: residual access
         self.unreadable: set[str] = set()  # roles whose policies the fixer may not read (AccessDenied)
         self.permission_reads: list[str] = []  # role_permissions calls, by role name
+        # As template.yaml conditions the fixer's role writes: a write to a role whose permissions boundary is not
+        # this policy is refused (AccessDenied). None: not emulated.
+        self.required_boundary: str | None = None
+
+    def _may_write(self, role: str) -> None:
+        r = self.roles.get(role)
+        if self.required_boundary is not None and r is not None and r.boundary != self.required_boundary:
+            raise PermissionError(f"AccessDenied: {role} does not carry the boundary {self.required_boundary}")
+
+    def set_boundary(self, role: str, policy_arn: str) -> None:
+        if self.required_boundary is not None and policy_arn != self.required_boundary:
+            raise PermissionError(f"AccessDenied: only {self.required_boundary} may be set")
+        self.writes.append(("set-boundary", role, policy_arn))
+        self.roles[role].boundary = policy_arn
 
     def add_role(self, name: str, path: str = "/stepfunctions/", **kwargs: Any) -> str:
         self.roles[name] = FakeRole(path, **kwargs)
@@ -100,7 +114,8 @@ class FakeRoles:
         r = self.roles.get(name)
         if r is None:
             return None
-        return Role(f"arn:aws:iam::{ACCOUNT}:role{r.path}{name}", name, r.path, r.trust, dict(r.tags))
+        return Role(f"arn:aws:iam::{ACCOUNT}:role{r.path}{name}", name, r.path, r.trust, dict(r.tags),
+                    boundary_arn=r.boundary or "")
 
     def list_inline(self, role: str) -> list[str] | None:
         r = self.roles.get(role)
@@ -116,6 +131,7 @@ class FakeRoles:
         return copy.deepcopy(r.inline[name])
 
     def put_inline(self, role: str, name: str, document: Document) -> None:
+        self._may_write(role)
         r = self.roles[role]
         others = sum(policy.size(d) for n, d in r.inline.items() if n != name)
         if others + policy.size(document) > policy.INLINE_LIMIT:
@@ -124,6 +140,7 @@ class FakeRoles:
         r.inline[name] = json.loads(json.dumps(document))
 
     def delete_inline(self, role: str, name: str) -> bool:
+        self._may_write(role)
         self.writes.append(("delete-inline", role, name))
         return self.roles[role].inline.pop(name, None) is not None
 
@@ -145,6 +162,7 @@ class FakeRoles:
         return self.managed.pop(name, None) is not None
 
     def attach(self, role: str, name: str) -> None:
+        self._may_write(role)
         r = self.roles[role]
         if len(r.attached) >= self.max_attached:
             raise PolicyLimitExceededError("Cannot exceed quota for PoliciesPerRole")
@@ -152,6 +170,7 @@ class FakeRoles:
         r.attached.append(name)
 
     def detach(self, role: str, name: str) -> bool:
+        self._may_write(role)
         self.writes.append(("detach", role, name))
         r = self.roles[role]
         if name in r.attached:
@@ -186,7 +205,7 @@ class FakeRoles:
         docs = [copy.deepcopy(d) for d in r.inline.values()]
         docs += [d for d in (self.get_policy_document(a) for a in arns) if d is not None]
         boundary = self.get_policy_document(r.boundary) if r.boundary else None
-        return RolePolicies(tuple(docs), arns, boundary)
+        return RolePolicies(tuple(docs), arns, boundary, r.boundary or "")
 
     def holders(self, prefix: str) -> list[PolicyHolder]:
         out = []

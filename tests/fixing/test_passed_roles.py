@@ -1,4 +1,8 @@
-"""The role fixer refuses to pass or assume an admin-equivalent literal role (fixing/passable.py), over fake ports.
+"""The role fixer refuses to pass or assume a literal role whose permissions do not fit inside the ceiling, an
+admin-equivalent one above all (fixing/passable.py), over fake ports.
+
+The EventBridge target and the Glue crawler calls are outside the default ceiling: the world's administrator
+approved them (``APPROVED``), so that what is tested is the role, not the call.
 
 Request-level: the documents written to the machine's role are evaluated for the request the workflow makes
 (``iam:PassRole`` with the ``iam:PassedToService`` IAM would see, ``sts:AssumeRole``), the benign states of the same
@@ -11,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sfn_iam.engine.guardrails import admin_equivalence
+from sfn_iam.engine.guardrails import admin_equivalence, ceiling
 from sfn_iam.findings import Finding
 from sfn_iam.fixing import settings as config
 from sfn_iam.fixing.outcome import Outcome
@@ -103,12 +107,21 @@ ADMIN_VARIANTS = {
 }
 
 
+APPROVED = {"Sid": "ApprovedByTheAdministrator", "Effect": "Allow",
+            "Action": ["events:PutTargets", "glue:CreateCrawler"], "Resource": "*"}
+
+
+def administrator_ceiling() -> dict[str, Any]:
+    document = ceiling.default_document()
+    return {**document, "Statement": [*document["Statement"], APPROVED]}
+
+
 class World:
     def __init__(self, env: dict[str, str] | None = None) -> None:
         self.machines = FakeMachines()
         self.roles = FakeRoles()
         self.roles.documents[ADMIN_ARN] = ALLOW_ALL
-        self.settings = config.from_env({**ENV, **(env or {})})
+        self.settings = config.from_env({**ENV, **(env or {})}).with_ceiling(administrator_ceiling(), "test")
         self.machine_role = self.roles.add_role("JobsRole")
         self.fixer = RoleFixer(self.machines, self.roles, self.settings)
 
@@ -154,7 +167,7 @@ def test_a_non_admin_role_inside_the_patterns_is_granted_for_its_service_only(ki
     if service:
         assert not requested(docs, action, role("Worker"), "lambda.amazonaws.com")
     assert not refusals(outcome, role("Worker"))
-    assert world.roles.permission_reads == ["Worker"]
+    assert world.roles.permission_reads.count("Worker") == 1
 
 
 def test_a_role_that_does_not_exist_is_refused() -> None:
@@ -188,22 +201,35 @@ def test_two_roles_of_one_state_each_get_their_finding() -> None:
         assert not requested(world.granted(), "iam:PassRole", role(name), "ecs-tasks.amazonaws.com")
 
 
-def test_a_role_outside_the_patterns_is_refused_without_being_read() -> None:
+@pytest.mark.parametrize("policy,passable", [(BENIGN, True), (ALLOW_ALL, False), (IAM_STAR, False)])
+def test_a_role_at_any_path_is_judged_by_its_permissions(policy: dict[str, Any], passable: bool) -> None:
+    """No path patterns: a task role at / with ordinary permissions is passable, an admin role is not."""
     world = World()
-    world.roles.add_role("Elsewhere", path="/", inline={"p": BENIGN})
+    world.roles.add_role("AtRoot", path="/", inline={"p": policy})
+    at_root = f"arn:aws:iam::{ACCOUNT}:role/AtRoot"
     outcome = world.run(task("arn:aws:states:::ecs:runTask", {
-        "Cluster": "c", "TaskDefinition": "td:1",
-        "Overrides": {"TaskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/Elsewhere"}}))
-    assert any(f.code == "ROLE_NOT_PASSABLE" and "outside" in f.message for f in outcome.findings)
-    assert world.roles.permission_reads == []
+        "Cluster": "c", "TaskDefinition": "td:1", "Overrides": {"TaskRoleArn": at_root}}))
+    assert requested(world.granted(), "iam:PassRole", at_root, "ecs-tasks.amazonaws.com") is passable
+    assert bool(refusals(outcome, at_root)) is not passable
+    assert world.roles.permission_reads == ["AtRoot"]
 
 
-def test_a_listed_role_of_another_account_is_left_to_the_patterns() -> None:
+def test_a_role_of_another_account_is_refused_unless_the_ceiling_names_it() -> None:
     other = "arn:aws:iam::210987654321:role/Reader"
-    world = World({"PASSABLE_ROLE_PATTERNS": f"{IN_PATTERNS}*,{other}"})
-    world.run(task("arn:aws:states:::lambda:invoke", {"FunctionName": FUNCTION}, Credentials={"RoleArn": other}))
+    state = task("arn:aws:states:::lambda:invoke", {"FunctionName": FUNCTION}, Credentials={"RoleArn": other})
+    world = World()
+    outcome = world.run(state)
+    assert not is_allowed(world.granted(), "sts:AssumeRole", other)
+    assert any(f.code == "OUTSIDE_CEILING" and other in f.message for f in outcome.findings)
+    named = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": other}
+    world = World()
+    world.settings = world.settings.with_ceiling({**administrator_ceiling(), "Statement": [
+        *administrator_ceiling()["Statement"], named]}, "test")
+    world.fixer = RoleFixer(world.machines, world.roles, world.settings)
+    world.run(state)
     assert is_allowed(world.granted(), "sts:AssumeRole", other)
-    assert world.roles.permission_reads == []  # it cannot be read from here
+    assert not is_allowed(world.granted(), "sts:AssumeRole", "arn:aws:iam::210987654321:role/Writer")
+    assert world.roles.permission_reads == []  # it cannot be read from here: the administrator vouches for it
 
 
 # -- the call budget ----------------------------------------------------------------------------------------------
@@ -261,7 +287,9 @@ BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/boundaries/DataOnly"
 
 
 @pytest.mark.parametrize("boundary,refused", [
-    (doc({"Effect": "Allow", "Action": ["s3:*", "logs:*"], "Resource": "*"}), False),  # caps * to data access
+    (doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+         {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:*:{ACCOUNT}:*"}), False),  # inside
+    (doc({"Effect": "Allow", "Action": ["s3:*", "logs:*"], "Resource": "*"}), True),  # s3:DeleteBucket is beyond
     (doc({"Effect": "Allow", "Action": ["s3:*", "iam:PassRole"], "Resource": "*"}), True),  # leaves an escalation
     (doc({"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}), True),  # NotAction: read as anything
     (doc({"Effect": "Deny", "Action": "iam:*", "Resource": "*"}, {"Effect": "Allow", "Action": "*", "Resource": "*"}),
@@ -275,6 +303,21 @@ def test_a_permissions_boundary_limits_what_counts(boundary: dict[str, Any] | No
     world.roles.add_role("Bounded", inline={"p": ALLOW_ALL}, boundary=BOUNDARY)
     world.run(ecs("Bounded"))
     assert requested(world.granted(), "iam:PassRole", role("Bounded"), "ecs-tasks.amazonaws.com") is not refused
+
+
+def test_a_role_carrying_the_ceiling_as_its_boundary_is_passable_whatever_its_policies() -> None:
+    ceiling_arn = f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam/sfn-iam-ceiling"
+    world = World({"CEILING_POLICY_ARN": ceiling_arn})
+    world.roles.add_role("Capped", inline={"p": ALLOW_ALL}, boundary=ceiling_arn)
+    world.roles.add_role("Other", inline={"p": ALLOW_ALL}, boundary=BOUNDARY)
+    world.roles.documents[BOUNDARY] = ALLOW_ALL
+    world.roles.roles["JobsRole"].boundary = ceiling_arn
+    state = ecs("Capped")
+    state["Parameters"]["Overrides"]["ExecutionRoleArn"] = role("Other")
+    outcome = world.run(state)
+    assert requested(world.granted(), "iam:PassRole", role("Capped"), "ecs-tasks.amazonaws.com")
+    assert not requested(world.granted(), "iam:PassRole", role("Other"), "ecs-tasks.amazonaws.com")
+    assert refusals(outcome, role("Other")) and not refusals(outcome, role("Capped"))
 
 
 def test_a_boundary_never_makes_an_ordinary_role_admin() -> None:

@@ -37,6 +37,8 @@ REQUIRED_ACTIONS = frozenset({
     "iam:ListAttachedRolePolicies",
     "iam:AttachRolePolicy",
     "iam:DetachRolePolicy",
+    # the ceiling as the permissions boundary of each role written (fixing/boundary.py), never another one
+    "iam:PutRolePermissionsBoundary",
     # our customer-managed overflow policies, under their own path
     "iam:GetPolicy",
     "iam:GetPolicyVersion",
@@ -91,7 +93,11 @@ class IamRolePolicyStore:
             raise
         return Role(arn=role["Arn"], name=role["RoleName"], path=role["Path"],
                     trust_policy=_document(role.get("AssumeRolePolicyDocument") or {}),
-                    tags=tags_dict(role.get("Tags", [])))
+                    tags=tags_dict(role.get("Tags", [])),
+                    boundary_arn=str((role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn") or ""))
+
+    def set_boundary(self, role: str, policy_arn: str) -> None:
+        self.client.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=policy_arn)
 
     def list_inline(self, role: str) -> list[str] | None:
         try:
@@ -247,7 +253,7 @@ class IamRolePolicyStore:
             if code in _DENIED:
                 raise RoleUnreadableError(f"{code} reading role {name}") from exc
             raise
-        return RolePolicies(tuple(documents), tuple(a.arn for a in attached), boundary)
+        return RolePolicies(tuple(documents), tuple(a.arn for a in attached), boundary, boundary_arn or "")
 
     # -- search -------------------------------------------------------------------------------------------
 

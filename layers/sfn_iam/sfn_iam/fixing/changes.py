@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sfn_iam.findings import Finding
+from sfn_iam.fixing.boundary import Boundaries
 from sfn_iam.fixing.outcome import Change, ChangeKind
 from sfn_iam.fixing.ports import (
     AttachedPolicy,
@@ -57,10 +58,13 @@ def same(a: Any, b: Any) -> bool:
 class ChangeSet:
     """The changes and findings of one use case; applies writes only in enforce mode."""
 
-    def __init__(self, store: RolePolicyStore, enforce: bool, sleep: Callable[[float], None]) -> None:
+    def __init__(self, store: RolePolicyStore, enforce: bool, sleep: Callable[[float], None],
+                 boundaries: Boundaries | None = None) -> None:
         self.store = store
         self.enforce = enforce
         self.sleep = sleep
+        # The ceiling as each written role's permissions boundary (fixing/boundary.py); None: not managed here.
+        self.boundaries = boundaries
         self.changes: list[Change] = []
         self.findings: list[Finding] = []
         self.granted: tuple[Requirement, ...] = ()  # what the plan grants (the sweep's report explains wildcards)
@@ -90,8 +94,18 @@ class ChangeSet:
         return sum(1 for c in self.changes if c.applied)
 
     def _record(self, kind: ChangeKind, role: str, name: str) -> bool:
+        self._bounded(role)
         self.changes.append(Change(kind, role, name, self.enforce))
         return self.enforce
+
+    def _bounded(self, role: str) -> None:
+        """Before any write to ``role``: it carries the ceiling as its boundary (set now when it has none)."""
+        if role and self.boundaries is not None:
+            self.boundaries.before_write(role, self.findings, self._boundary_set)
+
+    def _boundary_set(self, role: str) -> None:
+        self.changes.append(Change(ChangeKind.SET_BOUNDARY, role, self.boundaries.ceiling_arn if self.boundaries
+                                   else "", self.enforce))
 
     def _verify(self, read: Callable[[], Document | None], desired: Document, what: str) -> None:
         for attempt in range(READ_BACK_ATTEMPTS):
@@ -102,6 +116,7 @@ class ChangeSet:
 
     def put_inline(self, role: str, name: str, doc: Document) -> None:
         # Record after the call: a refused write (LimitExceeded) is not a change.
+        self._bounded(role)
         if self.enforce:
             self.store.put_inline(role, name, doc)
             self._verify(lambda: self.store.get_inline(role, name), doc, f"inline policy {name} on {role}")

@@ -64,6 +64,7 @@ class ChangeKind(enum.StrEnum):
     ATTACH = "attach"
     DETACH = "detach"
     DELETE_MANAGED = "delete-managed"
+    SET_BOUNDARY = "set-boundary"  # the ceiling became the role's permissions boundary (policy: the ceiling's ARN)
 
     @property
     def is_write(self) -> bool:

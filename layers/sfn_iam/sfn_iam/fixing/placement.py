@@ -32,6 +32,7 @@ from sfn_iam.fixing.ports import (
     Document,
     PolicyLedger,
     PolicyLimitExceededError,
+    Role,
     RolePolicyStore,
 )
 from sfn_iam.fixing.settings import Settings
@@ -80,7 +81,8 @@ class Placement:
         if self.settings.verify_roles:
             plan = passable.verified_plan(planned, self.settings.guard,
                                           passable.CachedPermissions(self.roles, run.role_reads),
-                                          self.settings.account, self.settings.max_roles)
+                                          self.settings.account, self.settings.max_roles,
+                                          self.settings.ceiling_arn)
         else:
             plan = planned(self.settings.guard)
         run.findings.extend(unresolved)
@@ -107,6 +109,11 @@ class Placement:
         problem = scope.role_problem(role, self.settings)
         if problem:
             return self._out_of_scope(run, sm, problem)
+        problem = scope.boundary_problem(role, self.settings)
+        if problem:
+            return self._out_of_scope(run, sm, problem, code="FOREIGN_BOUNDARY")
+        if run.boundaries is not None:
+            run.boundaries.note(role_name, role.boundary_arn)
         try:
             plan = self.plan(run, sm, policy.INLINE_LIMIT)
         except (DefinitionError, ArnError) as exc:
@@ -145,17 +152,19 @@ class Placement:
                 return placed, "inline", "", plan.documents
         return self._place_managed(run, sm, role_name, base, inline, attached)
 
-    def _out_of_scope(self, run: ChangeSet, sm: StateMachine, problem: str) -> Placed:
+    def _out_of_scope(self, run: ChangeSet, sm: StateMachine, problem: str, code: str = "ROLE_OUT_OF_SCOPE"
+                      ) -> Placed:
         """Skipped, nothing written; the outcome still carries the policy the machine would need (``documents``), so
         a team can adopt the role (tag it, or copy the policy). A definition that cannot be planned carries none."""
-        run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", problem + f"; tag the role {self.settings.scope_tag}=true "
-                                       "to adopt it" if self.settings.scope_tag and "path" in problem else problem))
+        adopt = code == "ROLE_OUT_OF_SCOPE" and self.settings.scope_tag and "path" in problem
+        run.findings.append(Finding.of(code, problem + f"; tag the role {self.settings.scope_tag}=true to adopt it"
+                                       if adopt else problem))
         try:
             plan = engine.plan(sm, self.settings.guard, policy.INLINE_LIMIT)
         except (DefinitionError, ArnError):
-            return Status.SKIPPED, "", "ROLE_OUT_OF_SCOPE", ()
+            return Status.SKIPPED, "", code, ()
         run.granted = plan.granted
-        return Status.SKIPPED, "", "ROLE_OUT_OF_SCOPE", plan.documents
+        return Status.SKIPPED, "", code, plan.documents
 
     def _place_inline(self, run: ChangeSet, role: str, base: str, inline: list[str], doc: Document, *,
                       known_changed: bool = False) -> Status | None:
@@ -270,7 +279,7 @@ class Placement:
             if not inline and not attached:
                 continue
             role = self.roles.get_role(holder.role_name)
-            problem = "role disappeared" if role is None else scope.role_problem(role, self.settings)
+            problem = "role disappeared" if role is None else self.writable(run, role)
             if problem:
                 run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", f"{base} left on {holder.role_arn}: {problem}"))
                 continue
@@ -296,7 +305,7 @@ class Placement:
         role = self.roles.get_role(role_name)
         if role is None:
             return True
-        problem = scope.role_problem(role, self.settings)
+        problem = self.writable(run, role)
         if problem:
             run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", f"{base} left on {role.arn}: {problem}"))
             return False
@@ -318,6 +327,15 @@ class Placement:
                     if a.name not in keep_managed:
                         managed.add(a.name)
         return not keeps
+
+
+    def writable(self, run: ChangeSet, role: Role) -> str | None:
+        """Why ``role`` may not be written (:func:`scope.write_problem`), or ``None``; what ``GetRole`` said of its
+        boundary is noted for the run (no second read before the write)."""
+        problem = scope.write_problem(role, self.settings)
+        if problem is None and run.boundaries is not None:
+            run.boundaries.note(role.name, role.boundary_arn)
+        return problem
 
 
 def role_name_of(role_arn: str) -> str:

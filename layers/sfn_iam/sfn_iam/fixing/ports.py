@@ -40,6 +40,7 @@ class Role:
     path: str
     trust_policy: Mapping[str, Any]
     tags: Mapping[str, str] = field(default_factory=dict)
+    boundary_arn: str = ""  # the role's permissions boundary (a managed policy ARN); empty: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ class RolePolicies:
     documents: tuple[Mapping[str, Any], ...]
     attached_arns: tuple[str, ...] = ()
     boundary: Mapping[str, Any] | None = None
+    boundary_arn: str = ""  # the boundary's ARN ("" none): the ceiling's makes the role fit by construction
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,9 @@ class StateMachineReader(Protocol):
 class RolePolicyStore(Protocol):
     def get_role(self, name: str) -> Role | None:
         """``GetRole``; ``None`` when the role does not exist."""
+
+    def set_boundary(self, role: str, policy_arn: str) -> None:
+        """Make managed policy ``policy_arn`` the permissions boundary of ``role`` (PutRolePermissionsBoundary)."""
 
     def list_inline(self, role: str) -> list[str] | None:
         """``ListRolePolicies`` (all pages); ``None`` when the role does not exist."""

@@ -104,3 +104,19 @@ def path_problem(role_arn: str, path: str, tags: Mapping[str, str], settings: Se
 def tags_dict(tags: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """``[{"Key": k, "Value": v}]`` → ``{k: v}``."""
     return {str(t.get("Key")): str(t.get("Value", "")) for t in tags if isinstance(t, Mapping)}
+
+
+def boundary_problem(role: Role, settings: Settings) -> str | None:
+    """Why the fixer may not write to ``role`` because of its permissions boundary, or ``None``: a role that carries
+    a boundary other than the ceiling is left alone (the fixer never removes or replaces a boundary it did not set;
+    IAM would refuse its writes anyway: they are conditioned on ``iam:PermissionsBoundary``)."""
+    if not settings.ceiling_arn or not role.boundary_arn or role.boundary_arn == settings.ceiling_arn:
+        return None
+    return (f"role {role.arn} has another permissions boundary ({role.boundary_arn}); the fixer writes only to roles "
+            f"without one (it then sets the ceiling {settings.ceiling_arn}) or with the ceiling itself: give the role "
+            "the ceiling as its boundary, or copy the policy by hand")
+
+
+def write_problem(role: Role, settings: Settings) -> str | None:
+    """Why the fixer may not write to ``role`` at all: out of scope, or another permissions boundary."""
+    return role_problem(role, settings) or boundary_problem(role, settings)

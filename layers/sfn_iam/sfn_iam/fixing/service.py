@@ -31,7 +31,8 @@ from typing import Any
 
 from sfn_iam.arns import is_role_arn
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import events, naming, residual, retiring, versions
+from sfn_iam.fixing import events, naming, passable, residual, retiring, versions
+from sfn_iam.fixing.boundary import Boundaries
 from sfn_iam.fixing.changes import ChangeSet
 from sfn_iam.fixing.events import Action, Ignored, Trigger
 from sfn_iam.fixing.facts import MAX_QUESTIONS, AccountFacts, FactResolver
@@ -81,7 +82,12 @@ class RoleFixer:
         self.versions = versions.VersionPolicies(self.placement, roles, settings, self.ledger, self.retirement)
 
     def _changes(self) -> ChangeSet:
-        return ChangeSet(self.roles, self.settings.enforce, self.sleep)
+        run = ChangeSet(self.roles, self.settings.enforce, self.sleep)
+        if self.settings.ceiling_arn:
+            cache = passable.CachedPermissions(self.roles, run.role_reads)
+            run.boundaries = Boundaries(self.roles, self.settings.ceiling_arn, self.settings.guard.ceiling,
+                                        self.settings.enforce, reads=cache.role_permissions)
+        return run
 
     # -- entry points -------------------------------------------------------------------------------------
 

@@ -131,7 +131,7 @@ class VersionPolicies:
             if not problem:
                 found = self.roles.get_role(role_name_of(role_arn))
                 problem = (f"role {role_arn} does not exist" if found is None
-                           else scope.role_problem(found, self.settings))
+                           else self.placement.writable(run, found))
             if problem:
                 run.findings.append(Finding.of(
                     "VERSION_ROLE_DIFFERS", f"{_names(routed)} (routed to by an alias) runs under {role_arn[:200]}, "

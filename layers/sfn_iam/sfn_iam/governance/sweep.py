@@ -203,6 +203,14 @@ class SweepCache:
             else:
                 self._permissions.pop(role, None)
 
+    def set_boundary(self, role: str, policy_arn: str) -> None:
+        self.inner.set_boundary(role, policy_arn)
+        self._changed(role)
+        with self._role_lock(role):
+            known = self._roles.get(role)
+            if known is not None:
+                self._roles[role] = replace(known, boundary_arn=policy_arn)
+
     def detach_arn(self, role: str, arn: str) -> bool:
         detached = self.inner.detach_arn(role, arn)
         self._changed(role)
