@@ -287,7 +287,7 @@ BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/boundaries/DataOnly"
 
 
 @pytest.mark.parametrize("boundary,refused", [
-    (doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+    (doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*"},
          {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:*:{ACCOUNT}:*"}), False),  # inside
     (doc({"Effect": "Allow", "Action": ["s3:*", "logs:*"], "Resource": "*"}), True),  # s3:DeleteBucket is beyond
     (doc({"Effect": "Allow", "Action": ["s3:*", "iam:PassRole"], "Resource": "*"}), True),  # leaves an escalation
