@@ -96,12 +96,13 @@ def plan_for(definition: Mapping[str, Any] | str, *, arn: str = SM_ARN, guard: G
 
 
 def admin_guard(*patterns: str) -> GuardPolicy:
-    """The guardrails under an administrator's ceiling: the default extended with a statement allowing ``patterns``
-    (wildcards such as ``ec2:*``) on any resource. A wildcard is not an explicit approval, so what the second line
-    (deny-list, Permissions management, wildcard rule, sensitive other-account) refuses stays refused: this is how
-    a test reaches the second line for an action the default ceiling leaves out."""
+    """The guardrails under an administrator's own ceiling that allows ``patterns`` (wildcards such as ``ec2:*``) on
+    any resource and names no action literally: nothing is an explicit approval, so what the second line (deny-list,
+    Permissions management, wildcard rule, sensitive other-account) refuses stays refused. This is how a test reaches
+    the second line for an action the default ceiling leaves out. (It does not extend the default: every action the
+    default names literally would then count as explicitly approved.)"""
     allow = {"Effect": "Allow", "Action": list(patterns), "Resource": "*"}
-    return GuardPolicy(ceiling.extended(ceiling.default(), [allow], source="test administrator"))
+    return GuardPolicy(ceiling.parse({"Statement": [allow]}, source="test administrator"))
 
 
 def outside_ceiling(plan: engine.Plan, action: str) -> list[str]:

@@ -9,14 +9,19 @@ import pytest
 
 from sfn_iam.engine import guardrails
 from sfn_iam.engine.asl import walk
-from sfn_iam.engine.guardrails import GuardPolicy, access_class, covers_container
+from sfn_iam.engine.guardrails import GuardPolicy, access_class, ceiling, covers_container
 from sfn_iam.model import Condition, Requirement
-from tests.helpers import ACCOUNT, assert_allows, assert_denies, codes, plan_for, task
+from tests.helpers import ACCOUNT, admin_guard, assert_allows, assert_denies, codes, plan_for, task
 from tests.tools import gen_unscoped_actions, iam_reference
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/Worker"
 SLR = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS"
 PASSED_TO_ECS = Condition("StringEquals", "iam:PassedToService", ("ecs-tasks.amazonaws.com",))
+# An administrator's ceiling allowing whole services by wildcard: no explicit approval, so the second line (deny-list,
+# Permissions management, the wildcard rule) is what refuses there. Tests of the second line for grants the default
+# ceiling leaves out (s3:PutObject on *, ecs:DeleteService, ...) run under it.
+ADMIN = admin_guard("s3:*", "dynamodb:*", "lambda:*", "states:*", "events:*", "ecs:*", "athena:*", "ssm:*", "kms:*",
+                    "elasticmapreduce:*", "batch:*", "iam:Pass*")
 
 
 def _apply(*reqs: Requirement, guard: GuardPolicy | None = None, roles: tuple[str, ...] = ()
@@ -91,6 +96,7 @@ def test_wildcard_rule_exemptions_are_narrow() -> None:
         Requirement("lambda:InvokeFunction", "arn:aws:lambda:*:*:function:*", path="States.X"),
         Requirement("kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/*", path="States.K"),
         Requirement("s3:PutObject", "*", path="States.S"),
+        guard=ADMIN,
     )
     assert len(kept) == 4
     assert found == {"WILDCARD_WRITE"}
@@ -155,7 +161,8 @@ def test_role_pass_falls_with_a_refused_call_of_the_same_state() -> None:
     kept, found = _apply(Requirement("lambda:CreateFunction", "arn:aws:lambda:us-east-1:1:function:f", path="S.A"),
                          Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,), path="S.A"),
                          Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,), path="S.B"),
-                         Requirement("events:PutRule", "arn:aws:events:us-east-1:1:rule/r", path="S.A"))
+                         Requirement("events:PutRule", "arn:aws:events:us-east-1:1:rule/r", path="S.A"),
+                         guard=ADMIN)  # a rule of the workflow's own and lambda:CreateFunction: outside the default
     # only the pass falls with the call; the state's other grants stay
     assert [(r.action, r.path) for r in kept] == [("iam:PassRole", "S.B"), ("events:PutRule", "S.A")]
     assert found == {"BLOCKED_ACTION", "UNVERIFIED_ROLE"}  # S.B, offline
@@ -167,7 +174,12 @@ def test_extra_deny_and_allow_list_from_the_deployment() -> None:
                          Requirement("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:1:function:f"),
                          Requirement("sqs:SendMessage", "arn:aws:sqs:us-east-1:1:q"), guard=guard)
     assert [r.action for r in kept] == ["lambda:InvokeFunction"]
-    assert found == {"BLOCKED_ACTION", "BLOCKED_SERVICE"}
+    # the settings the ceiling replaced are Deny statements of it: what they refuse is outside the ceiling
+    assert found == {"OUTSIDE_CEILING"}
+    _, findings = guardrails.apply([Requirement("sns:Publish", "arn:aws:sns:us-east-1:1:t"),
+                                    Requirement("sqs:SendMessage", "arn:aws:sqs:us-east-1:1:q")], guard)
+    assert ["DeniedByThisDeployment" in f.message for f in findings] == [True, False]
+    assert ["OnlyTheseServices" in f.message for f in findings] == [False, True]
 
 
 def test_blocked_state_keeps_the_rest_of_the_policy_and_reports_the_path() -> None:
@@ -179,7 +191,36 @@ def test_blocked_state_keeps_the_rest_of_the_policy_and_reports_the_path() -> No
     plan = plan_for(definition)
     assert_allows(plan, "sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:t")
     assert_denies(plan, "iam:CreateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/admin")
-    assert any(f.code in ("BLOCKED_ACTION", "UNKNOWN_INTEGRATION") and f.path == "States.Bad" for f in plan.findings)
+    assert any(f.code in ("BLOCKED_ACTION", "UNKNOWN_INTEGRATION", "OUTSIDE_CEILING") and f.path == "States.Bad"
+               for f in plan.findings)
+
+
+def test_the_default_ceiling_refuses_first_and_says_what_would_approve_it() -> None:
+    """Outside the default ceiling: OUTSIDE_CEILING (high) with the statement an administrator would add, and the
+    lists' own explanation when they would refuse it too; the administrator's wildcard leaves it to the lists."""
+    req = Requirement("s3:PutObject", "*")
+    kept, findings = guardrails.apply([req], GuardPolicy())
+    assert kept == [] and [f.code for f in findings] == ["OUTSIDE_CEILING"]
+    assert findings[0].severity.name == "HIGH"
+    assert findings[0].message.endswith('{"Effect":"Allow","Action":["s3:PutObject"],"Resource":"*"}')
+    assert "the built-in lists refuse it too: s3:PutObject writes to the sensitive service s3" in findings[0].message
+    assert [f.code for f in guardrails.apply([req], ADMIN)[1]] == ["WILDCARD_WRITE"]
+    inside = Requirement("sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:t")
+    assert guardrails.apply([inside], GuardPolicy()) == ([inside], [])
+
+
+def test_extending_the_default_does_not_approve_the_defaults_own_actions_explicitly() -> None:
+    """An administrator who adds a statement to the default (``sfn-iam ceiling``, copied and extended) approves what
+    the statement names, not every action the default names: the wildcard rule still refuses a table write on
+    ``table/*`` and an S3 write on a wildcard, as under the default itself."""
+    added = {"Effect": "Allow", "Action": ["ec2:*"], "Resource": "*"}
+    guard = GuardPolicy(ceiling.extended(ceiling.default(), [added], source="administrator"))
+    table = Requirement("dynamodb:PutItem", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/*")
+    objects = Requirement("s3:PutObject", "arn:aws:s3:::*/k")
+    assert [f.code for f in guardrails.apply([table], GuardPolicy())[1]] == ["WILDCARD_WRITE"]
+    for req in (table, objects):
+        kept, findings = guardrails.apply([req], guard)
+        assert kept == [] and [f.code for f in findings] == ["WILDCARD_WRITE"], req
 
 
 def test_findings_quote_bounded_resources() -> None:
@@ -211,7 +252,7 @@ def test_deployment_deny_list_also_beats_the_documented_exceptions() -> None:
     kept, found = _apply(Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,)), Requirement("sts:AssumeRole", ROLE),
                          Requirement("logs:PutResourcePolicy", "*", path="loggingConfiguration"),
                          guard=guard, roles=(ROLE,))
-    assert kept == [] and found == {"BLOCKED_ACTION"}
+    assert kept == [] and found == {"OUTSIDE_CEILING"}  # a Deny statement of the ceiling, checked before them
 
 
 # --- Pinned by mutation testing (docs/mutation.md): each test fails on a guardrail change no other test noticed ---
@@ -288,7 +329,8 @@ def test_an_encryption_context_scopes_only_kms_grants() -> None:
                          Requirement("s3:DeleteBucket", "*", (Condition(
                              "ForAnyValue:StringEquals", "kms:ResourceAliases", ("alias/app",)),)),
                          Requirement("s3:DeleteObject", "*", (Condition("StringEquals", "kms:RequestAlias",
-                                                                        ("alias/app",)),)))
+                                                                        ("alias/app",)),)),
+                         guard=ADMIN)
     assert kept == [] and found == {"WILDCARD_WRITE"}
 
 
@@ -299,7 +341,7 @@ def test_an_invoke_on_a_bare_wildcard_or_in_any_account_is_refused() -> None:
                                                    path="States.X"),
                                        Requirement("lambda:InvokeFunction",
                                                    f"arn:aws*:lambda:us-east-1:{ACCOUNT}:function:f", path="States.Y")],
-                                      GuardPolicy())
+                                      ADMIN)
     assert kept == []
     assert [(f.code, f.path) for f in findings] == [("WILDCARD_WRITE", "States.I"), ("WILDCARD_WRITE", "States.S"),
                                                     ("WILDCARD_WRITE", "States.X"), ("WILDCARD_WRITE", "States.Y")]
@@ -313,7 +355,7 @@ def test_an_invoke_on_a_bare_wildcard_or_in_any_account_is_refused() -> None:
      "athena:StartSession is sensitive (a Spark session runs code as the work group's execution role)"),
 ])
 def test_the_wildcard_finding_says_why_the_action_is_sensitive(req: Requirement, says: str) -> None:
-    _, findings = guardrails.apply([req], GuardPolicy())
+    _, findings = guardrails.apply([req], ADMIN)
     assert [f.code for f in findings] == ["WILDCARD_WRITE"]
     assert findings[0].message == (f"{req.action} on {req.resource} not granted: {says}; it is never granted on a "
                                    "wildcard that covers whole containers")
@@ -363,7 +405,9 @@ def test_the_shared_default_guard_data_cannot_be_changed_in_place() -> None:
         guardrails.SENSITIVITY.services = frozenset()  # type: ignore[misc]
     guard = GuardPolicy.build(passable_roles=[f"arn:aws:iam::{ACCOUNT}:role/app-*"])
     with pytest.raises(dataclasses.FrozenInstanceError):
-        guard.passable_roles = None  # type: ignore[misc]
+        guard.verified_roles = False  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        guard.ceiling = GuardPolicy().ceiling  # type: ignore[misc]
     assert guard.refusing_roles([(ROLE, "admin")]).refused_roles == ((ROLE, "admin"),)
     assert guard.refused_roles == ()  # refusing roles makes a new policy, the deployment's stays as it was
 
@@ -399,7 +443,7 @@ def test_findings_quote_a_resource_whole_up_to_200_characters(length: int, quote
 ])
 def test_only_the_stop_of_the_run_started_beside_it_passes_on_a_pattern(req: Requirement) -> None:
     """Beside ecs:RunTask only ecs:StopTask is its run's stop: other writes on patterns stay refused."""
-    kept, findings = guardrails.apply([RUN_TASK, req], GuardPolicy(), account=ACCOUNT)
+    kept, findings = guardrails.apply([RUN_TASK, req], ADMIN, account=ACCOUNT)
     assert kept == [RUN_TASK]
     assert [f.code for f in findings] == ["WILDCARD_WRITE"]
 
@@ -431,8 +475,9 @@ def test_a_role_that_may_not_be_passed_refuses_only_its_own_grant() -> None:
     topic = Requirement("sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:t", path="States.B")
     kept, findings = guardrails.apply([Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,), path="States.A"), topic],
                                       guard)
-    assert kept == [topic] and [f.code for f in findings] == ["ROLE_NOT_PASSABLE"]
-    assert f"outside this deployment's passable roles (arn:aws:iam::{ACCOUNT}:role/app-*)" in findings[0].message
+    # the passable roles are a Deny statement of the ceiling (NotResource: the roles): outside it
+    assert kept == [topic] and [f.code for f in findings] == ["OUTSIDE_CEILING"]
+    assert "denies it (statement OnlyTheseRoles)" in findings[0].message
 
 
 def test_a_run_stop_falls_with_a_start_refused_on_one_of_its_resources() -> None:
@@ -496,7 +541,8 @@ def test_only_a_task_names_the_roles_it_assumes() -> None:
 def test_an_action_without_resource_types_is_exempt_on_star_only() -> None:
     """ssm:CreateOpsItem has no resource type: "*" names no container; an ARN pattern is refused as any other."""
     star = Requirement("ssm:CreateOpsItem", "*")
-    kept, found = _apply(star, Requirement("ssm:CreateOpsItem", f"arn:aws:ssm:us-east-1:{ACCOUNT}:*", path="S.P"))
+    kept, found = _apply(star, Requirement("ssm:CreateOpsItem", f"arn:aws:ssm:us-east-1:{ACCOUNT}:*", path="S.P"),
+                         guard=ADMIN)
     assert kept == [star] and found == {"WILDCARD_WRITE"}
 
 
@@ -507,16 +553,16 @@ def test_the_deployment_deny_list_matches_actions_whatever_their_case() -> None:
                                        Requirement("iam:PassRole", ROLE, (PASSED_TO_ECS,), path="S.B")],
                                       GuardPolicy.build(extra_deny=["SNS:PUBLISH", "IAM:PASSROLE"]))
     assert kept == []
-    assert [(f.code, f.path, f.message.split(": ", 1)[1]) for f in findings] == [
-        ("BLOCKED_ACTION", "S.A", "deny-listed by this deployment"),
-        ("BLOCKED_ACTION", "S.B", "deny-listed by this deployment")]
+    assert [(f.code, f.path, f.message.split(": ", 1)[1].split(";")[0]) for f in findings] == [
+        ("OUTSIDE_CEILING", "S.A", "the default ceiling denies it (statement DeniedByThisDeployment)"),
+        ("OUTSIDE_CEILING", "S.B", "the default ceiling denies it (statement DeniedByThisDeployment)")]
 
 
 def test_a_service_outside_the_allow_list_refuses_only_its_own_grants() -> None:
     topic = Requirement("sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:t", path="States.B")
     kept, found = _apply(Requirement("sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:q", path="States.A"), topic,
                          guard=GuardPolicy.build(allowed_services=["sns"]))
-    assert kept == [topic] and found == {"BLOCKED_SERVICE"}
+    assert kept == [topic] and found == {"OUTSIDE_CEILING"}  # a Deny of the ceiling (NotAction: the services)
 
 
 def test_without_an_account_a_run_stop_still_needs_a_literal_account() -> None:
