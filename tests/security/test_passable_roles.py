@@ -1,7 +1,9 @@
 """Class 7: passing and assuming literal roles.
 
-A literal role is granted (``iam:PassRole``, ``sts:AssumeRole``) only inside the deployment's passable-role
-patterns and when it is not admin-equivalent; offline, nobody can check, so the grant carries ``UNVERIFIED_ROLE``.
+A literal role is granted (``iam:PassRole``, ``sts:AssumeRole``) only inside the ceiling (the default: roles of
+this account; the passable-role patterns of earlier releases are a Deny statement of it) and when the deployment did
+not refuse it (admin-equivalent, beyond the ceiling); offline, nobody can check, so the grant carries
+``UNVERIFIED_ROLE``.
 Checked at the level of requests: the role the workflow uses, and the neighbouring role.
 """
 
@@ -82,8 +84,11 @@ def test_a_role_outside_the_passable_roles_is_refused(definition: dict[str, Any]
     plan = _plan(definition, SCOPED)
     action = "sts:AssumeRole" if context is None else "iam:PassRole"
     assert not allows(plan, action, role, context)
-    refusals = [f for f in plan.findings if f.code == "ROLE_NOT_PASSABLE"]
+    # the passable roles are now a Deny statement of the ceiling (GuardPolicy.build: OnlyTheseRoles, NotResource the
+    # patterns): a role outside them is outside the ceiling
+    refusals = [f for f in plan.findings if f.code in ("ROLE_NOT_PASSABLE", "OUTSIDE_CEILING") and role in f.message]
     assert refusals and all(f.severity.name == "HIGH" for f in refusals)
+    assert any("OnlyTheseRoles" in f.message for f in refusals)
     assert "UNVERIFIED_ROLE" not in codes(plan)
 
 
@@ -179,27 +184,44 @@ def test_the_fixer_reads_each_role_and_plans_without_the_admin_ones() -> None:
 
 # --- settings: the Lambda and the CLI --------------------------------------------------------------------------
 
-def test_the_fixer_defaults_to_the_roles_of_its_scope() -> None:
+def test_the_fixer_defaults_to_the_roles_of_its_account_that_it_verified() -> None:
+    """The fixer's default ceiling lets roles of its own account be passed (never another account's, never the
+    product's own); which of them are fit is what the fixer reads from IAM (refused_roles): an admin-equivalent
+    role it refused is not granted."""
     s = fixer_settings.from_env({"ACCOUNT_ID": ACCOUNT, "ROLE_PATH": "/stepfunctions/"})
-    assert s.guard.passable_roles is not None
-    plan = _plan(_emr("AdministratorRole"), s.guard)
+    assert s.guard.verified_roles
+    refused = s.guard.refusing_roles([(ADMIN, "the role is admin-equivalent: it allows every action (*)")])
+    plan = _plan(_emr("AdministratorRole"), refused)
     assert not allows(plan, "iam:PassRole", ADMIN, TO_EC2)
+    assert "ROLE_NOT_PASSABLE" in codes(plan)
     plan = _plan(_emr(IN_SCOPE), s.guard)
     assert allows(plan, "iam:PassRole", IN_SCOPE, TO_EC2)
+    elsewhere = f"arn:aws:iam::{OTHER}:role/stepfunctions/EmrInstances"
+    plan = _plan(_emr(elsewhere), s.guard)
+    assert not allows(plan, "iam:PassRole", elsewhere, TO_EC2)
+    assert any(f.code == "OUTSIDE_CEILING" and elsewhere in f.message for f in plan.findings)
+    own = f"arn:aws:iam::{ACCOUNT}:role/sfn-iam-fixer"
+    plan = _plan(_emr(own), s.guard)
+    assert not allows(plan, "iam:PassRole", own, TO_EC2)
+    assert any(f.code == "OUTSIDE_CEILING" and own in f.message for f in plan.findings)
 
 
-def test_the_fixer_reads_explicit_patterns_and_refuses_bad_ones() -> None:
-    s = fixer_settings.from_env({"ACCOUNT_ID": ACCOUNT, "PASSABLE_ROLE_PATTERNS": f" {ADMIN} , "})
-    assert s.guard.passable_roles == (ADMIN,)
-    for bad in ("*", "AdministratorRole", f"arn:aws:iam::{ACCOUNT}:user/x"):
-        with pytest.raises(fixer_settings.ConfigError, match="PASSABLE_ROLE_PATTERNS"):
-            fixer_settings.from_env({"ACCOUNT_ID": ACCOUNT, "PASSABLE_ROLE_PATTERNS": bad})
+def test_the_fixer_refuses_the_passable_role_setting_and_points_to_the_ceiling() -> None:
+    """PASSABLE_ROLE_PATTERNS is replaced by the ceiling: set, good or bad, it stops the function with the way."""
+    for value in (f" {ADMIN} , ", "*", "AdministratorRole", f"arn:aws:iam::{ACCOUNT}:user/x"):
+        with pytest.raises(fixer_settings.ConfigError, match="PASSABLE_ROLE_PATTERNS is replaced by the ceiling"):
+            fixer_settings.from_env({"ACCOUNT_ID": ACCOUNT, "PASSABLE_ROLE_PATTERNS": value})
+    assert fixer_settings.from_env({"ACCOUNT_ID": ACCOUNT, "PASSABLE_ROLE_PATTERNS": "  "}).guard.verified_roles
 
 
 def test_the_cli_config_takes_passable_roles() -> None:
     config = cli_config.parse({"passable-roles": [SCOPE]}, "x.toml")
     plan = _plan(_emr("AdministratorRole"), config.guard)
-    assert "ROLE_NOT_PASSABLE" in codes(plan)
+    # still read, translated into a Deny statement of the ceiling (with a note): outside the ceiling
+    assert not allows(plan, "iam:PassRole", ADMIN, TO_EC2)
+    assert any(f.code == "OUTSIDE_CEILING" and ADMIN in f.message and "OnlyTheseRoles" in f.message
+               for f in plan.findings)
+    assert any("passable-roles" in note for note in config.notes)
     with pytest.raises(cli_config.ConfigError, match="passable-roles"):
         cli_config.parse({"passable-roles": ["*"]}, "x.toml")
-    assert cli_config.parse({}, "x.toml").guard.passable_roles is None
+    assert not any(s.sid == "OnlyTheseRoles" for s in cli_config.parse({}, "x.toml").guard.ceiling.statements)
