@@ -105,6 +105,13 @@ def admin_guard(*patterns: str) -> GuardPolicy:
     return GuardPolicy(ceiling.parse({"Statement": [allow]}, source="test administrator"))
 
 
+def approving_guard(plan: engine.Plan) -> GuardPolicy:
+    """The guardrails once an administrator has added to the default ceiling the statements ``plan`` proposes (what
+    the default left out): how a deployment approves a call outside the default."""
+    assert plan.proposal is not None, "nothing outside the ceiling to approve"
+    return GuardPolicy(ceiling.extended(ceiling.default(), plan.proposal["Statement"], source="test administrator"))
+
+
 def outside_ceiling(plan: engine.Plan, action: str) -> list[str]:
     """The messages of the ``OUTSIDE_CEILING`` findings for ``action``, each checked to carry the ceiling statement
     that would approve it (an Allow naming the action)."""

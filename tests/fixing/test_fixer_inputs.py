@@ -79,12 +79,20 @@ def test_bad_alias_events_are_ignored(request_parameters: dict[str, object]) -> 
 
 
 def test_settings_defaults_and_guardrails() -> None:
-    s = config.from_env({"ACCOUNT_ID": ACCOUNT, "EXTRA_DENIED_ACTIONS": "s3:DeleteBucket, ec2:*",
-                         "ALLOWED_SERVICES": "sns,sqs"})
+    s = config.from_env({"ACCOUNT_ID": ACCOUNT})
     assert (s.mode, s.role_path, s.policy_prefix) == (config.Mode.ENFORCE, "/", "sfn-iam.")
-    assert s.guard.extra == ("s3:DeleteBucket", "ec2:*")
-    assert s.guard.allowed_services == frozenset({"sns", "sqs"})
-    assert config.from_env({"ACCOUNT_ID": ACCOUNT, "ALLOWED_SERVICES": ""}).guard.allowed_services is None
+    # the guardrails start from the default ceiling of this account (another account's role is outside it)
+    assert s.guard.ceiling.source == "default"
+    assert s.guard.ceiling.allows("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/app")
+    assert not s.guard.ceiling.allows("iam:PassRole", "arn:aws:iam::210987654321:role/app")
+    # the settings the ceiling replaced stop the function with the way to write them into a ceiling
+    for name, value in (("EXTRA_DENIED_ACTIONS", "s3:DeleteBucket, ec2:*"), ("ALLOWED_SERVICES", "sns,sqs"),
+                        ("PASSABLE_ROLE_PATTERNS", f"arn:aws:iam::{ACCOUNT}:role/app-*")):
+        with pytest.raises(config.ConfigError, match=f"{name} is replaced by the ceiling.*CeilingPolicyArn"):
+            config.from_env({"ACCOUNT_ID": ACCOUNT, name: value})
+    # left empty (the template's default), they are no setting at all
+    empty = config.from_env({"ACCOUNT_ID": ACCOUNT, "EXTRA_DENIED_ACTIONS": "", "ALLOWED_SERVICES": " "})
+    assert empty.guard.ceiling.statements == s.guard.ceiling.statements
 
 
 @pytest.mark.parametrize("env", [

@@ -16,9 +16,11 @@ from tests.helpers import (
     PEER_CASES,
     REGION,
     ROOT,
+    approving_guard,
     assert_allows,
     assert_denies,
     codes,
+    outside_ceiling,
     plan_for,
     task,
 )
@@ -83,6 +85,12 @@ def test_emr_serverless_sdk_start_job_run_passes_its_literal_execution_role() ->
 def test_role_parameters_found_in_the_models_are_passed(call: str, params: dict[str, Any], path: str,
                                                         principal: str) -> None:
     plan = plan_for(task(f"arn:aws:states:::aws-sdk:{call}", params))
+    if call.startswith("comprehend:"):
+        # an asynchronous Comprehend job is outside the default ceiling: refused, and its role with it, until an
+        # administrator approves what the finding proposes
+        assert_denies(plan, "iam:PassRole", ROLE, {"iam:PassedToService": principal})
+        assert outside_ceiling(plan, "comprehend:StartEntitiesDetectionJob")
+        plan = plan_for(task(f"arn:aws:states:::aws-sdk:{call}", params), guard=approving_guard(plan))
     assert_allows(plan, "iam:PassRole", ROLE, {"iam:PassedToService": principal})
     assert_denies(plan, "iam:PassRole", ROLE, {"iam:PassedToService": "lambda.amazonaws.com"})
 
