@@ -48,8 +48,12 @@ def test_optional_sinks_are_granted_only_when_configured() -> None:
                 if "Fn::If" in s and s["Fn::If"][0] == "RemoveResidual"]
     # Removing residual access is detaching (a reduction), on in-scope roles only: by path, or by tag.
     assert [_as_list(s["Action"]) for s in residual] == [["iam:DetachRolePolicy"]] * 2
-    assert residual[0]["Resource"]["Fn::Sub"].endswith(":role${RolePath}*") and "Condition" not in residual[0]
-    assert residual[1]["Condition"] == {"StringEqualsIgnoreCase": {"iam:ResourceTag/sfn-iam:managed": "true"}}
+    # ... and only while the role carries the ceiling as its boundary, like every role write
+    boundary = {"StringEquals": {"iam:PermissionsBoundary": {
+        "Fn::If": ["CustomCeiling", {"Ref": "CeilingPolicyArn"}, {"Ref": "CeilingPolicy"}]}}}
+    assert residual[0]["Resource"]["Fn::Sub"].endswith(":role${RolePath}*") and residual[0]["Condition"] == boundary
+    assert residual[1]["Condition"] == {"StringEqualsIgnoreCase": {"iam:ResourceTag/sfn-iam:managed": "true"},
+                                        **boundary}
     hub = next(s for s in statements("Allow") if s["Sid"] == "ImportFindings")
     assert hub["Resource"]["Fn::Sub"].endswith(":product/${AWS::AccountId}/default")
     topic = next(s for s in statements("Allow") if s["Sid"] == "PublishSummary")

@@ -191,11 +191,9 @@ def test_every_setting_the_config_reads_is_set_by_the_template() -> None:
 
 def test_guardrail_parameters_reach_the_function() -> None:
     variables = RESOURCES["RoleFixerFunction"]["Properties"]["Environment"]["Variables"]
-    assert variables["EXTRA_DENIED_ACTIONS"] == {"Ref": "ExtraDeniedActions"}
-    assert variables["ALLOWED_SERVICES"] == {"Ref": "AllowedServices"}
-    assert variables["PASSABLE_ROLE_PATTERNS"] == {"Fn::Join": [",", {"Ref": "PassableRolePatterns"}]}
-    assert T["Parameters"]["PassableRolePatterns"] == {**T["Parameters"]["PassableRolePatterns"],
-                                                       "Type": "CommaDelimitedList", "Default": ""}
+    ceiling = {"Fn::If": ["CustomCeiling", {"Ref": "CeilingPolicyArn"}, {"Ref": "CeilingPolicy"}]}
+    assert variables["CEILING_POLICY_ARN"] == ceiling
+    assert variables["VERIFY_PASSED_ROLES"] == {"Ref": "VerifyPassedRoles"}
     assert variables["MODE"] == {"Ref": "Mode"}
     assert T["Parameters"]["Mode"]["Default"] == "report"  # a safe first deployment; samconfig's prod enforces
 
