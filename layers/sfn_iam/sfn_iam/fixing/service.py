@@ -85,8 +85,9 @@ class RoleFixer:
         run = ChangeSet(self.roles, self.settings.enforce, self.sleep)
         if self.settings.ceiling_arn:
             cache = passable.CachedPermissions(self.roles, run.role_reads)
-            run.boundaries = Boundaries(self.roles, self.settings.ceiling_arn, self.settings.guard.ceiling,
-                                        self.settings.enforce, reads=cache.role_permissions)
+            ceiling = self.settings.guard.ceiling_for(self.settings.account)
+            run.boundaries = Boundaries(self.roles, self.settings.ceiling_arn, ceiling, self.settings.enforce,
+                                        reads=cache.role_permissions)
         return run
 
     # -- entry points -------------------------------------------------------------------------------------

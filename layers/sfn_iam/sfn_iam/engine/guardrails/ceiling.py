@@ -108,12 +108,14 @@ class Statement:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The ceiling's answer for one grant: ``inside``; ``explicit`` when an Allow names its action literally;
-    ``why`` it is outside (empty when inside)."""
+    """The ceiling's answer for one grant: ``inside``; ``explicit`` when an Allow names its action literally and the
+    reviewed default does not (an administrator's own approval); ``why`` it is outside (empty when inside);
+    ``denied`` when a Deny statement refuses it (an added Allow cannot approve it)."""
 
     inside: bool
     explicit: bool = False
     why: str = ""
+    denied: bool = False
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -141,11 +143,20 @@ def _verdict(ceiling: Ceiling, action: str, resource: str, conditions: tuple[Con
         if not stmt.allow and stmt.matches_action(action) and stmt.covers(resource) and (
                 not stmt.conditions or not stmt.excluded_by(conditions)):
             named = f"statement {stmt.sid}" if stmt.sid else "a Deny statement"
-            return Verdict(False, why=f"{ceiling.explains()} denies it ({named})")
+            return Verdict(False, why=f"{ceiling.explains()} denies it ({named})", denied=True)
     allows = [s for s in ceiling.statements if s.allow and s.matches_action(action) and s.covers(resource)]
     if not allows:
         return Verdict(False, why=f"{ceiling.explains()} does not allow it")
-    return Verdict(True, explicit=any(s.names(action) for s in allows))
+    approved = any(s.names(action) for s in allows) and action.lower() not in _default_names()
+    return Verdict(True, explicit=approved)
+
+
+@lru_cache(maxsize=1)
+def _default_names() -> frozenset[str]:
+    """The actions the reviewed default names literally: a ceiling that copies the default does not approve them
+    explicitly (the second line keeps refusing what it refuses for the default)."""
+    return frozenset(a.lower() for s in default_document()["Statement"] if s["Effect"] == "Allow"
+                     for a in _listed(s["Action"]))
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -432,7 +443,7 @@ def _merges(statements: list[dict[str, Any]], known: Mapping[str, tuple[str, ...
 
 
 WORST_CASE: Final = {"AWS::Partition": "aws-us-gov", "AWS::AccountId": "123456789012",
-                     "AWS::StackName": "s" * 32, "ManagedPolicyPath": "/sfn-iam/"}  # what the template's size assumes
+                     "AWS::StackName": "s" * 24, "ManagedPolicyPath": "/sfn-iam/"}  # what the template's size assumes
 
 
 def filled(document: Mapping[str, Any], variables: Mapping[str, str] = WORST_CASE) -> dict[str, Any]:
@@ -446,7 +457,8 @@ def boundary(document: Mapping[str, Any], *, limit: int = MANAGED_POLICY_LIMIT, 
              most: int = 0, avoid: Iterable[str] = ()) -> dict[str, Any]:
     """The ceiling as a permissions boundary IAM accepts: ``document`` itself when it fits in ``limit`` characters
     (less ``reserve``) once CloudFormation has filled its placeholders (:data:`WORST_CASE`: the longest partition
-    name, a stack name of 32 characters), else with the actions of its Allow statements
+    name, a stack name of 24 characters: a longer one makes CloudFormation refuse the policy at deploy time),
+    else with the actions of its Allow statements
     replaced by wildcards (``glue:Get*``, ``rekognition:*``), one merge at a time, until it fits. A merge may only
     let IAM allow more actions of the IAM reference's List and Read levels (no secret reads); with ``most=1`` also of
     the Write level; never an unknown, Permissions management or secret-reading action. Each time the least risky

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Final
 
 from sfn_iam.engine.guardrails import ceiling as ceilings
@@ -51,7 +51,7 @@ class GuardPolicy:
     role is granted with an ``UNVERIFIED_ROLE`` finding.
     """
 
-    ceiling: ceilings.Ceiling = field(default_factory=ceilings.default)
+    ceiling: ceilings.Ceiling | None = None  # None: the reviewed default, for the state machine's own account
     deny: tuple[DenyEntry, ...] = DEFAULT_DENY
     sensitivity: Sensitivity = SENSITIVITY
     verified_roles: bool = False
@@ -78,6 +78,10 @@ class GuardPolicy:
             if refused.lower() == role.lower():
                 return reason
         return None
+
+    def ceiling_for(self, account: str) -> ceilings.Ceiling:
+        """The ceiling grants are checked against: this policy's, or the default for ``account``."""
+        return self.ceiling if self.ceiling is not None else ceilings.default(account=account)
 
     def denied(self, action: str) -> DenyEntry | None:
         for entry in self.deny:
@@ -111,14 +115,18 @@ def _decide(req: Requirement, guard: GuardPolicy, roles: frozenset[str], account
     problem without its start). Depends on the path only for the documented exceptions that read it."""
     if not _ACTION_RE.match(req.action):
         return "BLOCKED_ACTION", "only literal SERVICE:Action names are granted, never patterns"
-    verdict = guard.ceiling.check(req)
+    ceiling = guard.ceiling_for(account)
+    verdict = ceiling.check(req)
     if not verdict.inside:
         second = _second_line(req, guard, roles, account, explicit=False)
         also = f" (the built-in lists refuse it too: {second[1]})" if second[0] not in ("", STOP[0]) else ""
-        approve = json.dumps(ceilings.statement_for(req), separators=(",", ":"))
+        if verdict.denied:
+            return "OUTSIDE_CEILING", f"{verdict.why}{also}; only narrowing that Deny statement would allow it"
+        shown = ceilings.statement_for(Requirement(req.action, _shown(req.resource), req.conditions))
+        approve = json.dumps(shown, separators=(",", ":"))
         return "OUTSIDE_CEILING", (f"{verdict.why}{also}; an administrator approves it by adding to the ceiling: "
                                    f"{approve}")
-    return _second_line(req, guard, roles, account, explicit=verdict.explicit and guard.ceiling.source != "default")
+    return _second_line(req, guard, roles, account, explicit=verdict.explicit)
 
 
 def _second_line(req: Requirement, guard: GuardPolicy, roles: frozenset[str], account: str, *, explicit: bool
@@ -231,7 +239,8 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
 _PATHED: Final = frozenset({"logs:putresourcepolicy"})  # documented exceptions that read the requirement's path
 
 
-def proposal(reqs: Iterable[Requirement], guard: GuardPolicy) -> dict[str, object] | None:
+def proposal(reqs: Iterable[Requirement], guard: GuardPolicy, account: str = "") -> dict[str, object] | None:
     """The ceiling statements that would approve the requirements of ``reqs`` the ceiling leaves out (``None`` when
     there are none): what an administrator reviews to extend the ceiling (the outcome's ``documents`` carry it)."""
-    return ceilings.proposal(r for r in reqs if _ACTION_RE.match(r.action) and not guard.ceiling.check(r).inside)
+    ceiling = guard.ceiling_for(account)
+    return ceilings.proposal(r for r in reqs if _ACTION_RE.match(r.action) and not ceiling.check(r).inside)
