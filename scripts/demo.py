@@ -58,6 +58,29 @@ def step(local: Local, title: str, event: dict[str, Any], expected: str) -> bool
     return ok
 
 
+def ceiling_steps(local: Local, role: str, event: Any) -> list[bool]:
+    """One state the ceiling refuses, the statement that would approve it, and the grant once an administrator
+    added it to the ceiling (a new version of the ceiling policy, read as the stack's own: CeilingPolicyArn)."""
+    nightly = sandbox.create_state_machine(local.sfn, "NightlyStop", "nightly_stop.asl.json", role)
+    ok = [step(local, "CreateStateMachine NightlyStop: stopping an EC2 instance is outside the default ceiling",
+               event("create_state_machine.json", nightly, role), "unchanged")]
+    outcome = local.deliver(event("create_state_machine.json", nightly, role), quiet=True)
+    proposal = next(d for d in outcome["documents"] if d.get("Id") == "sfn-iam-ceiling-proposal")
+    print("\n  the proposal the outcome carries (documents, Id sfn-iam-ceiling-proposal):")
+    print("    " + json.dumps(proposal["Statement"]))
+    arn = sandbox.FIXER_ENV["CEILING_POLICY_ARN"]
+    current = local.iam.get_policy_version(PolicyArn=arn, VersionId=local.iam.get_policy(
+        PolicyArn=arn)["Policy"]["DefaultVersionId"])["PolicyVersion"]["Document"]
+    current = json.loads(current) if isinstance(current, str) else current
+    extended = {**current, "Statement": [*current["Statement"], *proposal["Statement"]]}
+    local.iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(extended), SetAsDefault=True)
+    print(f"  the administrator adds it to the ceiling {arn} (a new default version) and makes it the stack's own")
+    local.use_own_ceiling()
+    ok.append(step(local, "the same machine again: granted now that the ceiling allows it",
+                   event("create_state_machine.json", nightly, role), "written"))
+    return ok
+
+
 def main() -> int:
     results = []
     # The handler's structured JSON log lines are left out of the demo (WARNING); the tests and `make invoke` show them.
@@ -92,6 +115,7 @@ def main() -> int:
         local.sfn.delete_state_machine(stateMachineArn=orders)
         results.append(step(local, "DeleteStateMachine OrderProcessing", event("delete_state_machine.json"),
                             "removed"))
+        results.extend(ceiling_steps(local, role2, event))
     print(f"\n{sum(results)}/{len(results)} outcomes as expected")
     return 0 if all(results) else 1
 

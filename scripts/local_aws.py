@@ -17,6 +17,11 @@ from scripts import sandbox
 class Local(sandbox.Harness):
     endpoint: str = ""
 
+    def use_own_ceiling(self) -> None:
+        """Deploy again with CeilingPolicyArn = the ceiling policy as it is now: the handler reads it from IAM."""
+        os.environ["CUSTOM_CEILING"] = "true"
+        self.app._runtime = None
+
 
 @contextlib.contextmanager
 def moto_server(env: dict[str, str]) -> Iterator[Local]:

@@ -68,6 +68,7 @@ class ChangeSet:
         self.changes: list[Change] = []
         self.findings: list[Finding] = []
         self.granted: tuple[Requirement, ...] = ()  # what the plan grants (the sweep's report explains wildcards)
+        self.proposal: dict[str, Any] | None = None  # what the ceiling left out, as statements that would approve it
         self.claimed = False  # the ledger was claimed (or read, in report mode) for the machine's current role
         self.prior: LedgerEntry | None = None  # the ledger entry as it was before this run claimed it
         # Each passed or assumed role's policies, read once per run (fixing/passable.py): a re-check pass or the

@@ -125,6 +125,7 @@ class Placement:
             return Status.SKIPPED, "", "DEFINITION_ERROR", ()
         run.findings.extend(plan.findings)
         run.granted = plan.granted
+        run.proposal = plan.proposal
         self._claim(run, sm, base, role_name, plan.documents)
         inline = run.seen_inline = self.roles.list_inline(role_name)
         if inline is None:
@@ -164,6 +165,7 @@ class Placement:
         except (DefinitionError, ArnError):
             return Status.SKIPPED, "", code, ()
         run.granted = plan.granted
+        run.proposal = plan.proposal
         return Status.SKIPPED, "", code, plan.documents
 
     def _place_inline(self, run: ChangeSet, role: str, base: str, inline: list[str], doc: Document, *,

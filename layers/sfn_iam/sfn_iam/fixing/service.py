@@ -49,6 +49,7 @@ from sfn_iam.fixing.ports import (
 from sfn_iam.fixing.settings import Settings
 from sfn_iam.model import StateMachine
 
+PROPOSAL_ID = "sfn-iam-ceiling-proposal"  # the Id of the outcome document proposing ceiling statements
 MAX_PASSES = 4  # passes of one fix when the machine keeps changing under it; then the platform retries
 
 
@@ -309,5 +310,8 @@ class RoleFixer:
                  **extra: str) -> Outcome:
         findings = tuple(sorted(set(run.findings), key=lambda f: (-f.severity, f.code, f.path, f.message)))
         named: dict[str, Any] = {**fields, **extra}  # the Outcome's string fields, by name
+        granted = run.granted if documents else ()
+        if run.proposal is not None:  # what the ceiling refused, as an administrator would approve it (Id marks it)
+            documents = (*documents, {**run.proposal, "Id": PROPOSAL_ID})
         return Outcome(status=status, mode=str(self.settings.mode), changes=tuple(run.changes), findings=findings,
-                       documents=documents, granted=run.granted if documents else (), **named)
+                       documents=documents, granted=granted, **named)
