@@ -60,8 +60,9 @@ def create_ceiling(iam: Any) -> str:
     CloudFormation would)."""
     from sfn_iam.engine.guardrails import ceiling
 
-    document = ceiling.filled(ceiling.default_boundary(), {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT,
-                                                           "AWS::StackName": "sfn-iam", "ManagedPolicyPath": "/sfn-iam/"})
+    values = {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::StackName": "sfn-iam",
+              "ManagedPolicyPath": "/sfn-iam/"}
+    document = ceiling.filled(ceiling.default_boundary(), values)
     arn: str = iam.create_policy(PolicyName="sfn-iam-ceiling", Path="/sfn-iam/",
                                  PolicyDocument=json.dumps(document))["Policy"]["Arn"]
     return arn
