@@ -47,7 +47,7 @@ def test_a_role_without_a_boundary_gets_the_ceiling_before_the_first_write_and_o
     assert world.roles.roles["OrdersRole"].boundary == CEILING
     docs = list(world.roles.roles["OrdersRole"].inline.values())
     assert is_allowed(docs, "lambda:InvokeFunction", FUNCTION)
-    assert [c.kind for c in outcome.changes][0] == "set-boundary"
+    assert outcome.changes[0].kind == "set-boundary"
     assert any(f.code == "BOUNDARY_SET" and "set the ceiling" in f.message for f in outcome.findings)
     writes = len(world.roles.writes)
     again = world.fixer.fix(SM)
