@@ -28,3 +28,16 @@ def _one_botocore_model_cache() -> Iterator[None]:
         mp.setattr(botocore.session.Session, "_register_data_loader",
                    lambda self: self._components.lazy_register_component("data_loader", lambda: loader))
         yield
+
+
+@pytest.fixture
+def any_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An administrator's ceiling allowing any action in any account through wildcards (no explicit approval, so the
+    second line still applies), in place of the default: for tests of what an integration asks for on another
+    account's resources, which the default ceiling refuses (tests/security/test_ceiling.py pins that)."""
+    from sfn_iam.engine.guardrails import ceiling, guard
+
+    anywhere = ceiling.parse({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+                             source="test administrator: any account")
+    monkeypatch.setattr(guard.GuardPolicy, "ceiling_for",
+                        lambda self, account: self.ceiling if self.ceiling is not None else anywhere)

@@ -13,8 +13,8 @@ import pytest
 
 from scripts import sandbox
 from sfn_iam import cli
-from tests.evaluate import is_allowed
 from sfn_iam.engine.guardrails import ceiling
+from tests.evaluate import is_allowed
 from tests.helpers import ACCOUNT, SM_NAME, with_owner
 
 from .conftest import World

@@ -99,6 +99,7 @@ def test_lambda_alias_is_granted_alone() -> None:
     assert_denies(plan, "lambda:InvokeFunction", f"{FN}:$LATEST")
 
 
+@pytest.mark.usefixtures("any_account")
 @pytest.mark.parametrize(("region", "account", "outside"), [
     (REGION, ACCOUNT, False), ("eu-west-1", ACCOUNT, True), (REGION, "210987654321", True),
 ])
@@ -158,6 +159,7 @@ def parsed_plan(definition: dict[str, Any]) -> Any:
     return plan_for(json.dumps(definition))
 
 
+@pytest.mark.usefixtures("any_account")
 @pytest.mark.parametrize(("account", "outside"), [(ACCOUNT, False), ("000000000001", True), ("999999999999", True)])
 def test_a_nested_state_machine_in_another_account_is_reported(account: str, outside: bool) -> None:
     target = f"arn:aws:states:{REGION}:{account}:stateMachine:Child"

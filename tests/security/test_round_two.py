@@ -26,7 +26,7 @@ from sfn_iam.engine import asl, guardrails
 from sfn_iam.engine.guardrails import GuardPolicy
 from sfn_iam.engine.integrations.sdk import table
 from sfn_iam.model import Condition, Requirement
-from tests.helpers import ACCOUNT, REGION, ROOT, allows, assert_allows, plan_for, task
+from tests.helpers import ACCOUNT, REGION, ROOT, admin_guard, allows, assert_allows, plan_for, task
 
 DATA = ROOT / "layers" / "sfn_iam" / "sfn_iam" / "engine" / "guardrails" / "data"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/Worker"
@@ -108,8 +108,13 @@ def _literal(action: str) -> str:
     return f"arn:aws:{service}:{REGION}:{ACCOUNT}:thing/name"
 
 
+# The second line, tested on its own: an administrator's ceiling of wildcards (no explicit approval) in place of the
+# default, which refuses most of these first (tests/security/test_ceiling.py).
+SECOND_LINE = admin_guard("*")
+
+
 def _refused(req: Requirement, **kwargs: Any) -> bool:
-    kept, findings = guardrails.apply([req], GuardPolicy(), **kwargs)
+    kept, findings = guardrails.apply([req], SECOND_LINE, **kwargs)
     return not kept and bool(findings)
 
 
@@ -121,7 +126,7 @@ def test_must_deny_actions_are_refused_on_literals_and_patterns(action: str) -> 
 
 def test_removing_stop_logging_from_the_data_would_fail_here() -> None:
     assert "cloudtrail:StopLogging" in MUST_DENY
-    plan = plan_for(task("arn:aws:states:::aws-sdk:cloudtrail:stopLogging", {"Name": "org-trail"}))
+    plan = plan_for(task("arn:aws:states:::aws-sdk:cloudtrail:stopLogging", {"Name": "org-trail"}), guard=SECOND_LINE)
     assert not allows(plan, "cloudtrail:StopLogging", f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/org-trail")
     assert any(f.code == "BLOCKED_ACTION" for f in plan.findings)
 
@@ -317,7 +322,7 @@ def test_organizations_reads_pass_and_writes_are_refused_with_their_real_reason(
                   "Parameters": {"AccountId": "111111111111"}, "Next": "Policy"},
         "Policy": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:organizations:attachPolicy",
                    "Parameters": {"PolicyId": "p-abcd1234", "TargetId": "111111111111"}, "End": True}}}
-    plan = plan_for(definition)
+    plan = plan_for(definition, guard=SECOND_LINE)
     assert_allows(plan, "organizations:ListAccounts", "*")
     assert not [r for r in plan.granted if r.action.lower() in {"organizations:closeaccount",
                                                                   "organizations:attachpolicy"}]

@@ -118,6 +118,7 @@ def test_a_key_named_by_alias_is_granted_for_requests_that_use_the_alias(
     assert "WILDCARD_WRITE" not in codes(plan)
 
 
+@pytest.mark.usefixtures("any_account")
 def test_an_alias_of_another_account_is_pinned_to_that_account_and_region() -> None:
     other = "arn:aws:kms:eu-west-1:210987654321"
     plan = plan_for(_sdk("kms:decrypt", {"KeyId": f"{other}:alias/shared", "CiphertextBlob.$": "$.b"}))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import ACCOUNT, REGION, SM_ARN, assert_allows, assert_denies, codes, plan_for, task
+from tests.helpers import ACCOUNT, REGION, SM_ARN, approving_guard, assert_allows, assert_denies, codes, plan_for, task
 
 FN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function"
 
 
+@pytest.mark.usefixtures("any_account")
 @pytest.mark.parametrize(
     ("function_name", "qualifier", "allowed", "denied"),
     [
@@ -55,8 +56,13 @@ def test_sns_topic_is_exact_and_phone_number_needs_star() -> None:
     assert_allows(plan, "sns:Publish", topic)
     assert_denies(plan, "sns:Publish", f"{topic}-other")
     sms = plan_for(task("arn:aws:states:::sns:publish", {"PhoneNumber": "+15555550100", "Message": "m"}))
-    assert_allows(sms, "sns:Publish", "*")
-    assert "DYNAMIC_RESOURCE" in codes(sms)
+    # a text to any number leaves the account: outside the default ceiling, with the statement that approves it
+    assert_denies(sms, "sns:Publish", "*")
+    assert "OUTSIDE_CEILING" in codes(sms)
+    approved = plan_for(task("arn:aws:states:::sns:publish", {"PhoneNumber": "+15555550100", "Message": "m"}),
+                        guard=approving_guard(sms))
+    assert_allows(approved, "sns:Publish", "*")
+    assert "DYNAMIC_RESOURCE" in codes(approved)
 
 
 @pytest.mark.parametrize(
@@ -154,6 +160,7 @@ def test_activity_needs_nothing() -> None:
     assert "NO_PERMISSIONS" in codes(plan)
 
 
+@pytest.mark.usefixtures("any_account")
 def test_credentials_grant_only_assume_role_on_the_target() -> None:
     target = "arn:aws:iam::210987654321:role/Target"
     plan = plan_for(task("arn:aws:states:::lambda:invoke", {"FunctionName": "f"}, Credentials={"RoleArn": target}))

@@ -44,6 +44,7 @@ def test_region_and_account_qualified_sdk_resource_is_understood(qualifier: str)
     assert_denies(plan, "s3:GetObject", "arn:aws:s3:::out/audio/1.mp3")
 
 
+@pytest.mark.usefixtures("any_account")
 def test_qualified_optimized_resource_in_another_region_is_scoped_there_with_a_finding() -> None:
     plan = plan_for(task("arn:aws:states:eu-west-1:111122223333:sqs:sendMessage",
                          {"QueueUrl": "https://sqs.eu-west-1.amazonaws.com/111122223333/q", "MessageBody": "x"}))

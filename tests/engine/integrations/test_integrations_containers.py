@@ -44,6 +44,7 @@ def test_ecs_bare_family_means_any_revision_and_default_cluster_has_no_condition
     assert_denies(plan, "ecs:DescribeTasks", f"{ECS}:task/main/abc")
 
 
+@pytest.mark.usefixtures("any_account")
 def test_ecs_full_arns_are_used_as_written() -> None:
     other = "arn:aws:ecs:eu-west-1:210987654321"
     plan = plan_for(run_task(".sync", Cluster=f"{other}:cluster/c", TaskDefinition=f"{other}:task-definition/t:2"))

@@ -13,12 +13,20 @@ A reader finds each rule by its module:
 
 from sfn_iam.engine.guardrails.ceiling import Ceiling, CeilingError
 from sfn_iam.engine.guardrails.guard import GuardPolicy, apply, proposal
-from sfn_iam.engine.guardrails.lists import DEFAULT_DENY, SENSITIVITY, DenyEntry, Sensitivity, access_level
+from sfn_iam.engine.guardrails.lists import (
+    DEFAULT_DENY,
+    PERMISSIONS_MANAGEMENT,
+    SENSITIVITY,
+    DenyEntry,
+    Sensitivity,
+    access_level,
+)
 from sfn_iam.engine.guardrails.roles import admin_equivalence, roles_to_verify
 from sfn_iam.engine.guardrails.shape import access_class, covers_container, credential_roles, wildcard_problem
 
 __all__ = [
     "DEFAULT_DENY",
+    "PERMISSIONS_MANAGEMENT",
     "SENSITIVITY",
     "Ceiling",
     "CeilingError",
