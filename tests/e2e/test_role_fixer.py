@@ -111,8 +111,10 @@ def test_create_costs_at_most_eight_calls_and_a_duplicate_writes_nothing(world: 
     assert world.invoke(event)["status"] == "written"
     print("create:", dict(world.counter.calls))
     # describe, ledger claim, GetRole, ListRolePolicies, PutRolePolicy, read-back, describe again (changed meanwhile?),
-    # ListAttachedRolePolicies (residual access: nothing else on the role)
-    assert world.counter.own() <= 8
+    # ListAttachedRolePolicies (residual access: nothing else on the role); and, the first time the fixer writes to
+    # a role, PutRolePermissionsBoundary (the ceiling as its boundary: fixing/boundary.py)
+    assert world.counter.own() <= 9
+    assert world.counter.calls["iam:PutRolePermissionsBoundary"] == 1
     assert world.counter.calls["iam:ListAttachedRolePolicies"] == 1
     assert world.counter.calls["dynamodb:UpdateItem"] == 1
     world.counter.reset()
@@ -218,7 +220,9 @@ def test_report_mode_writes_nothing(world: World, monkeypatch: pytest.MonkeyPatc
     sm, role = _create(world)
     result = world.invoke(_event("create_state_machine.json", sm, role))
     assert result["status"] == "proposed"
-    assert result["changes"] == [{"kind": "put-inline", "role": ROLE, "policy": POLICY, "applied": False}]
+    assert result["changes"] == [
+        {"kind": "set-boundary", "role": ROLE, "policy": sandbox.FIXER_ENV["CEILING_POLICY_ARN"], "applied": False},
+        {"kind": "put-inline", "role": ROLE, "policy": POLICY, "applied": False}]
     assert world.counter.writes() == 0
     assert world.policies(ROLE) == {"inline": {}, "attached": []}
     assert _only_published(world)["detail-type"] == "Policy Change Proposed"

@@ -68,8 +68,10 @@ def refused_roles(reader: RolePermissions, roles: Iterable[str], account: str, *
     when absent), missing, unreadable, or beyond ``limit`` distinct roles of this account (sorted by ARN, so the
     same roles are read every time). A role whose boundary is ``ceiling_arn`` fits by construction.
 
-    A role of another account cannot be read here; it is left to the ceiling. A role of this account that does not
-    exist is refused: a role created later under that name would be passed unchecked.
+    A role of another account cannot be read here; it is left to the ceiling. A role the ceiling names literally for
+    ``iam:PassRole`` or ``sts:AssumeRole`` is not read: the administrator vouches for it (an EMR service role, whose
+    AWS managed policy launches instances, say). A role of this account that does not exist is refused: a role created
+    later under that name would be passed unchecked.
     """
     ceiling = ceiling or default(account=account)
     out: list[tuple[str, str]] = []
@@ -80,8 +82,8 @@ def refused_roles(reader: RolePermissions, roles: Iterable[str], account: str, *
         except ArnError:
             out.append((role, "it is not a role ARN"))
             continue
-        if parsed.account != account:
-            continue
+        if parsed.account != account or ceiling.vouches_for(role):
+            continue  # another account's cannot be read; a role the ceiling names, the administrator vouches for
         if read >= limit:
             out.append((role, f"the state machine names more than {limit} roles to check (MAX_ROLES_PER_MACHINE): "
                               "it could not be checked"))

@@ -551,11 +551,13 @@ class Sweeper:
 
 def outcome_digest(o: Outcome) -> str:
     """What a sweep reports for one machine, as a short hash: its state (a machine written by this sweep and left
-    unchanged by the next is in the same state), proposed changes, findings, residual access."""
+    unchanged by the next is in the same state), proposed changes, findings, residual access. ``BOUNDARY_SET``
+    records a write, like the written status: a role that got the ceiling is settled, not news, on the next sweep."""
     settled = o.status in (Status.WRITTEN, Status.UNCHANGED, Status.REMOVED)
     return digest({"status": "settled" if settled else str(o.status),
                    "proposed": [c.to_dict() for c in o.changes if not c.applied],
-                   "findings": [f.to_dict() for f in o.findings], "residual": list(o.residual)})
+                   "findings": [f.to_dict() for f in o.findings if f.code != "BOUNDARY_SET" or not settled],
+                   "residual": list(o.residual)})
 
 
 def _restores(change: Change) -> bool:

@@ -132,6 +132,12 @@ class Ceiling:
     def allows(self, action: str, resource: str = "*") -> bool:
         return _verdict(self, action, resource, ()).inside
 
+    def vouches_for(self, role_arn: str) -> bool:
+        """Does an Allow statement name this role literally (its ARN as a resource, no wildcard) for
+        ``iam:PassRole`` or ``sts:AssumeRole``? The administrator then vouches for it: it is not read and judged."""
+        return any(s.allow and not s.not_resource and role_arn in s.resources
+                   and (s.names("iam:PassRole") or s.names("sts:AssumeRole")) for s in self.statements)
+
     def explains(self) -> str:
         return "the default ceiling" if self.source == "default" else f"the ceiling ({self.source})"
 
