@@ -463,11 +463,11 @@ def _excess(stmt: Statement, needs: list[Requirement]) -> Iterator[Finding]:
             if "*" not in pattern and "?" not in pattern:
                 continue
             narrower = sorted({r.resource for r in used if _match(pattern, r.resource) and r.resource != pattern})
-            if any("*" in n for n in narrower):
-                continue  # both sides are patterns of an unknown name: not comparable offline
             if not narrower or any(r.resource == pattern for r in used if _match(action, r.action, True)):
                 continue
             high = any(guardrails.wildcard_problem(Requirement(r.action, pattern)) for r in used)
+            if any("*" in n for n in narrower) and not high:
+                continue  # both sides are patterns of an unknown name: not comparable offline
             yield Finding.of("EXCESS_GRANT", f"{action} on {pattern} where only {', '.join(narrower[:5])}"
                              f"{' ...' if len(narrower) > 5 else ''} is needed", stmt.origin,
                              Severity.HIGH if high else Severity.MEDIUM)

@@ -177,7 +177,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> in
             machine.source, machine.name, list(plan.documents), kept, machine.line, suppressed,
             _explain(plan) if getattr(args, "explain", False) else [],
             withheld=withheld(plan) if args.command == "policy" else [], placement=placement, lines=machine.lines))
-    report.notes.extend(f"suppression {conf.describe(i)} matched no finding" for i in range(len(conf.suppressions))
+    report.notes.extend(f"{conf.describe(i)} matched no finding" for i in range(len(conf.suppressions))
                         if i not in used_rules and (loaded.machines or not report.errors))
     unused = sorted(set(options.parameters) - loaded.used_parameters)
     if unused and loaded.machines:
