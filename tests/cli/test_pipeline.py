@@ -217,19 +217,21 @@ def test_sam_connectors_grant_what_sam_writes_for_them(tmp_path: Path, embedded:
     connector = {"Destination": {"Id": "Worker"}, "Permissions": ["Write"]}
     props: dict[str, Any] = {"Definition": definition, "DefinitionSubstitutions": {"Fn": {"Ref": "Worker"}}}
     extra: dict[str, Any] = {"Worker": {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "work"}}}
-    if embedded:
-        props["Connectors"] = {"ToWorker": {"Properties": connector}}
-    else:
+    if not embedded:
         extra["Link"] = {"Type": "AWS::Serverless::Connector",
                          "Properties": {"Source": {"Id": "Machine"}, **connector}}
-    code, out = check(tmp_path, _template(props, **extra))
+    template = _template(props, **extra)
+    if embedded:  # a resource attribute, next to Properties
+        template["Resources"]["Machine"]["Connectors"] = {"ToWorker": {"Properties": connector}}
+    code, out = check(tmp_path, template)
     assert code == 0 and "MISSING_GRANT" not in codes(out), findings(out)
     # a connector to another function does not let the state invoke this one
     connector["Destination"] = {"Id": "Other"}
     extra["Other"] = {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "other"}}
     if not embedded:
         extra["Link"]["Properties"]["Destination"] = connector["Destination"]
-    code, out = check(tmp_path, _template(props, **extra))
+    template["Resources"].update(extra)
+    code, out = check(tmp_path, template)
     assert code == 3 and "MISSING_GRANT" in codes(out)
 
 

@@ -107,6 +107,26 @@ _SOMETIMES = {
     "glue:deletepartition": "only when the query creates or changes catalog objects",
     "glue:batchdeletepartition": "only when the query creates or changes catalog objects",
     "lakeformation:getdataaccess": "only when AWS Lake Formation governs the queried tables",
+    # in the policy AWS generates for athena:startQueryExecution.sync; the run polls with athena:GetQueryExecution,
+    # and AWS CDK's AthenaStartQueryExecution task grants none of these
+    "athena:getworkgroup": "by the .sync pattern in AWS's generated policy, not by every run",
+    "athena:listqueryexecutions": "by the .sync pattern in AWS's generated policy, not by every run",
+    "athena:batchgetqueryexecution": "by the .sync pattern in AWS's generated policy, not by every run",
+    # a Distributed Map's child executions (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html)
+    "states:redriveexecution": "only when a Map Run is redriven",
+    "states:stopexecution": "only when the execution is stopped early (a failure, an abort, a timeout)",
+    # what the .sync patterns call to cancel the job when the execution is stopped while it runs
+    # (https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-sync)
+    **dict.fromkeys(("mediaconvert:canceljob", "ecs:stoptask", "batch:terminatejob", "glue:batchstopjobrun",
+                     "athena:stopqueryexecution", "codebuild:stopbuild", "emr-containers:canceljobrun",
+                     "elasticmapreduce:cancelsteps", "databrew:stopjobrun", "sagemaker:stoptrainingjob",
+                     "sagemaker:stoptransformjob", "sagemaker:stopprocessingjob"),
+                    "only when the execution is stopped while the job runs"),
+}
+# Role-level needs: what goes wrong without them (the states themselves do not fail there).
+_CONSEQUENCE = {
+    "loggingConfiguration": "Step Functions refuses to create or update the state machine with this logging",
+    "tracingConfiguration": "no traces reach X-Ray",
 }
 
 
@@ -178,7 +198,7 @@ def declared(machine: Machine) -> Declared | None:
     out = Declared([], [], [])
     sam = resource.get("Type") == "AWS::Serverless::StateMachine" if isinstance(resource, Mapping) else False
     role = props.get("Role") if sam else props.get("RoleArn")
-    _connectors(machine.name, props, resolver, out)  # SAM Connectors add policies to the role, either kind
+    _connectors(machine.name, resource, resolver, out)  # SAM Connectors add policies to the role, either kind
     if role is None and sam:
         out.role = "the role SAM creates"
         policies = props.get("Policies")
@@ -239,17 +259,17 @@ def sam_connector_profiles() -> Mapping[str, Any]:
     return data if isinstance(data, Mapping) else {}
 
 
-def _connectors(machine_id: str, props: Mapping[str, Any], resolver: Any, out: Declared) -> None:
-    """Statements of the connectors whose source is this state machine: its ``Connectors`` property and
-    ``AWS::Serverless::Connector`` resources (https://docs.aws.amazon.com/serverless-application-model/latest/
-    developerguide/managing-permissions-connectors.html)."""
+def _connectors(machine_id: str, resource: Any, resolver: Any, out: Declared) -> None:
+    """Statements of the connectors whose source is this state machine: its ``Connectors`` resource attribute (next
+    to ``Properties``) and ``AWS::Serverless::Connector`` resources (https://docs.aws.amazon.com/
+    serverless-application-model/latest/developerguide/managing-permissions-connectors.html)."""
     found: list[tuple[str, Mapping[str, Any]]] = []
-    embedded = props.get("Connectors")
+    embedded = resource.get("Connectors") if isinstance(resource, Mapping) else None
     if isinstance(embedded, Mapping):
         for name, connector in embedded.items():
             inner = connector.get("Properties") if isinstance(connector, Mapping) else None
             if isinstance(inner, Mapping):
-                found.append((f"Connectors.{name}", inner))
+                found.append((f"{machine_id}.Connectors.{name}", inner))
     for logical_id, resource in resolver.resources.items():
         if isinstance(resource, Mapping) and resource.get("Type") == "AWS::Serverless::Connector":
             inner = resource.get("Properties")
@@ -397,6 +417,9 @@ def _may_allow(stmt: Statement, req: Requirement) -> bool:
 
 def compare(machine: Machine, plan: Plan) -> list[Finding]:
     found = declared(machine)
+    if found is None and machine.template is None:
+        return [Finding.of("NOTHING_TO_COMPARE", "a definition alone declares no role policy: nothing was compared "
+                           "(check the template that deploys it)")]
     if found is None:
         return [Finding.of("NOTHING_TO_COMPARE", "the role comes from outside the template (Role/RoleArn is not a "
                            "role of this template): its policies are not known offline, nothing was compared")]
@@ -431,8 +454,9 @@ def compare(machine: Machine, plan: Plan) -> list[Finding]:
         also = " (sfn-iam policy withholds it too: see its findings)" if (req.action, req.resource) in withheld \
             else ""
         if reason is None:
+            consequence = _CONSEQUENCE.get(req.path, "the state fails there")
             findings.append(Finding.of("MISSING_GRANT", f"{req.action} on {req.resource} is not allowed by the "
-                                       f"declared role policy: the state fails there{also}", req.path or ""))
+                                       f"declared role policy: {consequence}{also}", req.path or ""))
         else:
             findings.append(Finding.of("UNVERIFIED_GRANT", f"{req.action} on {req.resource} cannot be verified: "
                                        f"{reason}{also}", req.path or ""))
