@@ -69,7 +69,7 @@ def test_findings_at_fail_on_exit_3_and_input_errors_exit_1(tmp_path: Path) -> N
     ("", "is empty"),
     ("  \n", "is empty"),
     ("{not json", "is not valid JSON"),
-    ("a: [b", "is neither JSON nor YAML"),
+    ("a: [b", "is not valid YAML (line 2, column 1): "),
     ("- 1\n- 2\n", "must be an object"),
 ])
 def test_bad_input_is_one_line(tmp_path: Path, text: str, message: str) -> None:

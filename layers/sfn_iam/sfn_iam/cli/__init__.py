@@ -80,6 +80,12 @@ def _sweep(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) ->
     return sweep.run(args, out, err, stdin)
 
 
+def _restore(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    from sfn_iam.cli import restore
+
+    return restore.run(args, out, err, stdin)
+
+
 def _severity(text: str) -> Any:
     from sfn_iam.findings import Severity
 
@@ -92,7 +98,8 @@ def _severity(text: str) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sfn-iam", description=_DESCRIPTION, epilog=_EPILOG)
     parser.add_argument("--version", action="version", version=f"sfn-iam {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # prog given: argparse would otherwise build a help formatter (and import shutil) only to guess it
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", prog="sfn-iam")
     p = sub.add_parser("policy", help="print the least-privilege policy of each state machine (offline)",
                        description="Print the least-privilege IAM policy each state machine's role needs, derived "
                        "from its definition (offline: files only). Findings go to stderr; a policy with grants "
@@ -135,9 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fail-on", type=_severity, metavar="SEVERITY",
                    help="exit 3 when a finding is at least this severe (default: never)")
     s.set_defaults(func=_sweep)
-    from sfn_iam.cli import restore
-
-    restore.add_parser(sub)
+    r = sub.add_parser("restore", help="put back the residual policies a sweep removed (RemoveResidualPolicies)",
+                       description="Put back the residual policies a sweep removed. A FILE is anything that carries "
+                       "the removal: the EventBridge event (detail-type \"Policy Removed\", action "
+                       "\"remove-residual\"), its detail, the sweeper's log line, or the sweep's JSON report. Inline "
+                       "policies are put back from the saved document, managed policies attached again by ARN. Without "
+                       "--apply it prints what it would do; it runs with your credentials.")
+    r.add_argument("files", nargs="+", metavar="FILE", help="an outcome event, its detail, a log export, or a report")
+    r.add_argument("--apply", action="store_true", help="restore (default: print what would be restored)")
+    r.add_argument("--region", help="AWS region for the IAM client (IAM is global; any region works)")
+    r.set_defaults(func=_restore)
     return parser
 
 

@@ -19,10 +19,10 @@ as ``arn:aws:`` ones: the schema spells only that partition.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping
 from functools import cache
-from importlib import resources
 from typing import Any
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -35,7 +35,9 @@ MAX_PROBLEMS = 20
 
 @cache
 def schema() -> Mapping[str, Any]:
-    text = (resources.files("sfn_iam.cli") / "data" / "statemachine.json").read_text(encoding="utf-8")
+    # package data next to this module (importlib.resources would cost more start-up than the whole check)
+    with open(os.path.join(os.path.dirname(__file__), "data", "statemachine.json"), encoding="utf-8") as handle:
+        text = handle.read()
     loaded: dict[str, Any] = json.loads(text)
     # Where the shipped schema is narrower than the language: a Succeed state may have InputPath and OutputPath
     # (https://states-language.net/spec.html#succeed-state) and, like every state, its own QueryLanguage

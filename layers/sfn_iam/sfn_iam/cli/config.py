@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -103,6 +102,8 @@ def find(start: str = ".") -> str | None:
             return candidate
         pyproject = os.path.join(folder, "pyproject.toml")
         if os.path.isfile(pyproject):
+            import tomllib
+
             try:
                 with open(pyproject, "rb") as handle:
                     if "sfn-iam" in tomllib.load(handle).get("tool", {}):
@@ -120,6 +121,8 @@ def find(start: str = ".") -> str | None:
 def load(path: str | None) -> Config:
     if path is None:
         return Config()
+    import tomllib  # only when there is a settings file
+
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)

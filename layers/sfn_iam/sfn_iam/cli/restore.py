@@ -72,16 +72,3 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> in
             if client is not None:
                 client.attach_role_policy(RoleName=role, PolicyArn=e["policyArn"])
     return 0
-
-
-def add_parser(sub: Any) -> None:
-    r = sub.add_parser("restore", help="put back the residual policies a sweep removed (RemoveResidualPolicies)",
-                       description="Put back the residual policies a sweep removed. A FILE is anything that carries "
-                       "the removal: the EventBridge event (detail-type \"Policy Removed\", action "
-                       "\"remove-residual\"), its detail, the sweeper's log line, or the sweep's JSON report. Inline "
-                       "policies are put back from the saved document, managed policies attached again by ARN. Without "
-                       "--apply it prints what it would do; it runs with your credentials.")
-    r.add_argument("files", nargs="+", metavar="FILE", help="an outcome event, its detail, a log export, or a report")
-    r.add_argument("--apply", action="store_true", help="restore (default: print what would be restored)")
-    r.add_argument("--region", help="AWS region for the IAM client (IAM is global; any region works)")
-    r.set_defaults(func=run)
