@@ -400,3 +400,11 @@ def test_version_and_a_small_policy_load_only_what_they_use(tmp_path: Path) -> N
     assert "sfn_iam.engine" in small
     assert not small & {"boto3", "botocore", "samtranslator", "sfn_iam.fixing.service", "sfn_iam.governance",
                         "sfn_iam.aws", "xml"}
+
+
+def test_output_writes_the_report_file_and_the_text_in_one_run(tmp_path: Path) -> None:
+    sarif = tmp_path / "out.sarif"
+    code, out, _ = run("policy", write(tmp_path, REFUSED), *CONTEXT, "--format", "sarif", "--output", str(sarif))
+    results = json.loads(sarif.read_text())["runs"][0]["results"]
+    assert code == 3 and "WILDCARD_WRITE" in {r["ruleId"] for r in results}
+    assert json.loads(out)["Statement"] == []  # the text report: the policy on stdout

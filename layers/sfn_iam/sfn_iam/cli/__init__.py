@@ -50,6 +50,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="template, definition (JSON/YAML), DescribeStateMachine response, Terraform plan "
                    "(terraform show -json), directory, or - for stdin")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    p.add_argument("--output", metavar="FILE",
+                   help="write the --format report to FILE and the text report to the terminal (one run for both, "
+                   "as the GitHub Action does)")
     p.add_argument("--fail-on", type=_fail_on, metavar="SEVERITY",
                    help="exit 3 when a finding is at least this severe: info, low, medium, high, critical, or none "
                    f"to never fail on findings (default {FAIL_ON_DEFAULT}, or fail-on in the settings file)")

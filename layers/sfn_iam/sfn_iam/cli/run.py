@@ -8,6 +8,7 @@ Exit codes, as linters have them: 0 when no finding is at or above the threshold
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from typing import TextIO
 
@@ -183,7 +184,15 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> in
     if unused and loaded.machines:
         report.notes.append(f"--parameter {', '.join(unused)}: not used by any input (no parameter, pseudo "
                             "parameter or ${...} placeholder of that name)")
-    _emit(report, args.format, fail_on, out, err)
+    if getattr(args, "output", None):
+        try:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                _emit(report, args.format, fail_on, handle, io.StringIO())  # errors: once, on the terminal
+        except OSError as exc:
+            report.errors.append((args.output, f"cannot write {args.output}: {exc.strerror or exc}"))
+        _emit(report, "text", fail_on, out, err)
+    else:
+        _emit(report, args.format, fail_on, out, err)
     if report.errors or invalid:
         return EXIT_INPUT
     if fail_on is not None and any(f.severity >= fail_on for r in report.results for f in r.findings):
