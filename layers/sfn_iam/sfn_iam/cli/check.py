@@ -188,6 +188,15 @@ def _logical_id(node: Any) -> str | None:
 
 def declared(machine: Machine) -> Declared | None:
     """The statements the template gives the state machine's role; ``None`` when the role is not in the template."""
+    if machine.terraform_role is not None:  # a Terraform plan: the role's policies, read by cli/terraform.py
+        plan_role = machine.terraform_role
+        out = Declared([], [], [], f"role {plan_role.role}")
+        for origin, document in plan_role.documents:
+            out.statements.extend(_statements(document, origin))
+        for origin, arn in plan_role.managed:
+            _managed(arn, origin, out)
+        out.unknown_managed.extend(f"{origin} (known only after apply)" for origin in plan_role.unknown)
+        return out
     template, resolver = machine.template, machine.resolver
     if template is None or resolver is None:
         return None
@@ -417,6 +426,9 @@ def _may_allow(stmt: Statement, req: Requirement) -> bool:
 
 def compare(machine: Machine, plan: Plan) -> list[Finding]:
     found = declared(machine)
+    if found is None and machine.name.startswith(("aws_sfn_state_machine.", "module.")):
+        return [Finding.of("NOTHING_TO_COMPARE", "the role is not a resource of this Terraform plan: its policies "
+                           "are not known offline, nothing was compared")]
     if found is None and machine.template is None:
         return [Finding.of("NOTHING_TO_COMPARE", "a definition alone declares no role policy: nothing was compared "
                            "(check the template that deploys it)")]

@@ -146,6 +146,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> in
     invalid = False
     used_rules: set[int] = set()
     for machine in loaded.machines:
+        if machine.error is not None:
+            report.errors.append((machine.source, machine.error))
+            continue
         try:
             engine.context_for(machine.state_machine.arn)  # an unusable ARN is an input error before anything else
         except arns.ArnError as exc:

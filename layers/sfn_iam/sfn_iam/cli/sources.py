@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from sfn_iam.cli import intrinsics, locate
+from sfn_iam.cli import intrinsics, locate, terraform
 from sfn_iam.cli.errors import InputError
 from sfn_iam.cli.yamlload import ParseError, loads
+from sfn_iam.engine import asl
 from sfn_iam.findings import Finding
 from sfn_iam.model import StateMachine
 
@@ -56,6 +57,8 @@ class Machine:
     resolver: intrinsics.Resolver | None = None
     definition_file: str | None = None  # a template's DefinitionUri file: where its states are written
     lines: Callable[[str], tuple[str, int] | None] | None = None  # a finding's path -> (file, line), for SARIF
+    terraform_role: terraform.Declared | None = None  # a Terraform plan's declared role policy, for `check`
+    error: str | None = None  # why this state machine cannot be read (reported as an input error)
     used_parameters: set[str] = field(default_factory=set)  # the --parameter keys this machine used
 
 
@@ -100,6 +103,8 @@ def kind_of(data: Any) -> str | None:
         return None
     if isinstance(data.get("Resources"), Mapping):
         return "template"
+    if terraform.is_plan(data):
+        return "terraform"
     if "States" in data:
         return "asl"
     if "definition" in data:
@@ -195,6 +200,8 @@ def load_one(source: str, data: Any, options: Options, *, explicit: bool) -> lis
     kind = kind_of(data)
     if kind == "template":
         return from_template(source, data, options)
+    if kind == "terraform":
+        return from_terraform(source, data, options)
     if kind == "asl":
         return [from_definition(source, data, options)]
     if kind == "describe":
@@ -258,6 +265,27 @@ def from_describe(source: str, data: Mapping[str, Any], options: Options) -> Mac
         findings += notes
         sm = StateMachine(sm.arn, resolved, sm.role_arn, sm.type, sm.logging, sm.tracing, sm.encryption)
     return Machine(source, _name_of(arn), sm, findings)
+
+
+def from_terraform(source: str, data: Mapping[str, Any], options: Options) -> list[Machine]:
+    """The state machines of a ``terraform show -json`` plan (:mod:`terraform`)."""
+    partition, region, account, context_findings = _context(options)
+    found, errors = terraform.machines(source, data, region, account, partition)
+    machines = [Machine(source, address, StateMachine(arn="", definition={}), error=message)
+                for address, message in errors]
+    for address, sm, findings, declared in found:
+        try:
+            definition = asl.loads(sm.definition) if isinstance(sm.definition, str) else sm.definition
+        except asl.DefinitionError as exc:
+            raise InputError(f"{source}: {address}: the definition is not valid JSON: {exc}") from None
+        resolved, notes = placeholders(definition, options.parameters) if isinstance(definition, Mapping) else \
+            (definition, [])
+        sm = StateMachine(sm.arn, resolved, sm.role_arn, sm.type, sm.logging, sm.tracing, sm.encryption)
+        machine = Machine(source, address, sm, [*context_findings, *findings, *notes])
+        machine.used_parameters = _placeholder_keys(definition) & set(options.parameters)
+        machine.terraform_role = declared
+        machines.append(machine)
+    return machines
 
 
 def _name_of(arn: str) -> str:
