@@ -408,3 +408,24 @@ def test_output_writes_the_report_file_and_the_text_in_one_run(tmp_path: Path) -
     results = json.loads(sarif.read_text())["runs"][0]["results"]
     assert code == 3 and "WILDCARD_WRITE" in {r["ruleId"] for r in results}
     assert json.loads(out)["Statement"] == []  # the text report: the policy on stdout
+
+
+def test_template_values_are_known_at_deploy_time_and_run_time_values_at_run_time(tmp_path: Path) -> None:
+    """And a value the guardrails refuse is not first said to be "granted"."""
+    definition = {"StartAt": "A", "States": {
+        "A": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+              "Parameters": {"QueueUrl": "${Queue}", "MessageBody": "x"}, "Next": "B"},
+        "B": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+              "Parameters": {"QueueUrl.$": "$.queue", "MessageBody": "x"}, "End": True}}}
+    template = _template({"Definition": definition, "DefinitionSubstitutions": {"Queue": {"Ref": "Queue"}}},
+                         Queue={"Type": "AWS::SQS::Queue", "Properties": {}})
+    _, out, _ = run("policy", write(tmp_path, template, "template.json"), *CONTEXT, "--format", "json")
+    dynamic = {f["path"]: f["message"] for f in findings(out) if f["code"] == "DYNAMIC_RESOURCE"}
+    assert "known at deploy time" in dynamic["States.A"] and "run time" not in dynamic["States.A"]
+    assert "only known at run time" in dynamic["States.B"]
+    read = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                                            "Parameters": {"Bucket.$": "$.bucket", "Key": "k"}, "End": True}}}
+    _, out, _ = run("policy", write(tmp_path, read, "read.json"), *CONTEXT, "--format", "json")
+    said = {f["code"]: f["message"] for f in findings(out) if f["path"] == "States.T"}
+    assert "not granted" in said["WILDCARD_WRITE"]
+    assert said["DYNAMIC_RESOURCE"].endswith("granted only where the guardrails allow it (see WILDCARD_WRITE)")

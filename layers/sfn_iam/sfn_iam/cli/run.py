@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
-from typing import TextIO
+import re
+from collections.abc import Mapping
+from typing import Any, TextIO
 
 from sfn_iam import arns, engine
 from sfn_iam.cli import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE, FAIL_ON_DEFAULT, aslschema, formats, sources
@@ -87,6 +89,52 @@ def withheld(plan: engine.Plan) -> list[str]:
     for f in plan.findings:  # requests the engine could not even state (no action or resource to name)
         if f.code in _WITHHOLDING and (f.path, f.code) not in explained:
             out.append(f"{f.code} at {f.path or '(machine)'}: supply {_WITHHOLDING[f.code]}")
+    return out
+
+
+_STEP_RE = re.compile(r"States\.(.+?)(?=\.Branches\[\d+\]|\.ItemProcessor|\.Iterator|$)")
+
+
+def _state_at(definition: Any, path: str) -> Any:
+    """The state at a state path (``States.A.Branches[0].States.B``), or ``None``."""
+    node, rest = definition, path
+    while rest:
+        match = _STEP_RE.match(rest)
+        if match is None or not isinstance(node, Mapping) or not isinstance(node.get("States"), Mapping):
+            return None
+        node, rest = node["States"].get(match.group(1)), rest[match.end():]
+        nested = re.match(r"\.Branches\[(\d+)\]\.|\.(ItemProcessor|Iterator)\.", rest)
+        if nested is not None and isinstance(node, Mapping):
+            if nested.group(1) is not None:
+                branches = node.get("Branches")
+                index = int(nested.group(1))
+                node = branches[index] if isinstance(branches, list) and index < len(branches) else None
+            else:
+                node = node.get(nested.group(2))
+            rest = rest[nested.end():]
+        elif rest:
+            return None
+    return node
+
+
+def deploy_time(machine: sources.Machine, findings: list[Finding]) -> list[Finding]:
+    """The engine says "only known at run time" of every value it cannot see; where the value is a template reference
+    sfn-iam could not resolve offline (a placeholder it handed over as unknown), it is known at deploy time."""
+    refused = {f.path: f.code for f in findings if f.code in _WITHHOLDING}
+    out = []
+    resolved_with_stars = any(f.code == "UNRESOLVED_REFERENCE" and f.path == "Definition" for f in machine.findings)
+    for f in findings:
+        if "only known at run time" in f.message and f.path.startswith("States."):
+            state = _state_at(machine.state_machine.definition, f.path)
+            text = json.dumps(state) if state is not None else ""
+            if sources.UNRESOLVED_PATH[2:] in text or (resolved_with_stars and "*" in text):
+                f = Finding(f.code, f.severity, f.message.replace(
+                    "is only known at run time", "is a template value known at deploy time, not offline"), f.path)
+        if f.code == "DYNAMIC_RESOURCE" and f.path in refused and "granted" in f.message:
+            # not "granted" here and "not granted" in the next line: say which grants the guardrails left
+            f = Finding(f.code, f.severity, f"{f.message.split(';', 1)[0]}; the narrowest pattern is granted only "
+                        f"where the guardrails allow it (see {refused[f.path]})", f.path)
+        out.append(f)
     return out
 
 
@@ -174,7 +222,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> in
 
             findings.extend(check.compare(machine, plan))  # the comparison, with what made it approximate
         else:
-            findings.extend(plan.findings)
+            findings.extend(deploy_time(machine, list(plan.findings)))
         unique = sorted(set(findings), key=lambda f: (f.path, f.code, f.message))
         kept, suppressed = conf.split(unique, machine.name, used_rules)
         report.results.append(formats.Result(
