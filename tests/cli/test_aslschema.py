@@ -1,0 +1,143 @@
+"""The States Language check: each keyword of cfn-lint's schema as the interpreter applies it, the references a schema
+cannot express, the tolerances for JSONata and offline unknowns, and the state paths the problems are reported at."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from sfn_iam.cli import aslschema
+
+TASK = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "f"},
+        "End": True}
+
+
+def one(state: dict[str, Any], **top: Any) -> dict[str, Any]:
+    return {"StartAt": "S", "States": {"S": state}, **top}
+
+
+def problems(definition: Any) -> list[tuple[str, str]]:
+    return aslschema.problems(definition)
+
+
+def test_a_valid_definition_has_no_problem_and_non_objects_are_left_to_the_engine() -> None:
+    assert problems(one(TASK)) == []
+    assert problems("not a mapping") == [] and problems(None) == []
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"Type": "Taks"}, ("States.S", 'Type: must be one of "Pass", "Task"')),
+    ({"TimeoutSeconds": "60"}, ("States.S", 'TimeoutSeconds: must be of type number (got "60")')),
+    ({"TimeoutSeconds": True}, ("States.S", "TimeoutSeconds: must be of type number (got true)")),
+    ({"TimeoutSeconds": 0}, ("States.S", "TimeoutSeconds: must be at least 1")),
+    ({"Retry": [{"ErrorEquals": "x"}]}, ("States.S", "Retry[0].ErrorEquals: must be of type array")),
+    ({"Retry": [{}]}, ("States.S", "Retry[0]: lacks the required field 'ErrorEquals'")),
+    ({"Retry": [{"ErrorEquals": [1]}]}, ("States.S", "Retry[0].ErrorEquals[0]: must be of type string (got 1)")),
+    ({"ResultPath": "x"}, ("States.S", 'ResultPath: "x" is not of the expected form (^\\$)')),
+    ({"Colour": "red"}, ("States.S", "Colour: is not a field of this state")),
+    ({"Next": "S"}, ("States.S", "needs exactly one of 'Next' or 'End' (has 'Next' and 'End')")),
+    ({"End": False}, ("States.S", "End: must be one of true (got false)")),
+])
+def test_each_kind_of_problem_is_reported_at_its_state_and_field(change: dict[str, Any],
+                                                                 expected: tuple[str, str]) -> None:
+    state = {**TASK, **change}
+    found = problems(one(state))
+    assert any(path == expected[0] and message.startswith(expected[1]) for path, message in found), found
+
+
+def test_a_wait_may_not_be_longer_than_the_schema_says() -> None:
+    state = {"Type": "Wait", "Seconds": 100_000_000, "End": True}
+    assert problems(one(state)) == [("States.S", "Seconds: must be at most 99999999")]
+    assert problems(one({**state, "Seconds": 99_999_999})) == []
+
+
+def test_missing_next_and_end_and_missing_top_level_fields() -> None:
+    state = {k: v for k, v in TASK.items() if k != "End"}
+    assert problems(one(state)) == [("States.S", "needs exactly one of 'Next' or 'End'")]
+    assert problems({"States": {"S": TASK}}) == [("", "lacks the required field 'StartAt'")]
+    assert problems({"StartAt": "S", "States": {"S": TASK}, "Extra": 1}) == [("", "Extra: is not an allowed field")]
+
+
+def test_references_name_states_of_the_same_states_at_every_depth() -> None:
+    choice = {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": True, "Next": "Gone"}],
+              "Default": "Away"}
+    catch = {**TASK, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Lost"}]}
+    branch = {"StartAt": "Missing", "States": {"B": {"Type": "Pass", "Next": "Nowhere"}}}
+    parallel = {"Type": "Parallel", "Branches": [branch], "End": True}
+    inner = {"StartAt": "I", "States": {"I": {"Type": "Pass", "Next": "Elsewhere"}}}
+    mapped = {"Type": "Map", "ItemProcessor": inner, "End": True}
+    definition = {"StartAt": "C", "States": {"C": choice, "T": catch, "P": parallel, "M": mapped}}
+    found = set(problems(definition))
+    assert {("States.C", "Choices[0].Next names 'Gone', which is not a state of the same States"),
+            ("States.C", "Default names 'Away', which is not a state of the same States"),
+            ("States.T", "Catch[0].Next names 'Lost', which is not a state of the same States"),
+            ("States.P.Branches[0].States.B", "Next names 'Nowhere', which is not a state of the same States"),
+            ("States.M.ItemProcessor.States.I", "Next names 'Elsewhere', which is not a state of the same States"),
+            } <= found
+    assert ("States.P", "Branches[0].StartAt: names 'Missing', which is not a state of these States") in found
+    legacy = {"Type": "Map", "Iterator": inner, "End": True}  # the legacy field is checked the same way
+    assert ("States.M.Iterator.States.I", "Next names 'Elsewhere', which is not a state of the same States") in \
+        set(problems({"StartAt": "M", "States": {"M": legacy}}))
+
+
+def test_a_branch_is_validated_as_a_whole_machine() -> None:
+    branch = {"StartAt": "B", "States": {"B": {"Type": "Pasz", "End": True}}}
+    found = problems(one({"Type": "Parallel", "Branches": [branch], "End": True}))
+    assert [p for p, m in found if m.startswith("Type: must be one of")] == ["States.S.Branches[0].States.B"]
+
+
+def test_jsonata_inherited_from_the_top_allows_expressions_and_refuses_jsonpath_fields() -> None:
+    wait = {"Type": "Wait", "Seconds": "{% $states.input.delay %}", "End": True}
+    assert problems(one(wait, QueryLanguage="JSONata")) == []
+    jsonpath_field = {**TASK, "Parameters": {"FunctionName": "f"}}
+    assert problems(one(jsonpath_field, QueryLanguage="JSONata")) == [
+        ("States.S", "Parameters: is not allowed here")]
+    assert problems(one({**TASK, "Arguments": {}, "Parameters": None})) != []  # JSONPath: Arguments refused
+    # a state's own QueryLanguage wins over the top's
+    own = {**jsonpath_field, "QueryLanguage": "JSONPath"}
+    assert problems(one(own, QueryLanguage="JSONata")) == []
+
+
+def test_choice_rules_follow_the_query_language() -> None:
+    jsonata = {"Type": "Choice", "QueryLanguage": "JSONata", "Choices": [{"Condition": "{% true %}", "Next": "E"}],
+               "Default": "E"}
+    definition = {"StartAt": "C", "States": {"C": jsonata, "E": {"Type": "Succeed"}}}
+    assert problems(definition) == []
+    jsonata["Choices"] = [{"Next": "E"}]
+    assert ("States.C", "Choices[0]: lacks the required field 'Condition'") in problems(definition)
+
+
+def test_other_partitions_and_offline_unknowns_are_not_pattern_errors() -> None:
+    for resource in ("arn:aws-cn:states:::lambda:invoke", "arn:aws-us-gov:states:::sqs:sendMessage",
+                     "arn:aws:lambda:eu-west-1:210987654321:function:*"):
+        assert problems(one({**TASK, "Resource": resource})) == [], resource
+    found = problems(one({**TASK, "Resource": "lambda:invoke"}))
+    assert found and found[0][1].startswith('Resource: "lambda:invoke" is not of the expected form')
+
+
+def test_a_succeed_state_may_have_its_paths_and_query_language() -> None:
+    succeed = {"Type": "Succeed", "InputPath": "$.a", "OutputPath": "$.b", "QueryLanguage": "JSONPath"}
+    assert problems(one(succeed)) == []
+    assert ("States.S", "Next: is not a field of this state") in problems(one({"Type": "Succeed", "Next": "S"}))
+
+
+def test_the_number_of_problems_is_bounded_and_each_is_said_once() -> None:
+    states = {f"S{i}": {"Type": "Taks", "End": True} for i in range(aslschema.MAX_PROBLEMS + 5)}
+    found = problems({"StartAt": "S0", "States": states})
+    assert len(found) == aslschema.MAX_PROBLEMS and len(set(found)) == len(found)
+
+
+def test_integers_and_booleans_are_told_apart() -> None:
+    definition = one(TASK, TimeoutSeconds=1.5)
+    assert problems(definition) == [("", "TimeoutSeconds: must be of type integer (got 1.5)")]
+    assert problems(one(TASK, TimeoutSeconds=2.0)) == []
+    assert problems(one(TASK, TimeoutSeconds=False)) == [("", "TimeoutSeconds: must be of type integer (got false)")]
+
+
+def test_the_definition_given_is_not_changed() -> None:
+    definition = one({"Type": "Pass", "End": True}, QueryLanguage="JSONata")
+    before = copy.deepcopy(definition)
+    problems(definition)
+    assert definition == before
