@@ -429,3 +429,12 @@ def test_template_values_are_known_at_deploy_time_and_run_time_values_at_run_tim
     said = {f["code"]: f["message"] for f in findings(out) if f["path"] == "States.T"}
     assert "not granted" in said["WILDCARD_WRITE"]
     assert said["DYNAMIC_RESOURCE"].endswith("granted only where the guardrails allow it (see WILDCARD_WRITE)")
+
+
+def test_json_is_one_object_even_for_a_usage_error() -> None:
+    code, out, err = run("policy", "--format", "json", "--fail-on", "severe", "x.json")
+    data = json.loads(out)
+    assert code == 2 and data["results"] == [] and "unknown severity 'severe'" in data["errors"][0]["message"]
+    assert err.startswith("usage: sfn-iam policy")
+    code, out, _ = run("policy", "--fail-on", "severe", "x.json")
+    assert code == 2 and out == ""

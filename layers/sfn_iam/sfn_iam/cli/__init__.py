@@ -98,8 +98,21 @@ def _severity(text: str) -> Any:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+class UsageError(Exception):
+    """A command line argparse refuses (exit 2); kept apart so ``--format json`` can still print one object."""
+
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse prints and exits; the caller decides how to say it
+        raise UsageError(message, self.format_usage())
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sfn-iam", description=_DESCRIPTION, epilog=_EPILOG)
+    parser = _Parser(prog="sfn-iam", description=_DESCRIPTION, epilog=_EPILOG)
     parser.add_argument("--version", action="version", version=f"sfn-iam {__version__}")
     # prog given: argparse would otherwise build a help formatter (and import shutil) only to guess it
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", prog="sfn-iam")
@@ -162,7 +175,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
          stdin: TextIO | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors exit 2
+    except SystemExit as exc:  # argparse: --help and --version exit 0
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except UsageError as exc:
+        words = list(sys.argv[1:] if argv is None else argv)
+        if "json" in words and ("--format" in words or "--format=json" in words):  # one JSON object, whatever happens
+            import json
+
+            print(json.dumps({"results": [], "errors": [{"source": "command line", "message": str(exc)}],
+                              "notes": []}, indent=2), file=out or sys.stdout)
+        print(f"{exc.usage}sfn-iam: error: {exc}", file=err or sys.stderr)
+        return EXIT_USAGE
     code: int = args.func(args, out or sys.stdout, err or sys.stderr, stdin or sys.stdin)
     return code
