@@ -12,7 +12,7 @@ import io
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sfn_iam import arns, engine
 from sfn_iam.cli import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE, FAIL_ON_DEFAULT, aslschema, formats, sources
@@ -20,8 +20,9 @@ from sfn_iam.cli import config as settings
 from sfn_iam.cli.errors import InputError
 from sfn_iam.engine import asl, policy
 from sfn_iam.findings import Finding, Severity
-from sfn_iam.fixing import facts
-from sfn_iam.fixing.facts import FactResolver
+
+if TYPE_CHECKING:
+    from sfn_iam.fixing.facts import FactResolver
 
 # Findings that say a request was made and not granted, with what to supply so it can be.
 _WITHHOLDING = {
@@ -143,6 +144,8 @@ def _plan(machine: sources.Machine, conf: settings.Config, resolver: FactResolve
     """The plan, with facts from the account when ``--resolve`` gave a resolver (and what it could not read)."""
     if resolver is None:
         return engine.plan(machine.state_machine, conf.guard, limit), []
+    from sfn_iam.fixing import facts  # --resolve only
+
     return facts.plan(machine.state_machine, conf.guard, limit, resolver)
 
 
@@ -168,6 +171,7 @@ def _resolver(args: argparse.Namespace, err: TextIO) -> FactResolver | int | Non
         import boto3
 
         from sfn_iam.aws.wiring import account_facts
+        from sfn_iam.fixing.facts import FactResolver
     except ImportError:
         print("sfn-iam: error: --resolve needs boto3: pip install 'sfn-iam[aws]'", file=err)
         return EXIT_USAGE
