@@ -141,3 +141,61 @@ def test_the_definition_given_is_not_changed() -> None:
     before = copy.deepcopy(definition)
     problems(definition)
     assert definition == before
+
+
+def test_a_long_value_is_shown_cut_at_eighty_characters() -> None:
+    resource = "not-an-arn-" + "x" * 100
+    ((_, message),) = problems(one({**TASK, "Resource": resource}))
+    assert message.startswith(f'Resource: "{resource[:79]} is not of the expected form')
+
+
+def test_numbers_integers_and_booleans_per_type() -> None:
+    assert problems(one({**TASK, "TimeoutSeconds": 1.5})) == []  # a Task's TimeoutSeconds is a number
+    choice = {"Type": "Choice", "Choices": [{"Variable": "$.x", "BooleanEquals": 1.0, "Next": "E"}], "Default": "E"}
+    found = problems({"StartAt": "C", "States": {"C": choice, "E": {"Type": "Succeed"}}})
+    assert ("States.C", "Choices[0].BooleanEquals: must be of type boolean (got 1.0)") in found
+    assert problems(one({"Type": "Wait", "Seconds": 10, "End": True})) == []
+
+
+def test_the_bound_is_twenty() -> None:
+    assert aslschema.MAX_PROBLEMS == 20
+
+
+def test_jsonata_reaches_map_processors_and_parallel_branches() -> None:
+    inner = {"StartAt": "I", "States": {"I": {"Type": "Pass", "Output": "{% $states.input %}", "End": True}}}
+    mapped = {"Type": "Map", "ItemProcessor": inner, "Next": "P"}
+    parallel = {"Type": "Parallel", "Branches": [copy.deepcopy(inner)], "End": True}
+    definition = {"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": mapped, "P": parallel}}
+    assert problems(definition) == []
+    del definition["QueryLanguage"]  # JSONPath states may not have Output
+    found = {path for path, message in problems(definition) if message == "Output: is not allowed here"}
+    assert found == {"States.M.ItemProcessor.States.I", "States.P.Branches[0].States.I"}
+
+
+def test_an_explicit_jsonpath_choice_needs_next_in_each_rule() -> None:
+    choice = {"Type": "Choice", "QueryLanguage": "JSONPath", "Choices": [{"Variable": "$.x", "IsPresent": True}],
+              "Default": "E"}
+    found = problems({"StartAt": "C", "States": {"C": choice, "E": {"Type": "Succeed"}}})
+    assert ("States.C", "Choices[0]: lacks the required field 'Next'") in found
+
+
+@pytest.mark.parametrize(("value", "rule", "expected"), [
+    ({"a": 1, "b": "x"}, {"type": "object", "properties": {"a": {"type": "integer"}},
+                          "additionalProperties": {"type": "integer"}},
+     [(("b",), 'must be of type integer (got "x")')]),
+    ({"a": "x"}, {"type": "object", "properties": {"a": {"type": "string"}},
+                  "additionalProperties": {"type": "integer"}}, []),  # a declared field is not "additional"
+    ("x", {"anyOf": [{"type": "integer"}, {"type": "boolean"}]}, [((), "does not match any allowed shape")]),
+    (1, {"anyOf": [{"type": "integer"}, {"type": "boolean"}]}, []),
+    (1, {"not": {"type": "integer"}}, [((), "has a shape that is not allowed")]),
+    ("x", {"not": {"type": "integer"}}, []),
+    (1, {"oneOf": [{"type": "integer"}, {"type": "number"}]}, [((), "does not match exactly one allowed shape")]),
+    (1, {"if": {"type": "string"}, "then": {"const": "a"}, "else": {"const": 2}}, [((), "must be 2")]),
+    ("a", {"if": {"type": "string"}, "then": {"const": "a"}, "else": {"const": 2}}, []),
+    (3, {"if": {"type": "string"}, "then": {"const": "a"}}, []),
+    ("a", False, [((), "is not allowed here")]),
+    ("a", True, []),
+    ("a", "not a rule", []),
+])
+def test_the_interpreter_keyword_by_keyword(value: Any, rule: Any, expected: list[Any]) -> None:
+    assert list(aslschema._errors(value, rule, ())) == expected

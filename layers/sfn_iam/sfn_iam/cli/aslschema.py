@@ -77,10 +77,10 @@ def _resolve(ref: str) -> Any:
 
 def _errors(value: Any, rule: Any, where: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """(location, message) for each way ``value`` breaks ``rule``."""
-    if rule is True or _jsonata(value):
-        return
-    if rule is False:
+    if rule is False:  # a field that may not be there, whatever its value
         yield where, "is not allowed here"
+        return
+    if rule is True or _jsonata(value):
         return
     if not isinstance(rule, Mapping):
         return
@@ -145,22 +145,10 @@ def _object(value: dict[str, Any], rule: Mapping[str, Any], where: tuple[str | i
             if _pattern(pattern).search(key):
                 matched = True
                 yield from _errors(item, sub, (*where, key))
-        if not matched and extra is False and not _allowed_elsewhere(key, rule):
+        if not matched and extra is False:
             yield (*where, key), "is not a field of this state" if "Type" in value else "is not an allowed field"
         elif not matched and isinstance(extra, Mapping):
             yield from _errors(item, extra, (*where, key))
-
-
-def _allowed_elsewhere(key: str, rule: Mapping[str, Any]) -> bool:
-    """A field a referenced part of the rule declares (``$ref`` to the common fields, ``allOf``): JSON Schema's
-    ``additionalProperties`` sees only its own object's ``properties``, which would refuse fields the schema's
-    ``common`` part defines; cfn-lint's validator looks the same way, so neither do we."""
-    ref = rule.get("$ref")
-    if isinstance(ref, str):
-        target = _resolve(ref)
-        if isinstance(target, Mapping) and key in target.get("properties", {}):
-            return True
-    return False
 
 
 def _valid(value: Any, rule: Any) -> bool:
