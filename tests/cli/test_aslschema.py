@@ -4,6 +4,7 @@ cannot express, the tolerances for JSONata and offline unknowns, and the state p
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -199,3 +200,13 @@ def test_an_explicit_jsonpath_choice_needs_next_in_each_rule() -> None:
 ])
 def test_the_interpreter_keyword_by_keyword(value: Any, rule: Any, expected: list[Any]) -> None:
     assert list(aslschema._errors(value, rule, ())) == expected
+
+
+def test_problems_of_the_top_level_fields_are_at_the_machine() -> None:
+    assert problems({"StartAt": "A", "States": []}) == [("", "States: must be of type object (got [])")]
+
+
+def test_a_long_value_is_shown_cut_at_sixty_characters_in_a_list_of_choices() -> None:
+    kind = "T" * 100
+    ((path, message),) = problems(one({"Type": kind, "End": True}))
+    assert path == "States.S" and message.endswith(f"(got {json.dumps(kind)[:60]})")

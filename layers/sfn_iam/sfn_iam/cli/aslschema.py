@@ -80,9 +80,7 @@ def _errors(value: Any, rule: Any, where: tuple[str | int, ...]) -> Iterator[tup
     if rule is False:  # a field that may not be there, whatever its value
         yield where, "is not allowed here"
         return
-    if rule is True or _jsonata(value):
-        return
-    if not isinstance(rule, Mapping):
+    if _jsonata(value) or not isinstance(rule, Mapping):  # true: anything goes; a JSONata value: any type
         return
     if "$ref" in rule:
         yield from _errors(value, _resolve(rule["$ref"]), where)
