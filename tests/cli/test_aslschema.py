@@ -210,3 +210,35 @@ def test_a_long_value_is_shown_cut_at_sixty_characters_in_a_list_of_choices() ->
     kind = "T" * 100
     ((path, message),) = problems(one({"Type": kind, "End": True}))
     assert path == "States.S" and message.endswith(f"(got {json.dumps(kind)[:60]})")
+
+
+def test_a_long_value_of_the_wrong_type_is_cut_at_sixty_characters() -> None:
+    value = "9" * 100
+    ((_, message),) = problems(one({**TASK, "TimeoutSeconds": value}))
+    assert message == f"TimeoutSeconds: must be of type number (got {json.dumps(value)[:60]})"
+
+
+def test_a_state_s_own_query_language_reaches_its_branches() -> None:
+    branch = {"StartAt": "B", "States": {"B": {"Type": "Pass", "Parameters": {"a": 1}, "End": True}}}
+    parallel = {"Type": "Parallel", "QueryLanguage": "JSONPath", "Branches": [branch], "End": True}
+    assert problems({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": parallel}}) == []
+
+
+def test_a_location_outside_any_state_is_all_field() -> None:
+    assert aslschema._state_path(("Comment", "x")) == ("", "Comment.x")
+    assert aslschema._state_path(("States", "A", "Retry", 0)) == ("States.A", "Retry[0]")
+
+
+def test_a_processor_whose_states_are_not_an_object_is_reported_at_its_map() -> None:
+    mapped = {"Type": "Map", "ItemProcessor": {"StartAt": "X", "States": []}, "End": True}
+    assert problems(one(mapped)) == [("States.S", "ItemProcessor.States: must be of type object (got [])")]
+
+
+def test_a_minimum_is_allowed_itself() -> None:
+    assert problems(one({**TASK, "TimeoutSeconds": 1, "HeartbeatSeconds": 1})) == []
+    assert problems(one({"Type": "Wait", "Seconds": 0, "End": True})) == []
+
+
+def test_a_broken_state_does_not_hide_the_references_of_the_next_ones() -> None:
+    found = problems({"StartAt": "A", "States": {"A": "not a state", "B": {"Type": "Pass", "Next": "Z"}}})
+    assert ("States.B", "Next names 'Z', which is not a state of the same States") in found
