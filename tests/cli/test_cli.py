@@ -103,7 +103,7 @@ def test_several_documents_print_as_an_array(tmp_path: Path) -> None:
         ("{not json", "is not valid JSON"),
         ("[1, 2]", "must be an object"),
         ({"foo": 1}, "neither 'States'"),
-        ({"StartAt": "A", "States": []}, "no 'States' object"),
+        ({"StartAt": "A", "States": []}, "DEFINITION_ERROR: States: must be of type object"),
         ({"definition": "{]", "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:X"},
          "not valid JSON"),
         ({"definition": "{}", "stateMachineArn": "not-an-arn"}, "not a state machine ARN"),

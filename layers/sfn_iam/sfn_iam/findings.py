@@ -56,6 +56,8 @@ CODES: dict[str, Severity] = {
     "ASSUMED_CONTEXT": Severity.LOW,  # no --region/--account: ARNs use placeholders
     "MISSING_GRANT": Severity.HIGH,  # check: the declared role policy lacks a grant the workflow needs
     "EXCESS_GRANT": Severity.MEDIUM,  # check: a declared grant beyond the workflow's needs (high: wildcard/sensitive)
+    "UNVERIFIED_GRANT": Severity.MEDIUM,  # check: a request the declared policy may or may not allow (unknown offline)
+    "NOTHING_TO_COMPARE": Severity.INFO,  # check: the template declares no policy for the role: nothing was compared
     # -- convergence (docs/adr/0006) --
     "STALE_GRANTS_REMOVED": Severity.HIGH,  # the current policy cannot be placed: the earlier one was removed
     "VERSION_ROLE_DIFFERS": Severity.MEDIUM,  # an alias routes to a version under a role out of scope: not granted

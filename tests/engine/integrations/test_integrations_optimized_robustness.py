@@ -6,8 +6,11 @@ from typing import Any
 
 import pytest
 
+from sfn_iam.engine.integrations import load_all
 from sfn_iam.engine.integrations.registry import HANDLERS
 from tests.helpers import plan_for, task
+
+load_all()  # the modules register their handlers when first used: all of them here
 
 SERVICES = {"ecs", "batch", "eks", "glue", "databrew", "athena", "elasticmapreduce", "emr-containers",
             "emr-serverless", "sagemaker", "bedrock", "codebuild", "apigateway", "mediaconvert"}

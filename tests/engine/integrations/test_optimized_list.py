@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
+from sfn_iam.engine.integrations import MODULES, load_all
 from sfn_iam.engine.integrations.registry import HANDLERS, lookup
 from tests.helpers import codes, plan_for, task
+
+load_all()  # the modules register their handlers when first used: all of them here
 
 LIST = Path(__file__).resolve().parents[3] / "scripts" / "sdk_sources" / "optimized_integrations.json"
 FACT: dict[str, Any] = json.loads(LIST.read_text(encoding="utf-8"))
@@ -53,3 +56,8 @@ def test_an_undocumented_pattern_is_refused(service: str, api: str, patterns: tu
         plan = plan_for(task(f"arn:aws:states:::{service}:{api}{pattern}", {}))
         assert "UNKNOWN_INTEGRATION" in codes(plan)
         assert not plan.documents
+
+
+def test_each_service_loads_the_module_that_registers_it() -> None:
+    """The lazy map of integrations/__init__.py: every registered service names the module its handlers live in."""
+    assert {svc: entry.handler.__module__.rsplit(".", 1)[-1] for (svc, _), entry in HANDLERS.items()} == MODULES

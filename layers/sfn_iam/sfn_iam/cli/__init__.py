@@ -1,163 +1,68 @@
-"""``sfn-iam``: the command line, the second composition root over the same core.
+"""``sfn-iam``: least-privilege IAM for AWS Step Functions state machines, offline and in pipelines.
 
-``sfn-iam policy FILE...`` prints the policy each state machine's role needs (offline). A FILE is a raw ASL
-definition (JSON or YAML), a ``DescribeStateMachine`` response, a SAM, CloudFormation or CDK-synthesized template,
-a directory (every template and definition in it) or ``-`` for standard input.
-
-``sfn-iam check TEMPLATE...`` compares the role policy each template declares with what its state machines need.
-
-``sfn-iam sweep`` sweeps a live account and region (needs ``pip install 'sfn-iam[aws]'``).
-
-``sfn-iam ceiling`` prints the default ceiling (what may be granted at all; ``--boundary``: as IAM enforces it).
-
-``sfn-iam restore FILE...`` puts back the residual policies a sweep removed (``RemoveResidualPolicies``).
-
-Exit codes: 0 ok, 1 invalid input, 2 usage, 3 findings at or above ``--fail-on``.
+This package is the command line, the second composition root over the same core. Its face is the argument
+parser; each command's module is imported only when that command runs, so ``sfn-iam --version`` and a small
+``sfn-iam policy`` load only what they use (``bench/cli_startup.py`` measures it).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
-from sfn_iam import __version__, arns, engine
-from sfn_iam.cli import config as settings
-from sfn_iam.cli import formats, sources
-from sfn_iam.cli.sweep import ProgressBar
-from sfn_iam.engine import asl, policy
-from sfn_iam.findings import Finding, Severity
-from sfn_iam.fixing import facts
-from sfn_iam.fixing.facts import FactResolver
+from sfn_iam import __version__
 
-__all__ = ["EXIT_FINDINGS", "EXIT_INPUT", "EXIT_OK", "EXIT_USAGE", "MAX_INPUT_CHARS", "ProgressBar", "build_parser",
-           "main"]
+__all__ = ["EXIT_FINDINGS", "EXIT_INPUT", "EXIT_OK", "EXIT_USAGE", "FAIL_ON_DEFAULT", "FORMATS", "MAX_INPUT_CHARS",
+           "ProgressBar", "build_parser", "main"]
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_FINDINGS = 0, 1, 2, 3
-MAX_INPUT_CHARS = sources.MAX_INPUT_CHARS
-DEFAULT_ARN = f"arn:aws:states:{sources.DEFAULT_REGION}:{sources.DEFAULT_ACCOUNT}:stateMachine:StateMachine"
+MAX_INPUT_CHARS = 8 * 1024 * 1024  # the readers' bound (sources.MAX_INPUT_CHARS is this value)
+FORMATS = ("text", "json", "sarif", "junit")
+FAIL_ON_DEFAULT = "high"  # as cfn-lint and checkov: a high or critical finding fails the run
+_SEVERITIES = ("info", "low", "medium", "high", "critical")
+DEFAULT_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:StateMachine"
+
+_DESCRIPTION = "Least-privilege IAM policies for AWS Step Functions state machines, derived from their definitions."
+_EPILOG = ("exit codes: 0 no finding at or above --fail-on, 1 an input could not be used (unreadable file, invalid "
+           "state machine definition), 2 usage error, 3 a finding at or above --fail-on (default high)")
 
 
-def _explain(plan: engine.Plan) -> list[str]:
-    lines = []
-    for stmt in plan.statements:
-        needed_by = sorted({
-            r.path for r in plan.granted
-            if any(a.lower() == r.action.lower() for a in stmt["Action"]) and r.resource in stmt["Resource"]
-        })
-        lines.append(f"{stmt['Sid']}: {', '.join(stmt['Action'])} <- {', '.join(needed_by) or '(merged)'}")
-    return lines
+def __getattr__(name: str) -> Any:
+    if name == "ProgressBar":  # the sweep's progress bar, kept importable from here without loading the sweep early
+        from sfn_iam.cli.sweep import ProgressBar
+
+        return ProgressBar
+    raise AttributeError(name)
 
 
-def _options(args: argparse.Namespace, conf: settings.Config) -> sources.Options:
-    parameters = {}
-    for item in args.parameter or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise sources.InputError(f"--parameter {item!r} must be KEY=VALUE")
-        parameters[key.strip()] = value
-    return sources.Options(region=args.region or conf.region, account=args.account or conf.account,
-                           partition=args.partition or conf.partition, stack_name=args.stack_name,
-                           parameters=parameters, state_machine_arn=getattr(args, "state_machine_arn", None))
-
-
-def _plan(machine: sources.Machine, conf: settings.Config, resolver: FactResolver | None = None
-          ) -> tuple[engine.Plan, list[Finding]]:
-    """The plan, with facts from the account when ``--resolve`` gave a resolver (and what it could not read)."""
-    if resolver is None:
-        return engine.plan(machine.state_machine, conf.guard), []
-    return facts.plan(machine.state_machine, conf.guard, policy.INLINE_LIMIT, resolver)
-
-
-def _resolver(args: argparse.Namespace, err: TextIO) -> FactResolver | int | None:
-    """``--resolve``: the fixer's facts adapter with the caller's credentials (boto3 imported only then)."""
-    if not getattr(args, "resolve", False):
-        return None
-    try:
-        import boto3
-
-        from sfn_iam.aws.wiring import account_facts
-    except ImportError:
-        print("sfn-iam: error: --resolve needs boto3: pip install 'sfn-iam[aws]'", file=err)
-        return EXIT_USAGE
-    session = boto3.session.Session(region_name=args.region) if args.region else boto3.session.Session()
-    return FactResolver(account_facts(session, session.region_name or sources.DEFAULT_REGION))
-
-
-def _run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
-    try:
-        conf = settings.load(args.config if args.config else settings.find())
-        if args.ceiling:
-            conf = conf.with_ceiling(args.ceiling)
-        options = _options(args, conf)
-    except (settings.ConfigError, sources.InputError) as exc:
-        print(f"sfn-iam: error: {exc}", file=err)
-        return EXIT_INPUT
-    resolver = _resolver(args, err)
-    if isinstance(resolver, int):
-        return resolver
-    for note in conf.notes:
-        print(f"sfn-iam: note: {note}", file=err)
-    loaded = sources.load(args.files, options, stdin)
-    report = formats.Report(args.command, errors=list(loaded.errors))
-    for machine in loaded.machines:
-        try:
-            plan, unresolved = _plan(machine, conf, resolver)
-        except (asl.DefinitionError, arns.ArnError) as exc:
-            report.errors.append((machine.source, f"{machine.source}: {machine.name}: {exc}"))
-            continue
-        findings: list[Finding] = [*machine.findings, *unresolved]
-        if args.command == "check":
-            from sfn_iam.cli import check  # aws-sam-translator's policy templates are read only by `check`
-
-            findings.extend(check.compare(machine, plan))  # the comparison, with what made it approximate
-        else:
-            findings.extend(plan.findings)
-        unique = sorted(set(findings), key=lambda f: (f.path, f.code, f.message))
-        kept, suppressed = conf.split(unique, machine.name)
-        report.results.append(formats.Result(
-            machine.source, machine.name, list(plan.documents), kept, machine.line, suppressed,
-            _explain(plan) if getattr(args, "explain", False) else []))
-    fail_on = args.fail_on if args.fail_on is not None else conf.fail_on
-    _emit(report, args.format, fail_on, out, err)
-    if report.errors:
-        return EXIT_INPUT
-    if fail_on is not None and any(f.severity >= fail_on for r in report.results for f in r.findings):
-        return EXIT_FINDINGS
-    return EXIT_OK
-
-
-def _emit(report: formats.Report, fmt: str, fail_on: Severity | None, out: TextIO, err: TextIO) -> None:
-    if fmt == "json":
-        json.dump(formats.to_json(report), out, indent=2)
-        out.write("\n")
-    elif fmt == "sarif":
-        json.dump(formats.to_sarif(report), out, indent=2)
-        out.write("\n")
-    elif fmt == "junit":
-        out.write(formats.to_junit(report, fail_on if fail_on is not None else Severity.HIGH))
-    else:
-        formats.write_text(report, out, err)
-        return
-    for source, message in report.errors:  # machine formats carry the errors too; people read stderr
-        print(formats.printable(f"sfn-iam: error: {message if source in message else source + ': ' + message}"),
-              file=err)
+def _fail_on(text: str) -> str:
+    value = text.strip().lower()
+    if value not in (*_SEVERITIES, "none"):
+        raise argparse.ArgumentTypeError(f"unknown severity {text!r}; expected one of {', '.join(_SEVERITIES)} "
+                                         "or none")
+    return value
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE",
-                   help="template, definition (JSON/YAML), DescribeStateMachine response, directory, or - for stdin")
-    p.add_argument("--format", choices=formats.FORMATS, default="text", help="output format (default text)")
-    p.add_argument("--fail-on", type=_severity, metavar="SEVERITY",
-                   help="exit 3 when a finding is at least this severe (info, low, medium, high, critical)")
+                   help="template, definition (JSON/YAML), DescribeStateMachine response, Terraform plan "
+                   "(terraform show -json), directory, or - for stdin")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    p.add_argument("--output", metavar="FILE",
+                   help="write the --format report to FILE and the text report to the terminal (one run for both, "
+                   "as the GitHub Action does)")
+    p.add_argument("--fail-on", type=_fail_on, metavar="SEVERITY",
+                   help="exit 3 when a finding is at least this severe: info, low, medium, high, critical, or none "
+                   f"to never fail on findings (default {FAIL_ON_DEFAULT}, or fail-on in the settings file)")
     p.add_argument("--region", help="AWS::Region and the region of ARNs (default us-east-1, with a finding)")
     p.add_argument("--account", help="AWS::AccountId and the account of ARNs (default 123456789012, with a finding)")
     p.add_argument("--partition", help="AWS::Partition (default aws)")
     p.add_argument("--stack-name", help="AWS::StackName (default: unknown, '*' in names built from it)")
     p.add_argument("--parameter", action="append", metavar="KEY=VALUE",
-                   help="a template parameter's value (repeatable; default: its Default)")
+                   help="a template parameter's value, a pseudo parameter (AWS::StackId=...), or the value of a "
+                   "raw definition's ${KEY} placeholder (repeatable; default: the parameter's Default)")
     p.add_argument("--resolve", action="store_true",
                    help="read what the definition implies from the account with your credentials (task definition "
                         "roles, customer-managed keys, work group outputs, instance profiles; needs sfn-iam[aws]); "
@@ -171,6 +76,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _ceiling(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     """``sfn-iam ceiling``: the default ceiling, or (``--boundary``) the permissions boundary IAM enforces."""
+    import json
+
     from sfn_iam.engine.guardrails import ceiling
 
     document = ceiling.default_boundary() if args.boundary else ceiling.default_document()
@@ -183,21 +90,64 @@ def _ceiling(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) 
     return EXIT_OK
 
 
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    from sfn_iam.cli import run  # the readers and the engine, loaded when a command needs them
+
+    return run.run(args, out, err, stdin)
+
+
+def _sweep(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    from sfn_iam.cli import sweep
+
+    return sweep.run(args, out, err, stdin)
+
+
+def _restore(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    from sfn_iam.cli import restore
+
+    return restore.run(args, out, err, stdin)
+
+
+def _severity(text: str) -> Any:
+    from sfn_iam.findings import Severity
+
+    try:
+        return Severity.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+class UsageError(Exception):
+    """A command line argparse refuses (exit 2); kept apart so ``--format json`` can still print one object."""
+
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse prints and exits; the caller decides how to say it
+        raise UsageError(message, self.format_usage())
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sfn-iam", description=(__doc__ or "").splitlines()[0],
-                                     epilog="exit codes: 0 ok, 1 invalid input, 2 usage, 3 findings at or above "
-                                     "--fail-on")
+    parser = _Parser(prog="sfn-iam", description=_DESCRIPTION, epilog=_EPILOG)
     parser.add_argument("--version", action="version", version=f"sfn-iam {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("policy", help="print the least-privilege policy of each state machine")
+    # prog given: argparse would otherwise build a help formatter (and import shutil) only to guess it
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", prog="sfn-iam")
+    p = sub.add_parser("policy", help="print the least-privilege policy of each state machine (offline)",
+                       description="Print the least-privilege IAM policy each state machine's role needs, derived "
+                       "from its definition (offline: files only). Findings go to stderr; a policy with grants "
+                       "withheld says INCOMPLETE and what to supply.", epilog=_EPILOG)
     _common(p)
     p.add_argument("--state-machine-arn", help=f"ARN for a raw definition (default {DEFAULT_ARN})")
     p.add_argument("--explain", action="store_true", help="say which states need each statement (on stderr)")
     p.set_defaults(func=_run)
     c = sub.add_parser("check", help="compare the role policy a template declares with what its state machines need",
-                       description="For each state machine of the templates: grants it needs that the declared "
-                       "role policy lacks (MISSING_GRANT, high: the workflow will fail) and declared grants beyond "
-                       "its needs (EXCESS_GRANT).")
+                       description="For each state machine of the templates: requests it makes that the declared "
+                       "role policy certainly does not allow (MISSING_GRANT, high: the workflow will fail there), "
+                       "requests the comparison cannot settle offline (UNVERIFIED_GRANT, medium) and declared grants "
+                       "beyond its needs (EXCESS_GRANT).", epilog=_EPILOG)
     _common(c)
     c.set_defaults(func=_run)
     g = sub.add_parser("ceiling", help="print the default ceiling: what may be granted at all",
@@ -210,8 +160,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--partition", help="fill ${AWS::Partition}")
     g.add_argument("--stack-name", help="fill ${AWS::StackName} (the product's stack: its resources are denied)")
     g.set_defaults(func=_ceiling)
-    from sfn_iam.cli import sweep
-
     s = sub.add_parser("sweep", help="fix or report every state machine of an account and region (live AWS)",
                        description="Sweep every state machine of the account and region: derive each one's policy, "
                        "write it (enforce) or say what would change (report), restore hand-edited policies, remove "
@@ -237,26 +185,35 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--security-hub", action="store_true", help="import the findings into Security Hub (ASFF)")
     s.add_argument("--progress", action="store_true", help="show a progress bar on stderr even when not a TTY")
     s.add_argument("--fail-on", type=_severity, metavar="SEVERITY",
-                   help="exit 3 when a finding is at least this severe")
-    s.set_defaults(func=sweep.run)
-    from sfn_iam.cli import restore
-
-    restore.add_parser(sub)
+                   help="exit 3 when a finding is at least this severe (default: never)")
+    s.set_defaults(func=_sweep)
+    r = sub.add_parser("restore", help="put back the residual policies a sweep removed (RemoveResidualPolicies)",
+                       description="Put back the residual policies a sweep removed. A FILE is anything that carries "
+                       "the removal: the EventBridge event (detail-type \"Policy Removed\", action "
+                       "\"remove-residual\"), its detail, the sweeper's log line, or the sweep's JSON report. Inline "
+                       "policies are put back from the saved document, managed policies attached again by ARN. Without "
+                       "--apply it prints what it would do; it runs with your credentials.")
+    r.add_argument("files", nargs="+", metavar="FILE", help="an outcome event, its detail, a log export, or a report")
+    r.add_argument("--apply", action="store_true", help="restore (default: print what would be restored)")
+    r.add_argument("--region", help="AWS region for the IAM client (IAM is global; any region works)")
+    r.set_defaults(func=_restore)
     return parser
-
-
-def _severity(text: str) -> Severity:
-    try:
-        return Severity.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None,
          stdin: TextIO | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors exit 2
+    except SystemExit as exc:  # argparse: --help and --version exit 0
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except UsageError as exc:
+        words = list(sys.argv[1:] if argv is None else argv)
+        if "json" in words and ("--format" in words or "--format=json" in words):  # one JSON object, whatever happens
+            import json
+
+            print(json.dumps({"results": [], "errors": [{"source": "command line", "message": str(exc)}],
+                              "notes": []}, indent=2), file=out or sys.stdout)
+        print(f"{exc.usage}sfn-iam: error: {exc}", file=err or sys.stderr)
+        return EXIT_USAGE
     code: int = args.func(args, out or sys.stdout, err or sys.stderr, stdin or sys.stdin)
     return code

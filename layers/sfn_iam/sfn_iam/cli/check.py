@@ -8,8 +8,11 @@ pattern on both sides.
 
 Needed: every request the engine derives (before the guardrails: a refused request is still made at run time).
 
-* ``MISSING_GRANT`` (high): a needed request no declared statement allows — the state fails there. Medium when the
-  role also has managed policies whose contents are not known offline.
+* ``MISSING_GRANT`` (high): a needed request no declared statement allows — the state certainly fails there.
+* ``UNVERIFIED_GRANT`` (medium): what offline reading cannot settle — a name known only at deploy time on either
+  side, managed policies whose contents are not known offline, or a grant AWS documents for the integration that the
+  state makes only in some runs (Glue writes of an Athena query whose text is not literal).
+* ``NOTHING_TO_COMPARE`` (info): the role comes from outside the template, or the template declares no policy for it.
 * ``EXCESS_GRANT``: a declared action no state needs (medium), or one broader than needed; high for a wildcard
   action, and for a write or secret read on a wildcard that covers whole containers (the guardrails' rule).
 """
@@ -79,6 +82,52 @@ class Declared:
     statements: list[Statement]
     unknown_managed: list[str]
     notes: list[Finding]
+    role: str = ""  # how the role is named, for NOTHING_TO_COMPARE
+
+
+# The log-delivery actions Step Functions calls with the role are the delivery ones (logs:CreateLogDelivery, ...);
+# CloudWatch Logs then writes the events itself ("vended logs"), so a role with what AWS CDK generates for logging
+# (the delivery actions, without logs:CreateLogStream and logs:PutLogEvents) logs fine.
+# https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html
+_WRITTEN_BY_LOGS = frozenset({"logs:createlogstream", "logs:putlogevents"})
+# Grants AWS documents for an integration that a run needs only in some cases: missing, they are a question, not a
+# certain failure (https://docs.aws.amazon.com/step-functions/latest/dg/athena-iam.html).
+_SOMETIMES = {
+    "glue:createdatabase": "only when the query creates or changes catalog objects",
+    "glue:updatedatabase": "only when the query creates or changes catalog objects",
+    "glue:deletedatabase": "only when the query creates or changes catalog objects",
+    "glue:createtable": "only when the query creates or changes catalog objects",
+    "glue:updatetable": "only when the query creates or changes catalog objects",
+    "glue:deletetable": "only when the query creates or changes catalog objects",
+    "glue:batchdeletetable": "only when the query creates or changes catalog objects",
+    "glue:batchcreatepartition": "only when the query creates or changes catalog objects",
+    "glue:createpartition": "only when the query creates or changes catalog objects",
+    "glue:updatepartition": "only when the query creates or changes catalog objects",
+    "glue:deletepartition": "only when the query creates or changes catalog objects",
+    "glue:batchdeletepartition": "only when the query creates or changes catalog objects",
+    "lakeformation:getdataaccess": "only when AWS Lake Formation governs the queried tables",
+    # in the policy AWS generates for athena:startQueryExecution.sync; the run polls with athena:GetQueryExecution,
+    # and AWS CDK's AthenaStartQueryExecution task grants none of these
+    "athena:getworkgroup": "by the .sync pattern in AWS's generated policy, not by every run",
+    "athena:listqueryexecutions": "by the .sync pattern in AWS's generated policy, not by every run",
+    "athena:batchgetqueryexecution": "by the .sync pattern in AWS's generated policy, not by every run",
+    # a Distributed Map's child executions (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html)
+    "states:redriveexecution": "only when a Map Run is redriven",
+    "states:stopexecution": "only when the execution is stopped early (a failure, an abort, a timeout)",
+    # what the .sync patterns call to cancel the job when the execution is stopped while it runs
+    # (https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-sync)
+    **dict.fromkeys(("mediaconvert:canceljob", "ecs:stoptask", "batch:terminatejob", "glue:batchstopjobrun",
+                     "athena:stopqueryexecution", "codebuild:stopbuild", "emr-containers:canceljobrun",
+                     "elasticmapreduce:cancelsteps", "databrew:stopjobrun", "sagemaker:stoptrainingjob",
+                     "sagemaker:stoptransformjob", "sagemaker:stopprocessingjob"),
+                    "only when the execution is stopped while the job runs"),
+}
+# Role-level needs: what goes wrong without them (the states themselves do not fail there).
+_CONSEQUENCE = {
+    "loggingConfiguration": "Step Functions refuses to create or update the state machine with this logging",
+    "tracingConfiguration": "no traces reach X-Ray",
+}
 
 
 @cache
@@ -139,6 +188,15 @@ def _logical_id(node: Any) -> str | None:
 
 def declared(machine: Machine) -> Declared | None:
     """The statements the template gives the state machine's role; ``None`` when the role is not in the template."""
+    if machine.terraform_role is not None:  # a Terraform plan: the role's policies, read by cli/terraform.py
+        plan_role = machine.terraform_role
+        out = Declared([], [], [], f"role {plan_role.role}")
+        for origin, document in plan_role.documents:
+            out.statements.extend(_statements(document, origin))
+        for origin, arn in plan_role.managed:
+            _managed(arn, origin, out)
+        out.unknown_managed.extend(f"{origin} (known only after apply)" for origin in plan_role.unknown)
+        return out
     template, resolver = machine.template, machine.resolver
     if template is None or resolver is None:
         return None
@@ -149,7 +207,9 @@ def declared(machine: Machine) -> Declared | None:
     out = Declared([], [], [])
     sam = resource.get("Type") == "AWS::Serverless::StateMachine" if isinstance(resource, Mapping) else False
     role = props.get("Role") if sam else props.get("RoleArn")
+    _connectors(machine.name, resource, resolver, out)  # SAM Connectors add policies to the role, either kind
     if role is None and sam:
+        out.role = "the role SAM creates"
         policies = props.get("Policies")
         items = policies if isinstance(policies, list) else [policies] if policies is not None else []
         for i, item in enumerate(items):
@@ -161,6 +221,7 @@ def declared(machine: Machine) -> Declared | None:
     role_id = _logical_id(role)
     if role_id is None or not isinstance(resources.get(role_id), Mapping):
         return None  # a role from outside the template: nothing to compare with
+    out.role = f"role {role_id}"
     role_props = resources[role_id].get("Properties")
     role_props = role_props if isinstance(role_props, Mapping) else {}
     for i, policy in enumerate(role_props.get("Policies") or []):
@@ -184,6 +245,98 @@ def declared(machine: Machine) -> Declared | None:
             out.statements.extend(_statements(resolver.resolve(other_props.get("PolicyDocument")), str(logical_id)))
     resolver.take_notes()
     return out
+
+
+# SAM Connectors: the policies SAM writes for them, from aws-sam-translator's own profiles (data, not imported).
+_SAM_TYPES = {"AWS::Serverless::Function": "AWS::Lambda::Function",
+              "AWS::Serverless::SimpleTable": "AWS::DynamoDB::Table",
+              "AWS::Serverless::StateMachine": "AWS::StepFunctions::StateMachine",
+              "AWS::Serverless::Api": "AWS::ApiGateway::RestApi", "AWS::Serverless::HttpApi": "AWS::ApiGatewayV2::Api"}
+_PROFILE_RE = re.compile(r"%\{Destination\.(\w+)\}")
+
+
+@cache
+def sam_connector_profiles() -> Mapping[str, Any]:
+    """SAM's connector profiles (``samtranslator/model/connector_profiles/profiles.json``), read as data."""
+    from importlib import resources
+
+    try:
+        path = resources.files("samtranslator") / "model" / "connector_profiles" / "profiles.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ModuleNotFoundError, OSError, ValueError):
+        return {}
+    return data if isinstance(data, Mapping) else {}
+
+
+def _connectors(machine_id: str, resource: Any, resolver: Any, out: Declared) -> None:
+    """Statements of the connectors whose source is this state machine: its ``Connectors`` resource attribute (next
+    to ``Properties``) and ``AWS::Serverless::Connector`` resources (https://docs.aws.amazon.com/
+    serverless-application-model/latest/developerguide/managing-permissions-connectors.html)."""
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    embedded = resource.get("Connectors") if isinstance(resource, Mapping) else None
+    if isinstance(embedded, Mapping):
+        for name, connector in embedded.items():
+            inner = connector.get("Properties") if isinstance(connector, Mapping) else None
+            if isinstance(inner, Mapping):
+                found.append((f"{machine_id}.Connectors.{name}", inner))
+    for logical_id, resource in resolver.resources.items():
+        if isinstance(resource, Mapping) and resource.get("Type") == "AWS::Serverless::Connector":
+            inner = resource.get("Properties")
+            source = inner.get("Source") if isinstance(inner, Mapping) else None
+            if isinstance(source, Mapping) and source.get("Id") == machine_id:
+                found.append((str(logical_id), inner))  # type: ignore[arg-type]
+    for origin, connector in found:
+        destinations = connector.get("Destination")
+        items = destinations if isinstance(destinations, list) else [destinations]
+        permissions = connector.get("Permissions")
+        categories = [p for p in permissions if isinstance(p, str)] if isinstance(permissions, list) else []
+        for i, destination in enumerate(items):
+            if isinstance(destination, Mapping):
+                where = f"{origin}.Destination[{i}]" if isinstance(destinations, list) else f"{origin}.Destination"
+                _connector_statements(destination, categories, where, resolver, out)
+
+
+def _connector_statements(destination: Mapping[str, Any], categories: list[str], origin: str, resolver: Any,
+                          out: Declared) -> None:
+    profiles = sam_connector_profiles()
+    target_id = destination.get("Id")
+    target = resolver.resources.get(target_id) if isinstance(target_id, str) else None
+    kind = target.get("Type") if isinstance(target, Mapping) else destination.get("Type")
+    kind = _SAM_TYPES.get(str(kind), str(kind))
+    profile = profiles.get("Permissions", {}).get("AWS::StepFunctions::StateMachine", {}).get(kind)
+    if not isinstance(profile, Mapping):
+        out.notes.append(Finding.of("UNRESOLVED_REFERENCE", f"a connector to a {kind} is not known to this SAM "
+                                    "version: not compared", origin))
+        return
+    outputs = profiles.get("CfnResourceProperties", {}).get(kind, {}).get("Outputs", {})
+    values: dict[str, str] = {}
+    for name in ("Arn", "Name"):
+        if name in destination:
+            values[name] = resolver.string(destination[name])
+        elif isinstance(target_id, str) and name in outputs:
+            node = json.loads(json.dumps(outputs[name]).replace("%{logicalId}", target_id))
+            values[name] = resolver.string(node)
+    resolver.take_notes()
+    access = profile.get("Properties", {}).get("AccessCategories", {})
+    for category in categories:
+        policy = access.get(category)
+        if not isinstance(policy, Mapping):
+            continue
+        text = _PROFILE_RE.sub(lambda m: values.get(m.group(1), "*"), json.dumps(policy))
+        document = _subs(json.loads(text), resolver)
+        out.statements.extend(_statements(document, f"{origin} ({category})"))
+    resolver.take_notes()
+
+
+def _subs(node: Any, resolver: Any) -> Any:
+    """A profile's ``arn:${AWS::Partition}:...`` strings, substituted as ``Fn::Sub`` would."""
+    if isinstance(node, list):
+        return [_subs(v, resolver) for v in node]
+    if isinstance(node, Mapping):
+        return {k: _subs(v, resolver) for k, v in node.items()}
+    if isinstance(node, str) and "${" in node:
+        return resolver.string({"Fn::Sub": node})
+    return node
 
 
 def _attached(node: Any, origin: str, resolver: Any, resources: Mapping[str, Any], out: Declared) -> None:
@@ -243,24 +396,82 @@ def _allows(stmt: Statement, req: Requirement) -> bool:
     return any(_match(r, req.resource) for r in stmt.resources)
 
 
+@cache
+def _overlap(a: str, b: str) -> bool:
+    """Some text matches both IAM patterns ``a`` and ``b`` (``*`` any text, ``?`` one character)."""
+
+    @cache
+    def go(i: int, j: int) -> bool:
+        if i == len(a) and j == len(b):
+            return True
+        if i < len(a) and a[i] == "*":
+            return go(i + 1, j) or (j < len(b) and go(i, j + 1))
+        if j < len(b) and b[j] == "*":
+            return go(i, j + 1) or (i < len(a) and go(i + 1, j))
+        if i < len(a) and j < len(b) and (a[i] == b[j] or "?" in (a[i], b[j])):
+            return go(i + 1, j + 1)
+        return False
+
+    return go(0, 0)
+
+
+def _may_allow(stmt: Statement, req: Requirement) -> bool:
+    """``stmt`` allows ``req`` for some values of what is unknown offline (``*`` on either side)."""
+    if stmt.not_actions is not None or stmt.not_resources is not None:
+        return False
+    if not any(_match(a, req.action, True) for a in stmt.actions):
+        return False
+    return any(_overlap(r, req.resource) for r in stmt.resources)
+
+
 def compare(machine: Machine, plan: Plan) -> list[Finding]:
     found = declared(machine)
+    if found is None and machine.name.startswith(("aws_sfn_state_machine.", "module.")):
+        return [Finding.of("NOTHING_TO_COMPARE", "the role is not a resource of this Terraform plan: its policies "
+                           "are not known offline, nothing was compared")]
+    if found is None and machine.template is None:
+        return [Finding.of("NOTHING_TO_COMPARE", "a definition alone declares no role policy: nothing was compared "
+                           "(check the template that deploys it)")]
     if found is None:
-        return []
+        return [Finding.of("NOTHING_TO_COMPARE", "the role comes from outside the template (Role/RoleArn is not a "
+                           "role of this template): its policies are not known offline, nothing was compared")]
+    if not found.statements and not found.unknown_managed:
+        return [*found.notes, Finding.of(
+            "NOTHING_TO_COMPARE", f"the template declares no policy for {found.role}: nothing was compared (its "
+            "policies may be attached elsewhere; sfn-iam policy prints what it needs)")]
     findings = list(found.notes)
     needs = list(plan.requirements)
     allows = [s for s in found.statements if s.effect == "Allow"]
     denies = [s for s in found.statements if s.effect == "Deny"]
     unknown = ", ".join(found.unknown_managed)
+    delivers_logs = any(_allows(s, Requirement("logs:CreateLogDelivery", "*")) for s in allows)
+    withheld = {(r.action, r.resource) for r in needs} - {(r.action, r.resource) for r in plan.granted}
     for req in needs:
         if any(_allows(s, req) for s in allows) and not any(_allows(s, req) for s in denies):
             continue
-        message = f"{req.action} on {req.resource} is not granted by the declared role policy: the state fails there"
-        severity = None
-        if unknown:
-            message += f" (unless {unknown} grants it: not evaluated offline)"
-            severity = Severity.MEDIUM
-        findings.append(Finding.of("MISSING_GRANT", message, req.path or "", severity))
+        action = req.action.lower()
+        if req.path == "loggingConfiguration" and action in _WRITTEN_BY_LOGS and delivers_logs:
+            continue  # CloudWatch Logs writes vended logs itself (the role has the delivery actions)
+        if any(_allows(s, req) for s in denies):
+            reason = None
+        elif unknown:
+            reason = f"{unknown} may grant it (not evaluated offline)"
+        elif action in _SOMETIMES:
+            reason = f"AWS documents it for this integration, needed {_SOMETIMES[action]}"
+        elif any(_may_allow(s, req) for s in allows):
+            reason = "a declared statement grants it on a name known only at deploy time; whether they are the same " \
+                     "resource cannot be told offline"
+        else:
+            reason = None
+        also = " (sfn-iam policy withholds it too: see its findings)" if (req.action, req.resource) in withheld \
+            else ""
+        if reason is None:
+            consequence = _CONSEQUENCE.get(req.path, "the state fails there")
+            findings.append(Finding.of("MISSING_GRANT", f"{req.action} on {req.resource} is not allowed by the "
+                                       f"declared role policy: {consequence}{also}", req.path or ""))
+        else:
+            findings.append(Finding.of("UNVERIFIED_GRANT", f"{req.action} on {req.resource} cannot be verified: "
+                                       f"{reason}{also}", req.path or ""))
     for stmt in allows:
         findings.extend(_excess(stmt, needs))
     return findings
@@ -276,7 +487,9 @@ def _excess(stmt: Statement, needs: list[Requirement]) -> Iterator[Finding]:
         used = [r for r in needs if _match(action, r.action, True) and any(_match(p, r.resource)
                                                                             for p in stmt.resources)]
         if not used:
-            unused.append(action)
+            if not any(_match(action, r.action, True) and any(_overlap(p, r.resource) for p in stmt.resources)
+                       for r in needs):
+                unused.append(action)  # a need on a name known only at deploy time may be this very grant
             continue
         if "*" in action or "?" in action:
             needed = sorted({r.action for r in used})
@@ -286,11 +499,11 @@ def _excess(stmt: Statement, needs: list[Requirement]) -> Iterator[Finding]:
             if "*" not in pattern and "?" not in pattern:
                 continue
             narrower = sorted({r.resource for r in used if _match(pattern, r.resource) and r.resource != pattern})
-            if any("*" in n for n in narrower):
-                continue  # both sides are patterns of an unknown name: not comparable offline
             if not narrower or any(r.resource == pattern for r in used if _match(action, r.action, True)):
                 continue
             high = any(guardrails.wildcard_problem(Requirement(r.action, pattern)) for r in used)
+            if any("*" in n for n in narrower) and not high:
+                continue  # both sides are patterns of an unknown name: not comparable offline
             yield Finding.of("EXCESS_GRANT", f"{action} on {pattern} where only {', '.join(narrower[:5])}"
                              f"{' ...' if len(narrower) > 5 else ''} is needed", stmt.origin,
                              Severity.HIGH if high else Severity.MEDIUM)

@@ -9,7 +9,7 @@ account = "210987654321"
 
 [[tool.sfn-iam.suppress]]
 code = "DYNAMIC_RESOURCE"
-path = "States.Notify"          # a state path; a trailing * matches the states below it; absent: everywhere
+path = "States.Notify"          # a state path, matched literally; * matches any text; absent: everywhere
 state-machine = "OrdersMachine"  # optional
 reason = "the topic is chosen per tenant; reviewed in #123"   # required
 ```
@@ -20,12 +20,11 @@ translated into Deny statements of the ceiling (:func:`sfn_iam.engine.guardrails
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from sfn_iam.engine.guardrails import GuardPolicy, ceiling
@@ -54,14 +53,21 @@ class Suppression:
             return False
         if self.state_machine is not None and self.state_machine != state_machine:
             return False
-        return self.path is None or fnmatch.fnmatchcase(finding.path, self.path)
+        return self.path is None or _path_pattern(self.path).fullmatch(finding.path) is not None
+
+
+@lru_cache(maxsize=256)
+def _path_pattern(path: str) -> re.Pattern[str]:
+    """A suppression path: literal text (``Policies[0]`` is not a character class, ``?`` is a question mark) in which
+    ``*`` matches any text."""
+    return re.compile(".*".join(re.escape(part) for part in path.split("*")), re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
 class Config:
     source: str | None = None
     guard: GuardPolicy = field(default_factory=GuardPolicy)
-    fail_on: Severity | None = None
+    fail_on: Severity | str | None = None  # a severity, "none" (never fail on findings), or None: not set
     suppressions: tuple[Suppression, ...] = ()
     region: str | None = None
     account: str | None = None
@@ -74,16 +80,26 @@ class Config:
         notes = tuple(n for n in self.notes if not n.startswith("using the default ceiling"))
         return replace(self, guard=replace(self.guard, ceiling=loaded), notes=notes)
 
-    def split(self, findings: list[Finding], state_machine: str) -> tuple[list[Finding], list[tuple[Finding, str]]]:
-        """(kept, suppressed with its reason)."""
+    def split(self, findings: list[Finding], state_machine: str, used: set[int] | None = None
+              ) -> tuple[list[Finding], list[tuple[Finding, str]]]:
+        """(kept, suppressed with its reason); the indexes of the rules that matched are added to ``used``."""
         kept, suppressed = [], []
         for f in findings:
-            rule = next((s for s in self.suppressions if s.matches(f, state_machine)), None)
-            if rule is None:
+            index = next((i for i, s in enumerate(self.suppressions) if s.matches(f, state_machine)), None)
+            if index is None:
                 kept.append(f)
             else:
-                suppressed.append((f, rule.reason))
+                suppressed.append((f, self.suppressions[index].reason))
+                if used is not None:
+                    used.add(index)
         return kept, suppressed
+
+    def describe(self, index: int) -> str:
+        """How the settings file names a suppression: ``suppress[0] (DYNAMIC_RESOURCE at States.Notify)``."""
+        rule = self.suppressions[index]
+        where = f" at {rule.path}" if rule.path is not None else ""
+        machine = f" in {rule.state_machine}" if rule.state_machine is not None else ""
+        return f"suppress[{index}] ({rule.code}{where}{machine})"
 
 
 def find(start: str = ".") -> str | None:
@@ -95,6 +111,8 @@ def find(start: str = ".") -> str | None:
             return candidate
         pyproject = os.path.join(folder, "pyproject.toml")
         if os.path.isfile(pyproject):
+            import tomllib
+
             try:
                 with open(pyproject, "rb") as handle:
                     if "sfn-iam" in tomllib.load(handle).get("tool", {}):
@@ -112,6 +130,8 @@ def find(start: str = ".") -> str | None:
 def load(path: str | None) -> Config:
     if path is None:
         return Config(notes=(DEFAULT_NOTE,))
+    import tomllib  # only when there is a settings file
+
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
@@ -121,7 +141,12 @@ def load(path: str | None) -> Config:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not UTF-8 text") from None
-    section: Any = data.get("tool", {}).get("sfn-iam", {}) if os.path.basename(path) == "pyproject.toml" else data
+    section: Any = data
+    nested = data.get("tool")
+    if os.path.basename(path) == "pyproject.toml":
+        section = nested.get("sfn-iam", {}) if isinstance(nested, Mapping) else {}
+    elif set(data) == {"tool"} and isinstance(nested, Mapping) and set(nested) == {"sfn-iam"}:
+        section = nested["sfn-iam"]  # .sfn-iam.toml written like pyproject.toml: [tool.sfn-iam] is accepted too
     if not isinstance(section, Mapping):
         raise ConfigError(f"{path}: [tool.sfn-iam] must be a table")
     return parse(section, path)
@@ -152,10 +177,11 @@ def parse(section: Mapping[str, Any], path: str) -> Config:
     bad = bad_role_patterns(passable or [])
     if bad:
         raise ConfigError(f"{path}: passable-roles has entries that are not IAM role ARN patterns: {bad}")
-    fail_on = None
+    fail_on: Severity | str | None = None
     if "fail-on" in section:
         try:
-            fail_on = Severity.parse(str(section["fail-on"]))
+            fail_on = "none" if str(section["fail-on"]).strip().lower() == "none" else \
+                Severity.parse(str(section["fail-on"]))
         except ValueError as exc:
             raise ConfigError(f"{path}: fail-on: {exc}") from None
     rules = section.get("suppress", [])

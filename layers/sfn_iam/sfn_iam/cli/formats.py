@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
-from xml.sax.saxutils import escape, quoteattr
 
 from sfn_iam import __version__
+from sfn_iam.cli import FORMATS
 from sfn_iam.findings import CODES, Finding, Severity
 
-FORMATS = ("text", "json", "sarif", "junit")
+__all__ = ["FORMATS", "Report", "Result", "printable", "to_json", "to_junit", "to_sarif", "write_text"]
+
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/sfn-iam/sfn-iam"
+# GitHub code scanning ranks security results by the rule's security-severity, a CVSS-like score as a string
+# (https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning):
+# over 9.0 critical, 7.0 to 8.9 high, 4.0 to 6.9 medium, 0.1 to 3.9 low.
+SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "2.0",
+                     Severity.INFO: "0.1"}
 
 
 @dataclass(slots=True)
@@ -25,6 +31,10 @@ class Result:
     line: int = 1
     suppressed: list[tuple[Finding, str]] = field(default_factory=list)
     explain: list[str] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)  # requests the policy does not grant, with what to supply
+    placement: str = ""  # where a split policy goes (customer-managed policies) and why
+    # (source, line) of a finding's path: the state or the declaring statement; None: the state machine's line
+    lines: Callable[[str], tuple[str, int] | None] | None = None
 
 
 @dataclass(slots=True)
@@ -32,6 +42,7 @@ class Report:
     command: str  # "policy" or "check"
     results: list[Result] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (source, message)
+    notes: list[str] = field(default_factory=list)  # worth saying, not an error (no state machine, unused setting)
 
 
 def printable(text: str) -> str:
@@ -51,8 +62,11 @@ def to_json(report: Report) -> dict[str, Any]:
                      for f in r.findings],
         "suppressed": [{"code": f.code, "severity": f.severity.name, "path": f.path, "message": f.message,
                         "reason": reason} for f, reason in r.suppressed],
+        **({"withheld": r.withheld} if r.withheld else {}),
+        **({"placement": r.placement} if r.placement else {}),
     } for r in report.results]}
     out["errors"] = [{"source": s, "message": m} for s, m in report.errors]
+    out["notes"] = list(report.notes)
     return out
 
 
@@ -64,56 +78,73 @@ def _uri(source: str) -> str:
     return "stdin" if source == "-" else source.replace("\\", "/").removeprefix("./")
 
 
+def _where(r: Result, f: Finding) -> tuple[str, int]:
+    found = r.lines(f.path) if r.lines is not None and f.path else None
+    return found if found is not None else (r.source, r.line)
+
+
 def to_sarif(report: Report) -> dict[str, Any]:
-    """SARIF 2.1.0: one run, one rule per finding code, one result per finding located at its state machine."""
+    """SARIF 2.1.0: one run, one rule per finding code, one result per finding located at the line of the state (or
+    the declaring statement) it is about, else at its state machine."""
     used = sorted({f.code for r in report.results for f in r.findings})
     rules = [{
         "id": code,
         "name": "".join(part.capitalize() for part in code.split("_")),
         "shortDescription": {"text": code.replace("_", " ").lower()},
-        "helpUri": f"{INFORMATION_URI}/blob/main/docs/findings.md",
+        "helpUri": f"{INFORMATION_URI}/blob/main/docs/findings.md#{code.lower()}",
+        "help": {"text": f"{code}: what it means and what to do: {INFORMATION_URI}/blob/main/docs/findings.md"
+                         f"#{code.lower()}",
+                 "markdown": f"[{code}]({INFORMATION_URI}/blob/main/docs/findings.md#{code.lower()}) in the finding "
+                             "codes of sfn-iam"},
         "defaultConfiguration": {"level": _LEVEL[CODES[code]]},
-        "properties": {"severity": CODES[code].name.lower()},
+        "properties": {"severity": CODES[code].name.lower(), "security-severity": SECURITY_SEVERITY[CODES[code]],
+                       "tags": ["security", "iam", "least-privilege"]},
     } for code in used]
     index = {code: i for i, code in enumerate(used)}
     results = []
     for r in report.results:
         for f in r.findings:
             where = f"{r.state_machine}.{f.path}" if f.path else r.state_machine
+            source, line = _where(r, f)
             results.append({
                 "ruleId": f.code,
                 "ruleIndex": index[f.code],
                 "level": _LEVEL[f.severity],
                 "message": {"text": f"{r.state_machine}: {f.message}" + (f" (at {f.path})" if f.path else "")},
                 "locations": [{
-                    "physicalLocation": {"artifactLocation": {"uri": _uri(r.source)},
-                                         "region": {"startLine": max(1, r.line)}},
+                    "physicalLocation": {"artifactLocation": {"uri": _uri(source)},
+                                         "region": {"startLine": max(1, line)}},
                     "logicalLocations": [{"fullyQualifiedName": where, "kind": "member"}],
                 }],
                 "partialFingerprints": {"sfnIam/v1": f"{r.state_machine}|{f.code}|{f.path}|{f.message}"},
-                "properties": {"severity": f.severity.name.lower()},
+                "properties": {"severity": f.severity.name.lower(), "security-severity": SECURITY_SEVERITY[f.severity]},
             })
     notifications = [{"level": "error", "message": {"text": f"{s}: {m}"}} for s, m in report.errors]
+    notifications += [{"level": "note", "message": {"text": n}} for n in report.notes]
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "sfn-iam", "version": __version__, "informationUri": INFORMATION_URI,
                             "rules": rules}},
         "results": results,
     }
     if notifications:
-        run["invocations"] = [{"executionSuccessful": False, "toolExecutionNotifications": notifications}]
+        run["invocations"] = [{"executionSuccessful": not report.errors, "toolExecutionNotifications": notifications}]
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def to_junit(report: Report, threshold: Severity) -> str:
-    """One test case per state machine, failed by findings at or above ``threshold``; unreadable inputs are errors."""
+def to_junit(report: Report, threshold: Severity | None) -> str:
+    """One test case per state machine, failed by findings at or above ``threshold`` (the exit code's: none when
+    ``--fail-on none``); unreadable inputs are errors."""
+    from xml.sax.saxutils import escape, quoteattr  # only this format needs it
+
     cases = []
     failures = 0
     for r in report.results:
-        failing = [f for f in r.findings if f.severity >= threshold]
+        failing = [f for f in r.findings if threshold is not None and f.severity >= threshold]
         body = "\n".join(printable(f.line()) for f in r.findings)
         inner = ""
         if failing:
             failures += 1
+            assert threshold is not None
             message = f"{len(failing)} finding(s) at or above {threshold.name.lower()}"
             inner = f"<failure message={quoteattr(message)} type={quoteattr(failing[0].code)}>{escape(body)}</failure>"
         elif body:
@@ -141,15 +172,33 @@ def write_text(report: Report, out: TextIO, err: TextIO) -> None:
             if many:
                 out.write(f"# {label}\n")
             docs: Sequence[dict[str, Any]] = r.documents or [{"Version": "2012-10-17", "Statement": []}]
-            json.dump(docs[0] if len(docs) == 1 else list(docs), out, indent=2)
-            out.write("\n")
+            if r.documents or not any(f.code == "DEFINITION_ERROR" for f in r.findings):
+                json.dump(docs[0] if len(docs) == 1 else list(docs), out, indent=2)
+                out.write("\n")
             for f in r.findings:
                 print(printable(f"{label}: {f.line()}" if many else f.line()), file=err)
+            if r.placement:
+                print(printable(f"{label}: {r.placement}" if many else r.placement), file=err)
+            if r.withheld:
+                prefix = f"{label}: " if many else ""
+                print(printable(f"{prefix}INCOMPLETE: {len(r.withheld)} permission"
+                                f"{'s' if len(r.withheld) != 1 else ''} withheld; this policy alone will not let "
+                                "every state run:"), file=err)
+                for line in r.withheld:
+                    print(printable(f"  {line}"), file=err)
             for line in r.explain:
                 print(printable(f"explain {line}"), file=err)
         else:
-            counts = {code: sum(1 for f in r.findings if f.code == code) for code in ("MISSING_GRANT", "EXCESS_GRANT")}
-            print(f"{label}: {counts['MISSING_GRANT']} missing, {counts['EXCESS_GRANT']} excess", file=out)
+            counts = {code: sum(1 for f in r.findings if f.code == code)
+                      for code in ("MISSING_GRANT", "UNVERIFIED_GRANT", "EXCESS_GRANT")}
+            if any(f.code == "DEFINITION_ERROR" for f in r.findings) and not r.documents:
+                summary = "invalid definition"
+            elif any(f.code == "NOTHING_TO_COMPARE" for f in r.findings):
+                summary = "nothing to compare"
+            else:
+                summary = (f"{counts['MISSING_GRANT']} missing, {counts['UNVERIFIED_GRANT']} cannot verify, "
+                           f"{counts['EXCESS_GRANT']} excess")
+            print(f"{label}: {summary}", file=out)
             for f in r.findings:
                 print(printable(f"  {f.line()}"), file=out)
         for f, reason in r.suppressed:
@@ -157,3 +206,5 @@ def write_text(report: Report, out: TextIO, err: TextIO) -> None:
     for source, message in report.errors:
         print(printable(f"sfn-iam: error: {message}" if source in message else f"sfn-iam: error: {source}: {message}"),
               file=err)
+    for note in report.notes:
+        print(printable(f"sfn-iam: note: {note}"), file=err)

@@ -104,6 +104,10 @@ class Resolver:
             "AWS::URLSuffix": _URL_SUFFIX.get(partition, "amazonaws.com"), "AWS::StackName": stack_name,
             "AWS::StackId": None, "AWS::NotificationARNs": None,
         }
+        self.used: set[str] = set()  # the parameters given on the command line that something referenced
+        for key in self.pseudo:  # --parameter AWS::StackId=arn:... (any pseudo parameter) wins
+            if key in self.overrides:
+                self.pseudo[key] = self.overrides[key]
         self.notes: list[str] = []
         self._stack: list[str] = []
 
@@ -183,7 +187,8 @@ class Resolver:
                     if isinstance(items, list):
                         return items[int(index)]
                 except (ValueError, TypeError, IndexError):
-                    pass
+                    if isinstance(items, list) and items and any(WILD in str(i) for i in items):
+                        return WILD  # a part of an unknown value (noted where it became unknown)
             return self._note("Fn::Select could not be evaluated")
         if name == "Split":
             if isinstance(arg, list) and len(arg) == 2:
@@ -253,11 +258,20 @@ class Resolver:
             return self._note("Ref needs a name")
         if name in self.pseudo:
             value = self.pseudo[name]
+            if name in self.overrides:
+                self.used.add(name)
+            if value is None and name == "AWS::StackId":
+                # arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/UUID: its shape is known, so Fn::Select over
+                # Fn::Split of it (a common way to make unique names) keeps the known parts
+                self.notes.append("AWS::StackId is known at deploy time; '*' stands for its generated part (pass "
+                                  "--parameter AWS::StackId=ARN)")
+                p, r, a = (self.pseudo[k] or WILD for k in ("AWS::Partition", "AWS::Region", "AWS::AccountId"))
+                return f"arn:{p}:cloudformation:{r}:{a}:stack/{self.pseudo['AWS::StackName'] or WILD}/{WILD}"
             if value is None:
-                return self._note(f"{name} is known only when the stack is deployed (pass --stack-name for "
-                                  "AWS::StackName)")
+                return self._note(f"{name} is known at deploy time (pass --stack-name for AWS::StackName)")
             return value
         if name in self.overrides:
+            self.used.add(name)
             return self.overrides[name]
         if name in self.declared:
             declared = self.declared[name]

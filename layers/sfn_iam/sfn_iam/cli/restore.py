@@ -72,12 +72,3 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> in
             if client is not None:
                 client.attach_role_policy(RoleName=role, PolicyArn=e["policyArn"])
     return 0
-
-
-def add_parser(sub: Any) -> None:
-    r = sub.add_parser("restore", help="put back the residual policies a sweep removed (RemoveResidualPolicies)",
-                       description=(__doc__ or "").split("\n\n", 1)[-1])
-    r.add_argument("files", nargs="+", metavar="FILE", help="an outcome event, its detail, a log export, or a report")
-    r.add_argument("--apply", action="store_true", help="restore (default: print what would be restored)")
-    r.add_argument("--region", help="AWS region for the IAM client (IAM is global; any region works)")
-    r.set_defaults(func=run)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from sfn_iam.cli import intrinsics
+from sfn_iam.cli import intrinsics, locate, terraform
+from sfn_iam.cli.errors import InputError
 from sfn_iam.cli.yamlload import ParseError, loads
+from sfn_iam.engine import asl
 from sfn_iam.findings import Finding
 from sfn_iam.model import StateMachine
 
@@ -30,10 +32,6 @@ MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMach
 _PLACEHOLDER_RE = re.compile(r"\$\{([^}]*)\}")
 _SKIP_DIRS = {".git", ".aws-sam", "node_modules", ".venv", "venv", "__pycache__", ".terraform", ".tox"}
 _SUFFIXES = (".json", ".yaml", ".yml")
-
-
-class InputError(Exception):
-    """Input the CLI cannot use; reported in one line, exit code 1."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +55,19 @@ class Machine:
     line: int = 1  # where the state machine starts in the source (SARIF)
     template: Mapping[str, Any] | None = None  # the template, for `check`
     resolver: intrinsics.Resolver | None = None
+    definition_file: str | None = None  # a template's DefinitionUri file: where its states are written
+    lines: Callable[[str], tuple[str, int] | None] | None = None  # a finding's path -> (file, line), for SARIF
+    terraform_role: terraform.Declared | None = None  # a Terraform plan's declared role policy, for `check`
+    error: str | None = None  # why this state machine cannot be read (reported as an input error)
+    used_parameters: set[str] = field(default_factory=set)  # the --parameter keys this machine used
 
 
 @dataclass(slots=True)
 class Loaded:
     machines: list[Machine] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (source, message)
+    notes: list[str] = field(default_factory=list)  # not errors: a template without a state machine
+    used_parameters: set[str] = field(default_factory=set)  # the --parameter keys some input used
 
 
 # --- reading --------------------------------------------------------------------------------------------------
@@ -98,6 +103,8 @@ def kind_of(data: Any) -> str | None:
         return None
     if isinstance(data.get("Resources"), Mapping):
         return "template"
+    if terraform.is_plan(data):
+        return "terraform"
     if "States" in data:
         return "asl"
     if "definition" in data:
@@ -117,9 +124,16 @@ def load(paths: list[str], options: Options, stdin: TextIO) -> Loaded:
                                             "directory"))
             continue
         try:
-            loaded.machines.extend(load_one(path, parse(path, read_text(path, stdin)), options, explicit=True))
+            machines = load_one(path, parse(path, read_text(path, stdin)), options, explicit=True)
         except InputError as exc:
             loaded.errors.append((path, str(exc)))
+            continue
+        if not machines:  # Lambda-only templates, nested stacks: nothing to do, as in a directory
+            loaded.notes.append(f"{path}: no AWS::Serverless::StateMachine or AWS::StepFunctions::StateMachine "
+                                "resource in this template; nothing to check")
+        loaded.machines.extend(machines)
+    for machine in loaded.machines:
+        loaded.used_parameters |= machine.used_parameters
     return loaded
 
 
@@ -185,11 +199,9 @@ def _resources(template: Mapping[str, Any]) -> Mapping[str, Any]:
 def load_one(source: str, data: Any, options: Options, *, explicit: bool) -> list[Machine]:
     kind = kind_of(data)
     if kind == "template":
-        machines = from_template(source, data, options)
-        if not machines and explicit:
-            raise InputError(f"{source} is a template without AWS::Serverless::StateMachine or "
-                             "AWS::StepFunctions::StateMachine resources")
-        return machines
+        return from_template(source, data, options)
+    if kind == "terraform":
+        return from_terraform(source, data, options)
     if kind == "asl":
         return [from_definition(source, data, options)]
     if kind == "describe":
@@ -227,9 +239,12 @@ def from_definition(source: str, definition: Mapping[str, Any], options: Options
     else:
         partition, region, account, findings = _context(options)
         arn = _arn(partition, region, account, "StateMachine")
-    resolved, notes = placeholders(definition, {})
+    resolved, notes = placeholders(definition, options.parameters)  # --parameter fills ${KEY} as substitutions do
     findings += notes
-    return Machine(source, _name_of(arn), StateMachine(arn=arn, definition=resolved), findings)
+    machine = Machine(source, _name_of(arn), StateMachine(arn=arn, definition=resolved), findings)
+    machine.used_parameters = _placeholder_keys(definition) & set(options.parameters)
+    machine.lines = locate.finder(source, 1) if source != "-" else None
+    return machine
 
 
 def from_describe(source: str, data: Mapping[str, Any], options: Options) -> Machine:
@@ -246,10 +261,31 @@ def from_describe(source: str, data: Mapping[str, Any], options: Options) -> Mac
         arn = _arn(partition, region, account, "StateMachine")
     sm = StateMachine.from_describe(data, arn)
     if isinstance(sm.definition, Mapping):
-        resolved, notes = placeholders(sm.definition, {})
+        resolved, notes = placeholders(sm.definition, options.parameters)
         findings += notes
         sm = StateMachine(sm.arn, resolved, sm.role_arn, sm.type, sm.logging, sm.tracing, sm.encryption)
     return Machine(source, _name_of(arn), sm, findings)
+
+
+def from_terraform(source: str, data: Mapping[str, Any], options: Options) -> list[Machine]:
+    """The state machines of a ``terraform show -json`` plan (:mod:`terraform`)."""
+    partition, region, account, context_findings = _context(options)
+    found, errors = terraform.machines(source, data, region, account, partition)
+    machines = [Machine(source, address, StateMachine(arn="", definition={}), error=message)
+                for address, message in errors]
+    for address, sm, findings, declared in found:
+        try:
+            definition = asl.loads(sm.definition) if isinstance(sm.definition, str) else sm.definition
+        except asl.DefinitionError as exc:
+            raise InputError(f"{source}: {address}: the definition is not valid JSON: {exc}") from None
+        resolved, notes = placeholders(definition, options.parameters) if isinstance(definition, Mapping) else \
+            (definition, [])
+        sm = StateMachine(sm.arn, resolved, sm.role_arn, sm.type, sm.logging, sm.tracing, sm.encryption)
+        machine = Machine(source, address, sm, [*context_findings, *findings, *notes])
+        machine.used_parameters = _placeholder_keys(definition) & set(options.parameters)
+        machine.terraform_role = declared
+        machines.append(machine)
+    return machines
 
 
 def _name_of(arn: str) -> str:
@@ -274,8 +310,18 @@ def from_template(source: str, template: Mapping[str, Any], options: Options) ->
         machine.line = _line_of(source, str(logical_id))
         machine.template = template
         machine.resolver = resolver
+        machine.used_parameters = set(resolver.used)
+        uri = props.get("DefinitionUri") if resource["Type"] == MACHINE_TYPES[0] else None
+        machine.definition_file = (os.path.join(os.path.dirname(source), uri)
+                                   if isinstance(uri, str) and not uri.startswith("s3://") and source != "-" else None)
+        machine.lines = locate.finder(source, machine.line, machine.definition_file) if source != "-" else None
         machines.append(machine)
     return machines
+
+
+def _placeholder_keys(definition: Any) -> set[str]:
+    return {m.group(1) for text in iter_strings(definition) for m in _PLACEHOLDER_RE.finditer(text)} \
+        if isinstance(definition, Mapping) else set()
 
 
 def _template_machine(source: str, logical_id: str, rtype: str, props: Mapping[str, Any],

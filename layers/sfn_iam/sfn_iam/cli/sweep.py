@@ -10,7 +10,7 @@ import json
 import os
 from typing import TextIO
 
-from sfn_iam.cli.sources import InputError
+from sfn_iam.cli.errors import InputError
 
 
 class ProgressBar:

@@ -8,6 +8,7 @@ else is an ``UNKNOWN_INTEGRATION`` finding with no grant.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -15,26 +16,36 @@ from dataclasses import replace
 from sfn_iam.arns import ArnError, parse_role_arn
 from sfn_iam.engine.asl import Args, Dynamic, Node, credentials_role
 from sfn_iam.engine.facts import NO_FACTS, Facts, Question
-from sfn_iam.engine.integrations import (  # noqa: F401  (modules register their handlers on import)
-    analytics,
-    apigateway,
-    codebuild,
-    containers,
-    dynamodb,
-    emr,
-    http,
-    lambda_,
-    mediaconvert,
-    messaging,
-    ml,
-    sdk,
-    stepfunctions,
-)
 from sfn_iam.engine.integrations.base import Call, ServiceResource, parse_service_resource
-from sfn_iam.engine.integrations.registry import lookup
+from sfn_iam.engine.integrations.registry import Entry, lookup
 from sfn_iam.engine.integrations.s3io import item_reader, result_writer
 from sfn_iam.findings import Finding
 from sfn_iam.model import Context, Requirement
+
+# The module that registers the handlers of each optimized integration (``arn:aws:states:::SERVICE:API``), imported
+# the first time a definition uses that service: a definition pays only for the integrations it uses, and the CLI and
+# the Lambda start faster. tests/engine/integrations/test_optimized_list.py checks this map against the modules.
+MODULES: dict[str, str] = {
+    "lambda": "lambda_", "sns": "messaging", "sqs": "messaging", "events": "messaging", "sagemaker": "ml",
+    "bedrock": "ml", "bedrockagentcore": "ml", "glue": "analytics", "databrew": "analytics", "athena": "analytics",
+    "apigateway": "apigateway", "codebuild": "codebuild", "ecs": "containers", "batch": "containers",
+    "eks": "containers", "dynamodb": "dynamodb", "elasticmapreduce": "emr", "emr-containers": "emr",
+    "emr-serverless": "emr", "http": "http", "mediaconvert": "mediaconvert", "states": "stepfunctions",
+}
+
+
+def load_all() -> None:
+    """Import every integration module (their handlers register on import): for tools that list them all."""
+    for module in sorted(set(MODULES.values())):
+        importlib.import_module(f"{__name__}.{module}")
+
+
+def _entry(service: str, api: str) -> Entry | None:
+    module = MODULES.get(service)
+    if module is not None:
+        importlib.import_module(f"{__name__}.{module}")
+    return lookup(service, api)
+
 
 _ACTIVITY_RE = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:[^:\s]+$")
 _MAX_ROLE_PATH = 512  # IAM's limit; a longer "role ARN" names no role and would only bloat policy and findings
@@ -52,6 +63,8 @@ def requirements_for(node: Node, ctx: Context, requirements: list[Requirement] |
                 findings=[] if findings is None else findings, facts=facts,
                 questions=[] if questions is None else questions)
     if node.kind == "distributed_map":
+        from sfn_iam.engine.integrations import stepfunctions
+
         label = node.state.get("Label")
         stepfunctions.distributed_map(call, label if isinstance(label, str) and label else None)
     elif node.kind in ("item_reader", "result_writer"):
@@ -90,6 +103,8 @@ def _task(call: Call, state: Mapping[str, object]) -> None:
     if parsed is None and _ACTIVITY_RE.match(resource):
         return  # the activity worker calls Step Functions with its own credentials
     if parsed is None and _FUNCTION_RE.match(resource):
+        from sfn_iam.engine.integrations import lambda_
+
         lambda_.direct(call, resource)
         return
     if parsed is None:
@@ -98,9 +113,11 @@ def _task(call: Call, state: Mapping[str, object]) -> None:
     call.api, call.pattern = parsed.api, parsed.pattern
     _qualified(call, parsed)
     if parsed.service == "aws-sdk":
+        from sfn_iam.engine.integrations import sdk
+
         sdk.requirements(call, parsed.sdk_service, parsed.api)
         return
-    entry = lookup(parsed.service, parsed.api)
+    entry = _entry(parsed.service, parsed.api)
     if entry is None or parsed.pattern not in entry.patterns:
         call.finding("UNKNOWN_INTEGRATION", f"unknown or unsupported integration {resource[:200]!r}: nothing granted")
         return

@@ -1,0 +1,440 @@
+"""The CLI as a pipeline step: exit codes like the linters, invalid definitions refused with their paths, `check`
+saying "missing" only when a state certainly fails, settings and suppressions as documented, deployable output.
+
+Each false alarm `check` used to raise has a test here with the input's shape (a few lines of template), not the
+public project it was seen in.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfn_iam.cli import main
+from tests.evaluate import is_allowed
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT, REGION = "210987654321", "eu-west-1"
+CONTEXT = ["--region", REGION, "--account", ACCOUNT]
+LAMBDA = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                            "Parameters": {"FunctionName": "orders"}, "End": True}}}
+# a write on a table known only at run time: refused (WILDCARD_WRITE, high)
+REFUSED = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                                             "Parameters": {"TableName.$": "$.table", "Item": {}}, "End": True}}}
+
+
+def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), out=out, err=err, stdin=io.StringIO(stdin))
+    return code, out.getvalue(), err.getvalue()
+
+
+def write(tmp_path: Path, data: Any, name: str = "input.json") -> str:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
+    return str(path)
+
+
+def findings(out: str, machine: str | None = None) -> list[dict[str, Any]]:
+    results = json.loads(out)["results"]
+    return [f for r in results if machine is None or r["stateMachine"] == machine for f in r["findings"]]
+
+
+def codes(out: str, machine: str | None = None) -> list[str]:
+    return [f["code"] for f in findings(out, machine)]
+
+
+# --- exit codes ------------------------------------------------------------------------------------------------------
+
+def test_a_high_finding_fails_by_default_and_none_opts_out(tmp_path: Path) -> None:
+    path = write(tmp_path, REFUSED)
+    assert run("policy", path, *CONTEXT)[0] == 3
+    assert run("policy", path, *CONTEXT, "--fail-on", "none")[0] == 0
+    assert run("policy", path, *CONTEXT, "--fail-on", "critical")[0] == 0
+    assert run("policy", write(tmp_path, LAMBDA, "ok.json"), *CONTEXT)[0] == 0
+
+
+def test_the_settings_file_may_say_none_and_the_command_line_wins(tmp_path: Path) -> None:
+    config = write(tmp_path, 'fail-on = "none"\n', ".sfn-iam.toml")
+    path = write(tmp_path, REFUSED)
+    assert run("policy", path, *CONTEXT, "--config", config)[0] == 0
+    assert run("policy", path, *CONTEXT, "--config", config, "--fail-on", "high")[0] == 3
+
+
+def test_help_shows_the_default_and_every_command_has_a_description(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("policy", "--help")[0] == 0
+    assert "default high" in " ".join(capsys.readouterr().out.split())
+    assert run("--help")[0] == 0
+    out = capsys.readouterr().out
+    assert "exit codes" in out
+    for command in ("policy", "check", "sweep", "restore"):
+        line = next(line for line in out.splitlines() if line.strip().startswith(command + " "))
+        assert len(line.split()) > 3  # listed with its one-line description
+        assert run(command, "--help")[0] == 0
+        text = capsys.readouterr().out
+        assert "``" not in text and ":class:" not in text and ":mod:" not in text  # no internal docstrings
+
+
+@pytest.mark.parametrize(("fail_on", "failures", "code"), [([], 1, 3), (["--fail-on", "none"], 0, 0)])
+def test_junit_failures_agree_with_the_exit_code(tmp_path: Path, fail_on: list[str], failures: int, code: int
+                                                 ) -> None:
+    status, out, _ = run("policy", write(tmp_path, REFUSED), *CONTEXT, "--format", "junit", *fail_on)
+    suite = ET.fromstring(out).find("testsuite")
+    assert suite is not None and suite.get("failures") == str(failures) and status == code
+
+
+def test_a_policy_with_grants_withheld_says_incomplete_and_what_to_supply(tmp_path: Path) -> None:
+    code, out, err = run("policy", write(tmp_path, REFUSED), *CONTEXT, "--fail-on", "none")
+    assert code == 0
+    assert "INCOMPLETE: 1 permission withheld" in err
+    assert f"dynamodb:PutItem on arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/* at States.T: supply the resource's " \
+           "literal name" in err
+    assert not is_allowed([json.loads(out)], "dynamodb:PutItem", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/x")
+    _, _, complete = run("policy", write(tmp_path, LAMBDA, "ok.json"), *CONTEXT)
+    assert "INCOMPLETE" not in complete
+
+
+# --- invalid definitions ---------------------------------------------------------------------------------------------
+
+def _broken(change: str) -> dict[str, Any]:
+    states: dict[str, Any] = {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                    "Parameters": {"FunctionName": "orders"}, "Next": "B"},
+                              "B": {"Type": "Succeed"}}
+    definition: dict[str, Any] = {"StartAt": "A", "States": states}
+    if change == "type":
+        states["A"]["Type"] = "Taks"
+    elif change == "start":
+        definition["StartAt"] = "Nowhere"
+    elif change == "next":
+        states["A"]["Next"] = "C"
+    elif change == "end":
+        del states["A"]["Next"]
+    elif change == "field":
+        states["A"]["TimeoutSeconds"] = "sixty"
+    return definition
+
+
+@pytest.mark.parametrize(("change", "path", "words"), [
+    ("type", "States.A", "Type: must be one of"),
+    ("start", "", "StartAt: names 'Nowhere'"),
+    ("next", "States.A", "Next names 'C'"),
+    ("end", "States.A", "exactly one of 'Next' or 'End'"),
+    ("field", "States.A", "TimeoutSeconds: must be of type number"),
+])
+def test_invalid_asl_is_a_definition_error_with_its_path(tmp_path: Path, change: str, path: str, words: str) -> None:
+    code, out, _ = run("policy", write(tmp_path, _broken(change)), *CONTEXT, "--format", "json")
+    (result,) = json.loads(out)["results"]
+    errors = [f for f in result["findings"] if f["code"] == "DEFINITION_ERROR"]
+    assert code == 1 and result["documents"] == []
+    assert any(f["path"] == path and words in f["message"] for f in errors), errors
+    assert "NO_PERMISSIONS" not in codes(out)
+
+
+def test_the_other_machines_of_a_template_are_still_planned(tmp_path: Path) -> None:
+    good = json.dumps(LAMBDA)
+    bad = json.dumps(_broken("type"))
+    template = {"Resources": {
+        "Bad": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionString": bad, "RoleArn": "r"}},
+        "Good": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionString": good,
+                                                                            "RoleArn": "r"}}}}
+    code, out, _ = run("policy", write(tmp_path, template), *CONTEXT, "--format", "json")
+    by_name = {r["stateMachine"]: r for r in json.loads(out)["results"]}
+    assert code == 1
+    assert [f["code"] for f in by_name["Bad"]["findings"]] == ["DEFINITION_ERROR"]
+    assert is_allowed(by_name["Good"]["documents"], "lambda:InvokeFunction",
+                      f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders")
+
+
+def test_valid_definitions_of_every_kind_pass_the_schema(tmp_path: Path) -> None:
+    definition = {"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Next": "M", "Branches": [{"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": "{% $states.input.delay %}", "End": True}}}]},
+        "M": {"Type": "Map", "Items": "{% $states.input.items %}", "Next": "C", "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "X", "States": {"X": {"Type": "Pass", "End": True}}}},
+        "C": {"Type": "Choice", "Choices": [{"Condition": "{% $states.input.ok %}", "Next": "S"}], "Default": "F"},
+        "S": {"Type": "Succeed", "Output": "{% $states.input %}"},
+        "F": {"Type": "Fail", "Error": "E", "Cause": "c"}}}
+    code, _, err = run("policy", write(tmp_path, definition), "--state-machine-arn",
+                       f"arn:aws-cn:states:cn-north-1:{ACCOUNT}:stateMachine:S")
+    assert code == 0 and "DEFINITION_ERROR" not in err, err
+
+
+def test_the_schema_is_the_one_cfn_lint_ships() -> None:
+    from scripts.copy_asl_schema import TARGET, shipped
+
+    assert TARGET.read_bytes() == shipped(), "run: .venv/bin/python -m scripts.copy_asl_schema"
+
+
+# --- check: missing only when the state certainly fails ---------------------------------------------------------------
+
+def _template(machine_props: dict[str, Any], **resources: Any) -> dict[str, Any]:
+    return {"Transform": "AWS::Serverless-2016-10-31", "Resources": {
+        "Machine": {"Type": "AWS::Serverless::StateMachine", "Properties": machine_props}, **resources}}
+
+
+def check(tmp_path: Path, template: dict[str, Any], *args: str) -> tuple[int, str]:
+    code, out, err = run("check", write(tmp_path, template, "template.json"), *CONTEXT, "--format", "json", *args)
+    assert "Traceback" not in err
+    return code, out
+
+
+def test_roles_with_what_cdk_generates_for_logging_are_not_missing_anything(tmp_path: Path) -> None:
+    delivery = ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups"]  # aws-cdk-lib's StateMachine with logs: no CreateLogStream/PutLogEvents
+    template = {"Resources": {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+        "Policy": {"Type": "AWS::IAM::Policy", "Properties": {"Roles": [{"Ref": "Role"}], "PolicyDocument": {
+            "Statement": [{"Effect": "Allow", "Action": delivery, "Resource": "*"},
+                          {"Effect": "Allow", "Action": "lambda:InvokeFunction",
+                           "Resource": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders"}]}}},
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "machine"}},
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}, "DefinitionString": json.dumps(LAMBDA),
+            "LoggingConfiguration": {"Level": "ALL", "Destinations": [
+                {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["Logs", "Arn"]}}}]}}}}}
+    code, out = check(tmp_path, template)
+    assert code == 0 and "MISSING_GRANT" not in codes(out) and "UNVERIFIED_GRANT" not in codes(out)
+    # without the delivery actions, logging certainly fails
+    template["Resources"]["Policy"]["Properties"]["PolicyDocument"]["Statement"].pop(0)
+    code, out = check(tmp_path, template)
+    missing = {f["message"].split()[0] for f in findings(out) if f["code"] == "MISSING_GRANT"}
+    assert code == 3 and "logs:CreateLogDelivery" in missing
+
+
+@pytest.mark.parametrize("embedded", [True, False])
+def test_sam_connectors_grant_what_sam_writes_for_them(tmp_path: Path, embedded: bool) -> None:
+    definition = {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "${Fn}"}, "End": True}}}
+    connector = {"Destination": {"Id": "Worker"}, "Permissions": ["Write"]}
+    props: dict[str, Any] = {"Definition": definition, "DefinitionSubstitutions": {"Fn": {"Ref": "Worker"}}}
+    extra: dict[str, Any] = {"Worker": {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "work"}}}
+    if not embedded:
+        extra["Link"] = {"Type": "AWS::Serverless::Connector",
+                         "Properties": {"Source": {"Id": "Machine"}, **connector}}
+    template = _template(props, **extra)
+    if embedded:  # a resource attribute, next to Properties
+        template["Resources"]["Machine"]["Connectors"] = {"ToWorker": {"Properties": connector}}
+    code, out = check(tmp_path, template)
+    assert code == 0 and "MISSING_GRANT" not in codes(out), findings(out)
+    # a connector to another function does not let the state invoke this one
+    connector["Destination"] = {"Id": "Other"}
+    extra["Other"] = {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "other"}}
+    if not embedded:
+        extra["Link"]["Properties"]["Destination"] = connector["Destination"]
+    template["Resources"].update(extra)
+    code, out = check(tmp_path, template)
+    assert code == 3 and "MISSING_GRANT" in codes(out)
+
+
+def test_names_built_from_the_stack_id_are_evaluated(tmp_path: Path) -> None:
+    uuid = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+    suffix = {"Fn::Select": [0, {"Fn::Split": ["-", uuid]}]}
+    name = {"Fn::Join": ["-", ["orders", suffix]]}
+    definition = {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+        "Parameters": {"QueueUrl": "${Queue}", "MessageBody": "x"}, "End": True}}}
+    template = _template({"Definition": definition, "DefinitionSubstitutions": {"Queue": {"Ref": "Queue"}},
+                          "Policies": [{"Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                                                       "Resource": {"Fn::GetAtt": ["Queue", "Arn"]}}]}]},
+                         Queue={"Type": "AWS::SQS::Queue", "Properties": {"QueueName": name}})
+    code, out = check(tmp_path, template)
+    assert code == 0 and not {"MISSING_GRANT", "UNVERIFIED_GRANT"} & set(codes(out)), findings(out)
+    stack = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/shop/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d"
+    code, out, _ = run("policy", write(tmp_path, template, "template.json"), *CONTEXT, "--parameter",
+                       f"AWS::StackId={stack}", "--format", "json")
+    (result,) = json.loads(out)["results"]
+    assert code == 0 and "note" not in _  # the parameter was used: no "not used" note
+    assert is_allowed(result["documents"], "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:orders-1a2b3c4d")
+    assert not is_allowed(result["documents"], "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:orders-other")
+
+
+def test_a_grant_on_a_name_known_at_deploy_time_is_neither_missing_nor_excess(tmp_path: Path) -> None:
+    definition = {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+        "Parameters": {"TableName": "${Table}", "Key": {}}, "End": True}}}
+    template = _template({"Definition": definition, "DefinitionSubstitutions": {"Table": {"Ref": "Orders"}},
+                          "Policies": [{"Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": {
+                              "Fn::Sub": "arn:aws:dynamodb:${AWS::Region}:${AWS::AccountId}:table/orders-${Stage}"}}]}]
+                          })
+    template["Parameters"] = {"Stage": {"Type": "String"}}  # no Default: unknown offline on the declared side
+    template["Resources"]["Orders"] = {"Type": "AWS::DynamoDB::Table", "Properties": {}}  # unnamed: generated
+    code, out = check(tmp_path, template)
+    found = findings(out)
+    assert [f["code"] for f in found if f["code"] in ("MISSING_GRANT", "UNVERIFIED_GRANT", "EXCESS_GRANT")] == [
+        "UNVERIFIED_GRANT"], found
+    assert code == 0  # medium: a question, not a failure
+
+
+def test_glue_writes_of_an_athena_query_known_at_run_time_are_a_question(tmp_path: Path) -> None:
+    definition = {"StartAt": "Q", "States": {"Q": {
+        "Type": "Task", "Resource": "arn:aws:states:::athena:startQueryExecution",
+        "Parameters": {"QueryString.$": "$.query", "WorkGroup": "primary",
+                       "ResultConfiguration": {"OutputLocation": "s3://results/athena/"}}, "End": True}}}
+    reads = ["athena:StartQueryExecution", "athena:GetDataCatalog", "glue:Get*", "glue:BatchGetPartition",
+             "s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetObject", "s3:PutObject",
+             "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
+    template = _template({"Definition": definition,
+                          "Policies": [{"Statement": [{"Effect": "Allow", "Action": reads, "Resource": "*"}]}]})
+    code, out = check(tmp_path, template)
+    missing = [f for f in findings(out) if f["code"] == "MISSING_GRANT"]
+    unverified = {f["message"].split()[0] for f in findings(out) if f["code"] == "UNVERIFIED_GRANT"}
+    assert missing == [] and code in (0, 3)  # 3: glue:Get* is a wildcard action beyond need (EXCESS_GRANT, high)
+    assert {"glue:CreateTable", "glue:DeleteTable", "lakeformation:GetDataAccess"} <= unverified
+
+
+def test_a_role_without_declared_policy_has_nothing_to_compare(tmp_path: Path) -> None:
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}
+    for props in ({"Definition": LAMBDA, "Role": {"Fn::GetAtt": ["Role", "Arn"]}},
+                  {"Definition": LAMBDA, "Role": f"arn:aws:iam::{ACCOUNT}:role/elsewhere"}):
+        code, out = check(tmp_path, _template(props, Role=role))
+        assert codes(out) == ["NOTHING_TO_COMPARE"] and code == 0
+        _, text, _ = run("check", str(tmp_path / "template.json"), *CONTEXT)
+        assert "nothing to compare" in text and "0 missing" not in text
+
+
+def test_check_and_policy_agree_on_what_is_withheld(tmp_path: Path) -> None:
+    template = _template({"Definition": REFUSED, "Policies": [{"Statement": [
+        {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "*"}]}]})
+    code, out = check(tmp_path, template)
+    assert code == 3 and "EXCESS_GRANT" in codes(out)  # granted on every table: what policy refuses to write
+    _, _, err = run("policy", str(tmp_path / "template.json"), *CONTEXT)
+    assert "WILDCARD_WRITE" in err and "INCOMPLETE" in err
+
+
+# --- settings, suppressions, inputs ----------------------------------------------------------------------------------
+
+def test_the_documented_settings_example_works_pasted_into_sfn_iam_toml(tmp_path: Path) -> None:
+    docs = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    example = docs.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = write(tmp_path, example, ".sfn-iam.toml")
+    code, _, err = run("policy", write(tmp_path, LAMBDA), "--config", config)
+    assert code == 0, err
+
+
+def test_a_suppression_path_is_literal_and_one_matching_nothing_is_reported(tmp_path: Path) -> None:
+    template = _template({"Definition": LAMBDA, "Policies": [
+        {"Statement": [{"Effect": "Allow", "Action": "lambda:*", "Resource": "*"}]}]})
+    path = write(tmp_path, template, "template.json")
+    config = write(tmp_path, '[[suppress]]\ncode = "EXCESS_GRANT"\npath = "Policies[0].Statement[0]"\n'
+                   'reason = "reviewed"\n[[suppress]]\ncode = "EXCESS_GRANT"\npath = "Policies[01].Statement[0]"\n'
+                   'reason = "a character class would match Policies[0]"\n', ".sfn-iam.toml")
+    code, out, err = run("check", path, *CONTEXT, "--config", config, "--format", "json")
+    data = json.loads(out)
+    assert "EXCESS_GRANT" not in codes(out) and data["results"][0]["suppressed"]
+    assert data["notes"] == ["suppress[1] (EXCESS_GRANT at Policies[01].Statement[0]) matched no finding"]
+    assert "matched no finding" in err and code == 0
+
+
+def test_json_is_one_object_even_when_the_settings_are_wrong(tmp_path: Path) -> None:
+    config = write(tmp_path, 'colour = "red"\n', ".sfn-iam.toml")
+    code, out, _ = run("policy", write(tmp_path, LAMBDA), "--config", config, "--format", "json")
+    data = json.loads(out)
+    assert code == 1 and data["results"] == [] and "unknown settings" in data["errors"][0]["message"]
+
+
+def test_a_template_without_state_machine_is_a_note(tmp_path: Path) -> None:
+    lambda_only = {"Resources": {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {}}}}
+    code, out, err = run("check", write(tmp_path, lambda_only, "template.json"), "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["errors"] == [] and "nothing to check" in data["notes"][0]
+    assert "no AWS::Serverless::StateMachine" in err
+
+
+def test_parameters_fill_a_raw_definitions_placeholders_and_unused_ones_are_reported(tmp_path: Path) -> None:
+    definition = {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "${OrdersFn}"}, "End": True}}}
+    code, out, _ = run("policy", write(tmp_path, definition), *CONTEXT, "--parameter", "OrdersFn=orders-prod",
+                         "--parameter", "Stage=prod", "--format", "json")
+    (result,) = json.loads(out)["results"]
+    assert code == 0
+    assert is_allowed(result["documents"], "lambda:InvokeFunction",
+                      f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders-prod")
+    assert not is_allowed(result["documents"], "lambda:InvokeFunction",
+                          f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders-dev")
+    assert "UNRESOLVED_REFERENCE" not in codes(out)
+    assert json.loads(out)["notes"] == ["--parameter Stage: not used by any input (no parameter, pseudo parameter or "
+                                        "${...} placeholder of that name)"]
+
+
+def test_a_split_policy_is_deployable_as_managed_policies(tmp_path: Path) -> None:
+    states = {f"S{i}": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                        "Parameters": {"FunctionName": f"a-rather-long-function-name-number-{i:04d}"}, "End": True}
+              for i in range(300)}
+    code, out, err = run("policy", write(tmp_path, {"StartAt": "S0", "States": states}), *CONTEXT)
+    docs = json.loads(out)
+    assert code == 0 and len(docs) > 1
+    assert all(len(json.dumps(d, separators=(",", ":"))) <= 6_144 for d in docs)
+    assert "customer-managed policies of at most 6,144 characters" in err
+    for i in (0, 299):
+        assert is_allowed(docs, "lambda:InvokeFunction",
+                          f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:a-rather-long-function-name-number-{i:04d}")
+
+
+# --- start-up -------------------------------------------------------------------------------------------------------
+
+def test_version_and_a_small_policy_load_only_what_they_use(tmp_path: Path) -> None:
+    path = write(tmp_path, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    probe = ("import sys, io; from sfn_iam.cli import main; main(sys.argv[1:], out=io.StringIO(), err=io.StringIO()); "
+             "print(sorted({m.split('.')[0] if not m.startswith('sfn_iam') else '.'.join(m.split('.')[:3]) "
+             "for m in sys.modules}))")
+    env_dir = ROOT / "layers" / "sfn_iam"
+
+    def loaded(*args: str) -> set[str]:
+        proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True,
+                              cwd=env_dir)
+        return set(json.loads(proc.stdout.strip().splitlines()[-1].replace("'", '"')))
+
+    version = loaded("--version")
+    assert not version & {"yaml", "sfn_iam.engine", "sfn_iam.cli.sources", "boto3", "samtranslator", "tomllib"}
+    small = loaded("policy", path)
+    assert "sfn_iam.engine" in small
+    assert not small & {"boto3", "botocore", "samtranslator", "sfn_iam.fixing.service", "sfn_iam.governance",
+                        "sfn_iam.aws", "xml"}
+
+
+def test_output_writes_the_report_file_and_the_text_in_one_run(tmp_path: Path) -> None:
+    sarif = tmp_path / "out.sarif"
+    code, out, _ = run("policy", write(tmp_path, REFUSED), *CONTEXT, "--format", "sarif", "--output", str(sarif))
+    results = json.loads(sarif.read_text())["runs"][0]["results"]
+    assert code == 3 and "WILDCARD_WRITE" in {r["ruleId"] for r in results}
+    assert json.loads(out)["Statement"] == []  # the text report: the policy on stdout
+
+
+def test_template_values_are_known_at_deploy_time_and_run_time_values_at_run_time(tmp_path: Path) -> None:
+    """And a value the guardrails refuse is not first said to be "granted"."""
+    definition = {"StartAt": "A", "States": {
+        "A": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+              "Parameters": {"QueueUrl": "${Queue}", "MessageBody": "x"}, "Next": "B"},
+        "B": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+              "Parameters": {"QueueUrl.$": "$.queue", "MessageBody": "x"}, "End": True}}}
+    template = _template({"Definition": definition, "DefinitionSubstitutions": {"Queue": {"Ref": "Queue"}}},
+                         Queue={"Type": "AWS::SQS::Queue", "Properties": {}})
+    _, out, _ = run("policy", write(tmp_path, template, "template.json"), *CONTEXT, "--format", "json")
+    dynamic = {f["path"]: f["message"] for f in findings(out) if f["code"] == "DYNAMIC_RESOURCE"}
+    assert "known at deploy time" in dynamic["States.A"] and "run time" not in dynamic["States.A"]
+    assert "only known at run time" in dynamic["States.B"]
+    read = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                                            "Parameters": {"Bucket.$": "$.bucket", "Key": "k"}, "End": True}}}
+    _, out, _ = run("policy", write(tmp_path, read, "read.json"), *CONTEXT, "--format", "json")
+    said = {f["code"]: f["message"] for f in findings(out) if f["path"] == "States.T"}
+    assert "not granted" in said["WILDCARD_WRITE"]
+    assert said["DYNAMIC_RESOURCE"].endswith("granted only where the guardrails allow it (see WILDCARD_WRITE)")
+
+
+def test_json_is_one_object_even_for_a_usage_error() -> None:
+    code, out, err = run("policy", "--format", "json", "--fail-on", "severe", "x.json")
+    data = json.loads(out)
+    assert code == 2 and data["results"] == [] and "unknown severity 'severe'" in data["errors"][0]["message"]
+    assert err.startswith("usage: sfn-iam policy")
+    code, out, _ = run("policy", "--fail-on", "severe", "x.json")
+    assert code == 2 and out == ""
