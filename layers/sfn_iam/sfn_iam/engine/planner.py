@@ -12,7 +12,7 @@ from typing import Any
 
 from sfn_iam import arns
 from sfn_iam.engine import asl, facts, guardrails, policy
-from sfn_iam.engine.integrations import requirements_for
+from sfn_iam.engine.integrations import created_tags, requirements_for
 from sfn_iam.engine.integrations.validity import valid_only
 from sfn_iam.engine.machine_config import requirements_for_config
 from sfn_iam.findings import Finding, Severity
@@ -54,8 +54,9 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     literally in ``Credentials`` (for the sts:AssumeRole guard). Questions asked are appended to ``questions``."""
     nodes, findings = asl.walk(parse_definition(definition))
     reqs: list[Requirement] = []
+    created = created_tags(nodes)
     for node in nodes:
-        requirements_for(node, ctx, reqs, findings, known, questions)
+        requirements_for(node, ctx, reqs, findings, known, questions, created)
     return reqs, findings, guardrails.credential_roles(nodes)
 
 

@@ -43,14 +43,15 @@ _FUNCTION_RE = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^
 
 def requirements_for(node: Node, ctx: Context, requirements: list[Requirement] | None = None,
                      findings: list[Finding] | None = None, facts: Facts = NO_FACTS,
-                     questions: list[Question] | None = None) -> Call:
+                     questions: list[Question] | None = None,
+                     created: Mapping[str, tuple[tuple[str, str], ...]] | None = None) -> Call:
     """The requirements and findings of one node, appended to the given lists when there are some (the engine
     passes its own, so thousands of nodes cost no intermediate lists); ``facts`` answer what the account knows,
-    and the questions asked are appended to ``questions``."""
+    and the questions asked are appended to ``questions``; ``created`` is :func:`created_tags` of the machine."""
     call = Call(ctx=ctx, path=node.path, args=node.args,
                 requirements=[] if requirements is None else requirements,
                 findings=[] if findings is None else findings, facts=facts,
-                questions=[] if questions is None else questions)
+                questions=[] if questions is None else questions, created=created or {})
     if node.kind == "distributed_map":
         label = node.state.get("Label")
         stepfunctions.distributed_map(call, label if isinstance(label, str) and label else None)
@@ -59,6 +60,36 @@ def requirements_for(node: Node, ctx: Context, requirements: list[Requirement] |
     else:
         _task(call, node.state)
     return call
+
+
+# The resources a machine creates and later acts on by a run-time ID (create a cluster, run steps, terminate it): the
+# creating calls, by Resource, with the kind of resource created and how their Tags parameter is shaped.
+_CREATORS: dict[tuple[str, str], tuple[str, str]] = {
+    ("elasticmapreduce", "createcluster"): ("emr-cluster", "list"),
+    ("emr", "runjobflow"): ("emr-cluster", "list"),
+    ("emr-serverless", "createapplication"): ("emr-serverless-application", "map"),
+    ("emrserverless", "createapplication"): ("emr-serverless-application", "map"),
+}
+
+
+def created_tags(nodes: list[Node]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """For each kind of resource the machine creates, the literal tags that *every* creating state sets (a tag only
+    some creators set does not mark all the machine's resources). A creator whose tags are computed at run time
+    leaves none in common."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for node in nodes:
+        resource = node.state.get("Resource") if node.kind == "task" else None
+        parsed = parse_service_resource(resource) if isinstance(resource, str) else None
+        if parsed is None:
+            continue
+        service = parsed.sdk_service if parsed.service == "aws-sdk" else parsed.service
+        creator = _CREATORS.get((service, parsed.api.lower()))
+        if creator is None:
+            continue
+        kind, shape = creator
+        tags = emr.literal_tags(node.args, shape)
+        found[kind] = tags if kind not in found else found[kind] & tags
+    return {kind: tuple(sorted(tags)) for kind, tags in found.items()}
 
 
 def _map_io(call: Call, node: Node) -> None:

@@ -12,9 +12,10 @@ from typing import Any
 from sfn_iam.engine.asl import DYNAMIC, Dynamic
 from sfn_iam.engine.integrations.base import Call
 from sfn_iam.engine.integrations.common import s3_arn
+from sfn_iam.engine.integrations.emr import cluster_tags
 from sfn_iam.engine.integrations.lambda_ import invoke
 from sfn_iam.engine.integrations.messaging import put_events
-from sfn_iam.engine.integrations.ml import model_resources
+from sfn_iam.engine.integrations.ml import guardrail, model_resources
 from sfn_iam.engine.integrations.s3io import s3_object
 from sfn_iam.engine.integrations.sdk.scoping import Value, generic, kms_alias
 from sfn_iam.model import Condition
@@ -209,6 +210,12 @@ def _bedrock_model(call: Call, op: Mapping[str, Any]) -> None:
     resources = model_resources(call)
     if resources:
         call.allow(op["a"][0]["x"], resources)
+        guardrail(call)
+
+
+def _emr_run_job_flow(call: Call, op: Mapping[str, Any]) -> None:
+    generic(call, op)
+    cluster_tags(call)
 
 
 def _redshift_data(call: Call, op: Mapping[str, Any]) -> None:
@@ -336,6 +343,7 @@ HANDLERS: dict[str, Callable[[Call, Mapping[str, Any]], None]] = {
     "ddb_batch": _ddb_batch,
     "ddb_partiql": _ddb_partiql,
     "bedrock_model": _bedrock_model,
+    "emr_run_job_flow": _emr_run_job_flow,
     "redshift_data": _redshift_data,
     "athena_query": _athena_query,
     "kms_reencrypt": _kms_reencrypt,
