@@ -104,7 +104,7 @@ def _map_io(call: Call, node: Node) -> None:
     call.api = parsed.api
     if node.kind == "item_reader":
         reader = node.state.get("ReaderConfig")
-        item_reader(call, Args(reader if isinstance(reader, Mapping) else {}, False))
+        item_reader(call, Args(reader if isinstance(reader, Mapping) else {}, node.jsonata))
     else:
         result_writer(call)
 

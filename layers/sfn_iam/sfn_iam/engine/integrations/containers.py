@@ -107,7 +107,8 @@ def submit_job(call: Call) -> None:
     if queue is None or not definitions:
         return
     # Batch's user guide scopes SubmitJob by queue and definition only ("you must provide both"); the
-    # authorization reference also lists the created job, which would need job/* (see the ADR).
+    # authorization reference also lists the created job, which would need job/* (docs/adr/0009;
+    # https://docs.aws.amazon.com/batch/latest/userguide/iam-example-restrict-job-queue.html).
     call.allow("batch:SubmitJob", [queue, *definitions])
     if call.sync:
         call.allow("batch:DescribeJobs", "*")  # DescribeJobs has no resource-level permissions

@@ -85,7 +85,9 @@ def sagemaker(call: Call) -> None:
         return
     created = present[0]
     call.allow(f"sagemaker:{api.action}", present)
-    # AddTags authorizes tags sent with the create call; ListTags is what the documented template grants on "*".
+    # AddTags authorizes tags sent with the create call; ListTags is what the documented template grants on "*". Both
+    # on the created job only, tags or not (https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html
+    # adds AddTags to every create-job template; docs/adr/0009). Job names are lower-cased, without the page's "*".
     call.allow(("sagemaker:AddTags", "sagemaker:ListTags"), created)
     if call.sync and api.sync:
         call.allow([f"sagemaker:{a}" for a in api.sync], created)

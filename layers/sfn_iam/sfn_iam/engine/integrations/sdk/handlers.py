@@ -289,14 +289,18 @@ def _kms_key(call: Call, key: Value, what: str) -> str:
 
 def _kms_reencrypt(call: Call, op: Mapping[str, Any]) -> None:
     """Both keys of a ReEncrypt. A key named by an alias is granted on the keys of the alias's account and Region
-    only for requests that name that alias (``kms:RequestAlias``, a condition key of both ``kms:ReEncryptFrom`` and
-    ``kms:ReEncryptTo`` in the IAM Service Authorization Reference), like the other alias grants
-    (``scoping.kms_alias``): each action pinned to the alias of its own parameter."""
+    that carry that alias (``ForAnyValue:StringEquals kms:ResourceAliases``), not with ``kms:RequestAlias`` as the
+    single-key operations are (``scoping.kms_alias``): a ReEncrypt request names two keys, and the AWS KMS Developer
+    Guide defines kms:RequestAlias for "the alias used to identify the KMS key in the request" without saying which
+    of the two ReEncryptFrom is evaluated with (a source key may even be left out and read from the ciphertext);
+    the key's own aliases do not depend on the request
+    (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases)."""
     for action, member in (("kms:ReEncryptFrom", "SourceKeyId"), ("kms:ReEncryptTo", "DestinationKeyId")):
         key = call.args.get(member)
         aliased = kms_alias(call, key)
         if aliased is not None:
-            call.allow(action, aliased[0], aliased[1])
+            alias = aliased[1].values
+            call.allow(action, aliased[0], Condition("ForAnyValue:StringEquals", "kms:ResourceAliases", alias))
         else:
             call.allow(action, _kms_key(call, key, member))
 
