@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from sfn_iam.engine import static
 from sfn_iam.findings import Finding
 
 JSONATA: Final = "JSONata"
@@ -106,19 +107,31 @@ class Args:
     (a ``.$`` key, an intrinsic, a context path, a variable, or a JSONata expression), or ``None`` when absent.
     """
 
-    __slots__ = ("jsonata", "raw")
+    __slots__ = ("fields", "jsonata", "raw")
 
-    def __init__(self, raw: Any, jsonata: bool) -> None:
+    def __init__(self, raw: Any, jsonata: bool, fields: Mapping[str, str] | None = None) -> None:
         self.raw = raw
         self.jsonata = jsonata
+        self.fields = fields  # the context object's fields fixed for the machine (static.context_fields)
 
     @classmethod
-    def of_state(cls, state: Mapping[str, Any], jsonata: bool) -> Args:
+    def of_state(cls, state: Mapping[str, Any], jsonata: bool, fields: Mapping[str, str] | None = None) -> Args:
         key = "Arguments" if jsonata else "Parameters"
         if key not in state:
             # Without Parameters/Arguments the state input itself is sent: everything is run-time data.
-            return cls(DYNAMIC, jsonata)
-        return cls(state[key], jsonata)
+            return cls(DYNAMIC, jsonata, fields)
+        return cls(state[key], jsonata, fields)
+
+    def known(self, text: Any) -> Any:
+        """A computed value (``.$`` value or JSONata expression) when it is known before run time
+        (:func:`static.evaluate`: literals only, the machine's own fixed context fields), else :data:`DYNAMIC`. A
+        value that IAM would read as a pattern stays :data:`DYNAMIC`, as a literal one does."""
+        if not isinstance(text, str):
+            return DYNAMIC
+        value = static.evaluate(text, self.jsonata, self.fields)
+        if value is static.UNKNOWN or is_pattern(value):
+            return DYNAMIC
+        return value
 
     @property
     def dynamic(self) -> bool:
@@ -136,11 +149,13 @@ class Args:
         if not isinstance(self.raw, dict):
             return None
         if not self.jsonata and f"{key}.$" in self.raw:
-            return DYNAMIC
+            return self.known(self.raw[f"{key}.$"])
         if key not in self.raw:
             return None
         found = self.raw[key]
-        if (self.jsonata and is_expression(found)) or is_pattern(found):
+        if self.jsonata and is_expression(found):
+            return self.known(found)
+        if is_pattern(found):
             return DYNAMIC
         return found
 
@@ -180,8 +195,8 @@ class Args:
         """The nested object under ``key`` (absent → an empty object)."""
         found = self.value(key)
         if found is DYNAMIC:
-            return Args(DYNAMIC, self.jsonata)
-        return Args(found if isinstance(found, dict) else {}, self.jsonata)
+            return Args(DYNAMIC, self.jsonata, self.fields)
+        return Args(found if isinstance(found, dict) else {}, self.jsonata, self.fields)
 
     def items(self, key: str) -> list[Args] | Dynamic | None:
         """The elements of an array parameter, each as :class:`Args`."""
@@ -190,8 +205,8 @@ class Args:
             return found
         if not isinstance(found, list):
             return None
-        return [Args(DYNAMIC if (self.jsonata and is_expression(x)) or is_pattern(x) else x, self.jsonata)
-                for x in found]
+        return [Args(self.known(x) if self.jsonata and is_expression(x) else DYNAMIC if is_pattern(x) else x,
+                     self.jsonata, self.fields) for x in found]
 
     def keys(self) -> list[str]:
         if not isinstance(self.raw, dict):
@@ -216,6 +231,10 @@ class Node:
     @property
     def args(self) -> Args:
         return Args.of_state(self.state, self.jsonata)
+
+    def args_in(self, fields: Mapping[str, str]) -> Args:
+        """:attr:`args` with the context object's fields fixed for the machine (``static.context_fields``)."""
+        return Args.of_state(self.state, self.jsonata, fields)
 
 
 def _language(container: Mapping[str, Any], inherited: str) -> str:

@@ -6,6 +6,7 @@ logging, tracing and encryption, applies the guardrails and builds the policy do
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +82,7 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     guard = guard or guardrails.GuardPolicy()
     granted, blocked = guardrails.apply(reqs, guard, credential_roles=credential_roles, account=ctx.account)
     findings.extend(blocked)
+    granted = _whole(reqs, granted, findings)
     # The keys of what is granted (not of what was refused): asked of the account, added when it answered, and
     # held to the same guardrails as everything else.
     asked.extend(facts.key_questions(granted))
@@ -100,6 +102,45 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     unique = sorted(set(findings), key=lambda f: (f.path, f.code, f.message))
     unanswered = tuple(sorted({q for q in asked if known.get(q) is None}))
     return Plan(ctx, _sorted(reqs), _sorted(granted), tuple(unique), tuple(documents), unanswered)
+
+
+def _resource_type(resource: str) -> str:
+    """The resource type an ARN names (``table`` of ``table/db/t``, ``catalog``; S3 ``bucket`` or ``object``)."""
+    parts = resource.split(":", 5)
+    if len(parts) < 6:
+        return resource
+    if parts[2] == "s3":
+        return "object" if "/" in parts[5] else "bucket"
+    return re.split(r"[/:]", parts[5], maxsplit=1)[0]
+
+
+def _whole(reqs: list[Requirement], granted: list[Requirement], findings: list[Finding]) -> list[Requirement]:
+    """A request authorized on several resources at once (a Glue table write on the catalog, the database and the
+    table; a job submitted to a queue with a definition; a model invoked through an inference profile) is granted
+    whole or not at all: when the guardrails refused every requirement of one resource type of a state's action,
+    the other types' requirements of that action cannot work alone and are dropped, with a finding."""
+    kept = set(granted)
+    groups: dict[tuple[str, str], list[Requirement]] = {}
+    for req in reqs:
+        groups.setdefault((req.path, req.action.lower()), []).append(req)
+    dropped: set[Requirement] = set()
+    for (path, _), group in groups.items():
+        types = {_resource_type(r.resource) for r in group}
+        if len(types) < 2:
+            continue
+        allowed = {_resource_type(r.resource) for r in group if r in kept}
+        missing = sorted(types - allowed)
+        if not missing or not allowed:
+            continue
+        rest = [r for r in group if r in kept]
+        dropped.update(rest)
+        action = group[0].action
+        code = next((f.code for f in findings if f.path == path and f.message.lower().startswith(action.lower() + " ")),
+                    "BLOCKED_ACTION")
+        findings.append(Finding.of(code, f"{action} not granted on {', '.join(sorted({r.resource for r in rest}))}"
+                                         f" either: the request also needs its {', '.join(missing)} resource, which was"
+                                         " refused, so it cannot succeed and no part of it is granted", path))
+    return [r for r in granted if r not in dropped] if dropped else granted
 
 
 def _sorted(reqs: list[Requirement]) -> tuple[Requirement, ...]:

@@ -33,6 +33,7 @@ from sfn_iam.engine.integrations import (  # noqa: F401  (modules register their
 from sfn_iam.engine.integrations.base import Call, ServiceResource, parse_service_resource
 from sfn_iam.engine.integrations.registry import lookup
 from sfn_iam.engine.integrations.s3io import item_reader, result_writer
+from sfn_iam.engine.static import context_fields
 from sfn_iam.findings import Finding
 from sfn_iam.model import Context, Requirement
 
@@ -48,7 +49,8 @@ def requirements_for(node: Node, ctx: Context, requirements: list[Requirement] |
     """The requirements and findings of one node, appended to the given lists when there are some (the engine
     passes its own, so thousands of nodes cost no intermediate lists); ``facts`` answer what the account knows,
     and the questions asked are appended to ``questions``; ``created`` is :func:`created_tags` of the machine."""
-    call = Call(ctx=ctx, path=node.path, args=node.args,
+    fields = context_fields(ctx.state_machine_arn, ctx.state_machine_name)
+    call = Call(ctx=ctx, path=node.path, args=node.args_in(fields),
                 requirements=[] if requirements is None else requirements,
                 findings=[] if findings is None else findings, facts=facts,
                 questions=[] if questions is None else questions, created=created or {})
@@ -104,7 +106,7 @@ def _map_io(call: Call, node: Node) -> None:
     call.api = parsed.api
     if node.kind == "item_reader":
         reader = node.state.get("ReaderConfig")
-        item_reader(call, Args(reader if isinstance(reader, Mapping) else {}, node.jsonata))
+        item_reader(call, Args(reader if isinstance(reader, Mapping) else {}, node.jsonata, call.args.fields))
     else:
         result_writer(call)
 

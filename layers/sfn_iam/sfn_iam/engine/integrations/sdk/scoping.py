@@ -272,7 +272,7 @@ def _holders(args: Args, path: str) -> list[Args]:
     if head.endswith("[]"):
         items = args.items(head[:-2])
         if isinstance(items, Dynamic):
-            return [Args(DYNAMIC, args.jsonata)]
+            return [Args(DYNAMIC, args.jsonata, args.fields)]
         return [h for item in items or () for h in (_holders(item, rest) if rest else [item])]
     if not args.dynamic and not args.has(head):
         return []
