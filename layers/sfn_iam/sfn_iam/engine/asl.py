@@ -109,18 +109,25 @@ class Args:
 
     __slots__ = ("fields", "jsonata", "raw")
 
-    def __init__(self, raw: Any, jsonata: bool, fields: Mapping[str, str] | None = None) -> None:
+    def __init__(self, raw: Any, jsonata: bool, fields: static.Known | None = None) -> None:
         self.raw = raw
         self.jsonata = jsonata
-        self.fields = fields  # the context object's fields fixed for the machine (static.context_fields)
+        self.fields = fields  # what is known before run time besides literals (static.Known)
 
     @classmethod
-    def of_state(cls, state: Mapping[str, Any], jsonata: bool, fields: Mapping[str, str] | None = None) -> Args:
+    def of_state(cls, state: Mapping[str, Any], jsonata: bool, fields: static.Known | None = None) -> Args:
         key = "Arguments" if jsonata else "Parameters"
         if key not in state:
             # Without Parameters/Arguments the state input itself is sent: everything is run-time data.
             return cls(DYNAMIC, jsonata, fields)
         return cls(state[key], jsonata, fields)
+
+    def literal(self, value: Any) -> Any:
+        """A literal as read: a pattern stays :data:`DYNAMIC` unless it is the name pattern of a resource the
+        machine's source creates (``static.Known.vouches``)."""
+        if is_pattern(value) and not (self.fields is not None and self.fields.vouches(value)):
+            return DYNAMIC
+        return value
 
     def known(self, text: Any) -> Any:
         """A computed value (``.$`` value or JSONata expression) when it is known before run time
@@ -128,10 +135,8 @@ class Args:
         value that IAM would read as a pattern stays :data:`DYNAMIC`, as a literal one does."""
         if not isinstance(text, str):
             return DYNAMIC
-        value = static.evaluate(text, self.jsonata, self.fields)
-        if value is static.UNKNOWN or is_pattern(value):
-            return DYNAMIC
-        return value
+        value = static.evaluate(text, self.jsonata, self.fields.fields if self.fields is not None else None)
+        return DYNAMIC if value is static.UNKNOWN else self.literal(value)
 
     @property
     def dynamic(self) -> bool:
@@ -155,9 +160,7 @@ class Args:
         found = self.raw[key]
         if self.jsonata and is_expression(found):
             return self.known(found)
-        if is_pattern(found):
-            return DYNAMIC
-        return found
+        return self.literal(found)
 
     def get(self, key: str) -> str | Dynamic | None:
         """A string parameter: the literal, :data:`DYNAMIC`, or ``None`` (absent or not a string)."""
@@ -205,8 +208,8 @@ class Args:
             return found
         if not isinstance(found, list):
             return None
-        return [Args(self.known(x) if self.jsonata and is_expression(x) else DYNAMIC if is_pattern(x) else x,
-                     self.jsonata, self.fields) for x in found]
+        return [Args(self.known(x) if self.jsonata and is_expression(x) else self.literal(x), self.jsonata,
+                     self.fields) for x in found]
 
     def keys(self) -> list[str]:
         if not isinstance(self.raw, dict):
@@ -232,9 +235,9 @@ class Node:
     def args(self) -> Args:
         return Args.of_state(self.state, self.jsonata)
 
-    def args_in(self, fields: Mapping[str, str]) -> Args:
-        """:attr:`args` with the context object's fields fixed for the machine (``static.context_fields``)."""
-        return Args.of_state(self.state, self.jsonata, fields)
+    def args_in(self, known: static.Known) -> Args:
+        """:attr:`args` with what is known about the machine's values before run time."""
+        return Args.of_state(self.state, self.jsonata, known)
 
 
 def _language(container: Mapping[str, Any], inherited: str) -> str:

@@ -49,15 +49,15 @@ def parse_definition(definition: Mapping[str, Any] | str) -> Mapping[str, Any]:
     return loaded
 
 
-def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Facts, questions: list[facts.Question]
-            ) -> tuple[list[Requirement], list[Finding], frozenset[str]]:
+def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Facts, questions: list[facts.Question],
+            patterns: frozenset[str] = frozenset()) -> tuple[list[Requirement], list[Finding], frozenset[str]]:
     """Every requirement the definition's states need, the findings of the walk, and the roles Tasks name
     literally in ``Credentials`` (for the sts:AssumeRole guard). Questions asked are appended to ``questions``."""
     nodes, findings = asl.walk(parse_definition(definition))
     reqs: list[Requirement] = []
     created = created_tags(nodes)
     for node in nodes:
-        requirements_for(node, ctx, reqs, findings, known, questions, created)
+        requirements_for(node, ctx, reqs, findings, known, questions, created, patterns)
     return reqs, findings, guardrails.credential_roles(nodes)
 
 
@@ -67,12 +67,12 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     :class:`asl.DefinitionError` or :class:`arns.ArnError` on unusable input."""
     ctx = context_for(sm.arn)
     asked: list[facts.Question] = []
-    reqs, findings, credential_roles = _derive(sm.definition, ctx, known, asked)
+    reqs, findings, credential_roles = _derive(sm.definition, ctx, known, asked, frozenset(sm.patterns))
     config_reqs, config_findings = requirements_for_config(ctx, sm.logging, sm.tracing, sm.encryption)
     reqs.extend(config_reqs)
     findings.extend(config_findings)
     for version in sm.versions:  # routed versions under the same role: the policy is the union (model.StateMachine)
-        v_reqs, v_findings, v_roles = _derive(version.definition, ctx, known, asked)
+        v_reqs, v_findings, v_roles = _derive(version.definition, ctx, known, asked, frozenset(sm.patterns))
         v_config, v_config_findings = requirements_for_config(ctx, version.logging, version.tracing,
                                                               version.encryption)
         reqs.extend(v_reqs + v_config)

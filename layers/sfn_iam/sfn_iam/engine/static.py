@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 
@@ -37,6 +38,25 @@ _PATH_RE = re.compile(r"\$\$?[^,()\s]*")
 def context_fields(state_machine_arn: str, name: str) -> dict[str, str]:
     """The context object's fields that are the same in every execution of one machine."""
     return {"StateMachine.Id": state_machine_arn, "StateMachine.Name": name}
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What is known about a machine's values before run time besides literals: the context object's fixed fields
+    (:func:`context_fields`) and the name patterns of resources its source creates (``StateMachine.patterns``:
+    CloudFormation's ``STACK-LogicalId-*``), which stand for one name each and are granted as the patterns they are."""
+
+    fields: Mapping[str, str] = field(default_factory=dict)
+    patterns: frozenset[str] = frozenset()
+
+    def vouches(self, value: str) -> bool:
+        """Every wildcard of ``value`` lies inside one of :attr:`patterns`."""
+        if not self.patterns:
+            return False
+        rest = value
+        for pattern in sorted(self.patterns, key=len, reverse=True):
+            rest = rest.replace(pattern, "")
+        return rest != value and "*" not in rest and "?" not in rest
 
 
 def evaluate(text: str, jsonata: bool, fields: Mapping[str, str] | None = None) -> Any:

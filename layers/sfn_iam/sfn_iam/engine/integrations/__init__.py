@@ -33,7 +33,7 @@ from sfn_iam.engine.integrations import (  # noqa: F401  (modules register their
 from sfn_iam.engine.integrations.base import Call, ServiceResource, parse_service_resource
 from sfn_iam.engine.integrations.registry import lookup
 from sfn_iam.engine.integrations.s3io import item_reader, result_writer
-from sfn_iam.engine.static import context_fields
+from sfn_iam.engine.static import Known, context_fields
 from sfn_iam.findings import Finding
 from sfn_iam.model import Context, Requirement
 
@@ -45,12 +45,13 @@ _FUNCTION_RE = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^
 def requirements_for(node: Node, ctx: Context, requirements: list[Requirement] | None = None,
                      findings: list[Finding] | None = None, facts: Facts = NO_FACTS,
                      questions: list[Question] | None = None,
-                     created: Mapping[str, tuple[tuple[str, str], ...]] | None = None) -> Call:
+                     created: Mapping[str, tuple[tuple[str, str], ...]] | None = None,
+                     patterns: frozenset[str] = frozenset()) -> Call:
     """The requirements and findings of one node, appended to the given lists when there are some (the engine
     passes its own, so thousands of nodes cost no intermediate lists); ``facts`` answer what the account knows,
     and the questions asked are appended to ``questions``; ``created`` is :func:`created_tags` of the machine."""
-    fields = context_fields(ctx.state_machine_arn, ctx.state_machine_name)
-    call = Call(ctx=ctx, path=node.path, args=node.args_in(fields),
+    known = Known(context_fields(ctx.state_machine_arn, ctx.state_machine_name), patterns)
+    call = Call(ctx=ctx, path=node.path, args=node.args_in(known),
                 requirements=[] if requirements is None else requirements,
                 findings=[] if findings is None else findings, facts=facts,
                 questions=[] if questions is None else questions, created=created or {})
@@ -123,7 +124,8 @@ def _task(call: Call, state: Mapping[str, object]) -> None:
     if parsed is None and _ACTIVITY_RE.match(resource):
         return  # the activity worker calls Step Functions with its own credentials
     if parsed is None and _FUNCTION_RE.match(resource):
-        lambda_.direct(call, resource)
+        known = call.args.fields
+        lambda_.direct(call, resource, vouched=known is not None and known.vouches(resource))
         return
     if parsed is None:
         call.finding("UNKNOWN_INTEGRATION", f"unknown Task resource {resource[:200]!r}: nothing granted")

@@ -82,7 +82,8 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
         if member and value is not None and op.get("i", {}).get(member) == value:
             value = None  # e.g. EventBusName "default": the default bus's rules have no bus in their ARN
         if member == "QueueUrl" and isinstance(value, str):
-            value = queue_arn(value, call.ctx.partition) or value
+            known = call.args.fields
+            value = queue_arn(value, call.ctx.partition, known is not None and known.vouches(value)) or value
         if isinstance(value, str) and value.startswith("arn:"):
             # an ARN covers every placeholder up to this one: whatever came before is superseded
             if matches(_wild(template), value):
