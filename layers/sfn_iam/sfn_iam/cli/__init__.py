@@ -23,9 +23,10 @@ from typing import TextIO
 
 from sfn_iam import __version__, arns, engine
 from sfn_iam.cli import config as settings
-from sfn_iam.cli import formats, sources
+from sfn_iam.cli import formats, sources, template_facts
 from sfn_iam.cli.sweep import ProgressBar
 from sfn_iam.engine import asl, policy
+from sfn_iam.engine import facts as engine_facts
 from sfn_iam.findings import Finding, Severity
 from sfn_iam.fixing import facts
 from sfn_iam.fixing.facts import FactResolver
@@ -65,7 +66,9 @@ def _plan(machine: sources.Machine, conf: settings.Config, resolver: FactResolve
           ) -> tuple[engine.Plan, list[Finding]]:
     """The plan, with facts from the account when ``--resolve`` gave a resolver (and what it could not read)."""
     if resolver is None:
-        return engine.plan(machine.state_machine, conf.guard), []
+        known = (template_facts.of_template(machine.template, machine.resolver)
+                 if machine.template is not None and machine.resolver is not None else engine_facts.NO_FACTS)
+        return engine.plan(machine.state_machine, conf.guard, known=known), []
     return facts.plan(machine.state_machine, conf.guard, policy.INLINE_LIMIT, resolver)
 
 

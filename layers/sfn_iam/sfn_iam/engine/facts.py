@@ -105,9 +105,10 @@ _CONTEXT_KEYS: Final = {"kinesis": "kms:EncryptionContext:aws:kinesis:arn"}
 _SECRET_SUFFIX: Final = "-??????"  # the engine's pattern for the random suffix of a secret named without it
 
 
-def key_holder(requirement: Requirement) -> str | None:
+def key_holder(requirement: Requirement, patterns: frozenset[str] = frozenset()) -> str | None:
     """The resource whose encryption key a request uses: the bucket of an object, the resource itself otherwise;
-    ``None`` when the request needs no key or the resource is a pattern (an unknowable resource is not resolved)."""
+    ``None`` when the request needs no key or the resource is a pattern (an unknowable resource is not resolved),
+    unless the pattern is the generated name of a resource the machine's source creates (``patterns``)."""
     if requirement.action.lower() not in KEY_USE:
         return None
     resource = requirement.resource
@@ -116,27 +117,39 @@ def key_holder(requirement: Requirement) -> str | None:
         resource = resource.split(":::", 1)[0] + ":::" + bucket if bucket else ""
     elif resource.endswith(_SECRET_SUFFIX) and ":secretsmanager:" in resource:
         resource = resource[: -len(_SECRET_SUFFIX)]  # a partial secret ARN: DescribeSecret accepts it
-    if not resource.startswith("arn:") or "*" in resource or "?" in resource:
+    if not resource.startswith("arn:"):
+        return None
+    if ("*" in resource or "?" in resource) and not _vouched(resource, patterns):
         return None
     return resource
 
 
-def key_questions(requirements: Iterable[Requirement]) -> list[Question]:
+def _vouched(resource: str, patterns: frozenset[str]) -> bool:
+    rest = resource
+    for pattern in sorted(patterns, key=len, reverse=True):
+        rest = rest.replace(pattern, "")
+    return bool(patterns) and rest != resource and "*" not in rest and "?" not in rest
+
+
+def key_questions(requirements: Iterable[Requirement], patterns: frozenset[str] = frozenset()) -> list[Question]:
     """The key questions a list of requirements raises, in first-seen order."""
     seen: dict[Question, None] = {}
     for req in requirements:
-        holder = key_holder(req)
+        holder = key_holder(req, patterns)
         if holder is not None:
             seen.setdefault(Question(ENCRYPTION_KEY, holder))
     return list(seen)
 
 
-def key_requirements(requirements: Iterable[Requirement], facts: Facts) -> list[Requirement]:
+def key_requirements(requirements: Iterable[Requirement], facts: Facts, patterns: frozenset[str] = frozenset()
+                     ) -> list[Requirement]:
     """What the customer-managed keys of the requests' targets add: the KMS actions each service documents, on the
-    key, only through that service. Unanswered questions and AWS-managed keys add nothing."""
+    key, only through that service. Unanswered questions and AWS-managed keys add nothing. A key answered by its
+    alias (``arn:...:alias/NAME``: the CLI reads a template's KmsMasterKeyId) is granted on the keys of its account
+    and Region that carry the alias (``kms:ResourceAliases``): IAM never authorizes a key through an alias ARN."""
     out: list[Requirement] = []
     for req in requirements:
-        holder = key_holder(req)
+        holder = key_holder(req, patterns)
         answer = facts.get(Question(ENCRYPTION_KEY, holder)) if holder else None
         if answer is None or not answer.values:
             continue
@@ -148,6 +161,12 @@ def key_requirements(requirements: Iterable[Requirement], facts: Facts) -> list[
         conditions = [Condition("StringEquals", "kms:ViaService", (f"{service}.{region}.amazonaws.com",))]
         if service in _CONTEXT_KEYS and holder:
             conditions.append(Condition("StringEquals", _CONTEXT_KEYS[service], (holder,)))
+        head, _, alias = key.partition(":alias/")
+        if alias:
+            if alias.startswith("aws/"):
+                continue  # an AWS managed key: its key policy allows the account's principals through the service
+            conditions.append(Condition("ForAnyValue:StringEquals", "kms:ResourceAliases", (f"alias/{alias}",)))
+            key = f"{head}:key/*"
         for action in actions:
             out.append(Requirement(action, key, tuple(sorted(conditions)), req.path))
     return out

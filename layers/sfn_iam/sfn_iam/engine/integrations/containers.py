@@ -30,7 +30,8 @@ def _task_definition(call: Call) -> str | None:
         call.missing("TaskDefinition")
         return None
     if value.startswith("arn:"):
-        return value if _REVISION_RE.search(value) else f"{value}:*"
+        # any revision: ":*" already written (a template's task definition, its revision known at deploy time)
+        return value if _REVISION_RE.search(value) or value.endswith(":*") else f"{value}:*"
     return call.arn("ecs", f"task-definition/{value if _REVISION_RE.search(value) else value + ':*'}")
 
 
@@ -70,7 +71,9 @@ def run_task(call: Call) -> None:
 def _task_definition_roles(call: Call, definition: str, overridden: list[str | Dynamic | None]) -> None:
     """The task and execution roles of the task definition (facts from the account), unless overridden."""
     named = definition.removesuffix(":*")
-    answer = call.fact(facts.TASK_DEFINITION, named) if not ("*" in named or "?" in named) else None
+    known = call.args.fields
+    askable = not ("*" in named or "?" in named) or (known is not None and known.vouches(named))
+    answer = call.fact(facts.TASK_DEFINITION, named) if askable else None
     if answer is None:
         call.finding(
             "OUT_OF_BAND_PERMISSION",
