@@ -68,7 +68,8 @@ def _plan(machine: sources.Machine, conf: settings.Config, resolver: FactResolve
     if resolver is None:
         known = (template_facts.of_template(machine.template, machine.resolver)
                  if machine.template is not None and machine.resolver is not None else engine_facts.NO_FACTS)
-        return engine.plan(machine.state_machine, conf.guard, known=known), []
+        plan = engine.plan(machine.state_machine, conf.guard, known=known)
+        return plan, template_facts.unknown_keys(plan)
     return facts.plan(machine.state_machine, conf.guard, policy.INLINE_LIMIT, resolver)
 
 

@@ -16,8 +16,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from sfn_iam import engine
 from sfn_iam.cli.intrinsics import Resolver
 from sfn_iam.engine import facts
+from sfn_iam.findings import Finding
 
 _KEY_ID_RE = re.compile(r"^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 _KEYED = {"AWS::SQS::Queue": "Arn", "AWS::SNS::Topic": "TopicArn"}
@@ -119,3 +121,25 @@ def _alias_of(key_id: str, resources: Mapping[str, Any], resolver: Resolver) -> 
         if isinstance(name, str) and name.startswith("alias/") and len(resolver.notes) == before:
             return name
     return None
+
+
+_NAMED_KEY_SERVICES = ("sqs", "sns")  # targets whose key the CLI reads from a template and the fixer from the account
+
+
+def unknown_keys(plan: engine.Plan) -> list[Finding]:
+    """A queue or topic whose key nobody could tell (offline, not in the template): say what it may need, never
+    silence (SQS and SNS developer guides, "Key management": a customer key needs kms:GenerateDataKey and
+    kms:Decrypt by the sender). The fixer asks the account instead (FACT_UNRESOLVED when it cannot answer)."""
+    unanswered = {q.resource for q in plan.questions if q.kind == facts.ENCRYPTION_KEY}
+    out: dict[tuple[str, str], Finding] = {}
+    for req in plan.granted:
+        service = req.action.split(":", 1)[0].lower()
+        if service not in _NAMED_KEY_SERVICES or req.resource not in unanswered:
+            continue
+        out.setdefault((req.path, req.resource), Finding.of(
+            "OUT_OF_BAND_PERMISSION",
+            f"{req.resource} may be encrypted with a customer managed key, which is not known here: if it is, "
+            f"{req.action} also needs kms:GenerateDataKey and kms:Decrypt on that key (kms:ViaService "
+            f"{service}.REGION.amazonaws.com); the fixer reads it from the account, the CLI from the template or "
+            "with --resolve", req.path))
+    return list(out.values())

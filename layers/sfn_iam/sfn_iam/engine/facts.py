@@ -23,7 +23,8 @@ TASK_DEFINITION: Final = "ecs:task-definition"  # resource: a task definition AR
 ENCRYPTION_KEY: Final = "kms:key-of"  # resource: the ARN of a queue, topic, bucket, stream, secret or parameter
 WORK_GROUP: Final = "athena:work-group"  # resource: a work group ARN
 INSTANCE_PROFILE: Final = "iam:instance-profile"  # resource: an instance profile ARN
-KINDS: Final = (TASK_DEFINITION, ENCRYPTION_KEY, WORK_GROUP, INSTANCE_PROFILE)
+TABLE_LOCATION: Final = "glue:table-location"  # resource: a Glue table ARN (table/DATABASE/TABLE)
+KINDS: Final = (TASK_DEFINITION, ENCRYPTION_KEY, WORK_GROUP, INSTANCE_PROFILE, TABLE_LOCATION)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -36,7 +37,8 @@ class Question:
 class Answer:
     """``values`` per kind: TASK_DEFINITION (task role ARN, execution role ARN), "" when absent; ENCRYPTION_KEY
     (customer-managed key ARN,) or () when AWS-owned/AWS-managed/unencrypted; WORK_GROUP (output location,
-    encryption option, key ARN, "true" when the work group enforces its settings); INSTANCE_PROFILE the role ARNs."""
+    encryption option, key ARN, "true" when the work group enforces its settings); INSTANCE_PROFILE the role ARNs;
+    TABLE_LOCATION (the table's S3 location or "", "true" when Lake Formation governs the table)."""
 
     values: tuple[str, ...] = ()
 
@@ -70,6 +72,12 @@ def work_group(output: str = "", encryption: str = "", key_arn: str = "", enforc
 
 def instance_profile(roles: Iterable[str]) -> Answer:
     return Answer(tuple(sorted(roles)))
+
+
+def table_location(location: str = "", governed: bool = False) -> Answer:
+    """A Glue table's ``StorageDescriptor.Location`` ("" for a view) and whether Lake Formation governs its data
+    (``IsRegisteredWithLakeFormation``: Lake Formation vends the credentials, the caller needs no S3 grant)."""
+    return Answer((location, "true" if governed else ""))
 
 
 # -- customer-managed keys of the targets ------------------------------------------------------------------------

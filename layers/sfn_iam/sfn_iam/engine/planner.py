@@ -100,32 +100,9 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     elif not reqs and not any(f.severity >= Severity.MEDIUM for f in findings):
         # only when nothing is needed: never next to an unknown integration, a broken definition or a refused value
         findings.append(Finding.of("NO_PERMISSIONS", "the state machine needs no permissions; no policy is needed"))
-    findings.extend(_unknown_keys(granted, asked, known))
     unique = sorted(set(findings), key=lambda f: (f.path, f.code, f.message))
     unanswered = tuple(sorted({q for q in asked if known.get(q) is None}))
     return Plan(ctx, _sorted(reqs), _sorted(granted), tuple(unique), tuple(documents), unanswered)
-
-
-_NAMED_KEY_SERVICES = ("sqs", "sns")  # targets whose key the CLI reads from a template and the fixer from the account
-
-
-def _unknown_keys(granted: list[Requirement], asked: list[facts.Question], known: facts.Facts) -> list[Finding]:
-    """A queue or topic whose key nobody could tell (offline, not in the template): say what it may need, never
-    silence (SQS and SNS developer guides, "Key management": a customer key needs kms:GenerateDataKey and
-    kms:Decrypt by the sender)."""
-    unanswered = {q.resource for q in asked if q.kind == facts.ENCRYPTION_KEY and known.get(q) is None}
-    out: dict[tuple[str, str], Finding] = {}
-    for req in granted:
-        service = req.action.split(":", 1)[0].lower()
-        if service not in _NAMED_KEY_SERVICES or req.resource not in unanswered:
-            continue
-        out.setdefault((req.path, req.resource), Finding.of(
-            "OUT_OF_BAND_PERMISSION",
-            f"{req.resource} may be encrypted with a customer managed key, which is not known here: if it is, "
-            f"{req.action} also needs kms:GenerateDataKey and kms:Decrypt on that key (kms:ViaService "
-            f"{service}.REGION.amazonaws.com); the fixer reads it from the account, the CLI from the template or "
-            "with --resolve", req.path))
-    return list(out.values())
 
 
 def _resource_type(resource: str) -> str:
