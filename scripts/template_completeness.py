@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             total += 1
             withheld = any(f.code in WITHHELD for f in plan.findings)
             refused = [r for r in plan.requirements if r not in set(plan.granted)]
-            if withheld and refused and all(_generated(r.resource, machine.state_machine.patterns) for r in refused):
+            patterns = getattr(machine.state_machine, "patterns", ())  # absent before generated names were known
+            if withheld and refused and all(_generated(r.resource, patterns) for r in refused):
                 only_generated += 1
             referenced = _template_reference(machine)
             withheld_any += withheld
