@@ -107,25 +107,25 @@ class Args:
     (a ``.$`` key, an intrinsic, a context path, a variable, or a JSONata expression), or ``None`` when absent.
     """
 
-    __slots__ = ("fields", "jsonata", "raw")
+    __slots__ = ("context", "jsonata", "raw")
 
-    def __init__(self, raw: Any, jsonata: bool, fields: static.Known | None = None) -> None:
+    def __init__(self, raw: Any, jsonata: bool, context: static.Known | None = None) -> None:
         self.raw = raw
         self.jsonata = jsonata
-        self.fields = fields  # what is known before run time besides literals (static.Known)
+        self.context = context  # what is known about the machine before run time besides literals (static.Known)
 
     @classmethod
-    def of_state(cls, state: Mapping[str, Any], jsonata: bool, fields: static.Known | None = None) -> Args:
+    def of_state(cls, state: Mapping[str, Any], jsonata: bool, context: static.Known | None = None) -> Args:
         key = "Arguments" if jsonata else "Parameters"
         if key not in state:
             # Without Parameters/Arguments the state input itself is sent: everything is run-time data.
-            return cls(DYNAMIC, jsonata, fields)
-        return cls(state[key], jsonata, fields)
+            return cls(DYNAMIC, jsonata, context)
+        return cls(state[key], jsonata, context)
 
     def literal(self, value: Any) -> Any:
         """A literal as read: a pattern stays :data:`DYNAMIC` unless it is the name pattern of a resource the
         machine's source creates (``static.Known.vouches``)."""
-        if is_pattern(value) and not (self.fields is not None and self.fields.vouches(value)):
+        if is_pattern(value) and not (self.context is not None and self.context.vouches(value)):
             return DYNAMIC
         return value
 
@@ -135,7 +135,7 @@ class Args:
         value that IAM would read as a pattern stays :data:`DYNAMIC`, as a literal one does."""
         if not isinstance(text, str):
             return DYNAMIC
-        value = static.evaluate(text, self.jsonata, self.fields.fields if self.fields is not None else None)
+        value = static.evaluate(text, self.jsonata, self.context.fields if self.context is not None else None)
         return DYNAMIC if value is static.UNKNOWN else self.literal(value)
 
     @property
@@ -198,8 +198,8 @@ class Args:
         """The nested object under ``key`` (absent → an empty object)."""
         found = self.value(key)
         if found is DYNAMIC:
-            return Args(DYNAMIC, self.jsonata, self.fields)
-        return Args(found if isinstance(found, dict) else {}, self.jsonata, self.fields)
+            return Args(DYNAMIC, self.jsonata, self.context)
+        return Args(found if isinstance(found, dict) else {}, self.jsonata, self.context)
 
     def items(self, key: str) -> list[Args] | Dynamic | None:
         """The elements of an array parameter, each as :class:`Args`."""
@@ -209,7 +209,7 @@ class Args:
         if not isinstance(found, list):
             return None
         return [Args(self.known(x) if self.jsonata and is_expression(x) else self.literal(x), self.jsonata,
-                     self.fields) for x in found]
+                     self.context) for x in found]
 
     def keys(self) -> list[str]:
         if not isinstance(self.raw, dict):

@@ -107,7 +107,7 @@ def _map_io(call: Call, node: Node) -> None:
     call.api = parsed.api
     if node.kind == "item_reader":
         reader = node.state.get("ReaderConfig")
-        item_reader(call, Args(reader if isinstance(reader, Mapping) else {}, node.jsonata, call.args.fields))
+        item_reader(call, Args(reader if isinstance(reader, Mapping) else {}, node.jsonata, call.args.context))
     else:
         result_writer(call)
 
@@ -124,7 +124,7 @@ def _task(call: Call, state: Mapping[str, object]) -> None:
     if parsed is None and _ACTIVITY_RE.match(resource):
         return  # the activity worker calls Step Functions with its own credentials
     if parsed is None and _FUNCTION_RE.match(resource):
-        known = call.args.fields
+        known = call.args.context
         lambda_.direct(call, resource, vouched=known is not None and known.vouches(resource))
         return
     if parsed is None:

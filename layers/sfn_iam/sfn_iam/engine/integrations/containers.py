@@ -71,7 +71,7 @@ def run_task(call: Call) -> None:
 def _task_definition_roles(call: Call, definition: str, overridden: list[str | Dynamic | None]) -> None:
     """The task and execution roles of the task definition (facts from the account), unless overridden."""
     named = definition.removesuffix(":*")
-    known = call.args.fields
+    known = call.args.context
     askable = not ("*" in named or "?" in named) or (known is not None and known.vouches(named))
     answer = call.fact(facts.TASK_DEFINITION, named) if askable else None
     if answer is None:

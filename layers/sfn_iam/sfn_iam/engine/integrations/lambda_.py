@@ -65,7 +65,7 @@ def invoke(call: Call) -> None:
     if not name:
         call.missing("FunctionName")
         return
-    known = call.args.fields
+    known = call.args.context
     arns = function_arns(call, name, call.args.get("Qualifier"), vouched=known is not None and known.vouches(name))
     if arns:
         call.allow("lambda:InvokeFunction", arns)

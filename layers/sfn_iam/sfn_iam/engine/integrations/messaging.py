@@ -76,7 +76,7 @@ def sqs_send(call: Call) -> None:
     if not url:
         call.missing("QueueUrl")
         return
-    known = call.args.fields
+    known = call.args.context
     arn = queue_arn(url, call.ctx.partition, known is not None and known.vouches(url))
     if arn is None:
         call.finding("INVALID_VALUE", f"QueueUrl {url[:200]!r} is not an SQS queue URL; nothing granted")
