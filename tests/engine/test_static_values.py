@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sfn_iam.engine.static import UNKNOWN, context_fields, evaluate
+from sfn_iam.engine.static import UNKNOWN, Known, context_fields, evaluate
 from tests.helpers import ACCOUNT, REGION, SM_ARN, SM_NAME, assert_allows, assert_denies, codes, plan_for, task
 
 FIELDS = context_fields(SM_ARN, SM_NAME)
@@ -32,6 +32,11 @@ MACHINES = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine"
     ("{% $states.context.StateMachine.Name & '-child' %}", True, f"{SM_NAME}-child"),
     ("{% 'it\\'s' %}", True, "it's"),
     ("{% 42 %}", True, 42),
+    ("{%'a'%}", True, "a"),
+    ("{% 'abcdefghijklmnop' & $states.context.StateMachine.Name %}", True, f"abcdefghijklmnop{SM_NAME}"),
+    ("States.Format('{}', States.Array('a', 1))", False, '["a",1]'),
+    ("States.Format('{} {}', 1.5, null)", False, "1.5 null"),
+    ("States.JsonToString(States.Array(1, 'b'))", False, '[1,"b"]'),
 ])
 def test_values_known_before_run_time_are_computed(text: str, jsonata: bool, value: Any) -> None:
     assert evaluate(text, jsonata, FIELDS) == value
@@ -46,6 +51,9 @@ def test_values_known_before_run_time_are_computed(text: str, jsonata: bool, val
     ("States.Hash('a', 'SHA-256')", False),
     ("States.Format('a')extra", False),
     ("States.Format('a'", False),
+    ("States.Format''a')", False),
+    ("States.Base64Encode('a')", False),
+    ("States.JsonToString('a', 'b')", False),
     ("$$.Execution.Id", False),
     ("$$.StateMachine.Id", None),
     ("$.input", False),
@@ -166,3 +174,11 @@ def test_glue_writes_are_not_half_granted_on_the_catalog_when_database_and_table
     # the reads the guardrails let through stay whole: catalog, database and table
     for resource in (f"{GLUE}:catalog", f"{GLUE}:database/any", f"{GLUE}:table/any/t"):
         assert_allows(plan, "glue:GetTable", resource)
+
+
+def test_a_pattern_is_vouched_only_where_a_generated_name_stands() -> None:
+    known = Known(FIELDS, frozenset({"shop-Jobs-*"}))
+    assert known.vouches(f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/shop-Jobs-*")
+    assert not known.vouches("plain-name")
+    assert not known.vouches("shop-Jobs-*/*")
+    assert not Known(FIELDS).vouches("shop-Jobs-*")
