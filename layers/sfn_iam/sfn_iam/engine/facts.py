@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from sfn_iam.engine.static import Known
 from sfn_iam.model import Condition, Requirement
 
 TASK_DEFINITION: Final = "ecs:task-definition"  # resource: a task definition ARN (without a revision: the latest)
@@ -127,16 +128,9 @@ def key_holder(requirement: Requirement, patterns: frozenset[str] = frozenset())
         resource = resource[: -len(_SECRET_SUFFIX)]  # a partial secret ARN: DescribeSecret accepts it
     if not resource.startswith("arn:"):
         return None
-    if ("*" in resource or "?" in resource) and not _vouched(resource, patterns):
+    if ("*" in resource or "?" in resource) and not Known(patterns=patterns).vouches(resource):
         return None
     return resource
-
-
-def _vouched(resource: str, patterns: frozenset[str]) -> bool:
-    rest = resource
-    for pattern in sorted(patterns, key=len, reverse=True):
-        rest = rest.replace(pattern, "")
-    return bool(patterns) and rest != resource and "*" not in rest and "?" not in rest
 
 
 def key_questions(requirements: Iterable[Requirement], patterns: frozenset[str] = frozenset()) -> list[Question]:
