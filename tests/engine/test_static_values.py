@@ -4,6 +4,7 @@ anything that depends on the input, a variable or the execution stays a run-time
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -35,6 +36,7 @@ MACHINES = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine"
     ("{% $states.context.StateMachine.Name & '-child' %}", True, f"{SM_NAME}-child"),
     ("{% 'it\\'s' %}", True, "it's"),
     ("{% 42 %}", True, 42),
+    ("{% 1 & 'a' %}", True, "1a"),
     ("{%'a'%}", True, "a"),
     ("{% 'abcdefghijklmnop' & $states.context.StateMachine.Name %}", True, f"abcdefghijklmnop{SM_NAME}"),
     ("States.Format('{}', States.Array('a', 1))", False, '["a",1]'),
@@ -194,3 +196,18 @@ def test_a_pattern_is_vouched_only_where_a_generated_name_stands() -> None:
     assert not known.vouches("plain-name")
     assert not known.vouches("shop-Jobs-*/*")
     assert not Known(FIELDS).vouches("shop-Jobs-*")
+    # a longer pattern first: a shorter one inside it must not leave the rest of it behind
+    nested = Known(FIELDS, frozenset({"*-A-*", "*-A-*-B-*"}))
+    assert nested.vouches("arn:aws:sqs:r:a:*-A-*-B-*")
+
+
+def test_what_is_known_cannot_change_once_given() -> None:
+    known = Known(FIELDS, frozenset({"x-*"}))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        known.patterns = frozenset()  # type: ignore[misc]
+
+
+def test_text_up_to_the_bound_is_evaluated_and_longer_text_is_not() -> None:
+    inside = "States.Format('" + "x" * 4079 + "')"
+    assert len(inside) == 4096 and evaluate(inside, False) == "x" * 4079
+    assert evaluate("States.Format('" + "x" * 4080 + "')", False) is UNKNOWN
