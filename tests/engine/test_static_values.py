@@ -37,6 +37,9 @@ MACHINES = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine"
     ("{% 'it\\'s' %}", True, "it's"),
     ("{% 42 %}", True, 42),
     ("{% 1 & 'a' %}", True, "1a"),
+    ("{% 1.5 %}", True, 1.5),
+    ("{% 'a'&'b' %}", True, "ab"),
+    ("States.JsonToString(States.Array())", False, "[]"),
     ("{%'a'%}", True, "a"),
     ("{% 'abcdefghijklmnop' & $states.context.StateMachine.Name %}", True, f"abcdefghijklmnop{SM_NAME}"),
     ("States.Format('{}', States.Array('a', 1))", False, '["a",1]'),
@@ -66,6 +69,14 @@ def test_values_known_before_run_time_are_computed(text: str, jsonata: bool, val
     ("States.ArrayContains(States.Array('a'), 0)", False),
     ("States.Hash(States.Array('a'), 0)", False),
     ("{% 'a' !'b' %}", True),
+    ("{% 'a\\'%}", True),
+    ("States.Format('{}{}', 'a'+'b')", False),
+    ("States.Format('{}{}', 'a'.'b')", False),
+    ("States.Format('\\{a{}', 'x')", False),
+    ("States.UUID('a,b', ',')", False),
+    ("States.Abc('a')", False),
+    ("States.ArrayGetItem(States.Array('a'), 0, 1)", False),
+    ("States.MathAdd('a', 'b')", False),
     ("States.Base64Encode('a')", False),
     ("States.JsonToString('a', 'b')", False),
     ("$$.Execution.Id", False),
@@ -199,6 +210,7 @@ def test_a_pattern_is_vouched_only_where_a_generated_name_stands() -> None:
     # a longer pattern first: a shorter one inside it must not leave the rest of it behind
     nested = Known(FIELDS, frozenset({"*-A-*", "*-A-*-B-*"}))
     assert nested.vouches("arn:aws:sqs:r:a:*-A-*-B-*")
+    assert Known(FIELDS, frozenset({"*-B-*"})).vouches("a/*-B-*z")
 
 
 def test_what_is_known_cannot_change_once_given() -> None:
