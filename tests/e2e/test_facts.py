@@ -202,6 +202,21 @@ def test_athena_output_from_the_work_group_grants_s3_on_exactly_that_prefix(worl
                    for f in detail["findings"])
 
 
+def test_athena_reads_a_queried_table_on_its_catalog_location(world: World) -> None:
+    glue = _client("glue")
+    glue.create_database(DatabaseInput={"Name": "sales"})
+    glue.create_table(DatabaseName="sales", TableInput={"Name": "orders", "StorageDescriptor": {
+        "Location": "s3://lake/sales/orders/", "Columns": [{"Name": "id", "Type": "string"}]}})
+    docs, detail = _deploy(world, "AthenaTables", _task("arn:aws:states:::athena:startQueryExecution.sync", {
+        "QueryString": "SELECT * FROM orders", "WorkGroup": "primary",
+        "QueryExecutionContext": {"Database": "sales"},
+        "ResultConfiguration": {"OutputLocation": "s3://athena-results/q/"}}))
+    assert is_allowed(docs, "s3:GetObject", "arn:aws:s3:::lake/sales/orders/part-0.parquet")
+    assert not is_allowed(docs, "s3:GetObject", "arn:aws:s3:::lake/sales/other/part-0.parquet")
+    assert is_allowed(docs, "s3:ListBucket", "arn:aws:s3:::lake", {"s3:prefix": "sales/orders/"})
+    assert not any("reads the data" in f["message"] for f in detail["findings"])
+
+
 # -- EMR instance profiles ---------------------------------------------------------------------------------------
 
 def test_emr_job_flow_role_passes_the_role_inside_the_instance_profile(world: World) -> None:

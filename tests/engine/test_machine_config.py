@@ -19,9 +19,30 @@ def test_logging_off_needs_nothing_and_on_needs_log_delivery() -> None:
         "logGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/vendedlogs/states/x:*"}}]})
     for action in ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
                    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-                   "logs:DescribeLogGroups", "logs:CreateLogStream", "logs:PutLogEvents"):
+                   "logs:DescribeLogGroups"):
         assert_allows(plan, action, "*")
     assert_denies(plan, "logs:DeleteLogGroup", "*")
+    # cw-logs.html lists CreateLogStream and PutLogEvents too: they act on a log group, the destination's only.
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/vendedlogs/states/x"
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        assert_allows(plan, action, f"{group}:log-stream:s1")
+        assert_allows(plan, action, f"{group}:*")
+        assert_denies(plan, action, f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/other:log-stream:s1")
+        assert_denies(plan, action, "*")
+
+
+@pytest.mark.parametrize("arn", [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:g", f"arn:aws:logs:{REGION}:{ACCOUNT}:"
+                                                                                  "log-group:g:*"])
+def test_log_writes_are_scoped_to_the_destination_with_or_without_its_suffix(arn: str) -> None:
+    destination = {"cloudWatchLogsLogGroup": {"logGroupArn": arn}}
+    plan = plan_for(PASS, logging={"level": "ERROR", "destinations": [destination]})
+    assert_allows(plan, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:g:log-stream:s")
+    assert_denies(plan, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:h:log-stream:s")
+
+
+def test_log_writes_without_a_destination_log_group_are_granted_on_star() -> None:
+    plan = plan_for(PASS, logging={"level": "ALL"})
+    assert_allows(plan, "logs:PutLogEvents", "*")
 
 
 def test_tracing_enabled_needs_xray_and_disabled_needs_nothing() -> None:

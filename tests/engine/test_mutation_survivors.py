@@ -29,7 +29,9 @@ def distributed_map(reader: dict[str, Any] | None = None, **extra: Any) -> dict[
 
 
 def list_objects(**params: Any) -> dict[str, Any]:
-    return {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "data-bucket", **params}}
+    """A listing reader that loads each listed object (the only one that reads objects)."""
+    return {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "data-bucket", **params},
+            "ReaderConfig": {"Transformation": "LOAD_AND_FLATTEN"}}
 
 
 # --- ItemReader listObjectsV2: the prefix narrows both the listing and the reads ---------------------------------

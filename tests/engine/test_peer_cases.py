@@ -54,6 +54,8 @@ _ATHENA_CATALOG = "Athena checks athena:GetDataCatalog on data catalogs, never o
 PEER_OVERGRANTED_ACTIONS: dict[tuple[str, str], str] = {
     ("config-kms-encryption-key", "kms:Encrypt"): "AWS documents kms:Decrypt and kms:GenerateDataKey only",
     ("s3-distributed-map-list-objects-item-reader", "events:PutTargets"): "no managed rule for a Distributed Map",
+    ("s3-distributed-map-list-objects-item-reader", "s3:Get*"):
+        "a listing reader without LOAD_AND_FLATTEN reads no object (AWS CDK's S3ObjectsItemReader: ListBucket alone)",
     ("s3-distributed-map-list-objects-item-reader", "events:PutRule"): "no managed rule for a Distributed Map",
     ("s3-distributed-map-list-objects-item-reader", "events:DescribeRule"): "no managed rule for a Distributed Map",
     **{(case, action): _SYNC_EXECUTION

@@ -139,27 +139,30 @@ def test_a_run_time_key_is_still_refused_for_decrypt() -> None:
 
 
 def test_reencrypt_with_aliases_pins_each_key_to_its_own_alias() -> None:
+    """A ReEncrypt names two keys: each is pinned by the alias its own parameter names, as an alias the key carries
+    (kms:ResourceAliases), not by how the request named a key (kms:RequestAlias is not defined per key)."""
     plan = admin_plan(_sdk("kms:reEncrypt", {"SourceKeyId": "alias/old", "DestinationKeyId": f"{KMS}:alias/new",
                                            "CiphertextBlob.$": "$.blob"}))
     key = f"{KMS}:key/{KEY_ID}"
-    assert_allows(plan, "kms:ReEncryptFrom", key, {"kms:RequestAlias": "alias/old"})
-    assert_allows(plan, "kms:ReEncryptTo", key, {"kms:RequestAlias": "alias/new"})
-    # without the alias, through another alias, or each action through the other parameter's alias: denied
+    assert_allows(plan, "kms:ReEncryptFrom", key, {"kms:ResourceAliases": ["alias/old", "alias/x"]})
+    assert_allows(plan, "kms:ReEncryptTo", key, {"kms:ResourceAliases": ["alias/new"]})
+    # a key without the alias, with another alias, or each action through the other parameter's alias: denied
     for action in ("kms:ReEncryptFrom", "kms:ReEncryptTo"):
         assert_denies(plan, action, key)
-        assert_denies(plan, action, key, {"kms:RequestAlias": "alias/other"})
-    assert_denies(plan, "kms:ReEncryptFrom", key, {"kms:RequestAlias": "alias/new"})
-    assert_denies(plan, "kms:ReEncryptTo", key, {"kms:RequestAlias": "alias/old"})
+        assert_denies(plan, action, key, {"kms:ResourceAliases": ["alias/other"]})
+        assert_denies(plan, action, key, {"kms:RequestAlias": "alias/old"})
+    assert_denies(plan, "kms:ReEncryptFrom", key, {"kms:ResourceAliases": ["alias/new"]})
+    assert_denies(plan, "kms:ReEncryptTo", key, {"kms:ResourceAliases": ["alias/old"]})
     assert "WILDCARD_WRITE" not in codes(plan)
 
 
 def test_reencrypt_to_an_alias_of_another_account_is_pinned_there_and_a_missing_source_stays_refused() -> None:
     other = "arn:aws:kms:eu-west-1:210987654321"
     plan = admin_plan(_sdk("kms:reEncrypt", {"DestinationKeyId": f"{other}:alias/shared", "CiphertextBlob.$": "$.b"}))
-    assert_allows(plan, "kms:ReEncryptTo", f"{other}:key/{KEY_ID}", {"kms:RequestAlias": "alias/shared"})
-    assert_denies(plan, "kms:ReEncryptTo", f"{KMS}:key/{KEY_ID}", {"kms:RequestAlias": "alias/shared"})
+    assert_allows(plan, "kms:ReEncryptTo", f"{other}:key/{KEY_ID}", {"kms:ResourceAliases": ["alias/shared"]})
+    assert_denies(plan, "kms:ReEncryptTo", f"{KMS}:key/{KEY_ID}", {"kms:ResourceAliases": ["alias/shared"]})
     # no SourceKeyId: KMS reads the key from the ciphertext, any key of the account; refused as before
-    assert_denies(plan, "kms:ReEncryptFrom", f"{KMS}:key/{KEY_ID}", {"kms:RequestAlias": "alias/shared"})
+    assert_denies(plan, "kms:ReEncryptFrom", f"{KMS}:key/{KEY_ID}", {"kms:ResourceAliases": ["alias/shared"]})
     assert "WILDCARD_WRITE" in codes(plan)
 
 

@@ -69,6 +69,9 @@ class StateMachine:
     # definitions are granted next to this one (docs/events.md, "Versions and aliases"). Each has its own ARN
     # (``...:stateMachine:NAME:N``) and no versions of its own.
     versions: tuple[StateMachine, ...] = ()
+    # Name patterns of resources the machine's source creates without naming them (the CLI: CloudFormation's
+    # STACK-LogicalId-*): each stands for one resource and is granted as the pattern it is (engine.static.Known).
+    patterns: tuple[str, ...] = ()
 
     @classmethod
     def from_describe(cls, response: Mapping[str, Any], arn: str | None = None) -> StateMachine:

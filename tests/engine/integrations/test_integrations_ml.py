@@ -216,3 +216,52 @@ def test_agentcore_harness_endpoint_and_run_time_harness() -> None:
     assert "DYNAMIC_RESOURCE" in codes(dynamic)
     bad = plan_for(task("arn:aws:states:::bedrockagentcore:invokeHarness", {"HarnessArn": "Reviewer"}))
     assert "INVALID_VALUE" in codes(bad) and not bad.documents
+
+
+GUARDRAIL = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail"
+
+
+@pytest.mark.parametrize(("resource", "config"), [
+    ("arn:aws:states:::bedrock:invokeModel", False),
+    ("arn:aws:states:::bedrock:invokeModel.waitForTaskToken", False),
+    ("arn:aws:states:::aws-sdk:bedrockruntime:invokeModel", False),
+    ("arn:aws:states:::aws-sdk:bedrockruntime:converse", True),
+])
+@pytest.mark.parametrize("identifier", ["gr1abc", f"{GUARDRAIL}/gr1abc", f"{GUARDRAIL}/gr1abc:3"])
+@pytest.mark.parametrize("jsonata", [False, True])
+def test_a_model_invoked_with_a_guardrail_may_apply_that_guardrail(
+        resource: str, config: bool, identifier: str, jsonata: bool) -> None:
+    """guardrails-permissions.html: a model invoked with a guardrail needs bedrock:ApplyGuardrail on it."""
+    named = ({"GuardrailConfig": {"GuardrailIdentifier": identifier, "GuardrailVersion": "3"}} if config
+             else {"GuardrailIdentifier": identifier, "GuardrailVersion": "3"})
+    plan = plan_for(task(resource, {"ModelId": "amazon.titan-text-express-v1", "Body": {}, **named},
+                         jsonata=jsonata))
+    assert_allows(plan, "bedrock:ApplyGuardrail", f"{GUARDRAIL}/gr1abc")
+    assert_denies(plan, "bedrock:ApplyGuardrail", f"{GUARDRAIL}/gr2abc")
+    assert_denies(plan, "bedrock:ApplyGuardrail", f"arn:aws:bedrock:{REGION}:999999999999:guardrail/gr1abc")
+
+
+def test_a_model_invoked_without_a_guardrail_applies_none() -> None:
+    plan = plan_for(task("arn:aws:states:::bedrock:invokeModel", {"ModelId": "amazon.titan-text-express-v1"}))
+    assert_denies(plan, "bedrock:ApplyGuardrail", f"{GUARDRAIL}/gr1abc")
+
+
+@pytest.mark.parametrize(("params", "code"), [
+    ({"GuardrailIdentifier.$": "$.guardrail"}, "DYNAMIC_RESOURCE"),
+    ({"GuardrailIdentifier": "not a guardrail!"}, "INVALID_VALUE"),
+])
+def test_a_run_time_or_unusable_guardrail(params: dict[str, str], code: str) -> None:
+    plan = plan_for(task("arn:aws:states:::bedrock:invokeModel", {"ModelId": "amazon.titan-text-express-v1",
+                                                                    **params}))
+    assert code in codes(plan)
+    (assert_allows if code == "DYNAMIC_RESOURCE" else assert_denies)(plan, "bedrock:ApplyGuardrail",
+                                                                      f"{GUARDRAIL}/any1")
+    assert_denies(plan, "bedrock:ApplyGuardrail", f"arn:aws:bedrock:eu-west-1:{ACCOUNT}:guardrail/any1")
+
+
+def test_a_guardrail_of_another_account_is_granted_where_it_is_with_a_finding() -> None:
+    other = "arn:aws:bedrock:eu-west-1:999999999999:guardrail/gr1abc"
+    plan = plan_for(task("arn:aws:states:::bedrock:invokeModel", {"ModelId": "amazon.titan-text-express-v1",
+                                                                    "GuardrailIdentifier": other}))
+    assert_allows(plan, "bedrock:ApplyGuardrail", other)
+    assert "CROSS_ACCOUNT_RESOURCE" in codes(plan)

@@ -74,7 +74,7 @@ CASES: dict[str, Case] = {
                  r("lakeformation:GetDataAccess", "*"), *ATHENA_CATALOG],
         requested=ATHENA_S3,
         outside=ATHENA_OUTSIDE,
-        deliberate=ATHENA_DELIBERATE, findings={"DYNAMIC_RESOURCE", "OUT_OF_BAND_PERMISSION"}),
+        deliberate=ATHENA_DELIBERATE, findings={"DYNAMIC_RESOURCE"}),  # SELECT 1 reads no table
     "athena-start-query-sync-dynamic-workgroup": Case(
         allowed=[*(r(f"athena:{a}", f"{ATHENA}:workgroup/team-a") for a in (
             "StartQueryExecution", "StopQueryExecution", "GetQueryExecution", "GetWorkGroup",

@@ -150,16 +150,19 @@ def test_list_objects_without_bucket_grants_nothing() -> None:
     assert not [a for s in plan.statements for a in s["Action"] if a.startswith("s3:")]
 
 
+LOAD = {"ReaderConfig": {"Transformation": "LOAD_AND_FLATTEN"}}
+
+
 def test_list_objects_with_an_empty_prefix_lists_the_whole_bucket_without_condition() -> None:
     plan = plan_for(dmap({"Resource": "arn:aws:states:::s3:listObjectsV2",
-                          "Parameters": {"Bucket": "data-bucket", "Prefix": ""}}))
+                          "Parameters": {"Bucket": "data-bucket", "Prefix": ""}, **LOAD}))
     assert_allows(plan, "s3:ListBucket", B)
     assert_allows(plan, "s3:GetObject", f"{B}/k")
 
 
 def test_list_objects_with_a_dynamic_prefix_reads_the_bucket_with_a_finding() -> None:
     plan = plan_for(dmap({"Resource": "arn:aws:states:::s3:listObjectsV2",
-                          "Parameters": {"Bucket": "data-bucket", "Prefix.$": "$.prefix"}}))
+                          "Parameters": {"Bucket": "data-bucket", "Prefix.$": "$.prefix"}, **LOAD}))
     assert "DYNAMIC_RESOURCE" in codes(plan)
     assert_allows(plan, "s3:ListBucket", B)
     assert_allows(plan, "s3:GetObject", f"{B}/any/key")
@@ -167,9 +170,34 @@ def test_list_objects_with_a_dynamic_prefix_reads_the_bucket_with_a_finding() ->
 
 def test_list_objects_with_a_dynamic_bucket_reads_any_bucket_with_a_finding() -> None:
     plan = plan_for(dmap({"Resource": "arn:aws:states:::s3:listObjectsV2",
-                          "Parameters": {"Bucket.$": "$.bucket", "Prefix": "in/"}}))
+                          "Parameters": {"Bucket.$": "$.bucket", "Prefix": "in/"}, **LOAD}))
     assert "DYNAMIC_RESOURCE" in codes(plan)
     assert_denies(plan, "s3:GetObject", "arn:aws:s3:::any-bucket/out/k")
+
+
+@pytest.mark.parametrize(("reader", "reads"), [
+    ({}, False),
+    ({"ReaderConfig": {"Transformation": "NONE"}}, False),
+    ({"ReaderConfig": {"Transformation": "LOAD_AND_FLATTEN", "InputType": "JSONL"}}, True),
+    ({"ReaderConfig": {"Transformation.$": "$.how"}}, True),
+])
+def test_a_listing_reader_reads_the_listed_objects_only_when_it_loads_them(reader: dict[str, Any], reads: bool
+                                                                            ) -> None:
+    """input-output-itemreader.html: LOAD_AND_FLATTEN reads each listed object; a plain listing reads none."""
+    plan = plan_for(dmap({"Resource": "arn:aws:states:::s3:listObjectsV2",
+                          "Parameters": {"Bucket": "data-bucket", "Prefix": "in/"}, **reader}))
+    assert_allows(plan, "s3:ListBucket", B, {"s3:prefix": "in/"})
+    (assert_allows if reads else assert_denies)(plan, "s3:GetObject", f"{B}/in/a.json")
+    assert_denies(plan, "s3:GetObject", f"{B}/out/a.json")
+
+
+def test_a_jsonata_listing_reader_that_loads_reads_the_objects() -> None:
+    definition = dmap({"Resource": "arn:aws:states:::s3:listObjectsV2",
+                       "Arguments": {"Bucket": "data-bucket", "Prefix": "in/"},
+                       "ReaderConfig": {"Transformation": "LOAD_AND_FLATTEN"}})
+    definition["QueryLanguage"] = "JSONata"
+    plan = plan_for(definition)
+    assert_allows(plan, "s3:GetObject", f"{B}/in/a.json")
 
 
 # --- ResultWriter ------------------------------------------------------------------------------------------------

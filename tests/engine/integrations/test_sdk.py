@@ -396,6 +396,15 @@ OVERRIDE_ROWS: list[tuple[str, dict[str, Any], list[Request], list[Request]]] = 
         )
     ],
     (
+        "emr:runJobFlow",
+        {"Name": "c", "Tags": [{"Key": "owner", "Value": "etl"}]},
+        [("elasticmapreduce:RunJobFlow", "*"),
+         ("elasticmapreduce:AddTags", arn("elasticmapreduce", "cluster/j-1"), {"aws:TagKeys": "owner"})],
+        [("elasticmapreduce:AddTags", arn("elasticmapreduce", "cluster/j-1"), {"aws:TagKeys": "team"}),
+         ("elasticmapreduce:AddTags", arn("elasticmapreduce", "cluster/j-1", account="999999999999"),
+          {"aws:TagKeys": "owner"})],
+    ),
+    (
         "bedrockruntime:converse",
         {"ModelId": "amazon.nova-lite-v1:0"},
         [("bedrock:InvokeModel", f"arn:aws:bedrock:{R}::foundation-model/amazon.nova-lite-v1:0")],

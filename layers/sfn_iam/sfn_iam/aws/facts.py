@@ -29,6 +29,7 @@ REQUIRED_ACTIONS = frozenset({
     "kms:DescribeKey",  # encryption_key: who manages the key, and its ARN
     "athena:GetWorkGroup",  # work_group
     "iam:GetInstanceProfile",  # instance_profile
+    "glue:GetTable",  # table_location
 })
 ClientFactory = Callable[[str, str], Any]  # (service, region) → boto3 client
 _AWS_MANAGED_ALIAS = "alias/aws/"
@@ -93,6 +94,17 @@ class AwsFacts:
         r = _call(self._client("iam").get_instance_profile, InstanceProfileName=name)
         roles = (r.get("InstanceProfile") or {}).get("Roles") or []
         return facts.instance_profile(str(role["Arn"]) for role in roles if role.get("Arn"))
+
+    def table_location(self, arn: str) -> facts.Answer:
+        parts = _parts(arn)
+        path = parts[5].split("/") if len(parts) == 6 else []
+        if len(path) != 3 or path[0] != "table":
+            raise FactUnavailableError(f"{arn[:200]!r} is not a Glue table ARN")
+        r = _call(self._client("glue", _region(arn)).get_table, CatalogId=parts[4], DatabaseName=path[1],
+                  Name=path[2])
+        table = r.get("Table") or {}
+        location = str((table.get("StorageDescriptor") or {}).get("Location") or "")
+        return facts.table_location(location, bool(table.get("IsRegisteredWithLakeFormation")))
 
     # -- the key each kind of resource names ----------------------------------------------------------------
 

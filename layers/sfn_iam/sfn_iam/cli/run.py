@@ -143,7 +143,13 @@ def _plan(machine: sources.Machine, conf: settings.Config, resolver: FactResolve
           ) -> tuple[engine.Plan, list[Finding]]:
     """The plan, with facts from the account when ``--resolve`` gave a resolver (and what it could not read)."""
     if resolver is None:
-        return engine.plan(machine.state_machine, conf.guard, limit), []
+        from sfn_iam.cli import template_facts
+        from sfn_iam.engine import facts as engine_facts
+
+        known = (template_facts.of_template(machine.template, machine.resolver)
+                 if machine.template is not None and machine.resolver is not None else engine_facts.NO_FACTS)
+        plan = engine.plan(machine.state_machine, conf.guard, limit, known=known)
+        return plan, template_facts.unknown_keys(plan)
     from sfn_iam.fixing import facts  # --resolve only
 
     return facts.plan(machine.state_machine, conf.guard, limit, resolver)

@@ -358,7 +358,8 @@ def _template_machine(source: str, logical_id: str, rtype: str, props: Mapping[s
     unresolved("Logging" if sam else "LoggingConfiguration")
     sm = StateMachine(arn=arn, definition=definition, role_arn="",
                       type=resolver.string(props.get("Type" if sam else "StateMachineType", "STANDARD")),
-                      logging=config[0], tracing=config[1], encryption=config[2])
+                      logging=config[0], tracing=config[1], encryption=config[2],
+                      patterns=tuple(sorted(resolver.generated)))
     resolver.take_notes()
     return Machine(source, logical_id, sm, findings)
 

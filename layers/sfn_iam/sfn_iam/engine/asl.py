@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from sfn_iam.engine import static
 from sfn_iam.findings import Finding
 
 JSONATA: Final = "JSONata"
@@ -106,19 +107,36 @@ class Args:
     (a ``.$`` key, an intrinsic, a context path, a variable, or a JSONata expression), or ``None`` when absent.
     """
 
-    __slots__ = ("jsonata", "raw")
+    __slots__ = ("context", "jsonata", "raw")
 
-    def __init__(self, raw: Any, jsonata: bool) -> None:
+    def __init__(self, raw: Any, jsonata: bool, context: static.Known | None = None) -> None:
         self.raw = raw
         self.jsonata = jsonata
+        self.context = context  # what is known about the machine before run time besides literals (static.Known)
 
     @classmethod
-    def of_state(cls, state: Mapping[str, Any], jsonata: bool) -> Args:
+    def of_state(cls, state: Mapping[str, Any], jsonata: bool, context: static.Known | None = None) -> Args:
         key = "Arguments" if jsonata else "Parameters"
         if key not in state:
             # Without Parameters/Arguments the state input itself is sent: everything is run-time data.
-            return cls(DYNAMIC, jsonata)
-        return cls(state[key], jsonata)
+            return cls(DYNAMIC, jsonata, context)
+        return cls(state[key], jsonata, context)
+
+    def literal(self, value: Any) -> Any:
+        """A literal as read: a pattern stays :data:`DYNAMIC` unless it is the name pattern of a resource the
+        machine's source creates (``static.Known.vouches``)."""
+        if is_pattern(value) and not (self.context is not None and self.context.vouches(value)):
+            return DYNAMIC
+        return value
+
+    def known(self, text: Any) -> Any:
+        """A computed value (``.$`` value or JSONata expression) when it is known before run time
+        (:func:`static.evaluate`: literals only, the machine's own fixed context fields), else :data:`DYNAMIC`. A
+        value that IAM would read as a pattern stays :data:`DYNAMIC`, as a literal one does."""
+        if not isinstance(text, str):
+            return DYNAMIC
+        value = static.evaluate(text, self.jsonata, self.context.fields if self.context is not None else None)
+        return DYNAMIC if value is static.UNKNOWN else self.literal(value)
 
     @property
     def dynamic(self) -> bool:
@@ -136,13 +154,13 @@ class Args:
         if not isinstance(self.raw, dict):
             return None
         if not self.jsonata and f"{key}.$" in self.raw:
-            return DYNAMIC
+            return self.known(self.raw[f"{key}.$"])
         if key not in self.raw:
             return None
         found = self.raw[key]
-        if (self.jsonata and is_expression(found)) or is_pattern(found):
-            return DYNAMIC
-        return found
+        if self.jsonata and is_expression(found):
+            return self.known(found)
+        return self.literal(found)
 
     def get(self, key: str) -> str | Dynamic | None:
         """A string parameter: the literal, :data:`DYNAMIC`, or ``None`` (absent or not a string)."""
@@ -180,8 +198,8 @@ class Args:
         """The nested object under ``key`` (absent → an empty object)."""
         found = self.value(key)
         if found is DYNAMIC:
-            return Args(DYNAMIC, self.jsonata)
-        return Args(found if isinstance(found, dict) else {}, self.jsonata)
+            return Args(DYNAMIC, self.jsonata, self.context)
+        return Args(found if isinstance(found, dict) else {}, self.jsonata, self.context)
 
     def items(self, key: str) -> list[Args] | Dynamic | None:
         """The elements of an array parameter, each as :class:`Args`."""
@@ -190,8 +208,8 @@ class Args:
             return found
         if not isinstance(found, list):
             return None
-        return [Args(DYNAMIC if (self.jsonata and is_expression(x)) or is_pattern(x) else x, self.jsonata)
-                for x in found]
+        return [Args(self.known(x) if self.jsonata and is_expression(x) else self.literal(x), self.jsonata,
+                     self.context) for x in found]
 
     def keys(self) -> list[str]:
         if not isinstance(self.raw, dict):
@@ -216,6 +234,10 @@ class Node:
     @property
     def args(self) -> Args:
         return Args.of_state(self.state, self.jsonata)
+
+    def args_in(self, known: static.Known) -> Args:
+        """:attr:`args` with what is known about the machine's values before run time."""
+        return Args.of_state(self.state, self.jsonata, known)
 
 
 def _language(container: Mapping[str, Any], inherited: str) -> str:

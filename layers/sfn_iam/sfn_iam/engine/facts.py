@@ -17,13 +17,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from sfn_iam.engine.static import Known
 from sfn_iam.model import Condition, Requirement
 
 TASK_DEFINITION: Final = "ecs:task-definition"  # resource: a task definition ARN (without a revision: the latest)
 ENCRYPTION_KEY: Final = "kms:key-of"  # resource: the ARN of a queue, topic, bucket, stream, secret or parameter
 WORK_GROUP: Final = "athena:work-group"  # resource: a work group ARN
 INSTANCE_PROFILE: Final = "iam:instance-profile"  # resource: an instance profile ARN
-KINDS: Final = (TASK_DEFINITION, ENCRYPTION_KEY, WORK_GROUP, INSTANCE_PROFILE)
+TABLE_LOCATION: Final = "glue:table-location"  # resource: a Glue table ARN (table/DATABASE/TABLE)
+KINDS: Final = (TASK_DEFINITION, ENCRYPTION_KEY, WORK_GROUP, INSTANCE_PROFILE, TABLE_LOCATION)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -36,7 +38,8 @@ class Question:
 class Answer:
     """``values`` per kind: TASK_DEFINITION (task role ARN, execution role ARN), "" when absent; ENCRYPTION_KEY
     (customer-managed key ARN,) or () when AWS-owned/AWS-managed/unencrypted; WORK_GROUP (output location,
-    encryption option, key ARN, "true" when the work group enforces its settings); INSTANCE_PROFILE the role ARNs."""
+    encryption option, key ARN, "true" when the work group enforces its settings); INSTANCE_PROFILE the role ARNs;
+    TABLE_LOCATION (the table's S3 location or "", "true" when Lake Formation governs the table)."""
 
     values: tuple[str, ...] = ()
 
@@ -72,6 +75,12 @@ def instance_profile(roles: Iterable[str]) -> Answer:
     return Answer(tuple(sorted(roles)))
 
 
+def table_location(location: str = "", governed: bool = False) -> Answer:
+    """A Glue table's ``StorageDescriptor.Location`` ("" for a view) and whether Lake Formation governs its data
+    (``IsRegisteredWithLakeFormation``: Lake Formation vends the credentials, the caller needs no S3 grant)."""
+    return Answer((location, "true" if governed else ""))
+
+
 # -- customer-managed keys of the targets ------------------------------------------------------------------------
 # Who needs what on a customer-managed key when the state machine's role calls the service (each service's page):
 #   SQS SendMessage: kms:GenerateDataKey and kms:Decrypt (SQS developer guide, "Key management").
@@ -105,9 +114,10 @@ _CONTEXT_KEYS: Final = {"kinesis": "kms:EncryptionContext:aws:kinesis:arn"}
 _SECRET_SUFFIX: Final = "-??????"  # the engine's pattern for the random suffix of a secret named without it
 
 
-def key_holder(requirement: Requirement) -> str | None:
+def key_holder(requirement: Requirement, patterns: frozenset[str] = frozenset()) -> str | None:
     """The resource whose encryption key a request uses: the bucket of an object, the resource itself otherwise;
-    ``None`` when the request needs no key or the resource is a pattern (an unknowable resource is not resolved)."""
+    ``None`` when the request needs no key or the resource is a pattern (an unknowable resource is not resolved),
+    unless the pattern is the generated name of a resource the machine's source creates (``patterns``)."""
     if requirement.action.lower() not in KEY_USE:
         return None
     resource = requirement.resource
@@ -116,27 +126,32 @@ def key_holder(requirement: Requirement) -> str | None:
         resource = resource.split(":::", 1)[0] + ":::" + bucket if bucket else ""
     elif resource.endswith(_SECRET_SUFFIX) and ":secretsmanager:" in resource:
         resource = resource[: -len(_SECRET_SUFFIX)]  # a partial secret ARN: DescribeSecret accepts it
-    if not resource.startswith("arn:") or "*" in resource or "?" in resource:
+    if not resource.startswith("arn:"):
+        return None
+    if ("*" in resource or "?" in resource) and not Known(patterns=patterns).vouches(resource):
         return None
     return resource
 
 
-def key_questions(requirements: Iterable[Requirement]) -> list[Question]:
+def key_questions(requirements: Iterable[Requirement], patterns: frozenset[str] = frozenset()) -> list[Question]:
     """The key questions a list of requirements raises, in first-seen order."""
     seen: dict[Question, None] = {}
     for req in requirements:
-        holder = key_holder(req)
+        holder = key_holder(req, patterns)
         if holder is not None:
             seen.setdefault(Question(ENCRYPTION_KEY, holder))
     return list(seen)
 
 
-def key_requirements(requirements: Iterable[Requirement], facts: Facts) -> list[Requirement]:
+def key_requirements(requirements: Iterable[Requirement], facts: Facts, patterns: frozenset[str] = frozenset()
+                     ) -> list[Requirement]:
     """What the customer-managed keys of the requests' targets add: the KMS actions each service documents, on the
-    key, only through that service. Unanswered questions and AWS-managed keys add nothing."""
+    key, only through that service. Unanswered questions and AWS-managed keys add nothing. A key answered by its
+    alias (``arn:...:alias/NAME``: the CLI reads a template's KmsMasterKeyId) is granted on the keys of its account
+    and Region that carry the alias (``kms:ResourceAliases``): IAM never authorizes a key through an alias ARN."""
     out: list[Requirement] = []
     for req in requirements:
-        holder = key_holder(req)
+        holder = key_holder(req, patterns)
         answer = facts.get(Question(ENCRYPTION_KEY, holder)) if holder else None
         if answer is None or not answer.values:
             continue
@@ -148,6 +163,12 @@ def key_requirements(requirements: Iterable[Requirement], facts: Facts) -> list[
         conditions = [Condition("StringEquals", "kms:ViaService", (f"{service}.{region}.amazonaws.com",))]
         if service in _CONTEXT_KEYS and holder:
             conditions.append(Condition("StringEquals", _CONTEXT_KEYS[service], (holder,)))
+        head, _, alias = key.partition(":alias/")
+        if alias:
+            if alias.startswith("aws/"):
+                continue  # an AWS managed key: its key policy allows the account's principals through the service
+            conditions.append(Condition("ForAnyValue:StringEquals", "kms:ResourceAliases", (f"alias/{alias}",)))
+            key = f"{head}:key/*"
         for action in actions:
             out.append(Requirement(action, key, tuple(sorted(conditions)), req.path))
     return out

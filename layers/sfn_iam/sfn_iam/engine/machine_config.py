@@ -9,18 +9,21 @@ from typing import Any
 from sfn_iam.findings import Finding
 from sfn_iam.model import Condition, Context, Requirement
 
+# https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html lists ten actions on "*". Eight have no resource
+# type (log delivery); CreateLogStream and PutLogEvents (absent from AWS CDK's list and the 2022 guide) act on a
+# log group, so they are granted on the machine's destination log groups only, "*" when none is named.
 LOG_DELIVERY_ACTIONS = (
     "logs:CreateLogDelivery",
-    "logs:CreateLogStream",
     "logs:DeleteLogDelivery",
     "logs:DescribeLogGroups",
     "logs:DescribeResourcePolicies",
     "logs:GetLogDelivery",
     "logs:ListLogDeliveries",
-    "logs:PutLogEvents",
     "logs:PutResourcePolicy",
     "logs:UpdateLogDelivery",
 )
+LOG_GROUP_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+_LOG_GROUP_RE = re.compile(r"^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[^:*?]+(?::\*)?$")
 XRAY_ACTIONS = ("xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments")
 _KEY_ID_RE = re.compile(r"^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 _KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
@@ -36,11 +39,25 @@ def requirements_for_config(
     if logging_on:
         # The log-delivery actions have no resource types: AWS documents them on "*".
         reqs.extend(Requirement(a, "*", (), "loggingConfiguration") for a in LOG_DELIVERY_ACTIONS)
+        groups = _log_groups(logging)
+        reqs.extend(Requirement(a, g, (), "loggingConfiguration") for a in LOG_GROUP_ACTIONS for g in groups)
     if isinstance(tracing, Mapping) and tracing.get("enabled") is True:
         reqs.extend(Requirement(a, "*", (), "tracingConfiguration") for a in XRAY_ACTIONS)
     if isinstance(encryption, Mapping) and encryption.get("type") == "CUSTOMER_MANAGED_KMS_KEY":
         _kms(ctx, encryption, logging_on, reqs, findings)
     return reqs, findings
+
+
+def _log_groups(logging: Mapping[str, Any]) -> list[str]:
+    """``log-group:NAME:*`` (the group and its streams) for each destination; ``["*"]`` when none is a log group ARN."""
+    destinations = logging.get("destinations")
+    found: list[str] = []
+    for destination in destinations if isinstance(destinations, list) else []:
+        group = destination.get("cloudWatchLogsLogGroup") if isinstance(destination, Mapping) else None
+        arn = group.get("logGroupArn") if isinstance(group, Mapping) else None
+        if isinstance(arn, str) and _LOG_GROUP_RE.match(arn):
+            found.append(arn if arn.endswith(":*") else f"{arn}:*")
+    return found or ["*"]
 
 
 def _kms(ctx: Context, encryption: Mapping[str, Any], logging_on: bool, reqs: list[Requirement],

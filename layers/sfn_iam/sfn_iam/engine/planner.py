@@ -6,13 +6,14 @@ logging, tracing and encryption, applies the guardrails and builds the policy do
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sfn_iam import arns
 from sfn_iam.engine import asl, facts, guardrails, policy
-from sfn_iam.engine.integrations import requirements_for
+from sfn_iam.engine.integrations import created_tags, requirements_for
 from sfn_iam.engine.integrations.validity import valid_only
 from sfn_iam.engine.machine_config import requirements_for_config
 from sfn_iam.findings import Finding, Severity
@@ -49,14 +50,15 @@ def parse_definition(definition: Mapping[str, Any] | str) -> Mapping[str, Any]:
     return loaded
 
 
-def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Facts, questions: list[facts.Question]
-            ) -> tuple[list[Requirement], list[Finding], frozenset[str]]:
+def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Facts, questions: list[facts.Question],
+            patterns: frozenset[str] = frozenset()) -> tuple[list[Requirement], list[Finding], frozenset[str]]:
     """Every requirement the definition's states need, the findings of the walk, and the roles Tasks name
     literally in ``Credentials`` (for the sts:AssumeRole guard). Questions asked are appended to ``questions``."""
     nodes, findings = asl.walk(parse_definition(definition))
     reqs: list[Requirement] = []
+    created = created_tags(nodes)
     for node in nodes:
-        requirements_for(node, ctx, reqs, findings, known, questions)
+        requirements_for(node, ctx, reqs, findings, known, questions, created, patterns)
     return reqs, findings, guardrails.credential_roles(nodes)
 
 
@@ -66,12 +68,12 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     :class:`asl.DefinitionError` or :class:`arns.ArnError` on unusable input."""
     ctx = context_for(sm.arn)
     asked: list[facts.Question] = []
-    reqs, findings, credential_roles = _derive(sm.definition, ctx, known, asked)
+    reqs, findings, credential_roles = _derive(sm.definition, ctx, known, asked, frozenset(sm.patterns))
     config_reqs, config_findings = requirements_for_config(ctx, sm.logging, sm.tracing, sm.encryption)
     reqs.extend(config_reqs)
     findings.extend(config_findings)
     for version in sm.versions:  # routed versions under the same role: the policy is the union (model.StateMachine)
-        v_reqs, v_findings, v_roles = _derive(version.definition, ctx, known, asked)
+        v_reqs, v_findings, v_roles = _derive(version.definition, ctx, known, asked, frozenset(sm.patterns))
         v_config, v_config_findings = requirements_for_config(ctx, version.logging, version.tracing,
                                                               version.encryption)
         reqs.extend(v_reqs + v_config)
@@ -81,10 +83,12 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     guard = guard or guardrails.GuardPolicy()
     granted, blocked = guardrails.apply(reqs, guard, credential_roles=credential_roles, account=ctx.account)
     findings.extend(blocked)
+    granted = _whole(reqs, granted, findings)
     # The keys of what is granted (not of what was refused): asked of the account, added when it answered, and
     # held to the same guardrails as everything else.
-    asked.extend(facts.key_questions(granted))
-    keyed = facts.key_requirements(granted, known)
+    patterns = frozenset(sm.patterns)
+    asked.extend(facts.key_questions(granted, patterns))
+    keyed = facts.key_requirements(granted, known, patterns)
     if keyed:
         reqs.extend(keyed)
         more, refused = guardrails.apply(keyed, guard, credential_roles=credential_roles, account=ctx.account)
@@ -101,6 +105,45 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     unanswered = tuple(sorted({q for q in asked if known.get(q) is None}))
     return Plan(ctx, _sorted(reqs), _sorted(granted), tuple(unique), tuple(documents), unanswered,
                 guardrails.proposal(reqs, guard, ctx.account))
+
+
+def _resource_type(resource: str) -> str:
+    """The resource type an ARN names (``table`` of ``table/db/t``, ``catalog``; S3 ``bucket`` or ``object``)."""
+    parts = resource.split(":", 5)
+    if len(parts) < 6:
+        return resource
+    if parts[2] == "s3":
+        return "object" if "/" in parts[5] else "bucket"
+    return re.split(r"[/:]", parts[5], maxsplit=1)[0]
+
+
+def _whole(reqs: list[Requirement], granted: list[Requirement], findings: list[Finding]) -> list[Requirement]:
+    """A request authorized on several resources at once (a Glue table write on the catalog, the database and the
+    table; a job submitted to a queue with a definition; a model invoked through an inference profile) is granted
+    whole or not at all: when the guardrails refused every requirement of one resource type of a state's action,
+    the other types' requirements of that action cannot work alone and are dropped, with a finding."""
+    kept = set(granted)
+    groups: dict[tuple[str, str], list[Requirement]] = {}
+    for req in reqs:
+        groups.setdefault((req.path, req.action.lower()), []).append(req)
+    dropped: set[Requirement] = set()
+    for (path, _), group in groups.items():
+        types = {_resource_type(r.resource) for r in group}
+        if len(types) < 2:
+            continue
+        allowed = {_resource_type(r.resource) for r in group if r in kept}
+        missing = sorted(types - allowed)
+        if not missing or not allowed:
+            continue
+        rest = [r for r in group if r in kept]
+        dropped.update(rest)
+        action = group[0].action
+        code = next((f.code for f in findings if f.path == path and f.message.lower().startswith(action.lower() + " ")),
+                    "BLOCKED_ACTION")
+        findings.append(Finding.of(code, f"{action} not granted on {', '.join(sorted({r.resource for r in rest}))}"
+                                         f" either: the request also needs its {', '.join(missing)} resource, which was"
+                                         " refused, so it cannot succeed and no part of it is granted", path))
+    return [r for r in granted if r not in dropped] if dropped else granted
 
 
 def _sorted(reqs: list[Requirement]) -> tuple[Requirement, ...]:

@@ -45,6 +45,9 @@ class AccountFacts(Protocol):
     def instance_profile(self, arn: str) -> facts.Answer:
         """The roles in an instance profile (``iam:GetInstanceProfile``)."""
 
+    def table_location(self, arn: str) -> facts.Answer:
+        """A Glue table's S3 location and whether Lake Formation governs it (``glue:GetTable``)."""
+
 
 class FactResolver:
     """Answers questions through an :class:`AccountFacts`, cached until :meth:`begin` starts a new invocation.
@@ -95,12 +98,14 @@ class FactResolver:
         return answers, failed
 
     def _ask(self, question: facts.Question) -> tuple[facts.Answer | None, Finding | None]:
-        ask = {
-            facts.TASK_DEFINITION: self.source.task_definition,
-            facts.ENCRYPTION_KEY: self.source.encryption_key,
-            facts.WORK_GROUP: self.source.work_group,
-            facts.INSTANCE_PROFILE: self.source.instance_profile,
+        method = {
+            facts.TASK_DEFINITION: "task_definition",
+            facts.ENCRYPTION_KEY: "encryption_key",
+            facts.WORK_GROUP: "work_group",
+            facts.INSTANCE_PROFILE: "instance_profile",
+            facts.TABLE_LOCATION: "table_location",
         }.get(question.kind)
+        ask = getattr(self.source, method, None) if method else None
         if ask is None:
             return None, _unresolved(question, "no adapter answers this kind of question")
         try:
@@ -115,6 +120,7 @@ def _unresolved(question: facts.Question, reason: str) -> Finding:
         facts.ENCRYPTION_KEY: "the encryption key of",
         facts.WORK_GROUP: "the result configuration of work group",
         facts.INSTANCE_PROFILE: "the role in instance profile",
+        facts.TABLE_LOCATION: "the location of Glue table",
     }.get(question.kind, question.kind)
     return Finding.of("FACT_UNRESOLVED", f"could not read {what} {question.resource[:300]} ({reason}): planned "
                       "without it, as offline; the permissions it implies are not granted")

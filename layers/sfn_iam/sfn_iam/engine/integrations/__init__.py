@@ -19,6 +19,7 @@ from sfn_iam.engine.facts import NO_FACTS, Facts, Question
 from sfn_iam.engine.integrations.base import Call, ServiceResource, parse_service_resource
 from sfn_iam.engine.integrations.registry import Entry, lookup
 from sfn_iam.engine.integrations.s3io import item_reader, result_writer
+from sfn_iam.engine.static import Known, context_fields
 from sfn_iam.findings import Finding
 from sfn_iam.model import Context, Requirement
 
@@ -54,14 +55,17 @@ _FUNCTION_RE = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^
 
 def requirements_for(node: Node, ctx: Context, requirements: list[Requirement] | None = None,
                      findings: list[Finding] | None = None, facts: Facts = NO_FACTS,
-                     questions: list[Question] | None = None) -> Call:
+                     questions: list[Question] | None = None,
+                     created: Mapping[str, tuple[tuple[str, str], ...]] | None = None,
+                     patterns: frozenset[str] = frozenset()) -> Call:
     """The requirements and findings of one node, appended to the given lists when there are some (the engine
     passes its own, so thousands of nodes cost no intermediate lists); ``facts`` answer what the account knows,
-    and the questions asked are appended to ``questions``."""
-    call = Call(ctx=ctx, path=node.path, args=node.args,
+    and the questions asked are appended to ``questions``; ``created`` is :func:`created_tags` of the machine."""
+    known = Known(context_fields(ctx.state_machine_arn, ctx.state_machine_name), patterns)
+    call = Call(ctx=ctx, path=node.path, args=node.args_in(known),
                 requirements=[] if requirements is None else requirements,
                 findings=[] if findings is None else findings, facts=facts,
-                questions=[] if questions is None else questions)
+                questions=[] if questions is None else questions, created=created or {})
     if node.kind == "distributed_map":
         from sfn_iam.engine.integrations import stepfunctions
 
@@ -72,6 +76,36 @@ def requirements_for(node: Node, ctx: Context, requirements: list[Requirement] |
     else:
         _task(call, node.state)
     return call
+
+
+# The resources a machine creates and later acts on by a run-time ID (create a cluster, run steps, terminate it): the
+# creating calls, by Resource, with the kind of resource created and how their Tags parameter is shaped.
+_CREATORS: dict[tuple[str, str], tuple[str, str]] = {
+    ("elasticmapreduce", "createcluster"): ("emr-cluster", "list"),
+    ("emr", "runjobflow"): ("emr-cluster", "list"),
+    ("emr-serverless", "createapplication"): ("emr-serverless-application", "map"),
+    ("emrserverless", "createapplication"): ("emr-serverless-application", "map"),
+}
+
+
+def created_tags(nodes: list[Node]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """For each kind of resource the machine creates, the literal tags that *every* creating state sets (a tag only
+    some creators set does not mark all the machine's resources). A creator whose tags are computed at run time
+    leaves none in common."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for node in nodes:
+        resource = node.state.get("Resource") if node.kind == "task" else None
+        parsed = parse_service_resource(resource) if isinstance(resource, str) else None
+        if parsed is None:
+            continue
+        service = parsed.sdk_service if parsed.service == "aws-sdk" else parsed.service
+        creator = _CREATORS.get((service, parsed.api.lower()))
+        if creator is None:
+            continue
+        kind, shape = creator
+        tags = emr.literal_tags(node.args, shape)
+        found[kind] = tags if kind not in found else found[kind] & tags
+    return {kind: tuple(sorted(tags)) for kind, tags in found.items()}
 
 
 def _map_io(call: Call, node: Node) -> None:
@@ -86,7 +120,7 @@ def _map_io(call: Call, node: Node) -> None:
     call.api = parsed.api
     if node.kind == "item_reader":
         reader = node.state.get("ReaderConfig")
-        item_reader(call, Args(reader if isinstance(reader, Mapping) else {}, False))
+        item_reader(call, Args(reader if isinstance(reader, Mapping) else {}, node.jsonata, call.args.context))
     else:
         result_writer(call)
 
@@ -105,7 +139,8 @@ def _task(call: Call, state: Mapping[str, object]) -> None:
     if parsed is None and _FUNCTION_RE.match(resource):
         from sfn_iam.engine.integrations import lambda_
 
-        lambda_.direct(call, resource)
+        known = call.args.context
+        lambda_.direct(call, resource, vouched=known is not None and known.vouches(resource))
         return
     if parsed is None:
         call.finding("UNKNOWN_INTEGRATION", f"unknown Task resource {resource[:200]!r}: nothing granted")

@@ -141,10 +141,72 @@ def _catalog(call: Call) -> None:
         for action in GLUE_WRITE:
             call.allow(action, databases if action.endswith("Database") else tables)
     call.allow("lakeformation:GetDataAccess", "*")  # no resource-level permissions
-    call.finding(
-        "OUT_OF_BAND_PERMISSION",
-        "Athena reads the queried tables' S3 data with this role: grant s3:GetObject/ListBucket on their locations",
-    )
+    _table_data(call, query)
+
+
+# Athena reads a table's data in S3 with the caller's credentials (Athena user guide, "Access to Amazon S3":
+# s3:GetBucketLocation, s3:GetObject and s3:ListBucket on the table's location,
+# https://docs.aws.amazon.com/athena/latest/ug/s3-permissions.html), unless Lake Formation governs the table and
+# vends the credentials itself (https://docs.aws.amazon.com/athena/latest/ug/lf-athena-limitations.html). The
+# locations are in the Glue catalog: asked of the account (engine.facts TABLE_LOCATION, glue:GetTable).
+_TABLE_REF = re.compile(
+    r"\b(?:from|join)\s+(?P<ref>(?:\"[^\"]+\"|`[^`]+`|[A-Za-z_][\w-]*)(?:\s*\.\s*(?:\"[^\"]+\"|`[^`]+`|[A-Za-z_][\w-]*)){0,2})",
+    re.IGNORECASE)
+_CTE = re.compile(r"(?:\bwith\s+(?:recursive\s+)?|,\s*)(?P<name>[A-Za-z_]\w*)\s*(?:\([^()]*\)\s*)?as\s*\(",
+                  re.IGNORECASE)
+_NOT_TABLES = {"unnest", "lateral", "table", "values"}
+
+
+def query_tables(query: str, database: str | None) -> list[tuple[str, str]] | None:
+    """``(database, table)`` of every table a literal query reads (``FROM``/``JOIN``, optionally ``db.`` or
+    ``catalog.db.`` qualified, quoted or not), names lower-cased as the Glue catalog keeps them; CTE names are not
+    tables. ``None`` when an unqualified table has no database to belong to."""
+    ctes = {m["name"].lower() for m in _CTE.finditer(query)}
+    found: dict[tuple[str, str], None] = {}
+    for m in _TABLE_REF.finditer(query):
+        parts = [p.strip().strip('"`').lower() for p in m["ref"].split(".")]
+        if parts[-1] in _NOT_TABLES or (len(parts) == 1 and parts[0] in ctes):
+            continue
+        if len(parts) == 1:
+            if not database:
+                return None
+            parts = [database.lower(), parts[0]]
+        found[(parts[-2], parts[-1])] = None
+    return list(found)
+
+
+def _table_data(call: Call, query: str | Dynamic | None) -> None:
+    database = call.args.sub("QueryExecutionContext").get("Database")
+    named = query_tables(query, database if isinstance(database, str) else None) if isinstance(query, str) else None
+    if named is None:
+        what = "the query is built at run time" if not isinstance(query, str) else (
+            "a table is named without a database and QueryExecutionContext.Database is not literal")
+        call.finding("OUT_OF_BAND_PERMISSION", f"Athena reads the queried tables' S3 data with this role, and {what}: "
+                     "grant s3:GetObject and s3:ListBucket on their locations, or name the tables literally "
+                     "(DATABASE.TABLE) in QueryString so their locations can be read from the Glue catalog")
+        return
+    unknown: list[str] = []
+    for db, table in named:
+        answer = call.fact(facts.TABLE_LOCATION, call.arn("glue", f"table/{db}/{table}"))
+        if answer is None:
+            unknown.append(f"{db}.{table}")
+            continue
+        location, governed = (*answer.values, "", "")[:2]
+        if governed or not location:
+            continue  # Lake Formation vends the credentials; a view has no data of its own
+        parsed = s3_uri(call, location.replace("s3a://", "s3://").replace("s3n://", "s3://"), f"{db}.{table} location")
+        if parsed is None:
+            continue
+        bucket, prefix = parsed
+        prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        listing = (Condition("StringLike", "s3:prefix", (f"{prefix}*",)),) if prefix else ()
+        call.allow("s3:GetBucketLocation", s3_arn(call, bucket))
+        call.allow("s3:ListBucket", s3_arn(call, bucket), *listing)
+        call.allow("s3:GetObject", s3_arn(call, bucket, prefix, prefix=True))
+    if unknown:
+        call.finding("OUT_OF_BAND_PERMISSION", f"Athena reads the data of {', '.join(unknown)} in S3 with this role: "
+                     "grant s3:GetObject and s3:ListBucket on their locations (the fixer reads them from the Glue "
+                     "catalog; the CLI with --resolve)")
 
 
 @register("athena", "startQueryExecution", patterns=(REQUEST_RESPONSE, SYNC))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
@@ -75,6 +75,9 @@ class Call:
     findings: list[Finding] = field(default_factory=list)
     _s3_pin: Condition | None = None
     facts: Facts = NO_FACTS  # what the account told (engine.facts); empty offline
+    # What the machine's own creating states set on what they create: kind ("emr-cluster", ...) -> the literal tags
+    # (key, value) every creator of that kind sets (empty: a creator exists, no tag in common). See created_tags.
+    created: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     questions: list[Question] = field(default_factory=list)  # every fact asked, answered or not
 
     @property

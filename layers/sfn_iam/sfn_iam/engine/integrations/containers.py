@@ -30,7 +30,8 @@ def _task_definition(call: Call) -> str | None:
         call.missing("TaskDefinition")
         return None
     if value.startswith("arn:"):
-        return value if _REVISION_RE.search(value) else f"{value}:*"
+        # any revision: ":*" already written (a template's task definition, its revision known at deploy time)
+        return value if _REVISION_RE.search(value) or value.endswith(":*") else f"{value}:*"
     return call.arn("ecs", f"task-definition/{value if _REVISION_RE.search(value) else value + ':*'}")
 
 
@@ -70,7 +71,9 @@ def run_task(call: Call) -> None:
 def _task_definition_roles(call: Call, definition: str, overridden: list[str | Dynamic | None]) -> None:
     """The task and execution roles of the task definition (facts from the account), unless overridden."""
     named = definition.removesuffix(":*")
-    answer = call.fact(facts.TASK_DEFINITION, named) if not ("*" in named or "?" in named) else None
+    known = call.args.context
+    askable = not ("*" in named or "?" in named) or (known is not None and known.vouches(named))
+    answer = call.fact(facts.TASK_DEFINITION, named) if askable else None
     if answer is None:
         call.finding(
             "OUT_OF_BAND_PERMISSION",
@@ -107,7 +110,8 @@ def submit_job(call: Call) -> None:
     if queue is None or not definitions:
         return
     # Batch's user guide scopes SubmitJob by queue and definition only ("you must provide both"); the
-    # authorization reference also lists the created job, which would need job/* (see the ADR).
+    # authorization reference also lists the created job, which would need job/* (docs/adr/0009;
+    # https://docs.aws.amazon.com/batch/latest/userguide/iam-example-restrict-job-queue.html).
     call.allow("batch:SubmitJob", [queue, *definitions])
     if call.sync:
         call.allow("batch:DescribeJobs", "*")  # DescribeJobs has no resource-level permissions

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sfn_iam.engine.asl import Dynamic
+from sfn_iam.engine.asl import DYNAMIC, Args, Dynamic
 from sfn_iam.engine.integrations.base import REQUEST_RESPONSE, SYNC, Call
 from sfn_iam.engine.integrations.common import instance_profile_role, last_segment, pass_role
 from sfn_iam.engine.integrations.registry import register
@@ -24,21 +24,82 @@ _EMR_CLUSTER_APIS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def _cluster(call: Call) -> str | None:
+# Clusters the machine creates itself and then acts on by their run-time ID (the create / add steps / terminate
+# workflow): their IDs are generated, but a tag the creating state sets literally marks them. EMR authorizes the
+# actions that take a cluster ID on the cluster's tags (elasticmapreduce:ResourceTag/KEY, "Use cluster tags for
+# fine-grained access control": https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-fine-grained-cluster-access.html);
+# ModifyInstanceGroups takes no cluster ID, so no tag can scope it.
+EMR_CLUSTER = "emr-cluster"
+_NOT_TAG_SCOPED = {"modifyinstancegroupbyname"}
+
+
+def literal_tags(args: Args, shape: str) -> set[tuple[str, str]]:
+    """The tags a creating call sets literally: ``Tags`` as a list of ``{Key, Value}`` (``shape`` "list", EMR) or
+    as an object (``shape`` "map", EMR Serverless); tags computed at run time are left out."""
+    if shape == "map":
+        tags = args.sub("Tags")
+        if tags.dynamic:
+            return set()
+        names: list[str] = tags.keys()  # Args.keys(): the keys without JSONPath's ".$"
+        return {(key, value) for key in names if isinstance(value := tags.get(key), str)}
+    items = args.items("Tags")
+    if not isinstance(items, list):
+        return set()
+    out = set()
+    for item in items:
+        key, value = item.get("Key"), item.get("Value")
+        if isinstance(key, str) and isinstance(value, str):
+            out.add((key, value))
+    return out
+
+
+def own_tags(call: Call, key_prefix: str, shape: str) -> tuple[Condition, ...]:
+    """A ``.sync`` creation stops what it created on abort: the resource carries the tags the call sets literally."""
+    return tuple(Condition("StringEquals", f"{key_prefix}{k}", (v,)) for k, v in sorted(literal_tags(call.args, shape)))
+
+
+def created_scope(call: Call, kind: str, what: str, key_prefix: str, pattern: str, creator: str
+                  ) -> tuple[str, tuple[Condition, ...]] | None:
+    """A run-time ``what`` of a resource this machine creates: the pattern scoped by the literal tags every creating
+    state sets (``key_prefix`` + tag key), with a finding; ``None`` when the machine creates no such resource."""
+    if kind not in call.created:
+        return None
+    tags = call.created[kind]
+    if not tags:
+        call.finding("DYNAMIC_RESOURCE", f"{what} is only known at run time and the {creator} of this machine sets "
+                                          f"no literal tag: narrowest pattern {pattern}; set a tag in its Tags and "
+                                          "the grant is scoped to the resources carrying it")
+        return pattern, ()
+    shown = ", ".join(f"{k}={v}" for k, v in tags)
+    call.finding("DYNAMIC_RESOURCE", f"{what} is only known at run time: granted on {pattern} carrying the tags the "
+                                      f"{creator} of this machine sets ({shown})")
+    return pattern, tuple(Condition("StringEquals", f"{key_prefix}{k}", (v,)) for k, v in tags)
+
+
+def _cluster(call: Call) -> tuple[str, tuple[Condition, ...]] | None:
     # A cluster ARN or ID names the cluster in this account and Region; the docs' dynamic form spans every
     # Region and account, this account and Region are enough.
-    return call.named("ClusterId", "elasticmapreduce", "cluster/{}", normalize=lambda v: last_segment(v, "cluster/"))
+    value = call.args.get("ClusterId")
+    if isinstance(value, Dynamic) and call.api.lower() not in _NOT_TAG_SCOPED:
+        scoped = created_scope(call, EMR_CLUSTER, "ClusterId", "elasticmapreduce:ResourceTag/",
+                               call.arn("elasticmapreduce", "cluster/*"), "createCluster")
+        if scoped is not None:
+            return scoped
+    cluster = call.resolve(value, "ClusterId", "elasticmapreduce", "cluster/{}",
+                           normalize=lambda v: last_segment(v, "cluster/"))
+    return None if cluster is None else (cluster, ())
 
 
 @register("elasticmapreduce", "setClusterTerminationProtection", "cancelStep", "modifyInstanceFleetByName",
           "modifyInstanceGroupByName")
 @register("elasticmapreduce", "terminateCluster", "addStep", patterns=(REQUEST_RESPONSE, SYNC))
 def emr_cluster(call: Call) -> None:
-    cluster = _cluster(call)
-    if cluster is None:
+    found = _cluster(call)
+    if found is None:
         return
+    cluster, conditions = found
     always, on_sync = _EMR_CLUSTER_APIS[call.api.lower()]
-    call.allow(always + (on_sync if call.sync else ()), cluster)
+    call.allow(always + (on_sync if call.sync else ()), cluster, *conditions)
     if call.api.lower() == "addstep":
         # An EMR runtime role (AddJobFlowSteps' top-level ExecutionRoleArn) is passed to EMR by the caller.
         pass_role(call, call.args.get("ExecutionRoleArn"), "ExecutionRoleArn", (EMR,))
@@ -47,10 +108,11 @@ def emr_cluster(call: Call) -> None:
 @register("elasticmapreduce", "createCluster", patterns=(REQUEST_RESPONSE, SYNC))
 def emr_create_cluster(call: Call) -> None:
     call.allow("elasticmapreduce:RunJobFlow", "*")  # RunJobFlow has no resource type: the cluster does not exist yet
+    cluster_tags(call)
     if call.sync:
         # The cluster ID is generated at run time: clusters of this account and region.
         call.allow(("elasticmapreduce:DescribeCluster", "elasticmapreduce:TerminateJobFlows"),
-                   call.arn("elasticmapreduce", "cluster/*"))
+                   call.arn("elasticmapreduce", "cluster/*"), *own_tags(call, "elasticmapreduce:ResourceTag/", "list"))
     pass_role(call, call.args.get("ServiceRole"), "ServiceRole", (EMR,))
     pass_role(call, call.args.get("AutoScalingRole"), "AutoScalingRole", ("application-autoscaling.amazonaws.com",))
     instance_profile_role(call, call.args.get("JobFlowRole"), "JobFlowRole", "ec2.amazonaws.com")
@@ -60,6 +122,24 @@ def emr_create_cluster(call: Call) -> None:
         f"arn:{call.ctx.partition}:iam::{call.ctx.account}:role/aws-service-role/{EMR}*/AWSServiceRoleForEMRCleanup*",
         Condition("StringEquals", "iam:AWSServiceName", (EMR,)),
     )
+
+
+def cluster_tags(call: Call) -> None:
+    """RunJobFlow with ``Tags`` tags the new cluster: ``elasticmapreduce:AddTags`` on it (its ID is generated: clusters
+    of this account and Region), limited to the tag keys the definition names when they are literal
+    (``aws:TagKeys``; the tag-on-create keys of RunJobFlow and AddTags in the Service Authorization Reference,
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticmapreduce.html; AWS CDK's
+    EmrCreateCluster grants AddTags whenever it sets tags)."""
+    items = call.args.items("Tags")
+    if items is None or items == []:
+        return
+    keys = [item.get("Key") for item in items] if isinstance(items, list) else [DYNAMIC]
+    clusters = call.arn("elasticmapreduce", "cluster/*")
+    if all(isinstance(k, str) and k for k in keys):
+        call.allow("elasticmapreduce:AddTags", clusters,
+                   Condition("ForAllValues:StringEquals", "aws:TagKeys", tuple(sorted({str(k) for k in keys}))))
+        return
+    call.allow("elasticmapreduce:AddTags", call.dynamic("the keys of Tags", clusters))
 
 
 # --- Amazon EMR on EKS ---------------------------------------------------------------------------------------------
@@ -123,9 +203,22 @@ _APPLICATION_APIS = {
 }
 
 
-def _application(call: Call) -> str | None:
-    return call.named("ApplicationId", "emr-serverless", "/applications/{}",
-                      normalize=lambda v: last_segment(v, "/applications/"))
+EMR_SERVERLESS_APPLICATION = "emr-serverless-application"
+
+
+def _application(call: Call, *, created: bool = False) -> tuple[str, tuple[Condition, ...]] | None:
+    """The application ``ApplicationId`` names; with ``created``, a run-time ID of an application this machine creates
+    is scoped by the tags its createApplication sets (aws:ResourceTag/KEY, "Policies for tag-based access control":
+    https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/security-iam-TBAC.html)."""
+    value = call.args.get("ApplicationId")
+    if created and isinstance(value, Dynamic):
+        scoped = created_scope(call, EMR_SERVERLESS_APPLICATION, "ApplicationId", "aws:ResourceTag/",
+                               call.arn("emr-serverless", "/applications/*"), "createApplication")
+        if scoped is not None:
+            return scoped
+    app = call.resolve(value, "ApplicationId", "emr-serverless", "/applications/{}",
+                       normalize=lambda v: last_segment(v, "/applications/"))
+    return None if app is None else (app, ())
 
 
 def _serverless(actions: tuple[str, ...]) -> list[str]:
@@ -134,7 +227,10 @@ def _serverless(actions: tuple[str, ...]) -> list[str]:
 
 @register("emr-serverless", "createApplication", patterns=(REQUEST_RESPONSE, SYNC))
 def create_application(call: Call) -> None:
-    call.allow("emr-serverless:CreateApplication", call.arn("emr-serverless", "/*"))
+    # CreateApplication has no resource type in the Service Authorization Reference
+    # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonemrserverless.html): it is
+    # authorized on "*" only. The Step Functions page's arn:...:/* is not what IAM checks.
+    call.allow("emr-serverless:CreateApplication", "*")
     call.allow(
         "iam:CreateServiceLinkedRole",
         f"arn:{call.ctx.partition}:iam::{call.ctx.account}:role/aws-service-role/ops.{EMR_SERVERLESS}/"
@@ -142,30 +238,33 @@ def create_application(call: Call) -> None:
         Condition("StringLike", "iam:AWSServiceName", (f"ops.{EMR_SERVERLESS}",)),
     )
     if call.sync:
-        call.allow(_serverless(("GetApplication", "DeleteApplication")), call.arn("emr-serverless", "/applications/*"))
+        call.allow(_serverless(("GetApplication", "DeleteApplication")), call.arn("emr-serverless", "/applications/*"),
+                   *own_tags(call, "aws:ResourceTag/", "map"))
         call.managed_rule(APPLICATION_RULE)
 
 
 @register("emr-serverless", "startApplication", "stopApplication", "deleteApplication",
           patterns=(REQUEST_RESPONSE, SYNC))
 def application(call: Call) -> None:
-    app = _application(call)
-    if app is None:
+    found = _application(call, created=True)
+    if found is None:
         return
+    app, conditions = found
     action, on_sync = _APPLICATION_APIS[call.api.lower()]
-    call.allow(_serverless((action, *(on_sync if call.sync else ()))), app)
+    call.allow(_serverless((action, *(on_sync if call.sync else ()))), app, *conditions)
     if call.sync:
         call.managed_rule(APPLICATION_RULE)
 
 
 @register("emr-serverless", "startJobRun", patterns=(REQUEST_RESPONSE, SYNC))
 def serverless_job(call: Call) -> None:
-    app = _application(call)
+    found = _application(call)
     role = call.args.get("ExecutionRoleArn")
     if not role:
         call.missing("ExecutionRoleArn")
-    if app is None or not role:
+    if found is None or not role:
         return
+    app = found[0]
     call.allow("emr-serverless:StartJobRun", app)
     pass_role(call, role, "ExecutionRoleArn", (EMR_SERVERLESS,))
     if call.sync:
@@ -175,9 +274,10 @@ def serverless_job(call: Call) -> None:
 
 @register("emr-serverless", "cancelJobRun", patterns=(REQUEST_RESPONSE, SYNC))
 def cancel_job_run(call: Call) -> None:
-    app = _application(call)
-    if app is None:
+    found = _application(call)
+    if found is None:
         return
+    app = found[0]
     run = call.args.get("JobRunId")
     if isinstance(run, Dynamic):
         job = call.dynamic("JobRunId", f"{app}/jobruns/*")

@@ -14,12 +14,24 @@ _FN_RE = re.compile(
 )
 
 
-def function_arns(call: Call, function_name: str, qualifier: str | Dynamic | None) -> list[str] | None:
+_PATTERN_NAME_RE = re.compile(r"[A-Za-z0-9_*-]{1,140}")
+
+
+def function_arns(call: Call, function_name: str, qualifier: str | Dynamic | None, *, vouched: bool = False
+                  ) -> list[str] | None:
     """The ARNs Lambda authorizes for an invoke of ``function_name`` (name, ``name:qual``, partial or full ARN).
 
     Lambda compares the policy resource with the function *and* qualifier: an unqualified ARN does not allow a
     call to a version or alias, so a qualified call gets exactly the qualified ARN.
     """
+    if vouched:  # the name pattern of a function the machine's source creates (static.Known): granted as it is
+        m = _FN_RE.match(function_name.replace("*", "x"))
+        start = m.start("name") if m else 0
+        if m and not m["qualifier"] and "*" not in function_name[:start] and _PATTERN_NAME_RE.fullmatch(
+                function_name[start:]):
+            region, account = m["region"] or call.ctx.region, m["account"] or call.ctx.account
+            return [f"arn:{m['partition'] or call.ctx.partition}:lambda:{region}:{account}:function:"
+                    f"{function_name[start:]}"]
     m = _FN_RE.match(function_name)
     if not m:
         call.finding("INVALID_VALUE", f"FunctionName {function_name[:200]!r} is not a Lambda function name or ARN")
@@ -53,13 +65,15 @@ def invoke(call: Call) -> None:
     if not name:
         call.missing("FunctionName")
         return
-    arns = function_arns(call, name, call.args.get("Qualifier"))
+    known = call.args.context
+    arns = function_arns(call, name, call.args.get("Qualifier"), vouched=known is not None and known.vouches(name))
     if arns:
         call.allow("lambda:InvokeFunction", arns)
 
 
-def direct(call: Call, resource: str) -> None:
-    """A function ARN used directly as the Task's ``Resource``: always static."""
-    arns = function_arns(call, resource, None)
+def direct(call: Call, resource: str, *, vouched: bool = False) -> None:
+    """A function ARN used directly as the Task's ``Resource``: always static (or, ``vouched``, the name pattern of a
+    function the machine's source creates)."""
+    arns = function_arns(call, resource, None, vouched=vouched)
     if arns:
         call.allow("lambda:InvokeFunction", arns)

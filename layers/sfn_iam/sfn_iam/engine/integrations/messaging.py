@@ -20,8 +20,9 @@ _LEGACY_US_EAST_1 = ("queue.amazonaws.com", "sqs.amazonaws.com")
 
 
 @lru_cache(maxsize=1024)
-def queue_arn(url: str, default_partition: str) -> str | None:
-    """Turn any SQS queue URL form into the queue's ARN, or ``None`` when it is not a queue URL."""
+def queue_arn(url: str, default_partition: str, pattern: bool = False) -> str | None:
+    """Turn any SQS queue URL form into the queue's ARN, or ``None`` when it is not a queue URL; with ``pattern``, the
+    queue name may be the name pattern of a queue the machine's source creates (``static.Known.vouches``)."""
     try:
         parts = urlsplit(url.strip())
     except ValueError:
@@ -30,7 +31,7 @@ def queue_arn(url: str, default_partition: str) -> str | None:
     path = [p for p in parts.path.split("/") if p]
     if parts.scheme not in ("https", "http") or len(path) != 2 or not re.fullmatch(r"\d{12}", path[0]):
         return None
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,80}(\.fifo)?", path[1]):
+    if not re.fullmatch(r"[A-Za-z0-9_*-]{1,80}(\.fifo)?" if pattern else r"[A-Za-z0-9_-]{1,80}(\.fifo)?", path[1]):
         return None
     region = None
     if host in _LEGACY_US_EAST_1:
@@ -75,7 +76,8 @@ def sqs_send(call: Call) -> None:
     if not url:
         call.missing("QueueUrl")
         return
-    arn = queue_arn(url, call.ctx.partition)
+    known = call.args.context
+    arn = queue_arn(url, call.ctx.partition, known is not None and known.vouches(url))
     if arn is None:
         call.finding("INVALID_VALUE", f"QueueUrl {url[:200]!r} is not an SQS queue URL; nothing granted")
         return

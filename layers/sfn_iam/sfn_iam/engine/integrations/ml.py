@@ -85,7 +85,9 @@ def sagemaker(call: Call) -> None:
         return
     created = present[0]
     call.allow(f"sagemaker:{api.action}", present)
-    # AddTags authorizes tags sent with the create call; ListTags is what the documented template grants on "*".
+    # AddTags authorizes tags sent with the create call; ListTags is what the documented template grants on "*". Both
+    # on the created job only, tags or not (https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html
+    # adds AddTags to every create-job template; docs/adr/0009). Job names are lower-cased, without the page's "*".
     call.allow(("sagemaker:AddTags", "sagemaker:ListTags"), created)
     if call.sync and api.sync:
         call.allow([f"sagemaker:{a}" for a in api.sync], created)
@@ -139,12 +141,48 @@ def model_resources(call: Call) -> list[str]:
     return _model_arns(call, model)
 
 
+# A model invoked with a guardrail applies it with the caller's credentials: bedrock:ApplyGuardrail on the guardrail
+# (https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions.html, "Permissions for invoking
+# guardrails to filter content"). InvokeModel names it in GuardrailIdentifier (optimized and SDK forms), Converse in
+# GuardrailConfig.GuardrailIdentifier; an ID or an ARN, never with its version (GuardrailVersion is separate).
+_GUARDRAIL_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:bedrock:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):guardrail/(?P<id>[a-z0-9]+)(?::[A-Za-z0-9]+)?$"
+)
+_GUARDRAIL_ID_RE = re.compile(r"^[a-z0-9]{1,64}$")
+
+
+def guardrail(call: Call) -> None:
+    """``bedrock:ApplyGuardrail`` on the guardrail a model invocation names, if it names one."""
+    value = call.args.get("GuardrailIdentifier")
+    key = "GuardrailIdentifier"
+    if value is None:
+        value, key = call.args.sub("GuardrailConfig").get("GuardrailIdentifier"), "GuardrailConfig.GuardrailIdentifier"
+    if value is None or value == "":
+        return
+    if isinstance(value, Dynamic):
+        call.allow("bedrock:ApplyGuardrail", call.dynamic(key, call.arn("bedrock", "guardrail/*")))
+        return
+    m = _GUARDRAIL_ARN_RE.match(value)
+    if m is not None:
+        if (m["region"], m["account"]) != (call.ctx.region, call.ctx.account):
+            call.finding("CROSS_ACCOUNT_RESOURCE", f"{key} {value[:200]!r} is a guardrail of another account or "
+                                                   "Region")
+        call.allow("bedrock:ApplyGuardrail", value.rsplit(":", 1)[0] if value.count(":") > 5 else value)
+        return
+    if _GUARDRAIL_ID_RE.match(value):
+        call.allow("bedrock:ApplyGuardrail", call.arn("bedrock", f"guardrail/{value}"))
+        return
+    call.finding("INVALID_VALUE", f"{key} {value[:200]!r} is not a guardrail ID or ARN; bedrock:ApplyGuardrail not "
+                                  "granted")
+
+
 @register("bedrock", "invokeModel", patterns=(REQUEST_RESPONSE, CALLBACK))
 def invoke_model(call: Call) -> None:
     resources = model_resources(call)
     if not resources:
         return
     call.allow("bedrock:InvokeModel", resources)
+    guardrail(call)
     for holder, action in (("Input", "s3:GetObject"), ("Output", "s3:PutObject")):
         parsed = s3_uri(call, call.args.sub(holder).get("S3Uri"), f"{holder}.S3Uri")
         if parsed is not None:

@@ -32,8 +32,14 @@ def item_reader(call: Call, reader: Args) -> None:
         if isinstance(prefix, str) and prefix:
             conditions = (Condition("StringLike", "s3:prefix", (prefix,)),)
         call.allow("s3:ListBucket", s3_arn(call, bucket), *conditions)
-        # Listed objects are read when the reader flattens them (LOAD_AND_FLATTEN); AWS grants the read always.
-        call.allow("s3:GetObject", s3_object(call, bucket, prefix if prefix is not None else "", key_is_prefix=True))
+        # Listed objects are read only when the reader loads them (ReaderConfig.Transformation LOAD_AND_FLATTEN,
+        # https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html); otherwise the items are
+        # the listing's metadata and the read the IAM page's generated policy adds is never made (AWS CDK's
+        # S3ObjectsItemReader grants s3:ListBucket alone). A run-time Transformation may load: the read is granted.
+        transformation = reader.get("Transformation")
+        if transformation == "LOAD_AND_FLATTEN" or isinstance(transformation, Dynamic):
+            call.allow("s3:GetObject", s3_object(call, bucket, prefix if prefix is not None else "",
+                                                 key_is_prefix=True))
         return
     key = args.get("Key")
     if key is None or key == "":

@@ -46,7 +46,9 @@ def distributed_map(call: Call, label: str | None) -> None:
     """A Distributed Map starts, tracks, stops and redrives child executions of its own state machine.
 
     Child execution ARNs are ``execution:SELF/LABEL:ID``; AWS's sample policy uses ``execution:SELF:*``, which
-    does not match them, so both forms are granted for tracking.
+    does not match them, so both forms are granted for tracking. RedriveExecution: redriving the parent redrives its
+    Map Runs with this role (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html;
+    docs/adr/0009).
     """
     ctx = call.ctx
     own = ctx.state_machine_arn

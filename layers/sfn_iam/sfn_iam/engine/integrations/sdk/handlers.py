@@ -12,9 +12,10 @@ from typing import Any
 from sfn_iam.engine.asl import DYNAMIC, Dynamic
 from sfn_iam.engine.integrations.base import Call
 from sfn_iam.engine.integrations.common import s3_arn
+from sfn_iam.engine.integrations.emr import cluster_tags
 from sfn_iam.engine.integrations.lambda_ import invoke
 from sfn_iam.engine.integrations.messaging import put_events
-from sfn_iam.engine.integrations.ml import model_resources
+from sfn_iam.engine.integrations.ml import guardrail, model_resources
 from sfn_iam.engine.integrations.s3io import s3_object
 from sfn_iam.engine.integrations.sdk.scoping import Value, generic, kms_alias
 from sfn_iam.model import Condition
@@ -209,6 +210,12 @@ def _bedrock_model(call: Call, op: Mapping[str, Any]) -> None:
     resources = model_resources(call)
     if resources:
         call.allow(op["a"][0]["x"], resources)
+        guardrail(call)
+
+
+def _emr_run_job_flow(call: Call, op: Mapping[str, Any]) -> None:
+    generic(call, op)
+    cluster_tags(call)
 
 
 def _redshift_data(call: Call, op: Mapping[str, Any]) -> None:
@@ -282,14 +289,18 @@ def _kms_key(call: Call, key: Value, what: str) -> str:
 
 def _kms_reencrypt(call: Call, op: Mapping[str, Any]) -> None:
     """Both keys of a ReEncrypt. A key named by an alias is granted on the keys of the alias's account and Region
-    only for requests that name that alias (``kms:RequestAlias``, a condition key of both ``kms:ReEncryptFrom`` and
-    ``kms:ReEncryptTo`` in the IAM Service Authorization Reference), like the other alias grants
-    (``scoping.kms_alias``): each action pinned to the alias of its own parameter."""
+    that carry that alias (``ForAnyValue:StringEquals kms:ResourceAliases``), not with ``kms:RequestAlias`` as the
+    single-key operations are (``scoping.kms_alias``): a ReEncrypt request names two keys, and the AWS KMS Developer
+    Guide defines kms:RequestAlias for "the alias used to identify the KMS key in the request" without saying which
+    of the two ReEncryptFrom is evaluated with (a source key may even be left out and read from the ciphertext);
+    the key's own aliases do not depend on the request
+    (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases)."""
     for action, member in (("kms:ReEncryptFrom", "SourceKeyId"), ("kms:ReEncryptTo", "DestinationKeyId")):
         key = call.args.get(member)
         aliased = kms_alias(call, key)
         if aliased is not None:
-            call.allow(action, aliased[0], aliased[1])
+            alias = aliased[1].values
+            call.allow(action, aliased[0], Condition("ForAnyValue:StringEquals", "kms:ResourceAliases", alias))
         else:
             call.allow(action, _kms_key(call, key, member))
 
@@ -336,6 +347,7 @@ HANDLERS: dict[str, Callable[[Call, Mapping[str, Any]], None]] = {
     "ddb_batch": _ddb_batch,
     "ddb_partiql": _ddb_partiql,
     "bedrock_model": _bedrock_model,
+    "emr_run_job_flow": _emr_run_job_flow,
     "redshift_data": _redshift_data,
     "athena_query": _athena_query,
     "kms_reencrypt": _kms_reencrypt,

@@ -82,7 +82,8 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
         if member and value is not None and op.get("i", {}).get(member) == value:
             value = None  # e.g. EventBusName "default": the default bus's rules have no bus in their ARN
         if member == "QueueUrl" and isinstance(value, str):
-            value = queue_arn(value, call.ctx.partition) or value
+            known = call.args.context
+            value = queue_arn(value, call.ctx.partition, known is not None and known.vouches(value)) or value
         if isinstance(value, str) and value.startswith("arn:"):
             # an ARN covers every placeholder up to this one: whatever came before is superseded
             if matches(_wild(template), value):
@@ -272,7 +273,7 @@ def _holders(args: Args, path: str) -> list[Args]:
     if head.endswith("[]"):
         items = args.items(head[:-2])
         if isinstance(items, Dynamic):
-            return [Args(DYNAMIC, args.jsonata)]
+            return [Args(DYNAMIC, args.jsonata, args.context)]
         return [h for item in items or () for h in (_holders(item, rest) if rest else [item])]
     if not args.dynamic and not args.has(head):
         return []

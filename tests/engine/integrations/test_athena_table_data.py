@@ -1,0 +1,89 @@
+"""Athena reads the data it queries with the caller's credentials: for tables named literally in the query, the
+locations come from the Glue catalog (a fact the account answers: engine.facts TABLE_LOCATION) and the reads are
+granted on those prefixes; Lake Formation-governed tables need no S3 grant; otherwise a finding names what to
+supply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sfn_iam import engine
+from sfn_iam.engine import facts
+from sfn_iam.engine.integrations.analytics import query_tables
+from sfn_iam.model import StateMachine
+from tests.helpers import ACCOUNT, REGION, SM_ARN, assert_allows, assert_denies, task
+
+GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+
+
+def query(sql: str, database: str | None = "sales", jsonata: bool = False) -> dict[str, Any]:
+    params: dict[str, Any] = {"QueryString": sql, "WorkGroup": "primary",
+                              "ResultConfiguration": {"OutputLocation": "s3://results/athena/"}}
+    if database is not None:
+        params["QueryExecutionContext"] = {"Database": database}
+    return task("arn:aws:states:::athena:startQueryExecution.sync", params, jsonata=jsonata)
+
+
+def plan(definition: dict[str, Any], **locations: facts.Answer) -> engine.Plan:
+    known = facts.Facts({facts.Question(facts.TABLE_LOCATION, f"{GLUE}:table/{name.replace('__', '/')}"): answer
+                         for name, answer in locations.items()})
+    return engine.plan(StateMachine(SM_ARN, definition), known=known)
+
+
+@pytest.mark.parametrize(("sql", "database", "tables"), [
+    ("SELECT * FROM orders", "sales", [("sales", "orders")]),
+    ("select o.id from Sales.Orders o join \"crm\".\"customers\" c on o.c = c.id", None,
+     [("sales", "orders"), ("crm", "customers")]),
+    ("SELECT * FROM awsdatacatalog.sales.orders", None, [("sales", "orders")]),
+    ("WITH recent AS (SELECT * FROM orders) SELECT * FROM recent", "sales", [("sales", "orders")]),
+    ("SELECT * FROM orders CROSS JOIN UNNEST(items) AS t(i)", "sales", [("sales", "orders")]),
+    ("SELECT 1", None, []),
+    ("SELECT * FROM orders", None, None),
+])
+def test_the_tables_a_literal_query_reads(sql: str, database: str | None, tables: list[tuple[str, str]] | None
+                                          ) -> None:
+    assert query_tables(sql, database) == tables
+
+
+def test_a_queried_table_is_read_on_its_location_only() -> None:
+    p = plan(query("SELECT * FROM orders"), sales__orders=facts.table_location("s3://lake/sales/orders"))
+    assert_allows(p, "s3:GetObject", "arn:aws:s3:::lake/sales/orders/part-0001.parquet")
+    assert_denies(p, "s3:GetObject", "arn:aws:s3:::lake/sales/ordersx/part-0001.parquet")
+    assert_denies(p, "s3:GetObject", "arn:aws:s3:::lake/crm/customers/part-0001.parquet")
+    assert_allows(p, "s3:ListBucket", "arn:aws:s3:::lake", {"s3:prefix": "sales/orders/"})
+    assert_denies(p, "s3:ListBucket", "arn:aws:s3:::lake", {"s3:prefix": "crm/"})
+    assert_allows(p, "s3:GetBucketLocation", "arn:aws:s3:::lake")
+    assert not any("reads the data" in f.message or "queried tables" in f.message for f in p.findings)
+
+
+def test_a_lake_formation_table_needs_no_s3_grant() -> None:
+    p = plan(query("SELECT * FROM orders"), sales__orders=facts.table_location("s3://lake/sales/orders/", True))
+    assert_denies(p, "s3:GetObject", "arn:aws:s3:::lake/sales/orders/part-0001.parquet")
+    assert_allows(p, "lakeformation:GetDataAccess", "*")
+
+
+def test_an_unanswered_table_is_named_in_a_finding() -> None:
+    p = plan(query("SELECT * FROM orders JOIN crm.customers USING (id)"),
+             sales__orders=facts.table_location("s3://lake/sales/orders/"))
+    assert_allows(p, "s3:GetObject", "arn:aws:s3:::lake/sales/orders/x")
+    messages = [f.message for f in p.findings if f.code == "OUT_OF_BAND_PERMISSION"]
+    assert any("crm.customers" in m and "sales.orders" not in m for m in messages), messages
+    assert facts.Question(facts.TABLE_LOCATION, f"{GLUE}:table/crm/customers") in p.questions
+
+
+@pytest.mark.parametrize("definition", [
+    task("arn:aws:states:::athena:startQueryExecution", {"QueryString.$": "$.sql", "WorkGroup": "primary"}),
+    query("SELECT * FROM orders", database=None),
+])
+def test_tables_that_cannot_be_named_get_a_finding_saying_what_to_supply(definition: dict[str, Any]) -> None:
+    p = plan(definition)
+    assert any(f.code == "OUT_OF_BAND_PERMISSION" and "name the tables literally" in f.message for f in p.findings)
+    assert not any(q.kind == facts.TABLE_LOCATION for q in p.questions)
+
+
+def test_a_query_built_from_literals_names_its_tables_too() -> None:
+    p = plan(query("{% 'SELECT * FROM ' & 'orders' %}", jsonata=True),
+             sales__orders=facts.table_location("s3://lake/sales/orders/"))
+    assert_allows(p, "s3:GetObject", "arn:aws:s3:::lake/sales/orders/x")
