@@ -103,6 +103,8 @@ def created_tags(nodes: list[Node]) -> dict[str, tuple[tuple[str, str], ...]]:
         if creator is None:
             continue
         kind, shape = creator
+        from sfn_iam.engine.integrations import emr  # loaded with the integrations that use it
+
         tags = emr.literal_tags(node.args, shape)
         found[kind] = tags if kind not in found else found[kind] & tags
     return {kind: tuple(sorted(tags)) for kind, tags in found.items()}
