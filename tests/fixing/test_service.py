@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sfn_iam.fixing import settings as config
-from sfn_iam.fixing.changes import ReadBackMismatchError, normalize
+from sfn_iam.fixing.changes import ChangeSet, ReadBackMismatchError, normalize
 from sfn_iam.fixing.outcome import Status
 from sfn_iam.fixing.service import RoleFixer
 from tests.fakes import ACCOUNT, FakeMachines, FakeRoles
@@ -56,15 +56,24 @@ def test_a_machine_being_deleted_is_gone() -> None:
     assert (out.status, out.reason) == (Status.GONE, "STATE_MACHINE_GONE")
 
 
-def test_read_back_mismatch_is_retried_then_fails() -> None:
-    fixer, machines, roles, sleeps = make(stale_reads=1)
-    machines.add(ARN, SNS, roles.add_role("r"))
-    assert fixer.fix(ARN).status is Status.WRITTEN  # one stale read, then consistent
+def test_a_managed_policy_version_is_read_back_and_a_mismatch_is_retried_then_fails() -> None:
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}
+    roles, sleeps = FakeRoles(stale_reads=1), []  # type: list[float]
+    roles.managed["p"] = {"Version": "2012-10-17", "Statement": []}
+    ChangeSet(roles, True, sleeps.append).put_managed("p", doc)  # one stale read, then consistent
     assert sleeps == [0.5]
-    fixer, machines, roles, _ = make(stale_reads=10)
-    machines.add(ARN, SNS, roles.add_role("r"))
+    roles = FakeRoles(stale_reads=10)
+    roles.managed["p"] = {"Version": "2012-10-17", "Statement": []}
     with pytest.raises(ReadBackMismatchError):
-        fixer.fix(ARN)
+        ChangeSet(roles, True, sleeps.append).put_managed("p", doc)
+
+
+def test_an_inline_policy_is_not_read_back_iams_answer_confirms_it() -> None:
+    fixer, machines, roles, sleeps = make(stale_reads=10)
+    machines.add(ARN, SNS, roles.add_role("r"))
+    assert fixer.fix(ARN).status is Status.WRITTEN
+    assert sleeps == [] and roles.stale_reads == 10  # nothing read after the write
+    assert roles.roles["r"].inline[NAME]["Statement"]
 
 
 def test_report_mode_counts_inline_space_itself() -> None:
