@@ -142,9 +142,9 @@ def test_a_non_admin_role_in_the_patterns_is_granted_for_its_service(world: Worl
         assert not _requested(world, action, worker, "lambda.amazonaws.com")
     assert not _refusals(result, worker)
     # the role's reads: GetRole, ListRolePolicies, GetRolePolicy (its one inline policy), ListAttachedRolePolicies;
-    # on top of the create's 8 (test_role_fixer.py)
-    assert world.counter.calls["iam:ListRolePolicies"] == 2  # the machine's role and the passed role
-    assert world.counter.own() <= 8 + 4
+    # on top of the create's 5 (test_role_fixer.py), which lists nothing of the machine's own role
+    assert world.counter.calls["iam:ListRolePolicies"] == 1  # the passed role
+    assert world.counter.own() <= 5 + 4
 
 
 def test_a_role_that_does_not_exist_is_refused(world: World) -> None:
@@ -204,7 +204,7 @@ def test_a_machine_passing_no_literal_role_reads_no_other_role(world: World) -> 
         "QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q", "MessageBody": "m"}))
     assert result["status"] == "written"
     assert world.counter.calls["iam:GetRole"] == 1  # the machine's own role
-    assert world.counter.calls["iam:ListRolePolicies"] == 1
+    assert world.counter.calls["iam:ListRolePolicies"] == 0  # a create lists nothing of its own role either
     assert world.counter.calls["iam:GetPolicy"] == 0
 
 

@@ -3,10 +3,11 @@
 One item per machine, keyed by its policy base name (``pk``), with ``arn``, the string set ``roles``, ``defHash``,
 ``policyHash``, ``docs`` (the documents planned, compact JSON: what a retiring policy may keep), ``overflow``,
 ``aliases`` (the machine had aliases when last listed; absent: not known), ``role`` (the machine's own role at the
-last claim), ``retiring`` (string set: roles that may carry its retiring policy) and ``findingsHash`` (what the last sweep reported: it publishes only what changed);
-one item per sweep cursor, keyed ``#cursor.<name>`` (``#`` never occurs in an IAM
-policy name). Every write is a single atomic ``UpdateItem``/``DeleteItem``, so concurrent events never lose each
-other's roles (set ``ADD``/``DELETE`` instead of read-modify-write). docs/adr/0006-ledger-and-convergence.md.
+last claim), ``retiring`` (string set: roles that may carry its retiring policy) and ``findingsHash`` (what the last
+sweep reported: it publishes only what changed); one item per sweep cursor, keyed ``#cursor.<name>`` (``#`` never
+occurs in an IAM policy name). Every write is a single atomic ``UpdateItem``/``DeleteItem``, so concurrent events
+never lose each other's roles (set ``ADD``/``DELETE`` instead of read-modify-write).
+docs/adr/0006-ledger-and-convergence.md.
 """
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ class Placement:
         self._claim(run, sm, base, role_name, plan.documents)
         if run.defer_versions and (run.prior is None or run.prior.aliases is not False):
             raise NeedVersionsError(base)  # nothing written yet
-        if fresh and run.prior is None or run.prior is not None and role_name not in run.prior.roles:
+        if (fresh and run.prior is None) or (run.prior is not None and role_name not in run.prior.roles):
             known = self.known_inline(run, run.prior, base, role_name)
         else:
             known = None  # a role the machine was on: listed (its other inline policies are judged for residual access)
@@ -169,6 +169,8 @@ class Placement:
             placed = self._place_inline(run, role_name, base, inline, plan.documents[0], known_changed=changed)
             if placed is not None:
                 return placed, "inline", "", plan.documents
+        if known is not None:  # it did not fit inline: the role carries other policies, which the outcome judges too
+            inline = run.seen_inline = self.roles.list_inline(role_name) or []
         return self._place_managed(run, sm, role_name, base, inline, attached)
 
     def known_inline(self, run: ChangeSet, entry: LedgerEntry | None, base: str, role: str) -> list[str] | None:
@@ -229,7 +231,7 @@ class Placement:
                 run.sleep(jitter(base, attempt))
                 attached = None  # another writer changed the role: look again
             if attached is None:
-                attached = self.roles.list_attached(role) or []
+                attached = run.seen_attached = self.roles.list_attached(role) or []
             ours = {a.name for a in attached if naming.is_overflow_of(base, a.name)}
             others = len(attached) - len(ours)
             if too_large or others + len(plan.documents) > self.settings.max_attached:
