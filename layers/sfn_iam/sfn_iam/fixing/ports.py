@@ -67,6 +67,13 @@ class PolicyHolder:
     role_name: str
     inline: tuple[str, ...] = ()
     attached: tuple[AttachedPolicy, ...] = ()
+    # (name, document) of inline policies, when the listing returned them (IAM's GetAccountAuthorizationDetails
+    # does): the sweep then reads none of them again (governance/sweep.py, SweepCache)
+    documents: tuple[tuple[str, Document], ...] = field(default=(), compare=False, hash=False)
+    # every inline policy name and every attached managed policy of the role, not only ours, when the listing returned
+    # them (as IAM's does): the sweep lists the role no further
+    listed: tuple[tuple[str, ...], tuple[AttachedPolicy, ...]] | None = field(default=None, compare=False,
+                                                                                hash=False)
 
 
 @dataclass(frozen=True, slots=True)
