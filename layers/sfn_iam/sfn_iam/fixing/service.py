@@ -5,12 +5,20 @@ calls for each state machine (``fresh=False``) and each orphaned policy. Every p
 :class:`~sfn_iam.fixing.outcome.Outcome`; AWS errors other than "not found" and IAM's ``LimitExceeded`` propagate so the
 platform retries.
 
-Call budget of a create on a role without our policy: DescribeStateMachine, ledger claim, GetRole,
-ListRolePolicies, PutRolePolicy, GetRolePolicy (read-back), DescribeStateMachine (re-check) = 7, plus residual
-access (fixing/residual.py): ListAttachedRolePolicies (unless placement listed them) and one read per other
-policy on the role (GetRolePolicy inline, GetPolicy + GetPolicyVersion managed) = 8 on a clean role. Inline space is
-not pre-computed (that would cost a GetRolePolicy per other policy): IAM refuses an overflowing ``PutRolePolicy``
-atomically with ``LimitExceeded`` and the fixer then moves the policy to customer-managed policies (docs/adr/0001).
+Call budget (docs/local-invoke.md, bench/event_cost.py; asserted in tests/e2e). A create: DescribeStateMachine, the
+ledger claim, GetRole, PutRolePolicy, DescribeStateMachine (re-check after the write) = 5, plus one read per fact the
+definition makes the fixer look up: the ledger has no entry for a machine just created, so nothing of it is on the
+role and the role is not listed (``Placement.known_inline``), and IAM's answer confirms the write (no read-back:
+fixing/changes.py). An update: the same plus ListRolePolicies of its role = 6 (its aliases are listed only when the
+ledger does not say it had none). A role move: the claim, GetRole and PutRolePolicy on the new role (not listed:
+the ledger does not name it), GetRole of the role it left, ListExecutions (older executions still run there),
+DeleteRolePolicy, the ledger's release and the two descriptions = 9. A delete: DescribeStateMachine, the ledger
+entry taken (DeleteItem), GetRole, DeleteRolePolicy, DescribeStateMachine = 5. A role the ledger says may carry more
+of the machine (overflow, version or retiring policies, an entry written before it recorded the machine's role) is
+listed. Residual access (fixing/residual.py) judges in an event only the policies placement listed, one read per
+other policy; the sweep judges every in-scope role whole. Inline space is not pre-computed (that would cost a
+GetRolePolicy per other policy): IAM refuses an overflowing ``PutRolePolicy`` atomically with ``LimitExceeded`` and
+the fixer then lists the role and moves the policy to customer-managed policies (docs/adr/0001).
 
 Routed versions under another role (fixing/versions.py, docs/adr/0008): their ``<base>,version`` policy is placed
 after the machine's own and before the roles the ledger names are cleaned, so a role that keeps one is left alone
