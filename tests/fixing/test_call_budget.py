@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from sfn_iam.fixing import settings as config
 from sfn_iam.fixing.outcome import Status
 from sfn_iam.fixing.ports import AttachedPolicy, LedgerEntry
@@ -202,3 +204,26 @@ def test_report_mode_lists_what_it_proposes_to_change() -> None:
     machines.add(ARN, publishes("a"), role)
     assert fixer.handle_event(created(role)).status is Status.PROPOSED
     assert roles.listed == ["r"] and BASE not in book.entries
+
+
+def test_an_update_without_a_ledger_entry_lists_the_aliases() -> None:
+    fixer, machines, roles, book = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("a"), role)
+    fixer.handle_event(updated())
+    assert machines.alias_listings == 1 and book.entries[BASE].aliases is False
+
+
+@pytest.mark.parametrize("entry", [
+    LedgerEntry(ARN, frozenset({"r"}), role="r", aliases=False, overflow=True),  # managed overflow: look for it
+    LedgerEntry(ARN, frozenset({"r"}), role="r", aliases=True),  # aliases: a version policy may be there
+    LedgerEntry(ARN, frozenset({"r"}), role="other", aliases=False),  # not its own role: a version or retiring one
+])
+def test_a_delete_lists_a_role_the_ledger_does_not_describe_whole(entry: LedgerEntry) -> None:
+    fixer, _, roles, book = make()
+    roles.add_role("r")
+    roles.roles["r"].inline[BASE + ",version"] = {"Version": "2012-10-17", "Statement": []}
+    book.entries[BASE] = entry
+    out = fixer.handle_event(deleted())
+    assert out.status is Status.REMOVED
+    assert roles.listed[0] == "r" and roles.roles["r"].inline == {}
