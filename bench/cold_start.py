@@ -4,7 +4,9 @@ Each sample is a fresh interpreter. The handler is imported the way Lambda impor
 environment variables set, so Powertools' Tracer is *enabled* and patches botocore (outside Lambda it would
 disable itself and the figure would flatter us), and with the layer directory on sys.path as /opt/python is.
 Two figures for the handler: the module import (Lambda's init phase), and import + building the settings and
-clients on the first event. Prints medians of N runs (default 9, BENCH_RUNS) and the ratios; the target is <= 1.5x.
+clients on the first event. Prints medians of N runs (default 9, BENCH_RUNS) and the ratios; the targets are <= 1.3x
+for the import and <= 1.6x for the import with settings and clients (and the tracer, which the handler builds then).
+The environment is the template's (``LEDGER_TABLE_NAME`` set: the ledger's client is built too).
 
 Two environments. "layer" is what Lambda has: the bare interpreter (``-S``: no site-packages) with only the layer's
 pinned requirements (``layers/sfn_iam/requirements.txt``, installed once with ``pip install --target`` into
@@ -28,7 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
-TARGET = 1.5
+TARGET = 1.3  # the handler's import
+TARGET_FIRST = 1.6  # import, settings, clients and tracer: the first event before it does anything
 LAYER_ENV = ROOT / "build" / "bench-layer"
 
 BASELINE = """
@@ -64,6 +67,7 @@ LAMBDA_ENV = {
     "ROLE_PATH": "/stepfunctions/",
     "POWERTOOLS_SERVICE_NAME": "sfn-iam-role-fixer",
     "POWERTOOLS_METRICS_NAMESPACE": "SfnIam",
+    "LEDGER_TABLE_NAME": "sfn-iam-ledger",  # template.yaml sets it: the first event builds the ledger's client
 }
 
 
@@ -129,10 +133,11 @@ def measure(label: str, extra: list[str], isolated: bool, layer: Path | None = N
         "ratio_import_plus_clients": round(first / base, 2),
         "tracer_disabled": sorted(tracer_disabled),
         "target_ratio": TARGET,
+        "target_ratio_first_event": TARGET_FIRST,
     }
     print(json.dumps(result, indent=2))
     print(f"[{label}] handler import {imp * 1000:.0f} ms vs import boto3 {base * 1000:.0f} ms: {imp / base:.2f}x "
-          f"(target <= {TARGET}x); with settings + clients {first / base:.2f}x")
+          f"(target <= {TARGET}x); with settings + clients {first / base:.2f}x (target <= {TARGET_FIRST}x)")
     return result
 
 

@@ -150,6 +150,9 @@ class FakeRoles:
                                        for n in r.attached]
 
     def get_managed(self, name: str) -> Document | None:
+        if self.stale_reads > 0 and name in self.managed:
+            self.stale_reads -= 1
+            return {"Version": "2012-10-17", "Statement": []}
         return copy.deepcopy(self.managed.get(name))
 
     def put_managed(self, name: str, document: Document) -> str:
@@ -226,11 +229,13 @@ class FakeLedger:
         self.findings: dict[str, str] = {}
 
     def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
-              documents: tuple[Document, ...] = ()) -> LedgerEntry | None:
+              documents: tuple[Document, ...] = (), aliases: bool | None = None) -> LedgerEntry | None:
         old = self.entries.get(base)
         roles = (old.roles if old else frozenset()) | {role}
         self.entries[base] = LedgerEntry(arn, roles, definition_hash, policy_hash, old.overflow if old else False,
-                                         tuple(json.loads(json.dumps(list(documents)))))
+                                         tuple(json.loads(json.dumps(list(documents)))),
+                                         aliases if aliases is not None else old.aliases if old else None,
+                                         role, old.retiring if old else frozenset())
         return old
 
     def get(self, base: str) -> LedgerEntry | None:
@@ -250,12 +255,20 @@ class FakeLedger:
         if old:
             self.entries[base] = replace(old, overflow=True)
 
+    def mark_retiring(self, base: str, role: str, carries: bool = True) -> None:
+        old = self.entries.get(base)
+        if old:
+            self.entries[base] = replace(old, retiring=old.retiring | {role} if carries else old.retiring - {role})
+
     def forget(self, base: str, roles: frozenset[str]) -> None:
         old = self.entries.get(base)
         if old and old.roles <= roles:
             del self.entries[base]
         else:
             self.release(base, roles)
+
+    def take(self, base: str) -> LedgerEntry | None:
+        return self.entries.pop(base, None)
 
     def note_findings(self, base: str, digest: str) -> str:
         previous = self.findings.get(base, "")

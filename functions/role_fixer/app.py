@@ -2,13 +2,16 @@
 
 Logs carry the EventBridge event id as correlation id; every outcome is logged, counted and published to
 EventBridge (docs/events.md). Unexpected errors propagate: Lambda retries the event, then the on-failure queue
-keeps it. Clients and settings are built once per execution environment, on the first event.
+keeps it. Clients, settings and the tracer are built once per execution environment, on the first event: the import
+(Lambda's init phase) loads neither the X-Ray SDK nor the engine's planner (bench/cold_start.py).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +26,45 @@ from sfn_iam.fixing.outcome import Outcome
 from sfn_iam.fixing.service import RoleFixer
 
 logger = Logger()
-tracer = Tracer(patch_modules=("botocore",))  # only what we call: patching every supported library costs ~100 ms
 metrics = Metrics()
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class LazyTracer:
+    """Powertools' Tracer, built by :func:`runtime` with the clients (importing the X-Ray SDK and patching botocore
+    is part of the first event, not of the module import); ``capture_lambda_handler`` wraps the handler then."""
+
+    def __init__(self) -> None:
+        self._tracer: Tracer | None = None
+
+    @property
+    def tracer(self) -> Tracer:
+        if self._tracer is None:
+            # only what we call: patching every supported library costs ~100 ms
+            self._tracer = Tracer(patch_modules=("botocore",))
+        return self._tracer
+
+    @property
+    def disabled(self) -> bool:
+        return bool(self.tracer.disabled)
+
+    def put_annotation(self, key: str, value: str) -> None:
+        self.tracer.put_annotation(key, value)
+
+    def capture_lambda_handler(self, handler: Handler) -> Handler:
+        captured: list[Handler] = []
+
+        @functools.wraps(handler)
+        def traced(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            if not captured:
+                captured.append(self.tracer.capture_lambda_handler(handler))
+            return captured[0](event, context)
+
+        return traced
+
+
+tracer = LazyTracer()
 
 
 @dataclass(frozen=True)
@@ -40,6 +80,7 @@ _runtime: Runtime | None = None
 def runtime() -> Runtime:
     global _runtime
     if _runtime is None:
+        tracer.tracer  # noqa: B018 -- built (and botocore patched) before the clients
         wiring = wire(config.from_env(os.environ))
         _runtime = Runtime(wiring, wiring.fixer(sleep=time.sleep), wiring.publisher())
     return _runtime

@@ -399,15 +399,33 @@ def test_update_with_role_arn_and_delete_cost_the_same_at_any_number_of_roles(wo
     world.sfn.update_state_machine(stateMachineArn=sm, definition=V2)
     world.counter.reset()
     world.invoke(_event("update_state_machine_role.json", sm, role))  # CloudFormation always sends roleArn
-    # the create's calls, plus ListAttachedRolePolicies (residual access) and ListStateMachineAliases (an update
-    # keeps the versions its aliases route to granted)
-    assert world.counter.own() <= 9 and world.counter.calls["iam:GetAccountAuthorizationDetails"] == 0
+    # DescribeStateMachine, the ledger claim (it says the machine had no aliases: none listed), GetRole,
+    # ListRolePolicies, PutRolePolicy, DescribeStateMachine (re-check)
+    assert world.counter.own() <= 6, dict(world.counter.calls)
+    assert world.counter.calls["iam:GetAccountAuthorizationDetails"] == 0
+    assert world.counter.calls["stepfunctions:ListStateMachineAliases"] == 0
     assert is_allowed(documents(world, "OrderProcessingRole"), "sqs:SendMessage", QUEUE, {})
+    # a role move: the claim, GetRole and PutRolePolicy on the new role (the ledger does not name it: nothing of the
+    # machine is there), GetRole of the old role (still in scope?), ListExecutions (older executions run under it),
+    # DeleteRolePolicy there (the ledger says it carries the machine's policy only), the ledger's release, and the two
+    # descriptions
+    role2 = world.role("OrderProcessingRoleV2")
+    world.sfn.update_state_machine(stateMachineArn=sm, roleArn=role2)
+    world.counter.reset()
+    world.invoke(_event("update_state_machine_role.json", sm, role2))
+    assert world.counter.own() <= 9, dict(world.counter.calls)
+    assert world.counter.calls["iam:GetAccountAuthorizationDetails"] == 0
+    assert documents(world, "OrderProcessingRole") == []
+    assert is_allowed(documents(world, "OrderProcessingRoleV2"), "sqs:SendMessage", QUEUE, {})
     world.sfn.delete_state_machine(stateMachineArn=sm)
     world.counter.reset()
     assert world.invoke(_event("delete_state_machine.json", sm))["status"] == "removed"
-    assert world.counter.own() <= 7 and world.counter.calls["iam:GetAccountAuthorizationDetails"] == 0
-    assert world.policies("OrderProcessingRole") == {"inline": {}, "attached": []}
+    # DescribeStateMachine (gone), the ledger entry taken (DeleteItem), GetRole, DeleteRolePolicy, DescribeStateMachine
+    # (still gone)
+    assert world.counter.own() <= 5, dict(world.counter.calls)
+    assert world.counter.calls["iam:GetAccountAuthorizationDetails"] == 0
+    assert world.policies("OrderProcessingRoleV2") == {"inline": {}, "attached": []}
+    assert ledger_item("sfn-iam.us-east-1.OrderProcessing") is None
 
 
 def test_without_a_ledger_entry_a_delete_still_finds_the_policy(world: World) -> None:

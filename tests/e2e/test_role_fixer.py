@@ -105,18 +105,19 @@ def test_every_event_file(world: World, file: str) -> None:
 
 # -- call budget and idempotency ---------------------------------------------------------------------------------
 
-def test_create_costs_at_most_eight_calls_and_a_duplicate_writes_nothing(world: World) -> None:
+def test_create_costs_five_calls_and_a_duplicate_writes_nothing(world: World) -> None:
     sm, role = _create(world)
     event = _event("create_state_machine.json", sm, role)
     assert world.invoke(event)["status"] == "written"
     print("create:", dict(world.counter.calls))
-    # describe, ledger claim, GetRole, ListRolePolicies, PutRolePolicy, read-back, describe again (changed meanwhile?),
-    # ListAttachedRolePolicies (residual access: nothing else on the role); and, the first time the fixer writes to
-    # a role, PutRolePermissionsBoundary (the ceiling as its boundary: fixing/boundary.py)
-    assert world.counter.own() <= 9
+    # describe, ledger claim, GetRole, PutRolePolicy, describe again (changed meanwhile?): the ledger has no entry, so
+    # nothing of the machine is on the role; IAM's answer confirms the write; residual access is the sweep's. And,
+    # the first time the fixer writes to a role, PutRolePermissionsBoundary (the ceiling as its boundary).
+    assert world.counter.own() == 6, dict(world.counter.calls)
     assert world.counter.calls["iam:PutRolePermissionsBoundary"] == 1
-    assert world.counter.calls["iam:ListAttachedRolePolicies"] == 1
+    assert world.counter.calls["stepfunctions:DescribeStateMachine"] == 2
     assert world.counter.calls["dynamodb:UpdateItem"] == 1
+    assert world.counter.calls["iam:GetRole"] == world.counter.calls["iam:PutRolePolicy"] == 1
     world.counter.reset()
     second = world.invoke(event)  # duplicate delivery
     print("duplicate:", dict(world.counter.calls))

@@ -183,7 +183,7 @@ def test_every_iam_request_takes_a_token(lambda_world: dict[str, Any]) -> None:
     rate_limit(iam, Counting(1000, burst=1000))
     store = IamRolePolicyStore(iam, partition="aws", account=sandbox.ACCOUNT, role_path=sandbox.ROLE_PATH)
     Sweeper(StepFunctionsReader(sfn), store, config.from_env(dict(sandbox.FIXER_ENV)), sandbox.REGION).run()
-    assert Counting.taken == counter.total("iam") > 5
+    assert Counting.taken == counter.total("iam") >= 5  # GetRole, the listing's pages, writes: every one paced
 
 
 def test_cli_sweep_refuses_an_unwritable_report_before_touching_aws(tmp_path: Path) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from sfn_iam.fixing import settings as config
-from sfn_iam.fixing.changes import ReadBackMismatchError, normalize
+from sfn_iam.fixing.changes import ChangeSet, ReadBackMismatchError, normalize, same
 from sfn_iam.fixing.outcome import Status
 from sfn_iam.fixing.service import RoleFixer
+from tests.evaluate import is_allowed
 from tests.fakes import ACCOUNT, FakeMachines, FakeRoles
 
 ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Orders"
@@ -56,15 +57,24 @@ def test_a_machine_being_deleted_is_gone() -> None:
     assert (out.status, out.reason) == (Status.GONE, "STATE_MACHINE_GONE")
 
 
-def test_read_back_mismatch_is_retried_then_fails() -> None:
-    fixer, machines, roles, sleeps = make(stale_reads=1)
-    machines.add(ARN, SNS, roles.add_role("r"))
-    assert fixer.fix(ARN).status is Status.WRITTEN  # one stale read, then consistent
+def test_a_managed_policy_version_is_read_back_and_a_mismatch_is_retried_then_fails() -> None:
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}
+    roles, sleeps = FakeRoles(stale_reads=1), []  # type: list[float]
+    roles.managed["p"] = {"Version": "2012-10-17", "Statement": []}
+    ChangeSet(roles, True, sleeps.append).put_managed("p", doc)  # one stale read, then consistent
     assert sleeps == [0.5]
-    fixer, machines, roles, _ = make(stale_reads=10)
-    machines.add(ARN, SNS, roles.add_role("r"))
+    roles = FakeRoles(stale_reads=10)
+    roles.managed["p"] = {"Version": "2012-10-17", "Statement": []}
     with pytest.raises(ReadBackMismatchError):
-        fixer.fix(ARN)
+        ChangeSet(roles, True, sleeps.append).put_managed("p", doc)
+
+
+def test_an_inline_policy_is_not_read_back_iams_answer_confirms_it() -> None:
+    fixer, machines, roles, sleeps = make(stale_reads=10)
+    machines.add(ARN, SNS, roles.add_role("r"))
+    assert fixer.fix(ARN).status is Status.WRITTEN
+    assert sleeps == [] and roles.stale_reads == 10  # nothing read after the write
+    assert roles.roles["r"].inline[NAME]["Statement"]
 
 
 def test_report_mode_counts_inline_space_itself() -> None:
@@ -141,3 +151,59 @@ def test_normalize_ignores_order_and_single_value_form() -> None:
          "Version": "2012-10-17"}
     assert normalize(a) == normalize(b)
     assert normalize(a) != normalize({**b, "Version": "2008-10-17"})
+
+
+def test_a_managed_policy_version_is_read_back_three_times_with_growing_waits() -> None:
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}
+    roles, sleeps = FakeRoles(stale_reads=2), []  # type: list[float]
+    roles.managed["p"] = {"Version": "2012-10-17", "Statement": []}
+    ChangeSet(roles, True, sleeps.append).put_managed("p", doc)  # consistent on the third read
+    assert sleeps == [0.5, 1.0]
+    roles = FakeRoles(stale_reads=3)
+    roles.managed["p"] = {"Version": "2012-10-17", "Statement": []}
+    with pytest.raises(ReadBackMismatchError):
+        ChangeSet(roles, True, sleeps.append).put_managed("p", doc)
+
+
+def test_documents_are_the_same_whatever_the_order_of_statements_and_of_their_keys() -> None:
+    first = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": "arn:aws:sns:us-east-1:1:a"},
+        {"Resource": "arn:aws:sqs:us-east-1:1:q", "Action": "sqs:SendMessage", "Effect": "Allow"}]}
+    second = {"Statement": [
+        {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": "arn:aws:sqs:us-east-1:1:q"},
+        {"Resource": "arn:aws:sns:us-east-1:1:a", "Effect": "Allow", "Action": "sns:Publish"}],
+        "Version": "2012-10-17"}
+    assert same(first, second)
+
+
+def test_a_machine_changed_during_the_write_is_described_again_and_its_new_definition_placed() -> None:
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, SNS, role)
+    queue = {"StartAt": "Q", "States": {"Q": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                                              "End": True, "Parameters": {
+                                                  "QueueUrl": f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/q",
+                                                  "MessageBody": "m"}}}}
+    put = roles.put_inline
+
+    def put_then_change(role_name: str, name: str, document: dict[str, object]) -> None:
+        put(role_name, name, document)
+        machines.add(ARN, queue, role)  # another event updated the machine meanwhile
+
+    roles.put_inline = put_then_change  # type: ignore[method-assign]
+    out = fixer.fix(ARN)
+    assert "CONCURRENT_CHANGE" in {f.code for f in out.findings}
+    granted = [roles.roles["r"].inline[NAME]]
+    assert is_allowed(granted, "sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:q")
+    assert not is_allowed(granted, "sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:t")
+
+
+def test_a_residual_policy_is_detached_in_enforce_mode_only() -> None:
+    roles = FakeRoles()
+    roles.add_role("r")
+    roles.roles["r"].attached.append("team")
+    ChangeSet(roles, False, lambda _: None).detach_other("r", f"arn:aws:iam::{ACCOUNT}:policy/team")
+    assert roles.roles["r"].attached == ["team"]
+    run = ChangeSet(roles, True, lambda _: None)
+    run.detach_other("r", f"arn:aws:iam::{ACCOUNT}:policy/team")
+    assert roles.roles["r"].attached == [] and [c.applied for c in run.changes] == [True]

@@ -265,14 +265,19 @@ class IamRolePolicyStore:
             for role in page.get("RoleDetailList", []):
                 if not role["Path"].startswith(self.role_path) and not self._tagged(role.get("Tags", [])):
                     continue
-                inline = tuple(p["PolicyName"] for p in role.get("RolePolicyList", [])
-                               if p["PolicyName"].startswith(prefix))
+                ours = [p for p in role.get("RolePolicyList", []) if p["PolicyName"].startswith(prefix)]
+                inline = tuple(p["PolicyName"] for p in ours)
+                documents = tuple((p["PolicyName"], _document(p["PolicyDocument"])) for p in ours
+                                  if "PolicyDocument" in p)
                 attached = tuple(AttachedPolicy(p["PolicyName"], p["PolicyArn"])
                                  for p in role.get("AttachedManagedPolicies", [])
                                  if p["PolicyName"].startswith(prefix) and p["PolicyArn"].startswith(
                                      self._policy_arn_prefix))
                 if inline or attached:
-                    found.append(PolicyHolder(role["Arn"], role["RoleName"], inline, attached))
+                    every = (tuple(p["PolicyName"] for p in role.get("RolePolicyList", [])),
+                             tuple(AttachedPolicy(p["PolicyName"], p["PolicyArn"])
+                                   for p in role.get("AttachedManagedPolicies", [])))
+                    found.append(PolicyHolder(role["Arn"], role["RoleName"], inline, attached, documents, every))
         return found
 
     def _tagged(self, tags: list[Any]) -> bool:

@@ -1,11 +1,13 @@
 """DynamoDB adapter of the ledger: which roles carry which machine's policies, and the sweep's cursor.
 
 One item per machine, keyed by its policy base name (``pk``), with ``arn``, the string set ``roles``, ``defHash``,
-``policyHash``, ``docs`` (the documents planned, compact JSON: what a retiring policy may keep), ``overflow`` and
-``findingsHash`` (what the last sweep reported: it publishes only what changed);
-one item per sweep cursor, keyed ``#cursor.<name>`` (``#`` never occurs in an IAM
-policy name). Every write is a single atomic ``UpdateItem``/``DeleteItem``, so concurrent events never lose each
-other's roles (set ``ADD``/``DELETE`` instead of read-modify-write). docs/adr/0006-ledger-and-convergence.md.
+``policyHash``, ``docs`` (the documents planned, compact JSON: what a retiring policy may keep), ``overflow``,
+``aliases`` (the machine had aliases when last listed; absent: not known), ``role`` (the machine's own role at the
+last claim), ``retiring`` (string set: roles that may carry its retiring policy) and ``findingsHash`` (what the last
+sweep reported: it publishes only what changed); one item per sweep cursor, keyed ``#cursor.<name>`` (``#`` never
+occurs in an IAM policy name). Every write is a single atomic ``UpdateItem``/``DeleteItem``, so concurrent events
+never lose each other's roles (set ``ADD``/``DELETE`` instead of read-modify-write).
+docs/adr/0006-ledger-and-convergence.md.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from sfn_iam.fixing.ports import Document, LedgerEntry
 
 REQUIRED_ACTIONS = frozenset({
     "dynamodb:GetItem",  # get, get_cursor
-    "dynamodb:UpdateItem",  # claim, add_roles, release, mark_overflow, put_cursor, note_findings
-    "dynamodb:DeleteItem",  # forget, put_cursor("")
+    "dynamodb:UpdateItem",  # claim, add_roles, release, mark_overflow, mark_retiring, put_cursor, note_findings
+    "dynamodb:DeleteItem",  # forget, take, put_cursor("")
 })
 _CURSOR = "#cursor."
 
@@ -48,6 +50,9 @@ def _entry(item: Mapping[str, Any] | None) -> LedgerEntry | None:
         policy_hash=item.get("policyHash", {}).get("S", ""),
         overflow=bool(item.get("overflow", {}).get("BOOL", False)),
         documents=_documents(item.get("docs", {}).get("S", "")),
+        aliases=item["aliases"].get("BOOL") if "aliases" in item else None,
+        role=item.get("role", {}).get("S", ""),
+        retiring=frozenset(item.get("retiring", {}).get("SS", ())),
     )
 
 
@@ -57,15 +62,20 @@ class DynamoDbLedger:
         self.table = table
 
     def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
-              documents: tuple[Document, ...] = ()) -> LedgerEntry | None:
+              documents: tuple[Document, ...] = (), aliases: bool | None = None) -> LedgerEntry | None:
         docs = json.dumps(list(documents), separators=(",", ":"), sort_keys=True)
+        values: dict[str, Any] = {":a": {"S": arn}, ":d": {"S": definition_hash}, ":p": {"S": policy_hash},
+                                  ":j": {"S": docs}, ":r": {"SS": [role]},
+                                  ":o": {"S": role}}
+        aliased = ""
+        if aliases is not None:
+            aliased, values[":al"] = ", aliases = :al", {"BOOL": aliases}
         r = self.client.update_item(
             TableName=self.table, Key={"pk": {"S": base}},
-            UpdateExpression="SET arn = :a, defHash = :d, policyHash = :p, #docs = :j ADD #roles :r",
-            ExpressionAttributeNames={"#roles": "roles", "#docs": "docs"},
-            ExpressionAttributeValues={":a": {"S": arn}, ":d": {"S": definition_hash}, ":p": {"S": policy_hash},
-                                       ":j": {"S": docs}, ":r": {"SS": [role]}},
-            ReturnValues="ALL_OLD")
+            UpdateExpression=f"SET arn = :a, defHash = :d, policyHash = :p, #docs = :j, #own = :o{aliased} "
+                             "ADD #roles :r",
+            ExpressionAttributeNames={"#roles": "roles", "#docs": "docs", "#own": "role"},
+            ExpressionAttributeValues=values, ReturnValues="ALL_OLD")
         return _entry(r.get("Attributes"))
 
     def get(self, base: str) -> LedgerEntry | None:
@@ -90,6 +100,17 @@ class DynamoDbLedger:
         self.client.update_item(TableName=self.table, Key={"pk": {"S": base}}, UpdateExpression="SET overflow = :t",
                                 ExpressionAttributeValues={":t": {"BOOL": True}})
 
+    def mark_retiring(self, base: str, role: str, carries: bool = True) -> None:
+        try:  # never creates an entry (one taken meanwhile stays gone)
+            self.client.update_item(TableName=self.table, Key={"pk": {"S": base}},
+                                    UpdateExpression=f"{'ADD' if carries else 'DELETE'} #r :r",
+                                    ConditionExpression="attribute_exists(arn)",
+                                    ExpressionAttributeNames={"#r": "retiring"},
+                                    ExpressionAttributeValues={":r": {"SS": [role]}})
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
     def forget(self, base: str, roles: frozenset[str]) -> None:
         condition = "attribute_not_exists(#roles)"
         values: dict[str, Any] = {}
@@ -104,6 +125,10 @@ class DynamoDbLedger:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             self.release(base, roles)  # a concurrent claim added a role: keep the entry, drop only what we cleaned
+
+    def take(self, base: str) -> LedgerEntry | None:
+        r = self.client.delete_item(TableName=self.table, Key={"pk": {"S": base}}, ReturnValues="ALL_OLD")
+        return _entry(r.get("Attributes"))
 
     def note_findings(self, base: str, digest: str) -> str:
         r = self.client.update_item(TableName=self.table, Key={"pk": {"S": base}}, UpdateExpression="SET #f = :f",

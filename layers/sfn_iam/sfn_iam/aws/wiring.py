@@ -83,7 +83,11 @@ class Wiring:
 
 def wire(settings: Settings, session: boto3.session.Session | None = None,
          iam_calls_per_second: float | None = None) -> Wiring:
-    """Clients, the Step Functions reader and the IAM store; IAM paced to ``iam_calls_per_second`` when given."""
+    """Clients, the Step Functions reader and the IAM store; IAM paced to ``iam_calls_per_second`` when given.
+
+    Every client comes from one session: botocore lists its data directories once per session and kind of model
+    (about 100 ms in a Lambda's cold start), so a second session for the ledger or the facts would pay that again."""
+    session = session or boto3.session.Session()
     clients = make_clients(session)
     region = clients.sfn.meta.region_name or DEFAULT_REGION
     partition = partition_of_region(region)

@@ -1,7 +1,10 @@
-"""The writes of one use case run: applied only in enforce mode, recorded either way, read back after writing.
+"""The writes of one use case run: applied only in enforce mode, recorded either way.
 
-IAM is eventually consistent: a policy written is read back (with a short wait) before the run counts it as done;
-a policy that never reads back as written fails the invocation so the platform retries it.
+An inline policy is not read back after ``PutRolePolicy``: IAM's success answer is the confirmation, and a later
+writer of the same policy (another event for the same machine) is caught by the fixer's re-check of the machine after
+its writes (fixing/service.py), which a read-back could not order anyway. A customer-managed overflow policy version
+is read back (with a short wait: IAM is eventually consistent) before the run counts it as done; one that never reads
+back as written fails the invocation so the platform retries it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 
 from sfn_iam.findings import Finding
 from sfn_iam.fixing.boundary import Boundaries
+from sfn_iam.fixing import naming
 from sfn_iam.fixing.outcome import Change, ChangeKind
 from sfn_iam.fixing.ports import (
     AttachedPolicy,
@@ -82,9 +86,15 @@ class ChangeSet:
         self.listed: dict[str, OldExecutions] = {}  # ListExecutions answers of this run, by machine and cutoff
         self.retiring_roles: set[str] = set()  # roles the machine left that keep its retiring policy (this run)
         # -- routed versions under other roles (fixing/versions.py) --
+        self.aliases: bool | None = None  # the machine's aliases were listed (found any) or known to be none; None: not
+        self.defer_versions = False  # the alias listing waits for the ledger's answer (fixing/placement.py)
+        self.kept_prior: tuple[LedgerEntry | None] | None = None  # the entry before the first claim of this pass
         self.elsewhere: dict[str, tuple[StateMachine, ...]] = {}  # role ARN → routed versions running under it
         # roles whose <base>,version policy stays (this pass), with the inline listing read there (None: not read)
         self.version_roles: dict[str, list[str] | None] = {}
+        # Called with a role and True before a retiring policy is written there, with False after one was deleted
+        # there (the ledger records it: fixing/service.py)
+        self.on_retiring: Callable[[str, bool], None] | None = None
         # -- residual access: the role's listings placement read, reused instead of listing again --
         self.seen_inline: list[str] | None = None
         self.seen_attached: list[AttachedPolicy] | None = None
@@ -116,16 +126,19 @@ class ChangeSet:
         raise ReadBackMismatchError(f"{what} does not read back as written")
 
     def put_inline(self, role: str, name: str, doc: Document) -> None:
-        # Record after the call: a refused write (LimitExceeded) is not a change.
+        # Record after the call: a refused write (LimitExceeded) is not a change. Not read back (module docstring).
         self._bounded(role)
         if self.enforce:
+            if self.on_retiring is not None and naming.is_retiring(name):
+                self.on_retiring(role, True)
             self.store.put_inline(role, name, doc)
-            self._verify(lambda: self.store.get_inline(role, name), doc, f"inline policy {name} on {role}")
         self.changes.append(Change(ChangeKind.PUT_INLINE, role, name, self.enforce))
 
     def delete_inline(self, role: str, name: str) -> None:
         if self._record(ChangeKind.DELETE_INLINE, role, name):
             self.store.delete_inline(role, name)
+            if self.on_retiring is not None and naming.is_retiring(name):
+                self.on_retiring(role, False)
 
     def put_managed(self, name: str, doc: Document) -> None:
         if self._record(ChangeKind.PUT_MANAGED, "", name):

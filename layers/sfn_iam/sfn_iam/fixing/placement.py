@@ -30,6 +30,8 @@ from sfn_iam.fixing.outcome import ChangeKind, Status
 from sfn_iam.fixing.ports import (
     AttachedPolicy,
     Document,
+    LedgerEntry,
+    NoLedger,
     PolicyLedger,
     PolicyLimitExceededError,
     Role,
@@ -40,6 +42,11 @@ from sfn_iam.model import StateMachine
 
 Placed = tuple[Status, str, str, tuple[Document, ...]]  # status, placement, reason, documents placed
 QUOTA_ATTEMPTS = 4  # attempts at attaching overflow policies when another writer takes the role's quota meanwhile
+
+
+class NeedVersionsError(Exception):
+    """Raised after the claim, before any IAM write, when the alias listing was deferred (``run.defer_versions``) and
+    the ledger does not say the machine had no aliases: the fixer lists them and places again (fixing/service.py)."""
 
 
 def digest(value: Any) -> str:
@@ -65,6 +72,9 @@ class Placement:
         # the role's attachments (no entry: they are listed). Events may rely on it; the sweep, which rebuilds the
         # ledger from IAM, does not.
         self.trust_overflow_flag = trust_overflow_flag
+        # Events also trust "no entry" for a machine just created: nothing of it was ever placed (the ledger is written
+        # before IAM), so its role's listing is not needed to place it (fixing/service.py, call budget).
+        self.trust_absence = trust_overflow_flag and not isinstance(ledger, NoLedger)
         # Called with the role's inline listing and the new documents before they are written (fixing/retiring.py).
         self.retire: Callable[[ChangeSet, StateMachine, str, str, list[str], tuple[Document, ...]], None] | None = None
 
@@ -92,9 +102,12 @@ class Placement:
         """Write-ahead: the ledger learns the role before IAM is written (report mode only reads it)."""
         run.policy_hash = digest(documents)
         if run.enforce:
-            run.prior = self.ledger.claim(base, sm.arn, role, digest(sm.definition), run.policy_hash, documents)
+            prior = self.ledger.claim(base, sm.arn, role, digest(sm.definition), run.policy_hash, documents,
+                                      aliases=run.aliases)
         else:
-            run.prior = self.ledger.get(base)
+            prior = self.ledger.get(base)
+        # A second claim of the same pass (the aliases were listed after the first): the entry before the first.
+        run.prior = run.kept_prior[0] if run.kept_prior else prior
         run.claimed = True
 
     def place(self, run: ChangeSet, sm: StateMachine, base: str, fresh: bool) -> Placed:
@@ -127,7 +140,20 @@ class Placement:
         run.granted = plan.granted
         run.proposal = plan.proposal
         self._claim(run, sm, base, role_name, plan.documents)
-        inline = run.seen_inline = self.roles.list_inline(role_name)
+        if run.defer_versions and (run.prior is None or run.prior.aliases is not False):
+            raise NeedVersionsError(base)  # nothing written yet
+        if (fresh and run.prior is None) or (run.prior is not None and role_name not in run.prior.roles):
+            known = self.known_inline(run, run.prior, base, role_name)
+        else:
+            known = None  # a role the machine was on: listed (its other inline policies are judged for residual access)
+        if known is not None:
+            # Nothing of the machine is on the role (a machine just created, or moved to a role the ledger does not
+            # name), and IAM refuses a PutRolePolicy that does not fit: nothing needs listing. Its other policies are
+            # judged by the sweep (residual access).
+            inline = known
+            run.seen_inline = None
+        else:
+            inline = run.seen_inline = self.roles.list_inline(role_name)
         if inline is None:
             run.findings.append(Finding.of("ROLE_GONE", f"role {sm.role_arn} disappeared"))
             return Status.GONE, "", "ROLE_GONE", ()
@@ -151,7 +177,25 @@ class Placement:
             placed = self._place_inline(run, role_name, base, inline, plan.documents[0], known_changed=changed)
             if placed is not None:
                 return placed, "inline", "", plan.documents
+        if known is not None:  # it did not fit inline: the role carries other policies, which the outcome judges too
+            inline = run.seen_inline = self.roles.list_inline(role_name) or []
         return self._place_managed(run, sm, role_name, base, inline, attached)
+
+    def known_inline(self, run: ChangeSet, entry: LedgerEntry | None, base: str, role: str) -> list[str] | None:
+        """The machine's inline policies on ``role``, from the ledger alone; ``None``: not known, list the role.
+
+        The ledger is written before IAM and names every role that carries anything of the machine (docs/adr/0006):
+        a role it does not name carries nothing of it (no entry at all: only for a machine just created, ``fresh``,
+        which the caller decides). The machine's own role at the last claim carries exactly ``base`` when the machine
+        never overflowed, had no aliases (no version policies) and never kept a retiring policy there. Only in enforce
+        mode on events (the sweep rebuilds the ledger from IAM, so it lists); anything else is listed."""
+        if not (self.trust_absence and run.enforce):
+            return None
+        if entry is None or role not in entry.roles:
+            return []
+        if entry.role == role and not entry.overflow and entry.aliases is False and role not in entry.retiring:
+            return [base]
+        return None
 
     def _out_of_scope(self, run: ChangeSet, sm: StateMachine, problem: str, code: str = "ROLE_OUT_OF_SCOPE"
                       ) -> Placed:
@@ -198,7 +242,7 @@ class Placement:
                 run.sleep(jitter(base, attempt))
                 attached = None  # another writer changed the role: look again
             if attached is None:
-                attached = self.roles.list_attached(role) or []
+                attached = run.seen_attached = self.roles.list_attached(role) or []
             ours = {a.name for a in attached if naming.is_overflow_of(base, a.name)}
             others = len(attached) - len(ours)
             if too_large or others + len(plan.documents) > self.settings.max_attached:
@@ -298,12 +342,14 @@ class Placement:
 
     def remove_from_role(self, run: ChangeSet, base: str, role_name: str, *, overflow: bool,
                          keep_managed: set[str], managed: set[str],
-                         left: Callable[[str, list[str]], bool] | None = None) -> bool:
+                         left: Callable[[str, list[str]], bool] | None = None,
+                         known: list[str] | None = None) -> bool:
         """Take ``base`` off one role the ledger names; ``True`` when the role no longer carries it (or is gone).
 
         Overflow policies detached here are added to ``managed`` for the caller to delete (once per name). ``left``
         (a role the machine left, fixing/retiring.py) decides first whether its retiring policy stays: then the role
-        still carries something of the machine and ``False`` is returned."""
+        still carries something of the machine and ``False`` is returned. ``known``: the machine's inline policies on
+        the role, from the ledger (:meth:`known_inline`); ``None``: the role is listed."""
         role = self.roles.get_role(role_name)
         if role is None:
             return True
@@ -313,7 +359,7 @@ class Placement:
             return False
         # Not run.seen_inline: that is the machine's own role's listing, which residual access and version policies
         # read after this; a role the machine left has its own.
-        inline = self.roles.list_inline(role_name)
+        inline = known if known is not None else self.roles.list_inline(role_name)
         if inline is None:
             return True
         keeps = left(role_name, inline) if left is not None else False

@@ -69,6 +69,13 @@ class PolicyHolder:
     role_name: str
     inline: tuple[str, ...] = ()
     attached: tuple[AttachedPolicy, ...] = ()
+    # (name, document) of inline policies, when the listing returned them (IAM's GetAccountAuthorizationDetails
+    # does): the sweep then reads none of them again (governance/sweep.py, SweepCache)
+    documents: tuple[tuple[str, Document], ...] = field(default=(), compare=False, hash=False)
+    # every inline policy name and every attached managed policy of the role, not only ours, when the listing returned
+    # them (as IAM's does): the sweep lists the role no further
+    listed: tuple[tuple[str, ...], tuple[AttachedPolicy, ...]] | None = field(default=None, compare=False,
+                                                                                hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,15 +176,24 @@ class LedgerEntry:
     overflow: bool = False  # the machine was placed in managed policies at least once: look for them when removing
     # The documents planned then, as written (guardrails applied): what a retiring policy may keep (fixing/retiring.py)
     documents: tuple[Document, ...] = ()
+    # Did the machine have aliases when it was last looked at (fixing/versions.py)? ``None``: not known (an entry
+    # written before this was recorded); ``False`` lets an ``UpdateStateMachine`` event skip the alias listing.
+    aliases: bool | None = None
+    # The machine's own role at the last claim ("": not known, an entry written before this was recorded), and the
+    # roles where a retiring policy of the machine may be (recorded before one is written, kept until the entry goes).
+    # Together they say what of the machine a role carries without listing it (fixing/placement.py, ``known_inline``).
+    role: str = ""
+    retiring: frozenset[str] = frozenset()
 
 
 class PolicyLedger(Protocol):
     """Which roles carry which machine's policies (adapter: a DynamoDB table, ``sfn_iam.aws.ledger``)."""
 
     def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
-              documents: tuple[Document, ...] = ()) -> LedgerEntry | None:
-        """Record, before writing to IAM, that ``role`` carries ``base``, the hashes and the documents planned; returns
-        the entry as it was before (``None``: none). One atomic call (``UpdateItem`` with ``ReturnValues=ALL_OLD``)."""
+              documents: tuple[Document, ...] = (), aliases: bool | None = None) -> LedgerEntry | None:
+        """Record, before writing to IAM, that ``role`` carries ``base``, the hashes and the documents planned (and
+        ``aliases`` unless ``None``); returns the entry as it was before (``None``: none). One atomic call
+        (``UpdateItem`` with ``ReturnValues=ALL_OLD``)."""
 
     def get(self, base: str) -> LedgerEntry | None:
         """The entry (``GetItem``, strongly consistent); ``None`` when there is none."""
@@ -193,9 +209,17 @@ class PolicyLedger(Protocol):
     def mark_overflow(self, base: str) -> None:
         """``base`` was placed in managed policies (``UpdateItem``)."""
 
+    def mark_retiring(self, base: str, role: str, carries: bool = True) -> None:
+        """Record, before writing it, that ``role`` may carry the retiring policy of ``base``; ``carries=False``: after
+        deleting it, that it does not (``UpdateItem`` on an existing entry only)."""
+
     def forget(self, base: str, roles: frozenset[str]) -> None:
         """The machine is gone and ``roles`` were cleaned: delete the entry unless another writer added a role meanwhile
         (then only release ``roles``)."""
+
+    def take(self, base: str) -> LedgerEntry | None:
+        """The machine is gone: delete the entry and return it as it was (``None``: none), in one atomic call
+        (``DeleteItem`` with ``ReturnValues=ALL_OLD``). A claim after it starts a new entry."""
 
     def note_findings(self, base: str, digest: str) -> str:
         """Store the digest of what the last sweep reported for ``base`` and return the previous one (empty: none);
@@ -212,7 +236,7 @@ class NoLedger:
     """No ledger configured (the CLI, old tests): every lookup misses, so the fixer reads IAM's listing instead."""
 
     def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
-              documents: tuple[Document, ...] = ()) -> LedgerEntry | None:
+              documents: tuple[Document, ...] = (), aliases: bool | None = None) -> LedgerEntry | None:
         return None
 
     def get(self, base: str) -> LedgerEntry | None:
@@ -227,7 +251,13 @@ class NoLedger:
     def mark_overflow(self, base: str) -> None:
         return None
 
+    def mark_retiring(self, base: str, role: str, carries: bool = True) -> None:
+        return None
+
     def forget(self, base: str, roles: frozenset[str]) -> None:
+        return None
+
+    def take(self, base: str) -> LedgerEntry | None:
         return None
 
     def note_findings(self, base: str, digest: str) -> str:

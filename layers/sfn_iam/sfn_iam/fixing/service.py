@@ -5,12 +5,20 @@ calls for each state machine (``fresh=False``) and each orphaned policy. Every p
 :class:`~sfn_iam.fixing.outcome.Outcome`; AWS errors other than "not found" and IAM's ``LimitExceeded`` propagate so the
 platform retries.
 
-Call budget of a create on a role without our policy: DescribeStateMachine, ledger claim, GetRole,
-ListRolePolicies, PutRolePolicy, GetRolePolicy (read-back), DescribeStateMachine (re-check) = 7, plus residual
-access (fixing/residual.py): ListAttachedRolePolicies (unless placement listed them) and one read per other
-policy on the role (GetRolePolicy inline, GetPolicy + GetPolicyVersion managed) = 8 on a clean role. Inline space is
-not pre-computed (that would cost a GetRolePolicy per other policy): IAM refuses an overflowing ``PutRolePolicy``
-atomically with ``LimitExceeded`` and the fixer then moves the policy to customer-managed policies (docs/adr/0001).
+Call budget (docs/local-invoke.md, bench/event_cost.py; asserted in tests/e2e). A create: DescribeStateMachine, the
+ledger claim, GetRole, PutRolePolicy, DescribeStateMachine (re-check after the write) = 5, plus one read per fact the
+definition makes the fixer look up: the ledger has no entry for a machine just created, so nothing of it is on the
+role and the role is not listed (``Placement.known_inline``), and IAM's answer confirms the write (no read-back:
+fixing/changes.py). An update: the same plus ListRolePolicies of its role = 6 (its aliases are listed only when the
+ledger does not say it had none). A role move: the claim, GetRole and PutRolePolicy on the new role (not listed:
+the ledger does not name it), GetRole of the role it left, ListExecutions (older executions still run there),
+DeleteRolePolicy, the ledger's release and the two descriptions = 9. A delete: DescribeStateMachine, the ledger
+entry taken (DeleteItem), GetRole, DeleteRolePolicy, DescribeStateMachine = 5. A role the ledger says may carry more
+of the machine (overflow, version or retiring policies, an entry written before it recorded the machine's role) is
+listed. Residual access (fixing/residual.py) judges in an event only the policies placement listed, one read per
+other policy; the sweep judges every in-scope role whole. Inline space is not pre-computed (that would cost a
+GetRolePolicy per other policy): IAM refuses an overflowing ``PutRolePolicy`` atomically with ``LimitExceeded`` and
+the fixer then lists the role and moves the policy to customer-managed policies (docs/adr/0001).
 
 Routed versions under another role (fixing/versions.py, docs/adr/0008): their ``<base>,version`` policy is placed
 after the machine's own and before the roles the ledger names are cleaned, so a role that keeps one is left alone
@@ -37,10 +45,11 @@ from sfn_iam.fixing.changes import ChangeSet
 from sfn_iam.fixing.events import Action, Ignored, Trigger
 from sfn_iam.fixing.facts import MAX_QUESTIONS, AccountFacts, FactResolver
 from sfn_iam.fixing.outcome import Outcome, Status
-from sfn_iam.fixing.placement import Placed, Placement, role_name_of
+from sfn_iam.fixing.placement import NeedVersionsError, Placed, Placement, role_name_of
 from sfn_iam.fixing.ports import (
     DescribedStateMachine,
     Document,
+    LedgerEntry,
     NoLedger,
     PolicyLedger,
     RolePolicyStore,
@@ -82,8 +91,21 @@ class RoleFixer:
         # Routed versions under other roles get their own policy there (fixing/versions.py).
         self.versions = versions.VersionPolicies(self.placement, roles, settings, self.ledger, self.retirement)
 
-    def _changes(self) -> ChangeSet:
+    def _changes(self, base: str = "") -> ChangeSet:
         run = ChangeSet(self.roles, self.settings.enforce, self.sleep)
+        if base:
+            marked: set[str] = set()
+
+            def on_retiring(role: str, carries: bool) -> None:
+                # The ledger learns a role before a retiring policy is written there, and forgets it once deleted.
+                recorded = role in marked or (run.prior is not None and role in run.prior.retiring)
+                if carries != recorded:
+                    self.ledger.mark_retiring(base, role, carries)
+                (marked.add if carries else marked.discard)(role)
+                if not carries and run.prior is not None and role in run.prior.retiring:
+                    run.prior = replace(run.prior, retiring=run.prior.retiring - {role})
+
+            run.on_retiring = on_retiring
         if self.settings.ceiling_arn:
             cache = passable.CachedPermissions(self.roles, run.role_reads)
             ceiling = self.settings.guard.ceiling_for(self.settings.account)
@@ -106,13 +128,13 @@ class RoleFixer:
             return self.remove(trigger.state_machine_arn, event_id=trigger.event_id, action=str(trigger.action))
         return self.fix(trigger.state_machine_arn, event_id=trigger.event_id, action=str(trigger.action),
                         fresh=trigger.action is Action.CREATE, relocate=trigger.role_in_request is not None,
-                        changed_at=trigger.event_time)
+                        changed_at=trigger.event_time, aliases_from_ledger=trigger.action is Action.UPDATE)
 
     def _now(self) -> str:
         return retiring.timestamp(self.clock()) if self.clock is not None else ""
 
     def fix(self, arn: str, *, event_id: str = "", action: str = "fix", fresh: bool = False,
-            relocate: bool = False, changed_at: str = "") -> Outcome:
+            relocate: bool = False, changed_at: str = "", aliases_from_ledger: bool = False) -> Outcome:
         """Make the machine's role carry exactly the machine's policy.
 
         ``fresh`` (a create): on a role without inline policies, do not look for managed overflow policies of this
@@ -120,7 +142,9 @@ class RoleFixer:
         machine's policies from the other roles that carry them (the ledger's roles; IAM's listing without one).
         Other roles the ledger names are cleaned on every fix, since that costs nothing to find. ``changed_at``: when
         the definition changed (the event's time; the clock's without one): grants taken away stay on the role for
-        executions that started before it (fixing/retiring.py).
+        executions that started before it (fixing/retiring.py). ``aliases_from_ledger`` (an ``UpdateStateMachine``
+        event): the aliases are listed only when the ledger does not say the machine had none; alias and version events
+        and the sweep always list them (and record what they found).
         """
         base = naming.policy_name(self.settings.policy_prefix, arn)
         out = {"event_id": event_id, "action": action, "state_machine_arn": arn, "policy_name": base}
@@ -131,12 +155,16 @@ class RoleFixer:
             run = self._changes()
             run.findings.append(Finding.of("STATE_MACHINE_GONE", f"{arn} no longer exists (or is being deleted)"))
             return self._outcome(Status.GONE, run, out, reason="STATE_MACHINE_GONE")
-        run = self._changes()
+        run = self._changes(base)
         # An event's time, never later than the clock's (a later one would keep a retiring policy for executions
         # started after the change); the clock's when no event dates the change.
         now, at = self._now(), retiring.timestamp(changed_at)
         run.changed_at = min(at, now) if at and now else at or now
-        if not fresh:  # a machine just created has no aliases yet (they are deleted with a machine)
+        if fresh:  # a machine just created has no aliases yet (they are deleted with a machine)
+            run.aliases = False
+        elif aliases_from_ledger and not self.scan_holders:
+            run.defer_versions = True  # placement asks for them after the claim unless the ledger says none
+        else:
             described = self._with_versions(run, described)
         sm = described.machine
         touched: set[str] = set()
@@ -174,18 +202,29 @@ class RoleFixer:
     def _residual(self, run: ChangeSet, sm: StateMachine, base: str, docs: tuple[Document, ...]
                   ) -> tuple[dict[str, Any], ...]:
         """What the role's other policies grant beyond its machines' needs, as findings and outcome entries. Only on
-        a role in scope (the run claimed it); reuses the listings placement read."""
+        a role in scope (the run claimed it). An event judges only the policies placement listed (no listing of its
+        own: a create lists nothing, an update its inline policies); the sweep lists what placement did not, so every
+        role in scope is judged whole at least once per sweep."""
         if not run.claimed or not is_role_arn(sm.role_arn):
             return ()
+        if not self.scan_holders and run.seen_inline is None:
+            return ()
         found = residual.inspect(self.roles, self.settings, sm.role_arn, docs, base, inline=run.seen_inline,
-                                 attached=run.seen_attached)
+                                 attached=run.seen_attached if self.scan_holders or run.seen_attached is not None
+                                 else [])
         run.findings.extend(r.finding() for r in found)
         return tuple(r.to_dict() for r in found)
 
     def _pass(self, run: ChangeSet, sm: StateMachine, base: str, fresh: bool, relocate: bool,
               touched: set[str]) -> Placed:
-        run.claimed, run.prior = False, None
-        placed = self.placement.place(run, sm, base, fresh)
+        run.claimed, run.prior, run.kept_prior = False, None, None
+        try:
+            placed = self.placement.place(run, sm, base, fresh)
+        except NeedVersionsError:  # raised after the claim, before any write: list the aliases, claim and place again
+            run.kept_prior = (run.prior,)
+            run.claimed = False
+            sm = self._with_versions(run, DescribedStateMachine(sm, "ACTIVE")).machine
+            placed = self.placement.place(run, sm, base, fresh)
         self.retirement.after_write(run)
         self.versions.place(run, sm, base, run.elsewhere)  # before stale removal: a version policy never goes first
         touched.update(run.version_roles)
@@ -197,7 +236,7 @@ class RoleFixer:
         prior = run.prior if run.claimed else (self.ledger.get(base) if relocate else None)
         if prior is not None:
             stale = prior.roles - {role_name} if role_name else prior.roles
-            self._remove_from(run, base, stale, overflow=prior.overflow, keep_managed=keep, left_by=sm)
+            self._remove_from(run, base, stale, overflow=prior.overflow, keep_managed=keep, left_by=sm, entry=prior)
         if self.scan_holders or (relocate and prior is None):
             changed = self.placement.remove_from_holders(run, base, skip_role=role_name, keep_managed=keep)
             if changed and run.enforce:
@@ -207,7 +246,9 @@ class RoleFixer:
     def _with_versions(self, run: ChangeSet, described: DescribedStateMachine) -> DescribedStateMachine:
         """The machine with the published versions its aliases route to under its role; those under other roles go
         to ``run.elsewhere`` (fixing.versions)."""
-        found, run.elsewhere = versions.with_versions(self.machines, described)
+        seen: list[str] = []
+        found, run.elsewhere = versions.with_versions(self.machines, described, seen)
+        run.aliases, run.defer_versions = bool(seen), False
         return found
 
     def _ledger_roles(self, base: str) -> frozenset[str]:
@@ -216,10 +257,11 @@ class RoleFixer:
 
     def _remove_from(self, run: ChangeSet, base: str, roles: set[str] | frozenset[str], *, overflow: bool,
                      keep_managed: set[str] | None = None, release: bool = True,
-                     left_by: StateMachine | None = None) -> None:
+                     left_by: StateMachine | None = None, entry: LedgerEntry | None = None) -> None:
         """Take ``base`` off ``roles`` (named by the ledger or written by this run) and tell the ledger. ``left_by``:
         the machine left these roles (a role move), so its older executions may still run under them: a retiring
-        policy may stay on them (fixing/retiring.py), and the ledger keeps such a role."""
+        policy may stay on them (fixing/retiring.py), and the ledger keeps such a role. ``entry``: the ledger entry that
+        named the roles; what it says a role carries is not listed again (``Placement.known_inline``)."""
         managed: set[str] = set()
 
         def left(role: str, inline: list[str]) -> bool:
@@ -235,8 +277,10 @@ class RoleFixer:
             listed = run.version_roles.get(r)
             if listed is not None and not overflow and base not in listed and naming.retiring_name(base) not in listed:
                 continue  # a routed version's role that carries nothing else of the machine: nothing to read again
+            known = self.placement.known_inline(run, entry, base, r) if entry is not None and r in entry.roles else None
             if self.placement.remove_from_role(run, base, r, overflow=overflow, keep_managed=keep_managed or set(),
-                                               managed=managed, left=left if left_by is not None else None) \
+                                               managed=managed, left=left if left_by is not None else None,
+                                               known=known) \
                     and r not in run.version_roles:  # the ledger keeps a role that carries a version policy
                 cleaned.add(r)
             if not self.retirement.after_write(run):  # refused next to the old policy, and again without it
@@ -253,14 +297,14 @@ class RoleFixer:
             # Deleted and created again before this event arrived: the new machine's policy must stay.
             return self.fix(arn, event_id=event_id, action=action, relocate=True)
         base = naming.policy_name(self.settings.policy_prefix, arn)
-        entry = self.ledger.get(base)
+        # Taken (deleted and returned in one call) before the roles are cleaned: a claim meanwhile (the machine created
+        # again) starts a new entry, and a crash meanwhile leaves IAM's account-wide listing to the retry.
+        entry = self.ledger.take(base) if self.settings.enforce else self.ledger.get(base)
         if entry is None:
             outcome = self.remove_policy(base, state_machine_arn=arn, event_id=event_id, action=action)
         else:
             run = self._changes()
-            self._remove_from(run, base, entry.roles, overflow=entry.overflow, release=False)
-            if run.enforce:  # the entry goes, unless a concurrent claim added a role (then only these roles go)
-                self.ledger.forget(base, entry.roles)
+            self._remove_from(run, base, entry.roles, overflow=entry.overflow, release=False, entry=entry)
             outcome = self._removal_outcome(run, base, arn, event_id, action, sorted(entry.roles))
         if outcome.writes:
             again = self._describe(arn, attempts=1)

@@ -60,10 +60,14 @@ def base_arn(arn: str) -> str:
     return arns.parse_state_machine_arn(arn).unqualified
 
 
-def routed_versions(machines: StateMachineReader, arn: str) -> list[str]:
-    """The version ARNs that the aliases of ``arn`` route executions to, sorted and unique."""
+def routed_versions(machines: StateMachineReader, arn: str, seen: list[str] | None = None) -> list[str]:
+    """The version ARNs that the aliases of ``arn`` route executions to, sorted and unique (``seen`` receives the
+    aliases listed)."""
     routed: set[str] = set()
-    for alias in sorted(machines.list_aliases(arn))[:MAX_ALIASES]:
+    aliases = machines.list_aliases(arn)
+    if seen is not None:
+        seen.extend(aliases)
+    for alias in sorted(aliases)[:MAX_ALIASES]:
         for version in machines.describe_alias(alias)[:MAX_ROUTES]:
             try:
                 if base_arn(version) == arn:  # a route to another machine's version is not ours to grant
@@ -73,7 +77,7 @@ def routed_versions(machines: StateMachineReader, arn: str) -> list[str]:
     return sorted(routed)
 
 
-def with_versions(machines: StateMachineReader, described: DescribedStateMachine
+def with_versions(machines: StateMachineReader, described: DescribedStateMachine, seen: list[str] | None = None
                   ) -> tuple[DescribedStateMachine, Elsewhere]:
     """``described`` with the routed versions that run under its role attached (``StateMachine.versions``), and the
     routed versions that run under other roles, by role ARN.
@@ -84,7 +88,7 @@ def with_versions(machines: StateMachineReader, described: DescribedStateMachine
     sm = replace(described.machine, versions=())
     attached = []
     elsewhere: dict[str, list[StateMachine]] = {}
-    for version_arn in routed_versions(machines, sm.arn):
+    for version_arn in routed_versions(machines, sm.arn, seen):
         version = machines.describe(version_arn)
         if version is None or version.status != "ACTIVE":
             continue

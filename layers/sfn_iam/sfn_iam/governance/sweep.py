@@ -224,6 +224,16 @@ class SweepCache:
         with self._lock:
             if self._holders is None:
                 self._holders = {h.role_name: h for h in self.inner.holders(self.prefix)}
+                for h in self._holders.values():  # what the listing returned is not read again (one call per sweep)
+                    for name, doc in h.documents:
+                        if (h.role_name, name) not in self._written:
+                            self._docs.setdefault((h.role_name, name), doc)
+                    if h.listed is not None and h.role_name not in self._inline:
+                        self._inline[h.role_name] = list(h.listed[0])
+                        self._initial_inline.setdefault(h.role_name, frozenset(h.listed[0]))
+                    if h.listed is not None and h.role_name not in self._attached:
+                        self._attached[h.role_name] = list(h.listed[1])
+                        self._initial_attached.setdefault(h.role_name, frozenset(a.name for a in h.listed[1]))
             found = list(self._holders.values())
         out = []
         for h in found:
