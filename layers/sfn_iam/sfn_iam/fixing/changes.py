@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sfn_iam.findings import Finding
-from sfn_iam.fixing.boundary import Boundaries
 from sfn_iam.fixing import naming
+from sfn_iam.fixing.boundary import Boundaries
 from sfn_iam.fixing.outcome import Change, ChangeKind
 from sfn_iam.fixing.ports import (
     AttachedPolicy,
