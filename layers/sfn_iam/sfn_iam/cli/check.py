@@ -285,9 +285,9 @@ def _excess(stmt: Statement, needs: list[Requirement]) -> Iterator[Finding]:
         for pattern in stmt.resources:
             if "*" not in pattern and "?" not in pattern:
                 continue
+            # A needed pattern (a name known only at deployment, or at run time) the declared pattern matches as
+            # text, and differs from, is narrower: ``<bucket>/*`` declared where ``<bucket>/results/*`` is needed.
             narrower = sorted({r.resource for r in used if _match(pattern, r.resource) and r.resource != pattern})
-            if any("*" in n for n in narrower):
-                continue  # both sides are patterns of an unknown name: not comparable offline
             if not narrower or any(r.resource == pattern for r in used if _match(action, r.action, True)):
                 continue
             high = any(guardrails.wildcard_problem(Requirement(r.action, pattern)) for r in used)
