@@ -78,6 +78,7 @@ def list_step() -> dict[str, Any]:
     bucket = wiring.bucket(_bucket_name())
     version = bucket.put_listing(arns)
     logger.info("listed", extra={"stateMachines": len(arns), "versionId": version})
+    metrics.add_metric(name="SweepListed", unit=MetricUnit.Count, value=len(arns))
     return {"stateMachines": len(arns), "versionId": version}
 
 
