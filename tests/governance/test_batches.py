@@ -119,3 +119,63 @@ def test_result_files_of_a_manifest() -> None:
     assert batches.result_files(manifest) == ["results/x/FAILED_0.json", "results/x/SUCCEEDED_0.json",
                                               "results/x/SUCCEEDED_1.json"]
     assert batches.result_files({}) == [] and batches.result_files({"ResultFiles": []}) == []
+
+
+def _bytes(data: Any) -> int:
+    return len(json.dumps(data, separators=(",", ":")).encode())
+
+
+def test_the_budget_is_inclusive_at_each_stage(monkeypatch: Any) -> None:
+    machines = result(*(outcome(f"m{i}", findings=8, doc_bytes=2_000) for i in range(4)))
+    whole = _bytes(batches.batch_output(machines))
+    monkeypatch.setattr(batches, "BATCH_OUTPUT_BYTES", whole)  # exactly at the budget: all kept
+    assert all(o["documents"] for o in batches.batch_output(machines)["outcomes"])
+    monkeypatch.setattr(batches, "BATCH_OUTPUT_BYTES", whole - 1)  # one byte over: documents go, findings stay
+    out = batches.batch_output(machines)
+    assert all(not o["documents"] and len(o["findings"]) == 8 for o in out["outcomes"])
+    without_documents = _bytes(out)
+    monkeypatch.setattr(batches, "BATCH_OUTPUT_BYTES", without_documents)  # at the budget without documents
+    assert all(len(o["findings"]) == 8 for o in batches.batch_output(machines)["outcomes"])
+    monkeypatch.setattr(batches, "BATCH_OUTPUT_BYTES", without_documents - 1)
+    out = batches.batch_output(machines)
+    assert all(len(o["findings"]) == batches.KEPT_FINDINGS and o["truncated"]["findings"] == 3
+               for o in out["outcomes"])
+
+
+def test_a_machine_with_few_findings_loses_none_when_others_are_cut(monkeypatch: Any) -> None:
+    monkeypatch.setattr(batches, "BATCH_OUTPUT_BYTES", 1)  # every stage runs
+    out = batches.batch_output(result(outcome("few", findings=2), outcome("many", findings=9)))
+    few, many = out["outcomes"]
+    assert len(few["findings"]) == 2 and few["truncated"]["findings"] == 0
+    assert len(many["findings"]) == batches.KEPT_FINDINGS and many["truncated"]["findings"] == 4
+
+
+def test_every_failed_status_is_an_error_and_says_which() -> None:
+    listing = [ARN + n for n in ("a", "b", "c", "d")]
+    good = batches.batch_output(result(outcome("d")))
+    entries = json.loads(json.dumps([  # as read from the result files
+        entry([ARN + "a"], status="TIMED_OUT"),  # no Error: the status says what happened
+        entry([ARN + "b"], status="ABORTED", Error="States.Aborted", Cause="c" * 400),
+        entry([ARN + "c"], None, Output="not json"),
+        entry([ARN + "d"], good),  # after an unusable entry: still read
+    ]))
+    r = batches.merge("enforce", "1", "us-east-1", listing, entries).result
+    errors = {e.target: e.error for e in r.errors}
+    assert errors[ARN + "a"] == "batch failed after its retries: TIMED_OUT: "
+    assert errors[ARN + "b"] == "batch failed after its retries: States.Aborted: " + "c" * 300
+    assert errors[ARN + "c"] == "batch returned no sweep result"
+    assert [o.state_machine_arn for o in r.outcomes] == [ARN + "d"] and ARN + "d" not in errors
+
+
+def test_merged_is_a_value() -> None:
+    import dataclasses
+
+    merged = batches.merge("enforce", "1", "us-east-1", [], [])
+    assert merged.complete and merged.result.outcomes == ()
+    try:
+        merged.truncated_roles = frozenset({"x"})  # type: ignore[misc]
+    except dataclasses.FrozenInstanceError:
+        pass
+    else:
+        raise AssertionError("Merged is mutable")
+    assert not hasattr(merged, "__dict__")
