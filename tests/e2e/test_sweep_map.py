@@ -168,3 +168,23 @@ def test_a_batch_throttled_past_its_retries_is_reported_with_its_machines_and_th
     c = world["c"]
     assert "sfn-iam.us-east-1.m000" in c["iam"].list_role_policies(RoleName="map-role-0")["PolicyNames"]
     assert "sfn-iam.us-east-1.deleted-long-ago" not in c["iam"].list_role_policies(RoleName="gov-role")["PolicyNames"]
+
+
+def test_the_summary_removes_residual_policies_once_every_machine_was_handled(
+        world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    c = world["c"]
+    star = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    role = sandbox.create_role(c["iam"], "wide-role")
+    c["iam"].put_role_policy(RoleName="wide-role", PolicyName="do-anything", PolicyDocument=json.dumps(star))
+    sandbox.create_state_machine(c["stepfunctions"], "wide", "inventory_sync.asl.json", role)
+    first = sweep_once(world)  # off by default: reported, never removed
+    assert first.summary and first.summary["totals"]["residualRoles"] >= 1
+    assert "do-anything" in c["iam"].list_role_policies(RoleName="wide-role")["PolicyNames"]
+    monkeypatch.setenv("REMOVE_RESIDUAL_POLICIES", "true")
+    run = sweep_once(world)
+    assert run.error is None and run.summary and run.summary["totals"]["residualPoliciesRemoved"] == 1
+    assert c["iam"].list_role_policies(RoleName="wide-role")["PolicyNames"] == ["sfn-iam.us-east-1.wide"]
+    events = sandbox.read_outcomes(c["sqs"], world["outcomes"])
+    [removal] = [e for e in events if e["detail"].get("action") == "remove-residual"]
+    saved = {e["policyName"]: e for e in removal["detail"]["residualAccess"]}
+    assert saved["do-anything"]["document"] == star  # what `sfn-iam restore` puts back
