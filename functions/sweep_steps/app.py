@@ -1,6 +1,7 @@
 """The sweep state machine's Lambda (statemachines/sweep.asl.json): one composition root, one handler per step.
 
-- ``list``: every state machine of the account and region → the listing object in the sweep bucket; returns its
+- ``list``: every state machine of the account and region → the listing object in the sweep bucket, ordered by
+  the role the ledger names for each machine (one ``GetItem`` each) so that a batch meets few roles; returns its
   version, which the Distributed Map's ItemReader reads;
 - ``batch``: one child execution of the Map, ``{"Items": [arn, ...]}`` → ``Sweeper.run_batch`` (the same per-machine
   code as the single-Lambda sweep) → the batch's outcomes (governance/batches.py). When IAM still throttles a
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +27,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from sfn_iam.aws.wiring import Wiring, wire
+from sfn_iam.fixing import naming
 from sfn_iam.fixing import settings as config
 from sfn_iam.governance import batches, report, sweep
 
@@ -73,8 +76,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def list_step() -> dict[str, Any]:
-    wiring, _ = _wiring()
+    wiring, options = _wiring()
     arns = sorted(wiring.machines.list_arns())
+    ledger = wiring.ledger
+    if ledger is not None:  # machines sharing a role in the same batch: the batch reads the role once
+        prefix = wiring.settings.policy_prefix
+        with ThreadPoolExecutor(max_workers=4 * options.workers) as pool:
+            entries = dict(zip(arns, pool.map(lambda a: ledger.get(naming.policy_name(prefix, a)), arns),
+                               strict=True))
+        arns = batches.by_role(arns, lambda a: entry.roles if (entry := entries[a]) is not None else ())
     bucket = wiring.bucket(_bucket_name())
     version = bucket.put_listing(arns)
     logger.info("listed", extra={"stateMachines": len(arns), "versionId": version})

@@ -188,3 +188,23 @@ def test_the_summary_removes_residual_policies_once_every_machine_was_handled(
     [removal] = [e for e in events if e["detail"].get("action") == "remove-residual"]
     saved = {e["policyName"]: e for e in removal["detail"]["residualAccess"]}
     assert saved["do-anything"]["document"] == star  # what `sfn-iam restore` puts back
+
+
+def test_once_the_ledger_knows_the_roles_a_batch_reads_each_role_once(world: dict[str, Any]) -> None:
+    # m000..m109 on map-role-0..4 in turn: by name, every batch meets all five roles; by role, a few
+    def listing(run: sweep_map.MapRun) -> list[str]:
+        body = world["c"]["s3"].get_object(Bucket=BUCKET, Key="listing/state-machines.json",
+                                           VersionId=run.listing["versionId"])["Body"].read()
+        return list(json.loads(body))
+
+    def roles_per_batch(run: sweep_map.MapRun) -> list[int]:
+        return [len({o["roleArn"] for o in json.loads(e["Output"])["outcomes"]}) for e in run.entries]
+
+    first = sweep_once(world)
+    assert listing(first) == sorted(listing(first))  # the first sweep: no ledger entry yet
+    assert roles_per_batch(first) == [6, 5, 6]  # gov-role (dynamic, orders) and map-role-0..4
+    reads = world["counter"].calls["iam:GetRole"]
+    second = sweep_once(world)
+    assert set(listing(second)) == set(world["arns"].values()) and listing(second) != sorted(listing(second))
+    assert roles_per_batch(second) == [4, 3, 1]  # gov-role 2, map-role-0 22, -1 22, -2 4 | 18, 22, 10 | 12
+    assert world["counter"].calls["iam:GetRole"] == 8 < reads

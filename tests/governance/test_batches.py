@@ -179,3 +179,19 @@ def test_merged_is_a_value() -> None:
     else:
         raise AssertionError("Merged is mutable")
     assert not hasattr(merged, "__dict__")
+
+
+def test_the_listing_is_ordered_by_the_role_the_ledger_names_then_by_arn() -> None:
+    roles = {ARN + "a": {"zeta"}, ARN + "b": {"alpha"}, ARN + "c": {"zeta", "beta"}, ARN + "d": set(),
+             ARN + "e": {"alpha"}}
+    listing = [ARN + n for n in ("e", "d", "c", "b", "a", "f")]  # f: no ledger entry either
+    ordered = batches.by_role(listing, lambda a: roles.get(a, ()))
+    # alpha: b, e; beta (c's first role); zeta: a; then the machines the ledger does not know, by ARN
+    assert ordered == [ARN + "b", ARN + "e", ARN + "c", ARN + "a", ARN + "d", ARN + "f"]
+    assert batches.by_role([], lambda a: ()) == []
+
+
+def test_merge_reports_in_arn_order_whatever_the_listing_order() -> None:
+    out = batches.batch_output(result(outcome("b"), outcome("a")))
+    merged = batches.merge("enforce", "1", "us-east-1", [ARN + "b", ARN + "a", ARN + "b"], [entry([ARN + "b"], out)])
+    assert [o.state_machine_arn for o in merged.result.outcomes] == [ARN + "a", ARN + "b"]

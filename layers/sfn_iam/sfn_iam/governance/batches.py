@@ -16,7 +16,7 @@ batch returned), or ``Error`` and ``Cause`` when it failed after its retries.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,17 @@ BATCH_VERSION = "1"
 BATCH_OUTPUT_BYTES = 240_000  # under Step Functions' 256 KiB per state output, with room for the Lambda envelope
 KEPT_FINDINGS = 5  # per machine, when the batch is still too large without documents
 NOT_REACHED = "NotReached: no batch of the sweep returned this state machine"
+
+
+_UNKNOWN = "\U0010ffff"  # sorts after every role name: machines the ledger does not know come last
+
+
+def by_role(arns: Iterable[str], roles_of: Callable[[str], Iterable[str]]) -> list[str]:
+    """The listing ordered so that machines sharing a role are neighbours, hence in the same batch, which then reads
+    the role once (the sweep's role cache lives for one batch): by the first role the ledger names for each machine,
+    then by ARN; machines without a ledger entry (never swept yet) come last, by ARN."""
+    keyed = [(min(roles_of(a), default=_UNKNOWN), a) for a in arns]
+    return [a for _, a in sorted(keyed)]
 
 
 def batch_output(result: SweepResult) -> dict[str, Any]:
@@ -83,8 +94,9 @@ class Merged:
 
 def merge(mode: str, account: str, region: str, listing: Iterable[str], entries: Iterable[Mapping[str, Any]]
           ) -> Merged:
-    """The sweep's result from the Map Run's result entries: outcomes in listing order; a failed batch's machines
-    (its input) are errors with the batch's error and cause; a listed machine no batch returned is an error too."""
+    """The sweep's result from the Map Run's result entries: outcomes in ARN order (the listing is ordered by role);
+    a failed batch's machines (its input) are errors with the batch's error and cause; a listed machine no batch
+    returned is an error too."""
     by_arn: dict[str, Outcome] = {}
     errors: dict[str, SweepError] = {}
     repeated: set[str] = set()
@@ -107,7 +119,7 @@ def merge(mode: str, account: str, region: str, listing: Iterable[str], entries:
         errors.update((str(e["target"]), SweepError(str(e["target"]), str(e["error"])))
                       for e in output.get("errors", []))
         repeated.update(str(n) for n in output.get("repeated", []))
-    arns = list(dict.fromkeys(listing))
+    arns = sorted(set(listing))
     outcomes = tuple(by_arn[a] for a in arns if a in by_arn)
     missing = [SweepError(a, NOT_REACHED) for a in arns if a not in by_arn and a not in errors]
     roles = {o.role_arn for o in outcomes if o.role_arn}
