@@ -2,8 +2,8 @@
 
 Service-managed StackSets do not run macros, and ``AWS::Serverless`` is one: the template they deploy must already
 be expanded. This runs the same SAM translator that ``sam validate``/``sam deploy`` use, offline, then points the
-Lambda code and layer at the regional artifact bucket ``<ArtifactBucketPrefix>-<region>`` (Lambda only reads code
-from a bucket in its own region), added as a parameter.
+Lambda code, the layer and the sweep state machine's definition at the regional artifact bucket
+``<ArtifactBucketPrefix>-<region>`` (Lambda only reads code from a bucket in its own region), added as a parameter.
 
 Usage (docs/organization.md):
     sam build && sam package --s3-bucket PREFIX-us-east-1 --output-template-file packaged.yaml
@@ -54,6 +54,9 @@ def expand(packaged: str) -> dict[str, Any]:
         location = {"AWS::Lambda::Function": "Code", "AWS::Lambda::LayerVersion": "Content"}.get(resource["Type"])
         if location and "S3Bucket" in props.get(location, {}):
             props[location]["S3Bucket"] = REGIONAL_BUCKET
+        # The sweep state machine's definition file, uploaded by `sam package` next to the code.
+        if resource["Type"] == "AWS::StepFunctions::StateMachine" and "Bucket" in props.get("DefinitionS3Location", {}):
+            props["DefinitionS3Location"]["Bucket"] = REGIONAL_BUCKET
     return out
 
 
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     text = Path(args.packaged).read_text(encoding="utf-8")
     if args.placeholder_code:
-        text = re.sub(r"^(\s*(?:CodeUri|ContentUri): )(?!s3://)(\S+)$",
+        text = re.sub(r"^(\s*(?:CodeUri|ContentUri|DefinitionUri): )(?!s3://)(\S+)$",
                       lambda m: f"{m.group(1)}s3://placeholder-us-east-1/{m.group(2).strip('/').replace('/', '-')}.zip",
                       text, flags=re.MULTILINE)
     if "s3://" not in text:

@@ -197,6 +197,37 @@ def test_check_reports_missing_and_excess_grants() -> None:
                for f in sam)
 
 
+def _unnamed_bucket_template(tmp_path: Path, declared: str) -> str:
+    """A SAM machine reading one key of a bucket CloudFormation names (so ``*`` stands for it on both sides)."""
+    definition = {"StartAt": "Get", "States": {"Get": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject", "End": True,
+        "Parameters": {"Bucket": "${Bucket}", "Key": "listing/today.json"}}}}
+    template = {"Transform": "AWS::Serverless-2016-10-31", "Resources": {
+        "Bucket": {"Type": "AWS::S3::Bucket"},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+        "Grant": {"Type": "AWS::IAM::RolePolicy", "Properties": {
+            "RoleName": {"Ref": "Role"}, "PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::Sub": declared}}]}}},
+        "Machine": {"Type": "AWS::Serverless::StateMachine", "Properties": {
+            "Definition": definition, "DefinitionSubstitutions": {"Bucket": {"Ref": "Bucket"}},
+            "Role": {"Fn::GetAtt": ["Role", "Arn"]}}}}}
+    return write(tmp_path, template, "template.json")
+
+
+@pytest.mark.parametrize(("declared", "excess"), [
+    ("${Bucket.Arn}/listing/today.json", False),  # exactly the need, the bucket unknown on both sides
+    ("${Bucket.Arn}/*", True),  # every key of the bucket where one is needed
+    ("arn:${AWS::Partition}:s3:::*", True),  # every object of every bucket
+])
+def test_check_compares_patterns_of_a_name_known_only_at_deployment(tmp_path: Path, declared: str,
+                                                                     excess: bool) -> None:
+    code, out, _ = run("check", _unnamed_bucket_template(tmp_path, declared), *CONTEXT, "--format", "json")
+    [result] = json.loads(out)["results"]
+    codes = [f["code"] for f in result["findings"]]
+    assert code == 0 and "MISSING_GRANT" not in codes
+    assert ("EXCESS_GRANT" in codes) is excess, result["findings"]
+
+
 def test_check_fails_on_missing_grants() -> None:
     assert run("check", str(CFN), *CONTEXT, "--fail-on", "high")[0] == 3
 

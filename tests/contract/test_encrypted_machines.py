@@ -28,7 +28,8 @@ THROUGH_STATES = {"kms:ViaService": "states.us-east-1.amazonaws.com",
 def _resolve(value: Any) -> Any:
     """The statements with pseudo parameters and parameter defaults substituted; ``!GetAtt`` becomes a stand-in."""
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
-        return re.sub(r"\$\{([^}]+)\}", lambda m: PSEUDO[m.group(1)], value["Fn::Sub"])
+        return re.sub(r"\$\{([^}]+)\}", lambda m: PSEUDO.get(m.group(1), f"arn:aws:s3:::{m.group(1)}"),
+                      value["Fn::Sub"])
     if isinstance(value, dict) and set(value) == {"Ref"}:
         return PSEUDO.get(value["Ref"], f"arn:aws:cloudformation:::resource/{value['Ref']}")
     if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:

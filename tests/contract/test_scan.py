@@ -55,7 +55,7 @@ def test_docs_list_exactly_the_skipped_checks() -> None:
 
 def test_the_expanded_stack_set_template_keeps_the_functions_skips() -> None:
     sam, cfn = template.load()["Resources"], expanded()["Resources"]
-    for function in ("RoleFixerFunction", "RoleSweeperFunction"):
+    for function in ("RoleFixerFunction", "RoleSweeperFunction", "SweepStepsFunction"):
         assert cfn[function]["Type"] == "AWS::Lambda::Function"
         assert cfn[function]["Metadata"]["checkov"] == sam[function]["Metadata"]["checkov"]
 
@@ -71,6 +71,10 @@ def test_concurrency_is_reserved_by_default_and_one_sweep_runs_at_a_time() -> No
         "Fn::If": ["ReserveConcurrency", {"Ref": "FixerReservedConcurrency"}, {"Ref": "AWS::NoValue"}]}
     assert functions["RoleSweeperFunction"]["ReservedConcurrentExecutions"] == {
         "Fn::If": ["ReserveConcurrency", 1, {"Ref": "AWS::NoValue"}]}
+    # The sweep state machine's steps: as many as the Map runs batches at once (each at 1 IAM call/s), so even two
+    # overlapping sweeps keep the account's sweep traffic under IamCallsPerSecond.
+    assert t["Resources"]["SweepStepsFunction"]["Properties"]["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["ReserveConcurrency", {"Ref": "IamCallsPerSecond"}, {"Ref": "AWS::NoValue"}]}
     passed = {p["ParameterKey"]: p["ParameterValue"]
               for p in rollout()["Resources"]["SfnIamStackSet"]["Properties"]["Parameters"]}
     assert passed["FixerReservedConcurrency"] == {"Ref": "FixerReservedConcurrency"}

@@ -28,7 +28,8 @@ def rollout() -> dict[str, Any]:
 
 def expanded() -> dict[str, Any]:
     text = template.TEMPLATE.read_text(encoding="utf-8")
-    for local in ("functions/role_fixer/", "functions/role_sweeper/", "layers/sfn_iam/"):
+    for local in ("functions/role_fixer/", "functions/role_sweeper/", "functions/sweep_steps/", "layers/sfn_iam/",
+                  "statemachines/sweep.asl.json"):
         text = text.replace(f"Uri: {local}", f"Uri: s3://artifacts-us-east-1/{local.strip('/').replace('/', '-')}.zip")
     return expand_template.expand(text)
 
@@ -73,17 +74,31 @@ def test_expansion_leaves_no_macro_and_reads_code_from_the_regional_bucket() -> 
     assert not {ty for ty in types if ty.startswith("AWS::Serverless::")}
     code = [res["Properties"].get("Code") or res["Properties"].get("Content") for res in t["Resources"].values()
             if res["Type"] in ("AWS::Lambda::Function", "AWS::Lambda::LayerVersion")]
-    assert len(code) == 3
+    assert len(code) == 4
     assert all(c["S3Bucket"] == {"Fn::Sub": "${ArtifactBucketPrefix}-${AWS::Region}"} for c in code)
     keys = {c["S3Key"] for c in code}
-    assert keys == {"functions-role_fixer.zip", "functions-role_sweeper.zip", "layers-sfn_iam.zip"}
+    assert keys == {"functions-role_fixer.zip", "functions-role_sweeper.zip", "functions-sweep_steps.zip",
+                    "layers-sfn_iam.zip"}
+    # the sweep state machine's definition file, packaged next to the code
+    location = t["Resources"]["SweepStateMachine"]["Properties"]["DefinitionS3Location"]
+    assert location["Bucket"] == {"Fn::Sub": "${ArtifactBucketPrefix}-${AWS::Region}"}
 
 
-def test_roles_in_each_account_are_assumable_by_lambda_only() -> None:
-    for res in expanded()["Resources"].values():
+def test_roles_in_each_account_are_assumable_by_lambda_only_but_the_sweep_s() -> None:
+    resources = expanded()["Resources"]
+    for name, res in resources.items():
         if res["Type"] == "AWS::IAM::Role":
             principals = [s["Principal"] for s in res["Properties"]["AssumeRolePolicyDocument"]["Statement"]]
-            assert principals == [{"Service": "lambda.amazonaws.com"}], principals
+            if name == "SweepStateMachineRole":
+                assert principals == [{"Service": "states.amazonaws.com"}], principals
+            elif name == "SweepStateMachineScheduleRole":  # SAM's: the schedule starts the sweep, nothing else
+                assert principals == [{"Service": ["events.amazonaws.com"]}], principals
+                [policy] = res["Properties"]["Policies"]
+                [statement] = policy["PolicyDocument"]["Statement"]
+                assert statement["Action"] == "states:StartExecution"
+                assert statement["Resource"] == {"Ref": "SweepStateMachine"}
+            else:
+                assert principals == [{"Service": "lambda.amazonaws.com"}], (name, principals)
 
 
 def test_the_script_refuses_an_unpackaged_template(tmp_path: Path) -> None:

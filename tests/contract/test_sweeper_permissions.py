@@ -15,21 +15,37 @@ from .test_template_permissions import RESOURCES, ROOT, WRITES, _applies, _as_li
 from .test_template_permissions import statements as fixer_statements
 
 SWEEPER_POLICY = RESOURCES["RoleSweeperAppPolicy"]["Properties"]
+# Two functions run under the sweeper's role: the single-Lambda sweep and the sweep state machine's steps.
 SWEEPER_ADAPTERS = adapters_wired_by(ROOT / "functions" / "role_sweeper" / "app.py")
+STEPS_ADAPTERS = adapters_wired_by(ROOT / "functions" / "sweep_steps" / "app.py")
 
 
 def statements(effect: str) -> list[dict[str, Any]]:
     return [s for s in map(_applies, SWEEPER_POLICY["PolicyDocument"]["Statement"]) if s["Effect"] == effect]
 
 
-def test_the_sweeper_wires_seven_adapters() -> None:
+def test_the_sweeper_wires_seven_adapters_and_the_steps_add_the_bucket() -> None:
     assert {"iam", "stepfunctions", "ledger", "facts", "publisher", "notify", "securityhub"} == SWEEPER_ADAPTERS
+    assert SWEEPER_ADAPTERS | {"sweepbucket"} == STEPS_ADAPTERS
 
 
 def test_template_grants_exactly_what_the_sweepers_adapters_declare() -> None:
-    declared = set().union(*adapter_actions(SWEEPER_ADAPTERS).values())
+    declared = set().union(*adapter_actions(SWEEPER_ADAPTERS | STEPS_ADAPTERS).values())
     granted = {a for s in statements("Allow") for a in _as_list(s["Action"])}
     assert granted == declared
+
+
+def test_the_sweep_bucket_is_granted_by_prefix_only() -> None:
+    from sfn_iam.aws import sweepbucket
+
+    bucket = {s["Sid"]: (sorted(_as_list(s["Action"])), s["Resource"]["Fn::Sub"]) for s in statements("Allow")
+              if any(str(a).startswith("s3:") for a in _as_list(s["Action"])) and "Condition" not in s}
+    assert bucket == {
+        "SweepListing": (["s3:GetObjectVersion", "s3:PutObject"], "${SweepBucket.Arn}/listing/*"),
+        "SweepResults": (["s3:GetObject"], f"${{SweepBucket.Arn}}/{sweepbucket.RESULTS_PREFIX}/*"),
+        "SweepReports": (["s3:PutObject"], f"${{SweepBucket.Arn}}/{sweepbucket.REPORTS_PREFIX}/*"),
+    }
+    assert sweepbucket.LISTING_KEY.startswith("listing/")
 
 
 def test_the_sweeper_has_the_fixer_s_statements_unchanged() -> None:
@@ -71,9 +87,10 @@ def test_the_sweeper_can_change_neither_its_own_role_nor_the_fixer_s() -> None:
     deny = next(s for s in statements("Deny") if _as_list(s["Action"]) == ["iam:*"])
     assert deny["Resource"] == [{"Fn::GetAtt": ["RoleSweeperRole", "Arn"]}, {"Fn::GetAtt": ["RoleFixerRole", "Arn"]}]
     assert SWEEPER_POLICY["RoleName"] == {"Ref": "RoleSweeperRole"}
-    function = RESOURCES["RoleSweeperFunction"]["Properties"]
-    assert "Policies" not in function and function["Role"] == {"Fn::GetAtt": ["RoleSweeperRole", "Arn"]}
-    assert function["Environment"]["Variables"]["FIXER_ROLE_ARN"] == {"Fn::GetAtt": ["RoleSweeperRole", "Arn"]}
+    for name in ("RoleSweeperFunction", "SweepStepsFunction"):
+        function = RESOURCES[name]["Properties"]
+        assert "Policies" not in function and function["Role"] == {"Fn::GetAtt": ["RoleSweeperRole", "Arn"]}
+        assert function["Environment"]["Variables"]["FIXER_ROLE_ARN"] == {"Fn::GetAtt": ["RoleSweeperRole", "Arn"]}
 
 
 def _read_settings(module: str) -> set[str]:
@@ -82,8 +99,9 @@ def _read_settings(module: str) -> set[str]:
     return set().union(*(re.findall(p, source) for p in patterns))
 
 
-def test_every_setting_reaches_the_sweeper_the_same_as_the_fixer() -> None:
-    variables = RESOURCES["RoleSweeperFunction"]["Properties"]["Environment"]["Variables"]
+@pytest.mark.parametrize("function", ["RoleSweeperFunction", "SweepStepsFunction"])
+def test_every_setting_reaches_the_sweeper_the_same_as_the_fixer(function: str) -> None:
+    variables = RESOURCES[function]["Properties"]["Environment"]["Variables"]
     fixer = RESOURCES["RoleFixerFunction"]["Properties"]["Environment"]["Variables"]
     sweep = _read_settings("governance/sweep")
     assert sweep == {"SWEEP_WORKERS", "IAM_CALLS_PER_SECOND", "FINDINGS_TOPIC_ARN", "SECURITY_HUB_FINDINGS"}
@@ -94,17 +112,21 @@ def test_every_setting_reaches_the_sweeper_the_same_as_the_fixer() -> None:
     assert {k: variables[k] for k in shared} == {k: fixer[k] for k in shared}
 
 
-@pytest.mark.parametrize("parameter", ["SweepSchedule", "FindingsTopicArn", "SecurityHubFindings"])
-def test_governance_parameters_reach_the_sweeper(parameter: str) -> None:
-    text = repr(RESOURCES["RoleSweeperFunction"]) + repr(RESOURCES["RoleSweeperAppPolicy"])
+@pytest.mark.parametrize("function", ["RoleSweeperFunction", "SweepStepsFunction"])
+@pytest.mark.parametrize("parameter", ["FindingsTopicArn", "SecurityHubFindings"])
+def test_governance_parameters_reach_the_sweeper(function: str, parameter: str) -> None:
+    text = repr(RESOURCES[function]) + repr(RESOURCES["RoleSweeperAppPolicy"])
     assert f"'Ref': '{parameter}'" in text
 
 
-def test_schedule_is_a_parameter_and_no_retry_storm() -> None:
-    function = RESOURCES["RoleSweeperFunction"]["Properties"]
-    schedule = function["Events"]["Schedule"]
+def test_the_schedule_starts_the_sweep_state_machine_and_the_lambda_is_not_retried() -> None:
+    machine = RESOURCES["SweepStateMachine"]["Properties"]
+    schedule = machine["Events"]["Schedule"]
     assert schedule["Type"] == "Schedule"
-    assert schedule["Properties"]["Schedule"] == {"Ref": "SweepSchedule"}
+    assert schedule["Properties"] == {"Schedule": {"Ref": "SweepSchedule"},
+                                      "State": {"Fn::If": ["SweepOn", "ENABLED", "DISABLED"]}}
+    function = RESOURCES["RoleSweeperFunction"]["Properties"]
+    assert "Events" not in function  # invoked by hand: small accounts, a sweep on demand
     assert function["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
     assert function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}

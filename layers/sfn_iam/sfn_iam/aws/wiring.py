@@ -29,6 +29,7 @@ from sfn_iam.fixing.settings import ConfigError, Settings
 if TYPE_CHECKING:  # the sweeper's parts load with the sweeper: the role fixer's cold start does not pay for them
     from sfn_iam.aws.notify import SnsNotifier
     from sfn_iam.aws.securityhub import SecurityHubImporter
+    from sfn_iam.aws.sweepbucket import SweepBucket
     from sfn_iam.governance.sweep import Sweeper
 
 DEFAULT_REGION = "us-east-1"
@@ -40,6 +41,7 @@ ADAPTERS = {
     "publisher": frozenset({"publisher"}),
     "notifier": frozenset({"notify"}),
     "importer": frozenset({"securityhub"}),
+    "bucket": frozenset({"sweepbucket"}),
 }
 
 
@@ -79,6 +81,12 @@ class Wiring:
         from sfn_iam.aws.securityhub import SecurityHubImporter
 
         return SecurityHubImporter(make_client("securityhub", self.session)) if enabled else None
+
+    def bucket(self, name: str) -> SweepBucket:
+        """The sweep state machine's bucket: its listing, the Map Run's results, the report."""
+        from sfn_iam.aws.sweepbucket import SweepBucket
+
+        return SweepBucket(make_client("s3", self.session), name)
 
 
 def wire(settings: Settings, session: boto3.session.Session | None = None,

@@ -498,6 +498,8 @@ def _excess(stmt: Statement, needs: list[Requirement]) -> Iterator[Finding]:
         for pattern in stmt.resources:
             if "*" not in pattern and "?" not in pattern:
                 continue
+            # A needed pattern (a name known only at deployment, or at run time) the declared pattern matches as
+            # text, and differs from, is narrower: ``<bucket>/*`` declared where ``<bucket>/results/*`` is needed.
             narrower = sorted({r.resource for r in used if _match(pattern, r.resource) and r.resource != pattern})
             if not narrower or any(r.resource == pattern for r in used if _match(action, r.action, True)):
                 continue

@@ -408,6 +408,50 @@ class Sweeper:
         and orphans are left for a run that completes."""
         arns = self._resume_order(list(self.machines.list_arns()))
         self.cache.holders(self.settings.policy_prefix)  # the listing before any write: what orphans are judged on
+        outcomes, errors = self._fix_all(arns, progress, keep_going)
+        not_reached = [e.target for e in errors if e.error.startswith("SweepTimeoutError")]
+        self.ledger.put_cursor(self.cursor_name, not_reached[0] if not_reached else "")
+        out_of_time = keep_going is not None and not keep_going()
+        orphans: list[Outcome] = []
+        if not out_of_time:
+            orphans, orphan_errors = self.remove_orphans(arns)
+            errors.extend(orphan_errors)
+        roles = {o.role_arn for o in outcomes if o.role_arn}
+        complete = not errors and not out_of_time
+        removals = tuple(self._remove_residual(outcomes)) if complete else ()
+        return SweepResult(str(self.settings.mode), self.settings.account, self.region, outcomes, tuple(orphans),
+                           tuple(errors), len(roles), self._repeated(outcomes), removals)
+
+    # -- the sweep as a Distributed Map: one batch per child execution, then one summary ------------------------
+
+    def run_batch(self, arns: list[str]) -> SweepResult:
+        """Fix (or report) ``arns``, one batch of a sweep whose listing someone else took (the sweep state machine:
+        governance/batches.py). Each machine goes through the same ``_fix`` as in :meth:`run`; no cursor, no
+        orphans, no residual removal: the summary step, which knows the whole listing, does those."""
+        outcomes, errors = self._fix_all(list(arns), None, None)
+        roles = {o.role_arn for o in outcomes if o.role_arn}
+        return SweepResult(str(self.settings.mode), self.settings.account, self.region, outcomes, (),
+                           tuple(errors), len(roles), self._repeated(outcomes))
+
+    def remove_orphans(self, arns: list[str]) -> tuple[list[Outcome], list[SweepError]]:
+        """Remove (or propose removing) our policies in this region whose state machine is not in ``arns``, the
+        whole listing: the end of :meth:`run`, and the summary step of the sweep state machine."""
+        orphans: list[Outcome] = []
+        errors: list[SweepError] = []
+        for base in self._orphaned(arns):
+            try:
+                orphans.append(self._remove_orphan(base))
+            except Exception as exc:  # reported like a machine's error
+                errors.append(SweepError(base, f"{type(exc).__name__}: {str(exc)[:300]}"))
+        return orphans, errors
+
+    def remove_residual(self, outcomes: tuple[Outcome, ...]) -> tuple[Outcome, ...]:
+        """The opt-in removal of residual policies, once every machine of the sweep was handled."""
+        return tuple(self._remove_residual(outcomes))
+
+    def _fix_all(self, arns: list[str], progress: Progress | None, keep_going: Callable[[], bool] | None
+                 ) -> tuple[tuple[Outcome, ...], list[SweepError]]:
+        """Every machine of ``arns`` through ``_fix`` on the worker pool; a machine's error is kept, not raised."""
         total = len(arns)
         done = 0
         lock = threading.Lock()
@@ -434,21 +478,7 @@ class Sweeper:
             list(pool.map(one, arns))
         outcomes = tuple(r for a in arns if isinstance(r := results[a], Outcome))
         errors = [r for a in arns if isinstance(r := results[a], SweepError)]
-        not_reached = [a for a in arns if isinstance(r := results[a], SweepError) and r.error.startswith(
-            "SweepTimeoutError")]
-        self.ledger.put_cursor(self.cursor_name, not_reached[0] if not_reached else "")
-        orphans: list[Outcome] = []
-        out_of_time = keep_going is not None and not keep_going()
-        for base in [] if out_of_time else self._orphaned(arns):
-            try:
-                orphans.append(self._remove_orphan(base))
-            except Exception as exc:  # reported like a machine's error
-                errors.append(SweepError(base, f"{type(exc).__name__}: {str(exc)[:300]}"))
-        roles = {o.role_arn for o in outcomes if o.role_arn}
-        complete = not errors and not out_of_time
-        removals = tuple(self._remove_residual(outcomes)) if complete else ()
-        return SweepResult(str(self.settings.mode), self.settings.account, self.region, outcomes, tuple(orphans),
-                           tuple(errors), len(roles), self._repeated(outcomes), removals)
+        return outcomes, errors
 
     # -- signal, not noise: publish what changed since the last sweep -------------------------------------------
 
