@@ -151,9 +151,11 @@ def test_attach_is_limited_to_our_overflow_policies() -> None:
 
 def test_the_fixer_can_never_change_its_own_role() -> None:
     denies = statements("Deny")
-    # Its own role and the sweeper's: neither may be adopted by tagging it.
+    # Its own role, the sweeper's and the sweep state machine's: none may be adopted by tagging it (the sweep state
+    # machine's role is trusted by Step Functions: without this, RolePath=/ would put it in scope).
     assert any(_as_list(s["Action"]) == ["iam:*"] and s["Resource"] == [
-        {"Fn::GetAtt": ["RoleFixerRole", "Arn"]}, {"Fn::GetAtt": ["RoleSweeperRole", "Arn"]}] for s in denies)
+        {"Fn::GetAtt": ["RoleFixerRole", "Arn"]}, {"Fn::GetAtt": ["RoleSweeperRole", "Arn"]},
+        {"Fn::GetAtt": ["SweepStateMachineRole", "Arn"]}] for s in denies)
     assert APP_POLICY["RoleName"] == {"Ref": "RoleFixerRole"}
 
 
