@@ -27,11 +27,19 @@ def run(tmp_path: Path, data: object, *args: str) -> tuple[int, str, str]:
 
 
 def test_the_default_ceiling_is_announced_once_and_a_given_one_is_not(tmp_path: Path) -> None:
-    """Which ceiling decided is said on stderr as a note (the error and finding lines stay as they were)."""
+    """Which ceiling decided is said on stderr as a note when it refused something (the error and finding lines stay
+    as they were); a happy path says nothing."""
     path = tmp_path / "input.json"
     path.write_text(json.dumps(LAMBDA))
     out, err = io.StringIO(), io.StringIO()
     assert main(["policy", str(path), "--region", REGION, "--account", ACCOUNT], out=out, err=err) == 0
+    assert not [line for line in err.getvalue().splitlines() if line.startswith("sfn-iam: note: ")]
+    refused = tmp_path / "refused.json"
+    refused.write_text(json.dumps({"StartAt": "S", "States": {"S": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:ec2:stopInstances",
+        "Parameters": {"InstanceIds": ["i-0123456789abcdef0"]}, "End": True}}}))
+    out, err = io.StringIO(), io.StringIO()
+    main(["policy", str(refused), "--region", REGION, "--account", ACCOUNT, "--fail-on", "none"], out=out, err=err)
     notes = [line for line in err.getvalue().splitlines() if line.startswith("sfn-iam: note: ")]
     assert len(notes) == 1 and "default ceiling" in notes[0]
     own = tmp_path / "ceiling.json"

@@ -41,7 +41,7 @@ def _resolve(value: Any, custom: bool) -> Any:
     """The template's intrinsics for one choice of ceiling (``custom``: CeilingPolicyArn is set)."""
     known = _values(custom)
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
-        return re.sub(r"\$\{([^}]+)\}", lambda m: known[m.group(1)], value["Fn::Sub"])
+        return re.sub(r"\$\{([^}]+)\}", lambda m: known.get(m.group(1), f"resource-{m.group(1)}"), value["Fn::Sub"])
     if isinstance(value, dict) and set(value) == {"Ref"}:
         return known.get(value["Ref"], f"arn:aws:cloudformation:::resource/{value['Ref']}")
     if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:

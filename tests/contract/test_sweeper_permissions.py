@@ -85,7 +85,8 @@ def test_iam_writes_are_scoped_never_star() -> None:
 
 def test_the_sweeper_can_change_neither_its_own_role_nor_the_fixer_s() -> None:
     deny = next(s for s in statements("Deny") if _as_list(s["Action"]) == ["iam:*"])
-    assert deny["Resource"] == [{"Fn::GetAtt": ["RoleSweeperRole", "Arn"]}, {"Fn::GetAtt": ["RoleFixerRole", "Arn"]}]
+    assert deny["Resource"] == [{"Fn::GetAtt": ["RoleSweeperRole", "Arn"]}, {"Fn::GetAtt": ["RoleFixerRole", "Arn"]},
+                                {"Fn::GetAtt": ["SweepStateMachineRole", "Arn"]}]
     assert SWEEPER_POLICY["RoleName"] == {"Ref": "RoleSweeperRole"}
     for name in ("RoleSweeperFunction", "SweepStepsFunction"):
         function = RESOURCES[name]["Properties"]

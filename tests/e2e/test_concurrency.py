@@ -408,12 +408,13 @@ def test_update_with_role_arn_and_delete_cost_the_same_at_any_number_of_roles(wo
     # a role move: the claim, GetRole and PutRolePolicy on the new role (the ledger does not name it: nothing of the
     # machine is there), GetRole of the old role (still in scope?), ListExecutions (older executions run under it),
     # DeleteRolePolicy there (the ledger says it carries the machine's policy only), the ledger's release, and the two
-    # descriptions
+    # descriptions; and PutRolePermissionsBoundary, the first write to the new role (the ceiling as its boundary)
     role2 = world.role("OrderProcessingRoleV2")
     world.sfn.update_state_machine(stateMachineArn=sm, roleArn=role2)
     world.counter.reset()
     world.invoke(_event("update_state_machine_role.json", sm, role2))
-    assert world.counter.own() <= 9, dict(world.counter.calls)
+    assert world.counter.own() <= 10, dict(world.counter.calls)
+    assert world.counter.calls["iam:PutRolePermissionsBoundary"] == 1
     assert world.counter.calls["iam:GetAccountAuthorizationDetails"] == 0
     assert documents(world, "OrderProcessingRole") == []
     assert is_allowed(documents(world, "OrderProcessingRoleV2"), "sqs:SendMessage", QUEUE, {})

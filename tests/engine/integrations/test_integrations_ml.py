@@ -259,6 +259,7 @@ def test_a_run_time_or_unusable_guardrail(params: dict[str, str], code: str) -> 
     assert_denies(plan, "bedrock:ApplyGuardrail", f"arn:aws:bedrock:eu-west-1:{ACCOUNT}:guardrail/any1")
 
 
+@pytest.mark.usefixtures("any_account")
 def test_a_guardrail_of_another_account_is_granted_where_it_is_with_a_finding() -> None:
     other = "arn:aws:bedrock:eu-west-1:999999999999:guardrail/gr1abc"
     plan = plan_for(task("arn:aws:states:::bedrock:invokeModel", {"ModelId": "amazon.titan-text-express-v1",

@@ -202,7 +202,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> in
     fail_on = threshold(args, conf)
     loaded = sources.load(args.files, options, stdin)
     report.errors.extend(loaded.errors)
-    report.notes.extend(conf.notes)  # which ceiling, settings translated into it
     report.notes.extend(loaded.notes)
     invalid = False
     used_rules: set[int] = set()
@@ -215,7 +214,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> in
         except arns.ArnError as exc:
             report.errors.append((machine.source, f"{machine.source}: {machine.name}: {exc}"))
             continue
-        problems = aslschema.problems(machine.state_machine.definition)
+        try:
+            problems = aslschema.problems(machine.state_machine.definition)
+        except RecursionError:  # nested deeper than the schema interpreter recurses: the engine's walker decides
+            problems = []
         if problems:  # Step Functions would refuse this definition: no policy, the reasons at their paths
             invalid = True
             errors = [*machine.findings, *(Finding.of("DEFINITION_ERROR", message, path)
@@ -248,6 +250,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> in
     if unused and loaded.machines:
         report.notes.append(f"--parameter {', '.join(unused)}: not used by any input (no parameter, pseudo "
                             "parameter or ${...} placeholder of that name)")
+    # Which ceiling, when it decided something (a refusal names "the default ceiling" itself), and settings
+    # translated into it: a happy path says nothing.
+    refused = any(f.code == "OUTSIDE_CEILING" for r in report.results for f in r.findings)
+    report.notes[:0] = [n for n in conf.notes if refused or not n.startswith("using the default ceiling")]
     if getattr(args, "output", None):
         try:
             with open(args.output, "w", encoding="utf-8") as handle:

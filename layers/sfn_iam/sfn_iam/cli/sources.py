@@ -546,11 +546,14 @@ def placeholders(definition: Mapping[str, Any], substitutions: Mapping[str, str]
 
 
 def iter_strings(node: Any) -> Iterator[str]:
-    if isinstance(node, Mapping):
-        for value in node.values():
-            yield from iter_strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from iter_strings(value)
-    elif isinstance(node, str):
-        yield node
+    """Every string in ``node``, depth first; an explicit stack, so a definition nested hundreds of levels deep
+    (which the engine's walker accepts) cannot exhaust the interpreter's recursion limit."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, str):
+            yield item
