@@ -38,7 +38,7 @@ def check(template: Path, *extra: str) -> tuple[int, dict[str, Any]]:
 
 def grant_findings(report: dict[str, Any]) -> list[tuple[str, str]]:
     [result] = [r for r in report["results"] if r["stateMachine"] == "SweepStateMachine"]
-    return [(f["code"], f["message"]) for f in result["findings"] if f["code"] in ("MISSING_GRANT", "EXCESS_GRANT")]
+    return [(f["code"], f["message"]) for f in result["findings"] if f["code"] in ("MISSING_GRANT", "UNVERIFIED_GRANT", "EXCESS_GRANT")]
 
 
 def test_our_own_check_finds_no_missing_and_no_excess_grant() -> None:
@@ -49,17 +49,14 @@ def test_our_own_check_finds_no_missing_and_no_excess_grant() -> None:
     make = subprocess.run([str(CLI), "check", "template.yaml", *CONTEXT, "--config", str(CONFIG), "--fail-on", "low"],
                           capture_output=True, text=True, check=False, cwd=ROOT)
     assert make.returncode == 0, make.stdout + make.stderr
-    assert "0 missing, 0 excess" in make.stdout
+    assert "0 missing" in make.stdout and "0 excess" in make.stdout
 
 
 @pytest.mark.parametrize(("old", "new", "finding"), [
     ("            Action: states:RedriveExecution\n", "            Action: states:DescribeExecution\n",
-     ("MISSING_GRANT", "states:RedriveExecution")),
-    pytest.param('Resource: !Sub "${SweepBucket.Arn}/listing/state-machines.json"',
-                 'Resource: !Sub "${SweepBucket.Arn}/*"', ("EXCESS_GRANT", "s3:GetObjectVersion"),
-                 marks=pytest.mark.xfail(strict=True, reason="since CloudFormation-generated bucket names became "
-                                         "patterns, a whole unnamed bucket declared where one key is needed is not "
-                                         "seen as excess (a blind spot of check, noted for the next round)")),
+     ("UNVERIFIED_GRANT", "states:RedriveExecution")),  # a redrive is needed only sometimes: cannot verify
+    ('Resource: !Sub "${SweepBucket.Arn}/listing/state-machines.json"', 'Resource: !Sub "${SweepBucket.Arn}/*"',
+     ("EXCESS_GRANT", "s3:GetObjectVersion")),
     ("              - s3:AbortMultipartUpload\n",
      "              - s3:AbortMultipartUpload\n              - s3:DeleteObject\n", ("EXCESS_GRANT", "s3:DeleteObject")),
     ('stateMachine:${AWS::StackName}-sweep"', 'stateMachine:*"', ("EXCESS_GRANT", "states:StartExecution")),
