@@ -38,7 +38,8 @@ def check(template: Path, *extra: str) -> tuple[int, dict[str, Any]]:
 
 def grant_findings(report: dict[str, Any]) -> list[tuple[str, str]]:
     [result] = [r for r in report["results"] if r["stateMachine"] == "SweepStateMachine"]
-    return [(f["code"], f["message"]) for f in result["findings"] if f["code"] in ("MISSING_GRANT", "UNVERIFIED_GRANT", "EXCESS_GRANT")]
+    return [(f["code"], f["message"]) for f in result["findings"]
+            if f["code"] in ("MISSING_GRANT", "UNVERIFIED_GRANT", "EXCESS_GRANT")]
 
 
 def test_our_own_check_finds_no_missing_and_no_excess_grant() -> None:
