@@ -110,6 +110,8 @@ def test_every_setting_reaches_the_sweeper_the_same_as_the_fixer(function: str) 
     assert sweep | _read_settings("fixing/settings") - {"DESCRIBE_ATTEMPTS", "DESCRIBE_RETRY_DELAY"} <= set(variables)
     shared = set(fixer) & set(variables) - {"FIXER_ROLE_ARN", "POWERTOOLS_SERVICE_NAME"}
     assert len(shared) >= 10
+    # the settings the ceiling replaced would stop the function (fixing/settings.py): none may be set
+    assert not {"EXTRA_DENIED_ACTIONS", "ALLOWED_SERVICES", "PASSABLE_ROLE_PATTERNS"} & set(variables)
     assert {k: variables[k] for k in shared} == {k: fixer[k] for k in shared}
 
 
