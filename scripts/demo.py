@@ -69,11 +69,7 @@ def ceiling_steps(local: Local, role: str, event: Any) -> list[bool]:
     print("\n  the proposal the outcome carries (documents, Id sfn-iam-ceiling-proposal):")
     print("    " + json.dumps(proposal["Statement"]))
     arn = sandbox.FIXER_ENV["CEILING_POLICY_ARN"]
-    current = local.iam.get_policy_version(PolicyArn=arn, VersionId=local.iam.get_policy(
-        PolicyArn=arn)["Policy"]["DefaultVersionId"])["PolicyVersion"]["Document"]
-    current = json.loads(current) if isinstance(current, str) else current
-    extended = {**current, "Statement": [*current["Statement"], *proposal["Statement"]]}
-    local.iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(extended), SetAsDefault=True)
+    sandbox.extend_ceiling(local.iam, *proposal["Statement"])
     print(f"  the administrator adds it to the ceiling {arn} (a new default version) and makes it the stack's own")
     local.use_own_ceiling()
     ok.append(step(local, "the same machine again: granted now that the ceiling allows it",

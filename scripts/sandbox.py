@@ -68,6 +68,16 @@ def create_ceiling(iam: Any) -> str:
     return arn
 
 
+def extend_ceiling(iam: Any, *statements: dict[str, Any]) -> None:
+    """An administrator approving ``statements``: a new default version of the ceiling policy with them added."""
+    arn = FIXER_ENV["CEILING_POLICY_ARN"]
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    document = json.loads(document) if isinstance(document, str) else document
+    iam.create_policy_version(PolicyArn=arn, SetAsDefault=True, PolicyDocument=json.dumps(
+        {**document, "Statement": [*document["Statement"], *statements]}))
+
+
 def load_event(name: str) -> dict[str, Any]:
     path = Path(name) if name.endswith(".json") and Path(name).exists() else EVENTS / name
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))

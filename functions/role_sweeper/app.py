@@ -47,10 +47,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             logger.info(f"{o.status}: {o.policy_name}", extra={"outcome": o.to_dict()})
     for e in result.errors:
         logger.error(f"sweep error on {e.target}: {e.error}")
-    metrics.add_metric(name="SweepStateMachines", unit=MetricUnit.Count, value=len(result.outcomes))
-    metrics.add_metric(name="SweepWrites", unit=MetricUnit.Count, value=result.writes)
-    metrics.add_metric(name="SweepDrift", unit=MetricUnit.Count, value=int(str(totals["drift"])))
-    metrics.add_metric(name="SweepErrors", unit=MetricUnit.Count, value=len(result.errors))
+    for name, count in result.metric_counts().items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
     publisher = wiring.publisher()
     notifier = wiring.notifier(options.topic_arn)
     importer = wiring.importer(options.security_hub)

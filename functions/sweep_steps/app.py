@@ -132,10 +132,8 @@ def summary_step(event: dict[str, Any]) -> dict[str, Any]:
         logger.info(f"{o.status}: {o.policy_name}", extra={"outcome": o.to_dict()})
     for e in result.errors:
         logger.error(f"sweep error on {e.target}: {e.error}")
-    metrics.add_metric(name="SweepStateMachines", unit=MetricUnit.Count, value=len(result.outcomes))
-    metrics.add_metric(name="SweepWrites", unit=MetricUnit.Count, value=result.writes)
-    metrics.add_metric(name="SweepDrift", unit=MetricUnit.Count, value=int(str(totals["drift"])))
-    metrics.add_metric(name="SweepErrors", unit=MetricUnit.Count, value=len(result.errors))
+    for name, count in result.metric_counts().items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     name = str(event.get("execution") or now)
     keys = [bucket.put_report(f"{name}.json", json.dumps(report.to_json(result, now), indent=2) + "\n",

@@ -95,13 +95,7 @@ def targets_approved(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """The account's administrator approved EventBridge targets (outside the default ceiling): the ceiling policy gets
     a new version naming ``events:PutTargets`` and the stack uses it as its own (CeilingPolicyArn), so what these
     tests judge is the role passed, not the call."""
-    arn = sandbox.FIXER_ENV["CEILING_POLICY_ARN"]
-    version = world.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-    document = world.iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
-    document = json.loads(document) if isinstance(document, str) else document
-    approved = {"Effect": "Allow", "Action": "events:PutTargets", "Resource": "*"}
-    world.iam.create_policy_version(PolicyArn=arn, SetAsDefault=True, PolicyDocument=json.dumps(
-        {**document, "Statement": [*document["Statement"], approved]}))
+    sandbox.extend_ceiling(world.iam, {"Effect": "Allow", "Action": "events:PutTargets", "Resource": "*"})
     monkeypatch.setenv("CUSTOM_CEILING", "true")
 
 
@@ -247,13 +241,7 @@ def test_an_emr_service_role_with_a_service_shaped_policy_is_passed(world: World
 def test_a_role_the_ceiling_names_is_passed_unread(world: World) -> None:
     service = world.role("EmrService")
     world.iam.put_role_policy(RoleName="EmrService", PolicyName="p", PolicyDocument=STAR)
-    arn = sandbox.FIXER_ENV["CEILING_POLICY_ARN"]
-    version = world.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-    document = world.iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
-    document = json.loads(document) if isinstance(document, str) else document
-    named = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": service}
-    world.iam.create_policy_version(PolicyArn=arn, SetAsDefault=True, PolicyDocument=json.dumps(
-        {**document, "Statement": [*document["Statement"], named]}))
+    sandbox.extend_ceiling(world.iam, {"Effect": "Allow", "Action": "iam:PassRole", "Resource": service})
     world.counter.reset()
     result = _fix(world, emr(service))
     assert _requested(world, "iam:PassRole", service, "elasticmapreduce.amazonaws.com")

@@ -346,6 +346,11 @@ class SweepResult:
     def all_outcomes(self) -> tuple[Outcome, ...]:
         return self.outcomes + self.orphans + self.residual_removals
 
+    def metric_counts(self) -> dict[str, int]:
+        """The counts both sweep handlers publish as metrics: machines, writes, drift, errors."""
+        return {"SweepStateMachines": len(self.outcomes), "SweepWrites": self.writes,
+                "SweepDrift": int(str(self.totals()["drift"])), "SweepErrors": len(self.errors)}
+
     def totals(self) -> dict[str, object]:
         statuses = Counter(str(o.status) for o in self.outcomes)
         severities = Counter(f.severity.name for o in self.all_outcomes for f in o.findings)
