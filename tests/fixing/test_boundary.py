@@ -120,3 +120,63 @@ def test_a_role_read_during_the_run_with_another_boundary_stops_the_write() -> N
     guard.before_write("Bare", findings, recorded.append)
     assert recorded == ["Bare"] and store.roles["Bare"].boundary == CEILING
     assert [f.code for f in findings] == ["BOUNDARY_SET"]
+
+
+def _cuts_of(actions: list[str], **kwargs: Any) -> tuple[Boundaries, FakeRoles, list[Any]]:
+    store = FakeRoles()
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+    store.add_role("Wide", inline={"legacy": doc})
+    guard = Boundaries(store, CEILING, config.from_env(ENV).guard.ceiling_for(ACCOUNT), enforce=False, **kwargs)
+    return guard, store, guard.cuts("Wide")
+
+
+OUTSIDE = [f"iam:{verb}" for verb in ("CreateUser", "DeleteUser", "CreateGroup", "DeleteGroup", "CreateLoginProfile",
+                                      "DeleteLoginProfile", "AttachUserPolicy", "DetachUserPolicy")]
+
+
+def test_a_cuts_finding_names_five_actions_and_counts_the_rest_exactly() -> None:
+    _, _, (finding,) = _cuts_of(OUTSIDE)
+    named = finding.message.split("beyond ", 1)[1]
+    assert sum(f"{a} on *" in named for a in OUTSIDE) == 5
+    assert f" and {len(OUTSIDE) - 5} more;" in finding.message
+
+
+@pytest.mark.parametrize("count", [3, 5])
+def test_a_cuts_finding_with_five_or_fewer_actions_names_them_all_and_no_more(count: int) -> None:
+    _, _, (finding,) = _cuts_of(OUTSIDE[:count])
+    assert all(f"{a} on *" in finding.message for a in OUTSIDE[:count])
+    assert " more;" not in finding.message
+
+
+def test_cuts_reuse_the_runs_own_read_of_the_role_and_do_not_read_it_again() -> None:
+    reads: list[str] = []
+
+    def cached(role: str) -> Any:
+        reads.append(role)
+        return FakeRoles.role_permissions(store, role)
+
+    store = FakeRoles()
+    store.add_role("Wide", inline={"legacy": WIDE})
+    guard = Boundaries(store, CEILING, config.from_env(ENV).guard.ceiling_for(ACCOUNT), enforce=False, reads=cached)
+    (finding,) = guard.cuts("Wide")
+    assert finding.code == "BOUNDARY_CUTS" and reads == ["Wide"] and store.permission_reads == ["Wide"]
+    guard.reads = None
+    assert guard.cuts("Wide") and store.permission_reads == ["Wide", "Wide"]
+
+
+def test_a_role_whose_policies_cannot_be_read_gets_no_cuts_finding_and_no_error() -> None:
+    store = FakeRoles()
+    store.add_role("Hidden", inline={"legacy": WIDE})
+    store.unreadable.add("Hidden")
+    guard = Boundaries(store, CEILING, config.from_env(ENV).guard.ceiling_for(ACCOUNT), enforce=False)
+    assert guard.cuts("Hidden") == [] and guard.cuts("Missing") == []
+
+
+def test_a_boundary_equal_to_the_ceiling_but_read_separately_is_the_ceiling() -> None:
+    store = FakeRoles()
+    store.add_role("Bounded", boundary=CEILING)
+    guard = Boundaries(store, CEILING, config.from_env(ENV).guard.ceiling_for(ACCOUNT), enforce=True)
+    guard.note("Bounded", "".join(list(CEILING)))  # an equal string that is not the same object, as GetRole returns
+    findings: list[Any] = []
+    guard.before_write("Bounded", findings, lambda role: pytest.fail(f"boundary set again on {role}"))
+    assert findings == [] and store.writes == []
