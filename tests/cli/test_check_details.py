@@ -1,0 +1,164 @@
+"""`sfn-iam check` in detail: how declared statements are read (and which are not grants), when a need is missing
+rather than unverifiable, and what the findings say. Pinned by mutation testing of cli/check.py: each test fails on
+a small change of the comparison it names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.cli.test_pipeline import ACCOUNT, REGION, _template, check, findings
+
+FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders"
+INVOKE = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                            "Parameters": {"FunctionName": FUNCTION}, "End": True}}}
+ROLE = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}
+
+
+def get_object(bucket: Any, *keys: str) -> dict[str, Any]:
+    states: dict[str, Any] = {}
+    for i, key in enumerate(keys):
+        states[f"G{i}"] = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                           "Parameters": {"Bucket": bucket, "Key": key}}
+        states[f"G{i}"]["Next" if i + 1 < len(keys) else "End"] = f"G{i + 1}" if i + 1 < len(keys) else True
+    return {"StartAt": "G0", "States": states}
+
+
+def allow(action: str | list[str], resource: str | list[str], effect: str = "Allow") -> dict[str, Any]:
+    return {"Effect": effect, "Action": action, "Resource": resource}
+
+
+def of(code: str, out: str) -> list[dict[str, Any]]:
+    return [f for f in findings(out) if f["code"] == code]
+
+
+def sam(tmp_path: Path, definition: dict[str, Any], *statements: Any, **resources: Any) -> str:
+    _, out = check(tmp_path, _template({"Definition": definition, "Policies": [{"Statement": list(statements)}]},
+                                       **resources))
+    return out
+
+
+# --- which declared statements grant ---------------------------------------------------------------------------------
+
+def test_a_statement_that_is_not_an_object_does_not_hide_the_ones_after_it(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, "not a statement", allow("lambda:InvokeFunction", FUNCTION))
+    assert not of("MISSING_GRANT", out), findings(out)
+
+
+def test_only_the_exact_effect_allow_grants_and_a_deny_takes_away(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION, effect="ALLOW"))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"]  # IAM knows "Allow" and "Deny" only
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", "*"), allow("lambda:InvokeFunction", FUNCTION, "Deny"))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"]
+
+
+def test_a_customer_policy_named_like_an_aws_managed_one_is_not_read_as_it(tmp_path: Path) -> None:
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "ManagedPolicyArns": [
+        f"arn:aws:iam::{ACCOUNT}:policy/AWSLambdaRole"]}}
+    _, out = check(tmp_path, {"Resources": {
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+        "Role": role}})
+    [unverified] = of("UNVERIFIED_GRANT", out)
+    assert f"arn:aws:iam::{ACCOUNT}:policy/AWSLambdaRole may grant it" in unverified["message"]
+    assert unverified["path"] == "States.T"
+    role["Properties"]["ManagedPolicyArns"] = ["arn:aws:iam::aws:policy/AWSLambdaRole"]  # AWS's own: read
+    _, out = check(tmp_path, {"Resources": {
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+        "Role": role}})
+    assert not of("UNVERIFIED_GRANT", out) and not of("MISSING_GRANT", out)
+
+
+def test_a_role_that_is_not_a_plain_reference_to_a_role_of_the_template_has_nothing_to_compare(
+        tmp_path: Path) -> None:
+    for role in ({"Fn::GetAtt": ["Role", "Arn"], "Comment": "two keys: not an intrinsic function"},
+                 {"Value": "Role"},  # a key that is not Ref
+                 {"Fn::GetAtt": ["Elsewhere", "Arn"]}):  # no such resource
+        _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": role}, Role=ROLE))
+        assert [f["code"] for f in findings(out) if f["code"] in (
+            "NOTHING_TO_COMPARE", "MISSING_GRANT", "UNVERIFIED_GRANT")] == ["NOTHING_TO_COMPARE"], (role, out)
+
+
+def test_a_connector_category_the_destination_lacks_does_not_hide_the_next(tmp_path: Path) -> None:
+    machine = {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": {
+        "StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                         "Parameters": {"FunctionName": {"Fn::GetAtt": ["Fn", "Arn"]}}, "End": True}}}},
+        "Connectors": {"ToFn": {"Properties": {"Destination": {"Id": "Fn"}, "Permissions": ["Read", "Write"]}}}}
+    function = {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "worker"}}
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31",
+                              "Resources": {"Machine": machine, "Fn": function}})
+    assert not of("MISSING_GRANT", out) and not of("UNVERIFIED_GRANT", out), findings(out)
+
+
+# --- missing or unverifiable ---------------------------------------------------------------------------------------
+
+def test_a_literal_key_is_missing_when_the_declared_key_differs_even_with_punctuation(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object("reports", "data (1).csv"),
+              allow("s3:GetObject", "arn:aws:s3:::reports/data (2).csv"))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.G0"], findings(out)
+
+
+def test_a_generated_bucket_may_be_the_one_a_declared_name_grants(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object({"Ref": "Data"}, "listing.json"),
+              allow("s3:GetObject", "arn:aws:s3:::prod-data-abc123/*"),
+              Data={"Type": "AWS::S3::Bucket", "Properties": {}})
+    [unverified] = of("UNVERIFIED_GRANT", out)
+    assert unverified["path"] == "States.G0" and "name known only at deploy time" in unverified["message"]
+    assert not of("MISSING_GRANT", out)
+
+
+def test_a_long_resource_is_compared_to_its_end(tmp_path: Path) -> None:
+    key = "k" * 300  # longer than the small integers CPython shares
+    out = sam(tmp_path, get_object("reports", key), allow("s3:GetObject", f"arn:aws:s3:::reports/{key}*X"))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.G0"], findings(out)
+
+
+def test_missing_says_when_policy_withholds_the_same_request(tmp_path: Path) -> None:
+    definition = {"StartAt": "P", "States": {
+        "P": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+              "Parameters": {"TableName.$": "$.table", "Item": {}}, "Next": "T"},
+        "T": INVOKE["States"]["T"]}}
+    out = sam(tmp_path, definition, allow("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"))
+    by_path = {f["path"]: f["message"] for f in of("MISSING_GRANT", out)}
+    assert by_path["States.P"].endswith("(sfn-iam policy withholds it too: see its findings)")
+    assert "withholds" not in by_path["States.T"]
+
+
+# --- what EXCESS_GRANT says ------------------------------------------------------------------------------------------
+
+def test_a_sam_template_on_every_queue_keeps_its_wildcard_action_high(tmp_path: Path) -> None:
+    send = {"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                                             "Parameters": {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/"
+                                                            f"{ACCOUNT}/jobs", "MessageBody": "x"}, "End": True}}}
+    _, out = check(tmp_path, _template({"Definition": send, "Policies": [{"SQSSendMessagePolicy": {
+        "QueueName": "*"}}]}))
+    assert any(f["severity"] == "HIGH" and f["message"].startswith("sqs:SendMessage* grants every matching action")
+               for f in of("EXCESS_GRANT", out)), findings(out)
+
+
+def test_a_key_sorting_before_the_wildcard_is_still_narrower(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object("reports", "(draft).json"), allow("s3:GetObject", "arn:aws:s3:::reports/*"))
+    [excess] = of("EXCESS_GRANT", out)
+    assert excess["message"] == ("s3:GetObject on arn:aws:s3:::reports/* where only arn:aws:s3:::reports/(draft).json "
+                                 "is needed")
+
+
+def test_the_narrower_list_shows_five_and_says_when_there_are_more(tmp_path: Path) -> None:
+    for count, tail in ((5, "e.json is needed"), (6, "e.json ... is needed"), (1, "a.json is needed")):
+        keys = [f"{c}.json" for c in "abcdef"[:count]]
+        out = sam(tmp_path, get_object("reports", *keys), allow("s3:GetObject", "arn:aws:s3:::reports/*"))
+        [excess] = of("EXCESS_GRANT", out)
+        assert excess["message"].endswith(tail), excess
+        assert "f.json" not in excess["message"]
+
+
+def test_unused_actions_show_eight_and_count_the_rest_and_three_resources(tmp_path: Path) -> None:
+    actions = [f"lambda:{verb}" for verb in (
+        "GetFunction", "GetAlias", "GetPolicy", "ListAliases", "ListVersionsByFunction", "GetFunctionConfiguration",
+        "ListTags", "GetLayerVersion", "GetProvisionedConcurrencyConfig", "ListProvisionedConcurrencyConfigs")]
+    resources = [f"{FUNCTION}{suffix}" for suffix in ("", ":1", ":2", ":3")]
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION), allow(actions, resources))
+    [excess] = of("EXCESS_GRANT", out)
+    assert excess["message"] == (", ".join(actions[:8]) + f" (+2 more) on {', '.join(resources[:3])} not needed by "
+                                 "any state")
