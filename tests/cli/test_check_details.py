@@ -162,3 +162,22 @@ def test_unused_actions_show_eight_and_count_the_rest_and_three_resources(tmp_pa
     [excess] = of("EXCESS_GRANT", out)
     assert excess["message"] == (", ".join(actions[:8]) + f" (+2 more) on {', '.join(resources[:3])} not needed by "
                                  "any state")
+
+
+def test_a_distributed_map_role_covering_its_child_executions_is_not_asked_for_the_sample_form(
+        tmp_path: Path) -> None:
+    definition = {"StartAt": "Fan", "States": {"Fan": {
+        "Type": "Map", "Label": "Fan", "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "End": True}}}
+    executions = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:mc"
+    start = allow("states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:mc")
+
+    def grants(*statements: Any) -> list[tuple[str, str]]:
+        _, out = check(tmp_path, _template({"Name": "mc", "Definition": definition,
+                                            "Policies": [{"Statement": list(statements)}]}))
+        return sorted((f["code"], f["message"].split(" on ", 1)[1].split(" ", 1)[0]) for f in findings(out)
+                      if f["code"] in ("MISSING_GRANT", "UNVERIFIED_GRANT") and "DescribeExecution" in f["message"])
+
+    assert grants(start, allow(["states:DescribeExecution", "states:StopExecution"], f"{executions}/Fan:*")) == []
+    assert grants(start) == [("MISSING_GRANT", f"{executions}/Fan:*"), ("UNVERIFIED_GRANT", f"{executions}:*")]

@@ -458,8 +458,14 @@ def compare(machine: Machine, plan: Plan) -> list[Finding]:
         action = req.action.lower()
         if req.path == "loggingConfiguration" and action in _WRITTEN_BY_LOGS and delivers_logs:
             continue  # CloudWatch Logs writes vended logs itself (the role has the delivery actions)
+        children = _map_children(req, needs)
+        if children and all(any(_allows(s, c) for s in allows) for c in children):
+            continue  # the Map Run tracks child executions, which the role may track: AWS's sample form is not used
         if any(_allows(s, req) for s in denies):
             reason = None
+        elif children:
+            reason = "AWS's sample policy for a Distributed Map names it, but the child executions the Map Run " \
+                     f"tracks are {children[0].resource} (see the finding for those)"
         elif unknown:
             reason = f"{unknown} may grant it (not evaluated offline)"
         elif action in _SOMETIMES:
@@ -491,6 +497,17 @@ def compare(machine: Machine, plan: Plan) -> list[Finding]:
                                      finding.severity)
             findings.append(finding)
     return findings
+
+
+def _map_children(req: Requirement, needs: list[Requirement]) -> list[Requirement]:
+    """For a Distributed Map's DescribeExecution/StopExecution on ``execution:SELF:*`` (the form of AWS's sample
+    policy, https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html), the same action on
+    the child executions ``execution:SELF/LABEL:*`` the state also needs: what a run actually calls it on."""
+    if req.action.lower() not in ("states:describeexecution", "states:stopexecution") or \
+            not req.resource.endswith(":*") or ":execution:" not in req.resource:
+        return []
+    prefix = req.resource.removesuffix(":*") + "/"
+    return [r for r in needs if r.action == req.action and r.path == req.path and r.resource.startswith(prefix)]
 
 
 def _one(resource: str, generated: frozenset[str]) -> str:
