@@ -181,3 +181,46 @@ def test_a_distributed_map_role_covering_its_child_executions_is_not_asked_for_t
 
     assert grants(start, allow(["states:DescribeExecution", "states:StopExecution"], f"{executions}/Fan:*")) == []
     assert grants(start) == [("MISSING_GRANT", f"{executions}/Fan:*"), ("UNVERIFIED_GRANT", f"{executions}:*")]
+
+
+def test_a_managed_policy_of_the_template_is_read_however_it_is_attached(tmp_path: Path) -> None:
+    document = {"Version": "2012-10-17", "Statement": [allow("lambda:InvokeFunction", FUNCTION)]}
+    machine = {"Type": "AWS::StepFunctions::StateMachine",
+               "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}}
+    for role_props, policy_props in (
+            ({"ManagedPolicyArns": [{"Ref": "Pol"}]}, {}),  # attached by the role only
+            ({}, {"Roles": [{"Ref": "Role"}]}),  # by the policy only
+            ({"ManagedPolicyArns": [{"Ref": "Pol"}]}, {"Roles": [{"Ref": "Role"}]})):  # both: read once
+        role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, **role_props}}
+        policy = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": document, **policy_props}}
+        _, out = check(tmp_path, {"Resources": {"Machine": machine, "Role": role, "Pol": policy}})
+        assert not [f for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"], (role_props, findings(out))
+    # SAM: a policy of the template named in Policies (SAM attaches it to the role it creates)
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": [{"Ref": "Pol"}]}, Pol={
+        "Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": document}}))
+    assert not of("MISSING_GRANT", out) and not of("UNVERIFIED_GRANT", out), findings(out)
+
+
+def test_a_connector_of_another_machine_does_not_grant_this_one(tmp_path: Path) -> None:
+    invoke = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                               "Parameters": {"FunctionName": {"Fn::GetAtt": ["Fn", "Arn"]}},
+                                               "End": True}}}
+    resources = {
+        "Machine": {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": invoke, "Policies": [
+            {"Statement": [allow("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:q")]}]}},
+        "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "worker"}},
+        "Conn": {"Type": "AWS::Serverless::Connector", "Properties": {
+            "Source": {"Id": "Another"}, "Destination": {"Id": "Fn"}, "Permissions": ["Write"]}},
+        "Another": {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": invoke}}}
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+    assert [f["path"] for f in of("MISSING_GRANT", out) if "lambda:InvokeFunction" in f["message"]] == ["States.T"]
+    resources["Conn"]["Properties"]["Source"]["Id"] = "Machine"
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+    assert not [f for f in of("MISSING_GRANT", out) if "lambda:InvokeFunction" in f["message"]]
+
+
+def test_a_long_generated_name_may_still_be_the_declared_one(tmp_path: Path) -> None:
+    key = "k" * 300
+    out = sam(tmp_path, get_object({"Ref": "Data"}, key), allow("s3:GetObject", f"arn:aws:s3:::prod-data-abc123/{key}"),
+              Data={"Type": "AWS::S3::Bucket", "Properties": {}})
+    assert [f["code"] for f in findings(out) if "GRANT" in f["code"]] == ["UNVERIFIED_GRANT"], findings(out)

@@ -232,7 +232,7 @@ def declared(machine: Machine) -> Declared | None:
             doc = resolver.resolve(policy.get("PolicyDocument"))
             out.statements.extend(_statements(doc, f"{role_id}.Policies[{i}]"))
     for i, arn in enumerate(role_props.get("ManagedPolicyArns") or []):
-        _attached(arn, f"{role_id}.ManagedPolicyArns[{i}]", resolver, resources, out)
+        _attached(arn, f"{role_id}.ManagedPolicyArns[{i}]", resolver, resources, out, role_id)
     for logical_id, other in resources.items():
         if not isinstance(other, Mapping):
             continue
@@ -343,11 +343,18 @@ def _subs(node: Any, resolver: Any) -> Any:
     return node
 
 
-def _attached(node: Any, origin: str, resolver: Any, resources: Mapping[str, Any], out: Declared) -> None:
+def _attached(node: Any, origin: str, resolver: Any, resources: Mapping[str, Any], out: Declared,
+              role_id: str | None = None) -> None:
     ref = _logical_id(node)
     if ref is not None and isinstance(resources.get(ref), Mapping) and \
             resources[ref].get("Type") == "AWS::IAM::ManagedPolicy":
-        return  # read with the resources that name the role
+        props = resources[ref].get("Properties")
+        props = props if isinstance(props, Mapping) else {}
+        roles = props.get("Roles")
+        if role_id is not None and any(_logical_id(r) == role_id for r in (roles if isinstance(roles, list) else [])):
+            return  # read with the resources that name the role
+        out.statements.extend(_statements(resolver.resolve(props.get("PolicyDocument")), f"{origin} ({ref})"))
+        return
     value = resolver.resolve(node)
     if isinstance(value, str):
         _managed(value, origin, out)
