@@ -72,12 +72,16 @@ def test_a_customer_policy_named_like_an_aws_managed_one_is_not_read_as_it(tmp_p
 
 def test_a_role_that_is_not_a_plain_reference_to_a_role_of_the_template_has_nothing_to_compare(
         tmp_path: Path) -> None:
+    granting = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "Policies": [
+        {"PolicyName": "p", "PolicyDocument": {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}}]}}
     for role in ({"Fn::GetAtt": ["Role", "Arn"], "Comment": "two keys: not an intrinsic function"},
                  {"Value": "Role"},  # a key that is not Ref
                  {"Fn::GetAtt": ["Elsewhere", "Arn"]}):  # no such resource
-        _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": role}, Role=ROLE))
+        _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": role}, Role=granting))
         assert [f["code"] for f in findings(out) if f["code"] in (
             "NOTHING_TO_COMPARE", "MISSING_GRANT", "UNVERIFIED_GRANT")] == ["NOTHING_TO_COMPARE"], (role, out)
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": {"Fn::GetAtt": ["Role", "Arn"]}}, Role=granting))
+    assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == []  # the plain reference compares
 
 
 def test_a_connector_category_the_destination_lacks_does_not_hide_the_next(tmp_path: Path) -> None:
@@ -94,8 +98,8 @@ def test_a_connector_category_the_destination_lacks_does_not_hide_the_next(tmp_p
 # --- missing or unverifiable ---------------------------------------------------------------------------------------
 
 def test_a_literal_key_is_missing_when_the_declared_key_differs_even_with_punctuation(tmp_path: Path) -> None:
-    out = sam(tmp_path, get_object("reports", "data (1).csv"),
-              allow("s3:GetObject", "arn:aws:s3:::reports/data (2).csv"))
+    out = sam(tmp_path, get_object("reports", "data 1.csv"),  # a space is not a wildcard
+              allow("s3:GetObject", "arn:aws:s3:::reports/data-backup-1.csv"))
     assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.G0"], findings(out)
 
 
@@ -224,3 +228,16 @@ def test_a_long_generated_name_may_still_be_the_declared_one(tmp_path: Path) -> 
     out = sam(tmp_path, get_object({"Ref": "Data"}, key), allow("s3:GetObject", f"arn:aws:s3:::prod-data-abc123/{key}"),
               Data={"Type": "AWS::S3::Bucket", "Properties": {}})
     assert [f["code"] for f in findings(out) if "GRANT" in f["code"]] == ["UNVERIFIED_GRANT"], findings(out)
+
+
+def test_the_narrower_template_may_take_fewer_parameters(tmp_path: Path) -> None:
+    send = {"StartAt": "S", "States": {"S": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:ses:sendEmail",
+        "Parameters": {"Source": "me@example.com", "Destination": {"ToAddresses": ["a@example.com"]},
+                       "Message": {"Subject": {"Data": "x"}, "Body": {"Text": {"Data": "y"}}}}, "End": True}}}
+    _, out = check(tmp_path, _template({"Definition": send, "Policies": [{"SESBulkTemplatedCrudPolicy_v2": {
+        "IdentityName": "example.com", "TemplateName": "t"}}]}))
+    excess = of("EXCESS_GRANT", out)
+    assert excess and all(f["message"].endswith("(from the SAM policy template SESBulkTemplatedCrudPolicy_v2; the "
+                                                "states use only ses:SendEmail, which SESCrudPolicy grants with fewer "
+                                                "actions)") for f in excess), excess
