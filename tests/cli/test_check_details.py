@@ -241,3 +241,94 @@ def test_the_narrower_template_may_take_fewer_parameters(tmp_path: Path) -> None
     assert excess and all(f["message"].endswith("(from the SAM policy template SESBulkTemplatedCrudPolicy_v2; the "
                                                 "states use only ses:SendEmail, which SESCrudPolicy grants with fewer "
                                                 "actions)") for f in excess), excess
+
+
+def delete_object(bucket: str, key: str) -> dict[str, Any]:
+    return {"StartAt": "D", "States": {"D": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:deleteObject",
+                                             "Parameters": {"Bucket": bucket, "Key": key}, "End": True}}}
+
+
+def test_actions_are_compared_without_case(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, allow("Lambda:invokefunction", FUNCTION))
+    assert not of("MISSING_GRANT", out) and not of("EXCESS_GRANT", out), findings(out)
+    # a need on the very pattern declared (a key known at run time) is not called narrower, whatever the case
+    definition = get_object("reports", "k.json")
+    definition["States"]["G0"] |= {"Next": "R"}
+    del definition["States"]["G0"]["End"]
+    definition["States"]["R"] = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                                 "Parameters": {"Bucket": "reports", "Key.$": "$.key"}, "End": True}
+    out = sam(tmp_path, definition, allow("S3:GETOBJECT", "arn:aws:s3:::reports/*"))
+    assert not of("EXCESS_GRANT", out) and not of("MISSING_GRANT", out), findings(out)
+
+
+def test_policies_of_every_shape_and_only_this_roles_are_read(tmp_path: Path) -> None:
+    # SAM Policies given as one document, not a list
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": {
+        "Statement": [allow("lambda:InvokeFunction", FUNCTION)]}}))
+    assert not of("MISSING_GRANT", out) and not of("NOTHING_TO_COMPARE", out), findings(out)
+    document = {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}
+    for other in ("Other", "Zed"):  # names sorting before and after the machine's role
+        resources = {
+            "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                        "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "Policies": [
+                {"PolicyName": "p", "PolicyDocument": {"Statement": [allow("sqs:SendMessage", "*")]}}]}},
+            other: {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+            "Pol": {"Type": "AWS::IAM::Policy", "Properties": {"PolicyName": "p", "PolicyDocument": document,
+                                                               "Roles": [{"Ref": other}]}},
+            "RolePol": {"Type": "AWS::IAM::RolePolicy", "Properties": {"PolicyName": "p", "PolicyDocument": document,
+                                                                       "RoleName": {"Ref": other}}}}
+        _, out = check(tmp_path, {"Resources": resources})
+        assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"], (other, findings(out))
+    for key in ([], ""):  # Fn::GetAtt without a resource
+        _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": {"Fn::GetAtt": key}}))
+        assert "NOTHING_TO_COMPARE" in [f["code"] for f in findings(out)]
+
+
+def test_connectors_are_read_from_their_source_and_say_where(tmp_path: Path) -> None:
+    invoke = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                               "Parameters": {"FunctionName": {"Fn::GetAtt": ["Fn", "Arn"]}},
+                                               "End": True}}}
+    for source in ("Another", "Zed"):
+        resources = {
+            "Machine": {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": invoke, "Policies": [
+                {"Statement": [allow("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:q")]}]}},
+            "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "worker"}},
+            "Conn": {"Type": "AWS::Serverless::Connector", "Properties": {
+                "Source": {"Id": source}, "Destination": {"Id": "Fn"}, "Permissions": ["Write"]}}}
+        _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+        assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"], source
+    resources["Conn"]["Properties"]["Source"]["Id"] = "Machine"
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+    assert [f["path"] for f in of("EXCESS_GRANT", out) if "lambda:InvokeAsync" in f["message"]] == [
+        "Conn.Destination (Write).Statement[0]"]
+    resources["Conn"]["Properties"]["Destination"] = [{"Id": "Fn"}]
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+    assert [f["path"] for f in of("EXCESS_GRANT", out) if "lambda:InvokeAsync" in f["message"]] == [
+        "Conn.Destination[0] (Write).Statement[0]"]
+
+
+def test_what_a_template_is_used_for_counts_names_known_only_at_deploy_time(tmp_path: Path) -> None:
+    put = {"StartAt": "P", "States": {"P": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                                            "Parameters": {"TableName.$": "$.table", "Item": {}}, "End": True}}}
+    _, out = check(tmp_path, _template({"Definition": put, "Policies": [{"DynamoDBCrudPolicy": {
+        "TableName": {"Ref": "Orders"}}}]}, Orders={"Type": "AWS::DynamoDB::Table", "Properties": {}}))
+    excess = of("EXCESS_GRANT", out)
+    assert excess and all(f["message"].endswith("the states use only dynamodb:PutItem, which DynamoDBWritePolicy "
+                                                "grants with fewer actions)") for f in excess), excess
+
+
+def test_the_narrower_template_is_found_whatever_its_name_sorts_as(tmp_path: Path) -> None:
+    _, out = check(tmp_path, _template({"Definition": delete_object("reports", "old.json"), "Policies": [
+        {"S3FullAccessPolicy": {"BucketName": "reports"}}]}))
+    excess = of("EXCESS_GRANT", out)
+    assert excess and all(f["message"].endswith("the states use only s3:DeleteObject, which S3CrudPolicy grants "
+                                                "with fewer actions)") for f in excess), excess
+
+
+def test_not_resource_allows_everything_else(tmp_path: Path) -> None:
+    statement = {"Effect": "Allow", "Action": "lambda:InvokeFunction", "NotResource": f"{FUNCTION}-other"}
+    out = sam(tmp_path, INVOKE, statement)
+    assert [(f["severity"], f["message"]) for f in of("EXCESS_GRANT", out)] == [
+        ("HIGH", "NotAction/NotResource allows everything else: far beyond need")]
+    assert not of("MISSING_GRANT", out)
