@@ -250,7 +250,7 @@ def delete_object(bucket: str, key: str) -> dict[str, Any]:
 
 def test_actions_are_compared_without_case(tmp_path: Path) -> None:
     out = sam(tmp_path, INVOKE, allow("Lambda:invokefunction", FUNCTION))
-    assert not of("MISSING_GRANT", out) and not of("EXCESS_GRANT", out), findings(out)
+    assert not [f for f in findings(out) if "GRANT" in f["code"] or f["code"] == "NOTHING_TO_COMPARE"], findings(out)
     # a need on the very pattern declared (a key known at run time) is not called narrower, whatever the case
     definition = get_object("reports", "k.json")
     definition["States"]["G0"] |= {"Next": "R"}
@@ -258,7 +258,7 @@ def test_actions_are_compared_without_case(tmp_path: Path) -> None:
     definition["States"]["R"] = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
                                  "Parameters": {"Bucket": "reports", "Key.$": "$.key"}, "End": True}
     out = sam(tmp_path, definition, allow("S3:GETOBJECT", "arn:aws:s3:::reports/*"))
-    assert not of("EXCESS_GRANT", out) and not of("MISSING_GRANT", out), findings(out)
+    assert not [f for f in findings(out) if "GRANT" in f["code"] or f["code"] == "NOTHING_TO_COMPARE"], findings(out)
 
 
 def test_policies_of_every_shape_and_only_this_roles_are_read(tmp_path: Path) -> None:
