@@ -332,3 +332,18 @@ def test_not_resource_allows_everything_else(tmp_path: Path) -> None:
     assert [(f["severity"], f["message"]) for f in of("EXCESS_GRANT", out)] == [
         ("HIGH", "NotAction/NotResource allows everything else: far beyond need")]
     assert not of("MISSING_GRANT", out)
+
+
+def test_only_sam_connectors_are_read_as_connectors(tmp_path: Path) -> None:
+    invoke = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                               "Parameters": {"FunctionName": {"Fn::GetAtt": ["Fn", "Arn"]}},
+                                               "End": True}}}
+    resources = {
+        "Machine": {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": invoke, "Policies": [
+            {"Statement": [allow("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:q")]}]}},
+        "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "worker"}},
+        "Custom": {"Type": "Custom::Connector", "Properties": {  # a custom resource, whatever its properties say
+            "ServiceToken": "arn:aws:lambda:eu-west-1:210987654321:function:x",
+            "Source": {"Id": "Machine"}, "Destination": {"Id": "Fn"}, "Permissions": ["Write"]}}}
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"], findings(out)
