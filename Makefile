@@ -54,7 +54,19 @@ $(MUTATE_VENV)/.installed: requirements-mutate.txt
 mutate: venv mutate-venv
 	$(MUTATE_VENV)/bin/python scripts/mutate.py --python $(BIN)/python $(if $(MODULE),--module $(MODULE)) $(if $(SURVIVORS),--survivors)
 
-demo: venv
+# `make demo` installs only requirements-demo.txt (unless .venv already has the whole development set): the CLI on one
+# example definition (the policy document it prints, with its resources), then the role fixer end to end on moto.
+$(BIN)/.demo-installed: requirements-demo.txt pyproject.toml
+	@test -n "$(PYTHON313)" || { echo "python3.13 not found (needed for the python3.13 Lambda runtime)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON313) -m venv $(VENV)
+	test -f $(BIN)/.installed || { $(BIN)/python -m pip install -q --upgrade pip \
+		&& $(BIN)/python -m pip install -q -r requirements-demo.txt && $(BIN)/python -m pip install -q --no-deps -e .; }
+	touch $@
+
+demo: $(BIN)/.demo-installed
+	@echo "== sfn-iam policy: the least-privilege policy one definition needs, read offline"
+	$(BIN)/sfn-iam policy examples/order_processing.asl.json --region us-east-1 --account 123456789012
+	@echo "== the role fixer end to end: CloudTrail events through the Lambda handler, on moto"
 	$(BIN)/python -m scripts.demo
 
 lint: venv

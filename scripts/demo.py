@@ -13,6 +13,8 @@ import json
 import sys
 from typing import Any
 
+import boto3
+
 from scripts import sandbox
 from scripts.local_aws import Local, moto_server
 
@@ -82,6 +84,10 @@ def main() -> int:
     # The handler's structured JSON log lines are left out of the demo (WARNING); the tests and `make invoke` show them.
     with moto_server({**sandbox.FIXER_ENV, "POWERTOOLS_LOG_LEVEL": "WARNING"}) as local:
         print(f"moto server at {local.endpoint}; fixer mode enforce, role path {sandbox.ROLE_PATH}")
+        # the topic and queue the examples publish to exist, as in an account: the fixer reads whether a customer
+        # managed key encrypts them (none here), so the happy path plans with no unresolved fact
+        boto3.client("sns", region_name=sandbox.REGION, endpoint_url=local.endpoint).create_topic(Name="order-events")
+        local.sqs.create_queue(QueueName="fulfilment")
         role = sandbox.create_role(local.iam, sandbox.ROLE_NAME)
         orders = sandbox.create_state_machine(local.sfn, sandbox.SM_NAME, "order_processing.asl.json", role)
         inventory = sandbox.create_state_machine(local.sfn, "InventorySync", "inventory_sync.asl.json", role)

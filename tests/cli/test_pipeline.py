@@ -395,11 +395,31 @@ def test_version_and_a_small_policy_load_only_what_they_use(tmp_path: Path) -> N
         return set(json.loads(proc.stdout.strip().splitlines()[-1].replace("'", '"')))
 
     version = loaded("--version")
-    assert not version & {"yaml", "sfn_iam.engine", "sfn_iam.cli.sources", "boto3", "samtranslator", "tomllib"}
+    assert not version & {"yaml", "sfn_iam.engine", "sfn_iam.cli.sources", "boto3", "samtranslator", "tomllib",
+                          "shutil"}  # shutil: argparse's help formatter imports it; ours reads the width itself
     small = loaded("policy", path)
-    assert "sfn_iam.engine" in small
+    assert "sfn_iam.engine" in small and "sfn_iam.cli.aslschema" in small
     assert not small & {"boto3", "botocore", "samtranslator", "sfn_iam.fixing.service", "sfn_iam.governance",
-                        "sfn_iam.aws", "xml"}
+                        "sfn_iam.aws", "xml", "yaml", "sfn_iam.cli.terraform", "sfn_iam.cli.intrinsics"}
+    template = loaded("policy", write(tmp_path, {"Resources": {"M": {"Type": "AWS::StepFunctions::StateMachine",
+                                                                      "Properties": {"Definition": LAMBDA}}}}))
+    assert "sfn_iam.cli.intrinsics" in template and "sfn_iam.cli.terraform" not in template
+    plan = loaded("policy", write(tmp_path, {"format_version": "1.2", "planned_values": {}}))
+    assert "sfn_iam.cli.terraform" in plan
+
+
+def test_help_is_as_wide_as_argparse_would_make_it(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from sfn_iam.cli import _Formatter
+
+    for columns in ("50", "120", "", "x"):  # "" and "x": no usable COLUMNS, the terminal's or 80
+        monkeypatch.setenv("COLUMNS", columns)
+        assert _Formatter("sfn-iam")._width == argparse.HelpFormatter("sfn-iam")._width
+        assert run("check", "--help")[0] == 0
+        described = [line for line in capsys.readouterr().out.splitlines() if not line.lstrip().startswith("[")]
+        assert max(map(len, described)) <= argparse.HelpFormatter("sfn-iam")._width  # wrapped where argparse wraps
 
 
 def test_output_writes_the_report_file_and_the_text_in_one_run(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ parser; each command's module is imported only when that command runs, so ``sfn-
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -125,7 +126,34 @@ class UsageError(Exception):
         self.usage = usage
 
 
+def _columns() -> int:
+    """The terminal width as ``shutil.get_terminal_size`` gives it (``COLUMNS``, the terminal, else 80)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter without ``shutil``: argparse builds one for every ``add_argument`` (to check its
+    metavar), and shutil with the compression modules it imports was a tenth of the start-up of every command."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)  # the subcommands' parsers are _Parser too
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> Any:  # argparse prints and exits; the caller decides how to say it
         raise UsageError(message, self.format_usage())
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -75,6 +75,7 @@ class Statement:
     not_actions: tuple[str, ...] | None
     resources: tuple[str, ...]
     not_resources: tuple[str, ...] | None
+    sam: str = ""  # the SAM policy template ("DynamoDBCrudPolicy") or connector ("connector Write") it comes from
 
 
 @dataclass(slots=True)
@@ -83,6 +84,8 @@ class Declared:
     unknown_managed: list[str]
     notes: list[Finding]
     role: str = ""  # how the role is named, for NOTHING_TO_COMPARE
+    # a SAM policy template's origin ("Policies[0] (DynamoDBCrudPolicy)") -> (template, its parameters)
+    templates: dict[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
 
 
 # The log-delivery actions Step Functions calls with the role are the delivery ones (logs:CreateLogDelivery, ...);
@@ -229,7 +232,7 @@ def declared(machine: Machine) -> Declared | None:
             doc = resolver.resolve(policy.get("PolicyDocument"))
             out.statements.extend(_statements(doc, f"{role_id}.Policies[{i}]"))
     for i, arn in enumerate(role_props.get("ManagedPolicyArns") or []):
-        _attached(arn, f"{role_id}.ManagedPolicyArns[{i}]", resolver, resources, out)
+        _attached(arn, f"{role_id}.ManagedPolicyArns[{i}]", resolver, resources, out, role_id)
     for logical_id, other in resources.items():
         if not isinstance(other, Mapping):
             continue
@@ -324,7 +327,8 @@ def _connector_statements(destination: Mapping[str, Any], categories: list[str],
             continue
         text = _PROFILE_RE.sub(lambda m: values.get(m.group(1), "*"), json.dumps(policy))
         document = _subs(json.loads(text), resolver)
-        out.statements.extend(_statements(document, f"{origin} ({category})"))
+        out.statements.extend(replace(stmt, sam=f"SAM connector {category}")
+                              for stmt in _statements(document, f"{origin} ({category})"))
     resolver.take_notes()
 
 
@@ -339,11 +343,18 @@ def _subs(node: Any, resolver: Any) -> Any:
     return node
 
 
-def _attached(node: Any, origin: str, resolver: Any, resources: Mapping[str, Any], out: Declared) -> None:
+def _attached(node: Any, origin: str, resolver: Any, resources: Mapping[str, Any], out: Declared,
+              role_id: str | None = None) -> None:
     ref = _logical_id(node)
     if ref is not None and isinstance(resources.get(ref), Mapping) and \
             resources[ref].get("Type") == "AWS::IAM::ManagedPolicy":
-        return  # read with the resources that name the role
+        props = resources[ref].get("Properties")
+        props = props if isinstance(props, Mapping) else {}
+        roles = props.get("Roles")
+        if role_id is not None and any(_logical_id(r) == role_id for r in (roles if isinstance(roles, list) else [])):
+            return  # read with the resources that name the role
+        out.statements.extend(_statements(resolver.resolve(props.get("PolicyDocument")), f"{origin} ({ref})"))
+        return
     value = resolver.resolve(node)
     if isinstance(value, str):
         _managed(value, origin, out)
@@ -367,7 +378,9 @@ def _sam_policy(item: Any, origin: str, resolver: Any, out: Declared) -> None:
         if isinstance(template, Mapping):
             values = params if isinstance(params, Mapping) else {}
             definition = _bind(template.get("Definition"), values)
-            out.statements.extend(_statements(resolver.resolve(definition), f"{origin} ({name})"))
+            out.statements.extend(replace(stmt, sam=name)
+                                  for stmt in _statements(resolver.resolve(definition), f"{origin} ({name})"))
+            out.templates[f"{origin} ({name})"] = (name, values)
             return
         out.notes.append(Finding.of("UNRESOLVED_REFERENCE", f"{name} is not a SAM policy template this version "
                                     "knows: not compared", origin))
@@ -452,8 +465,14 @@ def compare(machine: Machine, plan: Plan) -> list[Finding]:
         action = req.action.lower()
         if req.path == "loggingConfiguration" and action in _WRITTEN_BY_LOGS and delivers_logs:
             continue  # CloudWatch Logs writes vended logs itself (the role has the delivery actions)
+        children = _map_children(req, needs)
+        if children and all(any(_allows(s, c) for s in allows) for c in children):
+            continue  # the Map Run tracks child executions, which the role may track: AWS's sample form is not used
         if any(_allows(s, req) for s in denies):
             reason = None
+        elif children:
+            reason = "AWS's sample policy for a Distributed Map names it, but the child executions the Map Run " \
+                     f"tracks are {children[0].resource} (see the finding for those)"
         elif unknown:
             reason = f"{unknown} may grant it (not evaluated offline)"
         elif action in _SOMETIMES:
@@ -472,16 +491,97 @@ def compare(machine: Machine, plan: Plan) -> list[Finding]:
         else:
             findings.append(Finding.of("UNVERIFIED_GRANT", f"{req.action} on {req.resource} cannot be verified: "
                                        f"{reason}{also}", req.path or ""))
+    # a name CloudFormation generates (``*-Orders-*``) is one resource, not a wildcard over a service's resources
+    generated = set(machine.state_machine.patterns) | set(machine.resolver.generated if machine.resolver else ())
+    advice: dict[str, str] = {}
     for stmt in allows:
-        findings.extend(_excess(stmt, needs))
+        for finding in _excess(stmt, needs, frozenset(generated)):
+            if stmt.sam:
+                origin = stmt.origin.rsplit(".Statement[", 1)[0]
+                if origin not in advice:
+                    advice[origin] = _advice(stmt.sam, origin, found, needs, machine.resolver)
+                finding = Finding.of(finding.code, f"{finding.message} ({advice[origin]})", finding.path,
+                                     finding.severity)
+            findings.append(finding)
     return findings
 
 
-def _excess(stmt: Statement, needs: list[Requirement]) -> Iterator[Finding]:
+def _map_children(req: Requirement, needs: list[Requirement]) -> list[Requirement]:
+    """For a Distributed Map's DescribeExecution/StopExecution on ``execution:SELF:*`` (the form of AWS's sample
+    policy, https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html), the same action on
+    the child executions ``execution:SELF/LABEL:*`` the state also needs: what a run actually calls it on."""
+    if req.action.lower() not in ("states:describeexecution", "states:stopexecution") or \
+            not req.resource.endswith(":*") or ":execution:" not in req.resource:
+        return []
+    prefix = req.resource.removesuffix(":*") + "/"
+    return [r for r in needs if r.action == req.action and r.path == req.path and r.resource.startswith(prefix)]
+
+
+def _one(resource: str, generated: frozenset[str]) -> str:
+    """``resource`` with the generated names in it as literal text (``*`` of their unknown parts as ``x``): what the
+    guardrails' wildcard rule should see."""
+    for pattern in sorted(generated, key=len, reverse=True):
+        resource = resource.replace(pattern, pattern.replace("*", "x").replace("?", "x"))
+    return resource
+
+
+def _advice(sam: str, origin: str, found: Declared, needs: list[Requirement], resolver: Any) -> str:
+    """What to declare instead of a SAM policy template (or connector) that grants more than the states use."""
+    mine = [s for s in found.statements if s.origin.rsplit(".Statement[", 1)[0] == origin]
+    used = [r for r in needs if any(_allows(s, r) or _may_allow(s, r) for s in mine)]
+    actions = sorted({r.action for r in used})
+    if sam.startswith("SAM connector "):
+        category = sam.removeprefix("SAM connector ")
+        if not used:
+            return f"from the SAM connector's {category} permissions, of which no state uses anything: drop " \
+                   f"{category} from the connector's Permissions"
+        return f"from the SAM connector's {category} permissions, which SAM grants together; the states use " \
+               f"only {', '.join(actions)}: an inline statement granting only those is least privilege"
+    if not used:
+        return f"from the SAM policy template {sam}, of which no state uses anything: remove it"
+    narrower = _narrower_template(origin, mine, used, found, resolver)
+    if narrower:
+        return f"from the SAM policy template {sam}; the states use only {', '.join(actions)}, which {narrower} " \
+               "grants with fewer actions"
+    return f"from the SAM policy template {sam}, the narrowest SAM policy template for what the states use " \
+           f"({', '.join(actions)}): an inline statement granting only those is least privilege"
+
+
+def _narrower_template(origin: str, mine: list[Statement], used: list[Requirement], found: Declared,
+                       resolver: Any) -> str | None:
+    """The SAM policy template with the fewest actions, fewer than ``origin``'s, that takes the same parameters,
+    grants only on resources ``origin``'s template grants, and allows every request in ``used``."""
+    name, params = found.templates[origin]
+    templates = sam_policy_templates()
+    own = sum(len(s.actions) for s in mine)
+    best: tuple[int, str] | None = None
+    for other, template in templates.items():
+        if other == name or not isinstance(template, Mapping):
+            continue
+        wanted = template.get("Parameters")
+        if not isinstance(wanted, Mapping) or not set(wanted) <= set(params):
+            continue
+        stmts = [s for s in _statements(resolver.resolve(_bind(template.get("Definition"), params)), other)
+                 if s.effect == "Allow" and s.not_actions is None and s.not_resources is None]
+        count = sum(len(s.actions) for s in stmts)
+        if not stmts or count >= own or (best is not None and count >= best[0]):
+            continue
+        inside = all(any(_match(mine_r, r) for s2 in mine for mine_r in s2.resources) for s in stmts
+                     for r in s.resources)
+        if inside and all(any(_allows(s, r) or _may_allow(s, r) for s in stmts) for r in used):
+            best = (count, other)
+    resolver.take_notes()
+    return best[1] if best else None
+
+
+def _excess(stmt: Statement, needs: list[Requirement], generated: frozenset[str] = frozenset()) -> Iterator[Finding]:
     if stmt.not_actions is not None or stmt.not_resources is not None:
         yield Finding.of("EXCESS_GRANT", "NotAction/NotResource allows everything else: far beyond need",
                          stmt.origin, Severity.HIGH)
         return
+    # a SAM policy template or connector scoped to named resources: its wildcard actions are SAM's, bounded by them
+    scoped = bool(stmt.sam) and not any("*" in _one(r, generated) or "?" in _one(r, generated)
+                                        for r in stmt.resources)
     unused: list[str] = []
     for action in stmt.actions:
         used = [r for r in needs if _match(action, r.action, True) and any(_match(p, r.resource)
@@ -494,7 +594,7 @@ def _excess(stmt: Statement, needs: list[Requirement]) -> Iterator[Finding]:
         if "*" in action or "?" in action:
             needed = sorted({r.action for r in used})
             yield Finding.of("EXCESS_GRANT", f"{action} grants every matching action; only {', '.join(needed)} "
-                             "needed", stmt.origin, Severity.HIGH)
+                             "needed", stmt.origin, Severity.MEDIUM if scoped else Severity.HIGH)
         for pattern in stmt.resources:
             if "*" not in pattern and "?" not in pattern:
                 continue
@@ -503,17 +603,18 @@ def _excess(stmt: Statement, needs: list[Requirement]) -> Iterator[Finding]:
             narrower = sorted({r.resource for r in used if _match(pattern, r.resource) and r.resource != pattern})
             if not narrower or any(r.resource == pattern for r in used if _match(action, r.action, True)):
                 continue
-            high = any(guardrails.wildcard_problem(Requirement(r.action, pattern)) for r in used)
-            if any("*" in n for n in narrower) and not high:
+            high = any(guardrails.wildcard_problem(Requirement(r.action, _one(pattern, generated))) for r in used)
+            if any("*" in _one(n, generated) for n in narrower) and not high:
                 continue  # both sides are patterns of an unknown name: not comparable offline
             yield Finding.of("EXCESS_GRANT", f"{action} on {pattern} where only {', '.join(narrower[:5])}"
                              f"{' ...' if len(narrower) > 5 else ''} is needed", stmt.origin,
                              Severity.HIGH if high else Severity.MEDIUM)
     if unused:
-        wild = [a for a in unused if "*" in a or "?" in a]
-        sensitive = [a for a in unused if (a not in wild and any(
-            guardrails.wildcard_problem(Requirement(a, r)) for r in stmt.resources))
-            or guardrails.access_class(a) in ("secret-read",)]
+        wild = [a for a in unused if ("*" in a or "?" in a) and not scoped]
+        # a write or secret read on a wildcard covering whole containers (the guardrails' rule); a name generated by
+        # CloudFormation is one resource
+        sensitive = [a for a in unused if "*" not in a and "?" not in a and any(
+            guardrails.wildcard_problem(Requirement(a, _one(r, generated))) for r in stmt.resources)]
         severity = Severity.HIGH if wild or sensitive else Severity.MEDIUM
         shown = ", ".join(unused[:8]) + (f" (+{len(unused) - 8} more)" if len(unused) > 8 else "")
         yield Finding.of("EXCESS_GRANT", f"{shown} on {', '.join(stmt.resources[:3])} not needed by any state",

@@ -13,14 +13,17 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from sfn_iam.cli import intrinsics, locate, terraform
+from sfn_iam.cli import locate
 from sfn_iam.cli.errors import InputError
 from sfn_iam.cli.yamlload import ParseError, loads
 from sfn_iam.engine import asl
 from sfn_iam.findings import Finding
 from sfn_iam.model import StateMachine
+
+if TYPE_CHECKING:  # loaded when an input is a template / a Terraform plan
+    from sfn_iam.cli import intrinsics, terraform
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -103,8 +106,11 @@ def kind_of(data: Any) -> str | None:
         return None
     if isinstance(data.get("Resources"), Mapping):
         return "template"
-    if terraform.is_plan(data):
-        return "terraform"
+    if "format_version" in data:  # the Terraform reader loads only for what may be a plan
+        from sfn_iam.cli import terraform
+
+        if terraform.is_plan(data):
+            return "terraform"
     if "States" in data:
         return "asl"
     if "definition" in data:
@@ -270,6 +276,8 @@ def from_describe(source: str, data: Mapping[str, Any], options: Options) -> Mac
 def from_terraform(source: str, data: Mapping[str, Any], options: Options) -> list[Machine]:
     """The state machines of a ``terraform show -json`` plan (:mod:`terraform`)."""
     partition, region, account, context_findings = _context(options)
+    from sfn_iam.cli import terraform
+
     found, errors = terraform.machines(source, data, region, account, partition)
     machines = [Machine(source, address, StateMachine(arn="", definition={}), error=message)
                 for address, message in errors]
@@ -295,6 +303,8 @@ def _name_of(arn: str) -> str:
 # --- templates ------------------------------------------------------------------------------------------------
 
 def from_template(source: str, template: Mapping[str, Any], options: Options) -> list[Machine]:
+    from sfn_iam.cli import intrinsics  # templates only
+
     partition, region, account, context_findings = _context(options)
     machines = []
     for logical_id, resource in _resources(template).items():

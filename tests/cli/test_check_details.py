@@ -1,0 +1,349 @@
+"""`sfn-iam check` in detail: how declared statements are read (and which are not grants), when a need is missing
+rather than unverifiable, and what the findings say. Pinned by mutation testing of cli/check.py: each test fails on
+a small change of the comparison it names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.cli.test_pipeline import ACCOUNT, REGION, _template, check, findings
+
+FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders"
+INVOKE = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                            "Parameters": {"FunctionName": FUNCTION}, "End": True}}}
+ROLE = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}
+
+
+def get_object(bucket: Any, *keys: str) -> dict[str, Any]:
+    states: dict[str, Any] = {}
+    for i, key in enumerate(keys):
+        states[f"G{i}"] = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                           "Parameters": {"Bucket": bucket, "Key": key}}
+        states[f"G{i}"]["Next" if i + 1 < len(keys) else "End"] = f"G{i + 1}" if i + 1 < len(keys) else True
+    return {"StartAt": "G0", "States": states}
+
+
+def allow(action: str | list[str], resource: str | list[str], effect: str = "Allow") -> dict[str, Any]:
+    return {"Effect": effect, "Action": action, "Resource": resource}
+
+
+def of(code: str, out: str) -> list[dict[str, Any]]:
+    return [f for f in findings(out) if f["code"] == code]
+
+
+def sam(tmp_path: Path, definition: dict[str, Any], *statements: Any, **resources: Any) -> str:
+    _, out = check(tmp_path, _template({"Definition": definition, "Policies": [{"Statement": list(statements)}]},
+                                       **resources))
+    return out
+
+
+# --- which declared statements grant ---------------------------------------------------------------------------------
+
+def test_a_statement_that_is_not_an_object_does_not_hide_the_ones_after_it(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, "not a statement", allow("lambda:InvokeFunction", FUNCTION))
+    assert not [f for f in findings(out) if f["code"] in ("MISSING_GRANT", "NOTHING_TO_COMPARE")], findings(out)
+
+
+def test_only_the_exact_effect_allow_grants_and_a_deny_takes_away(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION, effect="ALLOW"))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"]  # IAM knows "Allow" and "Deny" only
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", "*"), allow("lambda:InvokeFunction", FUNCTION, "Deny"))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"]
+
+
+def test_a_customer_policy_named_like_an_aws_managed_one_is_not_read_as_it(tmp_path: Path) -> None:
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "ManagedPolicyArns": [
+        f"arn:aws:iam::{ACCOUNT}:policy/AWSLambdaRole"]}}
+    _, out = check(tmp_path, {"Resources": {
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+        "Role": role}})
+    [unverified] = of("UNVERIFIED_GRANT", out)
+    assert f"arn:aws:iam::{ACCOUNT}:policy/AWSLambdaRole may grant it" in unverified["message"]
+    assert unverified["path"] == "States.T"
+    role["Properties"]["ManagedPolicyArns"] = ["arn:aws:iam::aws:policy/AWSLambdaRole"]  # AWS's own: read
+    _, out = check(tmp_path, {"Resources": {
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+        "Role": role}})
+    assert not of("UNVERIFIED_GRANT", out) and not of("MISSING_GRANT", out)
+
+
+def test_a_role_that_is_not_a_plain_reference_to_a_role_of_the_template_has_nothing_to_compare(
+        tmp_path: Path) -> None:
+    granting = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "Policies": [
+        {"PolicyName": "p", "PolicyDocument": {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}}]}}
+    for role in ({"Fn::GetAtt": ["Role", "Arn"], "Comment": "two keys: not an intrinsic function"},
+                 {"Value": "Role"},  # a key that is not Ref
+                 {"Fn::GetAtt": ["Elsewhere", "Arn"]}):  # no such resource
+        _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": role}, Role=granting))
+        assert [f["code"] for f in findings(out) if f["code"] in (
+            "NOTHING_TO_COMPARE", "MISSING_GRANT", "UNVERIFIED_GRANT")] == ["NOTHING_TO_COMPARE"], (role, out)
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": {"Fn::GetAtt": ["Role", "Arn"]}}, Role=granting))
+    assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == []  # the plain reference compares
+
+
+def test_a_connector_category_the_destination_lacks_does_not_hide_the_next(tmp_path: Path) -> None:
+    machine = {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": {
+        "StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                         "Parameters": {"FunctionName": {"Fn::GetAtt": ["Fn", "Arn"]}}, "End": True}}}},
+        "Connectors": {"ToFn": {"Properties": {"Destination": {"Id": "Fn"}, "Permissions": ["Read", "Write"]}}}}
+    function = {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "worker"}}
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31",
+                              "Resources": {"Machine": machine, "Fn": function}})
+    assert not [f for f in findings(out) if f["code"] in ("MISSING_GRANT", "UNVERIFIED_GRANT", "NOTHING_TO_COMPARE")]
+
+
+# --- missing or unverifiable ---------------------------------------------------------------------------------------
+
+def test_a_literal_key_is_missing_when_the_declared_key_differs_even_with_punctuation(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object("reports", "data 1.csv"),  # a space is not a wildcard
+              allow("s3:GetObject", "arn:aws:s3:::reports/data-backup-1.csv"))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.G0"], findings(out)
+
+
+def test_a_generated_bucket_may_be_the_one_a_declared_name_grants(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object({"Ref": "Data"}, "listing.json"),
+              allow("s3:GetObject", "arn:aws:s3:::prod-data-abc123/*"),
+              Data={"Type": "AWS::S3::Bucket", "Properties": {}})
+    [unverified] = of("UNVERIFIED_GRANT", out)
+    assert unverified["path"] == "States.G0" and "name known only at deploy time" in unverified["message"]
+    assert not of("MISSING_GRANT", out)
+
+
+def test_a_long_resource_is_compared_to_its_end(tmp_path: Path) -> None:
+    key = "k" * 300  # longer than the small integers CPython shares
+    out = sam(tmp_path, get_object("reports", key), allow("s3:GetObject", f"arn:aws:s3:::reports/{key}*X"))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.G0"], findings(out)
+
+
+def test_missing_says_when_policy_withholds_the_same_request(tmp_path: Path) -> None:
+    definition = {"StartAt": "P", "States": {
+        "P": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+              "Parameters": {"TableName.$": "$.table", "Item": {}}, "Next": "T"},
+        "T": INVOKE["States"]["T"]}}
+    out = sam(tmp_path, definition, allow("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"))
+    by_path = {f["path"]: f["message"] for f in of("MISSING_GRANT", out)}
+    assert by_path["States.P"].endswith("(sfn-iam policy withholds it too: see its findings)")
+    assert "withholds" not in by_path["States.T"]
+
+
+# --- what EXCESS_GRANT says ------------------------------------------------------------------------------------------
+
+def test_a_sam_template_on_every_queue_keeps_its_wildcard_action_high(tmp_path: Path) -> None:
+    send = {"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                                             "Parameters": {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/"
+                                                            f"{ACCOUNT}/jobs", "MessageBody": "x"}, "End": True}}}
+    _, out = check(tmp_path, _template({"Definition": send, "Policies": [{"SQSSendMessagePolicy": {
+        "QueueName": "*"}}]}))
+    assert any(f["severity"] == "HIGH" and f["message"].startswith("sqs:SendMessage* grants every matching action")
+               for f in of("EXCESS_GRANT", out)), findings(out)
+
+
+def test_a_key_sorting_before_the_wildcard_is_still_narrower(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object("reports", "(draft).json"), allow("s3:GetObject", "arn:aws:s3:::reports/*"))
+    [excess] = of("EXCESS_GRANT", out)
+    assert excess["message"] == ("s3:GetObject on arn:aws:s3:::reports/* where only arn:aws:s3:::reports/(draft).json "
+                                 "is needed")
+
+
+def test_the_narrower_list_shows_five_and_says_when_there_are_more(tmp_path: Path) -> None:
+    for count, tail in ((5, "e.json is needed"), (6, "e.json ... is needed"), (1, "a.json is needed")):
+        keys = [f"{c}.json" for c in "abcdef"[:count]]
+        out = sam(tmp_path, get_object("reports", *keys), allow("s3:GetObject", "arn:aws:s3:::reports/*"))
+        [excess] = of("EXCESS_GRANT", out)
+        assert excess["message"].endswith(tail), excess
+        assert "f.json" not in excess["message"]
+
+
+def test_unused_actions_show_eight_and_count_the_rest_and_three_resources(tmp_path: Path) -> None:
+    actions = [f"lambda:{verb}" for verb in (
+        "GetFunction", "GetAlias", "GetPolicy", "ListAliases", "ListVersionsByFunction", "GetFunctionConfiguration",
+        "ListTags", "GetLayerVersion", "GetProvisionedConcurrencyConfig", "ListProvisionedConcurrencyConfigs")]
+    resources = [f"{FUNCTION}{suffix}" for suffix in ("", ":1", ":2", ":3")]
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION), allow(actions, resources))
+    [excess] = of("EXCESS_GRANT", out)
+    assert excess["message"] == (", ".join(actions[:8]) + f" (+2 more) on {', '.join(resources[:3])} not needed by "
+                                 "any state")
+
+
+def test_a_distributed_map_role_covering_its_child_executions_is_not_asked_for_the_sample_form(
+        tmp_path: Path) -> None:
+    definition = {"StartAt": "Fan", "States": {"Fan": {
+        "Type": "Map", "Label": "Fan", "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "End": True}}}
+    executions = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:mc"
+    start = allow("states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:mc")
+
+    def grants(*statements: Any) -> list[tuple[str, str]]:
+        _, out = check(tmp_path, _template({"Name": "mc", "Definition": definition,
+                                            "Policies": [{"Statement": list(statements)}]}))
+        return sorted((f["code"], f["message"].split(" on ", 1)[1].split(" ", 1)[0]) for f in findings(out)
+                      if f["code"] in ("MISSING_GRANT", "UNVERIFIED_GRANT") and "DescribeExecution" in f["message"])
+
+    assert grants(start, allow(["states:DescribeExecution", "states:StopExecution"], f"{executions}/Fan:*")) == []
+    assert grants(start) == [("MISSING_GRANT", f"{executions}/Fan:*"), ("UNVERIFIED_GRANT", f"{executions}:*")]
+
+
+def test_a_managed_policy_of_the_template_is_read_however_it_is_attached(tmp_path: Path) -> None:
+    document = {"Version": "2012-10-17", "Statement": [allow("lambda:InvokeFunction", FUNCTION)]}
+    machine = {"Type": "AWS::StepFunctions::StateMachine",
+               "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}}
+    for role_props, policy_props in (
+            ({"ManagedPolicyArns": [{"Ref": "Pol"}]}, {}),  # attached by the role only
+            ({}, {"Roles": [{"Ref": "Role"}]}),  # by the policy only
+            ({"ManagedPolicyArns": [{"Ref": "Pol"}]}, {"Roles": [{"Ref": "Role"}]})):  # both: read once
+        role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, **role_props}}
+        policy = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": document, **policy_props}}
+        _, out = check(tmp_path, {"Resources": {"Machine": machine, "Role": role, "Pol": policy}})
+        assert not [f for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"], (role_props, findings(out))
+    # SAM: a policy of the template named in Policies (SAM attaches it to the role it creates)
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": [{"Ref": "Pol"}]}, Pol={
+        "Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": document}}))
+    assert not of("MISSING_GRANT", out) and not of("UNVERIFIED_GRANT", out), findings(out)
+
+
+def test_a_connector_of_another_machine_does_not_grant_this_one(tmp_path: Path) -> None:
+    invoke = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                               "Parameters": {"FunctionName": {"Fn::GetAtt": ["Fn", "Arn"]}},
+                                               "End": True}}}
+    resources = {
+        "Machine": {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": invoke, "Policies": [
+            {"Statement": [allow("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:q")]}]}},
+        "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "worker"}},
+        "Conn": {"Type": "AWS::Serverless::Connector", "Properties": {
+            "Source": {"Id": "Another"}, "Destination": {"Id": "Fn"}, "Permissions": ["Write"]}},
+        "Another": {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": invoke}}}
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+    assert [f["path"] for f in of("MISSING_GRANT", out) if "lambda:InvokeFunction" in f["message"]] == ["States.T"]
+    resources["Conn"]["Properties"]["Source"]["Id"] = "Machine"
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+    assert not [f for f in of("MISSING_GRANT", out) if "lambda:InvokeFunction" in f["message"]]
+
+
+def test_a_long_generated_name_may_still_be_the_declared_one(tmp_path: Path) -> None:
+    key = "k" * 300
+    out = sam(tmp_path, get_object({"Ref": "Data"}, key), allow("s3:GetObject", f"arn:aws:s3:::prod-data-abc123/{key}"),
+              Data={"Type": "AWS::S3::Bucket", "Properties": {}})
+    assert [f["code"] for f in findings(out) if "GRANT" in f["code"]] == ["UNVERIFIED_GRANT"], findings(out)
+
+
+def test_the_narrower_template_may_take_fewer_parameters(tmp_path: Path) -> None:
+    send = {"StartAt": "S", "States": {"S": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:ses:sendEmail",
+        "Parameters": {"Source": "me@example.com", "Destination": {"ToAddresses": ["a@example.com"]},
+                       "Message": {"Subject": {"Data": "x"}, "Body": {"Text": {"Data": "y"}}}}, "End": True}}}
+    _, out = check(tmp_path, _template({"Definition": send, "Policies": [{"SESBulkTemplatedCrudPolicy_v2": {
+        "IdentityName": "example.com", "TemplateName": "t"}}]}))
+    excess = of("EXCESS_GRANT", out)
+    assert excess and all(f["message"].endswith("(from the SAM policy template SESBulkTemplatedCrudPolicy_v2; the "
+                                                "states use only ses:SendEmail, which SESCrudPolicy grants with fewer "
+                                                "actions)") for f in excess), excess
+
+
+def delete_object(bucket: str, key: str) -> dict[str, Any]:
+    return {"StartAt": "D", "States": {"D": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:deleteObject",
+                                             "Parameters": {"Bucket": bucket, "Key": key}, "End": True}}}
+
+
+def test_actions_are_compared_without_case(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, allow("Lambda:invokefunction", FUNCTION))
+    assert not [f for f in findings(out) if "GRANT" in f["code"] or f["code"] == "NOTHING_TO_COMPARE"], findings(out)
+    # a need on the very pattern declared (a key known at run time) is not called narrower, whatever the case
+    definition = get_object("reports", "k.json")
+    definition["States"]["G0"] |= {"Next": "R"}
+    del definition["States"]["G0"]["End"]
+    definition["States"]["R"] = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                                 "Parameters": {"Bucket": "reports", "Key.$": "$.key"}, "End": True}
+    out = sam(tmp_path, definition, allow("S3:GETOBJECT", "arn:aws:s3:::reports/*"))
+    assert not [f for f in findings(out) if "GRANT" in f["code"] or f["code"] == "NOTHING_TO_COMPARE"], findings(out)
+
+
+def test_policies_of_every_shape_and_only_this_roles_are_read(tmp_path: Path) -> None:
+    # SAM Policies given as one document, not a list
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": {
+        "Statement": [allow("lambda:InvokeFunction", FUNCTION)]}}))
+    assert not of("MISSING_GRANT", out) and not of("NOTHING_TO_COMPARE", out), findings(out)
+    document = {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}
+    for other in ("Other", "Zed"):  # names sorting before and after the machine's role
+        resources = {
+            "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                        "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "Policies": [
+                {"PolicyName": "p", "PolicyDocument": {"Statement": [allow("sqs:SendMessage", "*")]}}]}},
+            other: {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+            "Pol": {"Type": "AWS::IAM::Policy", "Properties": {"PolicyName": "p", "PolicyDocument": document,
+                                                               "Roles": [{"Ref": other}]}},
+            "RolePol": {"Type": "AWS::IAM::RolePolicy", "Properties": {"PolicyName": "p", "PolicyDocument": document,
+                                                                       "RoleName": {"Ref": other}}}}
+        _, out = check(tmp_path, {"Resources": resources})
+        assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"], (other, findings(out))
+    for key in ([], ""):  # Fn::GetAtt without a resource
+        _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": {"Fn::GetAtt": key}}))
+        assert "NOTHING_TO_COMPARE" in [f["code"] for f in findings(out)]
+
+
+def test_connectors_are_read_from_their_source_and_say_where(tmp_path: Path) -> None:
+    invoke = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                               "Parameters": {"FunctionName": {"Fn::GetAtt": ["Fn", "Arn"]}},
+                                               "End": True}}}
+    for source in ("Another", "Zed"):
+        resources = {
+            "Machine": {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": invoke, "Policies": [
+                {"Statement": [allow("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:q")]}]}},
+            "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "worker"}},
+            "Conn": {"Type": "AWS::Serverless::Connector", "Properties": {
+                "Source": {"Id": source}, "Destination": {"Id": "Fn"}, "Permissions": ["Write"]}}}
+        _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+        assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"], source
+    resources["Conn"]["Properties"]["Source"]["Id"] = "Machine"
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+    assert [f["path"] for f in of("EXCESS_GRANT", out) if "lambda:InvokeAsync" in f["message"]] == [
+        "Conn.Destination (Write).Statement[0]"]
+    resources["Conn"]["Properties"]["Destination"] = [{"Id": "Fn"}]
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+    assert [f["path"] for f in of("EXCESS_GRANT", out) if "lambda:InvokeAsync" in f["message"]] == [
+        "Conn.Destination[0] (Write).Statement[0]"]
+
+
+def test_what_a_template_is_used_for_counts_names_known_only_at_deploy_time(tmp_path: Path) -> None:
+    put = {"StartAt": "P", "States": {"P": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                                            "Parameters": {"TableName.$": "$.table", "Item": {}}, "End": True}}}
+    _, out = check(tmp_path, _template({"Definition": put, "Policies": [{"DynamoDBCrudPolicy": {
+        "TableName": {"Ref": "Orders"}}}]}, Orders={"Type": "AWS::DynamoDB::Table", "Properties": {}}))
+    excess = of("EXCESS_GRANT", out)
+    assert excess and all(f["message"].endswith("the states use only dynamodb:PutItem, which DynamoDBWritePolicy "
+                                                "grants with fewer actions)") for f in excess), excess
+
+
+def test_the_narrower_template_is_found_whatever_its_name_sorts_as(tmp_path: Path) -> None:
+    _, out = check(tmp_path, _template({"Definition": delete_object("reports", "old.json"), "Policies": [
+        {"S3FullAccessPolicy": {"BucketName": "reports"}}]}))
+    excess = of("EXCESS_GRANT", out)
+    assert excess and all(f["message"].endswith("the states use only s3:DeleteObject, which S3CrudPolicy grants "
+                                                "with fewer actions)") for f in excess), excess
+
+
+def test_not_resource_allows_everything_else(tmp_path: Path) -> None:
+    statement = {"Effect": "Allow", "Action": "lambda:InvokeFunction", "NotResource": f"{FUNCTION}-other"}
+    out = sam(tmp_path, INVOKE, statement)
+    assert [(f["severity"], f["message"]) for f in of("EXCESS_GRANT", out)] == [
+        ("HIGH", "NotAction/NotResource allows everything else: far beyond need")]
+    assert not of("MISSING_GRANT", out)
+
+
+def test_only_sam_connectors_are_read_as_connectors(tmp_path: Path) -> None:
+    invoke = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                               "Parameters": {"FunctionName": {"Fn::GetAtt": ["Fn", "Arn"]}},
+                                               "End": True}}}
+    resources = {
+        "Machine": {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": invoke, "Policies": [
+            {"Statement": [allow("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:q")]}]}},
+        "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "worker"}},
+        "Custom": {"Type": "Custom::Connector", "Properties": {  # a custom resource, whatever its properties say
+            "ServiceToken": "arn:aws:lambda:eu-west-1:210987654321:function:x",
+            "Source": {"Id": "Machine"}, "Destination": {"Id": "Fn"}, "Permissions": ["Write"]}}}
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"], findings(out)
