@@ -88,6 +88,9 @@ class ChangeSet:
         # -- routed versions under other roles (fixing/versions.py) --
         self.aliases: bool | None = None  # the machine's aliases were listed (found any) or known to be none; None: not
         self.defer_versions = False  # the alias listing waits for the ledger's answer (fixing/placement.py)
+        # ``aliases`` is False because the event is a create, not because they were listed: a ledger entry for the
+        # machine (a repeated, idempotent CreateStateMachine) makes placement list them after all
+        self.aliases_assumed = False
         self.kept_prior: tuple[LedgerEntry | None] | None = None  # the entry before the first claim of this pass
         self.elsewhere: dict[str, tuple[StateMachine, ...]] = {}  # role ARN → routed versions running under it
         # roles whose <base>,version policy stays (this pass), with the inline listing read there (None: not read)

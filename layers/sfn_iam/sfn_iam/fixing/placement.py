@@ -46,7 +46,8 @@ QUOTA_ATTEMPTS = 4  # attempts at attaching overflow policies when another write
 
 class NeedVersionsError(Exception):
     """Raised after the claim, before any IAM write, when the alias listing was deferred (``run.defer_versions``) and
-    the ledger does not say the machine had no aliases: the fixer lists them and places again (fixing/service.py)."""
+    the ledger does not say the machine had no aliases, or when a create finds a ledger entry for the machine (a
+    repeated CreateStateMachine is not a new machine): the fixer lists them and places again (fixing/service.py)."""
 
 
 def digest(value: Any) -> str:
@@ -142,6 +143,11 @@ class Placement:
         self._claim(run, sm, base, role_name, plan.documents)
         if run.defer_versions and (run.prior is None or run.prior.aliases is not False):
             raise NeedVersionsError(base)  # nothing written yet
+        if run.aliases_assumed and run.prior is not None:
+            # A create for a machine the ledger knows: a repeated CreateStateMachine (idempotent, Step Functions
+            # returns the existing machine) or a re-created one whose delete was not processed yet. Its aliases may
+            # route to versions that still run: listed, never assumed away (nothing written yet).
+            raise NeedVersionsError(base)
         if (fresh and run.prior is None) or (run.prior is not None and role_name not in run.prior.roles):
             known = self.known_inline(run, run.prior, base, role_name)
         else:

@@ -160,8 +160,8 @@ class RoleFixer:
         # started after the change); the clock's when no event dates the change.
         now, at = self._now(), retiring.timestamp(changed_at)
         run.changed_at = min(at, now) if at and now else at or now
-        if fresh:  # a machine just created has no aliases yet (they are deleted with a machine)
-            run.aliases = False
+        if fresh:  # a machine just created has no aliases yet (they are deleted with a machine)...
+            run.aliases, run.aliases_assumed = False, True  # ...unless the ledger knows it (placement.py)
         elif aliases_from_ledger and not self.scan_holders:
             run.defer_versions = True  # placement asks for them after the claim unless the ledger says none
         else:
@@ -248,7 +248,7 @@ class RoleFixer:
         to ``run.elsewhere`` (fixing.versions)."""
         seen: list[str] = []
         found, run.elsewhere = versions.with_versions(self.machines, described, seen)
-        run.aliases, run.defer_versions = bool(seen), False
+        run.aliases, run.defer_versions, run.aliases_assumed = bool(seen), False, False
         return found
 
     def _ledger_roles(self, base: str) -> frozenset[str]:
