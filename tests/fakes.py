@@ -17,6 +17,7 @@ from sfn_iam.fixing.ports import (
     OldExecutions,
     PolicyHolder,
     PolicyLimitExceededError,
+    PolicyNameTakenError,
     Role,
     RolePolicies,
     RoleUnreadableError,
@@ -231,6 +232,8 @@ class FakeLedger:
     def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
               documents: tuple[Document, ...] = (), aliases: bool | None = None) -> LedgerEntry | None:
         old = self.entries.get(base)
+        if old is not None and old.arn not in ("", arn):
+            raise PolicyNameTakenError(base)
         roles = (old.roles if old else frozenset()) | {role}
         self.entries[base] = LedgerEntry(arn, roles, definition_hash, policy_hash, old.overflow if old else False,
                                          tuple(json.loads(json.dumps(list(documents)))),
@@ -243,6 +246,8 @@ class FakeLedger:
 
     def add_roles(self, base: str, arn: str, roles: frozenset[str]) -> None:
         old = self.entries.get(base)
+        if old is not None and old.arn not in ("", arn):
+            raise PolicyNameTakenError(base)
         self.entries[base] = replace(old, arn=arn, roles=old.roles | roles) if old else LedgerEntry(arn, roles)
 
     def release(self, base: str, roles: frozenset[str]) -> None:
@@ -267,7 +272,10 @@ class FakeLedger:
         else:
             self.release(base, roles)
 
-    def take(self, base: str) -> LedgerEntry | None:
+    def take(self, base: str, arn: str = "") -> LedgerEntry | None:
+        old = self.entries.get(base)
+        if arn and old is not None and old.arn not in ("", arn):
+            raise PolicyNameTakenError(base)
         return self.entries.pop(base, None)
 
     def note_findings(self, base: str, digest: str) -> str:

@@ -5,10 +5,15 @@ published outcomes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
+import boto3
+
 from scripts import sandbox
+from sfn_iam.aws.ledger import DynamoDbLedger
+from sfn_iam.fixing import naming
 from tests.evaluate import is_allowed
 
 from .conftest import World
@@ -70,3 +75,86 @@ def test_a_repeated_create_keeps_the_version_policy_on_the_role_a_routed_version
     assert result["status"] == "unchanged", result
     assert is_allowed(_version_docs(world, "OldRole"), "sqs:SendMessage", LEGACY_QUEUE, {})
     assert is_allowed(documents(world, "NewRole", "Moved"), "sns:Publish", TOPIC, {})
+
+
+# -- 1. a policy name belongs to exactly one machine -------------------------------------------------------------
+
+ORDERS = "order_processing.asl.json"
+TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/Orders"
+
+
+def _grants_orders(world: World, role: str, base: str) -> bool:
+    return is_allowed([d for n, d in world.policies(role)["inline"].items() if n == base], "dynamodb:PutItem",
+                      TABLE, {})
+
+
+def test_no_machine_can_be_named_into_another_machine_s_policy_name(world: World) -> None:
+    # GIVEN a machine whose name IAM does not allow in a policy name (its policy name is hashed)
+    victim_role, attacker_role = world.role("VictimRole"), world.role("AttackerRole")
+    victim = world.machine("Orders(eu)", ORDERS, victim_role)
+    assert world.invoke(_event("create_state_machine.json", victim, victim_role))["status"] == "written"
+    (base,) = world.policies("VictimRole")["inline"]
+    # WHEN another team names machines after every shape of that name: the readable form of the hashed name, the
+    # old (12-digit) hashed form, and an overflow-looking one, and deploys, updates and deletes them
+    shapes = {base.removeprefix(f"sfn-iam.{REGION}.").replace(",", "."),
+              "Orders_eu_." + hashlib.sha256(victim.encode()).hexdigest()[:12],  # the hashed form of earlier releases
+              base.removeprefix(f"sfn-iam.{REGION}.").split(",")[0] + ".1"}
+    for name in sorted(shapes):
+        attacker = world.machine(name, ORDERS, attacker_role)
+        created = world.invoke(_event("create_state_machine.json", attacker, attacker_role))
+        assert created["status"] == "written" and created["policyName"] != base
+        world.sfn.update_state_machine(stateMachineArn=attacker, definition=V2)
+        world.invoke(_event("update_state_machine_definition.json", attacker))
+        world.sfn.delete_state_machine(stateMachineArn=attacker)
+        assert world.invoke(_event("delete_state_machine.json", attacker))["status"] == "removed"
+    world.app.runtime().wiring.sweeper(workers=1, sleep=lambda _: None).run()
+    # THEN the first machine's policy is where it was, whole
+    assert list(world.policies("VictimRole")["inline"]) == [base]
+    assert _grants_orders(world, "VictimRole", base)
+    assert world.policies("AttackerRole") == {"inline": {}, "attached": []}
+
+
+def test_a_name_from_an_earlier_release_stays_its_machine_s_until_adopted(world: World) -> None:
+    # GIVEN what the previous release left: the machine's policy under its old hashed name, and its ledger entry
+    victim_role, attacker_role = world.role("VictimRole"), world.role("AttackerRole")
+    victim = world.machine("Orders(eu)", ORDERS, victim_role)
+    legacy = naming.legacy_name("sfn-iam.", victim)
+    assert legacy is not None and naming.ambiguous(legacy)
+    written = world.invoke(_event("create_state_machine.json", victim, victim_role))
+    document = world.policies("VictimRole")["inline"][written["policyName"]]
+    world.iam.delete_role_policy(RoleName="VictimRole", PolicyName=written["policyName"])
+    world.iam.put_role_policy(RoleName="VictimRole", PolicyName=legacy, PolicyDocument=json.dumps(document))
+    ledger = DynamoDbLedger(boto3.client("dynamodb", region_name=REGION), sandbox.FIXER_ENV["LEDGER_TABLE_NAME"])
+    ledger.take(written["policyName"])
+    ledger.claim(legacy, victim, "VictimRole", "", "", (document,), aliases=False)
+
+    # WHEN another machine is named so that its readable policy name is that old name
+    attacker = world.machine(legacy.removeprefix(f"sfn-iam.{REGION}."), ORDERS, attacker_role)
+    world.published()
+    refused = world.invoke(_event("create_state_machine.json", attacker, attacker_role))
+    # THEN its events write, claim and remove nothing under that name
+    assert (refused["status"], refused["reason"]) == ("skipped", "POLICY_NAME_TAKEN")
+    assert "POLICY_NAME_TAKEN" in _codes(refused)
+    assert [p["detail"]["reason"] for p in world.published()] == ["POLICY_NAME_TAKEN"]
+    assert world.policies("AttackerRole") == {"inline": {}, "attached": []}
+    assert _grants_orders(world, "VictimRole", legacy)
+    world.sfn.update_state_machine(stateMachineArn=attacker, definition=V2, roleArn=victim_role)
+    moved = world.invoke(_event("update_state_machine_role.json", attacker, victim_role))
+    assert (moved["status"], moved["reason"]) == ("skipped", "POLICY_NAME_TAKEN")
+    assert _grants_orders(world, "VictimRole", legacy)
+    world.sfn.delete_state_machine(stateMachineArn=attacker)
+    deleted_while_taken = world.invoke(_event("delete_state_machine.json", attacker))
+    assert deleted_while_taken["status"] == "skipped" and _grants_orders(world, "VictimRole", legacy)
+    assert ledger.get(legacy) is not None and ledger.get(legacy).arn == victim  # type: ignore[union-attr]
+
+    # AND the machine's next event adopts it: its policy under its own name, the old one removed (the ledger
+    # entry recorded this machine)
+    world.sfn.update_state_machine(stateMachineArn=victim, definition=(sandbox.EXAMPLES / ORDERS).read_text())
+    adopted = world.invoke(_event("update_state_machine_definition.json", victim))
+    assert list(world.policies("VictimRole")["inline"]) == [written["policyName"]]
+    assert _grants_orders(world, "VictimRole", written["policyName"])
+    assert {"kind": "delete-inline", "role": "VictimRole", "policy": legacy, "applied": True} in adopted["changes"]
+    assert ledger.get(legacy) is None
+    world.app.runtime().wiring.sweeper(workers=1, sleep=lambda _: None).run()
+    assert list(world.policies("VictimRole")["inline"]) == [written["policyName"]]
+    assert _grants_orders(world, "VictimRole", written["policyName"])

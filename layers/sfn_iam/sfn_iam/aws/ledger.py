@@ -5,7 +5,9 @@ One item per machine, keyed by its policy base name (``pk``), with ``arn``, the 
 ``aliases`` (the machine had aliases when last listed; absent: not known), ``role`` (the machine's own role at the
 last claim), ``retiring`` (string set: roles that may carry its retiring policy) and ``findingsHash`` (what the last
 sweep reported: it publishes only what changed); one item per sweep cursor, keyed ``#cursor.<name>`` (``#`` never
-occurs in an IAM policy name). Every write is a single atomic ``UpdateItem``/``DeleteItem``, so concurrent events
+occurs in an IAM policy name). ``arn`` is the owner of the base name: a claim, ``add_roles`` or ``take`` for another
+machine is refused (``PolicyNameTakenError``), so a name never passes from one machine to another while its entry
+exists. Every write is a single atomic ``UpdateItem``/``DeleteItem``, so concurrent events
 never lose each other's roles (set ``ADD``/``DELETE`` instead of read-modify-write).
 docs/adr/0006-ledger-and-convergence.md.
 """
@@ -19,7 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sfn_iam.aws.clients import error_code
-from sfn_iam.fixing.ports import Document, LedgerEntry
+from sfn_iam.fixing.ports import Document, LedgerEntry, PolicyNameTakenError
 
 REQUIRED_ACTIONS = frozenset({
     "dynamodb:GetItem",  # get, get_cursor
@@ -27,6 +29,15 @@ REQUIRED_ACTIONS = frozenset({
     "dynamodb:DeleteItem",  # forget, take, put_cursor("")
 })
 _CURSOR = "#cursor."
+# An entry is written and taken only by the machine it records (or when it records none): the ARN is the owner of
+# the base name, never the name itself (fixing/naming.py).
+_OWNED = "attribute_not_exists(arn) OR arn = :a"
+
+
+def _taken(exc: ClientError, base: str, arn: str) -> None:
+    """A refused ownership condition raises :class:`PolicyNameTakenError`; the caller re-raises any other error."""
+    if error_code(exc) == "ConditionalCheckFailedException":
+        raise PolicyNameTakenError(f"{base} is recorded for another state machine than {arn}") from exc
 
 
 def _documents(text: str) -> tuple[Document, ...]:
@@ -70,12 +81,17 @@ class DynamoDbLedger:
         aliased = ""
         if aliases is not None:
             aliased, values[":al"] = ", aliases = :al", {"BOOL": aliases}
-        r = self.client.update_item(
-            TableName=self.table, Key={"pk": {"S": base}},
-            UpdateExpression=f"SET arn = :a, defHash = :d, policyHash = :p, #docs = :j, #own = :o{aliased} "
-                             "ADD #roles :r",
-            ExpressionAttributeNames={"#roles": "roles", "#docs": "docs", "#own": "role"},
-            ExpressionAttributeValues=values, ReturnValues="ALL_OLD")
+        try:
+            r = self.client.update_item(
+                TableName=self.table, Key={"pk": {"S": base}},
+                UpdateExpression=f"SET arn = :a, defHash = :d, policyHash = :p, #docs = :j, #own = :o{aliased} "
+                                 "ADD #roles :r",
+                ConditionExpression=_OWNED,
+                ExpressionAttributeNames={"#roles": "roles", "#docs": "docs", "#own": "role"},
+                ExpressionAttributeValues=values, ReturnValues="ALL_OLD")
+        except ClientError as exc:
+            _taken(exc, base, arn)
+            raise
         return _entry(r.get("Attributes"))
 
     def get(self, base: str) -> LedgerEntry | None:
@@ -84,10 +100,14 @@ class DynamoDbLedger:
 
     def add_roles(self, base: str, arn: str, roles: frozenset[str]) -> None:
         if roles:
-            self.client.update_item(
-                TableName=self.table, Key={"pk": {"S": base}}, UpdateExpression="SET arn = :a ADD #roles :r",
-                ExpressionAttributeNames={"#roles": "roles"},
-                ExpressionAttributeValues={":a": {"S": arn}, ":r": {"SS": sorted(roles)}})
+            try:
+                self.client.update_item(
+                    TableName=self.table, Key={"pk": {"S": base}}, UpdateExpression="SET arn = :a ADD #roles :r",
+                    ConditionExpression=_OWNED, ExpressionAttributeNames={"#roles": "roles"},
+                    ExpressionAttributeValues={":a": {"S": arn}, ":r": {"SS": sorted(roles)}})
+            except ClientError as exc:
+                _taken(exc, base, arn)
+                raise
 
     def release(self, base: str, roles: frozenset[str]) -> None:
         if roles:
@@ -126,8 +146,15 @@ class DynamoDbLedger:
                 raise
             self.release(base, roles)  # a concurrent claim added a role: keep the entry, drop only what we cleaned
 
-    def take(self, base: str) -> LedgerEntry | None:
-        r = self.client.delete_item(TableName=self.table, Key={"pk": {"S": base}}, ReturnValues="ALL_OLD")
+    def take(self, base: str, arn: str = "") -> LedgerEntry | None:
+        owned: dict[str, Any] = {"ConditionExpression": _OWNED, "ExpressionAttributeValues": {":a": {"S": arn}}} \
+            if arn else {}
+        try:
+            r = self.client.delete_item(TableName=self.table, Key={"pk": {"S": base}}, ReturnValues="ALL_OLD",
+                                        **owned)
+        except ClientError as exc:
+            _taken(exc, base, arn)
+            raise
         return _entry(r.get("Attributes"))
 
     def note_findings(self, base: str, digest: str) -> str:

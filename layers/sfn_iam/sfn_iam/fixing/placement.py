@@ -34,6 +34,7 @@ from sfn_iam.fixing.ports import (
     NoLedger,
     PolicyLedger,
     PolicyLimitExceededError,
+    PolicyNameTakenError,
     Role,
     RolePolicyStore,
 )
@@ -99,17 +100,25 @@ class Placement:
         run.findings.extend(unresolved)
         return plan
 
-    def _claim(self, run: ChangeSet, sm: StateMachine, base: str, role: str, documents: tuple[Document, ...]) -> None:
-        """Write-ahead: the ledger learns the role before IAM is written (report mode only reads it)."""
+    def _claim(self, run: ChangeSet, sm: StateMachine, base: str, role: str, documents: tuple[Document, ...]) -> bool:
+        """Write-ahead: the ledger learns the role before IAM is written (report mode only reads it). ``False``: the
+        ledger records the name for another machine (``run.taken``), nothing may be written or removed under it."""
         run.policy_hash = digest(documents)
-        if run.enforce:
-            prior = self.ledger.claim(base, sm.arn, role, digest(sm.definition), run.policy_hash, documents,
-                                      aliases=run.aliases)
-        else:
-            prior = self.ledger.get(base)
+        try:
+            if run.enforce:
+                prior = self.ledger.claim(base, sm.arn, role, digest(sm.definition), run.policy_hash, documents,
+                                          aliases=run.aliases)
+            else:
+                prior = self.ledger.get(base)
+                if prior is not None and prior.arn not in ("", sm.arn):
+                    raise PolicyNameTakenError(base)
+        except PolicyNameTakenError:
+            taken(run, base, sm.arn)
+            return False
         # A second claim of the same pass (the aliases were listed after the first): the entry before the first.
         run.prior = run.kept_prior[0] if run.kept_prior else prior
         run.claimed = True
+        return True
 
     def place(self, run: ChangeSet, sm: StateMachine, base: str, fresh: bool) -> Placed:
         problem = scope.arn_problem(sm.role_arn, self.settings)
@@ -140,7 +149,8 @@ class Placement:
         run.findings.extend(plan.findings)
         run.granted = plan.granted
         run.proposal = plan.proposal
-        self._claim(run, sm, base, role_name, plan.documents)
+        if not self._claim(run, sm, base, role_name, plan.documents):
+            return Status.SKIPPED, "", "POLICY_NAME_TAKEN", ()
         if run.defer_versions and (run.prior is None or run.prior.aliases is not False):
             raise NeedVersionsError(base)  # nothing written yet
         if run.aliases_assumed and run.prior is not None:
@@ -316,10 +326,15 @@ class Placement:
         self._drop_managed(run, role, base, self.roles.list_attached(role) or [], keep=set())
 
     def remove_from_holders(self, run: ChangeSet, base: str, skip_role: str | None,
-                             keep_managed: set[str]) -> list[str]:
-        """Remove this machine's policies from the roles carrying them; returns the ARNs of the roles changed."""
+                             keep_managed: set[str], proven: bool = False) -> list[str]:
+        """Remove this machine's policies from the roles carrying them; returns the ARNs of the roles changed.
+
+        IAM's listing finds them by name; the name proves the owner only when it cannot be another machine's name from
+        an earlier release (:func:`naming.ambiguous`), else ``proven`` (a ledger entry recording the machine, or the
+        run's own claim) must: without it, what the listing found is left and reported (``POLICY_OWNER_UNKNOWN``)."""
         managed: set[str] = set()
         changed: list[str] = []
+        proven = proven or run.claimed or not naming.ambiguous(base)
         for holder in self.roles.holders(base):
             if holder.role_name == skip_role:
                 continue
@@ -329,6 +344,11 @@ class Placement:
                       or (n == naming.version_name(base) and not versioned)]
             attached = [a.name for a in holder.attached if naming.is_overflow_of(base, a.name)]
             if not inline and not attached:
+                continue
+            if not proven:
+                run.findings.append(Finding.of("POLICY_OWNER_UNKNOWN", f"{', '.join([*inline, *attached])[:300]} on "
+                                               f"{holder.role_arn}: nothing proves the machine wrote it (its name "
+                                               "may be another machine's from an earlier release); left"))
                 continue
             role = self.roles.get_role(holder.role_name)
             problem = "role disappeared" if role is None else self.writable(run, role)
@@ -390,6 +410,14 @@ class Placement:
         if problem is None and run.boundaries is not None:
             run.boundaries.note(role.name, role.boundary_arn)
         return problem
+
+
+def taken(run: ChangeSet, base: str, arn: str) -> None:
+    """The ledger records ``base`` for another machine than ``arn``: this run writes and removes nothing under it."""
+    run.taken = True
+    run.findings.append(Finding.of(
+        "POLICY_NAME_TAKEN", f"{base} is recorded in the ledger for another state machine: nothing is written, claimed "
+        f"or removed under it for {arn}, which gets no permissions until the other machine is deleted"))
 
 
 def role_name_of(role_arn: str) -> str:

@@ -19,6 +19,11 @@ class PolicyLimitExceededError(Exception):
     """IAM refused a write because a quota would be exceeded (aggregate inline size, attached count)."""
 
 
+class PolicyNameTakenError(Exception):
+    """The ledger entry of a policy base name records another state machine's ARN: the name is not this machine's, so
+    nothing is written, claimed or removed under it for this machine (fixing/naming.py)."""
+
+
 class RoleUnreadableError(Exception):
     """The fixer may not read a role's policies (AccessDenied): the role cannot be checked, so it is not passed."""
 
@@ -193,7 +198,8 @@ class PolicyLedger(Protocol):
               documents: tuple[Document, ...] = (), aliases: bool | None = None) -> LedgerEntry | None:
         """Record, before writing to IAM, that ``role`` carries ``base``, the hashes and the documents planned (and
         ``aliases`` unless ``None``); returns the entry as it was before (``None``: none). One atomic call
-        (``UpdateItem`` with ``ReturnValues=ALL_OLD``)."""
+        (``UpdateItem`` with ``ReturnValues=ALL_OLD``), conditional on the entry recording no other ARN: raises
+        :class:`PolicyNameTakenError` when it does (the entry is left as it was)."""
 
     def get(self, base: str) -> LedgerEntry | None:
         """The entry (``GetItem``, strongly consistent); ``None`` when there is none."""
@@ -201,7 +207,7 @@ class PolicyLedger(Protocol):
     def add_roles(self, base: str, arn: str, roles: frozenset[str]) -> None:
         """Record, before writing to IAM, that ``roles`` carry a policy of ``base`` other than the machine's own (a
         routed version's, fixing/versions.py), leaving the hashes and documents alone (``UpdateItem`` adding them to
-        the set)."""
+        the set); raises :class:`PolicyNameTakenError` when the entry records another ARN."""
 
     def release(self, base: str, roles: frozenset[str]) -> None:
         """``roles`` no longer carry ``base`` (``UpdateItem`` removing them from the set)."""
@@ -217,9 +223,10 @@ class PolicyLedger(Protocol):
         """The machine is gone and ``roles`` were cleaned: delete the entry unless another writer added a role meanwhile
         (then only release ``roles``)."""
 
-    def take(self, base: str) -> LedgerEntry | None:
+    def take(self, base: str, arn: str = "") -> LedgerEntry | None:
         """The machine is gone: delete the entry and return it as it was (``None``: none), in one atomic call
-        (``DeleteItem`` with ``ReturnValues=ALL_OLD``). A claim after it starts a new entry."""
+        (``DeleteItem`` with ``ReturnValues=ALL_OLD``). A claim after it starts a new entry. ``arn``: only when the
+        entry records that machine (or none); raises :class:`PolicyNameTakenError` otherwise."""
 
     def note_findings(self, base: str, digest: str) -> str:
         """Store the digest of what the last sweep reported for ``base`` and return the previous one (empty: none);
@@ -257,7 +264,7 @@ class NoLedger:
     def forget(self, base: str, roles: frozenset[str]) -> None:
         return None
 
-    def take(self, base: str) -> LedgerEntry | None:
+    def take(self, base: str, arn: str = "") -> LedgerEntry | None:
         return None
 
     def note_findings(self, base: str, digest: str) -> str:

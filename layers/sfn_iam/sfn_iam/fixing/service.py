@@ -45,13 +45,14 @@ from sfn_iam.fixing.changes import ChangeSet
 from sfn_iam.fixing.events import Action, Ignored, Trigger
 from sfn_iam.fixing.facts import MAX_QUESTIONS, AccountFacts, FactResolver
 from sfn_iam.fixing.outcome import Outcome, Status
-from sfn_iam.fixing.placement import NeedVersionsError, Placed, Placement, role_name_of
+from sfn_iam.fixing.placement import NeedVersionsError, Placed, Placement, role_name_of, taken
 from sfn_iam.fixing.ports import (
     DescribedStateMachine,
     Document,
     LedgerEntry,
     NoLedger,
     PolicyLedger,
+    PolicyNameTakenError,
     RolePolicyStore,
     StateMachineReader,
 )
@@ -190,12 +191,32 @@ class RoleFixer:
             run.changed_at = self._now() or run.changed_at  # the change this pass converges on came later
         else:
             raise ConcurrentChangeError(f"{arn} kept changing during {MAX_PASSES} passes")
+        if not run.taken:
+            self._adopt_legacy(run, arn)
         if status is Status.UNCHANGED and run.changes:
             status = Status.WRITTEN if any(c.kind.is_write for c in run.changes) else Status.REMOVED
         if status in (Status.WRITTEN, Status.REMOVED) and not self.settings.enforce:
             status = Status.PROPOSED
         found = self._residual(run, sm, base, docs) if out["role_arn"] else ()
         return replace(self._outcome(status, run, out, docs, placement=placement, reason=reason), residual=found)
+
+    def _adopt_legacy(self, run: ChangeSet, arn: str) -> None:
+        """A machine whose name is hashed had another name in earlier releases (``naming.legacy_name``); what was
+        written under it is removed once the machine's policy is placed under its own name, but only where its ledger
+        entry records this machine (that name may be another machine's readable name: ``POLICY_OWNER_UNKNOWN`` from
+        the sweep otherwise). One ``GetItem`` for such machines only; nothing for a readable name."""
+        legacy = naming.legacy_name(self.settings.policy_prefix, arn)
+        entry = self.ledger.get(legacy) if legacy is not None else None
+        if legacy is None or entry is None or entry.arn != arn:
+            return
+        if run.enforce:
+            self.ledger.take(legacy, arn)
+        managed: set[str] = set()
+        for role in sorted(entry.roles):
+            self.placement.remove_from_role(run, legacy, role, overflow=entry.overflow, keep_managed=set(),
+                                            managed=managed)
+        for name in sorted(managed):
+            run.delete_managed(name)
 
     # -- residual access (fixing/residual.py) ----------------------------------------------------------------------
 
@@ -225,8 +246,11 @@ class RoleFixer:
             run.claimed = False
             sm = self._with_versions(run, DescribedStateMachine(sm, "ACTIVE")).machine
             placed = self.placement.place(run, sm, base, fresh)
+        if run.taken:
+            return placed  # the name is another machine's: nothing of it is written or removed (fixing/naming.py)
         self.retirement.after_write(run)
-        self.versions.place(run, sm, base, run.elsewhere)  # before stale removal: a version policy never goes first
+        if not self.versions.place(run, sm, base, run.elsewhere):  # before stale removal: a version policy never
+            return placed  # goes first; False: the ledger records the name for another machine
         touched.update(run.version_roles)
         _, placement, _, docs = placed
         role_name = role_name_of(sm.role_arn) if is_role_arn(sm.role_arn) else None
@@ -299,7 +323,16 @@ class RoleFixer:
         base = naming.policy_name(self.settings.policy_prefix, arn)
         # Taken (deleted and returned in one call) before the roles are cleaned: a claim meanwhile (the machine created
         # again) starts a new entry, and a crash meanwhile leaves IAM's account-wide listing to the retry.
-        entry = self.ledger.take(base) if self.settings.enforce else self.ledger.get(base)
+        try:
+            entry = self.ledger.take(base, arn) if self.settings.enforce else self.ledger.get(base)
+            if entry is not None and entry.arn not in ("", arn):
+                raise PolicyNameTakenError(base)
+        except PolicyNameTakenError:
+            run = self._changes()
+            taken(run, base, arn)
+            return self._outcome(Status.SKIPPED, run, {"event_id": event_id, "action": action,
+                                                       "state_machine_arn": arn, "policy_name": base},
+                                 reason="POLICY_NAME_TAKEN")
         if entry is None:
             outcome = self.remove_policy(base, state_machine_arn=arn, event_id=event_id, action=action)
         else:
@@ -321,7 +354,9 @@ class RoleFixer:
         reveal; :meth:`remove` calls it once it knows the machine is gone and the ledger does not know its roles.
         """
         run = self._changes()
-        roles = self.placement.remove_from_holders(run, base, skip_role=None, keep_managed=set())
+        # A name of the old hashed shape may be another machine's readable one: only a ledger entry proves it
+        proven = not naming.ambiguous(base) or (self.ledger.get(base) or LedgerEntry("")).arn not in ("", None)
+        roles = self.placement.remove_from_holders(run, base, skip_role=None, keep_managed=set(), proven=proven)
         if run.enforce:
             self.ledger.forget(base, frozenset(r.rsplit("/", 1)[-1] for r in roles))
         return self._removal_outcome(run, base, state_machine_arn, event_id, action, roles)

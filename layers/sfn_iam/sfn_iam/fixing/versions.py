@@ -38,11 +38,12 @@ from sfn_iam.engine.asl import DefinitionError
 from sfn_iam.findings import Finding
 from sfn_iam.fixing import naming, retiring, scope
 from sfn_iam.fixing.changes import ChangeSet, same
-from sfn_iam.fixing.placement import Placement, role_name_of
+from sfn_iam.fixing.placement import Placement, role_name_of, taken
 from sfn_iam.fixing.ports import (
     DescribedStateMachine,
     PolicyLedger,
     PolicyLimitExceededError,
+    PolicyNameTakenError,
     RolePolicyStore,
     StateMachineReader,
 )
@@ -121,9 +122,10 @@ class VersionPolicies:
         self.ledger = ledger
         self.retirement = retirement
 
-    def place(self, run: ChangeSet, sm: StateMachine, base: str, elsewhere: Elsewhere) -> None:
+    def place(self, run: ChangeSet, sm: StateMachine, base: str, elsewhere: Elsewhere) -> bool:
         """Place a version policy on each role of ``elsewhere`` in scope; ``run.version_roles`` then names the roles
-        whose version policy stays (the removal of stale policies leaves it there, and the ledger keeps the role)."""
+        whose version policy stays (the removal of stale policies leaves it there, and the ledger keeps the role).
+        ``False``: the ledger records ``base`` for another machine, nothing was written."""
         run.version_roles = {}
         name = naming.version_name(base)
         own = role_name_of(sm.role_arn) if is_role_arn(sm.role_arn) else ""
@@ -144,9 +146,14 @@ class VersionPolicies:
                 continue
             admitted.append((role_name_of(role_arn), role_arn, routed))
         if admitted and run.enforce:  # write-ahead, like the machine's own role (report mode only reads)
-            self.ledger.add_roles(base, sm.arn, frozenset(r for r, _, _ in admitted))
+            try:
+                self.ledger.add_roles(base, sm.arn, frozenset(r for r, _, _ in admitted))
+            except PolicyNameTakenError:
+                taken(run, base, sm.arn)  # the name is another machine's: nothing is written under it
+                return False
         for role_name, role_arn, routed in admitted:
             run.version_roles[role_name] = self._place_one(run, sm, name, role_name, role_arn, routed)
+        return True
 
     def _place_one(self, run: ChangeSet, sm: StateMachine, name: str, role: str, role_arn: str,
                    routed: tuple[StateMachine, ...]) -> list[str] | None:
