@@ -230,7 +230,8 @@ class FakeLedger:
         self.findings: dict[str, str] = {}
 
     def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
-              documents: tuple[Document, ...] = (), aliases: bool | None = None) -> LedgerEntry | None:
+              documents: tuple[Document, ...] = (), aliases: bool | None = None, role_id: str = "",
+              adopt: bool = True) -> LedgerEntry | None:
         old = self.entries.get(base)
         if old is not None and old.arn not in ("", arn):
             raise PolicyNameTakenError(base)
@@ -244,7 +245,8 @@ class FakeLedger:
     def get(self, base: str) -> LedgerEntry | None:
         return self.entries.get(base)
 
-    def add_roles(self, base: str, arn: str, roles: frozenset[str]) -> None:
+    def add_roles(self, base: str, arn: str, roles: frozenset[str],
+                  role_ids: tuple[tuple[str, str], ...] = ()) -> None:
         old = self.entries.get(base)
         if old is not None and old.arn not in ("", arn):
             raise PolicyNameTakenError(base)

@@ -158,3 +158,50 @@ def test_a_name_from_an_earlier_release_stays_its_machine_s_until_adopted(world:
     world.app.runtime().wiring.sweeper(workers=1, sleep=lambda _: None).run()
     assert list(world.policies("VictimRole")["inline"]) == [written["policyName"]]
     assert _grants_orders(world, "VictimRole", written["policyName"])
+
+
+# -- 2. a role is its RoleId, not its name ----------------------------------------------------------------------
+
+def _recreate(world: World, name: str) -> str:
+    """Delete the role (as its team would: its policies first) and create another one under the same name."""
+    before = world.iam.get_role(RoleName=name)["Role"]["RoleId"]
+    for policy in world.iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        world.iam.delete_role_policy(RoleName=name, PolicyName=policy)
+    world.iam.delete_role(RoleName=name)
+    arn = world.role(name)
+    assert world.iam.get_role(RoleName=name)["Role"]["RoleId"] != before
+    return arn
+
+
+def test_a_role_created_again_under_the_same_name_gets_no_grants_until_the_machine_names_it(world: World) -> None:
+    role = world.role("OrdersRole")
+    sm = world.machine("Orders", ORDERS, role)
+    assert world.invoke(_event("create_state_machine.json", sm, role))["status"] == "written"
+    # WHEN the role is deleted and another team creates a role under the same name
+    assert _recreate(world, "OrdersRole") == role
+    # THEN neither the machine's next event nor the sweep writes the machine's grants onto it
+    world.published()
+    world.sfn.update_state_machine(stateMachineArn=sm, definition=(sandbox.EXAMPLES / ORDERS).read_text())
+    refused = world.invoke(_event("update_state_machine_definition.json", sm))
+    assert (refused["status"], refused["reason"]) == ("skipped", "ROLE_REPLACED") and "ROLE_REPLACED" in _codes(
+        refused)
+    assert [p["detail"]["reason"] for p in world.published()] == ["ROLE_REPLACED"]
+    world.app.runtime().wiring.sweeper(workers=1, sleep=lambda _: None).run()
+    assert world.policies("OrdersRole") == {"inline": {}, "attached": []}
+    # AND once the machine's team points the machine at the role again (an update naming it), it is adopted
+    world.sfn.update_state_machine(stateMachineArn=sm, roleArn=role)
+    adopted = world.invoke(_event("update_state_machine_role.json", sm, role))
+    assert adopted["status"] == "written"
+    assert _grants_orders(world, "OrdersRole", "sfn-iam.us-east-1.Orders")
+
+
+def test_a_routed_version_s_role_created_again_gets_no_version_policy(world: World) -> None:
+    sm, _, _, alias = _moved(world)
+    assert world.invoke(_alias_event("CreateStateMachineAlias", alias))["status"] == "written"
+    assert _version_docs(world, "OldRole")
+    _recreate(world, "OldRole")
+    result = world.invoke(_alias_event("UpdateStateMachineAlias", alias))
+    assert "ROLE_REPLACED" in _codes(result), result
+    world.app.runtime().wiring.sweeper(workers=1, sleep=lambda _: None).run()
+    assert world.policies("OldRole") == {"inline": {}, "attached": []}
+    assert is_allowed(documents(world, "NewRole", "Moved"), "sns:Publish", TOPIC, {})

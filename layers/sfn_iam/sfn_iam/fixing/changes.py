@@ -74,7 +74,8 @@ class ChangeSet:
         self.granted: tuple[Requirement, ...] = ()  # what the plan grants (the sweep's report explains wildcards)
         self.proposal: dict[str, Any] | None = None  # what the ceiling left out, as statements that would approve it
         self.claimed = False  # the ledger was claimed (or read, in report mode) for the machine's current role
-        self.taken = False  # the ledger records the base name for another machine: nothing is written or removed
+        self.taken = False  # the name is another machine's, or the role was replaced: nothing is written or removed
+        self.adopt_role = False  # the event names the role (a create, an update with roleArn): a new RoleId is adopted
         self.prior: LedgerEntry | None = None  # the ledger entry as it was before this run claimed it
         # Each passed or assumed role's policies, read once per run (fixing/passable.py): a re-check pass or the
         # managed-overflow plan reads nothing twice, the next event reads again.

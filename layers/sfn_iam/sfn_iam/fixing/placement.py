@@ -37,6 +37,7 @@ from sfn_iam.fixing.ports import (
     PolicyNameTakenError,
     Role,
     RolePolicyStore,
+    RoleReplacedError,
 )
 from sfn_iam.fixing.settings import Settings
 from sfn_iam.model import StateMachine
@@ -100,25 +101,34 @@ class Placement:
         run.findings.extend(unresolved)
         return plan
 
-    def _claim(self, run: ChangeSet, sm: StateMachine, base: str, role: str, documents: tuple[Document, ...]) -> bool:
-        """Write-ahead: the ledger learns the role before IAM is written (report mode only reads it). ``False``: the
-        ledger records the name for another machine (``run.taken``), nothing may be written or removed under it."""
+    def _claim(self, run: ChangeSet, sm: StateMachine, base: str, role: Role, documents: tuple[Document, ...]
+               ) -> str:
+        """Write-ahead: the ledger learns the role (and its RoleId) before IAM is written (report mode only reads it).
+        A reason when nothing may be written or removed (``run.taken``): the ledger records the name for another
+        machine (``POLICY_NAME_TAKEN``), or another role under the role's name than the one written to and the
+        event does not name the role (``ROLE_REPLACED``, docs/security.md)."""
         run.policy_hash = digest(documents)
         try:
             if run.enforce:
-                prior = self.ledger.claim(base, sm.arn, role, digest(sm.definition), run.policy_hash, documents,
-                                          aliases=run.aliases)
+                prior = self.ledger.claim(base, sm.arn, role.name, digest(sm.definition), run.policy_hash, documents,
+                                          aliases=run.aliases, role_id=role.role_id, adopt=run.adopt_role)
             else:
                 prior = self.ledger.get(base)
                 if prior is not None and prior.arn not in ("", sm.arn):
                     raise PolicyNameTakenError(base)
+                if prior is not None and not run.adopt_role and prior.role_id(role.name) not in ("", role.role_id):
+                    raise RoleReplacedError(role.name)
         except PolicyNameTakenError:
             taken(run, base, sm.arn)
-            return False
+            return "POLICY_NAME_TAKEN"
+        except RoleReplacedError:
+            run.taken = True
+            run.findings.append(replaced(role.arn, f"{sm.arn} runs under it"))
+            return "ROLE_REPLACED"
         # A second claim of the same pass (the aliases were listed after the first): the entry before the first.
         run.prior = run.kept_prior[0] if run.kept_prior else prior
         run.claimed = True
-        return True
+        return ""
 
     def place(self, run: ChangeSet, sm: StateMachine, base: str, fresh: bool) -> Placed:
         problem = scope.arn_problem(sm.role_arn, self.settings)
@@ -149,8 +159,9 @@ class Placement:
         run.findings.extend(plan.findings)
         run.granted = plan.granted
         run.proposal = plan.proposal
-        if not self._claim(run, sm, base, role_name, plan.documents):
-            return Status.SKIPPED, "", "POLICY_NAME_TAKEN", ()
+        refused = self._claim(run, sm, base, role, plan.documents)
+        if refused:
+            return Status.SKIPPED, "", refused, ()
         if run.defer_versions and (run.prior is None or run.prior.aliases is not False):
             raise NeedVersionsError(base)  # nothing written yet
         if run.aliases_assumed and run.prior is not None:
@@ -369,16 +380,21 @@ class Placement:
     def remove_from_role(self, run: ChangeSet, base: str, role_name: str, *, overflow: bool,
                          keep_managed: set[str], managed: set[str],
                          left: Callable[[str, list[str]], bool] | None = None,
-                         known: list[str] | None = None) -> bool:
+                         known: list[str] | None = None, role_id: str = "") -> bool:
         """Take ``base`` off one role the ledger names; ``True`` when the role no longer carries it (or is gone).
 
         Overflow policies detached here are added to ``managed`` for the caller to delete (once per name). ``left``
         (a role the machine left, fixing/retiring.py) decides first whether its retiring policy stays: then the role
         still carries something of the machine and ``False`` is returned. ``known``: the machine's inline policies on
-        the role, from the ledger (:meth:`known_inline`); ``None``: the role is listed."""
+        the role, from the ledger (:meth:`known_inline`); ``None``: the role is listed. ``role_id``: the RoleId the
+        ledger recorded for it; another role under that name now is not touched (it carries nothing the fixer wrote)."""
         role = self.roles.get_role(role_name)
         if role is None:
             return True
+        if role_id and role.role_id and role.role_id != role_id:
+            # kept in the ledger with the RoleId it had: the role under the name stays refused, never adopted silently
+            run.findings.append(replaced(role.arn, f"{base} was written to the role it replaced"))
+            return False
         problem = self.writable(run, role)
         if problem:
             run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", f"{base} left on {role.arn}: {problem}"))
@@ -410,6 +426,13 @@ class Placement:
         if problem is None and run.boundaries is not None:
             run.boundaries.note(role.name, role.boundary_arn)
         return problem
+
+
+def replaced(role_arn: str, why: str) -> Finding:
+    """``ROLE_REPLACED``: the role under this name is not the one the fixer wrote to (another RoleId)."""
+    return Finding.of("ROLE_REPLACED", f"role {role_arn} was deleted and created again under its name ({why}): it is "
+                      "another role than the one the fixer wrote to, and nothing is written to it or removed from it "
+                      "until the state machine is updated naming it (docs/security.md)")
 
 
 def taken(run: ChangeSet, base: str, arn: str) -> None:

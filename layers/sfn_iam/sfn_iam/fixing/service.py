@@ -129,13 +129,15 @@ class RoleFixer:
             return self.remove(trigger.state_machine_arn, event_id=trigger.event_id, action=str(trigger.action))
         return self.fix(trigger.state_machine_arn, event_id=trigger.event_id, action=str(trigger.action),
                         fresh=trigger.action is Action.CREATE, relocate=trigger.role_in_request is not None,
-                        changed_at=trigger.event_time, aliases_from_ledger=trigger.action is Action.UPDATE)
+                        changed_at=trigger.event_time, aliases_from_ledger=trigger.action is Action.UPDATE,
+                        adopt_role=trigger.action is Action.CREATE or trigger.role_in_request is not None)
 
     def _now(self) -> str:
         return retiring.timestamp(self.clock()) if self.clock is not None else ""
 
     def fix(self, arn: str, *, event_id: str = "", action: str = "fix", fresh: bool = False,
-            relocate: bool = False, changed_at: str = "", aliases_from_ledger: bool = False) -> Outcome:
+            relocate: bool = False, changed_at: str = "", aliases_from_ledger: bool = False,
+            adopt_role: bool = False) -> Outcome:
         """Make the machine's role carry exactly the machine's policy.
 
         ``fresh`` (a create): on a role without inline policies, do not look for managed overflow policies of this
@@ -145,7 +147,9 @@ class RoleFixer:
         the definition changed (the event's time; the clock's without one): grants taken away stay on the role for
         executions that started before it (fixing/retiring.py). ``aliases_from_ledger`` (an ``UpdateStateMachine``
         event): the aliases are listed only when the ledger does not say the machine had none; alias and version events
-        and the sweep always list them (and record what they found).
+        and the sweep always list them (and record what they found). ``adopt_role``: the event names the machine's
+        role (a create, an update with ``roleArn``), so a role created again under that name (another RoleId than the
+        ledger recorded) is the one its team chose; otherwise such a role is not written (``ROLE_REPLACED``).
         """
         base = naming.policy_name(self.settings.policy_prefix, arn)
         out = {"event_id": event_id, "action": action, "state_machine_arn": arn, "policy_name": base}
@@ -157,6 +161,7 @@ class RoleFixer:
             run.findings.append(Finding.of("STATE_MACHINE_GONE", f"{arn} no longer exists (or is being deleted)"))
             return self._outcome(Status.GONE, run, out, reason="STATE_MACHINE_GONE")
         run = self._changes(base)
+        run.adopt_role = adopt_role
         # An event's time, never later than the clock's (a later one would keep a retiring policy for executions
         # started after the change); the clock's when no event dates the change.
         now, at = self._now(), retiring.timestamp(changed_at)
@@ -214,7 +219,7 @@ class RoleFixer:
         managed: set[str] = set()
         for role in sorted(entry.roles):
             self.placement.remove_from_role(run, legacy, role, overflow=entry.overflow, keep_managed=set(),
-                                            managed=managed)
+                                            managed=managed, role_id=entry.role_id(role))
         for name in sorted(managed):
             run.delete_managed(name)
 
@@ -304,7 +309,7 @@ class RoleFixer:
             known = self.placement.known_inline(run, entry, base, r) if entry is not None and r in entry.roles else None
             if self.placement.remove_from_role(run, base, r, overflow=overflow, keep_managed=keep_managed or set(),
                                                managed=managed, left=left if left_by is not None else None,
-                                               known=known) \
+                                               known=known, role_id=entry.role_id(r) if entry is not None else "") \
                     and r not in run.version_roles:  # the ledger keeps a role that carries a version policy
                 cleaned.add(r)
             if not self.retirement.after_write(run):  # refused next to the old policy, and again without it
