@@ -67,7 +67,8 @@ class FakeMachines:
         found = self.running.get(arn, [])
         if isinstance(found, str):
             return OldExecutions(True, f"ListExecutions failed: {found}")
-        return OldExecutions(any(started < cutoff for started in found))
+        older = tuple(sorted(started for started in found if started < cutoff))
+        return OldExecutions(bool(older), started=older, complete=True)
 
 
 @dataclass

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+from moto.stepfunctions.models import stepfunctions_backends
 
 from scripts import sandbox
 from sfn_iam.aws.ledger import DynamoDbLedger
@@ -196,7 +198,7 @@ def test_a_role_created_again_under_the_same_name_gets_no_grants_until_the_machi
 
 
 def test_a_routed_version_s_role_created_again_gets_no_version_policy(world: World) -> None:
-    sm, _, _, alias = _moved(world)
+    _, _, _, alias = _moved(world)
     assert world.invoke(_alias_event("CreateStateMachineAlias", alias))["status"] == "written"
     assert _version_docs(world, "OldRole")
     _recreate(world, "OldRole")
@@ -205,3 +207,68 @@ def test_a_routed_version_s_role_created_again_gets_no_version_policy(world: Wor
     world.app.runtime().wiring.sweeper(workers=1, sleep=lambda _: None).run()
     assert world.policies("OldRole") == {"inline": {}, "attached": []}
     assert is_allowed(documents(world, "NewRole", "Moved"), "sns:Publish", TOPIC, {})
+
+
+# -- 8. retiring policies keep only what still-running executions need ----------------------------------------
+
+THIRD_QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:third"
+V3 = json.dumps({"StartAt": "Send", "States": {"Send": {
+    "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True,
+    "Parameters": {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/third", "MessageBody.$": "$"}}}})
+
+
+def _at(minutes_ago: int) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _started(world: World, sm: str, minutes_ago: int) -> str:
+    """Start an execution and date it ``minutes_ago`` (moto dates it now; the test cannot wait hours)."""
+    arn: str = world.sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+    execution = stepfunctions_backends[ACCOUNT][REGION]._get_state_machine_for_execution(arn)
+    found = [e for e in execution.executions if e.execution_arn == arn]
+    found[0].start_date = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=minutes_ago)
+    return arn
+
+
+def _deploy(world: World, sm: str, definition: str, minutes_ago: int) -> dict[str, Any]:
+    world.sfn.update_state_machine(stateMachineArn=sm, definition=definition)
+    event = _event("update_state_machine_definition.json", sm)
+    event["time"] = event["detail"]["eventTime"] = _at(minutes_ago)
+    return world.invoke(event)
+
+
+def test_a_new_execution_before_each_deploy_does_not_carry_every_past_definition_forward(world: World) -> None:
+    role = world.role("OrdersRole")
+    sm = world.sfn.create_state_machine(name="Orders", definition=V1, roleArn=role)["stateMachineArn"]
+    create = _event("create_state_machine.json", sm, role)
+    create["time"] = create["detail"]["eventTime"] = _at(300)
+    assert world.invoke(create)["status"] == "written"
+    retiring = "sfn-iam.us-east-1.Orders,retiring"
+
+    def kept() -> list[dict[str, Any]]:
+        return [d for n, d in world.policies("OrdersRole")["inline"].items() if n == retiring]
+
+    # an execution of version 1's definition, then a deploy: its grants retire, kept for it
+    first = _started(world, sm, 200)
+    assert "RETIRING_KEPT" in _codes(_deploy(world, sm, V2, 180))
+    assert is_allowed(kept(), "sqs:SendMessage", LEGACY_QUEUE, {})
+    # the attacker's rhythm: the old execution ends, a new one starts before the next deploy
+    world.sfn.stop_execution(executionArn=first)
+    second = _started(world, sm, 120)
+    third_deploy = _deploy(world, sm, V3, 100)
+    assert "RETIRING_KEPT" in _codes(third_deploy)
+    # only the definition the running execution started under keeps its grants
+    assert is_allowed(kept(), "sns:Publish", TOPIC, {})
+    assert not is_allowed(kept(), "sqs:SendMessage", LEGACY_QUEUE, {})
+    world.sfn.stop_execution(executionArn=second)
+    third = _started(world, sm, 60)
+    _deploy(world, sm, V1, 40)
+    assert is_allowed(kept(), "sqs:SendMessage", THIRD_QUEUE, {})
+    assert not is_allowed(kept(), "sns:Publish", TOPIC, {})
+    # and once it ends, nothing is kept at all
+    world.sfn.stop_execution(executionArn=third)
+    world.published()
+    last = _deploy(world, sm, V2, 10)
+    assert kept() == [] and "RETIRING_REMOVED" in _codes(last)
+    assert is_allowed(documents(world, "OrdersRole", "Orders"), "sns:Publish", TOPIC, {})
+    assert [p["detail"]["status"] for p in world.published()] == ["written"]

@@ -98,6 +98,10 @@ class OldExecutions:
 
     running: bool  # one was listed, or none could be ruled out (``unknown`` says why)
     unknown: str = ""  # why it could not be ruled out (page bound, AccessDenied, throttling); empty when known
+    # When the running executions that started before the time started (YYYY-MM-DDTHH:MM:SSZ, as far as listed), and
+    # whether that is all of them: a retiring policy keeps only the grants of definitions one started under
+    started: tuple[str, ...] = ()
+    complete: bool = False
 
 
 class StateMachineReader(Protocol):
