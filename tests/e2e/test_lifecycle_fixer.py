@@ -15,6 +15,7 @@ from moto.stepfunctions.models import stepfunctions_backends
 
 from scripts import sandbox
 from sfn_iam.aws.ledger import DynamoDbLedger
+from sfn_iam.engine import policy
 from sfn_iam.fixing import naming
 from tests.evaluate import is_allowed
 
@@ -272,3 +273,47 @@ def test_a_new_execution_before_each_deploy_does_not_carry_every_past_definition
     assert kept() == [] and "RETIRING_REMOVED" in _codes(last)
     assert is_allowed(documents(world, "OrdersRole", "Orders"), "sns:Publish", TOPIC, {})
     assert [p["detail"]["status"] for p in world.published()] == ["written"]
+
+
+# -- 5. a shared role's quota is not a weapon ------------------------------------------------------------------
+
+def _fill(world: World, role: str, name: str, room: int) -> None:
+    """A hand-written inline policy taking all of the role's inline budget but ``room`` characters."""
+    used = sum(policy.size(d) for d in world.policies(role)["inline"].values())
+    doc: dict[str, Any] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::filler/"}]}
+    doc["Statement"][0]["Resource"] += "x" * (policy.INLINE_LIMIT - room - used - policy.size(doc))
+    world.iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(doc))
+
+
+def test_machines_arriving_on_a_full_shared_role_evict_nothing_another_machine_holds(world: World) -> None:
+    role = world.role("SharedRole")
+    for n in range(10):  # the attached-policy quota taken by hand: no managed overflow either
+        arn = world.iam.create_policy(PolicyName=f"team-{n}", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",
+                                                    "Resource": f"arn:aws:s3:::team-{n}"}]}))["Policy"]["Arn"]
+        world.iam.attach_role_policy(RoleName="SharedRole", PolicyArn=arn)
+    first = world.machine("Orders", ORDERS, role)
+    assert world.invoke(_event("create_state_machine.json", first, role))["status"] == "written"
+    _fill(world, "SharedRole", "team-filler", room=40)
+
+    # WHEN machines arrive on the full role, one after the other and through the sweep
+    newcomers = [world.machine(f"Newcomer{n}", ORDERS, role) for n in range(2)]
+    world.published()
+    outcomes = [world.invoke(_event("create_state_machine.json", sm, role)) for sm in newcomers]
+    world.app.runtime().wiring.sweeper(workers=1, sleep=lambda _: None).run()
+    # THEN each newcomer is refused with its finding, and the machine already there keeps its grants
+    assert [(o["status"], o["reason"]) for o in outcomes] == [("skipped", "POLICY_TOO_LARGE")] * 2
+    assert [p["detail"]["reason"] for p in world.published()] == ["POLICY_TOO_LARGE"] * 2
+    assert _grants_orders(world, "SharedRole", "sfn-iam.us-east-1.Orders")
+    assert sorted(world.policies("SharedRole")["inline"]) == ["sfn-iam.us-east-1.Orders", "team-filler"]
+
+    # AND when the machine already there grows and no longer fits, it keeps what it holds and still needs
+    world.sfn.update_state_machine(stateMachineArn=first,
+                                   definition=(sandbox.EXAMPLES / "order_processing_v2.asl.json").read_text())
+    grown = world.invoke(_event("update_state_machine_definition.json", first))
+    assert (grown["status"], grown["reason"]) == ("skipped", "POLICY_TOO_LARGE")
+    assert "STILL_NEEDED_KEPT" in _codes(grown)
+    assert _grants_orders(world, "SharedRole", "sfn-iam.us-east-1.Orders")
+    assert not is_allowed(list(world.policies("SharedRole")["inline"].values()), "sqs:SendMessage",
+                          f"arn:aws:sqs:{REGION}:{ACCOUNT}:fulfilment", {})

@@ -23,7 +23,7 @@ from sfn_iam.engine import policy
 from sfn_iam.engine.asl import DefinitionError
 from sfn_iam.engine.guardrails import GuardPolicy
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import facts, naming, passable, scope
+from sfn_iam.fixing import facts, naming, passable, residual, scope
 from sfn_iam.fixing.changes import ChangeSet, same
 from sfn_iam.fixing.facts import FactResolver
 from sfn_iam.fixing.outcome import ChangeKind, Status
@@ -276,7 +276,7 @@ class Placement:
                 run.findings.extend(too_large or [Finding.of(
                     "POLICY_TOO_LARGE", f"the policy fits neither the role's inline budget nor {len(plan.documents)} "
                     f"managed policies next to the {others} already attached (quota {self.settings.max_attached})")])
-                self.fail_closed(run, role, base, inline, attached)
+                self.fail_closed(run, role, base, self._keep_needed(run, role, base, inline, plan.documents), attached)
                 return Status.SKIPPED, "", "POLICY_TOO_LARGE", ()
             if attempt == 0 and run.enforce:
                 self.ledger.mark_overflow(base)
@@ -301,8 +301,31 @@ class Placement:
             return (Status.WRITTEN if run.changes else Status.UNCHANGED), "managed", "", plan.documents
         run.findings.append(Finding.of("POLICY_TOO_LARGE", f"the role's quota of {self.settings.max_attached} attached "
                                        f"policies stayed taken by other writers over {QUOTA_ATTEMPTS} attempts"))
-        self.fail_closed(run, role, base, inline)
+        self.fail_closed(run, role, base, self._keep_needed(run, role, base, inline, plan.documents))
         return Status.SKIPPED, "", "POLICY_TOO_LARGE", ()
+
+    def _keep_needed(self, run: ChangeSet, role: str, base: str, inline: list[str],
+                     documents: tuple[Document, ...]) -> list[str]:
+        """The machine's new policy fits nowhere (the role's quota is taken, by other machines or by hand): of the
+        inline policy it already holds there, the statements its new definition still needs whole stay, so what
+        others placed on a shared role never evicts grants a machine holds; only what it no longer needs goes (fail
+        closed, docs/adr/0006) and what it newly needs is refused. Returns the inline listing ``fail_closed`` is to
+        clear (without ``base`` when something of it stays). One ``GetRolePolicy``, on this path only."""
+        held = self.roles.get_inline(role, base) if base in inline and documents else None
+        needs = [g for d in documents for g in residual.grants(d)]
+        statements = held.get("Statement") if isinstance(held, dict) else None
+        kept = [st for st in (statements if isinstance(statements, list) else [statements] if statements else [])
+                if isinstance(st, dict) and st.get("Effect") == "Allow" and residual.grants(policy.document([st]))
+                and not residual.excess(policy.document([st]), needs)]
+        if not kept:
+            return inline
+        doc = policy.document(kept)
+        if not same(doc, held):
+            run.put_inline(role, base, doc)  # a subset of what the role holds: it fits
+        run.findings.append(Finding.of("STILL_NEEDED_KEPT", f"{base} on role {role}: {len(kept)} of its statements, "
+                                       "still needed by the new definition, stay; what it needs beyond them is not "
+                                       "granted until the role has room (see the finding next to this one)"))
+        return [n for n in inline if n != base]
 
     def fail_closed(self, run: ChangeSet, role: str, base: str, inline: list[str] | None,
                     attached: list[AttachedPolicy] | None = None) -> None:
