@@ -16,6 +16,10 @@ as the inline policy ``<base>,retiring`` for as long as an execution that starte
   IAM holds them (checked equal to the ledger's record before it is written; anything else is not kept) and of the
   retiring policy it replaces; each Sid carries the time of the change (``Retiring20261129T212400Z...``) so the policy
   says when it started retiring without the ledger.
+- **Per past definition, only while one of its executions runs.** Each statement's Sid records the window of start
+  times that may need it (``Retiring<until>[From<since>]``: :func:`document`, :func:`window`); the start times the
+  listing returns prune the statements of definitions no running execution started under (:func:`prune`,
+  ``RETIRING_NARROWED``), so a new execution before each deploy does not carry every past definition forward.
 - **Removed when no old execution runs.** Every later fix of the machine (its next event, the daily sweep) lists again
   and deletes it once no execution started before its time is running; a delete of the machine removes it with the
   machine's policy (DeleteStateMachine terminates the executions at their next state transition). An error or the
