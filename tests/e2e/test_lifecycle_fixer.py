@@ -168,8 +168,8 @@ def test_a_name_from_an_earlier_release_stays_its_machine_s_until_adopted(world:
 def _recreate(world: World, name: str) -> str:
     """Delete the role (as its team would: its policies first) and create another one under the same name."""
     before = world.iam.get_role(RoleName=name)["Role"]["RoleId"]
-    for policy in world.iam.list_role_policies(RoleName=name)["PolicyNames"]:
-        world.iam.delete_role_policy(RoleName=name, PolicyName=policy)
+    for inline in world.iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        world.iam.delete_role_policy(RoleName=name, PolicyName=inline)
     world.iam.delete_role(RoleName=name)
     arn = world.role(name)
     assert world.iam.get_role(RoleName=name)["Role"]["RoleId"] != before
