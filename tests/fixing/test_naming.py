@@ -90,3 +90,17 @@ def test_overflow_names_belong_to_their_base_only() -> None:
         assert naming.is_overflow_of(a, naming.overflow_name(a, 3))
     assert not naming.is_overflow_of("p.x", "p.x.") and not naming.is_overflow_of("p.x", "p.x.1a")
     assert not naming.is_overflow_of("p.x", "p.x.\u0661")  # a non-ASCII digit is no overflow index
+
+
+def test_names_as_deployed_are_pinned() -> None:
+    """A changed digest length or boundary would rename every deployed policy of such machines: pinned literally."""
+    assert naming.policy_name("sfn-iam.", _arn("Orders(eu)")) == "sfn-iam.us-east-1.Orders_eu_,98017bab195a932f3dff"
+    assert naming.legacy_name("sfn-iam.", _arn("Orders(eu)")) == "sfn-iam.us-east-1.Orders_eu_.98017bab195a"
+    prefix = "p" * 32
+    region = "ap-southeast-2"
+    room = naming.MAX_NAME - 4 - len(f"{prefix}{region}.")  # 77: a Step Functions name may have 80 characters
+    fits = naming.policy_name(prefix, _arn("n" * room, region))
+    assert fits == f"{prefix}{region}.{'n' * room}" and len(fits) == naming.MAX_NAME - 4
+    assert "," in naming.policy_name(prefix, _arn("n" * (room + 1), region))
+    assert naming.legacy_name(prefix, _arn("n" * room, region)) is None
+    assert naming.legacy_name(prefix, _arn("n" * (room + 1), region)) is not None
