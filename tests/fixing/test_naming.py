@@ -104,3 +104,11 @@ def test_names_as_deployed_are_pinned() -> None:
     assert "," in naming.policy_name(prefix, _arn("n" * (room + 1), region))
     assert naming.legacy_name(prefix, _arn("n" * room, region)) is None
     assert naming.legacy_name(prefix, _arn("n" * (room + 1), region)) is not None
+
+
+def test_derived_names_are_cut_only_beyond_iam_s_128_characters() -> None:
+    assert naming.MAX_NAME == 128  # IAM's limit on policy names
+    assert naming.retiring_name("b" * 119) == "b" * 119 + ",retiring"  # 128: not cut
+    cut = naming.retiring_name("b" * 120)
+    assert len(cut) == 128 and cut.startswith("b" * 98 + ",") and cut.endswith(",retiring")
+    assert naming.version_name("b" * 120) != naming.version_name("b" * 121)
