@@ -17,6 +17,7 @@ from sfn_iam.fixing.ports import (
     OldExecutions,
     PolicyHolder,
     PolicyLimitExceededError,
+    PolicyNameTakenError,
     Role,
     RolePolicies,
     RoleUnreadableError,
@@ -66,7 +67,8 @@ class FakeMachines:
         found = self.running.get(arn, [])
         if isinstance(found, str):
             return OldExecutions(True, f"ListExecutions failed: {found}")
-        return OldExecutions(any(started < cutoff for started in found))
+        older = tuple(sorted(started for started in found if started < cutoff))
+        return OldExecutions(bool(older), started=older, complete=True)
 
 
 @dataclass
@@ -229,8 +231,11 @@ class FakeLedger:
         self.findings: dict[str, str] = {}
 
     def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
-              documents: tuple[Document, ...] = (), aliases: bool | None = None) -> LedgerEntry | None:
+              documents: tuple[Document, ...] = (), aliases: bool | None = None, role_id: str = "",
+              adopt: bool = True) -> LedgerEntry | None:
         old = self.entries.get(base)
+        if old is not None and old.arn not in ("", arn):
+            raise PolicyNameTakenError(base)
         roles = (old.roles if old else frozenset()) | {role}
         self.entries[base] = LedgerEntry(arn, roles, definition_hash, policy_hash, old.overflow if old else False,
                                          tuple(json.loads(json.dumps(list(documents)))),
@@ -241,8 +246,11 @@ class FakeLedger:
     def get(self, base: str) -> LedgerEntry | None:
         return self.entries.get(base)
 
-    def add_roles(self, base: str, arn: str, roles: frozenset[str]) -> None:
+    def add_roles(self, base: str, arn: str, roles: frozenset[str],
+                  role_ids: tuple[tuple[str, str], ...] = ()) -> None:
         old = self.entries.get(base)
+        if old is not None and old.arn not in ("", arn):
+            raise PolicyNameTakenError(base)
         self.entries[base] = replace(old, arn=arn, roles=old.roles | roles) if old else LedgerEntry(arn, roles)
 
     def release(self, base: str, roles: frozenset[str]) -> None:
@@ -267,7 +275,10 @@ class FakeLedger:
         else:
             self.release(base, roles)
 
-    def take(self, base: str) -> LedgerEntry | None:
+    def take(self, base: str, arn: str = "") -> LedgerEntry | None:
+        old = self.entries.get(base)
+        if arn and old is not None and old.arn not in ("", arn):
+            raise PolicyNameTakenError(base)
         return self.entries.pop(base, None)
 
     def note_findings(self, base: str, digest: str) -> str:

@@ -118,7 +118,10 @@ def test_the_retiring_document_is_the_previous_statements_stamped_and_never_more
               for d in (*previous, carried) for s in d["Statement"]]
     assert all(b in inputs for b in bodies) and len(bodies) == 3  # every statement once, nothing new
     sids = [s["Sid"] for s in doc["Statement"]]
-    assert len(set(sids)) == 3 and all(s.isalnum() and s.startswith("Retiring20261129T110000Z") for s in sids)
+    assert len(set(sids)) == 3 and all(s.isalnum() for s in sids)
+    # each keeps the time of the definition it was retired from: the carried one its own, the shared one the latest
+    assert sorted(sids) == ["Retiring20261129T100000ZSnsCCCC", "Retiring20261129T110000ZSnsAAAA",
+                            "Retiring20261129T110000ZSqsBBBB"]
     assert retiring.since_of(doc) == T2
     assert retiring.document(previous, carried, T2) == doc  # deterministic
     assert retiring.since_of(policy.document([{"Sid": "Hand", "Effect": "Allow", "Action": ["sns:Publish"],
@@ -137,7 +140,7 @@ def test_retiring_names_never_collide_with_a_machine_and_fit_iam() -> None:
 
 # -- the fixer ------------------------------------------------------------------------------------------------------
 
-def test_two_updates_while_the_oldest_execution_runs_keep_both_previous_definitions() -> None:
+def test_two_updates_while_the_oldest_execution_runs_keep_only_the_definition_it_started_under() -> None:
     fixer, machines, roles, _ = make()
     role = roles.add_role("r")
     machines.add(ARN, publishes("v1"), role)
@@ -146,19 +149,26 @@ def test_two_updates_while_the_oldest_execution_runs_keep_both_previous_definiti
     machines.running[ARN] = ["2026-11-29T09:00:00Z"]
     assert "RETIRING_KEPT" in update(fixer, machines, role, publishes("v2"), T1)
     assert machines.listings == [(ARN, "2026-11-29T10:01:00Z")]  # the update's time plus the grace
-    assert "RETIRING_KEPT" in update(fixer, machines, role, publishes("v3"), T2)
+    # v2 was current from T1 to T2 and no execution started under it: nothing of it is kept, v1's grants stay
+    assert "RETIRING_KEPT" not in update(fixer, machines, role, publishes("v3"), T2)
     d = docs(roles)
-    for name in ("v1", "v2", "v3"):
+    for name in ("v1", "v3"):
         assert is_allowed(d, "sns:Publish", topic(name), {})
+    assert not is_allowed(d, "sns:Publish", topic("v2"), {})
     assert not is_allowed(d, "sns:Publish", topic("v4"), {})
-    assert retiring.since_of(roles.roles["r"].inline[RETIRING]) == T2
+    assert retiring.since_of(roles.roles["r"].inline[RETIRING]) == T1
+    # an execution started under v3 before the next update keeps v3's grants, and v1's as long as its own runs
+    machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T11:30:00Z"]
+    assert "RETIRING_KEPT" in update(fixer, machines, role, publishes("v4"), "2026-11-29T12:00:00Z")
+    d = docs(roles)
+    assert [is_allowed(d, "sns:Publish", topic(n), {}) for n in ("v1", "v2", "v3", "v4")] == [True, False, True, True]
     # the oldest execution ends: the next fix removes the retiring policy, the current grants stay
     machines.running[ARN] = []
     out = fixer.fix(ARN)
     assert "RETIRING_REMOVED" in [f.code for f in out.findings]
     assert set(roles.roles["r"].inline) == {BASE}
     assert not is_allowed(docs(roles), "sns:Publish", topic("v1"), {})
-    assert is_allowed(docs(roles), "sns:Publish", topic("v3"), {})
+    assert is_allowed(docs(roles), "sns:Publish", topic("v4"), {})
 
 
 def test_an_unknown_answer_keeps_the_grants_and_says_why() -> None:

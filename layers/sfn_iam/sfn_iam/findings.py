@@ -60,6 +60,11 @@ CODES: dict[str, Severity] = {
     "NOTHING_TO_COMPARE": Severity.INFO,  # check: the template declares no policy for the role: nothing was compared
     # -- convergence (docs/adr/0006) --
     "STALE_GRANTS_REMOVED": Severity.HIGH,  # the current policy cannot be placed: the earlier one was removed
+    "POLICY_NAME_TAKEN": Severity.HIGH,  # the ledger records the policy name for another machine: nothing written
+    "POLICY_OWNER_UNKNOWN": Severity.MEDIUM,  # a policy under our name nobody can prove this machine wrote: left
+    "STILL_NEEDED_KEPT": Severity.MEDIUM,  # fits nowhere: the held statements still needed stay, the rest is refused
+    "RETIRING_NARROWED": Severity.INFO,  # a retiring policy dropped the grants of definitions no execution runs
+    "ROLE_REPLACED": Severity.HIGH,  # the role was deleted and re-created under its name: not written (RoleId)
     "VERSION_ROLE_DIFFERS": Severity.MEDIUM,  # an alias routes to a version under a role out of scope: not granted
     "VERSION_NOT_PLACED": Severity.HIGH,  # a routed version's policy does not fit its role: its executions lack it
     "CONCURRENT_CHANGE": Severity.INFO,  # the machine changed while being written: converged on what it is now

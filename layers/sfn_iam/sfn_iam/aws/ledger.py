@@ -1,13 +1,14 @@
-"""DynamoDB adapter of the ledger: which roles carry which machine's policies, and the sweep's cursor.
-
-One item per machine, keyed by its policy base name (``pk``), with ``arn``, the string set ``roles``, ``defHash``,
+"""DynamoDB adapter of the ledger: which roles carry which machine's policies, and the sweep's cursor. One item per
+machine, keyed by its policy base name (``pk``), with ``arn``, the string set ``roles``, ``defHash``,
 ``policyHash``, ``docs`` (the documents planned, compact JSON: what a retiring policy may keep), ``overflow``,
 ``aliases`` (the machine had aliases when last listed; absent: not known), ``role`` (the machine's own role at the
-last claim), ``retiring`` (string set: roles that may carry its retiring policy) and ``findingsHash`` (what the last
-sweep reported: it publishes only what changed); one item per sweep cursor, keyed ``#cursor.<name>`` (``#`` never
-occurs in an IAM policy name). Every write is a single atomic ``UpdateItem``/``DeleteItem``, so concurrent events
-never lose each other's roles (set ``ADD``/``DELETE`` instead of read-modify-write).
-docs/adr/0006-ledger-and-convergence.md.
+last claim), ``rid:<role name>`` (the RoleId of each role written to, when claimed), ``retiring`` (string set: roles
+that may carry its retiring policy) and ``findingsHash`` (what the last sweep reported: it publishes only what
+changed); one item per sweep cursor, keyed ``#cursor.<name>`` (``#`` never occurs in an IAM policy name). ``arn`` is
+the owner of the base name: a claim, ``add_roles`` or ``take`` for another machine is refused
+(``PolicyNameTakenError``), so a name never passes from one machine to another while its entry exists. Every write
+is a single atomic ``UpdateItem``/``DeleteItem``, so concurrent events never lose each other's roles (set
+``ADD``/``DELETE`` instead of read-modify-write). docs/adr/0006-ledger-and-convergence.md.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sfn_iam.aws.clients import error_code
-from sfn_iam.fixing.ports import Document, LedgerEntry
+from sfn_iam.fixing.ports import Document, LedgerEntry, PolicyNameTakenError, RoleReplacedError
 
 REQUIRED_ACTIONS = frozenset({
     "dynamodb:GetItem",  # get, get_cursor
@@ -27,6 +28,17 @@ REQUIRED_ACTIONS = frozenset({
     "dynamodb:DeleteItem",  # forget, take, put_cursor("")
 })
 _CURSOR = "#cursor."
+# An entry is written and taken only by the machine it records (or when it records none): the ARN is the owner of
+# the base name, never the name itself (fixing/naming.py).
+_OWNED = "attribute_not_exists(arn) OR arn = :a"
+# One attribute per role written to: ``rid:<role name>`` = its RoleId when claimed (a role is its RoleId, not its name)
+_RID = "rid:"
+
+
+def _taken(exc: ClientError, base: str, arn: str) -> None:
+    """A refused ownership condition raises :class:`PolicyNameTakenError`; the caller re-raises any other error."""
+    if error_code(exc) == "ConditionalCheckFailedException":
+        raise PolicyNameTakenError(f"{base} is recorded for another state machine than {arn}") from exc
 
 
 def _documents(text: str) -> tuple[Document, ...]:
@@ -53,6 +65,7 @@ def _entry(item: Mapping[str, Any] | None) -> LedgerEntry | None:
         aliases=item["aliases"].get("BOOL") if "aliases" in item else None,
         role=item.get("role", {}).get("S", ""),
         retiring=frozenset(item.get("retiring", {}).get("SS", ())),
+        role_ids=tuple(sorted((k[len(_RID):], v["S"]) for k, v in item.items() if k.startswith(_RID) and "S" in v)),
     )
 
 
@@ -62,39 +75,64 @@ class DynamoDbLedger:
         self.table = table
 
     def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
-              documents: tuple[Document, ...] = (), aliases: bool | None = None) -> LedgerEntry | None:
+              documents: tuple[Document, ...] = (), aliases: bool | None = None, role_id: str = "",
+              adopt: bool = True) -> LedgerEntry | None:
         docs = json.dumps(list(documents), separators=(",", ":"), sort_keys=True)
         values: dict[str, Any] = {":a": {"S": arn}, ":d": {"S": definition_hash}, ":p": {"S": policy_hash},
                                   ":j": {"S": docs}, ":r": {"SS": [role]},
                                   ":o": {"S": role}}
-        aliased = ""
+        names = {"#roles": "roles", "#docs": "docs", "#own": "role"}
+        extra, condition = "", _OWNED
         if aliases is not None:
-            aliased, values[":al"] = ", aliases = :al", {"BOOL": aliases}
-        r = self.client.update_item(
-            TableName=self.table, Key={"pk": {"S": base}},
-            UpdateExpression=f"SET arn = :a, defHash = :d, policyHash = :p, #docs = :j, #own = :o{aliased} "
-                             "ADD #roles :r",
-            ExpressionAttributeNames={"#roles": "roles", "#docs": "docs", "#own": "role"},
-            ExpressionAttributeValues=values, ReturnValues="ALL_OLD")
+            extra, values[":al"] = ", aliases = :al", {"BOOL": aliases}
+        if role_id:
+            extra += ", #rid = :rid"
+            names["#rid"], values[":rid"] = _RID + role, {"S": role_id}
+            if not adopt:  # the role under this name must be the one recorded (or none recorded)
+                condition = f"({_OWNED}) AND (attribute_not_exists(#rid) OR #rid = :rid)"
+        try:
+            r = self.client.update_item(
+                TableName=self.table, Key={"pk": {"S": base}},
+                UpdateExpression=f"SET arn = :a, defHash = :d, policyHash = :p, #docs = :j, #own = :o{extra} "
+                                 "ADD #roles :r",
+                ConditionExpression=condition, ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values, ReturnValues="ALL_OLD")
+        except ClientError as exc:
+            if condition != _OWNED and error_code(exc) == "ConditionalCheckFailedException":
+                current = self.get(base)  # which condition failed (one read, on this path only)
+                if current is not None and current.arn in ("", arn):
+                    raise RoleReplacedError(f"role {role} is not the role recorded for {base}") from exc
+            _taken(exc, base, arn)
+            raise
         return _entry(r.get("Attributes"))
 
     def get(self, base: str) -> LedgerEntry | None:
         r = self.client.get_item(TableName=self.table, Key={"pk": {"S": base}}, ConsistentRead=True)
         return _entry(r.get("Item"))
 
-    def add_roles(self, base: str, arn: str, roles: frozenset[str]) -> None:
+    def add_roles(self, base: str, arn: str, roles: frozenset[str],
+                  role_ids: tuple[tuple[str, str], ...] = ()) -> None:
         if roles:
-            self.client.update_item(
-                TableName=self.table, Key={"pk": {"S": base}}, UpdateExpression="SET arn = :a ADD #roles :r",
-                ExpressionAttributeNames={"#roles": "roles"},
-                ExpressionAttributeValues={":a": {"S": arn}, ":r": {"SS": sorted(roles)}})
+            names = {"#roles": "roles", **{f"#i{n}": _RID + r for n, (r, _) in enumerate(role_ids)}}
+            values = {":a": {"S": arn}, ":r": {"SS": sorted(roles)},
+                      **{f":i{n}": {"S": i} for n, (_, i) in enumerate(role_ids)}}
+            ids = "".join(f", #i{n} = :i{n}" for n in range(len(role_ids)))
+            try:
+                self.client.update_item(
+                    TableName=self.table, Key={"pk": {"S": base}}, UpdateExpression=f"SET arn = :a{ids} ADD #roles :r",
+                    ConditionExpression=_OWNED, ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+            except ClientError as exc:
+                _taken(exc, base, arn)
+                raise
 
     def release(self, base: str, roles: frozenset[str]) -> None:
         if roles:
+            ordered = sorted(roles)
             self.client.update_item(
-                TableName=self.table, Key={"pk": {"S": base}}, UpdateExpression="DELETE #roles :r",
-                ExpressionAttributeNames={"#roles": "roles"},
-                ExpressionAttributeValues={":r": {"SS": sorted(roles)}})
+                TableName=self.table, Key={"pk": {"S": base}},
+                UpdateExpression="DELETE #roles :r REMOVE " + ", ".join(f"#i{n}" for n in range(len(ordered))),
+                ExpressionAttributeNames={"#roles": "roles", **{f"#i{n}": _RID + r for n, r in enumerate(ordered)}},
+                ExpressionAttributeValues={":r": {"SS": ordered}})
 
     def mark_overflow(self, base: str) -> None:
         self.client.update_item(TableName=self.table, Key={"pk": {"S": base}}, UpdateExpression="SET overflow = :t",
@@ -126,8 +164,15 @@ class DynamoDbLedger:
                 raise
             self.release(base, roles)  # a concurrent claim added a role: keep the entry, drop only what we cleaned
 
-    def take(self, base: str) -> LedgerEntry | None:
-        r = self.client.delete_item(TableName=self.table, Key={"pk": {"S": base}}, ReturnValues="ALL_OLD")
+    def take(self, base: str, arn: str = "") -> LedgerEntry | None:
+        owned: dict[str, Any] = {"ConditionExpression": _OWNED, "ExpressionAttributeValues": {":a": {"S": arn}}} \
+            if arn else {}
+        try:
+            r = self.client.delete_item(TableName=self.table, Key={"pk": {"S": base}}, ReturnValues="ALL_OLD",
+                                        **owned)
+        except ClientError as exc:
+            _taken(exc, base, arn)
+            raise
         return _entry(r.get("Attributes"))
 
     def note_findings(self, base: str, digest: str) -> str:

@@ -33,6 +33,11 @@ MAX_EXECUTION_PAGES = 3
 EXECUTIONS_PER_PAGE = 1000
 
 
+def _utc(started: datetime) -> datetime:
+    """``startDate`` (required in every ExecutionListItem) as an aware UTC time."""
+    return started if started.tzinfo else started.replace(tzinfo=UTC)
+
+
 class StepFunctionsReader:
     def __init__(self, client: SFNClient) -> None:
         self.client = client
@@ -96,11 +101,11 @@ class StepFunctionsReader:
                 return OldExecutions(True, f"ListExecutions failed: {error_code(exc)}")
             except BotoCoreError as exc:  # connection errors after the client's retries
                 return OldExecutions(True, f"ListExecutions failed: {type(exc).__name__}")
-            for execution in page.get("executions", []):
-                started = execution["startDate"]  # required in every ExecutionListItem
-                if (started if started.tzinfo else started.replace(tzinfo=UTC)) < limit:
-                    return OldExecutions(True)
             token = page.get("nextToken")
+            older = [s for s in (_utc(e["startDate"]) for e in page.get("executions", [])) if s < limit]
+            if older:  # newest first: the rest of this page is older still; later pages are not read
+                return OldExecutions(True, started=tuple(s.strftime("%Y-%m-%dT%H:%M:%SZ") for s in older),
+                                     complete=not token)
             if not token:
                 return OldExecutions(False)
             kwargs = {"nextToken": token}

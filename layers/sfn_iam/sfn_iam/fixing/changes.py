@@ -74,6 +74,8 @@ class ChangeSet:
         self.granted: tuple[Requirement, ...] = ()  # what the plan grants (the sweep's report explains wildcards)
         self.proposal: dict[str, Any] | None = None  # what the ceiling left out, as statements that would approve it
         self.claimed = False  # the ledger was claimed (or read, in report mode) for the machine's current role
+        self.taken = False  # the name is another machine's, or the role was replaced: nothing is written or removed
+        self.adopt_role = False  # the event names the role (a create, an update with roleArn): a new RoleId is adopted
         self.prior: LedgerEntry | None = None  # the ledger entry as it was before this run claimed it
         # Each passed or assumed role's policies, read once per run (fixing/passable.py): a re-check pass or the
         # managed-overflow plan reads nothing twice, the next event reads again.
@@ -88,6 +90,9 @@ class ChangeSet:
         # -- routed versions under other roles (fixing/versions.py) --
         self.aliases: bool | None = None  # the machine's aliases were listed (found any) or known to be none; None: not
         self.defer_versions = False  # the alias listing waits for the ledger's answer (fixing/placement.py)
+        # ``aliases`` is False because the event is a create, not because they were listed: a ledger entry for the
+        # machine (a repeated, idempotent CreateStateMachine) makes placement list them after all
+        self.aliases_assumed = False
         self.kept_prior: tuple[LedgerEntry | None] | None = None  # the entry before the first claim of this pass
         self.elsewhere: dict[str, tuple[StateMachine, ...]] = {}  # role ARN → routed versions running under it
         # roles whose <base>,version policy stays (this pass), with the inline listing read there (None: not read)

@@ -4,12 +4,27 @@ One state machine owns one inline policy ``<prefix><region>.<name>`` on its role
 customer-managed policies ``<base>.1``, ``<base>.2``, ... While executions started before an update still run, it
 also owns a retiring inline policy ``<base>,retiring`` with the grants of the previous definition
 (fixing/retiring.py), and on each other role that a published version an alias routes to runs under, an inline
-policy ``<base>,version`` (fixing/versions.py). A comma never occurs in a base name after the prefix (IAM allows it
-in policy names, Step Functions forbids it in state machine names), so no machine's base name can be another
-machine's retiring or version name.
-The region is part of the name because IAM is global while state machine names are only unique per region. Names
-that are too long or contain characters IAM does not allow (``[\\w+=,.@-]``, at most 128) are truncated, sanitised
-and suffixed with a hash of the ARN.
+policy ``<base>,version`` (fixing/versions.py).
+The region is part of the name because IAM is global while state machine names are only unique per region.
+
+**Injective over machine ARNs** (docs/adr/0001): two machines never share a base name, so never a ledger key, an
+overflow, retiring or version name either.
+
+- The *readable* form ``<prefix><region>.<name>`` is used when the name fits and contains only characters IAM allows
+  (``[\\w+=,.@-]``, at most 128). A Step Functions name never contains a comma
+  (https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html: "special characters
+  `` " # % \\ ^ | ~ ` $ & , ; : / ``" are not allowed), so a readable base has none after the prefix.
+- The *hashed* form ``<prefix><region>.<sanitised name>,<20 hex digits of SHA-256 of the ARN>`` is used otherwise: its
+  comma keeps it out of the readable namespace, and 80 bits of digest make two ARNs sharing it a second preimage of
+  SHA-256, not a choice of name. (Before, the hashed form ended ``.<12 hex>`` and a machine could be *named* so:
+  :func:`legacy_name` gives that old name, which the fixer adopts only when its ledger entry names this machine.)
+- Derived names append ``,retiring`` / ``,version`` (a base never ends so: readable bases have no comma, hashed ones
+  end in hex digits) or ``.N`` (managed overflow; a separate IAM namespace, and a base ends in neither ``.N`` of
+  an overflow name of another base: the digits after the last dot are the overflow index). A derived name that
+  would exceed 128 characters is truncated and suffixed with a digest of the base, with a comma.
+- A name is never the proof of ownership: the ledger records the ARN that claimed a base, a claim by another ARN is
+  refused (fixing/placement.py), and a policy is removed from a role only on the ledger's word or, without an entry,
+  when its name is this machine's and cannot be an older hashed name of another one (:func:`ambiguous`).
 """
 
 from __future__ import annotations
@@ -38,11 +53,40 @@ def policy_name(prefix: str, state_machine_arn: str) -> str:
     """
     sm = parse_state_machine_arn(state_machine_arn)
     plain = f"{prefix}{sm.region}.{sm.name}"
-    if len(plain) <= MAX_NAME - _SUFFIX_ROOM and _VALID.match(plain):
+    if len(plain) <= MAX_NAME - _SUFFIX_ROOM and _VALID.match(plain) and "," not in sm.name:
         return plain
-    digest = hashlib.sha256(sm.unqualified.encode()).hexdigest()[:12]
+    digest = hashlib.sha256(sm.unqualified.encode()).hexdigest()[:DIGEST]
+    room = MAX_NAME - _SUFFIX_ROOM - len(prefix) - len(sm.region) - 2 - len(digest)
+    return f"{prefix}{sm.region}.{_INVALID_CHAR.sub('_', sm.name)[:room]},{digest}"
+
+
+DIGEST = 20  # hex digits of the ARN's SHA-256 in a hashed name (80 bits)
+_LEGACY_DIGEST = 12
+_LEGACY_SHAPE = re.compile(r"\.[0-9a-f]{12}$", re.ASCII)
+
+
+def legacy_name(prefix: str, state_machine_arn: str) -> str | None:
+    """The hashed name releases before this one gave the machine (``...<sanitised>.<12 hex>``), when it differs from
+    :func:`policy_name`; ``None`` when the machine's name is readable (unchanged). Such a name is also the readable
+    name a machine could be given, so a policy under it is this machine's only on its ledger entry's word.
+
+    >>> legacy_name("sfn-iam.", "arn:aws:states:us-east-1:123456789012:stateMachine:Orders")
+    >>> legacy_name("sfn-iam.", "arn:aws:states:us-east-1:123456789012:stateMachine:Orders(eu)")
+    'sfn-iam.us-east-1.Orders_eu_.98017bab195a'
+    """
+    sm = parse_state_machine_arn(state_machine_arn)
+    plain = f"{prefix}{sm.region}.{sm.name}"
+    if len(plain) <= MAX_NAME - _SUFFIX_ROOM and _VALID.match(plain):
+        return None
+    digest = hashlib.sha256(sm.unqualified.encode()).hexdigest()[:_LEGACY_DIGEST]
     room = MAX_NAME - _SUFFIX_ROOM - len(prefix) - len(sm.region) - 2 - len(digest)
     return f"{prefix}{sm.region}.{_INVALID_CHAR.sub('_', sm.name)[:room]}.{digest}"
+
+
+def ambiguous(base: str) -> bool:
+    """Could ``base`` be another machine's name from an earlier release (the old hashed shape ``.<12 hex>``)? Such a
+    name proves nothing on its own: only a ledger entry naming the machine does."""
+    return bool(_LEGACY_SHAPE.search(base))
 
 
 def overflow_name(base: str, index: int) -> str:
@@ -62,8 +106,8 @@ def _suffixed(base: str, suffix: str) -> str:
     plain = base + suffix
     if len(plain) <= MAX_NAME:
         return plain
-    digest = hashlib.sha256(base.encode()).hexdigest()[:12]
-    return f"{base[:MAX_NAME - len(suffix) - len(digest) - 1]}.{digest}{suffix}"
+    digest = hashlib.sha256(base.encode()).hexdigest()[:DIGEST]
+    return f"{base[:MAX_NAME - len(suffix) - len(digest) - 1]},{digest}{suffix}"
 
 
 def retiring_name(base: str) -> str:

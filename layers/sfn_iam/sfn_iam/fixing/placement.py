@@ -23,7 +23,7 @@ from sfn_iam.engine import policy
 from sfn_iam.engine.asl import DefinitionError
 from sfn_iam.engine.guardrails import GuardPolicy
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import facts, naming, passable, scope
+from sfn_iam.fixing import facts, naming, passable, residual, scope
 from sfn_iam.fixing.changes import ChangeSet, same
 from sfn_iam.fixing.facts import FactResolver
 from sfn_iam.fixing.outcome import ChangeKind, Status
@@ -34,8 +34,10 @@ from sfn_iam.fixing.ports import (
     NoLedger,
     PolicyLedger,
     PolicyLimitExceededError,
+    PolicyNameTakenError,
     Role,
     RolePolicyStore,
+    RoleReplacedError,
 )
 from sfn_iam.fixing.settings import Settings
 from sfn_iam.model import StateMachine
@@ -46,7 +48,8 @@ QUOTA_ATTEMPTS = 4  # attempts at attaching overflow policies when another write
 
 class NeedVersionsError(Exception):
     """Raised after the claim, before any IAM write, when the alias listing was deferred (``run.defer_versions``) and
-    the ledger does not say the machine had no aliases: the fixer lists them and places again (fixing/service.py)."""
+    the ledger does not say the machine had no aliases, or when a create finds a ledger entry for the machine (a
+    repeated CreateStateMachine is not a new machine): the fixer lists them and places again (fixing/service.py)."""
 
 
 def digest(value: Any) -> str:
@@ -98,17 +101,34 @@ class Placement:
         run.findings.extend(unresolved)
         return plan
 
-    def _claim(self, run: ChangeSet, sm: StateMachine, base: str, role: str, documents: tuple[Document, ...]) -> None:
-        """Write-ahead: the ledger learns the role before IAM is written (report mode only reads it)."""
+    def _claim(self, run: ChangeSet, sm: StateMachine, base: str, role: Role, documents: tuple[Document, ...]
+               ) -> str:
+        """Write-ahead: the ledger learns the role (and its RoleId) before IAM is written (report mode only reads it).
+        A reason when nothing may be written or removed (``run.taken``): the ledger records the name for another
+        machine (``POLICY_NAME_TAKEN``), or another role under the role's name than the one written to and the
+        event does not name the role (``ROLE_REPLACED``, docs/security.md)."""
         run.policy_hash = digest(documents)
-        if run.enforce:
-            prior = self.ledger.claim(base, sm.arn, role, digest(sm.definition), run.policy_hash, documents,
-                                      aliases=run.aliases)
-        else:
-            prior = self.ledger.get(base)
+        try:
+            if run.enforce:
+                prior = self.ledger.claim(base, sm.arn, role.name, digest(sm.definition), run.policy_hash, documents,
+                                          aliases=run.aliases, role_id=role.role_id, adopt=run.adopt_role)
+            else:
+                prior = self.ledger.get(base)
+                if prior is not None and prior.arn not in ("", sm.arn):
+                    raise PolicyNameTakenError(base)
+                if prior is not None and not run.adopt_role and prior.role_id(role.name) not in ("", role.role_id):
+                    raise RoleReplacedError(role.name)
+        except PolicyNameTakenError:
+            taken(run, base, sm.arn)
+            return "POLICY_NAME_TAKEN"
+        except RoleReplacedError:
+            run.taken = True
+            run.findings.append(replaced(role.arn, f"{sm.arn} runs under it"))
+            return "ROLE_REPLACED"
         # A second claim of the same pass (the aliases were listed after the first): the entry before the first.
         run.prior = run.kept_prior[0] if run.kept_prior else prior
         run.claimed = True
+        return ""
 
     def place(self, run: ChangeSet, sm: StateMachine, base: str, fresh: bool) -> Placed:
         problem = scope.arn_problem(sm.role_arn, self.settings)
@@ -139,9 +159,16 @@ class Placement:
         run.findings.extend(plan.findings)
         run.granted = plan.granted
         run.proposal = plan.proposal
-        self._claim(run, sm, base, role_name, plan.documents)
+        refused = self._claim(run, sm, base, role, plan.documents)
+        if refused:
+            return Status.SKIPPED, "", refused, ()
         if run.defer_versions and (run.prior is None or run.prior.aliases is not False):
             raise NeedVersionsError(base)  # nothing written yet
+        if run.aliases_assumed and run.prior is not None:
+            # A create for a machine the ledger knows: a repeated CreateStateMachine (idempotent, Step Functions
+            # returns the existing machine) or a re-created one whose delete was not processed yet. Its aliases may
+            # route to versions that still run: listed, never assumed away (nothing written yet).
+            raise NeedVersionsError(base)
         if (fresh and run.prior is None) or (run.prior is not None and role_name not in run.prior.roles):
             known = self.known_inline(run, run.prior, base, role_name)
         else:
@@ -249,7 +276,7 @@ class Placement:
                 run.findings.extend(too_large or [Finding.of(
                     "POLICY_TOO_LARGE", f"the policy fits neither the role's inline budget nor {len(plan.documents)} "
                     f"managed policies next to the {others} already attached (quota {self.settings.max_attached})")])
-                self.fail_closed(run, role, base, inline, attached)
+                self.fail_closed(run, role, base, self._keep_needed(run, role, base, inline, plan.documents), attached)
                 return Status.SKIPPED, "", "POLICY_TOO_LARGE", ()
             if attempt == 0 and run.enforce:
                 self.ledger.mark_overflow(base)
@@ -274,8 +301,31 @@ class Placement:
             return (Status.WRITTEN if run.changes else Status.UNCHANGED), "managed", "", plan.documents
         run.findings.append(Finding.of("POLICY_TOO_LARGE", f"the role's quota of {self.settings.max_attached} attached "
                                        f"policies stayed taken by other writers over {QUOTA_ATTEMPTS} attempts"))
-        self.fail_closed(run, role, base, inline)
+        self.fail_closed(run, role, base, self._keep_needed(run, role, base, inline, plan.documents))
         return Status.SKIPPED, "", "POLICY_TOO_LARGE", ()
+
+    def _keep_needed(self, run: ChangeSet, role: str, base: str, inline: list[str],
+                     documents: tuple[Document, ...]) -> list[str]:
+        """The machine's new policy fits nowhere (the role's quota is taken, by other machines or by hand): of the
+        inline policy it already holds there, the statements its new definition still needs whole stay, so what
+        others placed on a shared role never evicts grants a machine holds; only what it no longer needs goes (fail
+        closed, docs/adr/0006) and what it newly needs is refused. Returns the inline listing ``fail_closed`` is to
+        clear (without ``base`` when something of it stays). One ``GetRolePolicy``, on this path only."""
+        held = self.roles.get_inline(role, base) if base in inline and documents else None
+        needs = [g for d in documents for g in residual.grants(d)]
+        statements = held.get("Statement") if isinstance(held, dict) else None
+        kept = [st for st in (statements if isinstance(statements, list) else [statements] if statements else [])
+                if isinstance(st, dict) and st.get("Effect") == "Allow" and residual.grants(policy.document([st]))
+                and not residual.excess(policy.document([st]), needs)]
+        if not kept:
+            return inline
+        doc = policy.document(kept)
+        if not same(doc, held):
+            run.put_inline(role, base, doc)  # a subset of what the role holds: it fits
+        run.findings.append(Finding.of("STILL_NEEDED_KEPT", f"{base} on role {role}: {len(kept)} of its statements, "
+                                       "still needed by the new definition, stay; what it needs beyond them is not "
+                                       "granted until the role has room (see the finding next to this one)"))
+        return [n for n in inline if n != base]
 
     def fail_closed(self, run: ChangeSet, role: str, base: str, inline: list[str] | None,
                     attached: list[AttachedPolicy] | None = None) -> None:
@@ -310,10 +360,15 @@ class Placement:
         self._drop_managed(run, role, base, self.roles.list_attached(role) or [], keep=set())
 
     def remove_from_holders(self, run: ChangeSet, base: str, skip_role: str | None,
-                             keep_managed: set[str]) -> list[str]:
-        """Remove this machine's policies from the roles carrying them; returns the ARNs of the roles changed."""
+                             keep_managed: set[str], proven: bool = False) -> list[str]:
+        """Remove this machine's policies from the roles carrying them; returns the ARNs of the roles changed.
+
+        IAM's listing finds them by name; the name proves the owner only when it cannot be another machine's name from
+        an earlier release (:func:`naming.ambiguous`), else ``proven`` (a ledger entry recording the machine, or the
+        run's own claim) must: without it, what the listing found is left and reported (``POLICY_OWNER_UNKNOWN``)."""
         managed: set[str] = set()
         changed: list[str] = []
+        proven = proven or run.claimed or not naming.ambiguous(base)
         for holder in self.roles.holders(base):
             if holder.role_name == skip_role:
                 continue
@@ -323,6 +378,11 @@ class Placement:
                       or (n == naming.version_name(base) and not versioned)]
             attached = [a.name for a in holder.attached if naming.is_overflow_of(base, a.name)]
             if not inline and not attached:
+                continue
+            if not proven:
+                run.findings.append(Finding.of("POLICY_OWNER_UNKNOWN", f"{', '.join([*inline, *attached])[:300]} on "
+                                               f"{holder.role_arn}: nothing proves the machine wrote it (its name "
+                                               "may be another machine's from an earlier release); left"))
                 continue
             role = self.roles.get_role(holder.role_name)
             problem = "role disappeared" if role is None else self.writable(run, role)
@@ -343,16 +403,21 @@ class Placement:
     def remove_from_role(self, run: ChangeSet, base: str, role_name: str, *, overflow: bool,
                          keep_managed: set[str], managed: set[str],
                          left: Callable[[str, list[str]], bool] | None = None,
-                         known: list[str] | None = None) -> bool:
+                         known: list[str] | None = None, role_id: str = "") -> bool:
         """Take ``base`` off one role the ledger names; ``True`` when the role no longer carries it (or is gone).
 
         Overflow policies detached here are added to ``managed`` for the caller to delete (once per name). ``left``
         (a role the machine left, fixing/retiring.py) decides first whether its retiring policy stays: then the role
         still carries something of the machine and ``False`` is returned. ``known``: the machine's inline policies on
-        the role, from the ledger (:meth:`known_inline`); ``None``: the role is listed."""
+        the role, from the ledger (:meth:`known_inline`); ``None``: the role is listed. ``role_id``: the RoleId the
+        ledger recorded for it; another role under that name now is not touched (it carries nothing the fixer wrote)."""
         role = self.roles.get_role(role_name)
         if role is None:
             return True
+        if role_id and role.role_id and role.role_id != role_id:
+            # kept in the ledger with the RoleId it had: the role under the name stays refused, never adopted silently
+            run.findings.append(replaced(role.arn, f"{base} was written to the role it replaced"))
+            return False
         problem = self.writable(run, role)
         if problem:
             run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", f"{base} left on {role.arn}: {problem}"))
@@ -384,6 +449,21 @@ class Placement:
         if problem is None and run.boundaries is not None:
             run.boundaries.note(role.name, role.boundary_arn)
         return problem
+
+
+def replaced(role_arn: str, why: str) -> Finding:
+    """``ROLE_REPLACED``: the role under this name is not the one the fixer wrote to (another RoleId)."""
+    return Finding.of("ROLE_REPLACED", f"role {role_arn} was deleted and created again under its name ({why}): it is "
+                      "another role than the one the fixer wrote to, and nothing is written to it or removed from it "
+                      "until the state machine is updated naming it (docs/security.md)")
+
+
+def taken(run: ChangeSet, base: str, arn: str) -> None:
+    """The ledger records ``base`` for another machine than ``arn``: this run writes and removes nothing under it."""
+    run.taken = True
+    run.findings.append(Finding.of(
+        "POLICY_NAME_TAKEN", f"{base} is recorded in the ledger for another state machine: nothing is written, claimed "
+        f"or removed under it for {arn}, which gets no permissions until the other machine is deleted"))
 
 
 def role_name_of(role_arn: str) -> str:

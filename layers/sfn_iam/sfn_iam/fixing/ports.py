@@ -19,6 +19,17 @@ class PolicyLimitExceededError(Exception):
     """IAM refused a write because a quota would be exceeded (aggregate inline size, attached count)."""
 
 
+class PolicyNameTakenError(Exception):
+    """The ledger entry of a policy base name records another state machine's ARN: the name is not this machine's, so
+    nothing is written, claimed or removed under it for this machine (fixing/naming.py)."""
+
+
+class RoleReplacedError(Exception):
+    """The role under a name the ledger recorded is not the role the fixer wrote to (another ``RoleId``): deleted and
+    created again, by its team or another one. Nothing of the machine is written to it until the machine is pointed at
+    it again (a create or an update naming the role)."""
+
+
 class RoleUnreadableError(Exception):
     """The fixer may not read a role's policies (AccessDenied): the role cannot be checked, so it is not passed."""
 
@@ -41,6 +52,9 @@ class Role:
     trust_policy: Mapping[str, Any]
     tags: Mapping[str, str] = field(default_factory=dict)
     boundary_arn: str = ""  # the role's permissions boundary (a managed policy ARN); empty: none
+    # IAM's unique id of the role (``RoleId``): a role deleted and created again under its name has another one, and
+    # is another role (docs/security.md); empty: not known
+    role_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +98,10 @@ class OldExecutions:
 
     running: bool  # one was listed, or none could be ruled out (``unknown`` says why)
     unknown: str = ""  # why it could not be ruled out (page bound, AccessDenied, throttling); empty when known
+    # When the running executions that started before the time started (YYYY-MM-DDTHH:MM:SSZ, as far as listed), and
+    # whether that is all of them: a retiring policy keeps only the grants of definitions one started under
+    started: tuple[str, ...] = ()
+    complete: bool = False
 
 
 class StateMachineReader(Protocol):
@@ -184,24 +202,36 @@ class LedgerEntry:
     # Together they say what of the machine a role carries without listing it (fixing/placement.py, ``known_inline``).
     role: str = ""
     retiring: frozenset[str] = frozenset()
+    # The RoleId of each role written to, by name, as it was when claimed (absent: not recorded, an older entry)
+    role_ids: tuple[tuple[str, str], ...] = ()
+
+    def role_id(self, role: str) -> str:
+        """The RoleId recorded for ``role`` ("": none)."""
+        return dict(self.role_ids).get(role, "")
 
 
 class PolicyLedger(Protocol):
     """Which roles carry which machine's policies (adapter: a DynamoDB table, ``sfn_iam.aws.ledger``)."""
 
     def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
-              documents: tuple[Document, ...] = (), aliases: bool | None = None) -> LedgerEntry | None:
-        """Record, before writing to IAM, that ``role`` carries ``base``, the hashes and the documents planned (and
+              documents: tuple[Document, ...] = (), aliases: bool | None = None, role_id: str = "",
+              adopt: bool = True) -> LedgerEntry | None:
+        """``role_id``: the role's RoleId, recorded with it; unless ``adopt`` (a create or an update naming the role),
+        a different RoleId already recorded for that role name refuses the claim with :class:`RoleReplacedError`.
+        Record, before writing to IAM, that ``role`` carries ``base``, the hashes and the documents planned (and
         ``aliases`` unless ``None``); returns the entry as it was before (``None``: none). One atomic call
-        (``UpdateItem`` with ``ReturnValues=ALL_OLD``)."""
+        (``UpdateItem`` with ``ReturnValues=ALL_OLD``), conditional on the entry recording no other ARN: raises
+        :class:`PolicyNameTakenError` when it does (the entry is left as it was)."""
 
     def get(self, base: str) -> LedgerEntry | None:
         """The entry (``GetItem``, strongly consistent); ``None`` when there is none."""
 
-    def add_roles(self, base: str, arn: str, roles: frozenset[str]) -> None:
+    def add_roles(self, base: str, arn: str, roles: frozenset[str],
+                  role_ids: tuple[tuple[str, str], ...] = ()) -> None:
         """Record, before writing to IAM, that ``roles`` carry a policy of ``base`` other than the machine's own (a
-        routed version's, fixing/versions.py), leaving the hashes and documents alone (``UpdateItem`` adding them to
-        the set)."""
+        routed version's, fixing/versions.py), with their RoleIds (``role_ids``), leaving the hashes and documents
+        alone (``UpdateItem`` adding them to the set); raises :class:`PolicyNameTakenError` when the entry records
+        another ARN."""
 
     def release(self, base: str, roles: frozenset[str]) -> None:
         """``roles`` no longer carry ``base`` (``UpdateItem`` removing them from the set)."""
@@ -217,9 +247,10 @@ class PolicyLedger(Protocol):
         """The machine is gone and ``roles`` were cleaned: delete the entry unless another writer added a role meanwhile
         (then only release ``roles``)."""
 
-    def take(self, base: str) -> LedgerEntry | None:
+    def take(self, base: str, arn: str = "") -> LedgerEntry | None:
         """The machine is gone: delete the entry and return it as it was (``None``: none), in one atomic call
-        (``DeleteItem`` with ``ReturnValues=ALL_OLD``). A claim after it starts a new entry."""
+        (``DeleteItem`` with ``ReturnValues=ALL_OLD``). A claim after it starts a new entry. ``arn``: only when the
+        entry records that machine (or none); raises :class:`PolicyNameTakenError` otherwise."""
 
     def note_findings(self, base: str, digest: str) -> str:
         """Store the digest of what the last sweep reported for ``base`` and return the previous one (empty: none);
@@ -236,13 +267,15 @@ class NoLedger:
     """No ledger configured (the CLI, old tests): every lookup misses, so the fixer reads IAM's listing instead."""
 
     def claim(self, base: str, arn: str, role: str, definition_hash: str, policy_hash: str,
-              documents: tuple[Document, ...] = (), aliases: bool | None = None) -> LedgerEntry | None:
+              documents: tuple[Document, ...] = (), aliases: bool | None = None, role_id: str = "",
+              adopt: bool = True) -> LedgerEntry | None:
         return None
 
     def get(self, base: str) -> LedgerEntry | None:
         return None
 
-    def add_roles(self, base: str, arn: str, roles: frozenset[str]) -> None:
+    def add_roles(self, base: str, arn: str, roles: frozenset[str],
+                  role_ids: tuple[tuple[str, str], ...] = ()) -> None:
         return None
 
     def release(self, base: str, roles: frozenset[str]) -> None:
@@ -257,7 +290,7 @@ class NoLedger:
     def forget(self, base: str, roles: frozenset[str]) -> None:
         return None
 
-    def take(self, base: str) -> LedgerEntry | None:
+    def take(self, base: str, arn: str = "") -> LedgerEntry | None:
         return None
 
     def note_findings(self, base: str, digest: str) -> str:

@@ -16,6 +16,10 @@ as the inline policy ``<base>,retiring`` for as long as an execution that starte
   IAM holds them (checked equal to the ledger's record before it is written; anything else is not kept) and of the
   retiring policy it replaces; each Sid carries the time of the change (``Retiring20261129T212400Z...``) so the policy
   says when it started retiring without the ledger.
+- **Per past definition, only while one of its executions runs.** Each statement's Sid records the window of start
+  times that may need it (``Retiring<until>[From<since>]``: :func:`document`, :func:`window`); the start times the
+  listing returns prune the statements of definitions no running execution started under (:func:`prune`,
+  ``RETIRING_NARROWED``), so a new execution before each deploy does not carry every past definition forward.
 - **Removed when no old execution runs.** Every later fix of the machine (its next event, the daily sweep) lists again
   and deletes it once no execution started before its time is running; a delete of the machine removes it with the
   machine's policy (DeleteStateMachine terminates the executions at their next state transition). An error or the
@@ -46,7 +50,7 @@ from sfn_iam.model import StateMachine
 GRACE_SECONDS = 60  # StartExecution calls within a few seconds after an update may still use the previous definition
 SID_PREFIX = "Retiring"
 MAX_LISTED = 5  # lost grants named in a finding
-_STAMP = re.compile(r"^Retiring(\d{8})T(\d{6})Z")
+_STAMP = re.compile(r"^Retiring(\d{8})T(\d{6})Z(?:From(\d{8})T(\d{6})Z)?")
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-]00:?00)$")
 
 
@@ -98,17 +102,26 @@ def stamp(ts: str) -> str:
     return f"{SID_PREFIX}{ts[0:4]}{ts[5:7]}{ts[8:10]}T{ts[11:13]}{ts[14:16]}{ts[17:19]}Z"
 
 
+def _time(day: str | None, clock: str | None) -> str:
+    return timestamp(f"{day[:4]}-{day[4:6]}-{day[6:]}T{clock[:2]}:{clock[2:4]}:{clock[4:]}Z") if day and clock else ""
+
+
+def window(statement: dict[str, Any]) -> tuple[str, str] | None:
+    """When executions that need ``statement`` started: ``(from, until)`` from its Sid (``from`` ``""``: since ever;
+    an execution started before ``until`` plus :data:`GRACE_SECONDS` may run the definition it was retired from);
+    ``None`` when the Sid carries no stamp the fixer wrote."""
+    m = _STAMP.match(str(statement.get("Sid", "")))
+    if m is None:
+        return None
+    until, since = _time(*m.groups()[:2]), _time(*m.groups()[2:])
+    return (since, until) if until and (since or m.group(3) is None) else None
+
+
 def since_of(document: Document | None) -> str:
     """When the retiring policy started retiring (the latest stamp of its Sids); ``""`` when a statement has none:
     such a policy is not one the fixer wrote, and is not kept."""
-    found = []
-    for s in _statements(document):
-        m = _STAMP.match(str(s.get("Sid", "")))
-        if m is None:
-            return ""
-        day, clock = m.groups()
-        found.append(timestamp(f"{day[:4]}-{day[4:6]}-{day[6:]}T{clock[:2]}:{clock[2:4]}:{clock[4:]}Z"))
-    return max(found) if found and all(found) else ""
+    found = [window(s) for s in _statements(document)]
+    return max(w[1] for w in found if w) if found and all(found) else ""
 
 
 # -- documents -----------------------------------------------------------------------------------------------------
@@ -125,22 +138,37 @@ def lost(previous: Sequence[Document], current: Sequence[Document]) -> list[str]
     return sorted({line for d in previous for line in residual.excess(d, needs)})
 
 
-def document(previous: Sequence[Document], carried: Document | None, since: str) -> Document:
+def document(previous: Sequence[Document], carried: Document | None, since: str, since_from: str = "") -> Document:
     """The retiring policy: the Allow statements of ``previous`` and of the retiring policy it replaces (``carried``),
-    each once, in a deterministic order, every Sid stamped with ``since``. Nothing else is added or widened."""
-    bodies: dict[str, tuple[str, dict[str, Any]]] = {}
-    for doc in [*previous, *([carried] if carried is not None else [])]:
+    each once, in a deterministic order. Nothing else is added or widened.
+
+    Each statement's Sid records the window of execution start times that may need it (:func:`window`): the
+    statements of ``previous`` were needed by executions started from ``since_from`` (when the definition they were
+    planned for became current, as far as the fixer knows; ``""``: since ever) until ``since``; a carried statement
+    keeps its own window, and one in both gets the union of the two (the earliest start, the latest end), so a past
+    definition's grants stay exactly as long as an execution started under it runs (:func:`prune`)."""
+    bodies: dict[str, tuple[str, dict[str, Any], str, str]] = {}
+    sources = [(d, (since_from, since)) for d in previous] + \
+        ([(carried, None)] if carried is not None else [])
+    for doc, given in sources:
         for s in _statements(doc):
             if s.get("Effect") != "Allow":
                 continue
+            frame = given or window(s) or ("", since)
             body = {k: v for k, v in s.items() if k != "Sid"}
             key = json.dumps(body, sort_keys=True)
-            bodies.setdefault(key, (re.sub(r"[^A-Za-z0-9]", "", _STAMP.sub("", str(s.get("Sid", ""))))[:64], body))
+            original = re.sub(r"[^A-Za-z0-9]", "", _STAMP.sub("", str(s.get("Sid", ""))))[:64]
+            if key in bodies:
+                known = bodies[key]
+                start = "" if not known[2] or not frame[0] else min(known[2], frame[0])
+                bodies[key] = (known[0], body, start, max(known[3], frame[1]))
+            else:
+                bodies[key] = (original, body, *frame)
     out: list[dict[str, Any]] = []
     used: set[str] = set()
-    prefix = stamp(since)
     for key in sorted(bodies):
-        original, body = bodies[key]
+        original, body, start, until = bodies[key]
+        prefix = stamp(until) + (stamp(start).replace(SID_PREFIX, "From") if start else "")
         sid = prefix + original
         n = 1
         while sid in used:
@@ -148,6 +176,28 @@ def document(previous: Sequence[Document], carried: Document | None, since: str)
         used.add(sid)
         out.append({"Sid": sid, **body})
     return policy.document(out)
+
+
+def prune(document: Document, old: OldExecutions) -> Document:
+    """``document`` without the statements no running execution may need: kept when an execution that started within
+    the statement's window (plus the grace) is running, or when the listing cannot rule one out (an error, the page
+    bound, or a window older than the oldest execution the listing returned)."""
+    if old.unknown:
+        return document
+    starts = sorted(old.started)
+    kept = []
+    for s in _statements(document):
+        frame = window(s)
+        if frame is None:
+            kept.append(s)
+            continue
+        since, until = frame
+        end = later(until, GRACE_SECONDS)
+        listed = any(since <= t < end for t in starts)
+        unlisted = not old.complete and (not starts or since < starts[0])
+        if listed or unlisted:
+            kept.append(s)
+    return policy.document(kept) if len(kept) != len(_statements(document)) else document
 
 
 # -- the use case step --------------------------------------------------------------------------------------------
@@ -212,7 +262,7 @@ class Retirement:
                                            f"ruled out ({old.unknown[:200]}): the previous grants stay in {name} "
                                            f"on role {role}"))
         if not losses:
-            return exists  # still needed, as it is
+            return self._narrow(run, role, name, carried, old) if carried is not None else exists
         held = self._holds(role, base, inline, previous)
         if held is None:
             return exists  # the role carries nothing of the previous policy (it failed closed): nothing to keep
@@ -221,7 +271,10 @@ class Retirement:
                                            f"wrote for the previous definition (edited by hand?): its grants are not "
                                            f"kept for executions started before {since}"))
             return exists
-        doc = document(previous, carried, since)
+        start = since_of(carried)
+        doc = prune(document(previous, carried, since, start if start < run.changed_at else ""), old)
+        if not _statements(doc):  # no running execution started under any of the definitions it would keep
+            return self._narrow(run, role, name, carried, old) if carried is not None else False
         if carried is not None and same(doc, carried):
             return True
         listed = ", ".join(losses[:MAX_LISTED]) + (f" and {len(losses) - MAX_LISTED} more"
@@ -242,6 +295,22 @@ class Retirement:
                 return True  # after_write tries again once the new policy replaced (or left) the old one
             run.retiring = None
             run.findings.append(Finding.of("RETIRING_KEPT", run.retiring_note))
+        return True
+
+    def _narrow(self, run: ChangeSet, role: str, name: str, carried: Document, old: OldExecutions) -> bool:
+        """The retiring policy without the grants of past definitions no running execution started under; removed
+        when none is left. ``True`` when it stays."""
+        kept = prune(carried, old)
+        if kept is carried:
+            return True
+        if not _statements(kept):
+            run.delete_inline(role, name)
+            run.findings.append(Finding.of("RETIRING_REMOVED", f"no running execution started under a definition "
+                                           f"{name} on role {role} kept grants for: removed"))
+            return False
+        run.put_inline(role, name, kept)  # a subset of what IAM holds: it fits
+        run.findings.append(Finding.of("RETIRING_NARROWED", f"{name} on role {role} no longer keeps the grants of "
+                                       "past definitions no running execution started under"))
         return True
 
     def old_executions(self, run: ChangeSet, arn: str, since: str) -> OldExecutions:

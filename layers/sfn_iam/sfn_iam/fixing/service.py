@@ -45,13 +45,14 @@ from sfn_iam.fixing.changes import ChangeSet
 from sfn_iam.fixing.events import Action, Ignored, Trigger
 from sfn_iam.fixing.facts import MAX_QUESTIONS, AccountFacts, FactResolver
 from sfn_iam.fixing.outcome import Outcome, Status
-from sfn_iam.fixing.placement import NeedVersionsError, Placed, Placement, role_name_of
+from sfn_iam.fixing.placement import NeedVersionsError, Placed, Placement, role_name_of, taken
 from sfn_iam.fixing.ports import (
     DescribedStateMachine,
     Document,
     LedgerEntry,
     NoLedger,
     PolicyLedger,
+    PolicyNameTakenError,
     RolePolicyStore,
     StateMachineReader,
 )
@@ -128,13 +129,15 @@ class RoleFixer:
             return self.remove(trigger.state_machine_arn, event_id=trigger.event_id, action=str(trigger.action))
         return self.fix(trigger.state_machine_arn, event_id=trigger.event_id, action=str(trigger.action),
                         fresh=trigger.action is Action.CREATE, relocate=trigger.role_in_request is not None,
-                        changed_at=trigger.event_time, aliases_from_ledger=trigger.action is Action.UPDATE)
+                        changed_at=trigger.event_time, aliases_from_ledger=trigger.action is Action.UPDATE,
+                        adopt_role=trigger.action is Action.CREATE or trigger.role_in_request is not None)
 
     def _now(self) -> str:
         return retiring.timestamp(self.clock()) if self.clock is not None else ""
 
     def fix(self, arn: str, *, event_id: str = "", action: str = "fix", fresh: bool = False,
-            relocate: bool = False, changed_at: str = "", aliases_from_ledger: bool = False) -> Outcome:
+            relocate: bool = False, changed_at: str = "", aliases_from_ledger: bool = False,
+            adopt_role: bool = False) -> Outcome:
         """Make the machine's role carry exactly the machine's policy.
 
         ``fresh`` (a create): on a role without inline policies, do not look for managed overflow policies of this
@@ -144,7 +147,9 @@ class RoleFixer:
         the definition changed (the event's time; the clock's without one): grants taken away stay on the role for
         executions that started before it (fixing/retiring.py). ``aliases_from_ledger`` (an ``UpdateStateMachine``
         event): the aliases are listed only when the ledger does not say the machine had none; alias and version events
-        and the sweep always list them (and record what they found).
+        and the sweep always list them (and record what they found). ``adopt_role``: the event names the machine's
+        role (a create, an update with ``roleArn``), so a role created again under that name (another RoleId than the
+        ledger recorded) is the one its team chose; otherwise such a role is not written (``ROLE_REPLACED``).
         """
         base = naming.policy_name(self.settings.policy_prefix, arn)
         out = {"event_id": event_id, "action": action, "state_machine_arn": arn, "policy_name": base}
@@ -156,12 +161,13 @@ class RoleFixer:
             run.findings.append(Finding.of("STATE_MACHINE_GONE", f"{arn} no longer exists (or is being deleted)"))
             return self._outcome(Status.GONE, run, out, reason="STATE_MACHINE_GONE")
         run = self._changes(base)
+        run.adopt_role = adopt_role
         # An event's time, never later than the clock's (a later one would keep a retiring policy for executions
         # started after the change); the clock's when no event dates the change.
         now, at = self._now(), retiring.timestamp(changed_at)
         run.changed_at = min(at, now) if at and now else at or now
-        if fresh:  # a machine just created has no aliases yet (they are deleted with a machine)
-            run.aliases = False
+        if fresh:  # a machine just created has no aliases yet (they are deleted with a machine)...
+            run.aliases, run.aliases_assumed = False, True  # ...unless the ledger knows it (placement.py)
         elif aliases_from_ledger and not self.scan_holders:
             run.defer_versions = True  # placement asks for them after the claim unless the ledger says none
         else:
@@ -190,12 +196,32 @@ class RoleFixer:
             run.changed_at = self._now() or run.changed_at  # the change this pass converges on came later
         else:
             raise ConcurrentChangeError(f"{arn} kept changing during {MAX_PASSES} passes")
+        if not run.taken:
+            self._adopt_legacy(run, arn)
         if status is Status.UNCHANGED and run.changes:
             status = Status.WRITTEN if any(c.kind.is_write for c in run.changes) else Status.REMOVED
         if status in (Status.WRITTEN, Status.REMOVED) and not self.settings.enforce:
             status = Status.PROPOSED
         found = self._residual(run, sm, base, docs) if out["role_arn"] else ()
         return replace(self._outcome(status, run, out, docs, placement=placement, reason=reason), residual=found)
+
+    def _adopt_legacy(self, run: ChangeSet, arn: str) -> None:
+        """A machine whose name is hashed had another name in earlier releases (``naming.legacy_name``); what was
+        written under it is removed once the machine's policy is placed under its own name, but only where its ledger
+        entry records this machine (that name may be another machine's readable name: ``POLICY_OWNER_UNKNOWN`` from
+        the sweep otherwise). One ``GetItem`` for such machines only; nothing for a readable name."""
+        legacy = naming.legacy_name(self.settings.policy_prefix, arn)
+        entry = self.ledger.get(legacy) if legacy is not None else None
+        if legacy is None or entry is None or entry.arn != arn:
+            return
+        if run.enforce:
+            self.ledger.take(legacy, arn)
+        managed: set[str] = set()
+        for role in sorted(entry.roles):
+            self.placement.remove_from_role(run, legacy, role, overflow=entry.overflow, keep_managed=set(),
+                                            managed=managed, role_id=entry.role_id(role))
+        for name in sorted(managed):
+            run.delete_managed(name)
 
     # -- residual access (fixing/residual.py) ----------------------------------------------------------------------
 
@@ -225,8 +251,11 @@ class RoleFixer:
             run.claimed = False
             sm = self._with_versions(run, DescribedStateMachine(sm, "ACTIVE")).machine
             placed = self.placement.place(run, sm, base, fresh)
+        if run.taken:
+            return placed  # the name is another machine's: nothing of it is written or removed (fixing/naming.py)
         self.retirement.after_write(run)
-        self.versions.place(run, sm, base, run.elsewhere)  # before stale removal: a version policy never goes first
+        if not self.versions.place(run, sm, base, run.elsewhere):  # before stale removal: a version policy never
+            return placed  # goes first; False: the ledger records the name for another machine
         touched.update(run.version_roles)
         _, placement, _, docs = placed
         role_name = role_name_of(sm.role_arn) if is_role_arn(sm.role_arn) else None
@@ -248,7 +277,7 @@ class RoleFixer:
         to ``run.elsewhere`` (fixing.versions)."""
         seen: list[str] = []
         found, run.elsewhere = versions.with_versions(self.machines, described, seen)
-        run.aliases, run.defer_versions = bool(seen), False
+        run.aliases, run.defer_versions, run.aliases_assumed = bool(seen), False, False
         return found
 
     def _ledger_roles(self, base: str) -> frozenset[str]:
@@ -280,7 +309,7 @@ class RoleFixer:
             known = self.placement.known_inline(run, entry, base, r) if entry is not None and r in entry.roles else None
             if self.placement.remove_from_role(run, base, r, overflow=overflow, keep_managed=keep_managed or set(),
                                                managed=managed, left=left if left_by is not None else None,
-                                               known=known) \
+                                               known=known, role_id=entry.role_id(r) if entry is not None else "") \
                     and r not in run.version_roles:  # the ledger keeps a role that carries a version policy
                 cleaned.add(r)
             if not self.retirement.after_write(run):  # refused next to the old policy, and again without it
@@ -299,7 +328,16 @@ class RoleFixer:
         base = naming.policy_name(self.settings.policy_prefix, arn)
         # Taken (deleted and returned in one call) before the roles are cleaned: a claim meanwhile (the machine created
         # again) starts a new entry, and a crash meanwhile leaves IAM's account-wide listing to the retry.
-        entry = self.ledger.take(base) if self.settings.enforce else self.ledger.get(base)
+        try:
+            entry = self.ledger.take(base, arn) if self.settings.enforce else self.ledger.get(base)
+            if entry is not None and entry.arn not in ("", arn):
+                raise PolicyNameTakenError(base)
+        except PolicyNameTakenError:
+            run = self._changes()
+            taken(run, base, arn)
+            return self._outcome(Status.SKIPPED, run, {"event_id": event_id, "action": action,
+                                                       "state_machine_arn": arn, "policy_name": base},
+                                 reason="POLICY_NAME_TAKEN")
         if entry is None:
             outcome = self.remove_policy(base, state_machine_arn=arn, event_id=event_id, action=action)
         else:
@@ -321,7 +359,9 @@ class RoleFixer:
         reveal; :meth:`remove` calls it once it knows the machine is gone and the ledger does not know its roles.
         """
         run = self._changes()
-        roles = self.placement.remove_from_holders(run, base, skip_role=None, keep_managed=set())
+        # A name of the old hashed shape may be another machine's readable one: only a ledger entry proves it
+        proven = not naming.ambiguous(base) or (self.ledger.get(base) or LedgerEntry("")).arn not in ("", None)
+        roles = self.placement.remove_from_holders(run, base, skip_role=None, keep_managed=set(), proven=proven)
         if run.enforce:
             self.ledger.forget(base, frozenset(r.rsplit("/", 1)[-1] for r in roles))
         return self._removal_outcome(run, base, state_machine_arn, event_id, action, roles)

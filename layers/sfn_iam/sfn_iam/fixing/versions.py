@@ -38,11 +38,12 @@ from sfn_iam.engine.asl import DefinitionError
 from sfn_iam.findings import Finding
 from sfn_iam.fixing import naming, retiring, scope
 from sfn_iam.fixing.changes import ChangeSet, same
-from sfn_iam.fixing.placement import Placement, role_name_of
+from sfn_iam.fixing.placement import Placement, replaced, role_name_of, taken
 from sfn_iam.fixing.ports import (
     DescribedStateMachine,
     PolicyLedger,
     PolicyLimitExceededError,
+    PolicyNameTakenError,
     RolePolicyStore,
     StateMachineReader,
 )
@@ -121,21 +122,29 @@ class VersionPolicies:
         self.ledger = ledger
         self.retirement = retirement
 
-    def place(self, run: ChangeSet, sm: StateMachine, base: str, elsewhere: Elsewhere) -> None:
+    def place(self, run: ChangeSet, sm: StateMachine, base: str, elsewhere: Elsewhere) -> bool:
         """Place a version policy on each role of ``elsewhere`` in scope; ``run.version_roles`` then names the roles
-        whose version policy stays (the removal of stale policies leaves it there, and the ledger keeps the role)."""
+        whose version policy stays (the removal of stale policies leaves it there, and the ledger keeps the role).
+        ``False``: the ledger records ``base`` for another machine, nothing was written."""
         run.version_roles = {}
         name = naming.version_name(base)
         own = role_name_of(sm.role_arn) if is_role_arn(sm.role_arn) else ""
         if own and run.claimed and run.seen_inline and name in run.seen_inline:
             run.delete_inline(own, name)  # the machine moved onto that role: its versions are in the machine's policy
         admitted: list[tuple[str, str, tuple[StateMachine, ...]]] = []
+        ids: list[tuple[str, str]] = []  # their RoleIds, recorded with them
         for role_arn, routed in sorted(elsewhere.items()):
             problem = scope.arn_problem(role_arn, self.settings)
+            found = None
             if not problem:
                 found = self.roles.get_role(role_name_of(role_arn))
                 problem = (f"role {role_arn} does not exist" if found is None
                            else self.placement.writable(run, found))
+            recorded = run.prior.role_id(role_name_of(role_arn)) if run.prior is not None and not problem else ""
+            if found is not None and recorded and found.role_id and found.role_id != recorded:
+                # a published version keeps its role ARN: a role created again under that name is another one
+                run.findings.append(replaced(role_arn, f"{_names(routed)} (routed to by an alias) runs under it"))
+                continue
             if problem:
                 run.findings.append(Finding.of(
                     "VERSION_ROLE_DIFFERS", f"{_names(routed)} (routed to by an alias) runs under {role_arn[:200]}, "
@@ -143,10 +152,17 @@ class VersionPolicies:
                     f"({problem[:300]}): its permissions are not granted"))
                 continue
             admitted.append((role_name_of(role_arn), role_arn, routed))
+            if found is not None and found.role_id:
+                ids.append((found.name, found.role_id))
         if admitted and run.enforce:  # write-ahead, like the machine's own role (report mode only reads)
-            self.ledger.add_roles(base, sm.arn, frozenset(r for r, _, _ in admitted))
+            try:
+                self.ledger.add_roles(base, sm.arn, frozenset(r for r, _, _ in admitted), tuple(ids))
+            except PolicyNameTakenError:
+                taken(run, base, sm.arn)  # the name is another machine's: nothing is written under it
+                return False
         for role_name, role_arn, routed in admitted:
             run.version_roles[role_name] = self._place_one(run, sm, name, role_name, role_arn, routed)
+        return True
 
     def _place_one(self, run: ChangeSet, sm: StateMachine, name: str, role: str, role_arn: str,
                    routed: tuple[StateMachine, ...]) -> list[str] | None:
