@@ -147,3 +147,59 @@ def test_creating_an_application_is_authorized_on_star() -> None:
     plan = plan_for(machine(("Create", "arn:aws:states:::emr-serverless:createApplication",
                              {"Name": "a", "ReleaseLabel": "emr-6.9.0", "Type": "SPARK"})))
     assert_allows(plan, "emr-serverless:CreateApplication", "*")
+
+
+# --- the SDK forms of the same create -> act flows ----------------------------------------------------------------
+
+SDK_CLUSTER_CALLS = [
+    ("terminateJobFlows", {"JobFlowIds.$": "States.Array($.ClusterId)"}, "elasticmapreduce:TerminateJobFlows"),
+    ("addJobFlowSteps", {"JobFlowId.$": "$.ClusterId", "Steps": []}, "elasticmapreduce:AddJobFlowSteps"),
+    ("cancelSteps", {"ClusterId.$": "$.ClusterId", "StepIds": ["s-1"]}, "elasticmapreduce:CancelSteps"),
+    ("setTerminationProtection", {"JobFlowIds.$": "$.ids", "TerminationProtected": False},
+     "elasticmapreduce:SetTerminationProtection"),
+]
+
+
+@pytest.mark.parametrize("creator", ["arn:aws:states:::aws-sdk:emr:runJobFlow",
+                                     "arn:aws:states:::elasticmapreduce:createCluster"])
+@pytest.mark.parametrize(("api", "params", "action"), SDK_CLUSTER_CALLS)
+def test_sdk_cluster_calls_on_the_created_cluster_are_scoped_by_its_tag(creator: str, api: str,
+                                                                         params: dict[str, Any], action: str) -> None:
+    act = ("Act", f"arn:aws:states:::aws-sdk:emr:{api}", params)
+    plan = plan_for(machine(create_cluster([{"Key": "owner", "Value": "etl"}], creator), act))
+    assert_allows(plan, action, f"{EMR}:cluster/j-GENERATED", OWNED)
+    assert_denies(plan, action, f"{EMR}:cluster/j-GENERATED", {"elasticmapreduce:ResourceTag/owner": "other"})
+    assert_denies(plan, action, f"{EMR}:cluster/j-GENERATED")
+    assert any(f.path == "States.Act" and "carrying the tags" in f.message for f in plan.findings)
+    assert not any(f.path == "States.Act" and "narrowest pattern" in f.message for f in plan.findings)
+    # no tag to scope by: requested on every cluster, refused by the wildcard rule, with a finding saying what to set
+    untagged = plan_for(machine(create_cluster(None, creator), act))
+    assert_requests(untagged, action, f"{EMR}:cluster/j-GENERATED")
+    assert_denies(untagged, action, f"{EMR}:cluster/j-GENERATED")
+    assert any("sets no literal tag" in f.message for f in untagged.findings if f.path == "States.Act")
+    # no creator in the machine: unchanged (a cluster of the account, refused)
+    alone = plan_for(machine(act))
+    assert_requests(alone, action, f"{EMR}:cluster/j-GENERATED")
+    assert_denies(alone, action, f"{EMR}:cluster/j-GENERATED", OWNED)
+
+
+def test_an_sdk_read_of_a_cluster_is_not_narrowed_by_the_creators_tags() -> None:
+    plan = plan_for(machine(create_cluster([{"Key": "owner", "Value": "etl"}]),
+                            ("Act", "arn:aws:states:::aws-sdk:emr:describeCluster", {"ClusterId.$": "$.c"})))
+    assert_allows(plan, "elasticmapreduce:DescribeCluster", f"{EMR}:cluster/j-OTHER")
+
+
+@pytest.mark.parametrize("creator", ["arn:aws:states:::aws-sdk:emrserverless:createApplication",
+                                     "arn:aws:states:::emr-serverless:createApplication"])
+@pytest.mark.parametrize("api", ["startApplication", "stopApplication", "deleteApplication"])
+def test_sdk_application_calls_on_the_created_application_are_scoped_by_its_tag(creator: str, api: str) -> None:
+    create = ("Create", creator, {"Name": "a", "ReleaseLabel": "emr-6.9.0", "Type": "SPARK", "ClientToken": "t",
+                                  "Tags": {"owner": "etl"}})
+    act = ("Act", f"arn:aws:states:::aws-sdk:emrserverless:{api}", {"ApplicationId.$": "$.id"})
+    action = "emr-serverless:" + api[0].upper() + api[1:]
+    plan = plan_for(machine(create, act))
+    assert_allows(plan, action, f"{APPS}/00abc", {"aws:ResourceTag/owner": "etl"})
+    assert_denies(plan, action, f"{APPS}/00abc", {"aws:ResourceTag/owner": "x"})
+    assert_denies(plan, action, f"{APPS}/00abc")
+    alone = plan_for(machine(act))
+    assert_denies(alone, action, f"{APPS}/00abc", {"aws:ResourceTag/owner": "etl"})
