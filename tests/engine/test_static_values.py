@@ -93,6 +93,16 @@ def test_values_known_before_run_time_are_computed(text: str, jsonata: bool, val
     ("{% %}", True),
     ("'a'", True),
     ("States.Format('" + "x" * 5000 + "')", False),
+    # the reader's punctuation exactly: an opening bracket that is not "(", a separator that is not "," or ")",
+    # an argument that is not a quote, a path, a call, a number or a word (double quotes are not ASL strings)
+    ("States.Array[1)", False),
+    ("States.Array]1)", False),
+    ("States.Array(States.Array(1!, 2)", False),
+    ("States.Array(States.Array(1', 2)", False),
+    ("States.Array(!)", False),
+    ('States.Format("x")', False),
+    ("States.Array(#)", False),
+    ("States.Array(", False),
 ])
 def test_anything_else_stays_a_run_time_value(text: str, jsonata: bool | None) -> None:
     assert evaluate(text, bool(jsonata), FIELDS if jsonata is not None else None) is UNKNOWN
