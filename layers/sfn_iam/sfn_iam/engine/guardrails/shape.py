@@ -158,7 +158,8 @@ def created_tags(reqs: Iterable[Requirement]) -> frozenset[tuple[str, str]]:
     """(service, tag key lower-cased) for the resources a plan's requirements create with tags (see
     :data:`_TAG_SCOPED`): EMR's tag-on-create (``elasticmapreduce:AddTags`` limited by ``aws:TagKeys`` beside
     ``RunJobFlow``) names its keys; EMR Serverless' ``CreateApplication`` carries no key (:data:`ANY_KEY`)."""
-    listed = list(reqs)
+    # one prefix test per requirement (an action's service prefix is lower case: _ACTION_RE)
+    listed = [r for r in reqs if r.action.startswith(("elasticmapreduce:", "emr-serverless:"))]
     creators = {r.action.lower() for r in listed}
     out: set[tuple[str, str]] = set()
     if "emr-serverless:createapplication" in creators:
