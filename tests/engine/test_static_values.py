@@ -45,6 +45,8 @@ MACHINES = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine"
     ("States.Format('{}', States.Array('a', 1))", False, '["a",1]'),
     ("States.Format('{} {}', 1.5, null)", False, "1.5 null"),
     ("States.JsonToString(States.Array(1, 'b'))", False, '[1,"b"]'),
+    # more placeholders than CPython caches small integers for: the counts are compared by value
+    ("States.Format('" + "{}" * 300 + "', " + ", ".join(["1"] * 300) + ")", False, "1" * 300),
 ])
 def test_values_known_before_run_time_are_computed(text: str, jsonata: bool, value: Any) -> None:
     assert evaluate(text, jsonata, FIELDS) == value
@@ -93,6 +95,19 @@ def test_values_known_before_run_time_are_computed(text: str, jsonata: bool, val
     ("{% %}", True),
     ("'a'", True),
     ("States.Format('" + "x" * 5000 + "')", False),
+    # the reader's punctuation exactly: an opening bracket that is not "(", a separator that is not "," or ")",
+    # an argument that is not a quote, a path, a call, a number or a word (double quotes are not ASL strings)
+    ("States.Array[1)", False),
+    ("States.Array]1)", False),
+    ("States.Array(States.Array(1!, 2)", False),
+    ("States.Array(States.Array(1', 2)", False),
+    ("States.Array(!)", False),
+    ('States.Format("x")', False),
+    ("States.Array(#)", False),
+    ("States.Array(", False),
+    # StringSplit takes exactly a string and a one-character splitter (what the reader is sure of)
+    ("States.StringSplit('a,b', ',', 'x')", False),
+    ("States.StringSplit('a;b', ';,')", False),
 ])
 def test_anything_else_stays_a_run_time_value(text: str, jsonata: bool | None) -> None:
     assert evaluate(text, bool(jsonata), FIELDS if jsonata is not None else None) is UNKNOWN

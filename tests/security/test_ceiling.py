@@ -313,6 +313,26 @@ DEFAULT = default(account=ACCOUNT)
     ("xray:PutTraceSegments", "*", True),
     ("iam:CreateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/admin", False),
     ("iam:PutPolicyVersion", f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam/sfn-iam-ceiling", False),
+    # what the integrations request since the documented lists were checked again (each beside its neighbour)
+    ("bedrock:ApplyGuardrail", f"arn:aws:bedrock:us-east-1:{ACCOUNT}:guardrail/g1", True),
+    ("bedrock:ApplyGuardrail", f"arn:aws:bedrock:us-east-1:{OTHER}:guardrail/g1", False),
+    ("bedrock:CreateGuardrail", "*", False),
+    ("elasticmapreduce:AddTags", f"arn:aws:elasticmapreduce:us-east-1:{ACCOUNT}:cluster/*", True),
+    ("elasticmapreduce:RemoveTags", f"arn:aws:elasticmapreduce:us-east-1:{ACCOUNT}:cluster/*", False),
+    ("elasticmapreduce:TerminateJobFlows", f"arn:aws:elasticmapreduce:us-east-1:{ACCOUNT}:cluster/*", True),
+    ("emr-serverless:CreateApplication", "*", True),
+    ("emr-serverless:DeleteApplication", f"arn:aws:emr-serverless:us-east-1:{ACCOUNT}:/applications/*", True),
+    ("emr-serverless:GetApplication", f"arn:aws:emr-serverless:us-east-1:{ACCOUNT}:/applications/*", True),
+    ("emr-serverless:UpdateApplication", f"arn:aws:emr-serverless:us-east-1:{ACCOUNT}:/applications/*", False),
+    ("logs:CreateLogStream", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/vendedlogs/states/m:*", True),
+    ("logs:PutLogEvents", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/vendedlogs/states/m:*", True),
+    ("logs:DeleteLogGroup", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/vendedlogs/states/m:*", False),
+    ("s3:GetBucketLocation", "arn:aws:s3:::lake", True),  # Athena reads a queried table's location
+    ("s3:ListBucket", "arn:aws:s3:::lake", True),
+    ("kms:GenerateDataKey", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab", True),
+    ("kms:Decrypt", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab", True),
+    ("kms:Decrypt", f"arn:aws:kms:us-east-1:{OTHER}:key/1234abcd-12ab-34cd-56ef-1234567890ab", False),
+    ("kms:ScheduleKeyDeletion", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab", False),
 ])
 def test_the_default_ceiling(action: str, resource: str, expected: bool) -> None:
     assert inside(DEFAULT, action, resource) is expected

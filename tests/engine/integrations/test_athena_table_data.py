@@ -13,6 +13,7 @@ from sfn_iam import engine
 from sfn_iam.engine import facts
 from sfn_iam.engine.integrations.analytics import query_tables
 from sfn_iam.model import StateMachine
+from tests.engine.integrations.optimized_helpers import assert_requests
 from tests.helpers import ACCOUNT, REGION, SM_ARN, assert_allows, assert_denies, task
 
 GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
@@ -87,3 +88,33 @@ def test_a_query_built_from_literals_names_its_tables_too() -> None:
     p = plan(query("{% 'SELECT * FROM ' & 'orders' %}", jsonata=True),
              sales__orders=facts.table_location("s3://lake/sales/orders/"))
     assert_allows(p, "s3:GetObject", "arn:aws:s3:::lake/sales/orders/x")
+
+
+SDK = "arn:aws:states:::aws-sdk:athena:startQueryExecution"
+
+
+def test_the_sdk_form_reads_a_queried_table_on_its_location_as_the_optimized_one_does() -> None:
+    """aws-sdk:athena:startQueryExecution is the same request: the same catalog reads and table data."""
+    params = query("SELECT * FROM orders")["States"]["T"]["Parameters"]
+    location = facts.table_location("s3://lake/sales/orders")
+    sdk = plan(task(SDK, params), sales__orders=location)
+    optimized = plan(task("arn:aws:states:::athena:startQueryExecution", params), sales__orders=location)
+    for p in (sdk, optimized):
+        assert_allows(p, "s3:GetObject", "arn:aws:s3:::lake/sales/orders/part-0001.parquet")
+        assert_denies(p, "s3:GetObject", "arn:aws:s3:::lake/crm/customers/part-0001.parquet")
+        assert_allows(p, "s3:ListBucket", "arn:aws:s3:::lake", {"s3:prefix": "sales/orders/"})
+        assert_denies(p, "s3:ListBucket", "arn:aws:s3:::lake", {"s3:prefix": "crm/"})
+        assert_allows(p, "glue:GetTable", f"{GLUE}:table/sales/orders")
+        assert_denies(p, "glue:CreateTable", f"{GLUE}:table/sales/orders")  # a read-only query writes no catalog
+    assert {r.action for r in sdk.granted} - {r.action for r in optimized.granted} == set()
+    ctas = {**params, "QueryString": "CREATE TABLE x AS SELECT * FROM orders"}
+    ddl = plan(task(SDK, ctas), sales__orders=location)
+    assert_requests(ddl, "glue:CreateTable", f"{GLUE}:table/sales/x")  # (the wildcard rule decides, as below)
+    same = plan(task("arn:aws:states:::athena:startQueryExecution", ctas), sales__orders=location)
+    assert {(r.action, r.resource) for r in ddl.requirements if r.service == "glue"} == {
+        (r.action, r.resource) for r in same.requirements if r.service == "glue"}
+    assert {(r.action, r.resource) for r in ddl.granted if r.service == "glue"} == {
+        (r.action, r.resource) for r in same.granted if r.service == "glue"}
+    unnamed = plan(task(SDK, {**params, "QueryString.$": "$.sql"}))
+    assert any(f.code == "OUT_OF_BAND_PERMISSION" and "name the tables literally" in f.message
+               for f in unnamed.findings)

@@ -1,8 +1,8 @@
 """Resources a machine creates and then acts on by their run-time ID (create a cluster, run steps, terminate it):
 the IDs are generated, a literal tag the creating state sets marks them; and the tags a creation sets.
 
-The tag-scoped grants on cluster/* and /applications/* are what the handlers request (``plan.requirements``); the
-deny-list's wildcard rule does not yet accept a tag condition as a scope, so these tests read the requirements."""
+The tag-scoped grants on cluster/* and /applications/* pass the guardrails because the same machine creates the
+resources with that tag (guardrails.shape.created_tags): these tests read the policy written, request by request."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.engine.integrations.optimized_helpers import assert_not_requested, assert_requests
-from tests.helpers import ACCOUNT, REGION, assert_allows, codes, plan_for
+from tests.engine.integrations.optimized_helpers import assert_requests
+from tests.helpers import ACCOUNT, REGION, assert_allows, assert_denies, codes, plan_for
 
 EMR = f"arn:aws:elasticmapreduce:{REGION}:{ACCOUNT}"
 APPS = f"arn:aws:emr-serverless:{REGION}:{ACCOUNT}:/applications"
@@ -49,11 +49,11 @@ OWNED = {"elasticmapreduce:ResourceTag/owner": "etl"}
                                      "arn:aws:states:::aws-sdk:emr:runJobFlow"])
 def test_terminating_the_cluster_the_machine_created_is_scoped_by_the_tag_it_sets(creator: str) -> None:
     plan = plan_for(machine(create_cluster([{"Key": "owner", "Value": "etl"}], creator), TERMINATE))
-    assert_requests(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-GENERATED", OWNED)
-    assert_not_requested(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-GENERATED",
+    assert_allows(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-GENERATED", OWNED)
+    assert_denies(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-GENERATED",
                          {"elasticmapreduce:ResourceTag/owner": "other"})
-    assert_not_requested(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-GENERATED")
-    assert_not_requested(plan, "elasticmapreduce:TerminateJobFlows",
+    assert_denies(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-GENERATED")
+    assert_denies(plan, "elasticmapreduce:TerminateJobFlows",
                          f"arn:aws:elasticmapreduce:{REGION}:999999999999:cluster/j-GENERATED", OWNED)
 
 
@@ -62,8 +62,8 @@ def test_steps_on_the_created_cluster_are_scoped_by_its_tag_too() -> None:
                             ("Step", "arn:aws:states:::elasticmapreduce:addStep.sync",
                              {"ClusterId.$": "$.ClusterId", "Step": {"Name": "s"}}), TERMINATE))
     for action in ("elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeStep"):
-        assert_requests(plan, action, f"{EMR}:cluster/j-GENERATED", OWNED)
-        assert_not_requested(plan, action, f"{EMR}:cluster/j-GENERATED")
+        assert_allows(plan, action, f"{EMR}:cluster/j-GENERATED", OWNED)
+        assert_denies(plan, action, f"{EMR}:cluster/j-GENERATED")
 
 
 def test_only_the_tags_every_creator_sets_scope_the_grant() -> None:
@@ -72,23 +72,27 @@ def test_only_the_tags_every_creator_sets_scope_the_grant() -> None:
         ("Again", "arn:aws:states:::elasticmapreduce:createCluster",
          {"Name": "d", **ROLES, "Tags": [{"Key": "owner", "Value": "etl"}, {"Key": "team", "Value": "b"}]}),
         TERMINATE))
-    assert_requests(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-1", {**OWNED,
+    assert_allows(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-1", {**OWNED,
                     "elasticmapreduce:ResourceTag/team": "b"})
-    assert_not_requested(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-1",
+    assert_denies(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-1",
                          {"elasticmapreduce:ResourceTag/team": "a"})
 
 
 @pytest.mark.parametrize("tags", [None, [{"Key": "owner", "Value.$": "$.owner"}]])
 def test_without_a_literal_tag_the_terminate_is_unscoped_and_says_how_to_scope_it(tags: Any) -> None:
-    plan = plan_for(machine(create_cluster(tags), TERMINATE))
+    plan = plan_for(machine(create_cluster(tags, "arn:aws:states:::elasticmapreduce:createCluster"), TERMINATE))
     messages = [f.message for f in plan.findings if f.code == "DYNAMIC_RESOURCE" and f.path == "States.Terminate"]
     assert any("sets no literal tag" in m for m in messages), messages
+    # requested on every cluster of the account, which the wildcard rule refuses (EMR is a sensitive service)
     assert_requests(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-1")
+    assert_denies(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-1")
+    assert any(f.code == "WILDCARD_WRITE" and f.path == "States.Terminate" for f in plan.findings)
 
 
 def test_a_terminate_without_a_creator_in_the_machine_is_unchanged() -> None:
     plan = plan_for(machine(TERMINATE))
     assert_requests(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-1")
+    assert_denies(plan, "elasticmapreduce:TerminateJobFlows", f"{EMR}:cluster/j-1")  # the wildcard rule
     assert not any("tag" in f.message for f in plan.findings)
 
 
@@ -106,12 +110,12 @@ def test_creating_a_cluster_with_tags_may_tag_it_with_those_keys_only(creator: s
     """RunJobFlow with Tags needs elasticmapreduce:AddTags (AWS CDK's EmrCreateCluster grants it with tags)."""
     plan = plan_for(machine(("Create", creator, {"Name": "c", **ROLES, "Tags": [{"Key": "owner", "Value": "etl"}]}),
                             jsonata=jsonata))
-    assert_requests(plan, "elasticmapreduce:AddTags", f"{EMR}:cluster/j-1", {"aws:TagKeys": ["owner"]})
-    assert_not_requested(plan, "elasticmapreduce:AddTags", f"{EMR}:cluster/j-1", {"aws:TagKeys": ["owner", "x"]})
-    assert_not_requested(plan, "elasticmapreduce:AddTags", f"arn:aws:elasticmapreduce:{REGION}:999999999999:"
+    assert_allows(plan, "elasticmapreduce:AddTags", f"{EMR}:cluster/j-1", {"aws:TagKeys": ["owner"]})
+    assert_denies(plan, "elasticmapreduce:AddTags", f"{EMR}:cluster/j-1", {"aws:TagKeys": ["owner", "x"]})
+    assert_denies(plan, "elasticmapreduce:AddTags", f"arn:aws:elasticmapreduce:{REGION}:999999999999:"
                                                          "cluster/j-1", {"aws:TagKeys": ["owner"]})
     untagged = plan_for(machine(("Create", creator, {"Name": "c", **ROLES})))
-    assert_not_requested(untagged, "elasticmapreduce:AddTags", f"{EMR}:cluster/j-1", {"aws:TagKeys": ["owner"]})
+    assert_denies(untagged, "elasticmapreduce:AddTags", f"{EMR}:cluster/j-1", {"aws:TagKeys": ["owner"]})
 
 
 def test_tags_whose_keys_are_known_at_run_time_only_tag_with_a_finding() -> None:
@@ -119,6 +123,11 @@ def test_tags_whose_keys_are_known_at_run_time_only_tag_with_a_finding() -> None
                              {"Name": "c", **ROLES, "Tags.$": "$.tags"})))
     assert_requests(plan, "elasticmapreduce:AddTags", f"{EMR}:cluster/j-1", {"aws:TagKeys": ["any"]})
     assert "DYNAMIC_RESOURCE" in codes(plan)
+    # tagging any cluster with any key is not tagging on create: refused, and the roles RunJobFlow would pass with it
+    assert_denies(plan, "elasticmapreduce:AddTags", f"{EMR}:cluster/j-1", {"aws:TagKeys": ["any"]})
+    assert "WILDCARD_WRITE" in codes(plan)
+    assert_denies(plan, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/EMR_DefaultRole",
+                  {"iam:PassedToService": "elasticmapreduce.amazonaws.com"})
 
 
 @pytest.mark.parametrize("creator", ["arn:aws:states:::emr-serverless:createApplication.sync",
@@ -129,12 +138,68 @@ def test_the_application_the_machine_created_is_acted_on_by_its_tag(creator: str
                                                   "ClientToken": "t", "Tags": {"owner": "etl"}}),
                             ("Act", f"arn:aws:states:::emr-serverless:{api}", {"ApplicationId.$": "$.id"})))
     action = "emr-serverless:" + api[0].upper() + api[1:].split(".")[0]
-    assert_requests(plan, action, f"{APPS}/00abc", {"aws:ResourceTag/owner": "etl"})
-    assert_not_requested(plan, action, f"{APPS}/00abc", {"aws:ResourceTag/owner": "x"})
-    assert_not_requested(plan, action, f"{APPS}/00abc")
+    assert_allows(plan, action, f"{APPS}/00abc", {"aws:ResourceTag/owner": "etl"})
+    assert_denies(plan, action, f"{APPS}/00abc", {"aws:ResourceTag/owner": "x"})
+    assert_denies(plan, action, f"{APPS}/00abc")
 
 
 def test_creating_an_application_is_authorized_on_star() -> None:
     plan = plan_for(machine(("Create", "arn:aws:states:::emr-serverless:createApplication",
                              {"Name": "a", "ReleaseLabel": "emr-6.9.0", "Type": "SPARK"})))
     assert_allows(plan, "emr-serverless:CreateApplication", "*")
+
+
+# --- the SDK forms of the same create -> act flows ----------------------------------------------------------------
+
+SDK_CLUSTER_CALLS = [
+    ("terminateJobFlows", {"JobFlowIds.$": "States.Array($.ClusterId)"}, "elasticmapreduce:TerminateJobFlows"),
+    ("addJobFlowSteps", {"JobFlowId.$": "$.ClusterId", "Steps": []}, "elasticmapreduce:AddJobFlowSteps"),
+    ("cancelSteps", {"ClusterId.$": "$.ClusterId", "StepIds": ["s-1"]}, "elasticmapreduce:CancelSteps"),
+    ("setTerminationProtection", {"JobFlowIds.$": "$.ids", "TerminationProtected": False},
+     "elasticmapreduce:SetTerminationProtection"),
+]
+
+
+@pytest.mark.parametrize("creator", ["arn:aws:states:::aws-sdk:emr:runJobFlow",
+                                     "arn:aws:states:::elasticmapreduce:createCluster"])
+@pytest.mark.parametrize(("api", "params", "action"), SDK_CLUSTER_CALLS)
+def test_sdk_cluster_calls_on_the_created_cluster_are_scoped_by_its_tag(creator: str, api: str,
+                                                                         params: dict[str, Any], action: str) -> None:
+    act = ("Act", f"arn:aws:states:::aws-sdk:emr:{api}", params)
+    plan = plan_for(machine(create_cluster([{"Key": "owner", "Value": "etl"}], creator), act))
+    assert_allows(plan, action, f"{EMR}:cluster/j-GENERATED", OWNED)
+    assert_denies(plan, action, f"{EMR}:cluster/j-GENERATED", {"elasticmapreduce:ResourceTag/owner": "other"})
+    assert_denies(plan, action, f"{EMR}:cluster/j-GENERATED")
+    assert any(f.path == "States.Act" and "carrying the tags" in f.message for f in plan.findings)
+    assert not any(f.path == "States.Act" and "narrowest pattern" in f.message for f in plan.findings)
+    # no tag to scope by: requested on every cluster, refused by the wildcard rule, with a finding saying what to set
+    untagged = plan_for(machine(create_cluster(None, creator), act))
+    assert_requests(untagged, action, f"{EMR}:cluster/j-GENERATED")
+    assert_denies(untagged, action, f"{EMR}:cluster/j-GENERATED")
+    assert any("sets no literal tag" in f.message for f in untagged.findings if f.path == "States.Act")
+    # no creator in the machine: unchanged (a cluster of the account, refused)
+    alone = plan_for(machine(act))
+    assert_requests(alone, action, f"{EMR}:cluster/j-GENERATED")
+    assert_denies(alone, action, f"{EMR}:cluster/j-GENERATED", OWNED)
+
+
+def test_an_sdk_read_of_a_cluster_is_not_narrowed_by_the_creators_tags() -> None:
+    plan = plan_for(machine(create_cluster([{"Key": "owner", "Value": "etl"}]),
+                            ("Act", "arn:aws:states:::aws-sdk:emr:describeCluster", {"ClusterId.$": "$.c"})))
+    assert_allows(plan, "elasticmapreduce:DescribeCluster", f"{EMR}:cluster/j-OTHER")
+
+
+@pytest.mark.parametrize("creator", ["arn:aws:states:::aws-sdk:emrserverless:createApplication",
+                                     "arn:aws:states:::emr-serverless:createApplication"])
+@pytest.mark.parametrize("api", ["startApplication", "stopApplication", "deleteApplication"])
+def test_sdk_application_calls_on_the_created_application_are_scoped_by_its_tag(creator: str, api: str) -> None:
+    create = ("Create", creator, {"Name": "a", "ReleaseLabel": "emr-6.9.0", "Type": "SPARK", "ClientToken": "t",
+                                  "Tags": {"owner": "etl"}})
+    act = ("Act", f"arn:aws:states:::aws-sdk:emrserverless:{api}", {"ApplicationId.$": "$.id"})
+    action = "emr-serverless:" + api[0].upper() + api[1:]
+    plan = plan_for(machine(create, act))
+    assert_allows(plan, action, f"{APPS}/00abc", {"aws:ResourceTag/owner": "etl"})
+    assert_denies(plan, action, f"{APPS}/00abc", {"aws:ResourceTag/owner": "x"})
+    assert_denies(plan, action, f"{APPS}/00abc")
+    alone = plan_for(machine(act))
+    assert_denies(alone, action, f"{APPS}/00abc", {"aws:ResourceTag/owner": "etl"})

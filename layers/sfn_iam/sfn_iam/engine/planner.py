@@ -81,7 +81,8 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
         credential_roles |= v_roles
     reqs = valid_only(reqs, findings)
     guard = guard or guardrails.GuardPolicy()
-    granted, blocked = guardrails.apply(reqs, guard, credential_roles=credential_roles, account=ctx.account)
+    granted, blocked = guardrails.apply(reqs, guard, credential_roles=credential_roles, account=ctx.account,
+                                        patterns=sm.patterns)
     findings.extend(blocked)
     granted = _whole(reqs, granted, findings)
     # The keys of what is granted (not of what was refused): asked of the account, added when it answered, and
@@ -91,7 +92,8 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     keyed = facts.key_requirements(granted, known, patterns)
     if keyed:
         reqs.extend(keyed)
-        more, refused = guardrails.apply(keyed, guard, credential_roles=credential_roles, account=ctx.account)
+        more, refused = guardrails.apply(keyed, guard, credential_roles=credential_roles, account=ctx.account,
+                                         patterns=sm.patterns)
         granted.extend(more)
         findings.extend(refused)
     documents: list[dict[str, Any]] = []

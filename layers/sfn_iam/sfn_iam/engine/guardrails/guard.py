@@ -35,7 +35,15 @@ from sfn_iam.engine.guardrails.lists import (
     access_level,
 )
 from sfn_iam.engine.guardrails.roles import _ROLE_ACTIONS
-from sfn_iam.engine.guardrails.shape import _ACTION_RE, _exception, _literal, _wild, wildcard_problem
+from sfn_iam.engine.guardrails.shape import (
+    _ACTION_RE,
+    _exception,
+    _literal,
+    _wild,
+    created_tags,
+    generated_names,
+    wildcard_problem,
+)
 from sfn_iam.findings import Finding
 from sfn_iam.model import Condition, Requirement
 
@@ -110,7 +118,17 @@ KEEP: Final = ("", "")  # a decision: granted
 STOP: Final = ("stop", "")  # a decision: a run stop on a pattern, decided once the starts are known
 
 
-def _decide(req: Requirement, guard: GuardPolicy, roles: frozenset[str], account: str) -> tuple[str, str]:
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the wildcard rule reads of the whole plan: the generated names of resources the machine's template
+    creates (``StateMachine.patterns``, :func:`shape.generated_names`) and :func:`shape.created_tags`."""
+
+    patterns: frozenset[str] = frozenset()
+    created: frozenset[tuple[str, str]] = frozenset()
+
+
+def _decide(req: Requirement, guard: GuardPolicy, roles: frozenset[str], account: str, plan: _Plan = _Plan()
+            ) -> tuple[str, str]:
     """(finding code, why) for one requirement, :data:`KEEP` or :data:`STOP` (``why`` then says why it is a
     problem without its start). Depends on the path only for the documented exceptions that read it."""
     if not _ACTION_RE.match(req.action):
@@ -118,7 +136,7 @@ def _decide(req: Requirement, guard: GuardPolicy, roles: frozenset[str], account
     ceiling = guard.ceiling_for(account)
     verdict = ceiling.check(req)
     if not verdict.inside:
-        second = _second_line(req, guard, roles, account, explicit=False)
+        second = _second_line(req, guard, roles, account, plan, explicit=False)
         also = f" (the built-in lists refuse it too: {second[1]})" if second[0] not in ("", STOP[0]) else ""
         if verdict.denied:
             return "OUTSIDE_CEILING", f"{verdict.why}{also}; only narrowing that Deny statement would allow it"
@@ -126,11 +144,11 @@ def _decide(req: Requirement, guard: GuardPolicy, roles: frozenset[str], account
         approve = json.dumps(shown, separators=(",", ":"))
         return "OUTSIDE_CEILING", (f"{verdict.why}{also}; an administrator approves it by adding to the ceiling: "
                                    f"{approve}")
-    return _second_line(req, guard, roles, account, explicit=verdict.explicit)
+    return _second_line(req, guard, roles, account, plan, explicit=verdict.explicit)
 
 
-def _second_line(req: Requirement, guard: GuardPolicy, roles: frozenset[str], account: str, *, explicit: bool
-                 ) -> tuple[str, str]:
+def _second_line(req: Requirement, guard: GuardPolicy, roles: frozenset[str], account: str, plan: _Plan, *,
+                 explicit: bool) -> tuple[str, str]:
     """The documented exceptions, then (unless the deployment's own ceiling names the action: ``explicit``) the
     lists."""
     exception = _exception(req, roles)
@@ -147,7 +165,7 @@ def _second_line(req: Requirement, guard: GuardPolicy, roles: frozenset[str], ac
     if access_level(req.action) == PERMISSIONS_MANAGEMENT and req.action.lower() not in _pm_exceptions():
         return "BLOCKED_ACTION", ("the IAM reference classifies it as Permissions management (it changes who may "
                                   f"access a resource); never granted automatically{_HOW}")
-    problem = wildcard_problem(req, guard.sensitivity)
+    problem = wildcard_problem(req, guard.sensitivity, patterns=plan.patterns, created=plan.created)
     if problem is not None and guard.sensitivity.starts_of(req.action) and _in_account(req.resource, account):
         return STOP[0], problem
     if problem is not None:
@@ -163,7 +181,7 @@ _HOW = ("; if this deployment needs it, name the action in a ceiling of its own 
 
 
 def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: Iterable[str] = (),
-          account: str = "") -> tuple[list[Requirement], list[Finding]]:
+          account: str = "", patterns: Iterable[str] = ()) -> tuple[list[Requirement], list[Finding]]:
     """Split requirements into those that may be granted and findings for those refused.
 
     ``credential_roles`` are the role ARNs the definition names literally in Task ``Credentials`` fields
@@ -171,8 +189,15 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
     machine's account: a sensitive action (``sensitive_actions``: subscriptions, exports, run-as) on a resource of
     another account is refused (persistent exfiltration to a destination the attacker owns).
 
+    ``patterns`` are the generated names of resources the machine's own template creates (``StateMachine.patterns``):
+    the wildcard rule takes each for the one resource it names (``iam:PassRole`` stays literal-only). A cluster or
+    application action scoped by a tag the plan's own creating call sets is granted on the account's pattern
+    (:func:`shape.created_tags`).
+
     Each distinct (action, resource, conditions) is decided once: a definition repeats its grants state after state.
     """
+    reqs = list(reqs)
+    plan = _Plan(generated_names(patterns), created_tags(reqs))
     roles = frozenset(credential_roles)
     kept: list[Requirement] = []
     findings: dict[tuple[str, str, str], Finding] = {}
@@ -194,7 +219,7 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
         key = (req.action, req.resource, req.conditions, req.path if req.action.lower() in _PATHED else "")
         decision = decided.get(key)
         if decision is None:
-            decision = decided[key] = _decide(req, guard, roles, account)
+            decision = decided[key] = _decide(req, guard, roles, account, plan)
         code, why = decision
         if not code:
             kept.append(req)
@@ -213,8 +238,10 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
             refuse(req, "WILDCARD_WRITE", f"{problem} (a run stop is granted on a pattern only next to the start of "
                                           "its run in the same state)")
     # A role passed for a call that was refused (lambda:CreateFunction, cloudformation:CreateStack, a call outside the
-    # ceiling...) would only wait for another way to use it: the pass is refused with the call.
-    blocked_paths = {path for code, _, path in findings if code in ("BLOCKED_ACTION", "OUTSIDE_CEILING")}
+    # ceiling, ecs:RunTask on a pattern the wildcard rule refuses...) cannot work on its own and would only wait for
+    # another way to use it: the pass is refused with the call, whatever refused the call (a refused role is the
+    # pass's own refusal, not its call's: the state's other roles are decided on their own).
+    blocked_paths = {path for code, _, path in findings if code != "ROLE_NOT_PASSABLE"}
     if blocked_paths:
         still: list[Requirement] = []
         for req in kept:

@@ -52,17 +52,46 @@ def _identity(service: str, account: str, resource: str) -> str:
     return f"{m['type']}{m['sep']}{name}"
 
 
-@lru_cache(maxsize=4096)
-def covers_container(resource: str) -> bool:
+# The name pattern CloudFormation gives a resource created without a name (``STACK-LogicalId-*``, ``*-LogicalId-*``
+# when the stack's name is not known, ``LogicalId-*``; S3 lower-cased): "Name type",
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html. A logical ID is
+# alphanumeric (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resources-section-structure.html).
+_GENERATED_RE = re.compile(r"(?:\*-|[A-Za-z0-9][A-Za-z0-9-]*-)?[A-Za-z0-9]+-\*")
+_ONE = "\x00"  # what a generated-name pattern stands for: one name (no IAM pattern contains this character)
+
+
+def generated_names(patterns: Iterable[str]) -> frozenset[str]:
+    """The entries of ``patterns`` (``StateMachine.patterns``: the names of resources the machine's own template
+    creates) that have the shape of a generated name; anything else is not trusted to stand for one name."""
+    return frozenset(p for p in patterns if _GENERATED_RE.fullmatch(p))
+
+
+def covers_container(resource: str, patterns: frozenset[str] = frozenset()) -> bool:
     """Does IAM resource pattern ``resource`` cover more than one container identity?
 
     ``*``, anything that is not an ARN, a wildcard in partition/service/region/account, or a wildcard in the
     container's own name do; a wildcard below a literal container (``arn:aws:s3:::bucket/*``,
-    ``table/T/index/*``, ``function:F:*``, ``secret:NAME-??????``) does not.
+    ``table/T/index/*``, ``function:F:*``, ``secret:NAME-??????``) does not. ``patterns`` (see
+    :func:`generated_names`) are the generated names of resources the machine's own template creates: in the
+    resource part of an ARN each stands for the one resource it names (``table/shop-Orders-*`` is one table).
 
     >>> covers_container("arn:aws:s3:::known-bucket/*"), covers_container("arn:aws:s3:::*/data.csv")
     (False, True)
+    >>> covers_container("arn:aws:s3:::shop-data-*/*", frozenset({"shop-data-*"}))
+    False
     """
+    if patterns and _wild(resource):
+        parts = resource.split(":", 5)
+        if len(parts) == 6:
+            rest = parts[5]
+            for pattern in sorted(generated_names(patterns), key=len, reverse=True):
+                rest = rest.replace(pattern, _ONE)
+            resource = ":".join([*parts[:5], rest])
+    return _covers_container(resource)
+
+
+@lru_cache(maxsize=4096)
+def _covers_container(resource: str) -> bool:
     if not _wild(resource):
         return False
     parts = resource.split(":", 5)
@@ -101,10 +130,77 @@ def _condition_values(req: Requirement, key: str, operators: tuple[str, ...]) ->
     return [v for c in found for v in c.values]
 
 
-def _scoped_by_condition(req: Requirement) -> bool:
+# Resources a machine creates and then acts on by their generated ID, authorized on their tags: service -> (the
+# tag condition key's prefix, the pattern's resource part, the action that creates them, the actions a literal tag
+# may scope). EMR: "Use cluster tags for fine-grained access control"
+# (https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-fine-grained-cluster-access.html); EMR Serverless:
+# "Policies for tag-based access control" (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/security-iam-TBAC.html).
+_TAG_SCOPED: dict[str, tuple[str, str, str, frozenset[str]]] = {
+    "elasticmapreduce": ("elasticmapreduce:resourcetag/", "cluster/*", "elasticmapreduce:runjobflow", frozenset({
+        "elasticmapreduce:terminatejobflows", "elasticmapreduce:describecluster", "elasticmapreduce:addjobflowsteps",
+        "elasticmapreduce:describestep", "elasticmapreduce:cancelsteps", "elasticmapreduce:setterminationprotection",
+        "elasticmapreduce:modifyinstancefleet", "elasticmapreduce:listinstancefleets"})),
+    "emr-serverless": ("aws:resourcetag/", "/applications/*", "emr-serverless:createapplication", frozenset({
+        "emr-serverless:startapplication", "emr-serverless:stopapplication", "emr-serverless:deleteapplication",
+        "emr-serverless:getapplication"})),
+}
+ANY_KEY = "*"  # in created_tags: the machine creates such resources; which tag keys it sets is not in its grants
+
+
+def _one_account(resource: str, pattern: str) -> bool:
+    """``resource`` is ``pattern`` (the resource part) in one literal partition, service, Region and account."""
+    parts = resource.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and not any(_wild(p) or not p for p in parts[1:5]) \
+        and parts[5] == pattern
+
+
+def created_tags(reqs: Iterable[Requirement]) -> frozenset[tuple[str, str]]:
+    """(service, tag key lower-cased) for the resources a plan's requirements create with tags (see
+    :data:`_TAG_SCOPED`): EMR's tag-on-create (``elasticmapreduce:AddTags`` limited by ``aws:TagKeys`` beside
+    ``RunJobFlow``) names its keys; EMR Serverless' ``CreateApplication`` carries no key (:data:`ANY_KEY`)."""
+    # one prefix test per requirement (an action's service prefix is lower case: _ACTION_RE)
+    listed = [r for r in reqs if r.action.startswith(("elasticmapreduce:", "emr-serverless:"))]
+    creators = {r.action.lower() for r in listed}
+    out: set[tuple[str, str]] = set()
+    if "emr-serverless:createapplication" in creators:
+        out.add(("emr-serverless", ANY_KEY))
+    if "elasticmapreduce:runjobflow" in creators:
+        for r in listed:
+            if r.action.lower() == "elasticmapreduce:addtags":
+                out.update(("elasticmapreduce", k.lower()) for c in r.conditions
+                           if c.operator == "ForAllValues:StringEquals" and c.key.lower() == "aws:tagkeys"
+                           for k in c.values if _literal(k))
+    return frozenset(out)
+
+
+def _tag_scoped(req: Requirement, created: frozenset[tuple[str, str]]) -> bool:
+    """A cluster or application action on all of this account's (one account and Region, literal) clusters or
+    applications, limited by ``StringEquals`` to one literal value of a tag key the same machine sets when it creates
+    them: the resources it created (a tag it does not set would scope nothing of its own)."""
+    scope = _TAG_SCOPED.get(req.service)
+    if scope is None or req.action.lower() not in scope[3]:
+        return False
+    prefix, pattern, _, _ = scope
+    if not _one_account(req.resource, pattern):
+        return False
+    for c in req.conditions:
+        key = c.key.lower()
+        if (c.operator == "StringEquals" and key.startswith(prefix) and len(key) > len(prefix) and _literal(key)
+                and len(c.values) == 1 and c.values[0] and _literal(c.values[0])
+                and ({(req.service, key[len(prefix):]), (req.service, ANY_KEY)} & created)):
+            return True
+    return False
+
+
+def _scoped_by_condition(req: Requirement, created: frozenset[tuple[str, str]] = frozenset()) -> bool:
     """Conditions that pin a wildcard grant to this state machine's own data, to resources it creates, or (KMS) to
     the key one literal alias names: ``kms:RequestAlias`` (the request must use that alias) or
-    ``ForAnyValue:StringEquals kms:ResourceAliases`` (the key must carry that alias, whatever the request names)."""
+    ``ForAnyValue:StringEquals kms:ResourceAliases`` (the key must carry that alias, whatever the request names);
+    a tag the machine sets on what it creates (:func:`_tag_scoped`); tagging on create limited to literal tag keys
+    (``ForAllValues:StringEquals aws:TagKeys`` on ``elasticmapreduce:AddTags`` beside ``RunJobFlow``, which needs it
+    for its ``Tags``, as ``*:CreateAction`` limits other services' tagging to creation)."""
+    if _tag_scoped(req, created):
+        return True
     for c in req.conditions:
         key = c.key.lower()
         if not (c.values and all(_literal(v) for v in c.values)):
@@ -116,11 +212,18 @@ def _scoped_by_condition(req: Requirement) -> bool:
             return True
         if req.service == "kms" and c.operator == "ForAnyValue:StringEquals" and key == "kms:resourcealiases":
             return True
+        if (req.action.lower() == "elasticmapreduce:addtags" and _one_account(req.resource, "cluster/*")
+                and c.operator == "ForAllValues:StringEquals" and key == "aws:tagkeys"
+                and all(("elasticmapreduce", v.lower()) in created for v in c.values)):
+            return True  # created_tags: these keys are RunJobFlow's (the plan creates clusters with them)
     return False
 
 
-def wildcard_problem(req: Requirement, sensitivity: Sensitivity = SENSITIVITY) -> str | None:
-    """Why ``req`` falls under the wildcard rule, or ``None``."""
+def wildcard_problem(req: Requirement, sensitivity: Sensitivity = SENSITIVITY, *,
+                     patterns: frozenset[str] = frozenset(), created: frozenset[tuple[str, str]] = frozenset()
+                     ) -> str | None:
+    """Why ``req`` falls under the wildcard rule, or ``None``. ``patterns``: generated names that stand for one
+    resource each (:func:`covers_container`); ``created``: :func:`created_tags` of the plan ``req`` belongs to."""
     if not _wild(req.resource):
         return None  # a literal resource is never a wildcard problem, whatever the action (the common case)
     kind = access_class(req.action, sensitivity)
@@ -136,7 +239,7 @@ def wildcard_problem(req: Requirement, sensitivity: Sensitivity = SENSITIVITY) -
             req.service not in sensitivity.services
             or (req.resource == "*" and req.action.lower() in sensitivity.unscoped)):
         return None  # not sensitive, or an action with no resource types: "*" names no container
-    if not covers_container(req.resource) or _scoped_by_condition(req):
+    if not covers_container(req.resource, patterns) or _scoped_by_condition(req, created):
         return None
     what = ("reads secrets or credentials" if kind == "secret-read"
             else f"is sensitive ({_SENSITIVE_ACTIONS.get(req.action.lower(), 'listed in sensitive.json')})"

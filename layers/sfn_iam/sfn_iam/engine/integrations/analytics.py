@@ -122,7 +122,7 @@ def _query_output(call: Call, workgroup: str = "") -> None:
     call.allow(S3_OBJECT_ACTIONS, s3_arn(call, bucket, prefix, prefix=True), owner)
 
 
-def _catalog(call: Call) -> None:
+def catalog_access(call: Call) -> None:
     """Glue Data Catalog access; DDL and writes only when the query is not a literal read-only statement."""
     catalog = call.arn("glue", "catalog")
     # The SQL text may name any database or table: the catalog of this account and region. Each action only on the
@@ -141,7 +141,7 @@ def _catalog(call: Call) -> None:
         for action in GLUE_WRITE:
             call.allow(action, databases if action.endswith("Database") else tables)
     call.allow("lakeformation:GetDataAccess", "*")  # no resource-level permissions
-    _table_data(call, query)
+    table_data(call, query)
 
 
 # Athena reads a table's data in S3 with the caller's credentials (Athena user guide, "Access to Amazon S3":
@@ -175,7 +175,7 @@ def query_tables(query: str, database: str | None) -> list[tuple[str, str]] | No
     return list(found)
 
 
-def _table_data(call: Call, query: str | Dynamic | None) -> None:
+def table_data(call: Call, query: str | Dynamic | None) -> None:
     database = call.args.sub("QueryExecutionContext").get("Database")
     named = query_tables(query, database if isinstance(database, str) else None) if isinstance(query, str) else None
     if named is None:
@@ -224,7 +224,7 @@ def start_query(call: Call) -> None:
     if call.sync:
         call.allow(ATHENA_SYNC, workgroup)
     _query_output(call, workgroup)
-    _catalog(call)
+    catalog_access(call)
     # The result encryption key: the same generated data as aws-sdk:athena:startQueryExecution.
     for path, actions, via in (operation("athena", "startQueryExecution") or {}).get("k", ()):
         for value in values(call.args, path):

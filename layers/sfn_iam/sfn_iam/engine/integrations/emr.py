@@ -225,6 +225,46 @@ def _serverless(actions: tuple[str, ...]) -> list[str]:
     return [f"emr-serverless:{a}" for a in actions]
 
 
+# The SDK forms (aws-sdk:emr:terminateJobFlows, aws-sdk:emrserverless:stopApplication, ...) of the same actions: the
+# SDK table grants them on the account's pattern when the ID is only known at run time; in a machine that creates
+# such resources, the writes on that pattern are scoped by the creators' tags as the optimized forms are (a read on a
+# pattern is granted as it is: a standalone describe of another cluster keeps working).
+_SDK_CREATED: dict[str, tuple[str, str, str, str, frozenset[str]]] = {
+    "emr": (EMR_CLUSTER, "elasticmapreduce", "cluster/*", "elasticmapreduce:ResourceTag/", frozenset({
+        "elasticmapreduce:terminatejobflows", "elasticmapreduce:addjobflowsteps", "elasticmapreduce:cancelsteps",
+        "elasticmapreduce:setterminationprotection", "elasticmapreduce:modifyinstancefleet"})),
+    "emrserverless": (EMR_SERVERLESS_APPLICATION, "emr-serverless", "/applications/*", "aws:ResourceTag/", frozenset({
+        "emr-serverless:startapplication", "emr-serverless:stopapplication", "emr-serverless:deleteapplication"})),
+}
+
+
+def sdk_created(call: Call, service: str, since: int, noted: int) -> None:
+    """Scope what an SDK call of ``service`` required since index ``since`` of ``call.requirements`` on the
+    account's pattern by the tags the machine's creators set (findings since ``noted`` that only named the pattern
+    are replaced by the scoped one); nothing changes when the machine creates no such resource."""
+    spec = _SDK_CREATED.get(service)
+    if spec is None or spec[0] not in call.created:
+        return
+    kind, prefix, resource, key_prefix, actions = spec
+    pattern = call.arn(prefix, resource)
+    mine = call.requirements[since:]
+    hits = [r for r in mine if r.resource == pattern and not r.conditions and r.action.lower() in actions]
+    if not hits:
+        return
+    what = "ClusterId" if service == "emr" else "ApplicationId"
+    creator = "runJobFlow" if service == "emr" else "createApplication"
+    before = len(call.findings)
+    scoped = created_scope(call, kind, what, key_prefix, pattern, creator)  # its finding says how to scope it
+    if scoped is None or not scoped[1]:
+        return  # no tag every creator sets: the pattern stays, and so does the wildcard rule's verdict on it
+    del call.requirements[since:]
+    call.requirements.extend(r for r in mine if r not in hits)
+    for r in hits:
+        call.allow(r.action, pattern, *scoped[1])
+    call.findings[noted:before] = [f for f in call.findings[noted:before]
+                                   if not (f.code == "DYNAMIC_RESOURCE" and pattern in f.message)]
+
+
 @register("emr-serverless", "createApplication", patterns=(REQUEST_RESPONSE, SYNC))
 def create_application(call: Call) -> None:
     # CreateApplication has no resource type in the Service Authorization Reference

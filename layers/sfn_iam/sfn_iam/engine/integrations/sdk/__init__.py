@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from sfn_iam.engine.integrations.base import Call
 from sfn_iam.engine.integrations.common import caller_key
+from sfn_iam.engine.integrations.emr import sdk_created
 from sfn_iam.engine.integrations.sdk.handlers import HANDLERS
 from sfn_iam.engine.integrations.sdk.scoping import _values as values
 from sfn_iam.engine.integrations.sdk.scoping import generic, pass_role, s3_dependent, scope
@@ -47,10 +48,13 @@ def requirements(call: Call, service: str, api: str) -> None:
         return
     if "q" in op:
         call.finding("UNKNOWN_ACTION", f"{where}: {op['q']} is not an IAM action the reference knows; not granted")
+    since, noted = len(call.requirements), len(call.findings)
     if "h" in op:
         HANDLERS[op["h"]](call, op)
     else:
         generic(call, op)
+    if call.created:
+        sdk_created(call, service.lower(), since, noted)
     for path, principal, *by_name in op.get("p", ()):
         pass_role(call, path, principal, bool(by_name))
     if "s" in op:
