@@ -26,11 +26,11 @@ second line (``lists.py``, ``shape.py``'s wildcard rule) does not refuse it agai
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Final
 
 from sfn_iam.engine.guardrails.lists import (
@@ -309,8 +309,8 @@ def extended(ceiling: Ceiling, statements: Iterable[Mapping[str, Any]], *, sourc
 # --- the default -----------------------------------------------------------------------------------------------
 
 def _source_settings() -> dict[str, Any]:
-    raw: dict[str, Any] = json.loads(resources.files(__package__).joinpath("data/ceiling.json")
-                                     .read_text(encoding="utf-8"))
+    with open(os.path.join(os.path.dirname(__file__), "data", "ceiling.json"), encoding="utf-8") as handle:
+        raw: dict[str, Any] = json.load(handle)
     return raw
 
 

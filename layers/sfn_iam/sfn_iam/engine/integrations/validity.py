@@ -11,10 +11,10 @@ the reference does not know is left alone (``UNKNOWN_ACTION`` covers it where it
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Any
 
 from sfn_iam import arns
@@ -29,10 +29,11 @@ def _formats(prefix: str) -> Mapping[str, Any] | None:
     name = prefix.lower()
     if not name.replace("-", "").isalnum():
         return None
-    path = resources.files("sfn_iam.engine.integrations.sdk").joinpath("data", "arns", f"{name}.json")
-    if not path.is_file():
+    path = os.path.join(os.path.dirname(__file__), "sdk", "data", "arns", f"{name}.json")
+    if not os.path.isfile(path):
         return None
-    data: Mapping[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    with open(path, encoding="utf-8") as handle:
+        data: Mapping[str, Any] = json.load(handle)
     return data
 
 
