@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from sfn_iam.engine.guardrails import ceiling as ceilings
@@ -64,6 +64,9 @@ class GuardPolicy:
     sensitivity: Sensitivity = SENSITIVITY
     verified_roles: bool = False
     refused_roles: tuple[tuple[str, str], ...] = ()
+    # denied(action) remembered: a plan asks it once per distinct grant, and the answer depends on the action only
+    _denied: dict[str, DenyEntry | None] = field(default_factory=dict, init=False, repr=False, compare=False,
+                                                 hash=False)
 
     @classmethod
     def build(cls, extra_deny: Iterable[str] = (), allowed_services: Iterable[str] | None = None,
@@ -92,10 +95,9 @@ class GuardPolicy:
         return self.ceiling if self.ceiling is not None else ceilings.default(account=account)
 
     def denied(self, action: str) -> DenyEntry | None:
-        for entry in self.deny:
-            if entry.applies(action):
-                return entry
-        return None
+        if action not in self._denied:
+            self._denied[action] = next((entry for entry in self.deny if entry.applies(action)), None)
+        return self._denied[action]
 
 
 def _shown(resource: str) -> str:
