@@ -1,8 +1,8 @@
 """How many state machines of a folder of SAM/CloudFormation projects get a complete policy from the CLI.
 
 A policy is *complete* when no grant is withheld for want of a name the template holds: no refused or unscoped
-grant (``WILDCARD_WRITE``, ``PASSROLE_UNSCOPED``) in a machine whose template references a resource of the same
-template that the CLI could not name (an ``UNRESOLVED_REFERENCE`` naming one of the template's logical IDs).
+grant (``WILDCARD_READ``, ``WILDCARD_WRITE``, ``PASSROLE_UNSCOPED``) in a machine whose template references a
+resource of the same template that the CLI could not name (an ``UNRESOLVED_REFERENCE`` naming one of the template's logical IDs).
 Also counted: machines with any such unresolved reference (a grant widened to a pattern), and machines with any
 withheld grant at all.
 
@@ -25,7 +25,7 @@ try:  # the template's own facts (keys of its queues and topics, roles of its ta
 except ImportError:  # pragma: no cover - an older checkout, measured as it was
     template_facts = None  # type: ignore[assignment]
 
-WITHHELD = ("WILDCARD_WRITE", "PASSROLE_UNSCOPED")
+WITHHELD = ("WILDCARD_READ", "WILDCARD_WRITE", "PASSROLE_UNSCOPED")
 
 
 def _template_reference(machine: sources.Machine) -> bool:

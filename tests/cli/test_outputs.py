@@ -102,7 +102,7 @@ def test_sarif_has_the_required_structure(tmp_path: Path) -> None:
     (SARIF 2.1.0 §3.13-§3.27: version, runs[].tool.driver.name, results[].message.text, ruleId, locations)."""
     code, out, _ = run("policy", str(CFN), str(SAM), *CONTEXT, "--format", "sarif")
     sarif = json.loads(out)
-    assert code == 3  # the SAM machine's WILDCARD_WRITE is high: the default --fail-on
+    assert code == 3  # the SAM machine's WILDCARD_READ is high: the default --fail-on
     assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
     (run_,) = sarif["runs"]
     driver = run_["tool"]["driver"]
@@ -124,7 +124,7 @@ def test_sarif_has_the_required_structure(tmp_path: Path) -> None:
     assert lines == {19}  # the DefinitionSubstitutions entry left unknown (the states are in the DefinitionUri file)
     archive = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].rsplit("/", 1)[-1]:
                r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in run_["results"]
-               if r["ruleId"] == "WILDCARD_WRITE"}
+               if r["ruleId"] == "WILDCARD_READ"}
     assert archive == {"orders.asl.yaml": ARCHIVE_LINE}  # the line of the state it is about
     for rule in driver["rules"]:  # code scanning's ranking and the help link to the code's own entry
         assert float(rule["properties"]["security-severity"]) > 0
@@ -138,7 +138,7 @@ def test_junit_one_case_per_state_machine(tmp_path: Path) -> None:
     cases = suite.findall("testcase")
     assert len(cases) == 3 and suite.get("tests") == "3"
     failed = [c.get("name") for c in cases if c.find("failure") is not None]
-    assert failed == ["OrdersMachine"]  # WILDCARD_WRITE (high) on the unresolved bucket
+    assert failed == ["OrdersMachine"]  # WILDCARD_READ (high) on the unresolved bucket
     assert suite.get("failures") == "1" and code == 3
 
 
@@ -148,14 +148,14 @@ FIXTURES_DIR = SAM.parents[1]
 def test_config_file_suppresses_with_reason_and_adds_guardrails(tmp_path: Path) -> None:
     config = tmp_path / "pyproject.toml"
     config.write_text('[tool.sfn-iam]\nextra-denied-actions = ["sqs:SendMessage"]\n'
-                      '[[tool.sfn-iam.suppress]]\ncode = "WILDCARD_WRITE"\npath = "States.Archive"\n'
+                      '[[tool.sfn-iam.suppress]]\ncode = "WILDCARD_READ"\npath = "States.Archive"\n'
                       'reason = "the archive bucket is chosen at deploy time"\n')
     code, out, err = run("policy", str(SAM), *CONTEXT, "--format", "json", "--config", str(config))
     (r,) = json.loads(out)["results"]
     assert code == 3, err  # BLOCKED_ACTION (high) stays
-    assert "WILDCARD_WRITE" not in {f["code"] for f in r["findings"]}
+    assert "WILDCARD_READ" not in {f["code"] for f in r["findings"]}
     assert [(s["code"], s["reason"]) for s in r["suppressed"]] == [
-        ("WILDCARD_WRITE", "the archive bucket is chosen at deploy time")]
+        ("WILDCARD_READ", "the archive bucket is chosen at deploy time")]
     # the setting the ceiling replaced is translated into a Deny statement of the ceiling: refused as outside it
     refused = [f["message"] for f in r["findings"] if f["code"] == "OUTSIDE_CEILING"]
     assert any(m.startswith("sqs:SendMessage ") and "DeniedByThisDeployment" in m for m in refused), refused

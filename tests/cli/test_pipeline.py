@@ -450,8 +450,8 @@ def test_template_values_are_known_at_deploy_time_and_run_time_values_at_run_tim
                                             "Parameters": {"Bucket.$": "$.bucket", "Key": "k"}, "End": True}}}
     _, out, _ = run("policy", write(tmp_path, read, "read.json"), *CONTEXT, "--format", "json")
     said = {f["code"]: f["message"] for f in findings(out) if f["path"] == "States.T"}
-    assert "not granted" in said["WILDCARD_WRITE"]
-    assert said["DYNAMIC_RESOURCE"].endswith("granted only where the guardrails allow it (see WILDCARD_WRITE)")
+    assert "not granted" in said["WILDCARD_READ"] and "WILDCARD_WRITE" not in said  # a read is not called a write
+    assert said["DYNAMIC_RESOURCE"].endswith("granted only where the guardrails allow it (see WILDCARD_READ)")
 
 
 def test_json_is_one_object_even_for_a_usage_error() -> None:

@@ -46,7 +46,8 @@ PEER_OVERGRANTS: dict[tuple[str, str, str], str] = {
     ("lambda-invoke-dynamic-function-name-allowed-functions", "lambda:InvokeFunction", "*limited*"):
         "AllowedFunctions is a peer-only hint, not part of the Lambda API; the name is dynamic",
 }
-_REFUSALS = {"BLOCKED_ACTION", "BLOCKED_SERVICE", "WILDCARD_WRITE", "PASSROLE_UNSCOPED", "OUTSIDE_CEILING"}
+_REFUSALS = {"BLOCKED_ACTION", "BLOCKED_SERVICE", "WILDCARD_READ", "WILDCARD_WRITE", "PASSROLE_UNSCOPED",
+             "OUTSIDE_CEILING"}
 _SYNC_EXECUTION = "StartSyncExecution returns the result in its response: no polling, no managed rule"
 _ECS_CALLBACK = "the ECS managed rule serves .sync only; a callback task is completed by the worker's token"
 _ATHENA_CATALOG = "Athena checks athena:GetDataCatalog on data catalogs, never on a workgroup ARN"

@@ -39,6 +39,7 @@ CODES: dict[str, Severity] = {
     "BLOCKED_ACTION": Severity.HIGH,  # a deny-listed action was requested: not granted
     "OUTSIDE_CEILING": Severity.HIGH,  # the ceiling does not allow the grant: not granted; the finding says how to
     # approve it (the statement to add to the ceiling), and the outcome's documents carry the proposal
+    "WILDCARD_READ": Severity.HIGH,  # a secret read (Read/List in the IAM reference) on such a wildcard: refused
     "WILDCARD_WRITE": Severity.HIGH,  # a sensitive write or a secret read on a container-covering wildcard: refused
     "NO_PERMISSIONS": Severity.INFO,  # the state machine needs no permissions at all
     "DEFINITION_ERROR": Severity.HIGH,  # the definition is structurally broken in places

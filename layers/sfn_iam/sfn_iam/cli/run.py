@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 _WITHHOLDING = {
     "BLOCKED_ACTION": "a reviewed grant outside sfn-iam (the action is on the deny-list)",
     "BLOCKED_SERVICE": "a reviewed grant outside sfn-iam, or the service in the allowed services",
+    "WILDCARD_READ": "the resource's literal name (a --parameter, a named resource, or a literal in the definition)",
     "WILDCARD_WRITE": "the resource's literal name (a --parameter, a named resource, or a literal in the definition)",
     "ROLE_NOT_PASSABLE": "a role that may be passed, or a reviewed grant outside sfn-iam",
     "PASSROLE_UNSCOPED": "the role's literal ARN in the definition (or a --parameter for it)",

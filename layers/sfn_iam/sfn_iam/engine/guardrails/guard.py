@@ -116,6 +116,7 @@ def _other_account(resource: str, account: str) -> bool:
     return len(parts) == 6 and parts[0] == "arn" and parts[4] not in ("", account, "aws")
 
 
+_READ_LEVELS: Final = frozenset({"Read", "List"})
 KEEP: Final = ("", "")  # a decision: granted
 STOP: Final = ("stop", "")  # a decision: a run stop on a pattern, decided once the starts are known
 
@@ -170,8 +171,8 @@ def _second_line(req: Requirement, guard: GuardPolicy, roles: frozenset[str], ac
     problem = wildcard_problem(req, guard.sensitivity, patterns=plan.patterns, created=plan.created)
     if problem is not None and guard.sensitivity.starts_of(req.action) and _in_account(req.resource, account):
         return STOP[0], problem
-    if problem is not None:
-        return "WILDCARD_WRITE", problem
+    if problem is not None:  # a secret read is refused as a read: the code says which kind of access was withheld
+        return ("WILDCARD_READ" if access_level(req.action) in _READ_LEVELS else "WILDCARD_WRITE"), problem
     if account and req.action.lower() in guard.sensitivity.actions and _other_account(req.resource, account):
         return "BLOCKED_ACTION", ("a sensitive action on another account's resource (a destination outside this "
                                   f"account keeps receiving data){_HOW}")
