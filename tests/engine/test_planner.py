@@ -85,3 +85,41 @@ def test_a_plan_cannot_be_changed_after_it_was_made() -> None:
     plan = plan_for(_publish(TOPIC))
     with pytest.raises(dataclasses.FrozenInstanceError):
         plan.documents = ()  # type: ignore[misc]
+
+
+# -- a Task repeated in many states is mapped once (engine.planner._derive) ----------------------------------------
+INVOKE = "arn:aws:states:::lambda:invoke"
+FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
+
+
+def _states(**tasks: dict[str, object]) -> dict[str, object]:
+    return {"StartAt": next(iter(tasks)), "States": {name: {"Type": "Task", "Resource": INVOKE, **spec, "End": True}
+                                                     for name, spec in tasks.items()}}
+
+
+def test_a_repeated_task_is_granted_and_reported_under_each_of_its_own_paths() -> None:
+    same = {"Parameters": {"FunctionName.$": "$.fn", "Payload.$": "$"}}  # a run-time name: a finding each time
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=_states(A=same, B=same, C=dict(same))))
+    assert [r.path for r in plan.requirements] == ["States.A", "States.B", "States.C"]
+    assert {r.resource for r in plan.requirements} == {FUNCTION + "*"}
+    assert [(f.code, f.path) for f in plan.findings if f.code == "DYNAMIC_RESOURCE"] == [
+        ("DYNAMIC_RESOURCE", "States.A"), ("DYNAMIC_RESOURCE", "States.B"), ("DYNAMIC_RESOURCE", "States.C")]
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ({"Parameters": {"FunctionName": "true"}}, {"Parameters": {"FunctionName": True}}),  # text or a JSON boolean
+    ({"Parameters": {"FunctionName": "f", "Qualifier": "1.0"}},
+     {"Parameters": {"FunctionName": "f", "Qualifier": 1.0}}),
+    ({}, {"Parameters": None}),  # no Parameters sends the input (run time); null sends nothing
+    ({"Parameters": {"FunctionName": "f"}}, {"Parameters": {"FunctionName": "f"}, "QueryLanguage": "JSONata"}),
+    ({"Parameters": {"FunctionName": "f"}}, {"Parameters": {"FunctionName": "f"}, "Credentials": {"RoleArn": ROLE}}),
+])
+def test_tasks_that_differ_in_a_value_type_language_or_credentials_are_each_mapped(
+        first: dict[str, object], second: dict[str, object]) -> None:
+    alone = [engine.plan(StateMachine(arn=SM_ARN, definition=_states(A=spec))) for spec in (first, second)]
+    both = engine.plan(StateMachine(arn=SM_ARN, definition=_states(A=first, B=second)))
+    expected = [(r.action, r.resource) for r in alone[0].requirements]
+    expected += [(r.action, r.resource) for r in alone[1].requirements]
+    assert [(r.action, r.resource) for r in both.requirements] == expected
+    assert {(f.code, f.message) for f in both.findings if f.path == "States.B"} == {
+        (f.code, f.message) for f in alone[1].findings if f.path == "States.A"}
