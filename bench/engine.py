@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python bench/engine.py   (prints numbers; targets: 1 MB < 100 ms and <= 3x json.loads of the same
 text in the same process; the corpus median not above the last measured one; CLI < 300 ms). The ratio moves with
-the machine's load (json.loads slows less than the engine does on a busy machine): compare figures measured in
-paired runs, as docs/performance.md describes.
+the machine's load (json.loads and the engine do not slow by the same factor on a busy machine): compare figures
+measured in paired runs, as docs/performance.md describes.
 """
 
 from __future__ import annotations
