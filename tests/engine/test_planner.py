@@ -123,3 +123,22 @@ def test_tasks_that_differ_in_a_value_type_language_or_credentials_are_each_mapp
     assert [(r.action, r.resource) for r in both.requirements] == expected
     assert {(f.code, f.message) for f in both.findings if f.path == "States.B"} == {
         (f.code, f.message) for f in alone[1].findings if f.path == "States.A"}
+
+
+def test_each_distinct_task_goes_through_the_integrations_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfn_iam.engine import planner
+
+    seen: list[str] = []
+    mapped = planner.requirements_for
+
+    def counted(node: object, *args: object, **kwargs: object) -> object:
+        seen.append(node.path)  # type: ignore[attr-defined]
+        return mapped(node, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(planner, "requirements_for", counted)
+    dynamic = {"Parameters": {"FunctionName.$": "$.fn"}}  # a finding as well as a grant
+    other = {"Parameters": {"FunctionName": "f"}}
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=_states(A=dynamic, B=other, C=dynamic, D=other,
+                                                                   E=dict(dynamic))))
+    assert seen == ["States.A", "States.B"]
+    assert [r.path for r in plan.requirements] == ["States.A", "States.B", "States.C", "States.D", "States.E"]

@@ -6,7 +6,6 @@ logging, tracing and encryption, applies the guardrails and builds the policy do
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,18 +82,16 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
 
 _TaskKey = tuple[bool, str, str | None, str | None]
 _ABSENT = object()
+
+
 def _not_json(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-# The C encoder itself: json.dumps builds one per call, which costs more than encoding a small object does.
-_C_ENCODER = (c_make_encoder(None, _not_json, encode_basestring, None, ":", ",", False, False, True)
-              if c_make_encoder is not None else None)
-_PY_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=_not_json, separators=(",", ":"))
-
-
-def _encode(value: object) -> str:
-    return "".join(_C_ENCODER(value, 0)) if _C_ENCODER is not None else _PY_ENCODER.encode(value)
+# json's C encoder itself (json.dumps builds one per call, which costs more than encoding a small object does). A
+# Python without it maps every Task on its own.
+_ENCODER = (c_make_encoder(None, _not_json, encode_basestring, None, ":", ",", False, False, True)
+            if c_make_encoder is not None else None)
 
 
 def _task_key(node: asl.Node) -> _TaskKey | None:
@@ -103,7 +100,7 @@ def _task_key(node: asl.Node) -> _TaskKey | None:
     apart; ``None`` when absent). ``None`` for other nodes and for values that are not JSON: those are always mapped
     on their own. (A number used as a key, possible in a YAML template only, reads as its text: no integration reads
     a parameter named by digits, ``true`` or ``null``.)"""
-    if node.kind != "task":
+    if node.kind != "task" or _ENCODER is None:
         return None
     state = node.state
     resource = state.get("Resource")
@@ -112,8 +109,8 @@ def _task_key(node: asl.Node) -> _TaskKey | None:
     args = state.get("Arguments" if node.jsonata else "Parameters", _ABSENT)
     credentials = state.get("Credentials", _ABSENT)
     try:
-        return (node.jsonata, resource, None if args is _ABSENT else _encode(args),
-                None if credentials is _ABSENT else _encode(credentials))
+        return (node.jsonata, resource, None if args is _ABSENT else "".join(_ENCODER(args, 0)),
+                None if credentials is _ABSENT else "".join(_ENCODER(credentials, 0)))
     except (TypeError, ValueError, RecursionError):
         return None
 
