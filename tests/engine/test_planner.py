@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from sfn_iam import engine
+from sfn_iam.engine.guardrails import GuardPolicy, ceiling
 from sfn_iam.model import StateMachine
 from tests.helpers import ACCOUNT, REGION, SM_ARN, assert_allows, assert_denies, codes, plan_for, task
 
@@ -142,3 +143,26 @@ def test_each_distinct_task_goes_through_the_integrations_once(monkeypatch: pyte
                                                                    E=dict(dynamic))))
     assert seen == ["States.A", "States.B"]
     assert [r.path for r in plan.requirements] == ["States.A", "States.B", "States.C", "States.D", "States.E"]
+
+
+# -- a request granted whole or not at all (planner._whole) looks at resource types, not resources -----------------
+def _ceiling(*statements: dict[str, object]) -> GuardPolicy:
+    return GuardPolicy(ceiling.parse({"Statement": list(statements)}, source="test administrator"))
+
+
+def test_a_refused_resource_takes_nothing_of_its_own_type_away() -> None:
+    # $LATEST is authorized on the function and on its $LATEST ARN, both functions: refusing one keeps the other
+    guard = _ceiling({"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": FUNCTION + "f"})
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=_states(
+        A={"Parameters": {"FunctionName": "f", "Qualifier": "$LATEST"}})), guard)
+    assert [(r.action, r.resource) for r in plan.granted] == [("lambda:InvokeFunction", FUNCTION + "f")]
+    assert not any("no part of it is granted" in f.message for f in plan.findings)
+
+
+def test_a_request_refused_on_every_resource_gets_no_finding_about_its_other_parts() -> None:
+    guard = _ceiling({"Effect": "Allow", "Action": "athena:*", "Resource": "*"})  # no Glue at all
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=task("arn:aws:states:::athena:startQueryExecution", {
+        "QueryString": "SELECT 1", "WorkGroup": "primary", "QueryExecutionContext": {"Database": "db"}})), guard)
+    assert not any(r.action.startswith("glue:") for r in plan.granted)
+    assert any(f.code == "OUTSIDE_CEILING" and f.message.startswith("glue:") for f in plan.findings)
+    assert not any("no part of it is granted" in f.message for f in plan.findings)
