@@ -166,3 +166,18 @@ def test_a_request_refused_on_every_resource_gets_no_finding_about_its_other_par
     assert not any(r.action.startswith("glue:") for r in plan.granted)
     assert any(f.code == "OUTSIDE_CEILING" and f.message.startswith("glue:") for f in plan.findings)
     assert not any("no part of it is granted" in f.message for f in plan.findings)
+
+
+def test_only_tasks_are_mapped_once_a_map_reader_with_a_tasks_resource_and_arguments_is_its_own() -> None:
+    get_object = "arn:aws:states:::s3:getObject"
+    arguments = {"Bucket": "items", "Key": "list.json"}
+    definition = {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": get_object, "Parameters": arguments, "Next": "M"},  # not a Task integration
+        "M": {"Type": "Map", "ItemReader": {"Resource": get_object, "Parameters": arguments},
+              "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "End": True}}}
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=definition))
+    assert ("s3:GetObject", "arn:aws:s3:::items/list.json", "States.M.ItemReader") in {
+        (r.action, r.resource, r.path) for r in plan.granted}
+    assert {(f.code, f.path) for f in plan.findings if f.code == "UNKNOWN_INTEGRATION"} == {
+        ("UNKNOWN_INTEGRATION", "States.T")}
