@@ -1,6 +1,9 @@
 """Engine benchmarks: corpus median, a 1 MB definition (time, peak memory, ratio to json.loads), CLI process time.
 
-Run: .venv/bin/python bench/engine.py   (prints numbers; targets: 1 MB < 100 ms and < 5x json.loads; CLI < 300 ms)
+Run: .venv/bin/python bench/engine.py   (prints numbers; targets: 1 MB < 100 ms and <= 3x json.loads of the same
+text in the same process; the corpus median not above the last measured one; CLI < 300 ms). The ratio moves with
+the machine's load (json.loads and the engine do not slow by the same factor on a busy machine): compare figures
+measured in paired runs, as docs/performance.md describes.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def one_megabyte() -> None:
     tracemalloc.stop()
     print(f"1 MB definition: {len(text):,} bytes, {n_states:,} states, {len(plan.documents)} policy documents")
     print(f"  engine.plan (parse included): {t_plan:.1f} ms median; json.loads alone: {t_json:.1f} ms; "
-          f"ratio {t_plan / t_json:.2f}x (target < 100 ms and < 5x)")
+          f"ratio {t_plan / t_json:.2f}x (target < 100 ms and <= 3x)")
     print(f"  peak traced memory during plan: {peak / 1e6:.1f} MB (text itself {len(text) / 1e6:.1f} MB)")
 
 

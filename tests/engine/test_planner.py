@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from sfn_iam import engine
+from sfn_iam.engine.guardrails import GuardPolicy, ceiling
 from sfn_iam.model import StateMachine
 from tests.helpers import ACCOUNT, REGION, SM_ARN, assert_allows, assert_denies, codes, plan_for, task
 
@@ -85,3 +86,98 @@ def test_a_plan_cannot_be_changed_after_it_was_made() -> None:
     plan = plan_for(_publish(TOPIC))
     with pytest.raises(dataclasses.FrozenInstanceError):
         plan.documents = ()  # type: ignore[misc]
+
+
+# -- a Task repeated in many states is mapped once (engine.planner._derive) ----------------------------------------
+INVOKE = "arn:aws:states:::lambda:invoke"
+FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
+
+
+def _states(**tasks: dict[str, object]) -> dict[str, object]:
+    return {"StartAt": next(iter(tasks)), "States": {name: {"Type": "Task", "Resource": INVOKE, **spec, "End": True}
+                                                     for name, spec in tasks.items()}}
+
+
+def test_a_repeated_task_is_granted_and_reported_under_each_of_its_own_paths() -> None:
+    same = {"Parameters": {"FunctionName.$": "$.fn", "Payload.$": "$"}}  # a run-time name: a finding each time
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=_states(A=same, B=same, C=dict(same))))
+    assert [r.path for r in plan.requirements] == ["States.A", "States.B", "States.C"]
+    assert {r.resource for r in plan.requirements} == {FUNCTION + "*"}
+    assert [(f.code, f.path) for f in plan.findings if f.code == "DYNAMIC_RESOURCE"] == [
+        ("DYNAMIC_RESOURCE", "States.A"), ("DYNAMIC_RESOURCE", "States.B"), ("DYNAMIC_RESOURCE", "States.C")]
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ({"Parameters": {"FunctionName": "true"}}, {"Parameters": {"FunctionName": True}}),  # text or a JSON boolean
+    ({"Parameters": {"FunctionName": "f", "Qualifier": "1.0"}},
+     {"Parameters": {"FunctionName": "f", "Qualifier": 1.0}}),
+    ({}, {"Parameters": None}),  # no Parameters sends the input (run time); null sends nothing
+    ({"Parameters": {"FunctionName": "f"}}, {"Parameters": {"FunctionName": "f"}, "QueryLanguage": "JSONata"}),
+    ({"Parameters": {"FunctionName": "f"}}, {"Parameters": {"FunctionName": "f"}, "Credentials": {"RoleArn": ROLE}}),
+])
+def test_tasks_that_differ_in_a_value_type_language_or_credentials_are_each_mapped(
+        first: dict[str, object], second: dict[str, object]) -> None:
+    alone = [engine.plan(StateMachine(arn=SM_ARN, definition=_states(A=spec))) for spec in (first, second)]
+    both = engine.plan(StateMachine(arn=SM_ARN, definition=_states(A=first, B=second)))
+    expected = [(r.action, r.resource) for r in alone[0].requirements]
+    expected += [(r.action, r.resource) for r in alone[1].requirements]
+    assert [(r.action, r.resource) for r in both.requirements] == expected
+    assert {(f.code, f.message) for f in both.findings if f.path == "States.B"} == {
+        (f.code, f.message) for f in alone[1].findings if f.path == "States.A"}
+
+
+def test_each_distinct_task_goes_through_the_integrations_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfn_iam.engine import planner
+
+    seen: list[str] = []
+    mapped = planner.requirements_for
+
+    def counted(node: object, *args: object, **kwargs: object) -> object:
+        seen.append(node.path)  # type: ignore[attr-defined]
+        return mapped(node, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(planner, "requirements_for", counted)
+    dynamic = {"Parameters": {"FunctionName.$": "$.fn"}}  # a finding as well as a grant
+    other = {"Parameters": {"FunctionName": "f"}}
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=_states(A=dynamic, B=other, C=dynamic, D=other,
+                                                                   E=dict(dynamic))))
+    assert seen == ["States.A", "States.B"]
+    assert [r.path for r in plan.requirements] == ["States.A", "States.B", "States.C", "States.D", "States.E"]
+
+
+# -- a request granted whole or not at all (planner._whole) looks at resource types, not resources -----------------
+def _ceiling(*statements: dict[str, object]) -> GuardPolicy:
+    return GuardPolicy(ceiling.parse({"Statement": list(statements)}, source="test administrator"))
+
+
+def test_a_refused_resource_takes_nothing_of_its_own_type_away() -> None:
+    # $LATEST is authorized on the function and on its $LATEST ARN, both functions: refusing one keeps the other
+    guard = _ceiling({"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": FUNCTION + "f"})
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=_states(
+        A={"Parameters": {"FunctionName": "f", "Qualifier": "$LATEST"}})), guard)
+    assert [(r.action, r.resource) for r in plan.granted] == [("lambda:InvokeFunction", FUNCTION + "f")]
+    assert not any("no part of it is granted" in f.message for f in plan.findings)
+
+
+def test_a_request_refused_on_every_resource_gets_no_finding_about_its_other_parts() -> None:
+    guard = _ceiling({"Effect": "Allow", "Action": "athena:*", "Resource": "*"})  # no Glue at all
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=task("arn:aws:states:::athena:startQueryExecution", {
+        "QueryString": "SELECT 1", "WorkGroup": "primary", "QueryExecutionContext": {"Database": "db"}})), guard)
+    assert not any(r.action.startswith("glue:") for r in plan.granted)
+    assert any(f.code == "OUTSIDE_CEILING" and f.message.startswith("glue:") for f in plan.findings)
+    assert not any("no part of it is granted" in f.message for f in plan.findings)
+
+
+def test_only_tasks_are_mapped_once_a_map_reader_with_a_tasks_resource_and_arguments_is_its_own() -> None:
+    get_object = "arn:aws:states:::s3:getObject"
+    arguments = {"Bucket": "items", "Key": "list.json"}
+    definition = {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": get_object, "Parameters": arguments, "Next": "M"},  # not a Task integration
+        "M": {"Type": "Map", "ItemReader": {"Resource": get_object, "Parameters": arguments},
+              "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "End": True}}}
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=definition))
+    assert ("s3:GetObject", "arn:aws:s3:::items/list.json", "States.M.ItemReader") in {
+        (r.action, r.resource, r.path) for r in plan.granted}
+    assert {(f.code, f.path) for f in plan.findings if f.code == "UNKNOWN_INTEGRATION"} == {
+        ("UNKNOWN_INTEGRATION", "States.T")}

@@ -12,8 +12,11 @@ def _compile(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     return re.compile(f"^{body}$", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
 
 
+@lru_cache(maxsize=16384)
 def matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
-    """Does IAM pattern ``pattern`` match ``value``? Resources are case-sensitive; actions are not."""
+    """Does IAM pattern ``pattern`` match ``value``? Resources are case-sensitive; actions are not.
+
+    Remembered: the guardrails ask the same (deny-list entry, action) pairs for every distinct grant of a plan."""
     if pattern == value or pattern == "*":
         return True
     if "*" not in pattern and "?" not in pattern:

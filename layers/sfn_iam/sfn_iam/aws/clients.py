@@ -7,14 +7,19 @@ service and, unless it is a "not found", fails the invocation so Lambda's retrie
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.exceptions import DataNotFoundError
+from botocore.loaders import JSONFileLoader, Loader
 
 from sfn_iam import __version__
 
@@ -31,6 +36,74 @@ RETRY_CONFIG = Config(
 )
 
 
+class _ServiceNames:
+    """What :meth:`Loader.list_available_services` answers, found out only as far as it is asked.
+
+    botocore asks it once per kind of model (``service-2``, ``endpoint-rule-set-1``) only whether the service of a
+    new client is among them; the answer lists every directory of its ~440 services (about 2,000 file system calls,
+    part of every cold start). Whether one service is there is what :meth:`Loader.list_api_versions` finds out in
+    that service's directory alone; the whole list is read only when someone iterates it (an error message)."""
+
+    def __init__(self, loader: FocusedLoader, type_name: str) -> None:
+        self._loader = loader
+        self._type_name = type_name
+        self._names: list[str] | None = None
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or os.sep in name:
+            return False
+        try:
+            return bool(self._loader.list_api_versions(name, self._type_name))
+        except DataNotFoundError:
+            return False
+
+    def _all(self) -> list[str]:
+        if self._names is None:
+            self._names = list(Loader.list_available_services(self._loader, self._type_name))
+        return self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+class _DictJsonFileLoader(JSONFileLoader):
+    """botocore's model files read into plain dicts. botocore reads them into ``OrderedDict`` objects, which costs
+    two to three times as much for the same content in the same order (a ``dict`` keeps insertion order:
+    https://docs.python.org/3/library/stdtypes.html#dict); the 1.2 MB endpoints file and the IAM and DynamoDB models
+    are most of a client's cost on a cold start."""
+
+    def _load_file(self, full_path: str, open_method: Callable[..., Any]) -> Any:
+        if not os.path.isfile(full_path):
+            return None
+        with open_method(full_path, "rb") as fp:
+            payload = fp.read().decode("utf-8")
+        return json.loads(payload)
+
+
+class FocusedLoader(Loader):
+    """botocore's data loader, except that a client for one service does not list the directories of all of them
+    (:class:`_ServiceNames`) and that models are read into plain dicts (:class:`_DictJsonFileLoader`). Every model
+    is still read from the same files, found the same way."""
+
+    FILE_LOADER_CLASS = _DictJsonFileLoader
+
+    def list_available_services(self, type_name: str) -> _ServiceNames:  # type: ignore[override]  # a Collection
+        return _ServiceNames(self, type_name)
+
+
+def new_session(**kwargs: Any) -> boto3.session.Session:
+    """A boto3 session whose clients are built with :class:`FocusedLoader` (``AWS_DATA_PATH`` honoured as botocore
+    does). Every client of one execution environment comes from one session (:func:`sfn_iam.aws.wiring.wire`)."""
+    core = botocore.session.get_session()
+    data_path = core.get_config_variable("data_path")
+    extra = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)] if data_path else None
+    core.register_component("data_loader", FocusedLoader(extra_search_paths=extra))
+    return boto3.session.Session(botocore_session=core, **kwargs)
+
+
 @dataclass(frozen=True, slots=True)
 class Clients:
     sfn: SFNClient
@@ -40,7 +113,7 @@ class Clients:
 
 def make_clients(session: boto3.session.Session | None = None, config: Config = RETRY_CONFIG) -> Clients:
     """Clients for Step Functions, IAM and EventBridge; ``AWS_ENDPOINT_URL`` (e.g. a moto server) is honoured."""
-    s = session or boto3.session.Session()
+    s = session or new_session()
     return Clients(
         sfn=s.client("stepfunctions", config=config),
         iam=s.client("iam", config=config),
@@ -99,4 +172,4 @@ def rate_limit(client: Any, bucket: TokenBucket) -> None:
 
 def make_client(service: str, session: boto3.session.Session | None = None, config: Config = RETRY_CONFIG) -> Any:
     """One more client with the same retry policy (the sweep's SNS and Security Hub clients, STS for the CLI)."""
-    return (session or boto3.session.Session()).client(service, config=config)  # type: ignore[call-overload]
+    return (session or new_session()).client(service, config=config)  # type: ignore[call-overload]

@@ -16,7 +16,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from sfn_iam.arns import partition_of_region
-from sfn_iam.aws.clients import RETRY_CONFIG, Clients, TokenBucket, make_client, make_clients, rate_limit
+from sfn_iam.aws.clients import RETRY_CONFIG, Clients, TokenBucket, make_client, make_clients, new_session, rate_limit
 from sfn_iam.aws.facts import AwsFacts
 from sfn_iam.aws.iam import IamRolePolicyStore
 from sfn_iam.aws.ledger import DynamoDbLedger
@@ -95,7 +95,7 @@ def wire(settings: Settings, session: boto3.session.Session | None = None,
 
     Every client comes from one session: botocore lists its data directories once per session and kind of model
     (about 100 ms in a Lambda's cold start), so a second session for the ledger or the facts would pay that again."""
-    session = session or boto3.session.Session()
+    session = session or new_session()
     clients = make_clients(session)
     region = clients.sfn.meta.region_name or DEFAULT_REGION
     partition = partition_of_region(region)
@@ -139,6 +139,6 @@ def account_facts(session: boto3.session.Session | None, region: str, iam: objec
     def client(service: str, in_region: str) -> object:
         if service == "iam" and iam is not None:
             return iam
-        return (session or boto3.session.Session()).client(  # type: ignore[call-overload]
+        return (session or new_session()).client(  # type: ignore[call-overload]
             service, region_name=in_region, config=RETRY_CONFIG)
     return AwsFacts(client, region)

@@ -333,4 +333,6 @@ def credentials_role(state: Mapping[str, Any], jsonata: bool) -> str | Dynamic |
     ``sts:AssumeRole`` may get) share.
     """
     credentials = state.get("Credentials")
+    if credentials is None:
+        return None  # the common case, decided before the (slower) Mapping check
     return Args(credentials, jsonata).get("RoleArn") if isinstance(credentials, Mapping) else None

@@ -136,7 +136,12 @@ def key_holder(requirement: Requirement, patterns: frozenset[str] = frozenset())
 def key_questions(requirements: Iterable[Requirement], patterns: frozenset[str] = frozenset()) -> list[Question]:
     """The key questions a list of requirements raises, in first-seen order."""
     seen: dict[Question, None] = {}
+    judged: set[tuple[str, str]] = set()  # a definition repeats its grants state after state: each judged once
     for req in requirements:
+        pair = (req.action, req.resource)
+        if pair in judged:
+            continue
+        judged.add(pair)
         holder = key_holder(req, patterns)
         if holder is not None:
             seen.setdefault(Question(ENCRYPTION_KEY, holder))
@@ -150,6 +155,8 @@ def key_requirements(requirements: Iterable[Requirement], facts: Facts, patterns
     alias (``arn:...:alias/NAME``: the CLI reads a template's KmsMasterKeyId) is granted on the keys of its account
     and Region that carry the alias (``kms:ResourceAliases``): IAM never authorizes a key through an alias ARN."""
     out: list[Requirement] = []
+    if not facts:
+        return out  # nothing answered: no key to grant (offline, or an account without customer-managed keys)
     for req in requirements:
         holder = key_holder(req, patterns)
         answer = facts.get(Question(ENCRYPTION_KEY, holder)) if holder else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from sfn_iam import arns
@@ -57,9 +58,61 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     nodes, findings = asl.walk(parse_definition(definition))
     reqs: list[Requirement] = []
     created = created_tags(nodes)
+    # A definition repeats its Tasks (the same call in many branches): each distinct Task is mapped once and its
+    # requirements, findings and questions are given again, under its own path, to every Task that repeats it.
+    mapped: dict[_TaskKey, tuple[list[Requirement], list[Finding], list[facts.Question]] | None] = {}
     for node in nodes:
+        key = _task_key(node)
+        done = mapped.get(key) if key is not None else None
+        if done is not None:
+            path = node.path
+            reqs.extend([Requirement(r.action, r.resource, r.conditions, path) for r in done[0]])
+            findings.extend([Finding(f.code, f.severity, f.message, path) for f in done[1]])
+            questions.extend(done[2])
+            continue
+        r0, f0, q0 = len(reqs), len(findings), len(questions)
         requirements_for(node, ctx, reqs, findings, known, questions, created, patterns)
+        if key is not None and key not in mapped:
+            out = reqs[r0:], findings[f0:], questions[q0:]
+            # only what carries this Task's path and nothing else of it can be given to another Task
+            mine = all(r.path == node.path for r in out[0]) and all(f.path == node.path for f in out[1])
+            mapped[key] = out if mine else None
     return reqs, findings, guardrails.credential_roles(nodes)
+
+
+_TaskKey = tuple[bool, str, str | None, str | None]
+_ABSENT = object()
+
+
+def _not_json(value: object) -> str:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# json's C encoder itself (json.dumps builds one per call, which costs more than encoding a small object does). A
+# Python without it maps every Task on its own.
+_ENCODER = (c_make_encoder(None, _not_json, encode_basestring, None, ":", ",", False, False, True)
+            if c_make_encoder is not None else None)
+
+
+def _task_key(node: asl.Node) -> _TaskKey | None:
+    """What a Task's requirements depend on besides the machine (its context, facts and created resources): its
+    language, ``Resource``, ``Credentials`` and arguments, as exact text (JSON keeps ``1``, ``1.0`` and ``true``
+    apart; ``None`` when absent). ``None`` for other nodes and for values that are not JSON: those are always mapped
+    on their own. (A number used as a key, possible in a YAML template only, reads as its text: no integration reads
+    a parameter named by digits, ``true`` or ``null``.)"""
+    if node.kind != "task" or _ENCODER is None:
+        return None
+    state = node.state
+    resource = state.get("Resource")
+    if not isinstance(resource, str):
+        return None
+    args = state.get("Arguments" if node.jsonata else "Parameters", _ABSENT)
+    credentials = state.get("Credentials", _ABSENT)
+    try:
+        return (node.jsonata, resource, None if args is _ABSENT else "".join(_ENCODER(args, 0)),
+                None if credentials is _ABSENT else "".join(_ENCODER(credentials, 0)))
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: int = policy.INLINE_LIMIT,
@@ -124,10 +177,16 @@ def _whole(reqs: list[Requirement], granted: list[Requirement], findings: list[F
     table; a job submitted to a queue with a definition; a model invoked through an inference profile) is granted
     whole or not at all: when the guardrails refused every requirement of one resource type of a state's action,
     the other types' requirements of that action cannot work alone and are dropped, with a finding."""
+    if len(granted) == len(reqs):
+        return granted  # the guardrails refused nothing (each requirement is granted or refused): all are whole
     kept = set(granted)
+    # only a state's action with a refused requirement can miss a resource type
+    refused = {(req.path, req.action.lower()) for req in reqs if req not in kept}
     groups: dict[tuple[str, str], list[Requirement]] = {}
     for req in reqs:
-        groups.setdefault((req.path, req.action.lower()), []).append(req)
+        key = (req.path, req.action.lower())
+        if key in refused:
+            groups.setdefault(key, []).append(req)
     dropped: set[Requirement] = set()
     for (path, _), group in groups.items():
         types = {_resource_type(r.resource) for r in group}

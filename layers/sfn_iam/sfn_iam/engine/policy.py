@@ -43,8 +43,9 @@ def _canonical_conditions(conditions: tuple[Condition, ...]) -> tuple[Condition,
 def _drop_subsumed(reqs: Iterable[Requirement]) -> list[tuple[str, str, tuple[Condition, ...]]]:
     """Unique (action, resource, conditions), without those another grant of the same action already covers."""
     by_action: dict[str, set[tuple[str, tuple[Condition, ...]]]] = defaultdict(set)
-    for r in reqs:
-        by_action[canonical_action(r.action)].add((r.resource, _canonical_conditions(r.conditions)))
+    # the same grant repeats state after state (the path is not part of it): each distinct one is read once
+    for action, resource, conditions in dict.fromkeys((r.action, r.resource, r.conditions) for r in reqs):
+        by_action[canonical_action(action)].add((resource, _canonical_conditions(conditions)))
     kept: list[tuple[str, str, tuple[Condition, ...]]] = []
     for action, grants in by_action.items():
         # A pattern with "?" could match a literal "*" of a narrower pattern without covering it: skip those.
