@@ -2,7 +2,8 @@
 
 A policy is *complete* when no grant is withheld for want of a name the template holds: no refused or unscoped
 grant (``WILDCARD_READ``, ``WILDCARD_WRITE``, ``PASSROLE_UNSCOPED``) in a machine whose template references a
-resource of the same template that the CLI could not name (an ``UNRESOLVED_REFERENCE`` naming one of the template's logical IDs).
+resource of the same template that the CLI could not name (an ``UNRESOLVED_REFERENCE`` naming one of the template's
+logical IDs).
 Also counted: machines with any such unresolved reference (a grant widened to a pattern), and machines with any
 withheld grant at all.
 
