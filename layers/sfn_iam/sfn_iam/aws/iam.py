@@ -94,7 +94,8 @@ class IamRolePolicyStore:
         return Role(arn=role["Arn"], name=role["RoleName"], path=role["Path"],
                     trust_policy=_document(role.get("AssumeRolePolicyDocument") or {}),
                     tags=tags_dict(role.get("Tags", [])),
-                    boundary_arn=str((role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn") or ""))
+                    boundary_arn=str((role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn") or ""),
+                    last_used_region=str((role.get("RoleLastUsed") or {}).get("Region") or ""))
 
     def set_boundary(self, role: str, policy_arn: str) -> None:
         self.client.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=policy_arn)

@@ -41,6 +41,7 @@ class Role:
     trust_policy: Mapping[str, Any]
     tags: Mapping[str, str] = field(default_factory=dict)
     boundary_arn: str = ""  # the role's permissions boundary (a managed policy ARN); empty: none
+    last_used_region: str = ""  # RoleLastUsed.Region: where IAM last saw the role used; empty: never (or unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +226,10 @@ class PolicyLedger(Protocol):
         """Store the digest of what the last sweep reported for ``base`` and return the previous one (empty: none);
         the sweep publishes a machine's outcome only when it differs (one ``UpdateItem``, ``ALL_OLD``)."""
 
+    def reported(self, base: str) -> str:
+        """The digest :meth:`note_findings` stored last for ``base`` (empty: none), read without writing
+        (``GetItem``): the sweep stores a new one only once the outcome was published (governance/report.py)."""
+
     def get_cursor(self, name: str) -> str:
         """Where the last run of ``name`` (a sweep) stopped; empty when it finished."""
 
@@ -261,6 +266,9 @@ class NoLedger:
         return None
 
     def note_findings(self, base: str, digest: str) -> str:
+        return ""
+
+    def reported(self, base: str) -> str:
         return ""
 
     def get_cursor(self, name: str) -> str:
