@@ -128,9 +128,10 @@ def summary_step(event: dict[str, Any]) -> dict[str, Any]:
     if not errors:
         removals = sweeper.remove_residual(tuple(o for o in merged.result.outcomes
                                                  if o.role_arn not in merged.truncated_roles))
+    frozen, digests = sweeper.repeated(tuple(orphans))  # an orphan left on a role out of scope is news once
     result = sweep.SweepResult(merged.result.mode, merged.result.account, merged.result.region,
                                merged.result.outcomes, tuple(orphans), errors, merged.result.roles,
-                               merged.result.repeated, removals, merged.result.digests)
+                               merged.result.repeated | frozen, removals, {**merged.result.digests, **digests})
     totals = result.totals()
     logger.info("sweep finished", extra={"totals": totals, "mapRunArn": event.get("mapRunArn", "")})
     for o in (*result.orphans, *result.residual_removals):

@@ -160,8 +160,9 @@ class RolePolicyStore(Protocol):
         assuming an admin-equivalent role (``fixing.passable``)."""
 
     def holders(self, prefix: str) -> list[PolicyHolder]:
-        """Roles in scope (under the configured path or tagged in) carrying inline or attached policies whose name
-        starts with ``prefix`` (``GetAccountAuthorizationDetails``, all pages)."""
+        """Every role carrying inline or attached policies whose name starts with ``prefix``, in scope or not: the
+        caller checks scope before any write and reports what stays on a role out of scope (``ORPHANED_GRANT``)
+        (``GetAccountAuthorizationDetails``, all pages)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import naming, residual
+from sfn_iam.fixing import naming, residual, scope
 from sfn_iam.fixing.changes import ChangeSet
 from sfn_iam.fixing.facts import AccountFacts
 from sfn_iam.fixing.outcome import Change, ChangeKind, Outcome, Status
@@ -30,6 +30,7 @@ from sfn_iam.fixing.placement import digest
 from sfn_iam.fixing.ports import (
     AttachedPolicy,
     Document,
+    LedgerEntry,
     NoLedger,
     PolicyHolder,
     PolicyLedger,
@@ -44,6 +45,7 @@ from sfn_iam.fixing.settings import ConfigError, Settings, number
 from sfn_iam.governance.outbox import Outbox
 
 SWEEP_ACTION = "sweep"
+_LEFT_SCOPE = frozenset({"ROLE_OUT_OF_SCOPE", "FOREIGN_BOUNDARY"})  # a skipped machine whose old grants may be frozen
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -428,7 +430,7 @@ class Sweeper:
         roles = {o.role_arn for o in outcomes if o.role_arn}
         complete = not errors and not out_of_time
         removals = tuple(self._remove_residual(outcomes)) if complete else ()
-        repeated, digests = self._repeated(outcomes)
+        repeated, digests = self._repeated((*outcomes, *orphans))
         return SweepResult(str(self.settings.mode), self.settings.account, self.region, outcomes, tuple(orphans),
                            tuple(errors), len(roles), repeated, removals, digests)
 
@@ -493,6 +495,10 @@ class Sweeper:
 
     # -- signal, not noise: publish what changed since the last sweep -------------------------------------------
 
+    def repeated(self, outcomes: tuple[Outcome, ...]) -> tuple[frozenset[str], dict[str, str]]:
+        """:meth:`_repeated` for the summary step's orphans (the batches did the machines)."""
+        return self._repeated(outcomes)
+
     def _repeated(self, outcomes: tuple[Outcome, ...]) -> tuple[frozenset[str], dict[str, str]]:
         """Policy names whose outcome (status, proposed changes, findings, residual access) is what the previous
         sweep reported, by the digest the ledger keeps per machine (one ``GetItem`` each), and the digests of the
@@ -501,8 +507,8 @@ class Sweeper:
         same: set[str] = set()
         news: dict[str, str] = {}
         for o in outcomes:
-            if not o.policy_name:
-                continue
+            if not o.policy_name or (not o.state_machine_arn and o.writes):
+                continue  # a removed orphan is news once, and its ledger entry is gone
             now = outcome_digest(o)
             if self.ledger.reported(o.policy_name) == now:
                 if not o.writes:
@@ -583,9 +589,35 @@ class Sweeper:
                 return self.fixer.fix(entry.arn, action=SWEEP_ACTION, relocate=True)
         return self.fixer.remove_policy(base, action=SWEEP_ACTION)
 
+    def _frozen(self, outcome: Outcome, before: LedgerEntry | None) -> Outcome:
+        """A machine skipped because its role is out of scope (tagged out, opted out, another boundary): the policies
+        the fixer wrote for it before stay on that role (or on a role the ledger names), frozen. Say so, wherever they
+        are (``ORPHANED_GRANT``): one listing per role, cached for the sweep."""
+        base = outcome.policy_name
+        names = {base, naming.retiring_name(base), naming.version_name(base)}
+        roles = set(before.roles) if before is not None else set()
+        if outcome.role_arn.split(":")[4:5] == [self.settings.account]:
+            roles.add(outcome.role_arn.rsplit("/", 1)[-1])
+        found = []
+        for role in sorted(roles):
+            inline = self.cache.list_inline(role)
+            if inline is None:
+                continue
+            found += [(role, n) for n in sorted(inline) if n in names]
+            found += [(role, a.name) for a in sorted(self.cache.list_attached(role) or [], key=lambda a: a.name)
+                      if naming.is_overflow_of(base, a.name)]
+        if not found:
+            return outcome
+        why = next((f.message for f in outcome.findings if f.code in _LEFT_SCOPE), outcome.reason)
+        arns = {role: (self.cache.get_role(role) or Role(f"role {role}", role, "", {})).arn for role, _ in found}
+        return replace(outcome, findings=(*(scope.orphaned_grant(name, arns[role], why) for role, name in found),
+                                          *outcome.findings))
+
     def _fix(self, arn: str) -> Outcome:
         before = self.ledger.get(naming.policy_name(self.settings.policy_prefix, arn))
         outcome = self.fixer.fix(arn, action=SWEEP_ACTION, relocate=True)
+        if outcome.status is Status.SKIPPED and outcome.reason in _LEFT_SCOPE:
+            outcome = self._frozen(outcome, before)
         drifted = [c for c in outcome.changes if _restores(c) and self.cache.existed(c.role, c.policy)
                    and not naming.is_retiring(c.policy)]
         if not drifted:
