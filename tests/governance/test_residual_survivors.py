@@ -1,0 +1,106 @@
+"""Residual access (fixing/residual.py): the exact words and orders its findings carry, and the edges of its checks
+that mutation testing found untested (docs/mutation.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sfn_iam.fixing import residual
+from sfn_iam.fixing import settings as config
+from sfn_iam.fixing.ports import Role
+from tests.fakes import ACCOUNT, FakeRoles
+
+SETTINGS = config.from_env({"ACCOUNT_ID": ACCOUNT, "ROLE_PATH": "/stepfunctions/"})
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/R"
+TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/Orders"
+BASE = "sfn-iam.us-east-1.M"
+HERE = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:"
+
+
+def doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(action: Any, resource: Any, **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def admin(*statements: dict[str, Any]) -> str:
+    return residual.admin_reason(residual.OtherPolicy("inline", "p", "", doc(*statements)), ROLE)
+
+
+def test_labels_and_finding_words() -> None:
+    assert residual.OtherPolicy("inline", "n").label == "inline policy n"
+    assert residual.OtherPolicy("managed", "n", "arn:x").label == "managed policy arn:x"
+    assert residual.OtherPolicy("managed", "n").label == "managed policy n"
+    policy = residual.OtherPolicy("inline", "n")
+    for count, tail in ((3, "e2"), (5, "e4"), (6, "e4 and 1 more"), (7, "e4 and 2 more")):
+        r = residual.Residual(ROLE, policy, tuple(f"e{i}" for i in range(count)))
+        assert r.finding().message.endswith(f"need: {', '.join(f'e{i}' for i in range(min(count, 5)))}"
+                                            + tail[2:]), (count, r.finding().message)
+
+
+def test_a_removed_policy_keeps_its_document_only_when_inline() -> None:
+    d = doc(allow("s3:GetObject", "*"))
+    inline = residual.Residual(ROLE, residual.OtherPolicy("inline", "n", "", d), ("x",), removed=True).to_dict()
+    managed = residual.Residual(ROLE, residual.OtherPolicy("managed", "m", "arn:m", d), ("x",), removed=True).to_dict()
+    assert inline["document"] == d and managed["document"] is None
+    assert "document" not in residual.Residual(ROLE, residual.OtherPolicy("inline", "n", "", d), ("x",)).to_dict()
+
+
+def test_a_document_read_from_json_is_read() -> None:
+    text = '{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}'
+    assert residual.grants(json.loads(text))  # strings that are equal, not identical
+
+
+def test_conditions_are_compared_whatever_the_order_of_their_keys() -> None:
+    need = residual.grants(doc(allow("s3:GetObject", "*", Condition={
+        "StringEquals": {"aws:ResourceAccount": ACCOUNT}, "Bool": {"aws:SecureTransport": "true"}})))
+    other = doc(allow("s3:GetObject", "*", Condition={
+        "Bool": {"aws:SecureTransport": "true"}, "StringEquals": {"aws:ResourceAccount": ACCOUNT}}))
+    assert residual.excess(other, need) == []
+
+
+def test_admin_reasons_word_by_word() -> None:
+    assert admin(allow("*", "*")) == "every action on every resource"
+    assert admin(allow("*:*", "*")) == "every action on every resource"
+    assert admin(allow("s3:GetObject", "*")) == ""
+    assert admin(allow("*", "!x")) == ""  # every action, on one odd resource only
+    assert admin(allow("IAM:PassRole", "*")) == "iam:PassRole on any role, user or policy"
+    three = ["iam:PassRole", "iam:CreateAccessKey", "sts:AssumeRole"]
+    assert admin(allow(three, "*")) == "iam:PassRole, iam:CreateAccessKey, sts:AssumeRole on any role, user or policy"
+    assert admin(allow([*three, "iam:AddUserToGroup"], "*")) == (
+        "iam:PassRole, iam:CreateAccessKey, iam:AddUserToGroup ... on any role, user or policy")
+
+
+def test_only_the_aws_managed_admin_policies_are_critical_by_name() -> None:
+    harmless = doc(allow("s3:GetObject", "arn:aws:s3:::b/*"))
+    for name, arn in (("AdministratorAccess", f"arn:aws:iam::{ACCOUNT}:policy/AdministratorAccess"),
+                      ("ReadOnlyAccess", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
+                      ("AdministratorAccess", "arn:aws:iam::aws:policy/job-function/Other")):
+        assert residual.admin_reason(residual.OtherPolicy("managed", name, arn, harmless), ROLE) == "", name
+    aws = residual.OtherPolicy("managed", "PowerUserAccess", "arn:aws:iam::aws:policy/PowerUserAccess", harmless)
+    assert residual.admin_reason(aws, ROLE) == "the AWS managed policy PowerUserAccess"
+
+
+def test_a_sibling_named_before_the_machine_counts_as_a_need_and_the_most_severe_comes_first() -> None:
+    roles = FakeRoles()
+    sqs = doc(allow("sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"))
+    roles.add_role("R", inline={BASE: doc(allow("dynamodb:GetItem", TABLE)), "sfn-iam.us-east-1.A": sqs,
+                                "a-team": sqs, "b-table": doc(allow("dynamodb:*", TABLE)),
+                                "z-admin": doc(allow("*", "*"))})
+    found = residual.inspect(roles, SETTINGS, ROLE, (doc(allow("dynamodb:GetItem", TABLE)),), BASE)
+    assert [r.policy.name for r in found] == ["z-admin", "b-table"]
+
+
+def test_confinement_edges() -> None:
+    confined = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},
+                               "Action": "sts:AssumeRole", "Condition": {
+                                   "Bool": {"aws:SecureTransport": "true"},
+                                   "ArnLike": {"aws:SourceArn": HERE + "*"}}}]}
+    assert residual.confined_to_region(confined, ROLE, "us-east-1")  # another operator first
+    assert not residual.confined_to_region(confined, f"arn:aws:iam::{ACCOUNT}", "us-east-1")  # five parts
+    here = "".join(["us-east-", "1"])  # equal to the sweep's Region, not the same object
+    role = Role(ROLE, "R", "/stepfunctions/", confined, last_used_region=here)
+    assert residual.removal_problem(role, SETTINGS, "us-east-1", (), ()) == ""
