@@ -104,3 +104,18 @@ def test_confinement_edges() -> None:
     here = "".join(["us-east-", "1"])  # equal to the sweep's Region, not the same object
     role = Role(ROLE, "R", "/stepfunctions/", confined, last_used_region=here)
     assert residual.removal_problem(role, SETTINGS, "us-east-1", (), ()) == ""
+
+
+def test_confinement_reads_what_iam_returns_and_names_the_first_evidence() -> None:
+    confined = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},
+                               "Action": "sts:AssumeRole", "Condition": {"ArnLike": {"aws:SourceArn": HERE + "*"}}},
+                              {"Sid": "no effect: no grant", "Action": "sts:AssumeRole"}]}
+    assert residual.confined_to_region(json.loads(json.dumps(confined)), ROLE, "us-east-1")
+    vpc = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},
+                          "Action": "sts:AssumeRole", "Condition": {"ArnLike": {"aws:SourceVpc": HERE + "*"}}}]}
+    assert not residual.confined_to_region(vpc, ROLE, "us-east-1")
+    role = Role(ROLE, "R", "/stepfunctions/", confined, last_used_region="us-west-2")
+    assert residual.removal_problem(role, SETTINGS, "us-east-1", (), ()) == (
+        "IAM last saw it used in us-west-2 (RoleLastUsed)")
+    two = ("sfn-iam.eu-west-1.A", "sfn-iam.eu-west-1.B")
+    assert residual.removal_problem(role, SETTINGS, "us-east-1", two, ()).startswith("it carries sfn-iam.eu-west-1.A,")
