@@ -119,3 +119,47 @@ def test_confinement_reads_what_iam_returns_and_names_the_first_evidence() -> No
         "IAM last saw it used in us-west-2 (RoleLastUsed)")
     two = ("sfn-iam.eu-west-1.A", "sfn-iam.eu-west-1.B")
     assert residual.removal_problem(role, SETTINGS, "us-east-1", two, ()).startswith("it carries sfn-iam.eu-west-1.A,")
+
+
+def test_statements_are_read_one_by_one_whatever_their_shape() -> None:
+    single = {"Statement": allow("s3:GetObject", "*")}
+    assert len(residual.grants(single)) == 1
+    deny = {"Effect": "Deny", "Action": "*", "Resource": "*"}
+    assert len(residual.grants(doc(deny, allow("s3:GetObject", "*")))) == 1
+    assert residual.grants(doc({"Effect": "A", "Action": "*", "Resource": "*"})) == []
+
+
+def test_pattern_containment_edges() -> None:
+    assert not residual.contains("a!c", "a-c") and not residual.contains("a1", "a2")
+    assert not residual.contains("ab", "ac") and not residual.contains("a", "A")
+    assert residual.contains("S3:GetObject", "s3:getobject", ignore_case=True)
+
+
+def test_excess_words_and_conditions() -> None:
+    need = residual.grants(doc(allow("s3:getobject", "*", Condition={"StringEquals": {"k": "a"}})))
+    assert residual.excess(doc(allow("s3:GetObject", "*", Condition={"StringEquals": {"k": "b"}})), need)
+    assert residual.excess(doc(allow("S3:GetObject", "*", Condition={"StringEquals": {"k": "a"}})), need) == []
+    assert residual.excess(doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+                               {"Effect": "Allow", "Action": "s3:GetObject", "NotResource": []},
+                               {"Effect": "Allow", "Action": "s3:PutObject", "NotResource": "arn:x"},
+                               {"Effect": "Allow", "NotAction": [], "Resource": "arn:y"}), []) == [
+        "every action except iam:* on *", "every action except none on arn:y",
+        "s3:GetObject on every resource", "s3:PutObject on every resource except arn:x"]
+
+
+def test_admin_reasons_look_at_every_statement() -> None:
+    assert admin(allow("s3:GetObject", "arn:aws:s3:::b"), allow("*", "*")) == "every action on every resource"
+    assert admin({"Effect": "Allow", "NotAction": "*", "Resource": "*"}, allow("*", "*")) == (
+        "every action on every resource")
+    assert admin({"Effect": "Allow", "NotAction": "s3:GetObject", "Resource": "*"}) == (
+        "every action except s3:GetObject, on every resource")
+
+
+def test_a_role_gone_meanwhile_has_no_residual_and_a_stale_own_policy_covers_nothing() -> None:
+    roles = FakeRoles()
+    assert residual.inspect(roles, SETTINGS, ROLE, (), BASE, attached=[]) == []
+    roles.add_role("R", inline={BASE: doc(allow("dynamodb:*", TABLE)),  # written for an earlier definition
+                                "sfn-iam.us-east-1.A": doc(allow("sqs:SendMessage", "*")),
+                                "team": doc(allow("dynamodb:DeleteItem", TABLE))})
+    [r] = residual.inspect(roles, SETTINGS, ROLE, (doc(allow("dynamodb:GetItem", TABLE)),), BASE)
+    assert r.policy.name == "team"
