@@ -286,6 +286,9 @@ class FakeLedger:
         self.findings[base] = digest
         return previous
 
+    def reported(self, base: str) -> str:
+        return self.findings.get(base, "")
+
     def get_cursor(self, name: str) -> str:
         return self.cursors.get(name, "")
 

@@ -30,6 +30,11 @@ class SweepIncompleteError(RuntimeError):
     """Some state machines or orphaned policies could not be handled (listed in the report and the logs)."""
 
 
+class SweepDeliveryError(RuntimeError):
+    """Some events, the SNS summary or Security Hub findings were not delivered (the rest was); events not accepted
+    stay in the outbox and the next sweep publishes them."""
+
+
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
@@ -53,9 +58,14 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     notifier = wiring.notifier(options.topic_arn)
     importer = wiring.importer(options.security_hub)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    imported = report.deliver(result, publish_many=publisher.publish_many, notifier=notifier, importer=importer,
-                              partition=wiring.partition, now=now)
+    delivery = report.deliver(result, publish_many=publisher.publish_many, notifier=notifier, importer=importer,
+                              partition=wiring.partition, now=now, outbox=sweeper.outbox(),
+                              record=sweeper.record_reported)
+    for problem in delivery.errors:
+        logger.error(f"sweep delivery: {problem}")
     if result.errors:
         raise SweepIncompleteError(f"{len(result.errors)} target(s) failed; first: {result.errors[0].target}: "
                                    f"{result.errors[0].error}")
-    return {"totals": totals, "securityHubFindings": imported}
+    if delivery.errors:  # everything else was delivered; fail so the lost part is visible (and sent next time)
+        raise SweepDeliveryError(f"{len(delivery.errors)} delivery problem(s); first: {delivery.errors[0]}")
+    return {"totals": totals, "securityHubFindings": delivery.imported, "published": delivery.published}

@@ -40,6 +40,11 @@ class SweepIncompleteError(RuntimeError):
     """Some state machines or orphaned policies could not be handled (listed in the report and the logs)."""
 
 
+class SweepDeliveryError(RuntimeError):
+    """Some events, the SNS summary or Security Hub findings were not delivered (the rest was); events not accepted
+    stay in the outbox and the next sweep publishes them."""
+
+
 class IamThrottled(RuntimeError):  # the error name the state machine's Retry matches
     """IAM throttled a machine of this batch beyond botocore's retries: the state machine retries the batch."""
 
@@ -123,9 +128,10 @@ def summary_step(event: dict[str, Any]) -> dict[str, Any]:
     if not errors:
         removals = sweeper.remove_residual(tuple(o for o in merged.result.outcomes
                                                  if o.role_arn not in merged.truncated_roles))
+    frozen, digests = sweeper.repeated(tuple(orphans))  # an orphan left on a role out of scope is news once
     result = sweep.SweepResult(merged.result.mode, merged.result.account, merged.result.region,
                                merged.result.outcomes, tuple(orphans), errors, merged.result.roles,
-                               merged.result.repeated, removals)
+                               merged.result.repeated | frozen, removals, {**merged.result.digests, **digests})
     totals = result.totals()
     logger.info("sweep finished", extra={"totals": totals, "mapRunArn": event.get("mapRunArn", "")})
     for o in (*result.orphans, *result.residual_removals):
@@ -139,10 +145,16 @@ def summary_step(event: dict[str, Any]) -> dict[str, Any]:
     keys = [bucket.put_report(f"{name}.json", json.dumps(report.to_json(result, now), indent=2) + "\n",
                               "application/json"),
             bucket.put_report(f"{name}.md", report.to_markdown(result, now), "text/markdown")]
-    imported = report.deliver(result, publish_many=wiring.publisher().publish_many,
+    delivery = report.deliver(result, publish_many=wiring.publisher().publish_many,
                               notifier=wiring.notifier(options.topic_arn),
-                              importer=wiring.importer(options.security_hub), partition=wiring.partition, now=now)
+                              importer=wiring.importer(options.security_hub), partition=wiring.partition, now=now,
+                              outbox=sweeper.outbox(), record=sweeper.record_reported)
+    for problem in delivery.errors:
+        logger.error(f"sweep delivery: {problem}")
     if result.errors:
         raise SweepIncompleteError(f"{len(result.errors)} target(s) failed; first: {result.errors[0].target}: "
                                    f"{result.errors[0].error}")
-    return {"totals": totals, "securityHubFindings": imported, "reports": keys}
+    if delivery.errors:  # everything else was delivered; fail so the lost part is visible (and sent next time)
+        raise SweepDeliveryError(f"{len(delivery.errors)} delivery problem(s); first: {delivery.errors[0]}")
+    return {"totals": totals, "securityHubFindings": delivery.imported, "published": delivery.published,
+            "reports": keys}

@@ -19,6 +19,7 @@ from scripts import sandbox, sweep_map
 from sfn_iam.aws.ledger import create_table
 from sfn_iam.governance import sweep
 
+from .test_residual_outside_view import CONFINED
 from .test_role_sweeper import populate, subscribe_queue
 
 BUCKET = "sfn-iam-sweepbucket-test"
@@ -174,7 +175,8 @@ def test_the_summary_removes_residual_policies_once_every_machine_was_handled(
         world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     c = world["c"]
     star = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    role = sandbox.create_role(c["iam"], "wide-role")
+    # confined to this Region's state machines: the opt-in removal may prove nothing else uses it
+    role = sandbox.create_role(c["iam"], "wide-role", trust=CONFINED)
     c["iam"].put_role_policy(RoleName="wide-role", PolicyName="do-anything", PolicyDocument=json.dumps(star))
     sandbox.create_state_machine(c["stepfunctions"], "wide", "inventory_sync.asl.json", role)
     first = sweep_once(world)  # off by default: reported, never removed

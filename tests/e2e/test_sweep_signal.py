@@ -16,6 +16,7 @@ from moto import mock_aws
 from scripts import sandbox
 from sfn_iam import cli
 from sfn_iam.aws.ledger import create_table
+from tests.e2e.test_residual_outside_view import CONFINED
 from tests.evaluate import is_allowed
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -36,7 +37,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         c = {s: boto3.client(s, region_name=sandbox.REGION) for s in ("stepfunctions", "iam", "sqs", "events")}
         outcomes = sandbox.capture_outcomes(c["events"], c["sqs"])
         create_table(boto3.client("dynamodb", region_name=sandbox.REGION), sandbox.FIXER_ENV["LEDGER_TABLE_NAME"])
-        role = sandbox.create_role(c["iam"], "wide-role")
+        # confined to this Region's state machines: the opt-in removal may prove nothing else uses it
+        role = sandbox.create_role(c["iam"], "wide-role", trust=CONFINED)
         c["iam"].attach_role_policy(RoleName="wide-role", PolicyArn=ADMIN)
         c["iam"].put_role_policy(RoleName="wide-role", PolicyName="do-anything", PolicyDocument=json.dumps(STAR))
         sandbox.create_state_machine(c["stepfunctions"], "orders", "order_processing.asl.json", role)

@@ -347,12 +347,12 @@ def test_summary_fits_sns_and_deliver_uses_every_configured_sink() -> None:
             return len(findings)
 
     n = report.deliver(result, publish_many=published.extend, notifier=Notifier(), importer=Importer(),
-                       partition="aws", now="t")
+                       partition="aws", now="t").imported
     assert n == len(imported[0]) > 0 and notes == [(subject, body)]
     assert published[-1][0] == "Sweep Completed" and len(published) == 3
     published.clear()
     assert report.deliver(result, publish_many=published.extend, notifier=None, importer=None, partition="aws",
-                          now="t") == 0
+                          now="t").imported == 0
     assert len(published) == 3
 
 

@@ -79,6 +79,8 @@ CODES: dict[str, Severity] = {
     # -- residual access and adoption (fixing/residual.py) --
     "RESIDUAL_ACCESS": Severity.HIGH,  # another policy on the role grants beyond its machines' needs (critical: admin)
     "RESIDUAL_REMOVED": Severity.MEDIUM,  # sweep (opt-in): such a policy was removed; the outcome keeps its document
+    "RESIDUAL_KEPT": Severity.MEDIUM,  # sweep (opt-in): not removed, something outside the sweep's view may use it
+    "ORPHANED_GRANT": Severity.HIGH,  # a policy we wrote stays on a role we may no longer write (left scope)
     # -- retiring policies (fixing/retiring.py, docs/adr/0007) --
     "RETIRING_KEPT": Severity.INFO,  # grants taken away stay in <base>,retiring while older executions run
     "RETIRING_REMOVED": Severity.INFO,  # no execution older than the retiring policy runs any more: removed

@@ -95,7 +95,8 @@ class IamRolePolicyStore:
                     trust_policy=_document(role.get("AssumeRolePolicyDocument") or {}),
                     tags=tags_dict(role.get("Tags", [])),
                     boundary_arn=str((role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn") or ""),
-                    role_id=str(role.get("RoleId") or ""))
+                    role_id=str(role.get("RoleId") or ""),
+                    last_used_region=str((role.get("RoleLastUsed") or {}).get("Region") or ""))
 
     def set_boundary(self, role: str, policy_arn: str) -> None:
         self.client.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=policy_arn)
@@ -264,8 +265,8 @@ class IamRolePolicyStore:
             Filter=["Role"], PaginationConfig={"PageSize": 1000})  # the API's maximum; its default is 100
         for page in pages:
             for role in page.get("RoleDetailList", []):
-                if not role["Path"].startswith(self.role_path) and not self._tagged(role.get("Tags", [])):
-                    continue
+                # Every role, in scope or not: a policy of ours left on a role that left scope is reported by the
+                # caller (ORPHANED_GRANT), never written; the listing is one call either way.
                 ours = [p for p in role.get("RolePolicyList", []) if p["PolicyName"].startswith(prefix)]
                 inline = tuple(p["PolicyName"] for p in ours)
                 documents = tuple((p["PolicyName"], _document(p["PolicyDocument"])) for p in ours
@@ -280,7 +281,3 @@ class IamRolePolicyStore:
                                    for p in role.get("AttachedManagedPolicies", [])))
                     found.append(PolicyHolder(role["Arn"], role["RoleName"], inline, attached, documents, every))
         return found
-
-    def _tagged(self, tags: list[Any]) -> bool:
-        return bool(self.scope_tag) and any(str(t.get("Key", "")).lower() == self.scope_tag
-                                            and str(t.get("Value", "")).lower() == "true" for t in tags)

@@ -23,7 +23,7 @@ from sfn_iam.aws.clients import error_code
 from sfn_iam.fixing.ports import Document, LedgerEntry, PolicyNameTakenError, RoleReplacedError
 
 REQUIRED_ACTIONS = frozenset({
-    "dynamodb:GetItem",  # get, get_cursor
+    "dynamodb:GetItem",  # get, get_cursor, reported
     "dynamodb:UpdateItem",  # claim, add_roles, release, mark_overflow, mark_retiring, put_cursor, note_findings
     "dynamodb:DeleteItem",  # forget, take, put_cursor("")
 })
@@ -180,6 +180,11 @@ class DynamoDbLedger:
                                     ExpressionAttributeNames={"#f": "findingsHash"},
                                     ExpressionAttributeValues={":f": {"S": digest}}, ReturnValues="ALL_OLD")
         return str(r.get("Attributes", {}).get("findingsHash", {}).get("S", ""))
+
+    def reported(self, base: str) -> str:
+        r = self.client.get_item(TableName=self.table, Key={"pk": {"S": base}}, ConsistentRead=True,
+                                 ProjectionExpression="#f", ExpressionAttributeNames={"#f": "findingsHash"})
+        return str(r.get("Item", {}).get("findingsHash", {}).get("S", ""))
 
     def get_cursor(self, name: str) -> str:
         r = self.client.get_item(TableName=self.table, Key={"pk": {"S": _CURSOR + name}}, ConsistentRead=True)

@@ -113,10 +113,12 @@ def _sweep_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _write(args.report_json, json.dumps(report.to_json(result, now), indent=2) + "\n")
     if args.report_md:
         _write(args.report_md, report.to_markdown(result, now))
+    undelivered: tuple[str, ...] = ()
     if args.publish or args.topic_arn or args.security_hub:
-        report.deliver(result, publish_many=wiring.publisher().publish_many if args.publish else lambda _: None,
-                       notifier=wiring.notifier(args.topic_arn), importer=wiring.importer(args.security_hub),
-                       partition=wiring.partition, now=now)
+        undelivered = report.deliver(
+            result, publish_many=wiring.publisher().publish_many if args.publish else lambda _: None,
+            notifier=wiring.notifier(args.topic_arn), importer=wiring.importer(args.security_hub),
+            partition=wiring.partition, now=now, outbox=sweeper.outbox(), record=sweeper.record_reported).errors
     totals = result.totals()
     print(f"sweep of {account} {region} ({args.mode}): {totals['stateMachines']} state machines, "
           f"{totals['roles']} roles, {totals['writes']} writes, {totals['proposedChanges']} proposed changes, "
@@ -126,7 +128,9 @@ def _sweep_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
           f"{json.dumps(totals['findingsBySeverity'], sort_keys=True)}", file=out)
     for e in result.errors:
         print(f"sfn-iam: error: {e.target}: {e.error}", file=err)
-    if result.errors:
+    for problem in undelivered:
+        print(f"sfn-iam: error: {problem}", file=err)
+    if result.errors or undelivered:
         return 1
     if args.fail_on is not None and any(f.severity >= args.fail_on for o in result.all_outcomes for f in o.findings):
         return 3

@@ -86,6 +86,7 @@ class ChangeSet:
         self.retiring: tuple[str, str, Document] | None = None  # refused before the write: role, name, document
         self.retiring_note = ""
         self.listed: dict[str, OldExecutions] = {}  # ListExecutions answers of this run, by machine and cutoff
+        self.left_on: set[str] = set()  # roles out of scope that still carry the machine's policies (ORPHANED_GRANT)
         self.retiring_roles: set[str] = set()  # roles the machine left that keep its retiring policy (this run)
         # -- routed versions under other roles (fixing/versions.py) --
         self.aliases: bool | None = None  # the machine's aliases were listed (found any) or known to be none; None: not

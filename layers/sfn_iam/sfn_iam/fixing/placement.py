@@ -385,9 +385,12 @@ class Placement:
                                                "may be another machine's from an earlier release); left"))
                 continue
             role = self.roles.get_role(holder.role_name)
-            problem = "role disappeared" if role is None else self.writable(run, role)
+            if role is None:
+                continue  # gone meanwhile: nothing of the machine is left there
+            problem = self.writable(run, role)
             if problem:
-                run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", f"{base} left on {holder.role_arn}: {problem}"))
+                run.findings.append(scope.orphaned_grant(base, holder.role_arn, problem))
+                run.left_on.add(holder.role_name)
                 continue
             changed.append(holder.role_arn)
             for name in inline:
@@ -420,7 +423,8 @@ class Placement:
             return False
         problem = self.writable(run, role)
         if problem:
-            run.findings.append(Finding.of("ROLE_OUT_OF_SCOPE", f"{base} left on {role.arn}: {problem}"))
+            run.findings.append(scope.orphaned_grant(base, role.arn, problem))
+            run.left_on.add(role_name)
             return False
         # Not run.seen_inline: that is the machine's own role's listing, which residual access and version policies
         # read after this; a role the machine left has its own.

@@ -55,6 +55,7 @@ class Role:
     # IAM's unique id of the role (``RoleId``): a role deleted and created again under its name has another one, and
     # is another role (docs/security.md); empty: not known
     role_id: str = ""
+    last_used_region: str = ""  # RoleLastUsed.Region: where IAM last saw the role used; empty: never (or unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +178,9 @@ class RolePolicyStore(Protocol):
         assuming an admin-equivalent role (``fixing.passable``)."""
 
     def holders(self, prefix: str) -> list[PolicyHolder]:
-        """Roles in scope (under the configured path or tagged in) carrying inline or attached policies whose name
-        starts with ``prefix`` (``GetAccountAuthorizationDetails``, all pages)."""
+        """Every role carrying inline or attached policies whose name starts with ``prefix``, in scope or not: the
+        caller checks scope before any write and reports what stays on a role out of scope (``ORPHANED_GRANT``)
+        (``GetAccountAuthorizationDetails``, all pages)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +258,10 @@ class PolicyLedger(Protocol):
         """Store the digest of what the last sweep reported for ``base`` and return the previous one (empty: none);
         the sweep publishes a machine's outcome only when it differs (one ``UpdateItem``, ``ALL_OLD``)."""
 
+    def reported(self, base: str) -> str:
+        """The digest :meth:`note_findings` stored last for ``base`` (empty: none), read without writing
+        (``GetItem``): the sweep stores a new one only once the outcome was published (governance/report.py)."""
+
     def get_cursor(self, name: str) -> str:
         """Where the last run of ``name`` (a sweep) stopped; empty when it finished."""
 
@@ -294,6 +300,9 @@ class NoLedger:
         return None
 
     def note_findings(self, base: str, digest: str) -> str:
+        return ""
+
+    def reported(self, base: str) -> str:
         return ""
 
     def get_cursor(self, name: str) -> str:

@@ -26,8 +26,8 @@ from functools import lru_cache
 from typing import Any
 
 from sfn_iam.findings import Finding, Severity
-from sfn_iam.fixing import naming
-from sfn_iam.fixing.ports import AttachedPolicy, Document, RolePolicyStore
+from sfn_iam.fixing import naming, scope
+from sfn_iam.fixing.ports import AttachedPolicy, Document, Role, RolePolicyStore
 from sfn_iam.fixing.settings import Settings
 from sfn_iam.wildcards import matches
 
@@ -240,3 +240,66 @@ def inspect(roles: RolePolicyStore, settings: Settings, role_arn: str, own: Sequ
         if lines:
             out.append(Residual(role_arn, p, tuple(lines), admin_reason(p, role_arn)))
     return sorted(out, key=lambda r: (-r.severity, r.policy.kind, r.policy.name))
+
+
+# -- may a residual policy be removed? ---------------------------------------------------------------------------------
+
+# The condition operators that confine aws:SourceArn to what their values name. No ``...IfExists`` (true when the key
+# is absent) and no set operator (``ForAllValues:`` is true when the key is absent too).
+_CONFINING = frozenset({"arnequals", "arnlike", "stringequals", "stringlike"})
+
+
+def _confined(statement: Mapping[str, Any], prefix: str) -> bool:
+    """Does ``statement``'s condition admit only source ARNs starting with the literal ``prefix``?"""
+    condition = statement.get("Condition")
+    if not isinstance(condition, Mapping):
+        return False
+    for operator, block in condition.items():
+        if not isinstance(operator, str) or operator.lower() not in _CONFINING or not isinstance(block, Mapping):
+            continue
+        for key, value in block.items():
+            values = _strings(value)
+            if isinstance(key, str) and key.lower() == "aws:sourcearn" and values and len(values) == len(
+                    value if isinstance(value, list) else [value]) and all(v.startswith(prefix) for v in values):
+                return True
+    return False
+
+
+def confined_to_region(trust: Mapping[str, Any], role_arn: str, region: str) -> bool:
+    """Does the trust policy let only state machines of this account and ``region`` assume the role? Every Allow
+    statement must carry an ``aws:SourceArn`` condition whose every value starts with
+    ``arn:<partition>:states:<region>:<account>:stateMachine:`` (Step Functions' own recommendation against the
+    confused deputy, https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html). IAM
+    enforces it, so no machine of another Region, deployed with or without the fixer there, can use the role."""
+    parts = role_arn.split(":")
+    if len(parts) < 6:
+        return False
+    prefix = f"arn:{parts[1]}:states:{region}:{parts[4]}:stateMachine:"
+    raw = trust.get("Statement")
+    statements = [s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, Mapping)]
+    allows = [s for s in statements if s.get("Effect") == "Allow"]
+    return bool(allows) and all(_confined(s, prefix) for s in allows)
+
+
+def removal_problem(role: Role, settings: Settings, region: str, inline: Iterable[str],
+                    attached: Iterable[AttachedPolicy]) -> str:
+    """Why removing the residual policies of ``role`` could take away what a workload outside the sweep's view
+    uses, or ``""`` when it provably cannot: only Step Functions may assume the role (:mod:`scope`), only state
+    machines of this account and Region (:func:`confined_to_region`), IAM last saw it used in this Region or never
+    (``RoleLastUsed``), and it carries no policy the fixer wrote for a machine of another Region (inline or managed
+    overflow). The sweep has fixed every machine of this Region on it (the caller's condition)."""
+    ours = f"{settings.policy_prefix}{region}."
+    elsewhere = [n for n in sorted(inline) if n.startswith(settings.policy_prefix) and not n.startswith(ours)]
+    elsewhere += [a.name for a in sorted(attached, key=lambda a: a.name)
+                  if _ours_managed(a, settings) and not a.name.startswith(ours)]
+    if elsewhere:
+        return f"it carries {elsewhere[0]}, written for a state machine of another Region"
+    if not scope.trusted_only_by_states(role.trust_policy):
+        return "its trust policy lets principals other than Step Functions assume it"
+    if role.last_used_region and role.last_used_region != region:
+        return f"IAM last saw it used in {role.last_used_region} (RoleLastUsed)"
+    if not confined_to_region(role.trust_policy, role.arn, region):
+        return (f"its trust policy does not confine it to state machines of {region} (an aws:SourceArn condition on "
+                f"arn:...:states:{region}:<account>:stateMachine:...): a machine of another Region, with or without "
+                "sfn-iam there, may use it")
+    return ""

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sfn_iam.arns import ArnError, parse_role_arn
+from sfn_iam.findings import Finding
 from sfn_iam.fixing.ports import Role
 from sfn_iam.fixing.settings import Settings
 from sfn_iam.wildcards import matches
@@ -120,3 +121,11 @@ def boundary_problem(role: Role, settings: Settings) -> str | None:
 def write_problem(role: Role, settings: Settings) -> str | None:
     """Why the fixer may not write to ``role`` at all: out of scope, or another permissions boundary."""
     return role_problem(role, settings) or boundary_problem(role, settings)
+
+
+def orphaned_grant(policy: str, role_arn: str, problem: str) -> Finding:
+    """``ORPHANED_GRANT``: a policy the fixer wrote stays on a role it may no longer write (``problem`` says why),
+    frozen as it was written. It stays visible: the ledger keeps the role, every sweep reports it (docs/findings.md)."""
+    return Finding.of("ORPHANED_GRANT", f"{policy} stays on {role_arn}, which the fixer may no longer write "
+                      f"({problem}): the grant is frozen as it was written, neither updated nor removed; delete it "
+                      "by hand, or bring the role back in scope")

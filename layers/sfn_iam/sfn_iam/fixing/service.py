@@ -343,6 +343,8 @@ class RoleFixer:
         else:
             run = self._changes()
             self._remove_from(run, base, entry.roles, overflow=entry.overflow, release=False, entry=entry)
+            if run.left_on and self.settings.enforce:  # what stays on roles out of scope stays in the ledger
+                self.ledger.add_roles(base, arn, frozenset(run.left_on))
             outcome = self._removal_outcome(run, base, arn, event_id, action, sorted(entry.roles))
         if outcome.writes:
             again = self._describe(arn, attempts=1)
@@ -364,18 +366,25 @@ class RoleFixer:
         roles = self.placement.remove_from_holders(run, base, skip_role=None, keep_managed=set(), proven=proven)
         if run.enforce:
             self.ledger.forget(base, frozenset(r.rsplit("/", 1)[-1] for r in roles))
+            known = self.ledger.get(base) if run.left_on else None
+            if run.left_on and (known is None or not run.left_on <= known.roles):  # it stays: the ledger keeps it
+                self.ledger.add_roles(base, state_machine_arn or (known.arn if known else ""), frozenset(run.left_on))
         return self._removal_outcome(run, base, state_machine_arn, event_id, action, roles)
 
     def _removal_outcome(self, run: ChangeSet, base: str, arn: str, event_id: str, action: str,
                          roles: list[str]) -> Outcome:
-        status = Status.REMOVED if run.changes else Status.UNCHANGED
+        status = Status.REMOVED if run.changes else Status.SKIPPED if run.left_on else Status.UNCHANGED
         if run.changes and not self.settings.enforce:
             status = Status.PROPOSED
         changed = sorted({c.role for c in run.changes if c.role})
         role_arn = roles[0] if len(roles) == 1 and roles[0].startswith("arn:") else ""
         out = {"event_id": event_id, "action": action, "state_machine_arn": arn, "policy_name": base,
                "role_arn": role_arn if len(changed) <= 1 else ""}
-        return self._outcome(status, run, out, message="" if run.changes else "no policy of this machine found")
+        left = f"its policies stay on {', '.join(sorted(run.left_on))}, out of scope (ORPHANED_GRANT)" \
+            if run.left_on else ""
+        message = left or ("" if run.changes else "no policy of this machine found")
+        return self._outcome(status, run, out, message=message,
+                             reason="ROLE_OUT_OF_SCOPE" if status is Status.SKIPPED else "")
 
     # -- steps --------------------------------------------------------------------------------------------
 

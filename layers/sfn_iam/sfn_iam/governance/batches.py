@@ -46,7 +46,7 @@ def batch_output(result: SweepResult) -> dict[str, Any]:
     entries = [o.to_event() for o in result.outcomes]
     out: dict[str, Any] = {"version": BATCH_VERSION, "outcomes": entries,
                            "errors": [{"target": e.target, "error": e.error} for e in result.errors],
-                           "repeated": sorted(result.repeated)}
+                           "repeated": sorted(result.repeated), "digests": dict(sorted(result.digests.items()))}
     if _size(out) <= BATCH_OUTPUT_BYTES:
         return out
     for e in entries:
@@ -100,6 +100,7 @@ def merge(mode: str, account: str, region: str, listing: Iterable[str], entries:
     by_arn: dict[str, Outcome] = {}
     errors: dict[str, SweepError] = {}
     repeated: set[str] = set()
+    digests: dict[str, str] = {}
     truncated: set[str] = set()
     for entry in entries:
         items = _items(entry.get("Input"))
@@ -119,12 +120,13 @@ def merge(mode: str, account: str, region: str, listing: Iterable[str], entries:
         errors.update((str(e["target"]), SweepError(str(e["target"]), str(e["error"])))
                       for e in output.get("errors", []))
         repeated.update(str(n) for n in output.get("repeated", []))
+        digests.update((str(k), str(v)) for k, v in (output.get("digests") or {}).items())
     arns = sorted(set(listing))
     outcomes = tuple(by_arn[a] for a in arns if a in by_arn)
     missing = [SweepError(a, NOT_REACHED) for a in arns if a not in by_arn and a not in errors]
     roles = {o.role_arn for o in outcomes if o.role_arn}
     result = SweepResult(mode, account, region, outcomes, (), (*errors.values(), *missing), len(roles),
-                         frozenset(repeated))
+                         frozenset(repeated), digests=digests)
     return Merged(result, frozenset(truncated))
 
 

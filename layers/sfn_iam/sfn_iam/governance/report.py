@@ -9,7 +9,9 @@ docs/sweep.md describes the format.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sfn_iam.engine import guardrails
@@ -17,6 +19,7 @@ from sfn_iam.findings import Finding, Severity
 from sfn_iam.fixing.outcome import Outcome
 from sfn_iam.fixing.ports import FindingsImporter, SummaryNotifier
 from sfn_iam.governance import report_md
+from sfn_iam.governance.outbox import Outbox
 from sfn_iam.governance.sweep import SweepResult
 from sfn_iam.model import Requirement
 
@@ -248,31 +251,111 @@ def _at_least(findings: Iterable[Finding], minimum: Severity) -> list[Finding]:
 # -- where the findings go -------------------------------------------------------------------------------------------
 
 SWEEP_DETAIL_TYPE = "Sweep Completed"
+# An event's entry stays under EventBridge's 256 KB per request
+# (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html), with room for the source, the
+# detail-type and the resources: past this, its documents, then its residual documents, then findings past the first
+# five are left to the report and the log line (``truncated`` counts them).
+EVENT_BYTES = 250_000
+KEPT_FINDINGS = 5
+
+Event = tuple[str, dict[str, Any], list[str]]
 
 
-def events(result: SweepResult) -> list[tuple[str, dict[str, Any], list[str]]]:
+def _size(detail: dict[str, Any]) -> int:
+    return len(json.dumps(detail, sort_keys=True).encode())
+
+
+def bounded(detail: dict[str, Any]) -> dict[str, Any]:
+    """``detail`` as it fits one PutEvents entry (:data:`EVENT_BYTES`)."""
+    if _size(detail) <= EVENT_BYTES:
+        return detail
+    out = {**detail, "truncated": dict(detail.get("truncated") or {})}
+    for key in ("documents", "residualAccess"):
+        if out.get(key) and _size(out) > EVENT_BYTES:
+            out["truncated"][key] = len(out[key])
+            out[key] = []
+    if _size(out) > EVENT_BYTES:
+        findings = list(out.get("findings") or [])
+        out["truncated"]["findings"] = int(out["truncated"].get("findings", 0)) + max(0, len(findings) - KEPT_FINDINGS)
+        out["findings"] = findings[:KEPT_FINDINGS]
+    return out
+
+
+def _news(result: SweepResult) -> list[tuple[Outcome, Event]]:
+    return [(o, (o.detail_type, bounded(o.to_event()), o.resources())) for o in result.all_outcomes
+            if (o.changes or any(f.severity > Severity.INFO for f in o.findings))
+            and not (o.policy_name in result.repeated and not o.writes)]
+
+
+def summary_event(result: SweepResult) -> Event:
+    return (SWEEP_DETAIL_TYPE, {"schemaVersion": "1", "action": "sweep", "mode": result.mode,
+                                "account": result.account, "region": result.region, "totals": result.totals(),
+                                "errors": [{"target": e.target, "error": e.error} for e in result.errors]}, [])
+
+
+def events(result: SweepResult) -> list[Event]:
     """The outcome events of a sweep, in the fixer's schema (docs/events.md): every outcome that changed or would
     change something or carries a finding above info, then one ``Sweep Completed`` event with the totals.
     Unchanged machines without findings are counted in the totals only, and an outcome the previous sweep already
     reported (same status, proposed changes, findings and residual access: ``SweepResult.repeated``) is not
     published again, so a daily sweep is not a daily flood; the summary event still comes every day."""
-    out = [(o.detail_type, o.to_event(), o.resources()) for o in result.all_outcomes
-           if (o.changes or any(f.severity > Severity.INFO for f in o.findings))
-           and not (o.policy_name in result.repeated and not o.writes)]
-    totals = {"schemaVersion": "1", "action": "sweep", "mode": result.mode, "account": result.account,
-              "region": result.region, "totals": result.totals(),
-              "errors": [{"target": e.target, "error": e.error} for e in result.errors]}
-    out.append((SWEEP_DETAIL_TYPE, totals, []))
-    return out
+    return [e for _, e in _news(result)] + [summary_event(result)]
 
 
-def deliver(result: SweepResult, *, publish_many: Callable[[list[tuple[str, dict[str, Any], list[str]]]], None],
-            notifier: SummaryNotifier | None, importer: FindingsImporter | None, partition: str, now: str) -> int:
-    """Publish the sweep's events, its SNS summary and its Security Hub findings (each when configured); returns
-    the number of findings imported."""
-    publish_many(events(result))
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What reached its destination. ``errors``: what did not (the caller fails the sweep once all was tried)."""
+
+    published: int = 0  # events EventBridge accepted (earlier sweeps' included)
+    pending: int = 0  # events not accepted, kept in the outbox for the next sweep
+    imported: int = 0  # Security Hub findings accepted
+    errors: tuple[str, ...] = ()
+
+
+PublishMany = Callable[[list[Event]], "Sequence[tuple[int, str]] | None"]
+
+
+def deliver(result: SweepResult, *, publish_many: PublishMany, notifier: SummaryNotifier | None,
+            importer: FindingsImporter | None, partition: str, now: str, outbox: Outbox | None = None,
+            record: Callable[[Mapping[str, str]], None] | None = None) -> Delivery:
+    """Publish the sweep's events (with those earlier sweeps could not publish, from ``outbox``), its SNS summary and
+    its Security Hub findings (each when configured). Each destination is tried whatever happened to the others; an
+    event counts as reported (``record``: the ledger's digest of the machine's outcome, which keeps a later sweep
+    from publishing it again) only once EventBridge accepted it, or once the outbox holds it for the next sweep."""
+    errors: list[str] = []
+
+    def attempt(what: str, call: Callable[[], Any]) -> tuple[bool, Any]:
+        try:
+            return True, call()
+        except Exception as exc:  # one destination's failure never skips the others
+            errors.append(f"{what}: {type(exc).__name__}: {str(exc)[:300]}")
+            return False, None
+
+    earlier: list[Event] = []
+    if outbox is not None:
+        earlier = attempt("reading the outbox", outbox.load)[1] or []
+    news = _news(result)
+    sending = [*earlier, *(e for _, e in news), summary_event(result)]
+    # Saved before sending: a sweep that stops while sending leaves them all to the next one.
+    held = outbox is not None and attempt("saving the outbox", lambda: outbox.save(sending))[0]
+    try:
+        failed = dict(publish_many(sending) or [])
+    except Exception as exc:  # a publisher that raises: nothing of this call counts as accepted
+        failed = {i: f"{type(exc).__name__}: {str(exc)[:300]}" for i in range(len(sending))}
+    kept = [sending[i] for i in sorted(failed)]
+    if outbox is not None:
+        held = attempt("saving the outbox", lambda: outbox.save(kept))[0]
+    if failed:
+        errors.append(f"EventBridge did not accept {len(failed)} of {len(sending)} event(s)"
+                      f"{' (kept for the next sweep)' if held else ''}; first: {failed[min(failed)]}")
+    if record is not None:
+        lost = set() if held else {o.policy_name for n, (o, _) in enumerate(news) if len(earlier) + n in failed}
+        attempt("recording what was reported",
+                lambda: record({name: d for name, d in result.digests.items() if name not in lost}))
     if notifier is not None:
-        notifier.notify(*summary(result))
-    if importer is None:
-        return 0
-    return importer.import_findings(asff(result, partition=partition, now=now))
+        attempt("SNS", lambda: notifier.notify(*summary(result)))
+    imported = 0
+    if importer is not None:
+        imported = attempt("Security Hub", lambda: importer.import_findings(
+            asff(result, partition=partition, now=now)))[1] or 0
+    return Delivery(len(sending) - len(failed), len(kept) if held else 0, int(imported), tuple(errors))

@@ -19,10 +19,10 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import naming, residual
+from sfn_iam.fixing import naming, residual, scope
 from sfn_iam.fixing.changes import ChangeSet
 from sfn_iam.fixing.facts import AccountFacts
 from sfn_iam.fixing.outcome import Change, ChangeKind, Outcome, Status
@@ -30,6 +30,7 @@ from sfn_iam.fixing.placement import digest
 from sfn_iam.fixing.ports import (
     AttachedPolicy,
     Document,
+    LedgerEntry,
     NoLedger,
     PolicyHolder,
     PolicyLedger,
@@ -41,8 +42,10 @@ from sfn_iam.fixing.ports import (
 )
 from sfn_iam.fixing.service import RoleFixer
 from sfn_iam.fixing.settings import ConfigError, Settings, number
+from sfn_iam.governance.outbox import Outbox
 
 SWEEP_ACTION = "sweep"
+_LEFT_SCOPE = frozenset({"ROLE_OUT_OF_SCOPE", "FOREIGN_BOUNDARY"})  # a skipped machine whose old grants may be frozen
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -337,6 +340,9 @@ class SweepResult:
     # -- signal, not noise; residual access --
     repeated: frozenset[str] = frozenset()  # policy names whose outcome is what the previous sweep reported
     residual_removals: tuple[Outcome, ...] = ()  # one per role whose residual policies were removed (opt-in)
+    # policy name -> digest of its outcome, for the machines whose outcome is news: recorded in the ledger only once
+    # the outcome was reported (governance/report.py, ``deliver``), so a lost event is published again
+    digests: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def writes(self) -> int:
@@ -424,8 +430,9 @@ class Sweeper:
         roles = {o.role_arn for o in outcomes if o.role_arn}
         complete = not errors and not out_of_time
         removals = tuple(self._remove_residual(outcomes)) if complete else ()
+        repeated, digests = self._repeated((*outcomes, *orphans))
         return SweepResult(str(self.settings.mode), self.settings.account, self.region, outcomes, tuple(orphans),
-                           tuple(errors), len(roles), self._repeated(outcomes), removals)
+                           tuple(errors), len(roles), repeated, removals, digests)
 
     # -- the sweep as a Distributed Map: one batch per child execution, then one summary ------------------------
 
@@ -435,8 +442,9 @@ class Sweeper:
         orphans, no residual removal: the summary step, which knows the whole listing, does those."""
         outcomes, errors = self._fix_all(list(arns), None, None)
         roles = {o.role_arn for o in outcomes if o.role_arn}
+        repeated, digests = self._repeated(outcomes)
         return SweepResult(str(self.settings.mode), self.settings.account, self.region, outcomes, (),
-                           tuple(errors), len(roles), self._repeated(outcomes))
+                           tuple(errors), len(roles), repeated, digests=digests)
 
     def remove_orphans(self, arns: list[str]) -> tuple[list[Outcome], list[SweepError]]:
         """Remove (or propose removing) our policies in this region whose state machine is not in ``arns``, the
@@ -487,53 +495,80 @@ class Sweeper:
 
     # -- signal, not noise: publish what changed since the last sweep -------------------------------------------
 
-    def _repeated(self, outcomes: tuple[Outcome, ...]) -> frozenset[str]:
+    def repeated(self, outcomes: tuple[Outcome, ...]) -> tuple[frozenset[str], dict[str, str]]:
+        """:meth:`_repeated` for the summary step's orphans (the batches did the machines)."""
+        return self._repeated(outcomes)
+
+    def _repeated(self, outcomes: tuple[Outcome, ...]) -> tuple[frozenset[str], dict[str, str]]:
         """Policy names whose outcome (status, proposed changes, findings, residual access) is what the previous
-        sweep reported, by the digest the ledger keeps per machine; one ``UpdateItem`` per machine. Applied
-        changes are never "repeated": something changed."""
-        same = set()
+        sweep reported, by the digest the ledger keeps per machine (one ``GetItem`` each), and the digests of the
+        others, which :meth:`record_reported` stores once they were reported. Applied changes are never
+        "repeated": something changed."""
+        same: set[str] = set()
+        news: dict[str, str] = {}
         for o in outcomes:
-            if not o.policy_name:
-                continue
+            if not o.policy_name or (not o.state_machine_arn and o.writes):
+                continue  # a removed orphan is news once, and its ledger entry is gone
             now = outcome_digest(o)
-            if self.ledger.note_findings(o.policy_name, now) == now and not o.writes:
-                same.add(o.policy_name)
-        return frozenset(same)
+            if self.ledger.reported(o.policy_name) == now:
+                if not o.writes:
+                    same.add(o.policy_name)
+            else:
+                news[o.policy_name] = now
+        return frozenset(same), news
+
+    def record_reported(self, digests: Mapping[str, str]) -> None:
+        """The outcomes of ``digests`` were reported: a later sweep publishes them again only when they change."""
+        with ThreadPoolExecutor(max_workers=4 * self.workers, thread_name_prefix="record") as pool:
+            list(pool.map(lambda item: self.ledger.note_findings(*item), sorted(digests.items())))
+
+    def outbox(self) -> Outbox:
+        """The events of this region's sweeps that EventBridge has not accepted yet (governance/outbox.py)."""
+        return Outbox(self.ledger, f"outbox.{self.region}")
 
     # -- residual access: the opt-in removal (RemoveResidualPolicies, enforce mode) -------------------------------
 
     def _remove_residual(self, outcomes: tuple[Outcome, ...]) -> list[Outcome]:
-        """Remove the residual policies of roles trusted only by Step Functions (in scope) whose every machine in
-        this region was fixed by this sweep, and which carry no policy of ours from another region (a machine
-        elsewhere may need what they grant). The documents go into the outcome; ``sfn-iam restore`` puts them back."""
+        """Remove the residual policies of roles whose every machine in this region was fixed by this sweep, when it
+        is provable that nothing outside the sweep's view uses the role (:func:`residual.removal_problem`: only state
+        machines of this account and Region may assume it, IAM saw it used nowhere else, no policy of ours from another
+        Region). Otherwise the policies stay and a ``RESIDUAL_KEPT`` outcome says why. The removed documents go into
+        the outcome; ``sfn-iam restore`` puts them back."""
         if not (self.settings.enforce and self.settings.remove_residual):
             return []
         by_role: dict[str, list[Outcome]] = {}
         for o in outcomes:
             if o.role_arn:
                 by_role.setdefault(o.role_arn, []).append(o)
-        ours = f"{self.settings.policy_prefix}{self.region}."
         removals = []
         for role_arn, group in sorted(by_role.items()):
             if not any(o.residual for o in group) or any(
                     o.status not in (Status.WRITTEN, Status.UNCHANGED) for o in group):
                 continue
-            role = role_arn.rsplit("/", 1)[-1]
-            inline = self.cache.list_inline(role) or []
-            if any(n.startswith(self.settings.policy_prefix) and not n.startswith(ours) for n in inline):
-                continue  # a machine of another region uses this role
+            name = role_arn.rsplit("/", 1)[-1]
+            role = self.cache.get_role(name)
+            inline = self.cache.list_inline(name)
+            attached = self.cache.list_attached(name)
+            if role is None or inline is None or attached is None:
+                continue  # gone meanwhile: nothing to remove
             entries = {(e["kind"], e["policyName"], e["policyArn"]): e for o in group for e in o.residual}
+            problem = residual.removal_problem(role, self.settings, self.region, inline, attached)
+            if problem:
+                kept = Finding.of("RESIDUAL_KEPT", f"the residual policies of {role_arn} were not removed: {problem}")
+                removals.append(Outcome(Status.UNCHANGED, str(self.settings.mode), action="remove-residual",
+                                        role_arn=role_arn, findings=(kept,), residual=tuple(entries.values())))
+                continue
             found = residual.inspect(self.cache, self.settings, role_arn,
-                                     [d for o in group for d in o.documents], "", inline=inline)
+                                     [d for o in group for d in o.documents], "", inline=inline, attached=attached)
             run = ChangeSet(self.cache, True, self.fixer.sleep)
             removed = []
             for r in found:
                 if (r.policy.kind, r.policy.name, r.policy.arn) not in entries or r.policy.document is None:
                     continue  # appeared since the machines were fixed, or unreadable: nothing to restore it from
                 if r.policy.kind == "inline":
-                    run.delete_inline(role, r.policy.name)
+                    run.delete_inline(name, r.policy.name)
                 else:
-                    run.detach_other(role, r.policy.arn)
+                    run.detach_other(name, r.policy.arn)
                 removed.append(replace(r, removed=True))
                 run.findings.append(Finding.of("RESIDUAL_REMOVED", f"{r.policy.label} removed from {role_arn}: "
                                                f"{'; '.join(r.excess[:3])}; `sfn-iam restore` puts it back from "
@@ -554,9 +589,35 @@ class Sweeper:
                 return self.fixer.fix(entry.arn, action=SWEEP_ACTION, relocate=True)
         return self.fixer.remove_policy(base, action=SWEEP_ACTION)
 
+    def _frozen(self, outcome: Outcome, before: LedgerEntry | None) -> Outcome:
+        """A machine skipped because its role is out of scope (tagged out, opted out, another boundary): the policies
+        the fixer wrote for it before stay on that role (or on a role the ledger names), frozen. Say so, wherever they
+        are (``ORPHANED_GRANT``): one listing per role, cached for the sweep."""
+        base = outcome.policy_name
+        names = {base, naming.retiring_name(base), naming.version_name(base)}
+        roles = set(before.roles) if before is not None else set()
+        if outcome.role_arn.split(":")[4:5] == [self.settings.account]:
+            roles.add(outcome.role_arn.rsplit("/", 1)[-1])
+        found = []
+        for role in sorted(roles):
+            inline = self.cache.list_inline(role)
+            if inline is None:
+                continue
+            found += [(role, n) for n in sorted(inline) if n in names]
+            found += [(role, a.name) for a in sorted(self.cache.list_attached(role) or [], key=lambda a: a.name)
+                      if naming.is_overflow_of(base, a.name)]
+        if not found:
+            return outcome
+        why = next((f.message for f in outcome.findings if f.code in _LEFT_SCOPE), outcome.reason)
+        arns = {role: (self.cache.get_role(role) or Role(f"role {role}", role, "", {})).arn for role, _ in found}
+        return replace(outcome, findings=(*(scope.orphaned_grant(name, arns[role], why) for role, name in found),
+                                          *outcome.findings))
+
     def _fix(self, arn: str) -> Outcome:
         before = self.ledger.get(naming.policy_name(self.settings.policy_prefix, arn))
         outcome = self.fixer.fix(arn, action=SWEEP_ACTION, relocate=True)
+        if outcome.status is Status.SKIPPED and outcome.reason in _LEFT_SCOPE:
+            outcome = self._frozen(outcome, before)
         drifted = [c for c in outcome.changes if _restores(c) and self.cache.existed(c.role, c.policy)
                    and not naming.is_retiring(c.policy)]
         if not drifted:
