@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from scripts import sandbox
+from tests.e2e.lambda_env import handler_env
 
 
 class World(sandbox.Harness):
@@ -28,9 +29,7 @@ class World(sandbox.Harness):
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for key, value in sandbox.FIXER_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    handler_env(monkeypatch)
     return dict(sandbox.FIXER_ENV)
 
 

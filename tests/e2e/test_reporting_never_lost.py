@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from scripts import sandbox
 from sfn_iam.aws.ledger import create_table
+from tests.e2e.lambda_env import handler_env
 
 from .test_role_sweeper import subscribe_queue
 
@@ -82,11 +83,7 @@ def big_definition(n: int) -> str:
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for key, value in sandbox.FIXER_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sfn-iam-role-sweeper")
-    monkeypatch.setenv("IAM_CALLS_PER_SECOND", "100")
+    handler_env(monkeypatch, "sfn-iam-role-sweeper", IAM_CALLS_PER_SECOND="100")
     with mock_aws():
         c = {s: boto3.client(s, region_name=sandbox.REGION)
              for s in ("stepfunctions", "iam", "sqs", "sns", "events", "securityhub")}

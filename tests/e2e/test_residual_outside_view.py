@@ -16,6 +16,7 @@ from moto.iam.models import iam_backends
 
 from scripts import sandbox
 from sfn_iam.aws.ledger import create_table
+from tests.e2e.lambda_env import handler_env
 from tests.evaluate import is_allowed
 
 PAYROLL = f"arn:aws:dynamodb:eu-west-1:{sandbox.ACCOUNT}:table/Payroll"
@@ -31,12 +32,7 @@ EU_MACHINE = {"StartAt": "P", "States": {"P": {"Type": "Task", "Resource": "arn:
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for key, value in sandbox.FIXER_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sfn-iam-role-sweeper")
-    monkeypatch.setenv("IAM_CALLS_PER_SECOND", "100")
-    monkeypatch.setenv("REMOVE_RESIDUAL_POLICIES", "true")
+    handler_env(monkeypatch, "sfn-iam-role-sweeper", IAM_CALLS_PER_SECOND="100", REMOVE_RESIDUAL_POLICIES="true")
     with mock_aws():
         c = {s: boto3.client(s, region_name=sandbox.REGION) for s in ("stepfunctions", "iam", "sqs", "events")}
         c["sfn-eu"] = boto3.client("stepfunctions", region_name="eu-west-1")

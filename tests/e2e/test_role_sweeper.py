@@ -17,6 +17,7 @@ from moto.server import ThreadedMotoServer
 from scripts import sandbox
 from sfn_iam import cli
 from sfn_iam.aws.ledger import create_table
+from tests.e2e.lambda_env import handler_env
 
 ROOT = Path(__file__).resolve().parents[2]
 DYNAMIC = json.dumps({"StartAt": "P", "States": {"P": {
@@ -49,10 +50,7 @@ def subscribe_queue(sns: Any, sqs: Any) -> tuple[str, str]:
 
 @pytest.fixture
 def lambda_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for key, value in sandbox.FIXER_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sfn-iam-role-sweeper")
+    handler_env(monkeypatch, "sfn-iam-role-sweeper")
     with mock_aws():
         clients = {s: boto3.client(s, region_name=sandbox.REGION)
                    for s in ("stepfunctions", "iam", "sqs", "sns", "events", "securityhub")}

@@ -18,6 +18,7 @@ from moto import mock_aws
 from scripts import sandbox, sweep_map
 from sfn_iam.aws.ledger import create_table
 from sfn_iam.governance import sweep
+from tests.e2e.lambda_env import handler_env
 
 from .test_residual_outside_view import CONFINED
 from .test_role_sweeper import populate, subscribe_queue
@@ -28,12 +29,7 @@ EXTRA = 110  # with populate's two: three batches of at most 50
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for key, value in sandbox.FIXER_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sfn-iam-sweep-steps")
-    monkeypatch.setenv("IAM_CALLS_PER_SECOND", "100")
-    monkeypatch.setenv("SWEEP_BUCKET_NAME", BUCKET)
+    handler_env(monkeypatch, "sfn-iam-sweep-steps", IAM_CALLS_PER_SECOND="100", SWEEP_BUCKET_NAME=BUCKET)
     with mock_aws():
         c = {s: boto3.client(s, region_name=sandbox.REGION)
              for s in ("stepfunctions", "iam", "sqs", "sns", "events", "securityhub", "s3")}

@@ -16,6 +16,7 @@ from moto import mock_aws
 from scripts import sandbox
 from sfn_iam import cli
 from sfn_iam.aws.ledger import create_table
+from tests.e2e.lambda_env import handler_env
 from tests.e2e.test_residual_outside_view import CONFINED
 from tests.evaluate import is_allowed
 
@@ -27,12 +28,7 @@ PAYROLL = f"arn:aws:dynamodb:{sandbox.REGION}:{sandbox.ACCOUNT}:table/Payroll"
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for key, value in sandbox.FIXER_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sfn-iam-role-sweeper")
-    monkeypatch.setenv("IAM_CALLS_PER_SECOND", "100")
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    handler_env(monkeypatch, "sfn-iam-role-sweeper", IAM_CALLS_PER_SECOND="100", MOTO_IAM_LOAD_MANAGED_POLICIES="true")
     with mock_aws():
         c = {s: boto3.client(s, region_name=sandbox.REGION) for s in ("stepfunctions", "iam", "sqs", "events")}
         outcomes = sandbox.capture_outcomes(c["events"], c["sqs"])
