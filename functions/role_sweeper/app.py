@@ -26,15 +26,6 @@ tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
 
-class SweepIncompleteError(RuntimeError):
-    """Some state machines or orphaned policies could not be handled (listed in the report and the logs)."""
-
-
-class SweepDeliveryError(RuntimeError):
-    """Some events, the SNS summary or Security Hub findings were not delivered (the rest was); events not accepted
-    stay in the outbox and the next sweep publishes them."""
-
-
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
@@ -63,9 +54,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                               record=sweeper.record_reported)
     for problem in delivery.errors:
         logger.error(f"sweep delivery: {problem}")
-    if result.errors:
-        raise SweepIncompleteError(f"{len(result.errors)} target(s) failed; first: {result.errors[0].target}: "
-                                   f"{result.errors[0].error}")
-    if delivery.errors:  # everything else was delivered; fail so the lost part is visible (and sent next time)
-        raise SweepDeliveryError(f"{len(delivery.errors)} delivery problem(s); first: {delivery.errors[0]}")
+    report.fail_if_incomplete(result, delivery)
     return {"totals": totals, "securityHubFindings": delivery.imported, "published": delivery.published}

@@ -36,15 +36,6 @@ tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
 
-class SweepIncompleteError(RuntimeError):
-    """Some state machines or orphaned policies could not be handled (listed in the report and the logs)."""
-
-
-class SweepDeliveryError(RuntimeError):
-    """Some events, the SNS summary or Security Hub findings were not delivered (the rest was); events not accepted
-    stay in the outbox and the next sweep publishes them."""
-
-
 class IamThrottled(RuntimeError):  # the error name the state machine's Retry matches
     """IAM throttled a machine of this batch beyond botocore's retries: the state machine retries the batch."""
 
@@ -151,10 +142,6 @@ def summary_step(event: dict[str, Any]) -> dict[str, Any]:
                               outbox=sweeper.outbox(), record=sweeper.record_reported)
     for problem in delivery.errors:
         logger.error(f"sweep delivery: {problem}")
-    if result.errors:
-        raise SweepIncompleteError(f"{len(result.errors)} target(s) failed; first: {result.errors[0].target}: "
-                                   f"{result.errors[0].error}")
-    if delivery.errors:  # everything else was delivered; fail so the lost part is visible (and sent next time)
-        raise SweepDeliveryError(f"{len(delivery.errors)} delivery problem(s); first: {delivery.errors[0]}")
+    report.fail_if_incomplete(result, delivery)
     return {"totals": totals, "securityHubFindings": delivery.imported, "published": delivery.published,
             "reports": keys}

@@ -312,6 +312,25 @@ class Delivery:
     errors: tuple[str, ...] = ()
 
 
+class SweepIncompleteError(RuntimeError):
+    """Some state machines or orphaned policies could not be handled (listed in the report and the logs)."""
+
+
+class SweepDeliveryError(RuntimeError):
+    """Some events, the SNS summary or Security Hub findings were not delivered (the rest was); events not accepted
+    stay in the outbox and the next sweep publishes them."""
+
+
+def fail_if_incomplete(result: SweepResult, delivery: Delivery) -> None:
+    """End a sweep invocation that has delivered all it could: raise when a target failed, or when something was not
+    delivered (so the lost part is visible, and sent next time). The error's class name is what Lambda reports."""
+    if result.errors:
+        raise SweepIncompleteError(f"{len(result.errors)} target(s) failed; first: {result.errors[0].target}: "
+                                   f"{result.errors[0].error}")
+    if delivery.errors:
+        raise SweepDeliveryError(f"{len(delivery.errors)} delivery problem(s); first: {delivery.errors[0]}")
+
+
 PublishMany = Callable[[list[Event]], "Sequence[tuple[int, str]] | None"]
 
 
