@@ -30,11 +30,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent.parent
+ROOT = Path(os.environ.get("BENCH_ROOT") or HERE)  # BENCH_ROOT: measure another checkout (its handler and layer)
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
 TARGET = 1.3  # the handler's import
 TARGET_FIRST = 1.6  # import, settings, clients and tracer: the first event before it does anything
-LAYER_ENV = ROOT / "build" / "bench-layer"
+LAYER_ENV = HERE / "build" / "bench-layer"  # this checkout's: another checkout is only read
 
 BASELINE = """
 import sys, time
@@ -78,6 +79,9 @@ LAMBDA_ENV = {
 def _run(code: str, isolated: bool, bytecode: bool = True) -> list[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "PYTHON"))}
     env.update(LAMBDA_ENV)
+    # bytecode as the deployed layer has it, written once into a cache of this checkout's (BENCH_ROOT's tree is only
+    # read); -B below turns it off for the "no bytecode" figure
+    env["PYTHONPYCACHEPREFIX"] = str(HERE / "build" / "bench-pycache")
     python = [sys._base_executable, "-S"] if isolated else [sys.executable]  # -S: no site-packages at all
     if not bytecode:
         python.append("-B")
@@ -100,7 +104,7 @@ def layer_env() -> Path:
 
 def without_bytecode() -> tuple[Path, Path]:
     """Copies of the layer's requirements and of the package with every ``__pycache__`` removed."""
-    root = ROOT / "build" / "bench-layer-nopyc"
+    root = HERE / "build" / "bench-layer-nopyc"
     if root.exists():
         shutil.rmtree(root)
     shutil.copytree(layer_env(), root / "deps", ignore=shutil.ignore_patterns("__pycache__"))
@@ -160,7 +164,11 @@ def measure(label: str, extra: list[str], isolated: bool, layer: Path | None = N
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev-only", action="store_true", help="measure in the project's virtualenv only")
+    parser.add_argument("--layer-only", action="store_true", help="measure in the layer environment only (the target)")
     args = parser.parse_args()
+    if args.layer_only:
+        measure("layer", [str(layer_env())], isolated=True)
+        return 0
     measure("dev", [], isolated=False)
     if not args.dev_only:
         measure("layer", [str(layer_env())], isolated=True)

@@ -7,8 +7,10 @@ public project it was seen in.
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -390,8 +392,9 @@ def test_version_and_a_small_policy_load_only_what_they_use(tmp_path: Path) -> N
     env_dir = ROOT / "layers" / "sfn_iam"
 
     def loaded(*args: str) -> set[str]:
+        # run where no settings file is found upwards (this checkout's pyproject.toml would load tomllib)
         proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True,
-                              cwd=env_dir)
+                              cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(env_dir)})
         return set(json.loads(proc.stdout.strip().splitlines()[-1].replace("'", '"')))
 
     version = loaded("--version")
@@ -401,11 +404,42 @@ def test_version_and_a_small_policy_load_only_what_they_use(tmp_path: Path) -> N
     assert "sfn_iam.engine" in small and "sfn_iam.cli.aslschema" in small
     assert not small & {"boto3", "botocore", "samtranslator", "sfn_iam.fixing.service", "sfn_iam.governance",
                         "sfn_iam.aws", "xml", "yaml", "sfn_iam.cli.terraform", "sfn_iam.cli.intrinsics"}
+    # the heavy standard library: importlib.resources (zipfile, tempfile, shutil, bz2, lzma, pathlib) for package data,
+    # hashlib (OpenSSL) for the statement ids of a policy that has none
+    assert not small & {"zipfile", "tempfile", "shutil", "bz2", "lzma", "pathlib", "hashlib", "_hashlib",
+                        "subprocess", "threading", "concurrent", "email", "urllib", "http", "datetime", "decimal",
+                        "tomllib"}
+    one_task = loaded("policy", write(tmp_path, {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::sns:publish", "End": True,
+        "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": "m"}}}}))
+    assert "hashlib" in one_task  # a statement: its Sid
     template = loaded("policy", write(tmp_path, {"Resources": {"M": {"Type": "AWS::StepFunctions::StateMachine",
                                                                       "Properties": {"Definition": LAMBDA}}}}))
     assert "sfn_iam.cli.intrinsics" in template and "sfn_iam.cli.terraform" not in template
     plan = loaded("policy", write(tmp_path, {"format_version": "1.2", "planned_values": {}}))
     assert "sfn_iam.cli.terraform" in plan
+
+
+def test_a_command_builds_only_its_own_arguments_and_help_still_shows_every_command(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from sfn_iam.cli import COMMANDS, build_parser
+
+    def options(parser: argparse.ArgumentParser, command: str) -> set[str]:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return {o for a in sub.choices[command]._actions for o in a.option_strings}
+
+    policy = build_parser("policy")
+    assert "--explain" in options(policy, "policy") and options(policy, "sweep") == {"-h", "--help"}
+    assert "--workers" in options(build_parser(), "sweep")  # no command named: the whole parser, as before
+    assert run("--help")[0] == 0
+    listed = capsys.readouterr().out
+    assert all(f"    {command} " in listed for command in COMMANDS)
+    for command, option in (("policy", "--explain"), ("check", "--fail-on"), ("ceiling", "--boundary"),
+                            ("sweep", "--workers"), ("restore", "--apply")):
+        assert run(command, "--help")[0] == 0
+        assert option in capsys.readouterr().out
+    code, _, err = run("sweep", "--workers", "x")  # the named command's arguments are checked, as before
+    assert code == 2 and "invalid int value" in err
 
 
 def test_help_is_as_wide_as_argparse_would_make_it(monkeypatch: pytest.MonkeyPatch,

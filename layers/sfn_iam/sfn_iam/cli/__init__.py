@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from sfn_iam import __version__
 
-__all__ = ["EXIT_FINDINGS", "EXIT_INPUT", "EXIT_OK", "EXIT_USAGE", "FAIL_ON_DEFAULT", "FORMATS", "MAX_INPUT_CHARS",
-           "ProgressBar", "build_parser", "main"]
+__all__ = ["COMMANDS", "EXIT_FINDINGS", "EXIT_INPUT", "EXIT_OK", "EXIT_USAGE", "FAIL_ON_DEFAULT", "FORMATS",
+           "MAX_INPUT_CHARS", "ProgressBar", "build_parser", "main"]
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_FINDINGS = 0, 1, 2, 3
 MAX_INPUT_CHARS = 8 * 1024 * 1024  # the readers' bound (sources.MAX_INPUT_CHARS is this value)
@@ -158,41 +158,78 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message, self.format_usage())
 
 
-def build_parser() -> argparse.ArgumentParser:
+COMMANDS = ("policy", "check", "ceiling", "sweep", "restore")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (``command`` given) every command with only that one's arguments: ``sfn-iam --help``
+    lists the commands from their ``help`` alone, and each ``add_argument`` costs a help formatter and gettext look-ups
+    (the other commands' ~40 arguments were a tenth of a small ``policy`` run's start-up)."""
     parser = _Parser(prog="sfn-iam", description=_DESCRIPTION, epilog=_EPILOG)
     parser.add_argument("--version", action="version", version=f"sfn-iam {__version__}")
     # prog given: argparse would otherwise build a help formatter (and import shutil) only to guess it
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", prog="sfn-iam")
-    p = sub.add_parser("policy", help="print the least-privilege policy of each state machine (offline)",
-                       description="Print the least-privilege IAM policy each state machine's role needs, derived "
-                       "from its definition (offline: files only). Findings go to stderr; a policy with grants "
-                       "withheld says INCOMPLETE and what to supply.", epilog=_EPILOG)
+    for name, (build, func) in _COMMANDS.items():
+        p = build(sub)
+        if command is None or command == name:
+            _ARGUMENTS[name](p)
+        p.set_defaults(func=func)
+    return parser
+
+
+def _policy_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "policy", help="print the least-privilege policy of each state machine (offline)",
+        description="Print the least-privilege IAM policy each state machine's role needs, derived from its definition "
+        "(offline: files only). Findings go to stderr; a policy with grants withheld says INCOMPLETE and what to "
+        "supply.", epilog=_EPILOG)
+    return p
+
+
+def _policy_arguments(p: argparse.ArgumentParser) -> None:
     _common(p)
     p.add_argument("--state-machine-arn", help=f"ARN for a raw definition (default {DEFAULT_ARN})")
     p.add_argument("--explain", action="store_true", help="say which states need each statement (on stderr)")
-    p.set_defaults(func=_run)
-    c = sub.add_parser("check", help="compare the role policy a template declares with what its state machines need",
-                       description="For each state machine of the templates: requests it makes that the declared "
-                       "role policy certainly does not allow (MISSING_GRANT, high: the workflow will fail there), "
-                       "requests the comparison cannot settle offline (UNVERIFIED_GRANT, medium) and declared grants "
-                       "beyond its needs (EXCESS_GRANT).", epilog=_EPILOG)
-    _common(c)
-    c.set_defaults(func=_run)
-    g = sub.add_parser("ceiling", help="print the default ceiling: what may be granted at all",
-                       description="Print the reviewed default ceiling, an IAM policy document: what the engine may "
-                       "grant, with ${AWS::...} placeholders. --boundary prints it as the template's CeilingPolicy "
-                       "carries it (IAM's 6,144-character limit: wider wildcards; the engine enforces the exact "
-                       "list). Copy it, change it, and pass it with --ceiling or the `ceiling` setting.")
+
+
+def _check_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "check", help="compare the role policy a template declares with what its state machines need",
+        description="For each state machine of the templates: requests it makes that the declared role policy "
+        "certainly does not allow (MISSING_GRANT, high: the workflow will fail there), requests the comparison cannot "
+        "settle offline (UNVERIFIED_GRANT, medium) and declared grants beyond its needs (EXCESS_GRANT).",
+        epilog=_EPILOG)
+    return p
+
+
+def _ceiling_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "ceiling", help="print the default ceiling: what may be granted at all",
+        description="Print the reviewed default ceiling, an IAM policy document: what the engine may grant, with "
+        "${AWS::...} placeholders. --boundary prints it as the template's CeilingPolicy carries it (IAM's "
+        "6,144-character limit: wider wildcards; the engine enforces the exact list). Copy it, change it, and pass it "
+        "with --ceiling or the `ceiling` setting.")
+    return p
+
+
+def _ceiling_arguments(g: argparse.ArgumentParser) -> None:
     g.add_argument("--boundary", action="store_true", help="as the permissions boundary IAM enforces")
     g.add_argument("--account", help="fill ${AWS::AccountId}")
     g.add_argument("--partition", help="fill ${AWS::Partition}")
     g.add_argument("--stack-name", help="fill ${AWS::StackName} (the product's stack: its resources are denied)")
-    g.set_defaults(func=_ceiling)
-    s = sub.add_parser("sweep", help="fix or report every state machine of an account and region (live AWS)",
-                       description="Sweep every state machine of the account and region: derive each one's policy, "
-                       "write it (enforce) or say what would change (report), restore hand-edited policies, remove "
-                       "the policies of deleted state machines. Uses the local AWS credentials; AWS_ENDPOINT_URL is "
-                       "honoured. Needs boto3: pip install 'sfn-iam[aws]'.")
+
+
+def _sweep_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "sweep", help="fix or report every state machine of an account and region (live AWS)",
+        description="Sweep every state machine of the account and region: derive each one's policy, write it "
+        "(enforce) or say what would change (report), restore hand-edited policies, remove the policies of deleted "
+        "state machines. Uses the local AWS credentials; AWS_ENDPOINT_URL is honoured. Needs boto3: pip install "
+        "'sfn-iam[aws]'.")
+    return p
+
+
+def _sweep_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--mode", choices=["report", "enforce"], default="report",
                    help="report (default) writes nothing; enforce writes")
     s.add_argument("--region", help="AWS region (default: the SDK's, e.g. AWS_REGION)")
@@ -214,28 +251,53 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--progress", action="store_true", help="show a progress bar on stderr even when not a TTY")
     s.add_argument("--fail-on", type=_severity, metavar="SEVERITY",
                    help="exit 3 when a finding is at least this severe (default: never)")
-    s.set_defaults(func=_sweep)
-    r = sub.add_parser("restore", help="put back the residual policies a sweep removed (RemoveResidualPolicies)",
-                       description="Put back the residual policies a sweep removed. A FILE is anything that carries "
-                       "the removal: the EventBridge event (detail-type \"Policy Removed\", action "
-                       "\"remove-residual\"), its detail, the sweeper's log line, or the sweep's JSON report. Inline "
-                       "policies are put back from the saved document, managed policies attached again by ARN. Without "
-                       "--apply it prints what it would do; it runs with your credentials.")
+
+
+def _restore_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "restore", help="put back the residual policies a sweep removed (RemoveResidualPolicies)",
+        description="Put back the residual policies a sweep removed. A FILE is anything that carries the removal: the "
+        "EventBridge event (detail-type \"Policy Removed\", action \"remove-residual\"), its detail, the sweeper's log "
+        "line, or the sweep's JSON report. Inline policies are put back from the saved document, managed policies "
+        "attached again by ARN. Without --apply it prints what it would do; it runs with your credentials.")
+    return p
+
+
+def _restore_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("files", nargs="+", metavar="FILE", help="an outcome event, its detail, a log export, or a report")
     r.add_argument("--apply", action="store_true", help="restore (default: print what would be restored)")
     r.add_argument("--region", help="AWS region for the IAM client (IAM is global; any region works)")
-    r.set_defaults(func=_restore)
-    return parser
+
+
+_Command = Callable[[argparse.Namespace, TextIO, TextIO, TextIO], int]
+_COMMANDS: dict[str, tuple[Callable[[Any], argparse.ArgumentParser], _Command]] = {
+    "policy": (_policy_parser, _run), "check": (_check_parser, _run), "ceiling": (_ceiling_parser, _ceiling),
+    "sweep": (_sweep_parser, _sweep), "restore": (_restore_parser, _restore)}
+_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "policy": _policy_arguments, "check": _common, "ceiling": _ceiling_arguments, "sweep": _sweep_arguments,
+    "restore": _restore_arguments}
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command a command line names: its first word that is not an option (the top level's options, --help and
+    --version, take no value); None when there is none or it is not a command (argparse then says so)."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None,
          stdin: TextIO | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
+        # only the named command's arguments: "" (no command named) builds none, as argparse then refuses or exits
+        args = build_parser(_command(words) or "").parse_args(words)
     except SystemExit as exc:  # argparse: --help and --version exit 0
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except UsageError as exc:
-        words = list(sys.argv[1:] if argv is None else argv)
         if "json" in words and ("--format" in words or "--format=json" in words):  # one JSON object, whatever happens
             import json
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections import defaultdict
@@ -83,6 +82,9 @@ def _sid(actions: Sequence[str], resources: Sequence[str], conditions: tuple[Con
         if svc not in services:
             services.append(svc)
     conds = [[c.operator, c.key, *c.values] for c in conditions]
+    import hashlib  # here: loading OpenSSL costs a fifth of the bare interpreter's start-up, and a policy with no
+    # statement (the CLI's small runs) never needs it
+
     digest = hashlib.sha256(json.dumps([actions, resources, conds]).encode()).hexdigest()[:8]
     return f"{''.join(services)[:48]}{digest.upper()}"
 
