@@ -57,3 +57,24 @@ def test_resolve_without_an_answer_is_a_finding_not_a_failure(aws: None, tmp_pat
     codes = {f["code"] for f in result["findings"]}  # type: ignore[attr-defined]
     assert "FACT_UNRESOLVED" in codes
     assert "kms:" not in json.dumps(result["documents"])
+
+
+def test_the_commands_build_their_clients_with_the_lambdas_data_loader(aws: None, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfn_iam.aws.clients import FocusedLoader
+
+    loaders: list[type] = []
+    original = boto3.session.Session.client
+
+    def client(self: boto3.session.Session, *args: object, **kwargs: object) -> object:
+        loaders.append(type(self._session.get_component("data_loader")))
+        return original(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    _policy(tmp_path, f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/missing", "--resolve")
+    resolved = len(loaders)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["sweep", "--region", REGION], out=out, err=err) == 0, err.getvalue()
+    assert "0 writes" in out.getvalue()
+    assert resolved >= 1 and len(loaders) > resolved  # --resolve built a client, and so did the sweep
+    assert set(loaders) == {FocusedLoader}

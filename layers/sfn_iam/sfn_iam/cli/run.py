@@ -175,14 +175,13 @@ def _resolver(args: argparse.Namespace, err: TextIO) -> FactResolver | int | Non
     if not getattr(args, "resolve", False):
         return None
     try:
-        import boto3
-
+        from sfn_iam.aws.clients import new_session
         from sfn_iam.aws.wiring import account_facts
         from sfn_iam.fixing.facts import FactResolver
     except ImportError:
         print("sfn-iam: error: --resolve needs boto3: pip install 'sfn-iam[aws]'", file=err)
         return EXIT_USAGE
-    session = boto3.session.Session(region_name=args.region) if args.region else boto3.session.Session()
+    session = new_session(region_name=args.region or None)  # the Lambda's loader: its clients are built for less
     return FactResolver(account_facts(session, session.region_name or sources.DEFAULT_REGION))
 
 

@@ -72,9 +72,7 @@ def _sweep_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import time
     from datetime import UTC, datetime
 
-    import boto3
-
-    from sfn_iam.aws.clients import make_client
+    from sfn_iam.aws.clients import make_client, new_session
     from sfn_iam.aws.wiring import wire
     from sfn_iam.fixing import settings as config
     from sfn_iam.governance import report
@@ -85,7 +83,7 @@ def _sweep_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder) or not os.access(folder, os.W_OK) or os.path.isdir(path):
             raise InputError(f"cannot write {path}")
-    session = boto3.session.Session(region_name=args.region) if args.region else boto3.session.Session()
+    session = new_session(region_name=args.region or None)  # the Lambda's loader: its clients are built for less
     if session.get_credentials() is None:
         import botocore.exceptions
 
