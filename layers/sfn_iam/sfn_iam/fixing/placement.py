@@ -23,7 +23,7 @@ from sfn_iam.engine import policy
 from sfn_iam.engine.asl import DefinitionError
 from sfn_iam.engine.guardrails import GuardPolicy
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import facts, naming, passable, residual, scope
+from sfn_iam.fixing import facts, naming, passable, scope
 from sfn_iam.fixing.changes import ChangeSet, same
 from sfn_iam.fixing.facts import FactResolver
 from sfn_iam.fixing.outcome import ChangeKind, Status
@@ -311,6 +311,8 @@ class Placement:
         others placed on a shared role never evicts grants a machine holds; only what it no longer needs goes (fail
         closed, docs/adr/0006) and what it newly needs is refused. Returns the inline listing ``fail_closed`` is to
         clear (without ``base`` when something of it stays). One ``GetRolePolicy``, on this path only."""
+        from sfn_iam.fixing import residual  # here: this path only (a full role) compares grants
+
         held = self.roles.get_inline(role, base) if base in inline and documents else None
         needs = [g for d in documents for g in residual.grants(d)]
         statements = held.get("Statement") if isinstance(held, dict) else None

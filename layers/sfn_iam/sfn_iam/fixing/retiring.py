@@ -42,7 +42,7 @@ from typing import Any
 
 from sfn_iam.engine import policy
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import naming, residual
+from sfn_iam.fixing import naming
 from sfn_iam.fixing.changes import ChangeSet, same
 from sfn_iam.fixing.ports import Document, OldExecutions, PolicyLimitExceededError, RolePolicyStore
 from sfn_iam.model import StateMachine
@@ -134,6 +134,8 @@ def _statements(document: Document | None) -> list[dict[str, Any]]:
 
 def lost(previous: Sequence[Document], current: Sequence[Document]) -> list[str]:
     """What ``previous`` grants that ``current`` does not, one "action on resource" line each (sorted)."""
+    from sfn_iam.fixing import residual  # here: only a change of a policy compares grants (not a create)
+
     needs = [g for d in current for g in residual.grants(d)]
     return sorted({line for d in previous for line in residual.excess(d, needs)})
 

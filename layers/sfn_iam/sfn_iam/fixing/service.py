@@ -39,7 +39,7 @@ from typing import Any
 
 from sfn_iam.arns import is_role_arn
 from sfn_iam.findings import Finding
-from sfn_iam.fixing import events, naming, passable, residual, retiring, versions
+from sfn_iam.fixing import events, naming, passable, retiring, versions
 from sfn_iam.fixing.boundary import Boundaries
 from sfn_iam.fixing.changes import ChangeSet
 from sfn_iam.fixing.events import Action, Ignored, Trigger
@@ -235,6 +235,8 @@ class RoleFixer:
             return ()
         if not self.scan_holders and run.seen_inline is None:
             return ()
+        from sfn_iam.fixing import residual  # here: a create lists nothing, so it never loads the residual checks
+
         found = residual.inspect(self.roles, self.settings, sm.role_arn, docs, base, inline=run.seen_inline,
                                  attached=run.seen_attached if self.scan_holders or run.seen_attached is not None
                                  else [])
