@@ -8,7 +8,10 @@ clients on the first event. Prints medians of N runs (default 9, BENCH_RUNS) and
 for the import and <= 1.6x for the import with settings and clients (and the tracer, which the handler builds then).
 Each ratio is printed twice: against the median of separate ``import boto3`` processes, and paired, each handler run
 against the ``import boto3`` it starts with (the same first import: on a busy machine this cancels the load).
-The environment is the template's (``LEDGER_TABLE_NAME`` set: the ledger's client is built too).
+The environment is the template's (``LEDGER_TABLE_NAME`` set: the ledger's client is built too). ``BENCH_CPU=1`` times
+CPU (``time.process_time``) instead of wall time: steadier on a machine busy with other work. ``BENCH_ROOT`` measures
+another checkout's handler and layer (with this checkout's layer requirements and bytecode cache); ``--layer-only``
+measures the target's environment alone.
 
 Two environments. "layer" is what Lambda has: the bare interpreter (``-S``: no site-packages) with only the layer's
 pinned requirements (``layers/sfn_iam/requirements.txt``, installed once with ``pip install --target`` into
@@ -35,26 +38,32 @@ ROOT = Path(os.environ.get("BENCH_ROOT") or HERE)  # BENCH_ROOT: measure another
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
 TARGET = 1.3  # the handler's import
 TARGET_FIRST = 1.6  # import, settings, clients and tracer: the first event before it does anything
+# BENCH_CPU=1: the process's CPU time (time.process_time) instead of wall time: on a machine busy with other work, wall
+# time also counts the time the process waited for a CPU
+CLOCK = "process_time" if os.environ.get("BENCH_CPU") == "1" else "perf_counter"
 LAYER_ENV = HERE / "build" / "bench-layer"  # this checkout's: another checkout is only read
 
 BASELINE = """
 import sys, time
 sys.path[:0] = {extra!r}
-t = time.perf_counter()
+t = time.{clock}()
 import boto3
-print(time.perf_counter() - t)
+print(time.{clock}() - t)
 """
 
 HANDLER = """
 import sys, time
 sys.path[:0] = [{function!r}, {layer!r}] + {extra!r}  # /var/task and /opt/python, as Lambda orders them
-t = time.perf_counter()
+t = time.{clock}()
 import boto3  # what the handler imports first anyway: timed here too, as the paired baseline
-boto3_alone = time.perf_counter() - t
+boto3_alone = time.{clock}() - t
 import app
-imported = time.perf_counter() - t
+imported = time.{clock}() - t
 app.runtime()
-print(imported, time.perf_counter() - t, app.tracer.disabled if hasattr(app.tracer, "disabled") else "?", boto3_alone)
+composed = time.{clock}() - t
+import sfn_iam.engine.planner  # what every create, update and move then loads to plan (not in either target)
+print(imported, composed, app.tracer.disabled if hasattr(app.tracer, "disabled") else "?", boto3_alone,
+      time.{clock}() - t)
 """
 
 LAMBDA_ENV = {
@@ -116,21 +125,22 @@ def without_bytecode() -> tuple[Path, Path]:
 def measure(label: str, extra: list[str], isolated: bool, layer: Path | None = None,
             bytecode: bool = True, baseline_extra: list[str] | None = None) -> dict[str, object]:
     handler_code = HANDLER.format(layer=str(layer or ROOT / "layers" / "sfn_iam"),
-                                  function=str(ROOT / "functions" / "role_fixer"), extra=extra)
-    baseline = BASELINE.format(extra=extra if baseline_extra is None else baseline_extra)
+                                  function=str(ROOT / "functions" / "role_fixer"), extra=extra, clock=CLOCK)
+    baseline = BASELINE.format(extra=extra if baseline_extra is None else baseline_extra, clock=CLOCK)
     _run(baseline, isolated)  # warm the OS file cache once; every measured run is still a fresh interpreter
     _run(handler_code, isolated, bytecode)
     boto3_times, import_times, first_event_times, tracer_disabled = [], [], [], set()
-    paired_import, paired_first = [], []
+    paired_import, paired_first, paired_engine = [], [], []
     for _ in range(RUNS):
         # the baseline always has its bytecode: the runtime's own boto3 is precompiled on Lambda
         boto3_times.append(float(_run(baseline, isolated)[0]))
-        imported, composed, disabled, boto3_in_handler = _run(handler_code, isolated, bytecode)
+        imported, composed, disabled, boto3_in_handler, planned = _run(handler_code, isolated, bytecode)
         import_times.append(float(imported))
         first_event_times.append(float(composed))
         tracer_disabled.add(disabled)
         paired_import.append(float(imported) / float(boto3_in_handler))
         paired_first.append(float(composed) / float(boto3_in_handler))
+        paired_engine.append((float(planned) - float(composed)) / float(boto3_in_handler))
     base = statistics.median(boto3_times)
     imp = statistics.median(import_times)
     first = statistics.median(first_event_times)
@@ -141,6 +151,7 @@ def measure(label: str, extra: list[str], isolated: bool, layer: Path | None = N
     result = {
         "environment": label,
         "runs": RUNS,
+        "clock": CLOCK,
         "import_boto3_ms": round(base * 1000, 1),
         "handler_import_ms": round(imp * 1000, 1),
         "handler_import_plus_clients_ms": round(first * 1000, 1),
@@ -148,6 +159,8 @@ def measure(label: str, extra: list[str], isolated: bool, layer: Path | None = N
         "ratio_import_plus_clients": round(first / base, 2),
         "paired_ratio_import": round(statistics.median(paired_import), 2) if in_process else None,
         "paired_ratio_import_plus_clients": round(statistics.median(paired_first), 2) if in_process else None,
+        # not a target: the engine (planner, integrations) a handled event loads after the first event's set-up
+        "paired_engine_share_of_handled_event": round(statistics.median(paired_engine), 3) if in_process else None,
         "tracer_disabled": sorted(tracer_disabled),
         "target_ratio": TARGET,
         "target_ratio_first_event": TARGET_FIRST,
@@ -157,7 +170,8 @@ def measure(label: str, extra: list[str], isolated: bool, layer: Path | None = N
           f"(target <= {TARGET}x); with settings + clients {first / base:.2f}x (target <= {TARGET_FIRST}x)")
     if in_process:
         print(f"[{label}] paired in each run with its own import boto3: import {result['paired_ratio_import']}x, "
-              f"with settings + clients {result['paired_ratio_import_plus_clients']}x")
+              f"with settings + clients {result['paired_ratio_import_plus_clients']}x; a handled event then loads "
+              f"the engine for {result['paired_engine_share_of_handled_event']}x more")
     return result
 
 
