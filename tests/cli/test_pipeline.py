@@ -25,6 +25,7 @@ from tests.evaluate import is_allowed
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT, REGION = "210987654321", "eu-west-1"
 CONTEXT = ["--region", REGION, "--account", ACCOUNT]
+TOPIC = "arn:aws:sns:us-east-1:123456789012:orders"
 LAMBDA = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
                                             "Parameters": {"FunctionName": "orders"}, "End": True}}}
 # a write on a table known only at run time: refused (WILDCARD_WRITE, high)
@@ -495,3 +496,56 @@ def test_json_is_one_object_even_for_a_usage_error() -> None:
     assert err.startswith("usage: sfn-iam policy")
     code, out, _ = run("policy", "--fail-on", "severe", "x.json")
     assert code == 2 and out == ""
+
+
+def test_main_reads_the_process_arguments_and_stdin_when_given_none(monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    definition = json.dumps({"StartAt": "T", "States": {"T": {"Type": "Task", "End": True,
+                                                              "Resource": "arn:aws:states:::sns:publish",
+                                                              "Parameters": {"TopicArn": TOPIC, "Message": "m"}}}})
+    monkeypatch.setattr(sys, "argv", ["sfn-iam", "policy", "-", "--region", "us-east-1", "--account", "123456789012",
+                                      "--format", "json"])
+    monkeypatch.setattr(sys, "stdin", io.StringIO(definition))
+    assert main() == 0
+    documents = json.loads(capsys.readouterr().out)["results"][0]["documents"]
+    assert is_allowed(documents, "sns:Publish", TOPIC)
+    out = io.StringIO()
+    assert main(["policy", "-", "--format", "json"], out=out, err=io.StringIO(), stdin=io.StringIO(definition)) == 0
+    assert is_allowed(json.loads(out.getvalue())["results"][0]["documents"], "sns:Publish", TOPIC)
+
+
+def test_the_package_face_keeps_its_constants_and_the_lazy_progress_bar() -> None:
+    from sfn_iam import cli
+    from sfn_iam.cli import sources, sweep
+
+    assert cli.MAX_INPUT_CHARS == sources.MAX_INPUT_CHARS
+    assert cli.ProgressBar is sweep.ProgressBar
+    assert not hasattr(cli, "Nope") and not hasattr(cli, "ProgressBa")  # any other name: AttributeError
+    defaults = cli.build_parser("sweep").parse_args(["sweep"])
+    assert (defaults.workers, defaults.iam_rate, defaults.mode) == (4, 10.0, "report")  # as its --help says
+
+
+def test_ceiling_fills_only_the_placeholders_given(capsys: pytest.CaptureFixture[str]) -> None:
+    for args, filled, kept in ((["--account", "111122223333"], "111122223333", "${AWS::StackName}"),
+                               (["--stack-name", "shop"], "shop", "${AWS::AccountId}"),
+                               (["--partition", "aws-cn"], "aws-cn", "${AWS::AccountId}"),
+                               ([], "${AWS::AccountId}", "${AWS::StackName}")):
+        code, text, _ = run("ceiling", *args)
+        assert code == 0
+        assert filled in text and kept in text
+        assert text == json.dumps(json.loads(text), indent=2) + "\n"  # printed as a person reads and diffs it
+    code, text, _ = run("ceiling", "--account", "111122223333")
+    assert "${AWS::AccountId}" not in text
+
+
+def test_the_help_width_without_a_terminal_is_argparses(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from sfn_iam.cli import _columns, _Formatter
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(sys, "__stdout__", None)  # no terminal to ask (a pipeline's runner, pythonw)
+    assert _columns() == 80
+    monkeypatch.setenv("COLUMNS", "200")
+    ours, theirs = _Formatter("sfn-iam"), argparse.HelpFormatter("sfn-iam")
+    assert (ours._width, ours._max_help_position) == (theirs._width, theirs._max_help_position)

@@ -279,22 +279,21 @@ _ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
 
 
 def _command(argv: Sequence[str]) -> str | None:
-    """The command a command line names: its first word that is not an option (the top level's options, --help and
-    --version, take no value); None when there is none or it is not a command (argparse then says so)."""
+    """The command a command line names, as argparse reads it: its first word that is not an option (the top level's
+    options, --help and --version, take no value; argparse refuses a command after ``--``). ``""`` when it names none
+    (only the top level's options: no command's arguments are needed), None when the word is not a command (the whole
+    parser then says so, as before)."""
     for word in argv:
-        if word == "--":
-            return None
         if not word.startswith("-"):
             return word if word in COMMANDS else None
-    return None
+    return ""
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None,
          stdin: TextIO | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     try:
-        # only the named command's arguments: "" (no command named) builds none, as argparse then refuses or exits
-        args = build_parser(_command(words) or "").parse_args(words)
+        args = build_parser(_command(words)).parse_args(words)  # only the named command's arguments
     except SystemExit as exc:  # argparse: --help and --version exit 0
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except UsageError as exc:
