@@ -11,6 +11,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -430,7 +431,8 @@ def test_a_command_builds_only_its_own_arguments_and_help_still_shows_every_comm
         return {o for a in sub.choices[command]._actions for o in a.option_strings}
 
     policy = build_parser("policy")
-    assert "--explain" in options(policy, "policy") and options(policy, "sweep") == {"-h", "--help"}
+    assert "--explain" in options(policy, "policy")
+    assert all(options(policy, other) == {"-h", "--help"} for other in COMMANDS if other != "policy")
     assert "--workers" in options(build_parser(), "sweep")  # no command named: the whole parser, as before
     assert run("--help")[0] == 0
     listed = capsys.readouterr().out
@@ -494,8 +496,12 @@ def test_json_is_one_object_even_for_a_usage_error() -> None:
     data = json.loads(out)
     assert code == 2 and data["results"] == [] and "unknown severity 'severe'" in data["errors"][0]["message"]
     assert err.startswith("usage: sfn-iam policy")
+    assert out == json.dumps(data, indent=2) + "\n"
     code, out, _ = run("policy", "--fail-on", "severe", "x.json")
     assert code == 2 and out == ""
+    for words in (("json", "--fail-on", "severe"), ("x.json", "--format", "text", "--fail-on", "severe")):
+        code, out, _ = run("policy", *words)  # a file named json, or --format of another format: no JSON
+        assert code == 2 and out == ""
 
 
 def test_main_reads_the_process_arguments_and_stdin_when_given_none(monkeypatch: pytest.MonkeyPatch,
@@ -534,6 +540,9 @@ def test_ceiling_fills_only_the_placeholders_given(capsys: pytest.CaptureFixture
         assert code == 0
         assert filled in text and kept in text
         assert text == json.dumps(json.loads(text), indent=2) + "\n"  # printed as a person reads and diffs it
+    compact = {flag: len(json.dumps(json.loads(run("ceiling", *flag)[1]), separators=(",", ":")))
+               for flag in ((), ("--boundary",))}
+    assert compact[("--boundary",)] < compact[()]  # the boundary: wider wildcards, to fit IAM's size limit
     code, text, _ = run("ceiling", "--account", "111122223333")
     assert "${AWS::AccountId}" not in text
 
@@ -546,6 +555,14 @@ def test_the_help_width_without_a_terminal_is_argparses(monkeypatch: pytest.Monk
     monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.setattr(sys, "__stdout__", None)  # no terminal to ask (a pipeline's runner, pythonw)
     assert _columns() == 80
+    monkeypatch.setattr(sys, "__stdout__", sys.stdout)
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd: os.terminal_size((132, 40)))  # a terminal 132 wide
+    for columns, expected in ((None, 132), ("0", 132), ("1", 1), ("-3", 132)):
+        if columns is None:
+            monkeypatch.delenv("COLUMNS", raising=False)
+        else:
+            monkeypatch.setenv("COLUMNS", columns)
+        assert _columns() == expected == shutil.get_terminal_size().columns  # as shutil (and argparse) read it
     monkeypatch.setenv("COLUMNS", "200")
     ours, theirs = _Formatter("sfn-iam"), argparse.HelpFormatter("sfn-iam")
     assert (ours._width, ours._max_help_position) == (theirs._width, theirs._max_help_position)
