@@ -424,7 +424,7 @@ def test_version_and_a_small_policy_load_only_what_they_use(tmp_path: Path) -> N
 
 def test_a_command_builds_only_its_own_arguments_and_help_still_shows_every_command(
         capsys: pytest.CaptureFixture[str]) -> None:
-    from sfn_iam.cli import COMMANDS, build_parser
+    from sfn_iam.cli import COMMANDS, _command, build_parser
 
     def options(parser: argparse.ArgumentParser, command: str) -> set[str]:
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -443,6 +443,13 @@ def test_a_command_builds_only_its_own_arguments_and_help_still_shows_every_comm
         assert option in capsys.readouterr().out
     code, _, err = run("sweep", "--workers", "x")  # the named command's arguments are checked, as before
     assert code == 2 and "invalid int value" in err
+    code, _, err = run("sweep", "--fail-on", "severe")
+    assert code == 2 and "argument --fail-on: unknown severity 'severe'; expected one of info, low" in err
+    code, _, err = run()  # no command: argparse says one is required
+    assert code == 2 and "the following arguments are required: COMMAND" in err
+    # the command as argparse reads it: the first word that is not an option; none, or not a command
+    assert [_command(words) for words in (["policy", "a.json", "--region", "r"], ["--format", "json"], ["--version"],
+                                          ["bogus", "policy"], [])] == ["policy", None, "", None, ""]
 
 
 def test_help_is_as_wide_as_argparse_would_make_it(monkeypatch: pytest.MonkeyPatch,
@@ -527,6 +534,7 @@ def test_the_package_face_keeps_its_constants_and_the_lazy_progress_bar() -> Non
     assert cli.MAX_INPUT_CHARS == sources.MAX_INPUT_CHARS
     assert cli.ProgressBar is sweep.ProgressBar
     assert not hasattr(cli, "Nope") and not hasattr(cli, "ProgressBa")  # any other name: AttributeError
+    assert getattr(cli, "".join(["Progress", "Bar"])) is sweep.ProgressBar  # a name built at run time, too
     defaults = cli.build_parser("sweep").parse_args(["sweep"])
     assert (defaults.workers, defaults.iam_rate, defaults.mode) == (4, 10.0, "report")  # as its --help says
 
@@ -550,7 +558,7 @@ def test_ceiling_fills_only_the_placeholders_given(capsys: pytest.CaptureFixture
 def test_the_help_width_without_a_terminal_is_argparses(monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
 
-    from sfn_iam.cli import _columns, _Formatter
+    from sfn_iam.cli import _columns, _Formatter, build_parser
 
     monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.setattr(sys, "__stdout__", None)  # no terminal to ask (a pipeline's runner, pythonw)
@@ -566,3 +574,10 @@ def test_the_help_width_without_a_terminal_is_argparses(monkeypatch: pytest.Monk
     monkeypatch.setenv("COLUMNS", "200")
     ours, theirs = _Formatter("sfn-iam"), argparse.HelpFormatter("sfn-iam")
     assert (ours._width, ours._max_help_position) == (theirs._width, theirs._max_help_position)
+    monkeypatch.setenv("COLUMNS", "100")
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for p in (parser, sub.choices["policy"], sub.choices["sweep"]):
+        text = p.format_help()
+        p.formatter_class = argparse.HelpFormatter
+        assert text == p.format_help()  # laid out exactly as argparse lays it out (indents, columns, wrapping)
