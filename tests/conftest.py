@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import botocore.loaders
 import botocore.session
 import pytest
+
+from sfn_iam.aws import clients
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +30,38 @@ def _one_botocore_model_cache() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(botocore.session.Session, "_register_data_loader",
                    lambda self: self._components.lazy_register_component("data_loader", lambda: loader))
+        # The handlers' own sessions (sfn_iam.aws.clients.new_session) bring a FocusedLoader each, as a Lambda
+        # container does once: in tests, every FocusedLoader with the same search path reads each model once per run.
+        shared: dict[tuple[tuple[str, ...], Any], Any] = {}
+        init = clients.FocusedLoader.__init__
+
+        def shared_cache(self: clients.FocusedLoader, *args: Any, **kwargs: Any) -> None:
+            init(self, *args, **kwargs)
+            self._cache = _CacheBySearchPath(self, shared)
+
+        mp.setattr(clients.FocusedLoader, "__init__", shared_cache)
         yield
+
+
+class _CacheBySearchPath:
+    """The mapping botocore's ``instance_cache`` keeps a loader's models in, shared by every loader whose search path
+    is the same when it reads (boto3 appends its own data directory to a session's loader after creating it)."""
+
+    def __init__(self, loader: botocore.loaders.Loader, shared: dict[tuple[tuple[str, ...], Any], Any]) -> None:
+        self._loader = loader
+        self._shared = shared
+
+    def _key(self, key: Any) -> tuple[tuple[str, ...], Any]:
+        return tuple(self._loader.search_paths), key
+
+    def __contains__(self, key: Any) -> bool:
+        return self._key(key) in self._shared
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._shared[self._key(key)]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._shared[self._key(key)] = value
 
 
 @pytest.fixture

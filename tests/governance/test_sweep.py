@@ -109,6 +109,35 @@ def test_sweep_fixes_every_machine_reading_each_role_once() -> None:
     assert machines.calls == 36
 
 
+def test_the_cache_finds_a_machines_policies_by_name_prefix_as_iam_lists_them_and_after_its_writes() -> None:
+    roles = FakeRoles()
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}
+    roles.add_role("r")
+    listed = ["sfn-iam.x.m-5", "sfn-iam.x.m-1", "other", "sfn-iam.x.m-10", "sfn-iam.x.m-1.retiring", "sfn-iam.x.m-2"]
+    for name in listed:  # IAM's order, not sorted: each machine's names come back in it
+        roles.roles["r"].inline[name] = doc
+    roles.add_role("s")
+    roles.roles["s"].inline["sfn-iam.x.m-1"] = doc
+    cache = sweep.SweepCache(roles, "sfn-iam.")
+
+    def found(prefix: str) -> dict[str, tuple[str, ...]]:
+        return {h.role_name: h.inline for h in cache.holders(prefix)}
+
+    assert found("sfn-iam.x.m-1") == {"r": ("sfn-iam.x.m-1", "sfn-iam.x.m-10", "sfn-iam.x.m-1.retiring"),
+                                      "s": ("sfn-iam.x.m-1",)}
+    assert found("sfn-iam.x.m-5") == {"r": ("sfn-iam.x.m-5",)}
+    assert found("sfn-iam.x.m-2") == {"r": ("sfn-iam.x.m-2",)}  # the last of the role's names, sorted
+    assert found("sfn-iam.x.m-0") == {} and found("sfn-iam.x.m-6") == {} and found("sfn-iam.x.m-3") == {}
+    assert found("sfn-iam.") == {"r": tuple(n for n in listed if n != "other"), "s": ("sfn-iam.x.m-1",)}
+    cache.put_inline("s", "sfn-iam.x.m-3", doc)  # the cache learns its own writes
+    cache.delete_inline("r", "sfn-iam.x.m-5")
+    assert found("sfn-iam.x.m-3") == {"s": ("sfn-iam.x.m-3",)} and found("sfn-iam.x.m-5") == {}
+    cache.delete_inline("s", "sfn-iam.x.m-1")
+    cache.delete_inline("s", "sfn-iam.x.m-3")
+    assert found("sfn-iam.x.m-1") == {"r": ("sfn-iam.x.m-1", "sfn-iam.x.m-10", "sfn-iam.x.m-1.retiring")}
+    assert found("sfn-iam.x.m-3") == {}
+
+
 def test_second_sweep_writes_nothing() -> None:
     machines, roles = world()
     run(machines, roles)

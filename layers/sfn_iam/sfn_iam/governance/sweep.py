@@ -15,6 +15,7 @@ receives progress through a callback.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -98,6 +99,8 @@ class SweepCache:
         self._initial_inline: dict[str, frozenset[str]] = {}
         self._initial_attached: dict[str, frozenset[str]] = {}
         self._holders: dict[str, PolicyHolder] | None = None
+        # role -> (the holder entry's inline names, the same sorted): holders() per machine in O(roles x log names)
+        self._sorted_inline: dict[str, tuple[tuple[str, ...], list[str]]] = {}
         self._policies: dict[str, Document | None] = {}  # any managed policy's document, by ARN (residual access)
         # Passed and assumed roles' policies (fixing/passable.py), read once per sweep; forgotten when the sweep
         # writes to the role or to a managed policy.
@@ -240,11 +243,25 @@ class SweepCache:
             found = list(self._holders.values())
         out = []
         for h in found:
-            inline = tuple(n for n in h.inline if n.startswith(prefix))
-            attached = tuple(a for a in h.attached if a.name.startswith(prefix))
+            inline = self._inline_starting(h, prefix)
+            attached = tuple(a for a in h.attached if a.name.startswith(prefix)) if h.attached else ()
             if inline or attached:
                 out.append(PolicyHolder(h.role_arn, h.role_name, inline, attached))
         return sorted(out, key=lambda h: h.role_name)
+
+    def _inline_starting(self, holder: PolicyHolder, prefix: str) -> tuple[str, ...]:
+        """``holder``'s inline names starting with ``prefix``, in the listing's order. Each machine asks about its own
+        name, and a role may carry the policies of thousands of machines: a binary search in the role's names,
+        sorted once per version of the entry, finds whether any starts with it without reading them all."""
+        known = self._sorted_inline.get(holder.role_name)
+        if known is None or known[0] is not holder.inline:  # entries are replaced, never changed, on a write
+            known = (holder.inline, sorted(holder.inline))
+            self._sorted_inline[holder.role_name] = known
+        names = known[1]
+        first = bisect.bisect_left(names, prefix)  # the names starting with prefix are the run that begins here
+        if first == len(names) or not names[first].startswith(prefix):
+            return ()
+        return tuple(n for n in holder.inline if n.startswith(prefix))
 
     # -- writes: through to IAM, then the cache learns what IAM now holds -------------------------------------------
 
