@@ -7,7 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.cli.test_pipeline import ACCOUNT, REGION, _template, check, findings
+import pytest
+
+from sfn_iam.cli import check as check_module
+from tests.cli.test_pipeline import ACCOUNT, CONTEXT, REGION, _template, check, findings, run, write
 
 FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders"
 INVOKE = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
@@ -347,3 +350,83 @@ def test_only_sam_connectors_are_read_as_connectors(tmp_path: Path) -> None:
             "Source": {"Id": "Machine"}, "Destination": {"Id": "Fn"}, "Permissions": ["Write"]}}}
     _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
     assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"], findings(out)
+
+
+# --- second round of mutation testing --------------------------------------------------------------------------------
+
+def test_why_nothing_was_compared_names_where_the_role_would_be(tmp_path: Path) -> None:
+    _, out, _ = run("check", write(tmp_path, INVOKE), *CONTEXT, "--format", "json")
+    [nothing] = of("NOTHING_TO_COMPARE", out)
+    assert nothing["message"].startswith("a definition alone declares no role policy"), nothing
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": f"arn:aws:iam::{ACCOUNT}:role/elsewhere"}))
+    [nothing] = of("NOTHING_TO_COMPARE", out)
+    assert nothing["message"].startswith("the role comes from outside the template"), nothing
+
+
+def test_a_sam_policy_item_with_two_keys_is_no_template_and_hides_nothing(tmp_path: Path) -> None:
+    code, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": [
+        {"LambdaInvokePolicy": {"FunctionName": "orders"}, "SQSPollerPolicy": {"QueueName": "q"}},
+        {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}]}))
+    assert code == 0 and [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == [], findings(out)
+
+
+def test_an_unused_wildcard_action_is_high_by_hand_and_medium_from_a_scoped_sam_template(tmp_path: Path) -> None:
+    queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs"
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION), allow("sqs:*", queue))
+    assert [(f["severity"], f["message"]) for f in of("EXCESS_GRANT", out)] == [
+        ("HIGH", f"sqs:* on {queue} not needed by any state")]
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": [
+        {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}, {"SQSPollerPolicy": {"QueueName": "jobs"}}]}))
+    excess = of("EXCESS_GRANT", out)
+    assert excess and {f["severity"] for f in excess} == {"MEDIUM"}, excess
+
+
+def test_a_distributed_map_stop_on_the_sample_form_is_judged_by_the_child_stops_alone(tmp_path: Path) -> None:
+    definition = {"StartAt": "Fan", "States": {"Fan": {
+        "Type": "Map", "Label": "Fan", "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "End": True}}}
+    executions = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:mc"
+    _, out = check(tmp_path, _template({"Name": "mc", "Definition": definition, "Policies": [{"Statement": [
+        allow("states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:mc"),
+        allow(["states:DescribeExecution", "states:StopExecution"], f"{executions}/Fan:*")]}]}))
+    # RedriveExecution on the children is not granted: that is its own finding, not one about StopExecution
+    asked = sorted(f["message"].split(" cannot", 1)[0].split(" is not", 1)[0] for f in findings(out)
+                   if f["code"] in ("MISSING_GRANT", "UNVERIFIED_GRANT"))
+    assert asked == [f"states:RedriveExecution on {executions}/Fan:*"], findings(out)
+
+
+def test_a_template_needing_a_parameter_not_given_is_not_the_narrower_one(tmp_path: Path) -> None:
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-AbCdEf"
+    read = {"StartAt": "R", "States": {"R": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:secretsmanager:"
+                                             "getSecretValue", "Parameters": {"SecretId": secret}, "End": True}}}
+    _, out = check(tmp_path, _template({"Definition": read, "Policies": [
+        {"AWSSecretsManagerRotationPolicy": {"FunctionName": "rotator"}}]}))
+    excess = of("EXCESS_GRANT", out)
+    # AWSSecretsManagerGetSecretValuePolicy grants with fewer actions, but takes a SecretArn this one is not given
+    assert excess and all(f["message"].endswith("(from the SAM policy template AWSSecretsManagerRotationPolicy, the "
+                                                "narrowest SAM policy template for what the states use "
+                                                "(secretsmanager:GetSecretValue): an inline statement granting only "
+                                                "those is least privilege)") for f in excess), excess
+
+
+def test_the_narrower_template_is_the_one_with_fewest_actions_whichever_comes_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def sqs_template(*actions: str) -> dict[str, Any]:
+        arn = "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${queueName}"
+        return {"Parameters": {"QueueName": {"Description": "the queue"}}, "Definition": {"Statement": [{
+            "Effect": "Allow", "Action": [f"sqs:{a}" for a in actions],
+            "Resource": {"Fn::Sub": [arn, {"queueName": {"Ref": "QueueName"}}]}}]}}
+
+    send = {"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                                             "Parameters": {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/"
+                                                            f"{ACCOUNT}/jobs", "MessageBody": "x"}, "End": True}}}
+    small, middle = sqs_template("SendMessage"), sqs_template("SendMessage", "GetQueueUrl")
+    wide = sqs_template("SendMessage", "GetQueueUrl", "GetQueueAttributes", "ChangeMessageVisibility")
+    for templates in ({"Small": small, "Middle": middle, "Wide": wide},
+                      {"Middle": middle, "Small": small, "Wide": wide}):
+        monkeypatch.setattr(check_module, "sam_policy_templates", lambda t=templates: t)
+        _, out = check(tmp_path, _template({"Definition": send, "Policies": [{"Wide": {"QueueName": "jobs"}}]}))
+        excess = of("EXCESS_GRANT", out)
+        assert excess and all(f["message"].endswith("the states use only sqs:SendMessage, which Small grants with "
+                                                    "fewer actions)") for f in excess), (list(templates), excess)
