@@ -430,3 +430,35 @@ def test_the_narrower_template_is_the_one_with_fewest_actions_whichever_comes_fi
         excess = of("EXCESS_GRANT", out)
         assert excess and all(f["message"].endswith("the states use only sqs:SendMessage, which Small grants with "
                                                     "fewer actions)") for f in excess), (list(templates), excess)
+
+
+def test_a_broad_pattern_after_a_literal_resource_is_still_called_broader(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object("reports", "b.json"),
+              allow("s3:GetObject", ["arn:aws:s3:::archive/x.json", "arn:aws:s3:::reports/*"]))
+    assert [f["message"] for f in of("EXCESS_GRANT", out)] == [
+        "s3:GetObject on arn:aws:s3:::reports/* where only arn:aws:s3:::reports/b.json is needed"]
+
+
+def test_a_managed_policy_arn_given_as_a_parameter_is_read_by_its_value(tmp_path: Path) -> None:
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {},
+                                                     "ManagedPolicyArns": [{"Ref": "InvokePolicy"}]}}
+    _, out = check(tmp_path, {
+        "Parameters": {"InvokePolicy": {"Type": "String", "Default": "arn:aws:iam::aws:policy/AWSLambdaRole"}},
+        "Resources": {"Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}}, "Role": role}})
+    # the machine's invoke is granted (by AWSLambdaRole, on every function: broader than needed)
+    assert [(f["code"], f["path"]) for f in findings(out) if "GRANT" in f["code"] or f["code"] == "NOTHING_TO_COMPARE"
+            ] == [("EXCESS_GRANT", "Role.ManagedPolicyArns[0] (managed AWSLambdaRole).Statement[0]")], findings(out)
+
+
+def test_a_pattern_not_comparable_offline_does_not_hide_the_next_one(tmp_path: Path) -> None:
+    tables = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table"
+    definition = {"StartAt": "Known", "States": {
+        "Known": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+                  "Parameters": {"TableName": "orders", "Key": {}}, "Next": "Later"},
+        "Later": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+                  "Parameters": {"TableName.$": "$.table", "Key": {}}, "End": True}}}
+    out = sam(tmp_path, definition, allow("dynamodb:GetItem", [f"{tables}*", f"{tables}/ord*"]))
+    # table* against table/<a name known at run time>: two patterns, not comparable offline (and a read: not high)
+    assert [f["message"] for f in of("EXCESS_GRANT", out)] == [
+        f"dynamodb:GetItem on {tables}/ord* where only {tables}/orders is needed"]
