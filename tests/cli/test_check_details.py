@@ -462,3 +462,30 @@ def test_a_pattern_not_comparable_offline_does_not_hide_the_next_one(tmp_path: P
     # table* against table/<a name known at run time>: two patterns, not comparable offline (and a read: not high)
     assert [f["message"] for f in of("EXCESS_GRANT", out)] == [
         f"dynamodb:GetItem on {tables}/ord* where only {tables}/orders is needed"]
+
+
+@pytest.mark.parametrize("data", ["{not json", None], ids=["corrupt", "missing"])
+def test_sam_data_that_cannot_be_read_leaves_templates_and_connectors_uncompared(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: str | None) -> None:
+    import importlib.resources
+
+    package = tmp_path / "samtranslator"
+    for name in ("policy_templates_data/policy_templates.json", "model/connector_profiles/profiles.json"):
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        if data is not None:
+            (package / name).write_text(data, encoding="utf-8")
+    monkeypatch.setattr(importlib.resources, "files", lambda _name: package)
+    check_module.sam_policy_templates.cache_clear()  # read again, from the broken package; and after the test
+    check_module.sam_connector_profiles.cache_clear()
+    try:
+        machine = {"Type": "AWS::Serverless::StateMachine", "Properties": {
+            "Definition": INVOKE, "Policies": [{"LambdaInvokePolicy": {"FunctionName": "orders"}}]},
+            "Connectors": {"ToFn": {"Properties": {"Destination": {"Id": "Fn"}, "Permissions": ["Write"]}}}}
+        _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": {
+            "Machine": machine, "Fn": {"Type": "AWS::Serverless::Function", "Properties": {}}}})
+    finally:
+        check_module.sam_policy_templates.cache_clear()
+        check_module.sam_connector_profiles.cache_clear()
+    assert sorted(f["message"] for f in of("UNRESOLVED_REFERENCE", out)) == [
+        "LambdaInvokePolicy is not a SAM policy template this version knows: not compared",
+        "a connector to a AWS::Lambda::Function is not known to this SAM version: not compared"], findings(out)
