@@ -489,3 +489,39 @@ def test_sam_data_that_cannot_be_read_leaves_templates_and_connectors_uncompared
     assert sorted(f["message"] for f in of("UNRESOLVED_REFERENCE", out)) == [
         "LambdaInvokePolicy is not a SAM policy template this version knows: not compared",
         "a connector to a AWS::Lambda::Function is not known to this SAM version: not compared"], findings(out)
+
+
+def test_a_state_writing_log_events_itself_needs_them_whatever_the_role_delivers(tmp_path: Path) -> None:
+    put = {"StartAt": "W", "States": {"W": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:cloudwatchlogs:putLogEvents",
+        "Parameters": {"LogGroupName": "audit", "LogStreamName": "s", "LogEvents": []}, "End": True}}}
+    out = sam(tmp_path, put, allow(["logs:CreateLogDelivery", "logs:GetLogDelivery"], "*"))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.W"], findings(out)
+
+
+def test_a_custom_resource_shaped_like_a_role_policy_is_not_read_as_one(tmp_path: Path) -> None:
+    document = {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}
+    resources: dict[str, Any] = {
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+        "Attach": {"Type": "Custom::RolePolicy", "Properties": {
+            "ServiceToken": FUNCTION, "RoleName": {"Ref": "Role"}, "PolicyName": "p", "PolicyDocument": document}}}
+    _, out = check(tmp_path, {"Resources": resources})
+    assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == ["NOTHING_TO_COMPARE"], \
+        findings(out)
+    resources["Attach"]["Type"] = "AWS::IAM::RolePolicy"
+    _, out = check(tmp_path, {"Resources": resources})
+    assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == [], findings(out)
+
+
+def test_sam_policies_by_name_are_aws_managed_and_by_arn_are_what_the_arn_says(tmp_path: Path) -> None:
+    for policy, unknown in ((f"arn:aws:iam::{ACCOUNT}:policy/AWSLambdaRole", f"arn:aws:iam::{ACCOUNT}:policy/"
+                             "AWSLambdaRole"), ("OrdersPolicy", "arn:aws:iam::aws:policy/OrdersPolicy")):
+        _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": [policy]}))
+        [unverified] = of("UNVERIFIED_GRANT", out)
+        assert unverified["message"].endswith(f"cannot be verified: {unknown} may grant it (not evaluated offline)")
+    for policy in ("AWSLambdaRole", "arn:aws:iam::aws:policy/AWSLambdaRole"):
+        _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": [policy]}))
+        assert [(f["code"], f["path"]) for f in findings(out) if "GRANT" in f["code"]] == [
+            ("EXCESS_GRANT", "Policies[0] (managed AWSLambdaRole).Statement[0]")], findings(out)
