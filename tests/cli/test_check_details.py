@@ -525,3 +525,38 @@ def test_sam_policies_by_name_are_aws_managed_and_by_arn_are_what_the_arn_says(t
         _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": [policy]}))
         assert [(f["code"], f["path"]) for f in findings(out) if "GRANT" in f["code"]] == [
             ("EXCESS_GRANT", "Policies[0] (managed AWSLambdaRole).Statement[0]")], findings(out)
+
+
+def test_a_pattern_matching_nothing_needed_does_not_hide_the_next_one(tmp_path: Path) -> None:
+    tables = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table"
+    definition = {"StartAt": "Known", "States": {"Known": {
+        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+        "Parameters": {"TableName": "orders", "Key": {}}, "End": True}}}
+    out = sam(tmp_path, definition, allow("dynamodb:GetItem", [f"{tables}/archive*", f"{tables}/ord*"]))
+    assert [f["message"] for f in of("EXCESS_GRANT", out)] == [
+        f"dynamodb:GetItem on {tables}/ord* where only {tables}/orders is needed"]
+
+
+def test_a_generated_name_cannot_be_a_declared_one_without_the_text_after_it(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object({"Ref": "Data"}, "listing.json"),
+              allow("s3:GetObject", "arn:aws:s3:::prod-data-abc123-listing.json"),  # no "/" before the key
+              Data={"Type": "AWS::S3::Bucket", "Properties": {}})
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.G0"] and not of("UNVERIFIED_GRANT", out), \
+        findings(out)
+
+
+def test_not_action_is_compared_without_case(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, {"Effect": "Allow", "NotAction": "LAMBDA:INVOKEFUNCTION", "Resource": FUNCTION})
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"], findings(out)
+
+
+def test_a_managed_policy_arn_from_another_kind_of_resource_is_not_known_offline(tmp_path: Path) -> None:
+    lookup = {"Type": "Custom::PolicyLookup", "Properties": {  # returns some policy's ARN: what it grants is not known
+        "ServiceToken": FUNCTION, "PolicyDocument": {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}}}
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {},
+                                                     "ManagedPolicyArns": [{"Fn::GetAtt": ["Lookup", "Arn"]}]}}
+    _, out = check(tmp_path, {"Resources": {
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+        "Role": role, "Lookup": lookup}})
+    assert [f["code"] for f in findings(out) if "GRANT" in f["code"]] == ["UNVERIFIED_GRANT"], findings(out)
