@@ -560,3 +560,25 @@ def test_a_managed_policy_arn_from_another_kind_of_resource_is_not_known_offline
                     "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
         "Role": role, "Lookup": lookup}})
     assert [f["code"] for f in findings(out) if "GRANT" in f["code"]] == ["UNVERIFIED_GRANT"], findings(out)
+
+
+def test_a_managed_policy_of_the_template_attached_to_two_roles_is_read_for_this_one(tmp_path: Path) -> None:
+    document = {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}
+    for other in ("Another", "Zed"):  # names sorting before and after the machine's role
+        _, out = check(tmp_path, {"Resources": {
+            "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                        "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {},
+                                                             "ManagedPolicyArns": [{"Ref": "Pol"}]}},
+            other: {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+            "Pol": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": document,
+                                                                      "Roles": [{"Ref": other}]}}}})
+        assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == [], (other, findings(out))
+
+
+def test_sam_adds_the_x_ray_policy_when_tracing_is_enabled(tmp_path: Path) -> None:
+    policies = [{"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}]
+    for enabled in (True, "true"):
+        _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": policies,
+                                            "Tracing": {"Enabled": enabled}}))
+        assert not of("MISSING_GRANT", out), (enabled, findings(out))  # xray:PutTraceSegments, ... are granted
