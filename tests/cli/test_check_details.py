@@ -582,3 +582,24 @@ def test_sam_adds_the_x_ray_policy_when_tracing_is_enabled(tmp_path: Path) -> No
         _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": policies,
                                             "Tracing": {"Enabled": enabled}}))
         assert not of("MISSING_GRANT", out), (enabled, findings(out))  # xray:PutTraceSegments, ... are granted
+
+
+def test_not_resource_excluding_the_need_is_missing_not_unverifiable(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, {"Effect": "Allow", "Action": "lambda:InvokeFunction", "NotResource": FUNCTION})
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"] and not of("UNVERIFIED_GRANT", out), \
+        findings(out)
+
+
+def test_a_generated_name_is_compared_character_by_character(tmp_path: Path) -> None:
+    for declared in ("arn:aws:s3:::prod-data-abc123/listing.jsoa",  # "a" sorts before "n"
+                     "arn:aws:s3:::prod-data-abc123/" + "k" * 300 + "X"):  # long, and no match
+        key = "listing.json" if declared.endswith("jsoa") else "k" * 300
+        out = sam(tmp_path, get_object({"Ref": "Data"}, key), allow("s3:GetObject", declared),
+                  Data={"Type": "AWS::S3::Bucket", "Properties": {}})
+        assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.G0"] and not of("UNVERIFIED_GRANT", out), \
+            findings(out)
+
+
+def test_punctuation_in_a_declared_name_is_literal(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object("reports", "data_1.csv"), allow("s3:GetObject", "arn:aws:s3:::reports/data-1.csv"))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.G0"], findings(out)
