@@ -603,3 +603,20 @@ def test_a_generated_name_is_compared_character_by_character(tmp_path: Path) -> 
 def test_punctuation_in_a_declared_name_is_literal(tmp_path: Path) -> None:
     out = sam(tmp_path, get_object("reports", "data_1.csv"), allow("s3:GetObject", "arn:aws:s3:::reports/data-1.csv"))
     assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.G0"], findings(out)
+
+
+def test_nine_unused_actions_show_eight_and_one_more(tmp_path: Path) -> None:
+    actions = [f"lambda:{verb}" for verb in (
+        "GetFunction", "GetAlias", "GetPolicy", "ListAliases", "ListVersionsByFunction", "GetFunctionConfiguration",
+        "ListTags", "GetLayerVersion", "GetProvisionedConcurrencyConfig")]
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION), allow(actions, FUNCTION))
+    [excess] = of("EXCESS_GRANT", out)
+    assert excess["message"] == ", ".join(actions[:8]) + f" (+1 more) on {FUNCTION} not needed by any state"
+
+
+def test_an_action_on_a_name_known_at_deploy_time_is_compared_without_case(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object({"Ref": "Data"}, "listing.json"),
+              allow("S3:GETOBJECT", "arn:aws:s3:::prod-data-abc123/*"),
+              Data={"Type": "AWS::S3::Bucket", "Properties": {}})
+    assert [f["path"] for f in of("UNVERIFIED_GRANT", out)] == ["States.G0"] and not of("MISSING_GRANT", out), \
+        findings(out)
