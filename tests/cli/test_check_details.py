@@ -592,8 +592,9 @@ def test_not_resource_excluding_the_need_is_missing_not_unverifiable(tmp_path: P
 
 def test_a_generated_name_is_compared_character_by_character(tmp_path: Path) -> None:
     for declared in ("arn:aws:s3:::prod-data-abc123/listing.jsoa",  # "a" sorts before "n"
+                     "arn:aws:s3:::prod-data-abc123/listing.js",  # the start of it only
                      "arn:aws:s3:::prod-data-abc123/" + "k" * 300 + "X"):  # long, and no match
-        key = "listing.json" if declared.endswith("jsoa") else "k" * 300
+        key = "k" * 300 if declared.endswith("X") else "listing.json"
         out = sam(tmp_path, get_object({"Ref": "Data"}, key), allow("s3:GetObject", declared),
                   Data={"Type": "AWS::S3::Bucket", "Properties": {}})
         assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.G0"] and not of("UNVERIFIED_GRANT", out), \
@@ -620,3 +621,10 @@ def test_an_action_on_a_name_known_at_deploy_time_is_compared_without_case(tmp_p
               Data={"Type": "AWS::S3::Bucket", "Properties": {}})
     assert [f["path"] for f in of("UNVERIFIED_GRANT", out)] == ["States.G0"] and not of("MISSING_GRANT", out), \
         findings(out)
+
+
+def test_a_role_named_by_get_att_in_its_dotted_form_is_compared(tmp_path: Path) -> None:
+    granting = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "Policies": [
+        {"PolicyName": "p", "PolicyDocument": {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}}]}}
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": {"Fn::GetAtt": "Role.Arn"}}, Role=granting))
+    assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == [], findings(out)
