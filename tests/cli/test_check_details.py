@@ -628,3 +628,44 @@ def test_a_role_named_by_get_att_in_its_dotted_form_is_compared(tmp_path: Path) 
         {"PolicyName": "p", "PolicyDocument": {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}}]}}
     _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": {"Fn::GetAtt": "Role.Arn"}}, Role=granting))
     assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == [], findings(out)
+
+
+def test_a_role_from_a_mapping_named_like_a_resource_has_nothing_to_compare(tmp_path: Path) -> None:
+    granting = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "Policies": [
+        {"PolicyName": "p", "PolicyDocument": {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}}]}}
+    template = _template({"Definition": INVOKE, "Role": {"Fn::FindInMap": ["Role", "prod", "Arn"]}}, Role=granting)
+    template["Mappings"] = {"Role": {"prod": {"Arn": f"arn:aws:iam::{ACCOUNT}:role/elsewhere"}}}
+    _, out = check(tmp_path, template)
+    assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == ["NOTHING_TO_COMPARE"], \
+        findings(out)
+
+
+def test_a_deny_statement_is_never_an_excess_grant(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION), allow("sqs:SendMessage", "*", "Deny"))
+    assert [f for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == []
+
+
+def test_a_managed_policy_that_is_not_an_arn_is_not_known_offline(tmp_path: Path) -> None:
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {},
+                                                     "ManagedPolicyArns": ["orders-policy"]}}
+    _, out = check(tmp_path, {"Resources": {
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}}, "Role": role}})
+    [unverified] = of("UNVERIFIED_GRANT", out)
+    assert "orders-policy may grant it" in unverified["message"], findings(out)
+
+
+def test_no_other_resource_type_is_read_as_a_connector(tmp_path: Path) -> None:
+    invoke = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                               "Parameters": {"FunctionName": {"Fn::GetAtt": ["Fn", "Arn"]}},
+                                               "End": True}}}
+    for kind in ("AWS::CloudFormation::CustomResource", "Custom::Connector"):  # sorting before and after SAM's
+        resources = {
+            "Machine": {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": invoke}},
+            "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "worker"}},
+            "Custom": {"Type": kind, "Properties": {
+                "ServiceToken": FUNCTION, "Source": {"Id": "Machine"}, "Destination": {"Id": "Fn"},
+                "Permissions": ["Write"]}}}
+        _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+        assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == ["NOTHING_TO_COMPARE"], \
+            (kind, findings(out))
