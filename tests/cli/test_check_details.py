@@ -669,3 +669,19 @@ def test_no_other_resource_type_is_read_as_a_connector(tmp_path: Path) -> None:
         _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
         assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == ["NOTHING_TO_COMPARE"], \
             (kind, findings(out))
+
+
+def test_a_connector_to_another_state_machine_grants_its_executions_in_this_account(tmp_path: Path) -> None:
+    run_child = {"StartAt": "C", "States": {"C": {
+        "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": {"Ref": "Child"}, "Input": {}}, "End": True}}}
+    machine = {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": run_child},
+               "Connectors": {"ToChild": {"Properties": {"Destination": {"Id": "Child"},
+                                                          "Permissions": ["Read", "Write"]}}}}
+    child = {"Type": "AWS::Serverless::StateMachine", "Properties": {"Name": "child", "Definition": {
+        "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31",
+                              "Resources": {"Machine": machine, "Child": child}})
+    # the profile's arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:child:* is substituted
+    assert not [f for f in findings(out, "Machine") if f["code"] in ("MISSING_GRANT", "UNVERIFIED_GRANT")], \
+        findings(out, "Machine")
