@@ -685,3 +685,19 @@ def test_a_connector_to_another_state_machine_grants_its_executions_in_this_acco
     # the profile's arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:child:* is substituted
     assert not [f for f in findings(out, "Machine") if f["code"] in ("MISSING_GRANT", "UNVERIFIED_GRANT")], \
         findings(out, "Machine")
+
+
+def test_vended_logs_do_not_end_the_comparison_of_the_states(tmp_path: Path) -> None:
+    delivery = ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups"]
+    _, out = check(tmp_path, {"Resources": {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "Policies": [
+            {"PolicyName": "p", "PolicyDocument": {"Statement": [allow(delivery, "*")]}}]}},
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "machine"}},
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}, "Definition": INVOKE,
+            "LoggingConfiguration": {"Level": "ALL", "Destinations": [
+                {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["Logs", "Arn"]}}}]},
+            "TracingConfiguration": {"Enabled": True}}}}})
+    assert sorted({f["path"] for f in of("MISSING_GRANT", out)}) == ["States.T", "tracingConfiguration"], findings(out)
