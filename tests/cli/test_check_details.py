@@ -701,3 +701,29 @@ def test_vended_logs_do_not_end_the_comparison_of_the_states(tmp_path: Path) -> 
                 {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["Logs", "Arn"]}}}]},
             "TracingConfiguration": {"Enabled": True}}}}})
     assert sorted({f["path"] for f in of("MISSING_GRANT", out)}) == ["States.T", "tracingConfiguration"], findings(out)
+
+
+def test_resources_are_compared_with_their_case(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION.replace(":orders", ":Orders")))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"], findings(out)
+
+
+def test_only_the_exact_effect_deny_takes_away(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION),
+              allow("lambda:InvokeFunction", FUNCTION, "deny"))  # IAM knows "Allow" and "Deny" only
+    assert not of("MISSING_GRANT", out), findings(out)
+
+
+def test_a_distributed_map_whose_children_are_covered_does_not_end_the_comparison(tmp_path: Path) -> None:
+    definition = {"StartAt": "Fan", "States": {"Fan": {
+        "Type": "Map", "Label": "Fan", "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "Next": "T"},
+        "T": INVOKE["States"]["T"]}}
+    executions = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:mc"
+    _, out = check(tmp_path, _template({"Name": "mc", "Definition": definition, "Policies": [{"Statement": [
+        allow("states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:mc"),
+        allow(["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"],
+              f"{executions}/Fan:*")]}]}))
+    assert [(f["code"], f["path"]) for f in findings(out) if "GRANT" in f["code"]] == [
+        ("MISSING_GRANT", "States.T")], findings(out)
