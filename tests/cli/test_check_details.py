@@ -727,3 +727,22 @@ def test_a_distributed_map_whose_children_are_covered_does_not_end_the_compariso
               f"{executions}/Fan:*")]}]}))
     assert [(f["code"], f["path"]) for f in findings(out) if "GRANT" in f["code"]] == [
         ("MISSING_GRANT", "States.T")], findings(out)
+
+
+def test_a_resource_that_is_not_an_object_does_not_hide_the_policies_after_it(tmp_path: Path) -> None:
+    _, out = check(tmp_path, {"Resources": {
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+        "Broken": "not a resource",
+        "Pol": {"Type": "AWS::IAM::Policy", "Properties": {"PolicyName": "p", "Roles": [{"Ref": "Role"}],
+                                                           "PolicyDocument": {"Statement": [
+                                                               allow("lambda:InvokeFunction", FUNCTION)]}}}}})
+    assert not [f for f in findings(out) if "GRANT" in f["code"] or f["code"] == "NOTHING_TO_COMPARE"], findings(out)
+
+
+def test_a_broader_resource_is_excess_whatever_the_case_of_the_action(tmp_path: Path) -> None:
+    functions = FUNCTION.replace(":orders", ":*")
+    out = sam(tmp_path, INVOKE, allow("LAMBDA:INVOKEFUNCTION", functions))
+    assert [f["message"] for f in of("EXCESS_GRANT", out)] == [
+        f"LAMBDA:INVOKEFUNCTION on {functions} where only {FUNCTION} is needed"]
