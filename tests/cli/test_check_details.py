@@ -13,7 +13,7 @@ from sfn_iam.cli import check as check_module
 from tests.cli.test_pipeline import ACCOUNT, CONTEXT, REGION, _template, check, findings, run, write
 
 FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders"
-INVOKE = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+INVOKE: dict[str, Any] = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
                                             "Parameters": {"FunctionName": FUNCTION}, "End": True}}}
 ROLE = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}
 
