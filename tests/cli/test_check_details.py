@@ -746,3 +746,9 @@ def test_a_broader_resource_is_excess_whatever_the_case_of_the_action(tmp_path: 
     out = sam(tmp_path, INVOKE, allow("LAMBDA:INVOKEFUNCTION", functions))
     assert [f["message"] for f in of("EXCESS_GRANT", out)] == [
         f"LAMBDA:INVOKEFUNCTION on {functions} where only {FUNCTION} is needed"]
+
+
+def test_an_empty_role_reference_has_nothing_to_compare(tmp_path: Path) -> None:
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": {}}))
+    assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == ["NOTHING_TO_COMPARE"], \
+        findings(out)
