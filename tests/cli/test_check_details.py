@@ -4,6 +4,7 @@ a small change of the comparison it names."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -752,3 +753,19 @@ def test_an_empty_role_reference_has_nothing_to_compare(tmp_path: Path) -> None:
     _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": {}}))
     assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == ["NOTHING_TO_COMPARE"], \
         findings(out)
+
+
+def test_a_terraform_roles_aws_managed_policy_is_read(tmp_path: Path) -> None:
+    from scripts import terraform_plans as tf
+
+    role = {"name": "orders-sfn", "assume_role_policy": "{}", "inline_policy": [], "path": "/",
+            "managed_policy_arns": ["arn:aws:iam::aws:policy/AWSLambdaRole"]}
+    machine = {"name": "orders", "definition": json.dumps(tf.DEFINITION), "type": "STANDARD",
+               "logging_configuration": [], "tracing_configuration": [{"enabled": False}],
+               "encryption_configuration": []}
+    plan = tf.plan({"aws_iam_role.sfn": role, "aws_sfn_state_machine.orders": machine},
+                   {"aws_sfn_state_machine.orders": {"role_arn": ["aws_iam_role.sfn.arn", "aws_iam_role.sfn"]}})
+    _, out, _ = run("check", write(tmp_path, plan, "plan.json"), "--region", tf.REGION, "--account", tf.ACCOUNT,
+                    "--format", "json")
+    # the invoke is granted (by AWSLambdaRole), the table write is not
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.Save"], findings(out)
