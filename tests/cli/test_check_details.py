@@ -769,3 +769,18 @@ def test_a_terraform_roles_aws_managed_policy_is_read(tmp_path: Path) -> None:
                     "--format", "json")
     # the invoke is granted (by AWSLambdaRole), the table write is not
     assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.Save"], findings(out)
+
+
+def test_an_empty_sam_policy_item_hides_nothing(tmp_path: Path) -> None:
+    code, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": [
+        {}, {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}]}))
+    assert code == 0 and [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == [], findings(out)
+
+
+def test_eight_unused_actions_are_all_shown_without_a_count(tmp_path: Path) -> None:
+    actions = [f"lambda:{verb}" for verb in (
+        "GetFunction", "GetAlias", "GetPolicy", "ListAliases", "ListVersionsByFunction", "GetFunctionConfiguration",
+        "ListTags", "GetLayerVersion")]
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION), allow(actions, FUNCTION))
+    [excess] = of("EXCESS_GRANT", out)
+    assert excess["message"] == ", ".join(actions) + f" on {FUNCTION} not needed by any state"
