@@ -4,13 +4,17 @@ a small change of the comparison it names."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from tests.cli.test_pipeline import ACCOUNT, REGION, _template, check, findings
+import pytest
+
+from sfn_iam.cli import check as check_module
+from tests.cli.test_pipeline import ACCOUNT, CONTEXT, REGION, _template, check, findings, run, write
 
 FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders"
-INVOKE = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+INVOKE: dict[str, Any] = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
                                             "Parameters": {"FunctionName": FUNCTION}, "End": True}}}
 ROLE = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}
 
@@ -347,3 +351,436 @@ def test_only_sam_connectors_are_read_as_connectors(tmp_path: Path) -> None:
             "Source": {"Id": "Machine"}, "Destination": {"Id": "Fn"}, "Permissions": ["Write"]}}}
     _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
     assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"], findings(out)
+
+
+# --- second round of mutation testing --------------------------------------------------------------------------------
+
+def test_why_nothing_was_compared_names_where_the_role_would_be(tmp_path: Path) -> None:
+    _, out, _ = run("check", write(tmp_path, INVOKE), *CONTEXT, "--format", "json")
+    [nothing] = of("NOTHING_TO_COMPARE", out)
+    assert nothing["message"].startswith("a definition alone declares no role policy"), nothing
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": f"arn:aws:iam::{ACCOUNT}:role/elsewhere"}))
+    [nothing] = of("NOTHING_TO_COMPARE", out)
+    assert nothing["message"].startswith("the role comes from outside the template"), nothing
+
+
+def test_a_sam_policy_item_with_two_keys_is_no_template_and_hides_nothing(tmp_path: Path) -> None:
+    code, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": [
+        {"LambdaInvokePolicy": {"FunctionName": "orders"}, "SQSPollerPolicy": {"QueueName": "q"}},
+        {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}]}))
+    assert code == 0 and [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == [], findings(out)
+
+
+def test_an_unused_wildcard_action_is_high_by_hand_and_medium_from_a_scoped_sam_template(tmp_path: Path) -> None:
+    queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs"
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION), allow("sqs:*", queue))
+    assert [(f["severity"], f["message"]) for f in of("EXCESS_GRANT", out)] == [
+        ("HIGH", f"sqs:* on {queue} not needed by any state")]
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": [
+        {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}, {"SQSPollerPolicy": {"QueueName": "jobs"}}]}))
+    excess = of("EXCESS_GRANT", out)
+    assert excess and {f["severity"] for f in excess} == {"MEDIUM"}, excess
+
+
+def test_a_distributed_map_stop_on_the_sample_form_is_judged_by_the_child_stops_alone(tmp_path: Path) -> None:
+    definition = {"StartAt": "Fan", "States": {"Fan": {
+        "Type": "Map", "Label": "Fan", "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "End": True}}}
+    executions = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:mc"
+    _, out = check(tmp_path, _template({"Name": "mc", "Definition": definition, "Policies": [{"Statement": [
+        allow("states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:mc"),
+        allow(["states:DescribeExecution", "states:StopExecution"], f"{executions}/Fan:*")]}]}))
+    # RedriveExecution on the children is not granted: that is its own finding, not one about StopExecution
+    asked = sorted(f["message"].split(" cannot", 1)[0].split(" is not", 1)[0] for f in findings(out)
+                   if f["code"] in ("MISSING_GRANT", "UNVERIFIED_GRANT"))
+    assert asked == [f"states:RedriveExecution on {executions}/Fan:*"], findings(out)
+
+
+def test_a_template_needing_a_parameter_not_given_is_not_the_narrower_one(tmp_path: Path) -> None:
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-AbCdEf"
+    read = {"StartAt": "R", "States": {"R": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:secretsmanager:"
+                                             "getSecretValue", "Parameters": {"SecretId": secret}, "End": True}}}
+    _, out = check(tmp_path, _template({"Definition": read, "Policies": [
+        {"AWSSecretsManagerRotationPolicy": {"FunctionName": "rotator"}}]}))
+    excess = of("EXCESS_GRANT", out)
+    # AWSSecretsManagerGetSecretValuePolicy grants with fewer actions, but takes a SecretArn this one is not given
+    assert excess and all(f["message"].endswith("(from the SAM policy template AWSSecretsManagerRotationPolicy, the "
+                                                "narrowest SAM policy template for what the states use "
+                                                "(secretsmanager:GetSecretValue): an inline statement granting only "
+                                                "those is least privilege)") for f in excess), excess
+
+
+def test_the_narrower_template_is_the_one_with_fewest_actions_whichever_comes_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def sqs_template(*actions: str) -> dict[str, Any]:
+        arn = "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${queueName}"
+        return {"Parameters": {"QueueName": {"Description": "the queue"}}, "Definition": {"Statement": [{
+            "Effect": "Allow", "Action": [f"sqs:{a}" for a in actions],
+            "Resource": {"Fn::Sub": [arn, {"queueName": {"Ref": "QueueName"}}]}}]}}
+
+    send = {"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                                             "Parameters": {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/"
+                                                            f"{ACCOUNT}/jobs", "MessageBody": "x"}, "End": True}}}
+    small, middle = sqs_template("SendMessage"), sqs_template("SendMessage", "GetQueueUrl")
+    wide = sqs_template("SendMessage", "GetQueueUrl", "GetQueueAttributes", "ChangeMessageVisibility")
+    for templates in ({"Small": small, "Middle": middle, "Wide": wide},
+                      {"Middle": middle, "Small": small, "Wide": wide}):
+        monkeypatch.setattr(check_module, "sam_policy_templates", lambda t=templates: t)
+        _, out = check(tmp_path, _template({"Definition": send, "Policies": [{"Wide": {"QueueName": "jobs"}}]}))
+        excess = of("EXCESS_GRANT", out)
+        assert excess and all(f["message"].endswith("the states use only sqs:SendMessage, which Small grants with "
+                                                    "fewer actions)") for f in excess), (list(templates), excess)
+
+
+def test_a_broad_pattern_after_a_literal_resource_is_still_called_broader(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object("reports", "b.json"),
+              allow("s3:GetObject", ["arn:aws:s3:::archive/x.json", "arn:aws:s3:::reports/*"]))
+    assert [f["message"] for f in of("EXCESS_GRANT", out)] == [
+        "s3:GetObject on arn:aws:s3:::reports/* where only arn:aws:s3:::reports/b.json is needed"]
+
+
+def test_a_managed_policy_arn_given_as_a_parameter_is_read_by_its_value(tmp_path: Path) -> None:
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {},
+                                                     "ManagedPolicyArns": [{"Ref": "InvokePolicy"}]}}
+    _, out = check(tmp_path, {
+        "Parameters": {"InvokePolicy": {"Type": "String", "Default": "arn:aws:iam::aws:policy/AWSLambdaRole"}},
+        "Resources": {"Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}}, "Role": role}})
+    # the machine's invoke is granted (by AWSLambdaRole, on every function: broader than needed)
+    assert [(f["code"], f["path"]) for f in findings(out) if "GRANT" in f["code"] or f["code"] == "NOTHING_TO_COMPARE"
+            ] == [("EXCESS_GRANT", "Role.ManagedPolicyArns[0] (managed AWSLambdaRole).Statement[0]")], findings(out)
+
+
+def test_a_pattern_not_comparable_offline_does_not_hide_the_next_one(tmp_path: Path) -> None:
+    tables = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table"
+    definition = {"StartAt": "Known", "States": {
+        "Known": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+                  "Parameters": {"TableName": "orders", "Key": {}}, "Next": "Later"},
+        "Later": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+                  "Parameters": {"TableName.$": "$.table", "Key": {}}, "End": True}}}
+    out = sam(tmp_path, definition, allow("dynamodb:GetItem", [f"{tables}*", f"{tables}/ord*"]))
+    # table* against table/<a name known at run time>: two patterns, not comparable offline (and a read: not high)
+    assert [f["message"] for f in of("EXCESS_GRANT", out)] == [
+        f"dynamodb:GetItem on {tables}/ord* where only {tables}/orders is needed"]
+
+
+@pytest.mark.parametrize("data", ["{not json", None], ids=["corrupt", "missing"])
+def test_sam_data_that_cannot_be_read_leaves_templates_and_connectors_uncompared(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: str | None) -> None:
+    import importlib.resources
+
+    package = tmp_path / "samtranslator"
+    for name in ("policy_templates_data/policy_templates.json", "model/connector_profiles/profiles.json"):
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        if data is not None:
+            (package / name).write_text(data, encoding="utf-8")
+    monkeypatch.setattr(importlib.resources, "files", lambda _name: package)
+    check_module.sam_policy_templates.cache_clear()  # read again, from the broken package; and after the test
+    check_module.sam_connector_profiles.cache_clear()
+    try:
+        machine = {"Type": "AWS::Serverless::StateMachine", "Properties": {
+            "Definition": INVOKE, "Policies": [{"LambdaInvokePolicy": {"FunctionName": "orders"}}]},
+            "Connectors": {"ToFn": {"Properties": {"Destination": {"Id": "Fn"}, "Permissions": ["Write"]}}}}
+        _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": {
+            "Machine": machine, "Fn": {"Type": "AWS::Serverless::Function", "Properties": {}}}})
+    finally:
+        check_module.sam_policy_templates.cache_clear()
+        check_module.sam_connector_profiles.cache_clear()
+    assert sorted(f["message"] for f in of("UNRESOLVED_REFERENCE", out)) == [
+        "LambdaInvokePolicy is not a SAM policy template this version knows: not compared",
+        "a connector to a AWS::Lambda::Function is not known to this SAM version: not compared"], findings(out)
+
+
+def test_a_state_writing_log_events_itself_needs_them_whatever_the_role_delivers(tmp_path: Path) -> None:
+    put = {"StartAt": "W", "States": {"W": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:cloudwatchlogs:putLogEvents",
+        "Parameters": {"LogGroupName": "audit", "LogStreamName": "s", "LogEvents": []}, "End": True}}}
+    out = sam(tmp_path, put, allow(["logs:CreateLogDelivery", "logs:GetLogDelivery"], "*"))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.W"], findings(out)
+
+
+def test_a_custom_resource_shaped_like_a_role_policy_is_not_read_as_one(tmp_path: Path) -> None:
+    document = {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}
+    resources: dict[str, Any] = {
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+        "Attach": {"Type": "Custom::RolePolicy", "Properties": {
+            "ServiceToken": FUNCTION, "RoleName": {"Ref": "Role"}, "PolicyName": "p", "PolicyDocument": document}}}
+    _, out = check(tmp_path, {"Resources": resources})
+    assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == ["NOTHING_TO_COMPARE"], \
+        findings(out)
+    resources["Attach"]["Type"] = "AWS::IAM::RolePolicy"
+    _, out = check(tmp_path, {"Resources": resources})
+    assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == [], findings(out)
+
+
+def test_sam_policies_by_name_are_aws_managed_and_by_arn_are_what_the_arn_says(tmp_path: Path) -> None:
+    for policy, unknown in ((f"arn:aws:iam::{ACCOUNT}:policy/AWSLambdaRole", f"arn:aws:iam::{ACCOUNT}:policy/"
+                             "AWSLambdaRole"), ("OrdersPolicy", "arn:aws:iam::aws:policy/OrdersPolicy")):
+        _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": [policy]}))
+        [unverified] = of("UNVERIFIED_GRANT", out)
+        assert unverified["message"].endswith(f"cannot be verified: {unknown} may grant it (not evaluated offline)")
+    for policy in ("AWSLambdaRole", "arn:aws:iam::aws:policy/AWSLambdaRole"):
+        _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": [policy]}))
+        assert [(f["code"], f["path"]) for f in findings(out) if "GRANT" in f["code"]] == [
+            ("EXCESS_GRANT", "Policies[0] (managed AWSLambdaRole).Statement[0]")], findings(out)
+
+
+def test_a_pattern_matching_nothing_needed_does_not_hide_the_next_one(tmp_path: Path) -> None:
+    tables = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table"
+    definition = {"StartAt": "Known", "States": {"Known": {
+        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+        "Parameters": {"TableName": "orders", "Key": {}}, "End": True}}}
+    out = sam(tmp_path, definition, allow("dynamodb:GetItem", [f"{tables}/archive*", f"{tables}/ord*"]))
+    assert [f["message"] for f in of("EXCESS_GRANT", out)] == [
+        f"dynamodb:GetItem on {tables}/ord* where only {tables}/orders is needed"]
+
+
+def test_a_generated_name_cannot_be_a_declared_one_without_the_text_after_it(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object({"Ref": "Data"}, "listing.json"),
+              allow("s3:GetObject", "arn:aws:s3:::prod-data-abc123-listing.json"),  # no "/" before the key
+              Data={"Type": "AWS::S3::Bucket", "Properties": {}})
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.G0"] and not of("UNVERIFIED_GRANT", out), \
+        findings(out)
+
+
+def test_not_action_is_compared_without_case(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, {"Effect": "Allow", "NotAction": "LAMBDA:INVOKEFUNCTION", "Resource": FUNCTION})
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"], findings(out)
+
+
+def test_a_managed_policy_arn_from_another_kind_of_resource_is_not_known_offline(tmp_path: Path) -> None:
+    lookup = {"Type": "Custom::PolicyLookup", "Properties": {  # returns some policy's ARN: what it grants is not known
+        "ServiceToken": FUNCTION, "PolicyDocument": {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}}}
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {},
+                                                     "ManagedPolicyArns": [{"Fn::GetAtt": ["Lookup", "Arn"]}]}}
+    _, out = check(tmp_path, {"Resources": {
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+        "Role": role, "Lookup": lookup}})
+    assert [f["code"] for f in findings(out) if "GRANT" in f["code"]] == ["UNVERIFIED_GRANT"], findings(out)
+
+
+def test_a_managed_policy_of_the_template_attached_to_two_roles_is_read_for_this_one(tmp_path: Path) -> None:
+    document = {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}
+    for other in ("Another", "Zed"):  # names sorting before and after the machine's role
+        _, out = check(tmp_path, {"Resources": {
+            "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                        "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {},
+                                                             "ManagedPolicyArns": [{"Ref": "Pol"}]}},
+            other: {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+            "Pol": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": document,
+                                                                      "Roles": [{"Ref": other}]}}}})
+        assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == [], (other, findings(out))
+
+
+def test_sam_adds_the_x_ray_policy_when_tracing_is_enabled(tmp_path: Path) -> None:
+    policies = [{"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}]
+    for enabled in (True, "true"):
+        _, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": policies,
+                                            "Tracing": {"Enabled": enabled}}))
+        assert not of("MISSING_GRANT", out), (enabled, findings(out))  # xray:PutTraceSegments, ... are granted
+
+
+def test_not_resource_excluding_the_need_is_missing_not_unverifiable(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, {"Effect": "Allow", "Action": "lambda:InvokeFunction", "NotResource": FUNCTION})
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"] and not of("UNVERIFIED_GRANT", out), \
+        findings(out)
+
+
+def test_a_generated_name_is_compared_character_by_character(tmp_path: Path) -> None:
+    for declared in ("arn:aws:s3:::prod-data-abc123/listing.jsoa",  # "a" sorts before "n"
+                     "arn:aws:s3:::prod-data-abc123/listing.js",  # the start of it only
+                     "arn:aws:s3:::prod-data-abc123/" + "k" * 300 + "X"):  # long, and no match
+        key = "k" * 300 if declared.endswith("X") else "listing.json"
+        out = sam(tmp_path, get_object({"Ref": "Data"}, key), allow("s3:GetObject", declared),
+                  Data={"Type": "AWS::S3::Bucket", "Properties": {}})
+        assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.G0"] and not of("UNVERIFIED_GRANT", out), \
+            findings(out)
+
+
+def test_punctuation_in_a_declared_name_is_literal(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object("reports", "data_1.csv"), allow("s3:GetObject", "arn:aws:s3:::reports/data-1.csv"))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.G0"], findings(out)
+
+
+def test_nine_unused_actions_show_eight_and_one_more(tmp_path: Path) -> None:
+    actions = [f"lambda:{verb}" for verb in (
+        "GetFunction", "GetAlias", "GetPolicy", "ListAliases", "ListVersionsByFunction", "GetFunctionConfiguration",
+        "ListTags", "GetLayerVersion", "GetProvisionedConcurrencyConfig")]
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION), allow(actions, FUNCTION))
+    [excess] = of("EXCESS_GRANT", out)
+    assert excess["message"] == ", ".join(actions[:8]) + f" (+1 more) on {FUNCTION} not needed by any state"
+
+
+def test_an_action_on_a_name_known_at_deploy_time_is_compared_without_case(tmp_path: Path) -> None:
+    out = sam(tmp_path, get_object({"Ref": "Data"}, "listing.json"),
+              allow("S3:GETOBJECT", "arn:aws:s3:::prod-data-abc123/*"),
+              Data={"Type": "AWS::S3::Bucket", "Properties": {}})
+    assert [f["path"] for f in of("UNVERIFIED_GRANT", out)] == ["States.G0"] and not of("MISSING_GRANT", out), \
+        findings(out)
+
+
+def test_a_role_named_by_get_att_in_its_dotted_form_is_compared(tmp_path: Path) -> None:
+    granting = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "Policies": [
+        {"PolicyName": "p", "PolicyDocument": {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}}]}}
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": {"Fn::GetAtt": "Role.Arn"}}, Role=granting))
+    assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == [], findings(out)
+
+
+def test_a_role_from_a_mapping_named_like_a_resource_has_nothing_to_compare(tmp_path: Path) -> None:
+    granting = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "Policies": [
+        {"PolicyName": "p", "PolicyDocument": {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}}]}}
+    template = _template({"Definition": INVOKE, "Role": {"Fn::FindInMap": ["Role", "prod", "Arn"]}}, Role=granting)
+    template["Mappings"] = {"Role": {"prod": {"Arn": f"arn:aws:iam::{ACCOUNT}:role/elsewhere"}}}
+    _, out = check(tmp_path, template)
+    assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == ["NOTHING_TO_COMPARE"], \
+        findings(out)
+
+
+def test_a_deny_statement_is_never_an_excess_grant(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION), allow("sqs:SendMessage", "*", "Deny"))
+    assert [f for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == []
+
+
+def test_a_managed_policy_that_is_not_an_arn_is_not_known_offline(tmp_path: Path) -> None:
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {},
+                                                     "ManagedPolicyArns": ["orders-policy"]}}
+    _, out = check(tmp_path, {"Resources": {
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}}, "Role": role}})
+    [unverified] = of("UNVERIFIED_GRANT", out)
+    assert "orders-policy may grant it" in unverified["message"], findings(out)
+
+
+def test_no_other_resource_type_is_read_as_a_connector(tmp_path: Path) -> None:
+    invoke = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                               "Parameters": {"FunctionName": {"Fn::GetAtt": ["Fn", "Arn"]}},
+                                               "End": True}}}
+    for kind in ("AWS::CloudFormation::CustomResource", "Custom::Connector"):  # sorting before and after SAM's
+        resources = {
+            "Machine": {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": invoke}},
+            "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "worker"}},
+            "Custom": {"Type": kind, "Properties": {
+                "ServiceToken": FUNCTION, "Source": {"Id": "Machine"}, "Destination": {"Id": "Fn"},
+                "Permissions": ["Write"]}}}
+        _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31", "Resources": resources})
+        assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == ["NOTHING_TO_COMPARE"], \
+            (kind, findings(out))
+
+
+def test_a_connector_to_another_state_machine_grants_its_executions_in_this_account(tmp_path: Path) -> None:
+    run_child = {"StartAt": "C", "States": {"C": {
+        "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": {"Ref": "Child"}, "Input": {}}, "End": True}}}
+    machine = {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": run_child},
+               "Connectors": {"ToChild": {"Properties": {"Destination": {"Id": "Child"},
+                                                          "Permissions": ["Read", "Write"]}}}}
+    child = {"Type": "AWS::Serverless::StateMachine", "Properties": {"Name": "child", "Definition": {
+        "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}
+    _, out = check(tmp_path, {"Transform": "AWS::Serverless-2016-10-31",
+                              "Resources": {"Machine": machine, "Child": child}})
+    # the profile's arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:child:* is substituted
+    assert not [f for f in findings(out, "Machine") if f["code"] in ("MISSING_GRANT", "UNVERIFIED_GRANT")], \
+        findings(out, "Machine")
+
+
+def test_vended_logs_do_not_end_the_comparison_of_the_states(tmp_path: Path) -> None:
+    delivery = ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups"]
+    _, out = check(tmp_path, {"Resources": {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "Policies": [
+            {"PolicyName": "p", "PolicyDocument": {"Statement": [allow(delivery, "*")]}}]}},
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "machine"}},
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}, "Definition": INVOKE,
+            "LoggingConfiguration": {"Level": "ALL", "Destinations": [
+                {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["Logs", "Arn"]}}}]},
+            "TracingConfiguration": {"Enabled": True}}}}})
+    assert sorted({f["path"] for f in of("MISSING_GRANT", out)}) == ["States.T", "tracingConfiguration"], findings(out)
+
+
+def test_resources_are_compared_with_their_case(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION.replace(":orders", ":Orders")))
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.T"], findings(out)
+
+
+def test_only_the_exact_effect_deny_takes_away(tmp_path: Path) -> None:
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION),
+              allow("lambda:InvokeFunction", FUNCTION, "deny"))  # IAM knows "Allow" and "Deny" only
+    assert not of("MISSING_GRANT", out), findings(out)
+
+
+def test_a_distributed_map_whose_children_are_covered_does_not_end_the_comparison(tmp_path: Path) -> None:
+    definition = {"StartAt": "Fan", "States": {"Fan": {
+        "Type": "Map", "Label": "Fan", "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "Next": "T"},
+        "T": INVOKE["States"]["T"]}}
+    executions = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:mc"
+    _, out = check(tmp_path, _template({"Name": "mc", "Definition": definition, "Policies": [{"Statement": [
+        allow("states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:mc"),
+        allow(["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"],
+              f"{executions}/Fan:*")]}]}))
+    assert [(f["code"], f["path"]) for f in findings(out) if "GRANT" in f["code"]] == [
+        ("MISSING_GRANT", "States.T")], findings(out)
+
+
+def test_a_resource_that_is_not_an_object_does_not_hide_the_policies_after_it(tmp_path: Path) -> None:
+    _, out = check(tmp_path, {"Resources": {
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"Definition": INVOKE, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+        "Broken": "not a resource",
+        "Pol": {"Type": "AWS::IAM::Policy", "Properties": {"PolicyName": "p", "Roles": [{"Ref": "Role"}],
+                                                           "PolicyDocument": {"Statement": [
+                                                               allow("lambda:InvokeFunction", FUNCTION)]}}}}})
+    assert not [f for f in findings(out) if "GRANT" in f["code"] or f["code"] == "NOTHING_TO_COMPARE"], findings(out)
+
+
+def test_a_broader_resource_is_excess_whatever_the_case_of_the_action(tmp_path: Path) -> None:
+    functions = FUNCTION.replace(":orders", ":*")
+    out = sam(tmp_path, INVOKE, allow("LAMBDA:INVOKEFUNCTION", functions))
+    assert [f["message"] for f in of("EXCESS_GRANT", out)] == [
+        f"LAMBDA:INVOKEFUNCTION on {functions} where only {FUNCTION} is needed"]
+
+
+def test_an_empty_role_reference_has_nothing_to_compare(tmp_path: Path) -> None:
+    _, out = check(tmp_path, _template({"Definition": INVOKE, "Role": {}}))
+    assert [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == ["NOTHING_TO_COMPARE"], \
+        findings(out)
+
+
+def test_a_terraform_roles_aws_managed_policy_is_read(tmp_path: Path) -> None:
+    from scripts import terraform_plans as tf
+
+    role = {"name": "orders-sfn", "assume_role_policy": "{}", "inline_policy": [], "path": "/",
+            "managed_policy_arns": ["arn:aws:iam::aws:policy/AWSLambdaRole"]}
+    machine = {"name": "orders", "definition": json.dumps(tf.DEFINITION), "type": "STANDARD",
+               "logging_configuration": [], "tracing_configuration": [{"enabled": False}],
+               "encryption_configuration": []}
+    plan = tf.plan({"aws_iam_role.sfn": role, "aws_sfn_state_machine.orders": machine},
+                   {"aws_sfn_state_machine.orders": {"role_arn": ["aws_iam_role.sfn.arn", "aws_iam_role.sfn"]}})
+    _, out, _ = run("check", write(tmp_path, plan, "plan.json"), "--region", tf.REGION, "--account", tf.ACCOUNT,
+                    "--format", "json")
+    # the invoke is granted (by AWSLambdaRole), the table write is not
+    assert [f["path"] for f in of("MISSING_GRANT", out)] == ["States.Save"], findings(out)
+
+
+def test_an_empty_sam_policy_item_hides_nothing(tmp_path: Path) -> None:
+    code, out = check(tmp_path, _template({"Definition": INVOKE, "Policies": [
+        {}, {"Statement": [allow("lambda:InvokeFunction", FUNCTION)]}]}))
+    assert code == 0 and [f["code"] for f in findings(out) if f["code"] != "ASSUMED_CONTEXT"] == [], findings(out)
+
+
+def test_eight_unused_actions_are_all_shown_without_a_count(tmp_path: Path) -> None:
+    actions = [f"lambda:{verb}" for verb in (
+        "GetFunction", "GetAlias", "GetPolicy", "ListAliases", "ListVersionsByFunction", "GetFunctionConfiguration",
+        "ListTags", "GetLayerVersion")]
+    out = sam(tmp_path, INVOKE, allow("lambda:InvokeFunction", FUNCTION), allow(actions, FUNCTION))
+    [excess] = of("EXCESS_GRANT", out)
+    assert excess["message"] == ", ".join(actions) + f" on {FUNCTION} not needed by any state"
