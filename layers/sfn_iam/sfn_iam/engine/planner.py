@@ -51,33 +51,72 @@ def parse_definition(definition: Mapping[str, Any] | str) -> Mapping[str, Any]:
     return loaded
 
 
+@dataclass(slots=True)
+class _Derived:
+    """What the states of one definition need, in two forms: ``reqs`` and ``findings`` in full (one entry per
+    state, in document order), and ``work``: the same requirements with each repeated Task given once (the first
+    Task with its key stands for the others: ``aliases`` maps its path to theirs). ``shadow[i]`` is the requirement
+    of ``work`` that ``reqs[i]`` repeats (``reqs[i]`` itself when it was mapped). When nothing was repeated, or when
+    the paths do not say which state a requirement belongs to, ``work`` is ``reqs`` and ``aliases`` is empty."""
+
+    reqs: list[Requirement]
+    findings: list[Finding]
+    roles: frozenset[str]
+    work: list[Requirement]
+    shadow: list[Requirement]
+    aliases: dict[str, list[str]]
+
+
 def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Facts, questions: list[facts.Question],
-            patterns: frozenset[str] = frozenset()) -> tuple[list[Requirement], list[Finding], frozenset[str]]:
+            patterns: frozenset[str] = frozenset(), *, fold: bool = True) -> _Derived:
     """Every requirement the definition's states need, the findings of the walk, and the roles Tasks name
-    literally in ``Credentials`` (for the sts:AssumeRole guard). Questions asked are appended to ``questions``."""
+    literally in ``Credentials`` (for the sts:AssumeRole guard). Questions asked are appended to ``questions``.
+
+    A definition repeats its Tasks (the same call in many branches): each distinct Task is mapped once and its
+    requirements, findings and questions are given again, under its own path, to every Task that repeats it. With
+    ``fold`` (no other definition shares the plan's paths) the rest of the plan decides each distinct Task once
+    too (:func:`plan`)."""
     nodes, findings = asl.walk(parse_definition(definition))
-    reqs: list[Requirement] = []
-    created = created_tags(nodes)
-    # A definition repeats its Tasks (the same call in many branches): each distinct Task is mapped once and its
-    # requirements, findings and questions are given again, under its own path, to every Task that repeats it.
-    mapped: dict[_TaskKey, tuple[list[Requirement], list[Finding], list[facts.Question]] | None] = {}
+    keys: list[_TaskKey | None] = []
+    first: dict[_TaskKey, asl.Node] = {}
+    distinct: list[asl.Node] = []  # the first node of each key, and every node without one
     for node in nodes:
         key = _task_key(node)
+        keys.append(key)
+        if key is None or first.setdefault(key, node) is node:
+            distinct.append(node)
+    created = created_tags(distinct)  # both read only what the key holds: the first of each key stands for all
+    roles = guardrails.credential_roles(distinct)
+    reqs: list[Requirement] = []
+    work: list[Requirement] = []
+    shadow: list[Requirement] = []
+    mapped: dict[_TaskKey, tuple[list[Requirement], list[Finding], list[facts.Question], list[str]] | None] = {}
+    own = True  # every output carries the path of the state that made it
+    for node, key in zip(nodes, keys, strict=True):
         done = mapped.get(key) if key is not None else None
         if done is not None:
             path = node.path
             reqs.extend([Requirement(r.action, r.resource, r.conditions, path) for r in done[0]])
-            findings.extend([Finding(f.code, f.severity, f.message, path) for f in done[1]])
+            shadow.extend(done[0])
+            if done[1]:
+                findings.extend([Finding(f.code, f.severity, f.message, path) for f in done[1]])
             questions.extend(done[2])
+            done[3].append(path)
             continue
         r0, f0, q0 = len(reqs), len(findings), len(questions)
         requirements_for(node, ctx, reqs, findings, known, questions, created, patterns)
+        out = reqs[r0:], findings[f0:], questions[q0:]
+        work.extend(out[0])
+        shadow.extend(out[0])
+        # only what carries this Task's path and nothing else of it can be given to another Task
+        mine = all(r.path == node.path for r in out[0]) and all(f.path == node.path for f in out[1])
+        own = own and mine
         if key is not None and key not in mapped:
-            out = reqs[r0:], findings[f0:], questions[q0:]
-            # only what carries this Task's path and nothing else of it can be given to another Task
-            mine = all(r.path == node.path for r in out[0]) and all(f.path == node.path for f in out[1])
-            mapped[key] = out if mine else None
-    return reqs, findings, guardrails.credential_roles(nodes)
+            mapped[key] = (*out, [node.path]) if mine else None
+    aliases = {done[3][0]: done[3][1:] for done in mapped.values() if done is not None and len(done[3]) > 1}
+    if aliases and fold and own and len({node.path for node in nodes}) == len(nodes):
+        return _Derived(reqs, findings, roles, work, shadow, aliases)
+    return _Derived(reqs, findings, roles, reqs, reqs, {})
 
 
 _TaskKey = tuple[bool, str, str | None, str | None]
@@ -118,36 +157,64 @@ def _task_key(node: asl.Node) -> _TaskKey | None:
 def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: int = policy.INLINE_LIMIT,
          known: facts.Facts = facts.NO_FACTS) -> Plan:
     """The policy for ``sm`` given what the account told (``known``; nothing offline). Raises
-    :class:`asl.DefinitionError` or :class:`arns.ArnError` on unusable input."""
+    :class:`asl.DefinitionError` or :class:`arns.ArnError` on unusable input.
+
+    A Task that repeats another (same key, :func:`_task_key`) is decided once: validity, the guardrails and the
+    whole-request check run on the plan's distinct Tasks (``work``, whose outcome for a state depends only on that
+    state's own requirements and on what the plan holds as a whole: the roles, the tags it creates), and each
+    repeating Task gets the outcome of the one it repeats under its own path."""
     ctx = context_for(sm.arn)
     asked: list[facts.Question] = []
-    reqs, findings, credential_roles = _derive(sm.definition, ctx, known, asked, frozenset(sm.patterns))
+    patterns = frozenset(sm.patterns)
+    main = _derive(sm.definition, ctx, known, asked, patterns, fold=not sm.versions)
+    reqs, work, findings, credential_roles = main.reqs, main.work, main.findings, main.roles
     config_reqs, config_findings = requirements_for_config(ctx, sm.logging, sm.tracing, sm.encryption)
     reqs.extend(config_reqs)
     findings.extend(config_findings)
+    if work is not reqs:
+        work.extend(config_reqs)
+        main.shadow.extend(config_reqs)
     for version in sm.versions:  # routed versions under the same role: the policy is the union (model.StateMachine)
-        v_reqs, v_findings, v_roles = _derive(version.definition, ctx, known, asked, frozenset(sm.patterns))
+        v = _derive(version.definition, ctx, known, asked, patterns, fold=False)
         v_config, v_config_findings = requirements_for_config(ctx, version.logging, version.tracing,
                                                               version.encryption)
-        reqs.extend(v_reqs + v_config)
-        findings.extend(v_findings + v_config_findings)
-        credential_roles |= v_roles
-    reqs = valid_only(reqs, findings)
+        reqs.extend(v.reqs + v_config)
+        findings.extend(v.findings + v_config_findings)
+        credential_roles |= v.roles
+    shadow = main.shadow if main.aliases else reqs
+    decided: list[Finding] = []  # what validity, the guardrails and the whole-request check say of ``work``
+    valid = valid_only(work, decided)
+    if len(valid) < len(work):  # an invalid value is no requirement at all
+        ok = {id(r) for r in valid}
+        reqs, shadow = map(list, zip(*[(r, s) for r, s in zip(reqs, shadow, strict=True) if id(s) in ok],
+                                     strict=True)) if ok else ([], [])
+        shadow = shadow if main.aliases else reqs
+    work = valid
     guard = guard or guardrails.GuardPolicy()
-    granted, blocked = guardrails.apply(reqs, guard, credential_roles=credential_roles, account=ctx.account,
+    granted, blocked = guardrails.apply(work, guard, credential_roles=credential_roles, account=ctx.account,
                                         patterns=sm.patterns)
-    findings.extend(blocked)
-    granted = _whole(reqs, granted, findings)
+    decided.extend(blocked)
+    seen = [*findings, *decided]
+    granted = _whole(work, granted, seen)
+    decided.extend(seen[len(findings) + len(decided):])
+    findings.extend(decided)
+    for finding in decided:  # each repeating Task reports what the one it repeats was told, under its own path
+        for path in main.aliases.get(finding.path, ()):
+            findings.append(Finding(finding.code, finding.severity, finding.message, path))
+    # granted in document order, every repeating Task with the grants of the one it repeats
+    kept = {id(r) for r in granted}
+    full = [r for r, s in zip(reqs, shadow, strict=True) if id(s) in kept]
     # The keys of what is granted (not of what was refused): asked of the account, added when it answered, and
     # held to the same guardrails as everything else.
-    patterns = frozenset(sm.patterns)
     asked.extend(facts.key_questions(granted, patterns))
-    keyed = facts.key_requirements(granted, known, patterns)
+    keyed = facts.key_requirements(full, known, patterns)
     if keyed:
         reqs.extend(keyed)
+        work.extend(keyed)
         more, refused = guardrails.apply(keyed, guard, credential_roles=credential_roles, account=ctx.account,
                                          patterns=sm.patterns)
         granted.extend(more)
+        full.extend(more)
         findings.extend(refused)
     documents: list[dict[str, Any]] = []
     if granted:
@@ -158,8 +225,10 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
         findings.append(Finding.of("NO_PERMISSIONS", "the state machine needs no permissions; no policy is needed"))
     unique = sorted(set(findings), key=lambda f: (f.path, f.code, f.message))
     unanswered = tuple(sorted({q for q in asked if known.get(q) is None}))
-    return Plan(ctx, _sorted(reqs), _sorted(granted), tuple(unique), tuple(documents), unanswered,
-                guardrails.proposal(reqs, guard, ctx.account))
+    # repeated requirements only within a state, or from the account's keys: ``work`` shows the first kind
+    once = not keyed and len(set(work)) == len(work)
+    return Plan(ctx, tuple(reqs) if once else _sorted(reqs), tuple(full) if once else _sorted(full),
+                tuple(unique), tuple(documents), unanswered, guardrails.proposal(work, guard, ctx.account))
 
 
 def _resource_type(resource: str) -> str:
