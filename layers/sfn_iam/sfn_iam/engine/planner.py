@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -88,13 +90,16 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     created = created_tags(distinct)  # both read only what the key holds: the first of each key stands for all
     roles = guardrails.credential_roles(distinct)
     reqs: list[Requirement] = []
-    work: list[Requirement] = []
-    shadow: list[Requirement] = []
+    # work and shadow (see _Derived) start with the first repeating Task: until then they are reqs
+    work: list[Requirement] | None = None
+    shadow: list[Requirement] | None = None
     mapped: dict[_TaskKey, tuple[list[Requirement], list[Finding], list[facts.Question], list[str]] | None] = {}
     own = True  # every output carries the path of the state that made it
     for node, key in zip(nodes, keys, strict=True):
         done = mapped.get(key) if key is not None else None
         if done is not None:
+            if shadow is None or work is None:
+                work, shadow = reqs[:], reqs[:]
             path = node.path
             reqs.extend([Requirement(r.action, r.resource, r.conditions, path) for r in done[0]])
             shadow.extend(done[0])
@@ -106,15 +111,17 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
         r0, f0, q0 = len(reqs), len(findings), len(questions)
         requirements_for(node, ctx, reqs, findings, known, questions, created, patterns)
         out = reqs[r0:], findings[f0:], questions[q0:]
-        work.extend(out[0])
-        shadow.extend(out[0])
+        if shadow is not None and work is not None:
+            work.extend(out[0])
+            shadow.extend(out[0])
         # only what carries this Task's path and nothing else of it can be given to another Task
         mine = all(r.path == node.path for r in out[0]) and all(f.path == node.path for f in out[1])
         own = own and mine
         if key is not None and key not in mapped:
             mapped[key] = (*out, [node.path]) if mine else None
-    aliases = {done[3][0]: done[3][1:] for done in mapped.values() if done is not None and len(done[3]) > 1}
-    if aliases and fold and own and len({node.path for node in nodes}) == len(nodes):
+    if (work is not None and shadow is not None and fold and own
+            and len({node.path for node in nodes}) == len(nodes)):
+        aliases = {done[3][0]: done[3][1:] for done in mapped.values() if done is not None and len(done[3]) > 1}
         return _Derived(reqs, findings, roles, work, shadow, aliases)
     return _Derived(reqs, findings, roles, reqs, reqs, {})
 
@@ -154,6 +161,13 @@ def _task_key(node: asl.Node) -> _TaskKey | None:
         return None
 
 
+@cache
+def _default_guard() -> guardrails.GuardPolicy:
+    """The guardrails of a plan given none (the CLI, a test): one policy for the process, so what it remembers of
+    the deny-list (:meth:`GuardPolicy.denied`, ~200 entries tried per action) serves every plan."""
+    return guardrails.GuardPolicy()
+
+
 def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: int = policy.INLINE_LIMIT,
          known: facts.Facts = facts.NO_FACTS) -> Plan:
     """The policy for ``sm`` given what the account told (``known``; nothing offline). Raises
@@ -190,20 +204,22 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
                                      strict=True)) if ok else ([], [])
         shadow = shadow if main.aliases else reqs
     work = valid
-    guard = guard or guardrails.GuardPolicy()
+    guard = guard or _default_guard()
     granted, blocked = guardrails.apply(work, guard, credential_roles=credential_roles, account=ctx.account,
                                         patterns=sm.patterns)
     decided.extend(blocked)
-    seen = [*findings, *decided]
-    granted = _whole(work, granted, seen)
-    decided.extend(seen[len(findings) + len(decided):])
+    granted = _whole(work, granted, findings, decided)
     findings.extend(decided)
-    for finding in decided:  # each repeating Task reports what the one it repeats was told, under its own path
-        for path in main.aliases.get(finding.path, ()):
-            findings.append(Finding(finding.code, finding.severity, finding.message, path))
+    if main.aliases:
+        for finding in decided:  # each repeating Task reports what the one it repeats was told, under its own path
+            for path in main.aliases.get(finding.path, ()):
+                findings.append(Finding(finding.code, finding.severity, finding.message, path))
     # granted in document order, every repeating Task with the grants of the one it repeats
-    kept = {id(r) for r in granted}
-    full = [r for r, s in zip(reqs, shadow, strict=True) if id(s) in kept]
+    if len(granted) == len(work):
+        full = reqs[:]  # all of them
+    else:
+        kept = {id(r) for r in granted}
+        full = [r for r, s in zip(reqs, shadow, strict=True) if id(s) in kept]
     # The keys of what is granted (not of what was refused): asked of the account, added when it answered, and
     # held to the same guardrails as everything else.
     asked.extend(facts.key_questions(granted, patterns))
@@ -241,11 +257,13 @@ def _resource_type(resource: str) -> str:
     return re.split(r"[/:]", parts[5], maxsplit=1)[0]
 
 
-def _whole(reqs: list[Requirement], granted: list[Requirement], findings: list[Finding]) -> list[Requirement]:
+def _whole(reqs: list[Requirement], granted: list[Requirement], findings: list[Finding], decided: list[Finding]
+           ) -> list[Requirement]:
     """A request authorized on several resources at once (a Glue table write on the catalog, the database and the
     table; a job submitted to a queue with a definition; a model invoked through an inference profile) is granted
     whole or not at all: when the guardrails refused every requirement of one resource type of a state's action,
-    the other types' requirements of that action cannot work alone and are dropped, with a finding."""
+    the other types' requirements of that action cannot work alone and are dropped, with a finding (added to
+    ``decided``, with the code of the state's refusal, read from ``findings`` and ``decided``)."""
     if len(granted) == len(reqs):
         return granted  # the guardrails refused nothing (each requirement is granted or refused): all are whole
     kept = set(granted)
@@ -268,9 +286,9 @@ def _whole(reqs: list[Requirement], granted: list[Requirement], findings: list[F
         rest = [r for r in group if r in kept]
         dropped.update(rest)
         action = group[0].action
-        code = next((f.code for f in findings if f.path == path and f.message.lower().startswith(action.lower() + " ")),
-                    "BLOCKED_ACTION")
-        findings.append(Finding.of(code, f"{action} not granted on {', '.join(sorted({r.resource for r in rest}))}"
+        code = next((f.code for f in chain(findings, decided)
+                     if f.path == path and f.message.lower().startswith(action.lower() + " ")), "BLOCKED_ACTION")
+        decided.append(Finding.of(code, f"{action} not granted on {', '.join(sorted({r.resource for r in rest}))}"
                                          f" either: the request also needs its {', '.join(missing)} resource, which was"
                                          " refused, so it cannot succeed and no part of it is granted", path))
     return [r for r in granted if r not in dropped] if dropped else granted
