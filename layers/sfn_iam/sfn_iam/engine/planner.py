@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -79,25 +79,27 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     ``fold`` (no other definition shares the plan's paths) the rest of the plan decides each distinct Task once
     too (:func:`plan`)."""
     nodes, findings = asl.walk(parse_definition(definition))
-    keys: list[_TaskKey | None] = []
-    first: dict[_TaskKey, asl.Node] = {}
-    distinct: list[asl.Node] = []  # the first node of each key, and every node without one
+    groups: dict[_TaskKey, _Group] = {}
+    of_node: list[_Group | None] = []  # each node's group (None: a node without a key, always mapped on its own)
+    distinct: list[asl.Node] = []  # the first node of each group, and every node without one
     for node in nodes:
         key = _task_key(node)
-        keys.append(key)
-        if key is None or first.setdefault(key, node) is node:
+        group = groups.get(key) if key is not None else None
+        if group is None:
             distinct.append(node)
+            if key is not None:
+                group = groups[key] = _Group(node)
+        of_node.append(group)
     created = created_tags(distinct)  # both read only what the key holds: the first of each key stands for all
     roles = guardrails.credential_roles(distinct)
     reqs: list[Requirement] = []
     # work and shadow (see _Derived) start with the first repeating Task: until then they are reqs
     work: list[Requirement] | None = None
     shadow: list[Requirement] | None = None
-    mapped: dict[_TaskKey, tuple[list[Requirement], list[Finding], list[facts.Question], list[str]] | None] = {}
     own = True  # every output carries the path of the state that made it
-    for node, key in zip(nodes, keys, strict=True):
-        done = mapped.get(key) if key is not None else None
-        if done is not None:
+    for node, group in zip(nodes, of_node, strict=True):
+        if group is not None and group.first is not node and group.outcome is not None:
+            done = group.outcome
             if shadow is None or work is None:
                 work, shadow = reqs[:], reqs[:]
             path = node.path
@@ -106,7 +108,7 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
             if done[1]:
                 findings.extend([Finding(f.code, f.severity, f.message, path) for f in done[1]])
             questions.extend(done[2])
-            done[3].append(path)
+            group.paths.append(path)
             continue
         r0, f0, q0 = len(reqs), len(findings), len(questions)
         requirements_for(node, ctx, reqs, findings, known, questions, created, patterns)
@@ -117,13 +119,23 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
         # only what carries this Task's path and nothing else of it can be given to another Task
         mine = all(r.path == node.path for r in out[0]) and all(f.path == node.path for f in out[1])
         own = own and mine
-        if key is not None and key not in mapped:
-            mapped[key] = (*out, [node.path]) if mine else None
+        if group is not None and group.first is node and mine:
+            group.outcome = out
     if (work is not None and shadow is not None and fold and own
             and len({node.path for node in nodes}) == len(nodes)):
-        aliases = {done[3][0]: done[3][1:] for done in mapped.values() if done is not None and len(done[3]) > 1}
+        aliases = {g.first.path: g.paths for g in groups.values() if g.paths}
         return _Derived(reqs, findings, roles, work, shadow, aliases)
     return _Derived(reqs, findings, roles, reqs, reqs, {})
+
+
+@dataclass(slots=True)
+class _Group:
+    """The Tasks of one key: the first (mapped through the integrations), its outcome once mapped (``None`` when it
+    carries anything but its own path: then each Task of the group is mapped on its own), the paths of the others."""
+
+    first: asl.Node
+    outcome: tuple[list[Requirement], list[Finding], list[facts.Question]] | None = None
+    paths: list[str] = field(default_factory=list)
 
 
 _TaskKey = tuple[bool, str, str | None, str | None]
