@@ -69,11 +69,11 @@ def test_a_request_refused_in_one_state_and_granted_in_another_keeps_both_outcom
 
 
 def test_an_invalid_value_repeated_is_no_requirement_anywhere_and_reported_at_each_state() -> None:
-    plan = _plan(_machine(A=_publish("topic"), B=_publish(TOPIC), C=_publish("topic")))
+    plan = _plan(_machine(A=_publish("topic"), B=_publish(TOPIC), C=_publish("topic"), D=_publish(TOPIC)))
     assert [(f.code, f.path) for f in plan.findings if f.code == "INVALID_VALUE"] == [
         ("INVALID_VALUE", "States.A"), ("INVALID_VALUE", "States.C")]
-    assert [(r.resource, r.path) for r in plan.requirements] == [(TOPIC, "States.B")]
-    assert [(r.resource, r.path) for r in plan.granted] == [(TOPIC, "States.B")]
+    assert [(r.resource, r.path) for r in plan.requirements] == [(TOPIC, "States.B"), (TOPIC, "States.D")]
+    assert [(r.resource, r.path) for r in plan.granted] == [(TOPIC, "States.B"), (TOPIC, "States.D")]
 
 
 def test_a_request_refused_on_one_resource_type_is_dropped_whole_in_every_state_that_repeats_it() -> None:

@@ -93,18 +93,16 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     created = created_tags(distinct)  # both read only what the key holds: the first of each key stands for all
     roles = guardrails.credential_roles(distinct)
     reqs: list[Requirement] = []
-    # work and shadow (see _Derived) start with the first repeating Task: until then they are reqs
-    work: list[Requirement] | None = None
-    shadow: list[Requirement] | None = None
+    split: tuple[list[Requirement], list[Requirement]] | None = None  # work and shadow (_Derived) once a Task repeats
     own = True  # every output carries the path of the state that made it
     for node, group in zip(nodes, of_node, strict=True):
         if group is not None and group.first is not node and group.outcome is not None:
             done = group.outcome
-            if shadow is None or work is None:
-                work, shadow = reqs[:], reqs[:]
+            if split is None:
+                split = reqs[:], reqs[:]  # until now every requirement was mapped: work and shadow are reqs
             path = node.path
             reqs.extend([Requirement(r.action, r.resource, r.conditions, path) for r in done[0]])
-            shadow.extend(done[0])
+            split[1].extend(done[0])
             if done[1]:
                 findings.extend([Finding(f.code, f.severity, f.message, path) for f in done[1]])
             questions.extend(done[2])
@@ -113,18 +111,17 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
         r0, f0, q0 = len(reqs), len(findings), len(questions)
         requirements_for(node, ctx, reqs, findings, known, questions, created, patterns)
         out = reqs[r0:], findings[f0:], questions[q0:]
-        if shadow is not None and work is not None:
-            work.extend(out[0])
-            shadow.extend(out[0])
+        if split is not None:
+            split[0].extend(out[0])
+            split[1].extend(out[0])
         # only what carries this Task's path and nothing else of it can be given to another Task
         mine = all(r.path == node.path for r in out[0]) and all(f.path == node.path for f in out[1])
         own = own and mine
         if group is not None and group.first is node and mine:
             group.outcome = out
-    if (work is not None and shadow is not None and fold and own
-            and len({node.path for node in nodes}) == len(nodes)):
+    if split is not None and fold and own and len(nodes) == len({node.path for node in nodes}):
         aliases = {g.first.path: g.paths for g in groups.values() if g.paths}
-        return _Derived(reqs, findings, roles, work, shadow, aliases)
+        return _Derived(reqs, findings, roles, *split, aliases)
     return _Derived(reqs, findings, roles, reqs, reqs, {})
 
 
@@ -207,14 +204,13 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
         reqs.extend(v.reqs + v_config)
         findings.extend(v.findings + v_config_findings)
         credential_roles |= v.roles
-    shadow = main.shadow if main.aliases else reqs
+    shadow = main.shadow  # reqs itself when nothing was folded
     decided: list[Finding] = []  # what validity, the guardrails and the whole-request check say of ``work``
     valid = valid_only(work, decided)
     if len(valid) < len(work):  # an invalid value is no requirement at all
         ok = {id(r) for r in valid}
-        reqs, shadow = map(list, zip(*[(r, s) for r, s in zip(reqs, shadow, strict=True) if id(s) in ok],
-                                     strict=True)) if ok else ([], [])
-        shadow = shadow if main.aliases else reqs
+        pairs = [(r, s) for r, s in zip(reqs, shadow, strict=True) if id(s) in ok]
+        reqs, shadow = [r for r, _ in pairs], [s for _, s in pairs]
     work = valid
     guard = guard or _default_guard()
     granted, blocked = guardrails.apply(work, guard, credential_roles=credential_roles, account=ctx.account,
@@ -227,7 +223,7 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
             for path in main.aliases.get(finding.path, ()):
                 findings.append(Finding(finding.code, finding.severity, finding.message, path))
     # granted in document order, every repeating Task with the grants of the one it repeats
-    if len(granted) == len(work):
+    if len(work) == len(granted):
         full = reqs[:]  # all of them
     else:
         kept = {id(r) for r in granted}
