@@ -127,3 +127,31 @@ def test_a_state_named_like_another_states_path_is_decided_on_its_own() -> None:
     assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", "States.P.Branches[0].States.A"),
                                                ("OUTSIDE_CEILING", "States.Q.Branches[0].States.R")]
     assert plan.granted == ()
+
+
+def test_the_machine_s_own_needs_are_granted_beside_repeated_tasks() -> None:
+    logging = {"level": "ALL", "includeExecutionData": False, "destinations": [
+        {"cloudWatchLogsLogGroup": {"logGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:flow:*"}}]}
+    plan = _plan(_machine(A=_publish(TOPIC), B=_publish(TOPIC)), logging=logging)
+    assert [r.path for r in plan.granted if r.action == "sns:Publish"] == ["States.A", "States.B"]
+    assert {r.path for r in plan.granted if r.action.startswith("logs:")} == {"loggingConfiguration"}
+    assert len(plan.granted) == len(set(plan.granted)) == len(plan.requirements)
+    assert_allows(plan, "logs:CreateLogDelivery", "*")
+    assert_allows(plan, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:flow:log-stream:s")
+
+
+JOB_QUEUE = f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/q"
+JOB_DEFINITION = f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/d:1"
+
+
+def test_a_request_on_two_resource_types_is_dropped_whole_when_one_is_refused() -> None:
+    # batch:SubmitJob is authorized on the job queue and on the job definition: the queue alone cannot submit
+    submit = {"Type": "Task", "Resource": "arn:aws:states:::batch:submitJob.sync",
+              "Parameters": {"JobName": "j", "JobQueue": JOB_QUEUE, "JobDefinition": JOB_DEFINITION}}
+    guard = _ceiling({"Effect": "Allow", "Action": ["batch:*", "events:*"], "NotResource": JOB_DEFINITION})
+    plan = _plan(_machine(A=submit, B=dict(submit)), guard)
+    assert [(f.code, f.path) for f in plan.findings if "no part of it is granted" in f.message] == [
+        ("OUTSIDE_CEILING", "States.A"), ("OUTSIDE_CEILING", "States.B")]
+    assert not any(r.action == "batch:SubmitJob" for r in plan.granted)
+    assert_denies(plan, "batch:SubmitJob", JOB_QUEUE)
+    assert_allows(plan, "batch:TerminateJob", f"arn:aws:batch:{REGION}:{ACCOUNT}:job/j1")  # a request of its own
