@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from sfn_iam import engine
+from sfn_iam.engine import facts
 from sfn_iam.engine.guardrails import GuardPolicy, ceiling
 from sfn_iam.model import StateMachine
 from tests.helpers import ACCOUNT, REGION, SM_ARN, assert_allows, assert_denies
@@ -155,3 +156,19 @@ def test_a_request_on_two_resource_types_is_dropped_whole_when_one_is_refused() 
     assert not any(r.action == "batch:SubmitJob" for r in plan.granted)
     assert_denies(plan, "batch:SubmitJob", JOB_QUEUE)
     assert_allows(plan, "batch:TerminateJob", f"arn:aws:batch:{REGION}:{ACCOUNT}:job/j1")  # a request of its own
+
+
+def test_a_key_two_requests_of_a_repeated_state_need_is_granted_once_per_state() -> None:
+    # the copy reads and writes objects of one bucket: both requests need its key (kms:Decrypt for each)
+    copy = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:copyObject",
+            "Parameters": {"CopySource": "b/k1", "Bucket": "b", "Key": "k2"}}
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k"
+    offline = _plan(_machine(A=copy, B=dict(copy)))
+    assert offline.questions == (facts.Question(facts.ENCRYPTION_KEY, "arn:aws:s3:::b"),)
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=_machine(A=copy, B=dict(copy))),
+                       known=facts.Facts({offline.questions[0]: facts.customer_key(key)}))
+    assert [(r.action, r.path) for r in plan.granted if r.action.startswith("kms:")] == [
+        ("kms:Decrypt", "States.A"), ("kms:GenerateDataKey", "States.A"),
+        ("kms:Decrypt", "States.B"), ("kms:GenerateDataKey", "States.B")]
+    assert len(plan.granted) == len(set(plan.granted)) and len(plan.requirements) == len(set(plan.requirements))
+    assert_allows(plan, "kms:Decrypt", key, {"kms:ViaService": f"s3.{REGION}.amazonaws.com"})
