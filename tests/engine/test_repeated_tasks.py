@@ -172,3 +172,19 @@ def test_a_key_two_requests_of_a_repeated_state_need_is_granted_once_per_state()
         ("kms:Decrypt", "States.B"), ("kms:GenerateDataKey", "States.B")]
     assert len(plan.granted) == len(set(plan.granted)) and len(plan.requirements) == len(set(plan.requirements))
     assert_allows(plan, "kms:Decrypt", key, {"kms:ViaService": f"s3.{REGION}.amazonaws.com"})
+
+
+def test_a_request_refused_everywhere_does_not_stop_the_next_request_of_the_state_from_being_dropped_whole() -> None:
+    # glue:GetDatabase is refused on all of its resources (nothing of it to drop); glue:GetTable after it on one
+    glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+    guard = _ceiling({"Effect": "Allow", "Action": ["athena:*", "s3:*", "lakeformation:*"], "Resource": "*"},
+                     {"Effect": "Allow", "Action": ["glue:GetTable", "glue:GetTables", "glue:GetPartition",
+                                                    "glue:GetPartitions", "glue:BatchGetPartition"],
+                      "Resource": [f"{glue}:catalog", f"{glue}:database/*"]})
+    plan = _plan(_machine(A=QUERY, B=QUERY), guard)
+    assert not any(r.action.startswith("glue:") for r in plan.granted)
+    assert {(f.code, f.path) for f in plan.findings if f.message.startswith("glue:GetTable not granted on ")} == {
+        ("OUTSIDE_CEILING", "States.A"), ("OUTSIDE_CEILING", "States.B")}
+    assert not any(f.message.startswith("glue:GetDatabase not granted on ") for f in plan.findings)
+    assert_denies(plan, "glue:GetTable", f"{glue}:database/db")
+    assert_allows(plan, "athena:StartQueryExecution", f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/primary")
