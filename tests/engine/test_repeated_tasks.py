@@ -5,7 +5,10 @@ only the first of them, shows."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
+
+import pytest
 
 from sfn_iam import engine
 from sfn_iam.engine import facts
@@ -133,8 +136,11 @@ def test_a_state_named_like_another_states_path_is_decided_on_its_own() -> None:
 def test_the_machine_s_own_needs_are_granted_beside_repeated_tasks() -> None:
     logging = {"level": "ALL", "includeExecutionData": False, "destinations": [
         {"cloudWatchLogsLogGroup": {"logGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:flow:*"}}]}
-    plan = _plan(_machine(A=_publish(TOPIC), B=_publish(TOPIC)), logging=logging)
+    send = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+            "Parameters": {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q", "MessageBody": "m"}}
+    plan = _plan(_machine(A=_publish(TOPIC), B=_publish(TOPIC), C=send), logging=logging)
     assert [r.path for r in plan.granted if r.action == "sns:Publish"] == ["States.A", "States.B"]
+    assert [r.path for r in plan.granted if r.action == "sqs:SendMessage"] == ["States.C"]
     assert {r.path for r in plan.granted if r.action.startswith("logs:")} == {"loggingConfiguration"}
     assert len(plan.granted) == len(set(plan.granted)) == len(plan.requirements)
     assert_allows(plan, "logs:CreateLogDelivery", "*")
@@ -188,3 +194,30 @@ def test_a_request_refused_everywhere_does_not_stop_the_next_request_of_the_stat
     assert not any(f.message.startswith("glue:GetDatabase not granted on ") for f in plan.findings)
     assert_denies(plan, "glue:GetTable", f"{glue}:database/db")
     assert_allows(plan, "athena:StartQueryExecution", f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/primary")
+
+
+def test_a_task_first_seen_after_a_repeat_is_decided_too() -> None:
+    plan = _plan(_machine(A=_publish(TOPIC), B=_publish(TOPIC), C=CREATE_KEY, D=_publish(TOPIC + "-d"), E=CREATE_KEY))
+    assert [(r.resource, r.path) for r in plan.granted] == [
+        (TOPIC, "States.A"), (TOPIC, "States.B"), (TOPIC + "-d", "States.D")]
+    assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", "States.C"), ("OUTSIDE_CEILING", "States.E")]
+
+
+def _deep() -> dict[str, object]:
+    deep: dict[str, object] = {}
+    for _ in range(100_000):  # deeper than json's encoder recurses
+        deep = {"x": deep}
+    return deep
+
+
+@pytest.mark.parametrize("kind", ["a YAML date", "an int of 5,001 digits", "nested 100,000 deep"])
+def test_a_task_whose_arguments_are_not_json_is_mapped_on_its_own(kind: str) -> None:
+    value = {"a YAML date": lambda: datetime.date(2026, 1, 2), "an int of 5,001 digits": lambda: 10 ** 5000,
+             "nested 100,000 deep": _deep}[kind]()
+    odd = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+           "Parameters": {"FunctionName": "f", "Payload": {"v": value}}}
+    plan = _plan(_machine(A=odd, B=dict(odd), C=_publish(TOPIC)))
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f"
+    assert [(r.resource, r.path) for r in plan.granted if r.action == "lambda:InvokeFunction"] == [
+        (function, "States.A"), (function, "States.B")]
+    assert_allows(plan, "lambda:InvokeFunction", function)
