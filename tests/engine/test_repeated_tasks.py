@@ -221,3 +221,11 @@ def test_a_task_whose_arguments_are_not_json_is_mapped_on_its_own(kind: str) -> 
     assert [(r.resource, r.path) for r in plan.granted if r.action == "lambda:InvokeFunction"] == [
         (function, "States.A"), (function, "States.B")]
     assert_allows(plan, "lambda:InvokeFunction", function)
+
+
+def test_a_repeated_task_that_needs_nothing_but_is_reported_is_reported_at_each_state() -> None:
+    unknown = {"Type": "Task", "Resource": "arn:aws:states:::no-such-service:doThing", "Parameters": {"A": "b"}}
+    plan = _plan(_machine(A=unknown, B=_publish(TOPIC), C=dict(unknown)))
+    assert [(f.code, f.path) for f in plan.findings if f.code == "UNKNOWN_INTEGRATION"] == [
+        ("UNKNOWN_INTEGRATION", "States.A"), ("UNKNOWN_INTEGRATION", "States.C")]
+    assert [r.path for r in plan.granted] == ["States.B"]
