@@ -133,14 +133,18 @@ def test_a_state_named_like_another_states_path_is_decided_on_its_own() -> None:
     assert plan.granted == ()
 
 
-def test_the_machine_s_own_needs_are_granted_beside_repeated_tasks() -> None:
+SEND = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+        "Parameters": {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q", "MessageBody": "m"}}
+INVOKE = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "f"}}
+
+
+@pytest.mark.parametrize(("after", "action"), [(SEND, "sqs:SendMessage"), (INVOKE, "lambda:InvokeFunction")])
+def test_the_machine_s_own_needs_are_granted_beside_repeated_tasks(after: dict[str, Any], action: str) -> None:
     logging = {"level": "ALL", "includeExecutionData": False, "destinations": [
         {"cloudWatchLogsLogGroup": {"logGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:flow:*"}}]}
-    send = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
-            "Parameters": {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q", "MessageBody": "m"}}
-    plan = _plan(_machine(A=_publish(TOPIC), B=_publish(TOPIC), C=send), logging=logging)
+    plan = _plan(_machine(A=_publish(TOPIC), B=_publish(TOPIC), C=after), logging=logging)
     assert [r.path for r in plan.granted if r.action == "sns:Publish"] == ["States.A", "States.B"]
-    assert [r.path for r in plan.granted if r.action == "sqs:SendMessage"] == ["States.C"]
+    assert [r.path for r in plan.granted if r.action == action] == ["States.C"]
     assert {r.path for r in plan.granted if r.action.startswith("logs:")} == {"loggingConfiguration"}
     assert len(plan.granted) == len(set(plan.granted)) == len(plan.requirements)
     assert_allows(plan, "logs:CreateLogDelivery", "*")
