@@ -4,6 +4,9 @@ Run: .venv/bin/python bench/engine.py   (prints numbers; targets: 1 MB < 100 ms 
 text in the same process; the corpus median not above the last measured one; CLI < 300 ms). The ratio moves with
 the machine's load (json.loads and the engine do not slow by the same factor on a busy machine): compare figures
 measured in paired runs, as docs/performance.md describes.
+
+``bench/engine.py --profile`` prints instead where the time of a 1 MB plan goes: the share of ``engine.plan`` in
+each of its parts, under cProfile (which inflates Python calls: compare shares, not times).
 """
 
 from __future__ import annotations
@@ -128,7 +131,45 @@ def cli_process() -> None:
           f"of 7 (target < 300 ms)")
 
 
-if __name__ == "__main__":
+# (label, file the function is in, function): the parts of a plan --profile reports
+_PARTS = [("strict parse (asl.loads)", "engine/asl.py", "loads"), ("walk", "engine/asl.py", "walk"),
+          ("Task keys", "engine/planner.py", "_task_key"),
+          ("integrations (distinct Tasks)", "engine/integrations/__init__.py", "requirements_for"),
+          ("created tags", "engine/integrations/__init__.py", "created_tags"),
+          ("validity", "engine/integrations/validity.py", "valid_only"),
+          ("guardrails.apply", "engine/guardrails/guard.py", "apply"),
+          ("whole-request check", "engine/planner.py", "_whole"),
+          ("key questions", "engine/facts.py", "key_questions"), ("policy documents", "engine/policy.py", "documents"),
+          ("ceiling proposal", "engine/guardrails/guard.py", "proposal")]
+
+
+def profile(runs: int = 5) -> None:
+    import cProfile
+    import pstats
+
+    sm = StateMachine(arn=ARN, definition=big_definition())
+    engine.plan(sm)  # warm caches
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(runs):
+        engine.plan(sm)
+    profiler.disable()
+    stats: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+
+    def cumulative(path: str, function: str) -> float:
+        return float(sum(v[3] for (file, _, name), v in stats.items() if file.endswith(path) and name == function))
+
+    whole = cumulative("engine/planner.py", "plan")
+    print(f"1 MB definition, {runs} plans under cProfile: share of engine.plan")
+    for label, path, function in _PARTS:
+        print(f"  {label:32s} {100 * cumulative(path, function) / whole:5.1f} %")
+    parts = sum(cumulative(path, function) for _, path, function in _PARTS)
+    print(f"  {'the rest (the planner itself)':32s} {100 * (whole - parts) / whole:5.1f} %")
+
+
+if __name__ == "__main__" and "--profile" in sys.argv[1:]:
+    profile()
+elif __name__ == "__main__":
     corpus_median()
     one_megabyte()
     cli_process()

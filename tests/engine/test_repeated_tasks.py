@@ -1,0 +1,235 @@
+"""A Task repeated in many states is decided once (engine.planner): validity, the guardrails and the whole-request
+check run on the distinct Tasks, and every state that repeats one gets its outcome, refusals included, under its
+own path. Each test repeats Tasks next to others that differ, so that an outcome given to the wrong state, or to
+only the first of them, shows."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+
+from sfn_iam import engine
+from sfn_iam.engine import facts
+from sfn_iam.engine.guardrails import GuardPolicy, ceiling
+from sfn_iam.model import StateMachine
+from tests.helpers import ACCOUNT, REGION, SM_ARN, assert_allows, assert_denies
+
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:topic"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/Worker"
+CREATE_KEY = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:iam:createAccessKey",
+              "Parameters": {"UserName": "u"}}
+QUERY = {"Type": "Task", "Resource": "arn:aws:states:::athena:startQueryExecution",
+         "Parameters": {"QueryString": "SELECT 1", "WorkGroup": "primary", "QueryExecutionContext": {"Database": "db"}}}
+
+
+def _publish(topic: str, **extra: Any) -> dict[str, Any]:
+    return {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {"TopicArn": topic, "Message": "m"}, **extra}
+
+
+def _machine(**states: dict[str, Any]) -> dict[str, Any]:
+    names = list(states)
+    return {"StartAt": names[0], "States": {
+        name: {**spec, **({"Next": names[i + 1]} if i + 1 < len(names) else {"End": True})}
+        for i, (name, spec) in enumerate(states.items())}}
+
+
+def _plan(definition: dict[str, Any], guard: GuardPolicy | None = None, **kwargs: Any) -> engine.Plan:
+    return engine.plan(StateMachine(arn=SM_ARN, definition=definition, **kwargs), guard)
+
+
+def _ceiling(*statements: dict[str, Any]) -> GuardPolicy:
+    return GuardPolicy(ceiling.parse({"Statement": list(statements)}, source="test administrator"))
+
+
+def _at(plan: engine.Plan, action: str) -> list[tuple[str, str]]:
+    """(code, path) of each finding about ``action``, in the plan's order."""
+    return [(f.code, f.path) for f in plan.findings if f.message.startswith(action + " ")]
+
+
+def test_a_repeated_refusal_is_reported_under_each_path_and_granted_under_none() -> None:
+    plan = _plan(_machine(A=CREATE_KEY, B=_publish(TOPIC), C=CREATE_KEY, D=dict(CREATE_KEY)))
+    assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", "States.A"), ("OUTSIDE_CEILING", "States.C"),
+                                               ("OUTSIDE_CEILING", "States.D")]
+    assert [r.path for r in plan.requirements if r.action == "iam:CreateAccessKey"] == [
+        "States.A", "States.C", "States.D"]
+    assert [(r.action, r.path) for r in plan.granted] == [("sns:Publish", "States.B")]
+    assert_denies(plan, "iam:CreateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/u")
+    assert_allows(plan, "sns:Publish", TOPIC)
+
+
+def test_a_request_refused_in_one_state_and_granted_in_another_keeps_both_outcomes_when_repeated() -> None:
+    guard = _ceiling({"Effect": "Allow", "Action": "sns:Publish", "Resource": TOPIC + "-a"})
+    plan = _plan(_machine(A=_publish(TOPIC + "-a"), B=_publish(TOPIC + "-b"), C=_publish(TOPIC + "-a"),
+                          D=_publish(TOPIC + "-b"), E=_publish(TOPIC + "-b")), guard)
+    assert [(r.resource, r.path) for r in plan.granted] == [(TOPIC + "-a", "States.A"), (TOPIC + "-a", "States.C")]
+    assert _at(plan, "sns:Publish") == [("OUTSIDE_CEILING", "States.B"), ("OUTSIDE_CEILING", "States.D"),
+                                        ("OUTSIDE_CEILING", "States.E")]
+    assert [r.path for r in plan.requirements] == ["States.A", "States.B", "States.C", "States.D", "States.E"]
+    assert_allows(plan, "sns:Publish", TOPIC + "-a")
+    assert_denies(plan, "sns:Publish", TOPIC + "-b")
+
+
+def test_an_invalid_value_repeated_is_no_requirement_anywhere_and_reported_at_each_state() -> None:
+    plan = _plan(_machine(A=_publish("topic"), B=_publish(TOPIC), C=_publish("topic"), D=_publish(TOPIC)))
+    assert [(f.code, f.path) for f in plan.findings if f.code == "INVALID_VALUE"] == [
+        ("INVALID_VALUE", "States.A"), ("INVALID_VALUE", "States.C")]
+    assert [(r.resource, r.path) for r in plan.requirements] == [(TOPIC, "States.B"), (TOPIC, "States.D")]
+    assert [(r.resource, r.path) for r in plan.granted] == [(TOPIC, "States.B"), (TOPIC, "States.D")]
+
+
+def test_a_request_refused_on_one_resource_type_is_dropped_whole_in_every_state_that_repeats_it() -> None:
+    # glue:GetTable is authorized on the catalog, the database and the table: the table refused, nothing of it goes
+    guard = _ceiling({"Effect": "Allow", "Action": ["athena:*", "s3:*", "lakeformation:*", "sns:*"], "Resource": "*"},
+                     {"Effect": "Allow", "Action": "glue:*", "Resource": [
+                         f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog", f"arn:aws:glue:{REGION}:{ACCOUNT}:database/*"]})
+    plan = _plan(_machine(A=QUERY, B=_publish(TOPIC), C=QUERY), guard)
+    whole = [(f.code, f.path) for f in plan.findings
+             if f.message.startswith("glue:GetTable not granted on ") and "no part of it is granted" in f.message]
+    assert whole == [("OUTSIDE_CEILING", "States.A"), ("OUTSIDE_CEILING", "States.C")]
+    assert all("needs its table resource" in f.message for f in plan.findings if "no part of it" in f.message)
+    assert not any(r.action == "glue:GetTable" for r in plan.granted)
+    assert {r.path for r in plan.granted if r.action == "athena:StartQueryExecution"} == {"States.A", "States.C"}
+    assert_denies(plan, "glue:GetTable", f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog")
+    assert_denies(plan, "glue:GetTable", f"arn:aws:glue:{REGION}:{ACCOUNT}:database/db")
+    assert_allows(plan, "glue:GetDatabase", f"arn:aws:glue:{REGION}:{ACCOUNT}:database/db")  # a request of its own
+    assert_allows(plan, "sns:Publish", TOPIC)
+
+
+def test_what_the_guardrails_say_of_a_granted_role_is_said_at_each_state_that_repeats_it() -> None:
+    assumed = _publish(TOPIC, Credentials={"RoleArn": ROLE})
+    plan = _plan(_machine(A=assumed, B=_publish(TOPIC), C=dict(assumed)))
+    assert [(f.code, f.path) for f in plan.findings if f.code == "UNVERIFIED_ROLE"] == [
+        ("UNVERIFIED_ROLE", "States.A"), ("UNVERIFIED_ROLE", "States.C")]
+    assert [r.path for r in plan.granted if r.action == "sts:AssumeRole"] == ["States.A", "States.C"]
+
+
+def test_a_routed_version_with_the_same_state_names_is_decided_state_by_state() -> None:
+    # the version's States.A publishes where the latest definition's States.A is refused: both outcomes stay
+    version = StateMachine(arn=f"{SM_ARN}:2", definition=_machine(A=_publish(TOPIC), B=CREATE_KEY))
+    plan = _plan(_machine(A=CREATE_KEY, B=CREATE_KEY), versions=(version,))
+    assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", "States.A"), ("OUTSIDE_CEILING", "States.B")]
+    assert [(r.action, r.path) for r in plan.granted] == [("sns:Publish", "States.A")]
+    assert [(r.action, r.path) for r in plan.requirements] == [
+        ("iam:CreateAccessKey", "States.A"), ("iam:CreateAccessKey", "States.B"), ("sns:Publish", "States.A")]
+
+
+def test_a_state_named_like_another_states_path_is_decided_on_its_own() -> None:
+    # the top state "P.Branches[0].States.A" has the path of the Parallel's A, which R repeats: what is said of the
+    # one at that path (an invalid topic) is not said of R
+    definition = {"StartAt": "X", "States": {
+        "P.Branches[0].States.A": {**_publish("topic"), "Next": "P"},
+        "P": {"Type": "Parallel", "Branches": [{"StartAt": "A", "States": {"A": {**CREATE_KEY, "End": True}}}],
+              "Next": "Q"},
+        "Q": {"Type": "Parallel", "Branches": [{"StartAt": "R", "States": {"R": {**CREATE_KEY, "End": True}}}],
+              "End": True}}}
+    plan = _plan(definition)
+    assert [(f.code, f.path) for f in plan.findings if f.code == "INVALID_VALUE"] == [
+        ("INVALID_VALUE", "States.P.Branches[0].States.A")]
+    assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", "States.P.Branches[0].States.A"),
+                                               ("OUTSIDE_CEILING", "States.Q.Branches[0].States.R")]
+    assert plan.granted == ()
+
+
+SEND = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+        "Parameters": {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q", "MessageBody": "m"}}
+INVOKE = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "f"}}
+
+
+@pytest.mark.parametrize(("after", "action"), [(SEND, "sqs:SendMessage"), (INVOKE, "lambda:InvokeFunction")])
+def test_the_machine_s_own_needs_are_granted_beside_repeated_tasks(after: dict[str, Any], action: str) -> None:
+    logging = {"level": "ALL", "includeExecutionData": False, "destinations": [
+        {"cloudWatchLogsLogGroup": {"logGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:flow:*"}}]}
+    plan = _plan(_machine(A=_publish(TOPIC), B=_publish(TOPIC), C=after), logging=logging)
+    assert [r.path for r in plan.granted if r.action == "sns:Publish"] == ["States.A", "States.B"]
+    assert [r.path for r in plan.granted if r.action == action] == ["States.C"]
+    assert {r.path for r in plan.granted if r.action.startswith("logs:")} == {"loggingConfiguration"}
+    assert len(plan.granted) == len(set(plan.granted)) == len(plan.requirements)
+    assert_allows(plan, "logs:CreateLogDelivery", "*")
+    assert_allows(plan, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:flow:log-stream:s")
+
+
+JOB_QUEUE = f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/q"
+JOB_DEFINITION = f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/d:1"
+
+
+def test_a_request_on_two_resource_types_is_dropped_whole_when_one_is_refused() -> None:
+    # batch:SubmitJob is authorized on the job queue and on the job definition: the queue alone cannot submit
+    submit = {"Type": "Task", "Resource": "arn:aws:states:::batch:submitJob.sync",
+              "Parameters": {"JobName": "j", "JobQueue": JOB_QUEUE, "JobDefinition": JOB_DEFINITION}}
+    guard = _ceiling({"Effect": "Allow", "Action": ["batch:*", "events:*"], "NotResource": JOB_DEFINITION})
+    plan = _plan(_machine(A=submit, B=dict(submit)), guard)
+    assert [(f.code, f.path) for f in plan.findings if "no part of it is granted" in f.message] == [
+        ("OUTSIDE_CEILING", "States.A"), ("OUTSIDE_CEILING", "States.B")]
+    assert not any(r.action == "batch:SubmitJob" for r in plan.granted)
+    assert_denies(plan, "batch:SubmitJob", JOB_QUEUE)
+    assert_allows(plan, "batch:TerminateJob", f"arn:aws:batch:{REGION}:{ACCOUNT}:job/j1")  # a request of its own
+
+
+def test_a_key_two_requests_of_a_repeated_state_need_is_granted_once_per_state() -> None:
+    # the copy reads and writes objects of one bucket: both requests need its key (kms:Decrypt for each)
+    copy = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:copyObject",
+            "Parameters": {"CopySource": "b/k1", "Bucket": "b", "Key": "k2"}}
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k"
+    offline = _plan(_machine(A=copy, B=dict(copy)))
+    assert offline.questions == (facts.Question(facts.ENCRYPTION_KEY, "arn:aws:s3:::b"),)
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=_machine(A=copy, B=dict(copy))),
+                       known=facts.Facts({offline.questions[0]: facts.customer_key(key)}))
+    assert [(r.action, r.path) for r in plan.granted if r.action.startswith("kms:")] == [
+        ("kms:Decrypt", "States.A"), ("kms:GenerateDataKey", "States.A"),
+        ("kms:Decrypt", "States.B"), ("kms:GenerateDataKey", "States.B")]
+    assert len(plan.granted) == len(set(plan.granted)) and len(plan.requirements) == len(set(plan.requirements))
+    assert_allows(plan, "kms:Decrypt", key, {"kms:ViaService": f"s3.{REGION}.amazonaws.com"})
+
+
+def test_a_request_refused_everywhere_does_not_stop_the_next_request_of_the_state_from_being_dropped_whole() -> None:
+    # glue:GetDatabase is refused on all of its resources (nothing of it to drop); glue:GetTable after it on one
+    glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+    guard = _ceiling({"Effect": "Allow", "Action": ["athena:*", "s3:*", "lakeformation:*"], "Resource": "*"},
+                     {"Effect": "Allow", "Action": ["glue:GetTable", "glue:GetTables", "glue:GetPartition",
+                                                    "glue:GetPartitions", "glue:BatchGetPartition"],
+                      "Resource": [f"{glue}:catalog", f"{glue}:database/*"]})
+    plan = _plan(_machine(A=QUERY, B=QUERY), guard)
+    assert not any(r.action.startswith("glue:") for r in plan.granted)
+    assert {(f.code, f.path) for f in plan.findings if f.message.startswith("glue:GetTable not granted on ")} == {
+        ("OUTSIDE_CEILING", "States.A"), ("OUTSIDE_CEILING", "States.B")}
+    assert not any(f.message.startswith("glue:GetDatabase not granted on ") for f in plan.findings)
+    assert_denies(plan, "glue:GetTable", f"{glue}:database/db")
+    assert_allows(plan, "athena:StartQueryExecution", f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/primary")
+
+
+def test_a_task_first_seen_after_a_repeat_is_decided_too() -> None:
+    plan = _plan(_machine(A=_publish(TOPIC), B=_publish(TOPIC), C=CREATE_KEY, D=_publish(TOPIC + "-d"), E=CREATE_KEY))
+    assert [(r.resource, r.path) for r in plan.granted] == [
+        (TOPIC, "States.A"), (TOPIC, "States.B"), (TOPIC + "-d", "States.D")]
+    assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", "States.C"), ("OUTSIDE_CEILING", "States.E")]
+
+
+def _deep() -> dict[str, object]:
+    deep: dict[str, object] = {}
+    for _ in range(100_000):  # deeper than json's encoder recurses
+        deep = {"x": deep}
+    return deep
+
+
+@pytest.mark.parametrize("kind", ["a YAML date", "an int of 5,001 digits", "nested 100,000 deep"])
+def test_a_task_whose_arguments_are_not_json_is_mapped_on_its_own(kind: str) -> None:
+    value = {"a YAML date": lambda: datetime.date(2026, 1, 2), "an int of 5,001 digits": lambda: 10 ** 5000,
+             "nested 100,000 deep": _deep}[kind]()
+    odd = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+           "Parameters": {"FunctionName": "f", "Payload": {"v": value}}}
+    plan = _plan(_machine(A=odd, B=dict(odd), C=_publish(TOPIC)))
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f"
+    assert [(r.resource, r.path) for r in plan.granted if r.action == "lambda:InvokeFunction"] == [
+        (function, "States.A"), (function, "States.B")]
+    assert_allows(plan, "lambda:InvokeFunction", function)
+
+
+def test_a_repeated_task_that_needs_nothing_but_is_reported_is_reported_at_each_state() -> None:
+    unknown = {"Type": "Task", "Resource": "arn:aws:states:::no-such-service:doThing", "Parameters": {"A": "b"}}
+    plan = _plan(_machine(A=unknown, B=_publish(TOPIC), C=dict(unknown)))
+    assert [(f.code, f.path) for f in plan.findings if f.code == "UNKNOWN_INTEGRATION"] == [
+        ("UNKNOWN_INTEGRATION", "States.A"), ("UNKNOWN_INTEGRATION", "States.C")]
+    assert [r.path for r in plan.granted] == ["States.B"]
