@@ -83,7 +83,9 @@ def big_definition(n: int) -> str:
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    handler_env(monkeypatch, "sfn-iam-role-sweeper", IAM_CALLS_PER_SECOND="100")
+    # One worker: moto in-process is not thread-safe (two threads attaching policies at once can make its IAM
+    # backend raise "dictionary changed size during iteration"); these tests are about delivery, not concurrency.
+    handler_env(monkeypatch, "sfn-iam-role-sweeper", IAM_CALLS_PER_SECOND="100", SWEEP_WORKERS="1")
     with mock_aws():
         c = {s: boto3.client(s, region_name=sandbox.REGION)
              for s in ("stepfunctions", "iam", "sqs", "sns", "events", "securityhub")}
