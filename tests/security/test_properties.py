@@ -166,7 +166,9 @@ SEGMENTS = ["a", "b", "ab", "*", "?", "x/y", "a*", "*b", ""]
 resources_st = st.builds(lambda svc, parts: f"arn:aws:{svc}:us-east-1:{ACCOUNT}:" + "/".join(parts),
                          st.sampled_from(["s3", "sns", "lambda", "dynamodb"]),
                          st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=3))
-requirements_st = st.lists(st.builds(Requirement, st.sampled_from(ACTIONS), resources_st), max_size=40)
+# conditions and path given: hypothesis fills every field of a NamedTuple, defaults included
+requirements_st = st.lists(st.builds(Requirement, st.sampled_from(ACTIONS), resources_st, st.just(()), st.just("")),
+                           max_size=40)
 concrete = st.builds(lambda svc, parts: f"arn:aws:{svc}:us-east-1:{ACCOUNT}:" + "/".join(parts),
                      st.sampled_from(["s3", "sns", "lambda", "dynamodb"]),
                      st.lists(st.sampled_from(["a", "b", "ab", "x/y", "zz", "*", "?"]), min_size=1, max_size=3))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
 _ARN_RE = re.compile(
@@ -24,8 +24,7 @@ class ArnError(ValueError):
     """An ARN that does not have the expected shape."""
 
 
-@dataclass(frozen=True, slots=True)
-class Arn:
+class Arn(NamedTuple):
     partition: str
     service: str
     region: str
@@ -46,8 +45,7 @@ def parse(text: object) -> Arn | None:
     return Arn(m["partition"], m["service"], m["region"], m["account"] or "", m["resource"])
 
 
-@dataclass(frozen=True, slots=True)
-class StateMachineArn:
+class StateMachineArn(NamedTuple):
     partition: str
     region: str
     account: str
@@ -67,8 +65,7 @@ def parse_state_machine_arn(text: str) -> StateMachineArn:
     return StateMachineArn(m["partition"], m["region"], m["account"], m["name"], m["qualifier"])
 
 
-@dataclass(frozen=True, slots=True)
-class RoleArn:
+class RoleArn(NamedTuple):
     partition: str
     account: str
     path: str

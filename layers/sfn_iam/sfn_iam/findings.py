@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Severity(enum.IntEnum):
@@ -89,8 +89,7 @@ CODES: dict[str, Severity] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """One thing worth knowing about a state machine's permissions.
 
     ``path`` is the state path (``States.A.Branches[0].States.B``) or a configuration path

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+_NONE: Mapping[str, Any] = MappingProxyType({})  # the shared default of an absent configuration section
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Condition:
+class Condition(NamedTuple):
     """One IAM condition: ``{operator: {key: values}}``."""
 
     operator: str
@@ -17,8 +18,7 @@ class Condition:
     values: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Requirement:
+class Requirement(NamedTuple):
     """One request the role must be allowed to make: action on resource under conditions, needed by ``path``."""
 
     action: str
@@ -31,8 +31,7 @@ class Requirement:
         return self.action.split(":", 1)[0].lower()
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
+class Context(NamedTuple):
     """Where the state machine lives: everything an ARN needs, taken from the state machine ARN."""
 
     partition: str
@@ -51,8 +50,7 @@ class Context:
         return f"arn:{self.partition}:{service}:{reg}:{acc}:{resource}"
 
 
-@dataclass(frozen=True, slots=True)
-class StateMachine:
+class StateMachine(NamedTuple):
     """What ``DescribeStateMachine`` tells us, reduced to what the engine needs.
 
     ``definition`` is the parsed ASL (a mapping), or the raw text when it could not be parsed.
@@ -62,9 +60,9 @@ class StateMachine:
     definition: Mapping[str, Any] | str
     role_arn: str = ""
     type: str = "STANDARD"
-    logging: Mapping[str, Any] = field(default_factory=dict)
-    tracing: Mapping[str, Any] = field(default_factory=dict)
-    encryption: Mapping[str, Any] = field(default_factory=dict)
+    logging: Mapping[str, Any] = _NONE
+    tracing: Mapping[str, Any] = _NONE
+    encryption: Mapping[str, Any] = _NONE
     # Published versions that run under this machine's role and that an alias routes executions to: their
     # definitions are granted next to this one (docs/events.md, "Versions and aliases"). Each has its own ARN
     # (``...:stateMachine:NAME:N``) and no versions of its own.

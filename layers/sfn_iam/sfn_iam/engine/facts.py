@@ -14,8 +14,8 @@ comparable and printable. An unanswered question is never guessed: no answer, no
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Final
+from types import MappingProxyType
+from typing import Final, NamedTuple
 
 from sfn_iam.engine.static import Known
 from sfn_iam.model import Condition, Requirement
@@ -28,14 +28,12 @@ TABLE_LOCATION: Final = "glue:table-location"  # resource: a Glue table ARN (tab
 KINDS: Final = (TASK_DEFINITION, ENCRYPTION_KEY, WORK_GROUP, INSTANCE_PROFILE, TABLE_LOCATION)
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Question:
+class Question(NamedTuple):
     kind: str
     resource: str
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
     """``values`` per kind: TASK_DEFINITION (task role ARN, execution role ARN), "" when absent; ENCRYPTION_KEY
     (customer-managed key ARN,) or () when AWS-owned/AWS-managed/unencrypted; WORK_GROUP (output location,
     encryption option, key ARN, "true" when the work group enforces its settings); INSTANCE_PROFILE the role ARNs;
@@ -44,9 +42,8 @@ class Answer:
     values: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
-    answers: Mapping[Question, Answer] = field(default_factory=dict)
+class Facts(NamedTuple):
+    answers: Mapping[Question, Answer] = MappingProxyType({})  # shared, immutable: nothing answered
 
     def get(self, question: Question) -> Answer | None:
         return self.answers.get(question)

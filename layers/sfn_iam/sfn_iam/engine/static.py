@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
 
 
 class _Unknown:
@@ -40,13 +40,12 @@ def context_fields(state_machine_arn: str, name: str) -> dict[str, str]:
     return {"StateMachine.Id": state_machine_arn, "StateMachine.Name": name}
 
 
-@dataclass(frozen=True, slots=True)
-class Known:
+class Known(NamedTuple):
     """What is known about a machine's values before run time besides literals: the context object's fixed fields
     (:func:`context_fields`) and the name patterns of resources its source creates (``StateMachine.patterns``:
     CloudFormation's ``STACK-LogicalId-*``), which stand for one name each and are granted as the patterns they are."""
 
-    fields: Mapping[str, str] = field(default_factory=dict)
+    fields: Mapping[str, str] = MappingProxyType({})  # shared, immutable: no field known
     patterns: frozenset[str] = frozenset()
 
     def vouches(self, value: str) -> bool:

@@ -181,7 +181,7 @@ class RoleFixer:
             if not run.enforce or run.applied == applied:
                 break  # nothing written: nothing this run did can be stale
             again = self._describe(arn, attempts=1)
-            if again is not None and again.status == "ACTIVE" and again.machine == replace(sm, versions=()):
+            if again is not None and again.status == "ACTIVE" and again.machine == sm._replace(versions=()):
                 break
             run.findings.append(Finding.of("CONCURRENT_CHANGE", f"{arn} changed while its policy was being written; "
                                            "converging on what it is now"))

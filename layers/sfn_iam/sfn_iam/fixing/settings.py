@@ -66,7 +66,7 @@ class Settings:
     def with_ceiling(self, document: Mapping[str, Any], source: str) -> Settings:
         """These settings with the administrator's ceiling (read from IAM by the composition root)."""
         parsed = ceiling.parse(document, source=source, variables=self._variables())
-        return replace(self, guard=replace(self.guard, ceiling=parsed))
+        return replace(self, guard=self.guard._replace(ceiling=parsed))
 
     def _variables(self) -> dict[str, str]:
         return {"AWS::AccountId": self.account, "AWS::StackName": self.stack_name,

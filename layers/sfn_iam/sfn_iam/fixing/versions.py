@@ -29,7 +29,6 @@ Standard library only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from sfn_iam import arns
 from sfn_iam.arns import ArnError, is_role_arn
@@ -86,21 +85,21 @@ def with_versions(machines: StateMachineReader, described: DescribedStateMachine
     A version whose definition and configuration equal the latest's adds nothing and is not attached (the common
     case right after a publish).
     """
-    sm = replace(described.machine, versions=())
+    sm = described.machine._replace(versions=())
     attached = []
     elsewhere: dict[str, list[StateMachine]] = {}
     for version_arn in routed_versions(machines, sm.arn, seen):
         version = machines.describe(version_arn)
         if version is None or version.status != "ACTIVE":
             continue
-        vm = replace(version.machine, arn=version_arn, versions=())
+        vm = version.machine._replace(arn=version_arn, versions=())
         if vm.role_arn != sm.role_arn:
             elsewhere.setdefault(vm.role_arn, []).append(vm)
             continue
-        if replace(vm, arn=sm.arn) == sm:
+        if vm._replace(arn=sm.arn) == sm:
             continue
         attached.append(vm)
-    return (DescribedStateMachine(replace(sm, versions=tuple(attached)), described.status),
+    return (DescribedStateMachine(sm._replace(versions=tuple(attached)), described.status),
             {role: tuple(vms) for role, vms in sorted(elsewhere.items())})
 
 
@@ -108,7 +107,7 @@ def version_machine(sm: StateMachine, routed: Sequence[StateMachine]) -> StateMa
     """What is planned for the versions under one other role: the first one (under the machine's ARN, the context the
     machine's own plan uses) with the others as its versions, so the policy is their union."""
     first, *rest = routed
-    return replace(first, arn=sm.arn, versions=tuple(rest))
+    return first._replace(arn=sm.arn, versions=tuple(rest))
 
 
 class VersionPolicies:

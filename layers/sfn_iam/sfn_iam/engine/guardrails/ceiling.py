@@ -29,9 +29,8 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, ClassVar, Final, NamedTuple
 
 from sfn_iam.engine.guardrails.lists import (
     DEFAULT_DENY,
@@ -54,8 +53,27 @@ class CeilingError(ValueError):
     """The ceiling is not an IAM policy document this engine can check grants against."""
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Statement:
+class _Frozen:
+    """Set once in ``__init__``, then read-only: a parsed ceiling is shared by every plan of a process (the default's
+    cache). Equal and hashed by identity, as a ceiling is cached by :func:`_verdict`."""
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ()  # in constructor order, for repr
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({shown})"
+
+
+class Statement(_Frozen):
+    _fields = ("sid", "allow", "actions", "not_action", "resources", "not_resource", "conditions")
+    __slots__ = _fields
     sid: str
     allow: bool
     actions: tuple[str, ...]
@@ -63,6 +81,17 @@ class Statement:
     resources: tuple[str, ...]
     not_resource: bool
     conditions: tuple[Condition, ...]
+
+    def __init__(self, sid: str, allow: bool, actions: tuple[str, ...], not_action: bool, resources: tuple[str, ...],
+                 not_resource: bool, conditions: tuple[Condition, ...]) -> None:
+        init = object.__setattr__
+        init(self, "sid", sid)
+        init(self, "allow", allow)
+        init(self, "actions", actions)
+        init(self, "not_action", not_action)
+        init(self, "resources", resources)
+        init(self, "not_resource", not_resource)
+        init(self, "conditions", conditions)
 
     def matches_action(self, action: str) -> bool:
         hit = any(matches(p, action, ignore_case=True) for p in self.actions)
@@ -106,8 +135,7 @@ class Statement:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     """The ceiling's answer for one grant: ``inside``; ``explicit`` when an Allow names its action literally and the
     reviewed default does not (an administrator's own approval); ``why`` it is outside (empty when inside);
     ``denied`` when a Deny statement refuses it (an added Allow cannot approve it)."""
@@ -118,13 +146,20 @@ class Verdict:
     denied: bool = False
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Ceiling:
+class Ceiling(_Frozen):
     """A parsed ceiling. ``source`` says where it came from (``default``, a file, a policy ARN) for the findings."""
 
+    _fields = ("statements", "source", "document")
+    __slots__ = _fields
     statements: tuple[Statement, ...]
-    source: str = "default"
-    document: Mapping[str, Any] | None = None
+    source: str
+    document: Mapping[str, Any] | None
+
+    def __init__(self, statements: tuple[Statement, ...], source: str = "default",
+                 document: Mapping[str, Any] | None = None) -> None:
+        object.__setattr__(self, "statements", statements)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "document", document)
 
     def check(self, req: Requirement) -> Verdict:
         return _verdict(self, req.action, req.resource, req.conditions)

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Any, Final, NamedTuple
 
 from sfn_iam.engine.guardrails import ceiling as ceilings
 from sfn_iam.engine.guardrails.lists import (
@@ -50,23 +49,64 @@ from sfn_iam.model import Condition, Requirement
 _MAX_SHOWN = 200  # characters of a resource quoted in a finding
 
 
-@dataclass(frozen=True, slots=True)
 class GuardPolicy:
     """The guardrail settings: the ceiling, the second line's deny-list, and what the deployment learnt of roles.
 
     ``verified_roles``: a deployment read the literal roles a plan passes or assumes (``refused_roles`` are those it
     found unfit: admin-equivalent, beyond the ceiling, missing, unreadable). ``False`` (the offline CLI): each such
     role is granted with an ``UNVERIFIED_ROLE`` finding.
+
+    Read-only once made (a warm Lambda shares the deployment's policy between events); equal and hashed by its
+    settings, not by what :meth:`denied` remembered.
     """
 
-    ceiling: ceilings.Ceiling | None = None  # None: the reviewed default, for the state machine's own account
-    deny: tuple[DenyEntry, ...] = DEFAULT_DENY
-    sensitivity: Sensitivity = SENSITIVITY
-    verified_roles: bool = False
-    refused_roles: tuple[tuple[str, str], ...] = ()
+    __slots__ = ("_denied", "ceiling", "deny", "refused_roles", "sensitivity", "verified_roles")
+    ceiling: ceilings.Ceiling | None  # None: the reviewed default, for the state machine's own account
+    deny: tuple[DenyEntry, ...]
+    sensitivity: Sensitivity
+    verified_roles: bool
+    refused_roles: tuple[tuple[str, str], ...]
     # denied(action) remembered: a plan asks it once per distinct grant, and the answer depends on the action only
-    _denied: dict[str, DenyEntry | None] = field(default_factory=dict, init=False, repr=False, compare=False,
-                                                 hash=False)
+    _denied: dict[str, DenyEntry | None]
+
+    def __init__(self, ceiling: ceilings.Ceiling | None = None, deny: tuple[DenyEntry, ...] = DEFAULT_DENY,
+                 sensitivity: Sensitivity = SENSITIVITY, verified_roles: bool = False,
+                 refused_roles: tuple[tuple[str, str], ...] = ()) -> None:
+        init = object.__setattr__
+        init(self, "ceiling", ceiling)
+        init(self, "deny", deny)
+        init(self, "sensitivity", sensitivity)
+        init(self, "verified_roles", verified_roles)
+        init(self, "refused_roles", refused_roles)
+        init(self, "_denied", {})
+
+    def _key(self) -> tuple[object, ...]:
+        return self.ceiling, self.deny, self.sensitivity, self.verified_roles, self.refused_roles
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, GuardPolicy) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"GuardPolicy(ceiling={self.ceiling!r}, deny={self.deny!r}, sensitivity={self.sensitivity!r}, "
+                f"verified_roles={self.verified_roles!r}, refused_roles={self.refused_roles!r})")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def _replace(self, **changes: Any) -> GuardPolicy:
+        """A copy with the fields named changed (as a ``NamedTuple``'s), remembering nothing yet."""
+        fields = {"ceiling": self.ceiling, "deny": self.deny, "sensitivity": self.sensitivity,
+                  "verified_roles": self.verified_roles, "refused_roles": self.refused_roles}
+        unknown = changes.keys() - fields.keys()
+        if unknown:
+            raise ValueError(f"got unexpected field names: {sorted(unknown)!r}")
+        return GuardPolicy(**{**fields, **changes})
 
     @classmethod
     def build(cls, extra_deny: Iterable[str] = (), allowed_services: Iterable[str] | None = None,
@@ -81,7 +121,7 @@ class GuardPolicy:
 
     def refusing_roles(self, refused: Iterable[tuple[str, str]]) -> GuardPolicy:
         """This policy, also refusing ``refused`` (role ARN, reason) pairs."""
-        return replace(self, refused_roles=tuple(sorted({*self.refused_roles, *refused})))
+        return self._replace(refused_roles=tuple(sorted({*self.refused_roles, *refused})))
 
     def role_problem(self, role: str) -> str | None:
         """Why literal ``role`` may not be passed or assumed under this policy, or ``None``."""
@@ -121,8 +161,7 @@ KEEP: Final = ("", "")  # a decision: granted
 STOP: Final = ("stop", "")  # a decision: a run stop on a pattern, decided once the starts are known
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
+class _Plan(NamedTuple):
     """What the wildcard rule reads of the whole plan: the generated names of resources the machine's template
     creates (``StateMachine.patterns``, :func:`shape.generated_names`) and :func:`shape.created_tags`."""
 
@@ -130,7 +169,10 @@ class _Plan:
     created: frozenset[tuple[str, str]] = frozenset()
 
 
-def _decide(req: Requirement, guard: GuardPolicy, roles: frozenset[str], account: str, plan: _Plan = _Plan()
+_NO_PLAN: Final = _Plan()
+
+
+def _decide(req: Requirement, guard: GuardPolicy, roles: frozenset[str], account: str, plan: _Plan = _NO_PLAN
             ) -> tuple[str, str]:
     """(finding code, why) for one requirement, :data:`KEEP` or :data:`STOP` (``why`` then says why it is a
     problem without its start). Depends on the path only for the documented exceptions that read it."""

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from sfn_iam.wildcards import matches
 
 
-@dataclass(frozen=True, slots=True)
-class DenyEntry:
+class DenyEntry(NamedTuple):
     action: str
     reason: str
     # When set, the entry applies only to actions of these IAM access levels (an action the reference does not know
@@ -79,8 +77,7 @@ def _pm_exceptions() -> frozenset[str]:
     return frozenset(a.lower() for a in raw["permissions_management_exceptions"])
 
 
-@dataclass(frozen=True, slots=True)
-class Sensitivity:
+class Sensitivity(NamedTuple):
     """The classification data of the wildcard rule (``data/sensitive.json``), lower-cased for lookups."""
 
     services: frozenset[str]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 
 from sfn_iam.arns import ArnError, parse_role_arn
 from sfn_iam.engine.asl import Args, Dynamic, Node, credentials_role
@@ -174,7 +173,7 @@ def _qualified(call: Call, parsed: ServiceResource) -> None:
         f"({call.ctx.region}, {call.ctx.account}); permissions are scoped to the named ones, and a call into another "
         "account also needs that account's resource policy",
     )
-    call.ctx = replace(call.ctx, region=region, account=account)
+    call.ctx = call.ctx._replace(region=region, account=account)
 
 
 def _assume(call: Call, role: str | Dynamic | None) -> None:

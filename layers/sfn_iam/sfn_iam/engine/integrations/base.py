@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 from sfn_iam.engine.asl import DYNAMIC, Args, Dynamic
 from sfn_iam.engine.facts import NO_FACTS, Answer, Facts, Question
@@ -29,8 +28,7 @@ _SERVICE_RESOURCE_RE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceResource:
+class ServiceResource(NamedTuple):
     """A parsed ``arn:PARTITION:states:[REGION]:[ACCOUNT]:SERVICE:API[.PATTERN]`` (``aws-sdk:SERVICE:API`` keeps SERVICE
     in ``sdk_service``). The documented Task syntax is ``arn:partition:service:region:account:task_type:name``; most
     definitions leave region and account empty, some (CDK, hand-written) fill them in."""
@@ -59,26 +57,34 @@ def parse_service_resource(resource: str) -> ServiceResource | None:
                            account=m["account"] or "")
 
 
-@dataclass(slots=True)
 class Call:
     """One integration call found in the definition, and the collector for what it needs.
 
     Handlers read ``args`` and ``ctx`` and call :meth:`allow` / :meth:`finding`; they never raise for bad input.
     """
 
-    ctx: Context
-    path: str
-    args: Args
-    api: str = ""
-    pattern: str = REQUEST_RESPONSE
-    requirements: list[Requirement] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    _s3_pin: Condition | None = None
-    facts: Facts = NO_FACTS  # what the account told (engine.facts); empty offline
-    # What the machine's own creating states set on what they create: kind ("emr-cluster", ...) -> the literal tags
-    # (key, value) every creator of that kind sets (empty: a creator exists, no tag in common). See created_tags.
-    created: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
-    questions: list[Question] = field(default_factory=list)  # every fact asked, answered or not
+    __slots__ = ("_s3_pin", "api", "args", "created", "ctx", "facts", "findings", "path", "pattern", "questions",
+                 "requirements")
+
+    def __init__(self, ctx: Context, path: str, args: Args, api: str = "", pattern: str = REQUEST_RESPONSE,
+                 requirements: list[Requirement] | None = None, findings: list[Finding] | None = None,
+                 _s3_pin: Condition | None = None, facts: Facts = NO_FACTS,
+                 created: Mapping[str, tuple[tuple[str, str], ...]] | None = None,
+                 questions: list[Question] | None = None) -> None:
+        self.ctx = ctx
+        self.path = path
+        self.args = args
+        self.api = api
+        self.pattern = pattern
+        self.requirements: list[Requirement] = [] if requirements is None else requirements
+        self.findings: list[Finding] = [] if findings is None else findings
+        self._s3_pin = _s3_pin
+        self.facts = facts  # what the account told (engine.facts); empty offline
+        # What the machine's own creating states set on what they create: kind ("emr-cluster", ...) -> the literal
+        # tags (key, value) every creator of that kind sets (empty: a creator exists, no tag in common). See
+        # created_tags.
+        self.created: Mapping[str, tuple[tuple[str, str], ...]] = {} if created is None else created
+        self.questions: list[Question] = [] if questions is None else questions  # every fact asked, answered or not
 
     @property
     def sync(self) -> bool:

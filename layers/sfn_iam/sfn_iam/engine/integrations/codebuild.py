@@ -6,7 +6,7 @@ Build and build-batch IDs are ``PROJECT:UUID`` (or their ARNs), so the project t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sfn_iam.engine.asl import DYNAMIC, Dynamic
 from sfn_iam.engine.integrations.base import REQUEST_RESPONSE, SYNC, Call
@@ -14,8 +14,7 @@ from sfn_iam.engine.integrations.common import last_segment
 from sfn_iam.engine.integrations.registry import register
 
 
-@dataclass(frozen=True, slots=True)
-class BuildApi:
+class BuildApi(NamedTuple):
     action: str
     key: str  # the parameter that names the project (a name, or a build/batch ID or ARN, or a list of them)
     sync: tuple[str, ...] = ()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sfn_iam.engine.asl import Args, Dynamic
 from sfn_iam.engine.integrations.base import CALLBACK, REQUEST_RESPONSE, SYNC, Call
@@ -17,8 +17,7 @@ BEDROCK = "bedrock.amazonaws.com"
 # --- Amazon SageMaker AI -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class SageMakerApi:
+class SageMakerApi(NamedTuple):
     action: str
     resources: tuple[tuple[str, str], ...]  # (name parameter, ARN resource type); the first is the created one
     sync: tuple[str, ...] = ()

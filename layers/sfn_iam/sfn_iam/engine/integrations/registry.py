@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sfn_iam.engine.integrations.base import REQUEST_RESPONSE, Handler
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     handler: Handler
     patterns: tuple[str, ...]
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sfn_iam.arns import is_role_arn
 from sfn_iam.engine.asl import DYNAMIC, Args, Dynamic
@@ -28,12 +27,11 @@ _JOINED = {"TaskDefinitionFamilyName": (":", "TaskDefinitionRevisionNumber")}
 # --- generic scoping -----------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Filled:
+class _Filled(NamedTuple):
     rt: str
     resource: str
     present: frozenset[str]  # members that named a part of the resource (literal or dynamic)
-    dynamic: list[str] = field(default_factory=list)
+    dynamic: tuple[str, ...] = ()
     missing: int = 0
 
     @property
@@ -112,7 +110,7 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
             missing += 1
             out.append("*")
     out.append(template[pos:])
-    return _Filled(rt, "".join(out), frozenset(present), dynamic, missing)
+    return _Filled(rt, "".join(out), frozenset(present), tuple(dynamic), missing)
 
 
 _MAX_ELEMENTS = 100  # resources from one list parameter; a longer literal list is granted as its pattern
