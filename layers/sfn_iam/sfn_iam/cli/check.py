@@ -22,9 +22,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sfn_iam.cli.sources import Machine
 from sfn_iam.engine import Plan, guardrails
@@ -67,8 +66,7 @@ def sam_policy_templates() -> Mapping[str, Any]:
     return templates if isinstance(templates, Mapping) else {}
 
 
-@dataclass(frozen=True, slots=True)
-class Statement:
+class Statement(NamedTuple):
     origin: str  # where the template declares it
     effect: str
     actions: tuple[str, ...]
@@ -78,14 +76,17 @@ class Statement:
     sam: str = ""  # the SAM policy template ("DynamoDBCrudPolicy") or connector ("connector Write") it comes from
 
 
-@dataclass(slots=True)
 class Declared:
-    statements: list[Statement]
-    unknown_managed: list[str]
-    notes: list[Finding]
-    role: str = ""  # how the role is named, for NOTHING_TO_COMPARE
-    # a SAM policy template's origin ("Policies[0] (DynamoDBCrudPolicy)") -> (template, its parameters)
-    templates: dict[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
+    __slots__ = ("notes", "role", "statements", "templates", "unknown_managed")
+
+    def __init__(self, statements: list[Statement], unknown_managed: list[str], notes: list[Finding], role: str = "",
+                 templates: dict[str, tuple[str, Mapping[str, Any]]] | None = None) -> None:
+        self.statements = statements
+        self.unknown_managed = unknown_managed
+        self.notes = notes
+        self.role = role  # how the role is named, for NOTHING_TO_COMPARE
+        # a SAM policy template's origin ("Policies[0] (DynamoDBCrudPolicy)") -> (template, its parameters)
+        self.templates: dict[str, tuple[str, Mapping[str, Any]]] = {} if templates is None else templates
 
 
 # The log-delivery actions Step Functions calls with the role are the delivery ones (logs:CreateLogDelivery, ...);
@@ -327,7 +328,7 @@ def _connector_statements(destination: Mapping[str, Any], categories: list[str],
             continue
         text = _PROFILE_RE.sub(lambda m: values.get(m.group(1), "*"), json.dumps(policy))
         document = _subs(json.loads(text), resolver)
-        out.statements.extend(replace(stmt, sam=f"SAM connector {category}")
+        out.statements.extend(stmt._replace(sam=f"SAM connector {category}")
                               for stmt in _statements(document, f"{origin} ({category})"))
     resolver.take_notes()
 
@@ -378,7 +379,7 @@ def _sam_policy(item: Any, origin: str, resolver: Any, out: Declared) -> None:
         if isinstance(template, Mapping):
             values = params if isinstance(params, Mapping) else {}
             definition = _bind(template.get("Definition"), values)
-            out.statements.extend(replace(stmt, sam=name)
+            out.statements.extend(stmt._replace(sam=name)
                                   for stmt in _statements(resolver.resolve(definition), f"{origin} ({name})"))
             out.templates[f"{origin} ({name})"] = (name, values)
             return

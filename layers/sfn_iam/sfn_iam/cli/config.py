@@ -23,9 +23,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sfn_iam.engine.guardrails import GuardPolicy, ceiling
 from sfn_iam.engine.guardrails.roles import bad_role_patterns
@@ -41,8 +40,7 @@ class ConfigError(ValueError):
     """A settings file that cannot be used (exit 1)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Suppression:
+class Suppression(NamedTuple):
     code: str
     reason: str
     path: str | None = None
@@ -63,10 +61,9 @@ def _path_pattern(path: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in path.split("*")), re.DOTALL)
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
+class Config(NamedTuple):
     source: str | None = None
-    guard: GuardPolicy = field(default_factory=GuardPolicy)
+    guard: GuardPolicy = GuardPolicy()  # read-only, one shared: the default settings
     fail_on: Severity | str | None = None  # a severity, "none" (never fail on findings), or None: not set
     suppressions: tuple[Suppression, ...] = ()
     region: str | None = None
@@ -78,7 +75,7 @@ class Config:
         """This configuration with the ceiling of file ``path`` (``--ceiling``), replacing the one it had."""
         loaded = load_ceiling(path)
         notes = tuple(n for n in self.notes if not n.startswith("using the default ceiling"))
-        return replace(self, guard=replace(self.guard, ceiling=loaded), notes=notes)
+        return self._replace(guard=self.guard._replace(ceiling=loaded), notes=notes)
 
     def split(self, findings: list[Finding], state_machine: str, used: set[int] | None = None
               ) -> tuple[list[Finding], list[tuple[Finding, str]]]:

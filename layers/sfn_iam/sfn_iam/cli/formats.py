@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from sfn_iam import __version__
@@ -22,27 +21,38 @@ SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.ME
                      Severity.INFO: "0.1"}
 
 
-@dataclass(slots=True)
 class Result:
-    source: str
-    state_machine: str
-    documents: list[dict[str, Any]]
-    findings: list[Finding]
-    line: int = 1
-    suppressed: list[tuple[Finding, str]] = field(default_factory=list)
-    explain: list[str] = field(default_factory=list)
-    withheld: list[str] = field(default_factory=list)  # requests the policy does not grant, with what to supply
-    placement: str = ""  # where a split policy goes (customer-managed policies) and why
-    # (source, line) of a finding's path: the state or the declaring statement; None: the state machine's line
-    lines: Callable[[str], tuple[str, int] | None] | None = None
+    __slots__ = ("documents", "explain", "findings", "line", "lines", "placement", "source", "state_machine",
+                 "suppressed", "withheld")
+
+    def __init__(self, source: str, state_machine: str, documents: list[dict[str, Any]], findings: list[Finding],
+                 line: int = 1, suppressed: list[tuple[Finding, str]] | None = None, explain: list[str] | None = None,
+                 withheld: list[str] | None = None, placement: str = "",
+                 lines: Callable[[str], tuple[str, int] | None] | None = None) -> None:
+        self.source = source
+        self.state_machine = state_machine
+        self.documents = documents
+        self.findings = findings
+        self.line = line
+        self.suppressed: list[tuple[Finding, str]] = [] if suppressed is None else suppressed
+        self.explain: list[str] = [] if explain is None else explain
+        # requests the policy does not grant, with what to supply
+        self.withheld: list[str] = [] if withheld is None else withheld
+        self.placement = placement  # where a split policy goes (customer-managed policies) and why
+        # (source, line) of a finding's path: the state or the declaring statement; None: the state machine's line
+        self.lines = lines
 
 
-@dataclass(slots=True)
 class Report:
-    command: str  # "policy" or "check"
-    results: list[Result] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (source, message)
-    notes: list[str] = field(default_factory=list)  # worth saying, not an error (no state machine, unused setting)
+    __slots__ = ("command", "errors", "notes", "results")
+
+    def __init__(self, command: str, results: list[Result] | None = None, errors: list[tuple[str, str]] | None = None,
+                 notes: list[str] | None = None) -> None:
+        self.command = command  # "policy" or "check"
+        self.results: list[Result] = [] if results is None else results
+        self.errors: list[tuple[str, str]] = [] if errors is None else errors  # (source, message)
+        # worth saying, not an error (no state machine, unused setting)
+        self.notes: list[str] = [] if notes is None else notes
 
 
 def printable(text: str) -> str:

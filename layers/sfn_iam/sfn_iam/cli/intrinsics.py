@@ -12,22 +12,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 WILD = "*"
 _SUB_RE = re.compile(r"\$\{([^}]*)\}")
 _MAX_DEPTH = 40
 
 
-@dataclass(frozen=True, slots=True)
-class Kind:
+class Kind(NamedTuple):
     """How a resource type names itself: the property holding its name, what ``Ref`` returns, its attributes."""
 
     name_property: str | None
     ref: str  # "name", "arn" or "url" (SQS), or a format
     arn: str  # format of the ARN: {p} partition, {r} region, {a} account, {name}
-    attributes: Mapping[str, str] = field(default_factory=dict)  # attribute -> format ("arn" = the ARN)
+    attributes: Mapping[str, str] = MappingProxyType({})  # attribute -> format ("arn" = the ARN); shared, empty
 
 
 def _k(prop: str | None, ref: str, arn: str, **attributes: str) -> Kind:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from sfn_iam.cli import locate
 from sfn_iam.cli.errors import InputError
@@ -37,40 +37,50 @@ _SKIP_DIRS = {".git", ".aws-sam", "node_modules", ".venv", "venv", "__pycache__"
 _SUFFIXES = (".json", ".yaml", ".yml")
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
+class Options(NamedTuple):
     region: str | None = None
     account: str | None = None
     partition: str | None = None
     stack_name: str | None = None
-    parameters: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = MappingProxyType({})  # shared, empty: no --parameter
     state_machine_arn: str | None = None
 
 
-@dataclass(slots=True)
 class Machine:
     """One state machine found in an input, ready for the engine."""
 
-    source: str
-    name: str  # logical id (templates) or state machine name
-    state_machine: StateMachine
-    findings: list[Finding] = field(default_factory=list)
-    line: int = 1  # where the state machine starts in the source (SARIF)
-    template: Mapping[str, Any] | None = None  # the template, for `check`
-    resolver: intrinsics.Resolver | None = None
-    definition_file: str | None = None  # a template's DefinitionUri file: where its states are written
-    lines: Callable[[str], tuple[str, int] | None] | None = None  # a finding's path -> (file, line), for SARIF
-    terraform_role: terraform.Declared | None = None  # a Terraform plan's declared role policy, for `check`
-    error: str | None = None  # why this state machine cannot be read (reported as an input error)
-    used_parameters: set[str] = field(default_factory=set)  # the --parameter keys this machine used
+    __slots__ = ("definition_file", "error", "findings", "line", "lines", "name", "resolver", "source",
+                 "state_machine", "template", "terraform_role", "used_parameters")
+
+    def __init__(self, source: str, name: str, state_machine: StateMachine, findings: list[Finding] | None = None,
+                 line: int = 1, template: Mapping[str, Any] | None = None,
+                 resolver: intrinsics.Resolver | None = None, definition_file: str | None = None,
+                 lines: Callable[[str], tuple[str, int] | None] | None = None,
+                 terraform_role: terraform.Declared | None = None, error: str | None = None,
+                 used_parameters: set[str] | None = None) -> None:
+        self.source = source
+        self.name = name  # logical id (templates) or state machine name
+        self.state_machine = state_machine
+        self.findings: list[Finding] = [] if findings is None else findings
+        self.line = line  # where the state machine starts in the source (SARIF)
+        self.template = template  # the template, for `check`
+        self.resolver = resolver
+        self.definition_file = definition_file  # a template's DefinitionUri file: where its states are written
+        self.lines = lines  # a finding's path -> (file, line), for SARIF
+        self.terraform_role = terraform_role  # a Terraform plan's declared role policy, for `check`
+        self.error = error  # why this state machine cannot be read (reported as an input error)
+        # the --parameter keys this machine used
+        self.used_parameters: set[str] = set() if used_parameters is None else used_parameters
 
 
-@dataclass(slots=True)
 class Loaded:
-    machines: list[Machine] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (source, message)
-    notes: list[str] = field(default_factory=list)  # not errors: a template without a state machine
-    used_parameters: set[str] = field(default_factory=set)  # the --parameter keys some input used
+    __slots__ = ("errors", "machines", "notes", "used_parameters")
+
+    def __init__(self) -> None:
+        self.machines: list[Machine] = []
+        self.errors: list[tuple[str, str]] = []  # (source, message)
+        self.notes: list[str] = []  # not errors: a template without a state machine
+        self.used_parameters: set[str] = set()  # the --parameter keys some input used
 
 
 # --- reading --------------------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from sfn_iam.cli.errors import InputError
@@ -27,14 +26,17 @@ from sfn_iam.model import StateMachine
 SUPPORTED_MAJOR = "1"
 
 
-@dataclass(slots=True)
 class Declared:
     """The role policy a plan declares for one state machine's role: (origin, document) pairs, managed ARNs."""
 
-    role: str
-    documents: list[tuple[str, Any]] = field(default_factory=list)
-    managed: list[tuple[str, str]] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)  # documents known only after apply
+    __slots__ = ("documents", "managed", "role", "unknown")
+
+    def __init__(self, role: str, documents: list[tuple[str, Any]] | None = None,
+                 managed: list[tuple[str, str]] | None = None, unknown: list[str] | None = None) -> None:
+        self.role = role
+        self.documents: list[tuple[str, Any]] = [] if documents is None else documents
+        self.managed: list[tuple[str, str]] = [] if managed is None else managed
+        self.unknown: list[str] = [] if unknown is None else unknown  # documents known only after apply
 
 
 def is_plan(data: Any) -> bool:
