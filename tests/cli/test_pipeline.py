@@ -401,7 +401,8 @@ def test_version_and_a_small_policy_load_only_what_they_use(tmp_path: Path) -> N
 
     version = loaded("--version")
     assert not version & {"yaml", "sfn_iam.engine", "sfn_iam.cli.sources", "boto3", "samtranslator", "tomllib",
-                          "shutil"}  # shutil: argparse's help formatter imports it; ours reads the width itself
+                          "shutil",  # shutil: argparse's help formatter imports it; ours reads the width itself
+                          "dataclasses", "inspect"}  # value classes are NamedTuples: dataclasses pulls in inspect
     small = loaded("policy", path)
     assert "sfn_iam.engine" in small and "sfn_iam.cli.aslschema" in small
     assert not small & {"boto3", "botocore", "samtranslator", "sfn_iam.fixing.service", "sfn_iam.governance",
@@ -410,7 +411,7 @@ def test_version_and_a_small_policy_load_only_what_they_use(tmp_path: Path) -> N
     # hashlib (OpenSSL) for the statement ids of a policy that has none
     assert not small & {"zipfile", "tempfile", "shutil", "bz2", "lzma", "pathlib", "hashlib", "_hashlib",
                         "subprocess", "threading", "concurrent", "email", "urllib", "http", "datetime", "decimal",
-                        "tomllib"}
+                        "tomllib", "dataclasses", "inspect", "warnings", "copy"}
     one_task = loaded("policy", write(tmp_path, {"StartAt": "T", "States": {"T": {
         "Type": "Task", "Resource": "arn:aws:states:::sns:publish", "End": True,
         "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": "m"}}}}))

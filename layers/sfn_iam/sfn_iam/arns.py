@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from sfn_iam.lazyre import compiled
+
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
-_ARN_RE = re.compile(
+_ARN_RE = compiled(globals(), "_ARN_RE",
     r"^arn:(?P<partition>[a-z-]+):(?P<service>[A-Za-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{12}|aws|)?:"
     r"(?P<resource>.+)$"
 )
@@ -14,7 +16,7 @@ _STATE_MACHINE_RE = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):states:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12}):stateMachine:"
     r"(?P<name>[^:\s]{1,80})(?::(?P<qualifier>[^:\s]+))?$"
 )
-_ROLE_RE = re.compile(
+_ROLE_RE = compiled(globals(), "_ROLE_RE",
     r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role(?P<path>/(?:[\x21-\x7e]*/)?)"
     r"(?P<name>[\w+=,.@-]{1,64})$"
 )

@@ -25,11 +25,13 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
+from sfn_iam.lazyre import compiled
+
 _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,), "null": (type(None),),
     "number": (int, float), "integer": (int,),
 }
-_PARTITION_RE = re.compile(r"^arn:aws-[a-z-]+:")
+_PARTITION_RE = compiled(globals(), "_PARTITION_RE", r"^arn:aws-[a-z-]+:")
 MAX_PROBLEMS = 20
 
 

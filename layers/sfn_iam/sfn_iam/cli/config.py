@@ -29,9 +29,10 @@ from typing import Any, NamedTuple
 from sfn_iam.engine.guardrails import GuardPolicy, ceiling
 from sfn_iam.engine.guardrails.roles import bad_role_patterns
 from sfn_iam.findings import CODES, Finding, Severity
+from sfn_iam.lazyre import compiled
 
-_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
-_SERVICE = re.compile(r"^[a-z0-9-]+$")
+_ACTION = compiled(globals(), "_ACTION", r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
+_SERVICE = compiled(globals(), "_SERVICE", r"^[a-z0-9-]+$")
 _KEYS = {"ceiling", "extra-denied-actions", "allowed-services", "passable-roles", "fail-on", "suppress", "region",
          "account", "partition"}
 

@@ -13,8 +13,10 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-_STATE_RE = re.compile(r"States\.(.+?)(?=\.Branches\[\d+\]|\.ItemProcessor|\.Iterator|$)")
-_INDEX_RE = re.compile(r"^(.*?)\[(\d+)\]$")
+from sfn_iam.lazyre import compiled
+
+_STATE_RE = compiled(globals(), "_STATE_RE", r"States\.(.+?)(?=\.Branches\[\d+\]|\.ItemProcessor|\.Iterator|$)")
+_INDEX_RE = compiled(globals(), "_INDEX_RE", r"^(.*?)\[(\d+)\]$")
 
 
 @lru_cache(maxsize=64)

@@ -20,6 +20,7 @@ from sfn_iam.cli import config as settings
 from sfn_iam.cli.errors import InputError
 from sfn_iam.engine import asl, policy
 from sfn_iam.findings import Finding, Severity
+from sfn_iam.lazyre import compiled
 
 if TYPE_CHECKING:
     from sfn_iam.fixing.facts import FactResolver
@@ -94,7 +95,7 @@ def withheld(plan: engine.Plan) -> list[str]:
     return out
 
 
-_STEP_RE = re.compile(r"States\.(.+?)(?=\.Branches\[\d+\]|\.ItemProcessor|\.Iterator|$)")
+_STEP_RE = compiled(globals(), "_STEP_RE", r"States\.(.+?)(?=\.Branches\[\d+\]|\.ItemProcessor|\.Iterator|$)")
 
 
 def _state_at(definition: Any, path: str) -> Any:

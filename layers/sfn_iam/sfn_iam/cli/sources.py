@@ -20,6 +20,7 @@ from sfn_iam.cli.errors import InputError
 from sfn_iam.cli.yamlload import ParseError, loads
 from sfn_iam.engine import asl
 from sfn_iam.findings import Finding
+from sfn_iam.lazyre import compiled
 from sfn_iam.model import StateMachine
 
 if TYPE_CHECKING:  # loaded when an input is a template / a Terraform plan
@@ -458,8 +459,8 @@ def _line_of(source: str, logical_id: str) -> int:
 
 # --- placeholders ---------------------------------------------------------------------------------------------
 
-_WILD_NAME_RE = re.compile(r"^(?:\*|.*[:/]\*)$")
-_LAMBDA_WILD_RE = re.compile(r"^arn:[a-z-]+:lambda:[^:]*:[^:]*:function:\*$")
+_WILD_NAME_RE = compiled(globals(), "_WILD_NAME_RE", r"^(?:\*|.*[:/]\*)$")
+_LAMBDA_WILD_RE = compiled(globals(), "_LAMBDA_WILD_RE", r"^arn:[a-z-]+:lambda:[^:]*:[^:]*:function:\*$")
 UNRESOLVED_PATH = "$.sfnIamUnresolved"
 
 

@@ -12,18 +12,19 @@ of an ``AWS::ECS::TaskDefinition`` (AWS CloudFormation User Guide, ``AWS::ECS::T
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sfn_iam import engine
 from sfn_iam.engine import facts
 from sfn_iam.findings import Finding
+from sfn_iam.lazyre import compiled
 
 if TYPE_CHECKING:  # annotations only: a raw definition never loads the template resolver
     from sfn_iam.cli.intrinsics import Resolver
 
-_KEY_ID_RE = re.compile(r"^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+_KEY_ID_RE = compiled(globals(), "_KEY_ID_RE",
+                      r"^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 _KEYED = {"AWS::SQS::Queue": "Arn", "AWS::SNS::Topic": "TopicArn"}
 
 

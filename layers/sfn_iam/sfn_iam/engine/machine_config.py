@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from sfn_iam.findings import Finding
+from sfn_iam.lazyre import compiled
 from sfn_iam.model import Condition, Context, Requirement
 
 # https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html lists ten actions on "*". Eight have no resource
@@ -23,10 +23,12 @@ LOG_DELIVERY_ACTIONS = (
     "logs:UpdateLogDelivery",
 )
 LOG_GROUP_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
-_LOG_GROUP_RE = re.compile(r"^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[^:*?]+(?::\*)?$")
+_LOG_GROUP_RE = compiled(globals(), "_LOG_GROUP_RE",
+                         r"^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[^:*?]+(?::\*)?$")
 XRAY_ACTIONS = ("xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments")
-_KEY_ID_RE = re.compile(r"^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
-_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+_KEY_ID_RE = compiled(globals(), "_KEY_ID_RE",
+                      r"^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+_KEY_ARN_RE = compiled(globals(), "_KEY_ARN_RE", r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 
 
 def requirements_for_config(

@@ -17,10 +17,11 @@ https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
+
+from sfn_iam.lazyre import compiled
 
 
 class _Unknown:
@@ -30,9 +31,9 @@ class _Unknown:
 
 UNKNOWN: Final = _Unknown()
 _MAX = 4096  # longer text is not worth evaluating (and bounds the work on hostile input)
-_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
-_NAME_RE = re.compile(r"States\.[A-Za-z0-9]+")
-_PATH_RE = re.compile(r"\$\$?[^,()\s]*")
+_NUMBER_RE = compiled(globals(), "_NUMBER_RE", r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_NAME_RE = compiled(globals(), "_NAME_RE", r"States\.[A-Za-z0-9]+")
+_PATH_RE = compiled(globals(), "_PATH_RE", r"\$\$?[^,()\s]*")
 
 
 def context_fields(state_machine_arn: str, name: str) -> dict[str, str]:

@@ -39,6 +39,7 @@ from sfn_iam.engine.guardrails.lists import (
     access_level,
     known_actions,
 )
+from sfn_iam.lazyre import compiled
 from sfn_iam.model import Condition, Requirement
 from sfn_iam.wildcards import covers, matches, overlap
 
@@ -426,7 +427,7 @@ def exceeding(ceiling: Ceiling, documents: Iterable[Mapping[str, Any]], known_ac
 
 # --- the boundary IAM enforces ----------------------------------------------------------------------------------
 
-_VERB_RE = re.compile(r"^[A-Z][a-z]+")
+_VERB_RE = compiled(globals(), "_VERB_RE", r"^[A-Z][a-z]+")
 
 
 def size(document: Mapping[str, Any]) -> int:

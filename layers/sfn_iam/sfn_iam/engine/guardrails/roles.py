@@ -3,7 +3,6 @@ as (``sts:AssumeRole``), and what makes a role admin-equivalent. Pure core: stan
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, Final
@@ -12,11 +11,12 @@ from sfn_iam.arns import is_role_arn
 from sfn_iam.engine.guardrails.ceiling import Ceiling, exceeding
 from sfn_iam.engine.guardrails.lists import _data, known_actions
 from sfn_iam.engine.guardrails.shape import _literal, _wild
+from sfn_iam.lazyre import compiled
 from sfn_iam.model import Requirement
 from sfn_iam.wildcards import matches
 
 _ROLE_ACTIONS: Final = {"iam:passrole": "passed", "sts:assumerole": "assumed"}
-_ROLE_PATTERN_RE = re.compile(r"arn:[a-z*?-]+:iam::[0-9*?]{1,12}:role/[\x21-\x7e]+")
+_ROLE_PATTERN_RE = compiled(globals(), "_ROLE_PATTERN_RE", r"arn:[a-z*?-]+:iam::[0-9*?]{1,12}:role/[\x21-\x7e]+")
 
 
 def bad_role_patterns(patterns: Iterable[str]) -> list[str]:

@@ -12,15 +12,16 @@ from typing import Any
 from sfn_iam.arns import is_role_arn
 from sfn_iam.engine.asl import credentials_role
 from sfn_iam.engine.guardrails.lists import _SENSITIVE_ACTIONS, SENSITIVITY, Sensitivity
+from sfn_iam.lazyre import compiled
 from sfn_iam.model import Requirement
 
 # A service-linked role of this account: the only resource iam:CreateServiceLinkedRole is granted on (the integrations
 # add a trailing "*" for the suffixes AWS appends).
-_SERVICE_LINKED_ROLE_RE = re.compile(
+_SERVICE_LINKED_ROLE_RE = compiled(globals(), "_SERVICE_LINKED_ROLE_RE",
     r"arn:aws[a-z-]*:iam::\d{12}:role/aws-service-role/[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?\*?/[A-Za-z0-9+=,.@_-]+\*?")
 _READ_ONLY_IAM = frozenset({"iam:getrole", "iam:listattachedrolepolicies"})
 _ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
-_SERVICE_PRINCIPAL_RE = re.compile(r"[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?")
+_SERVICE_PRINCIPAL_RE = compiled(globals(), "_SERVICE_PRINCIPAL_RE", r"[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?")
 
 # --- classification ---------------------------------------------------------------------------------------
 
@@ -28,7 +29,7 @@ def _wild(text: str) -> bool:
     return "*" in text or "?" in text
 
 
-_TYPED_RE = re.compile(r"^(?P<type>[A-Za-z0-9_.-]+)(?P<sep>[:/])(?P<rest>.*)$", re.DOTALL)
+_TYPED_RE = compiled(globals(), "_TYPED_RE", r"^(?P<type>[A-Za-z0-9_.-]+)(?P<sep>[:/])(?P<rest>.*)$", re.DOTALL)
 
 
 def _identity(service: str, account: str, resource: str) -> str:
@@ -56,7 +57,7 @@ def _identity(service: str, account: str, resource: str) -> str:
 # when the stack's name is not known, ``LogicalId-*``; S3 lower-cased): "Name type",
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html. A logical ID is
 # alphanumeric (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resources-section-structure.html).
-_GENERATED_RE = re.compile(r"(?:\*-|[A-Za-z0-9][A-Za-z0-9-]*-)?[A-Za-z0-9]+-\*")
+_GENERATED_RE = compiled(globals(), "_GENERATED_RE", r"(?:\*-|[A-Za-z0-9][A-Za-z0-9-]*-)?[A-Za-z0-9]+-\*")
 _ONE = "\x00"  # what a generated-name pattern stands for: one name (no IAM pattern contains this character)
 
 

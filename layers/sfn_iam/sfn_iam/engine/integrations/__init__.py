@@ -9,7 +9,6 @@ else is an ``UNKNOWN_INTEGRATION`` finding with no grant.
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Mapping
 
 from sfn_iam.arns import ArnError, parse_role_arn
@@ -20,6 +19,7 @@ from sfn_iam.engine.integrations.registry import Entry, lookup
 from sfn_iam.engine.integrations.s3io import item_reader, result_writer
 from sfn_iam.engine.static import Known, context_fields
 from sfn_iam.findings import Finding
+from sfn_iam.lazyre import compiled
 from sfn_iam.model import Context, Requirement
 
 # The module that registers the handlers of each optimized integration (``arn:aws:states:::SERVICE:API``), imported
@@ -47,9 +47,10 @@ def _entry(service: str, api: str) -> Entry | None:
     return lookup(service, api)
 
 
-_ACTIVITY_RE = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:[^:\s]+$")
+_ACTIVITY_RE = compiled(globals(), "_ACTIVITY_RE", r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:[^:\s]+$")
 _MAX_ROLE_PATH = 512  # IAM's limit; a longer "role ARN" names no role and would only bloat policy and findings
-_FUNCTION_RE = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:\s]+(:[^:\s]+)?$")
+_FUNCTION_RE = compiled(globals(), "_FUNCTION_RE",
+                        r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:\s]+(:[^:\s]+)?$")
 
 
 def requirements_for(node: Node, ctx: Context, requirements: list[Requirement] | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Final, NamedTuple
@@ -10,6 +9,7 @@ from typing import Final, NamedTuple
 from sfn_iam.engine.asl import DYNAMIC, Args, Dynamic
 from sfn_iam.engine.facts import NO_FACTS, Answer, Facts, Question
 from sfn_iam.findings import Finding, Severity
+from sfn_iam.lazyre import compiled
 from sfn_iam.model import Condition, Context, Requirement
 
 SYNC: Final = ".sync"
@@ -19,9 +19,9 @@ REQUEST_RESPONSE: Final = ""
 # Every S3 action on a bucket or object supports it (Service Authorization Reference, Amazon S3 actions table):
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
 S3_RESOURCE_ACCOUNT: Final = "s3:ResourceAccount"
-_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_ACCOUNT_RE = compiled(globals(), "_ACCOUNT_RE", r"^\d{12}$")
 
-_SERVICE_RESOURCE_RE = re.compile(
+_SERVICE_RESOURCE_RE = compiled(globals(), "_SERVICE_RESOURCE_RE",
     r"^arn:(?P<partition>aws[a-z-]*):states:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)?:(?P<account>\d{12})?:"
     r"(?P<service>[a-z0-9-]+):(?P<api>[A-Za-z0-9]+)"
     r"(?::(?P<sdk_api>[A-Za-z0-9]+))?(?P<pattern>\.sync:2|\.sync|\.waitForTaskToken)?$"

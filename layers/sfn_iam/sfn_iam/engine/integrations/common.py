@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from sfn_iam.arns import is_role_arn
 from sfn_iam.engine import facts
 from sfn_iam.engine.asl import Args, Dynamic
 from sfn_iam.engine.integrations.base import Call
+from sfn_iam.lazyre import compiled
 from sfn_iam.model import Condition
 
-_ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
-_PROFILE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:instance-profile/(?:[\x21-\x7e]*/)?(?P<name>[\w+=,.@-]{1,128})$")
-_S3_URI_RE = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<key>.*))?$")
+_ROLE_NAME_RE = compiled(globals(), "_ROLE_NAME_RE", r"^[\w+=,.@-]{1,64}$")
+_PROFILE_RE = compiled(globals(), "_PROFILE_RE",
+                       r"^arn:aws[a-z-]*:iam::\d{12}:instance-profile/(?:[\x21-\x7e]*/)?(?P<name>[\w+=,.@-]{1,128})$")
+_S3_URI_RE = compiled(globals(), "_S3_URI_RE", r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<key>.*))?$")
 
 
 def role_arn(call: Call, value: str) -> str | None:
@@ -113,8 +114,9 @@ def last_segment(value: str, marker: str) -> str:
     return value
 
 
-_KEY_ID_RE = re.compile(r"^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
-_KMS_ARN_RE = re.compile(
+_KEY_ID_RE = compiled(globals(), "_KEY_ID_RE",
+                      r"^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+_KMS_ARN_RE = compiled(globals(), "_KMS_ARN_RE",
     r"^arn:(?P<partition>aws[a-z-]*):kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<kind>key|alias)/(?P<name>.+)$"
 )
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
 from functools import cache, lru_cache
 from typing import Any
 
 from sfn_iam import arns
 from sfn_iam.findings import Finding
+from sfn_iam.lazyre import compiled
 from sfn_iam.model import Requirement
 
 _WILD = ("*", "?")
@@ -59,7 +59,7 @@ def _accepts(template: str, arn: arns.Arn) -> bool:
     return arn.resource.startswith(expected) or expected.startswith(given)
 
 
-_ARN_RE = re.compile(
+_ARN_RE = compiled(globals(), "_ARN_RE",
     r"^arn:(?P<p>aws[a-z-]*|\*):(?P<s>[a-z0-9*?-]+):(?P<r>[a-z0-9*?-]*):(?P<a>\d{12}|aws|[*?\d]*):(?P<x>.+)$"
 )
 
