@@ -90,8 +90,9 @@ class Sensitivity(NamedTuple):
     run_stops: tuple[tuple[str, frozenset[str]], ...] = ()
 
     @classmethod
-    def load(cls) -> Sensitivity:
-        raw: Any = _data("sensitive.json")
+    def load(cls, raw: Any = None) -> Sensitivity:
+        """From ``data/sensitive.json`` (``raw``: its content, when already read) and the generated lists."""
+        raw = _data("sensitive.json") if raw is None else raw
         generated = _data("secret_reads.json")["actions"]  # scripts/generate_access_levels.py
         return cls(
             services=frozenset(s.lower() for s in raw["sensitive_services"]),
@@ -112,5 +113,6 @@ class Sensitivity(NamedTuple):
 
 
 DEFAULT_DENY: tuple[DenyEntry, ...] = _load_default()
-SENSITIVITY: Final = Sensitivity.load()
-_SENSITIVE_ACTIONS: Final = {a.lower(): why for a, why in _data("sensitive.json")["sensitive_actions"].items()}
+_SENSITIVE: Any = _data("sensitive.json")  # read once for both
+SENSITIVITY: Final = Sensitivity.load(_SENSITIVE)
+_SENSITIVE_ACTIONS: Final = {a.lower(): why for a, why in _SENSITIVE["sensitive_actions"].items()}
