@@ -32,6 +32,13 @@ def test_a_stand_in_bound_under_another_name_leaves_that_name_alone() -> None:
     assert namespace["OTHER"] == "kept"
 
 
+def test_without_flags_the_pattern_is_compiled_as_re_compile_does() -> None:
+    namespace: dict[str, Any] = {}
+    namespace["PLAIN"] = compiled(namespace, "PLAIN", r"a.b")
+    assert namespace["PLAIN"].flags == re.compile(r"a.b").flags
+    assert namespace["PLAIN"] is re.compile(r"a.b")
+
+
 def test_a_module_pattern_is_compiled_when_first_used() -> None:
     probe = ("import re, sys; from sfn_iam import arns; before = isinstance(arns._ROLE_RE, re.Pattern); "
              "ok = arns.is_role_arn('arn:aws:iam::123456789012:role/x'); "
