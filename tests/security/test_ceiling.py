@@ -409,3 +409,20 @@ def test_exceeding_reads_allow_statements_as_every_request_they_allow() -> None:
                      known) == [("s3:GetObject", "*")]
     assert exceeding(c, [doc(allow("madeup:Do*", "*"))], known) == [("madeup:Do*", "*")]
     assert exceeding(c, [{"Statement": "not a list"}, "not a document", doc("not a statement")], known) == []
+
+
+def test_a_parsed_ceiling_is_read_only_and_is_itself_only() -> None:
+    """A parsed ceiling is shared (the default's cache) and its verdicts are cached by identity."""
+    document = {"Version": "2012-10-17", "Statement": [{"Sid": "S", "Effect": "Allow", "Action": "sqs:SendMessage",
+                                                       "Resource": "*"}]}
+    first, second = parse(document, source="file"), parse(document, source="file")
+    assert first == first and first != second and hash(first) != hash(second)
+    assert first.statements[0] != second.statements[0]
+    statement = first.statements[0]
+    assert repr(statement).startswith("Statement(sid='S', allow=True, actions=('sqs:SendMessage',), not_action=False")
+    assert repr(first).startswith("Ceiling(statements=(Statement(sid='S'") and "source='file'" in repr(first)
+    with pytest.raises(AttributeError, match="cannot assign to field 'source'"):
+        first.source = "other"  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="cannot delete field 'allow'"):
+        del statement.allow  # type: ignore[misc]
+    assert default() is default()  # one default per process
