@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 from sfn_iam.engine import static
@@ -257,7 +256,6 @@ class Args:
         return sorted({k[:-2] if (strip and k.endswith(".$")) else k for k in self.raw if isinstance(k, str)})
 
 
-@dataclass(slots=True)
 class Node:
     """A place in the definition that may need permissions.
 
@@ -265,10 +263,16 @@ class Node:
     reader or writer object as ``state``), or ``distributed_map`` (the Map state that starts child executions).
     """
 
-    kind: str
-    path: str
-    state: Mapping[str, Any]
-    jsonata: bool
+    __slots__ = ("jsonata", "kind", "path", "state")
+
+    def __init__(self, kind: str, path: str, state: Mapping[str, Any], jsonata: bool) -> None:
+        self.kind = kind
+        self.path = path
+        self.state = state
+        self.jsonata = jsonata
+
+    def __repr__(self) -> str:
+        return f"Node({self.kind!r}, {self.path!r}, jsonata={self.jsonata})"
 
     @property
     def args(self) -> Args:
