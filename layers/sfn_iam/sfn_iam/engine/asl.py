@@ -298,6 +298,10 @@ def load_states(definition: Any) -> Mapping[str, Any]:
     return states
 
 
+# A node as the walk finds it: kind, path, state, jsonata (the fields of a :class:`Node`, before one is built)
+Entry = tuple[str, str, Mapping[str, Any], bool]
+
+
 def walk(definition: Any) -> tuple[list[Node], list[Finding]]:
     """Every node of ``definition`` that may need permissions, in document order, plus structural findings.
 
@@ -305,35 +309,43 @@ def walk(definition: Any) -> tuple[list[Node], list[Finding]]:
     >>> [n.path for n in nodes]
     ['States.A']
     """
+    entries, findings = walk_entries(definition)
+    return [Node(*entry) for entry in entries], findings
+
+
+def walk_entries(definition: Any) -> tuple[list[Entry], list[Finding]]:
+    """:func:`walk` with each node as an :data:`Entry`: a caller that maps only some of them (the planner maps one
+    Task of each repeated kind) builds a :class:`Node` for those only."""
     states = load_states(definition)
-    nodes: list[Node] = []
+    nodes: list[Entry] = []
     findings: list[Finding] = []
     top_language = _language(definition, "JSONPath")
     stack: list[tuple[str, Mapping[str, Any], str]] = [("States", states, top_language)]
     while stack:
         prefix, machine_states, language = stack.pop()
         pending: list[tuple[str, Mapping[str, Any], str]] = []
+        jsonata = language == JSONATA
         for name, state in machine_states.items():
             path = f"{prefix}.{name}"
             if not isinstance(state, dict):
                 findings.append(Finding.of("DEFINITION_ERROR", f"state {name!r} is not an object", path))
                 continue
             own = state.get("QueryLanguage")
-            lang = own if isinstance(own, str) else language
+            lang, own_jsonata = (own, own == JSONATA) if isinstance(own, str) else (language, jsonata)
             kind = state.get("Type")
             if kind == "Task":  # the common case, without the generator below
-                nodes.append(Node("task", path, state, lang == JSONATA))
+                nodes.append(("task", path, state, own_jsonata))
             elif kind in ("Parallel", "Map"):  # only these hold states or need permissions of their own
-                pending.extend(_visit(path, state, lang == JSONATA, lang, nodes, findings))
+                pending.extend(_visit(path, state, own_jsonata, lang, nodes, findings))
         stack.extend(reversed(pending))
     return nodes, findings
 
 
 def _visit(
-    path: str, state: Mapping[str, Any], jsonata: bool, lang: str, nodes: list[Node], findings: list[Finding]
+    path: str, state: Mapping[str, Any], jsonata: bool, lang: str, nodes: list[Entry], findings: list[Finding]
 ) -> Iterator[tuple[str, Mapping[str, Any], str]]:
     """Record the nodes of a Parallel or Map state; yield the sub-machines it contains (Tasks are recorded by
-    :func:`walk` itself)."""
+    :func:`walk_entries` itself)."""
     kind = state.get("Type")
     if kind == "Parallel":
         branches = state.get("Branches")
@@ -347,11 +359,11 @@ def _visit(
         processor = state.get(processor_key)
         config = processor.get("ProcessorConfig") if isinstance(processor, dict) else None
         if isinstance(config, dict) and config.get("Mode") == "DISTRIBUTED":
-            nodes.append(Node("distributed_map", path, state, jsonata))
+            nodes.append(("distributed_map", path, state, jsonata))
         for key, node_kind in (("ItemReader", "item_reader"), ("ResultWriter", "result_writer")):
             part = state.get(key)
             if isinstance(part, dict):
-                nodes.append(Node(node_kind, f"{path}.{key}", part, jsonata))
+                nodes.append((node_kind, f"{path}.{key}", part, jsonata))
             elif part is not None:
                 findings.append(Finding.of("DEFINITION_ERROR", f"{key} is not an object", f"{path}.{key}"))
         if processor is None:

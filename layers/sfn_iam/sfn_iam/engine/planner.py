@@ -166,17 +166,22 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     requirements, findings and questions are given again, under its own path, to every Task that repeats it. With
     ``fold`` (no other definition shares the plan's paths) the rest of the plan decides each distinct Task once
     too (:func:`plan`), and the repeats' requirements are listed only when read (:class:`Plan`)."""
-    nodes, findings = asl.walk(parse_definition(definition))
+    found, findings = asl.walk_entries(parse_definition(definition))
     groups: dict[_TaskKey, _Group] = {}
     of_node: list[_Group | None] = []  # each node's group (None: a node without a key, always mapped on its own)
+    built: list[asl.Node | None] = []  # the Node of each first of a group and each node without one (else None)
     distinct: list[asl.Node] = []  # the first node of each group, and every node without one
-    for node in nodes:
-        key = _task_key(node)
+    for entry in found:
+        key = _task_key(entry[2], entry[3]) if entry[0] == "task" else None
         group = groups.get(key) if key is not None else None
         if group is None:
+            node = asl.Node(*entry)
             distinct.append(node)
+            built.append(node)
             if key is not None:
                 group = groups[key] = _Group(node)
+        else:
+            built.append(None)
         of_node.append(group)
     created = created_tags(distinct)  # both read only what the key holds: the first of each key stands for all
     roles = guardrails.credential_roles(distinct)
@@ -184,10 +189,10 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     entries: _Entries = []
     repeated = False
     own = True  # every output carries the path of the state that made it
-    for node, group in zip(nodes, of_node, strict=True):
-        if group is not None and group.first is not node and group.outcome is not None:
+    for entry, maybe, group in zip(found, built, of_node, strict=True):
+        if maybe is None and group is not None and group.outcome is not None:
             done = group.outcome
-            path = node.path
+            path = entry[1]
             entries.append((path, done[0]))
             if done[1]:
                 findings.extend([Finding(f.code, f.severity, f.message, path) for f in done[1]])
@@ -196,6 +201,7 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
             group.paths.append(path)
             repeated = True
             continue
+        node = maybe or asl.Node(*entry)  # (a repeat of a Task whose outcome names other paths: mapped anew)
         r0, f0, q0 = len(work), len(findings), len(questions)
         requirements_for(node, ctx, work, findings, known, questions, created, patterns)
         out = work[r0:], findings[f0:], questions[q0:]
@@ -207,7 +213,7 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
             group.outcome = out
     if not repeated:
         return _Derived(work, [(None, work)], findings, roles, {})
-    if fold and own and len(nodes) == len({node.path for node in nodes}):
+    if fold and own and len(found) == len({entry[1] for entry in found}):
         aliases = {g.first.path: g.paths for g in groups.values() if g.paths}
         return _Derived(work, entries, findings, roles, aliases)
     full = _expand(entries, None)  # decided state by state: every repeat is a requirement of its own
@@ -240,22 +246,19 @@ _ENCODER = (c_make_encoder(None, _not_json, encode_basestring, None, ":", ",", F
             if c_make_encoder is not None else None)
 
 
-def _task_key(node: asl.Node) -> _TaskKey | None:
+def _task_key(state: Mapping[str, Any], jsonata: bool) -> _TaskKey | None:
     """What a Task's requirements depend on besides the machine (its context, facts and created resources): its
     language, ``Resource``, ``Credentials`` and arguments, as exact text (JSON keeps ``1``, ``1.0`` and ``true``
-    apart; ``None`` when absent). ``None`` for other nodes and for values that are not JSON: those are always mapped
-    on their own. (A number used as a key, possible in a YAML template only, reads as its text: no integration reads
-    a parameter named by digits, ``true`` or ``null``.)"""
-    if node.kind != "task" or _ENCODER is None:
-        return None
-    state = node.state
+    apart; ``None`` when absent). ``None`` for values that are not JSON: those Tasks are always mapped on their own.
+    (A number used as a key, possible in a YAML template only, reads as its text: no integration reads a parameter
+    named by digits, ``true`` or ``null``.)"""
     resource = state.get("Resource")
-    if not isinstance(resource, str):
+    if not isinstance(resource, str) or _ENCODER is None:
         return None
-    args = state.get("Arguments" if node.jsonata else "Parameters", _ABSENT)
+    args = state.get("Arguments" if jsonata else "Parameters", _ABSENT)
     credentials = state.get("Credentials", _ABSENT)
     try:
-        return (node.jsonata, resource, None if args is _ABSENT else "".join(_ENCODER(args, 0)),
+        return (jsonata, resource, None if args is _ABSENT else "".join(_ENCODER(args, 0)),
                 None if credentials is _ABSENT else "".join(_ENCODER(credentials, 0)))
     except (TypeError, ValueError, RecursionError):
         return None
