@@ -298,12 +298,10 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
         work.extend(v.work + v_config)  # main is not folded (fold=False above): its entries are [(None, work)]
         findings.extend(v.findings + v_config_findings)
         credential_roles |= v.roles
-    if len(entries) == 1:
-        entries = [(None, work[:])]  # as it is now: ``work`` grows below (keyed requirements)
     decided: list[Finding] = []  # what validity, the guardrails and the whole-request check say of ``work``
     valid = valid_only(work, decided)
     valid_ids = None if len(valid) == len(work) else {id(r) for r in valid}  # an invalid value is no requirement
-    work = valid
+    work = valid  # a new list (valid_only): the key requirements added to it below stay out of ``entries``
     guard = guard or _default_guard()
     granted, blocked = guardrails.apply(work, guard, credential_roles=credential_roles, account=ctx.account,
                                         patterns=sm.patterns)
