@@ -114,7 +114,7 @@ def _expand(entries: _Entries, keep: set[int] | None) -> list[Requirement]:
             reqs = [r for r in reqs if id(r) in keep]
         if path is None:
             out.extend(reqs)
-        elif reqs:
+        else:
             out.extend([Requirement(r.action, r.resource, r.conditions, path) for r in reqs])
     return out
 
@@ -163,7 +163,8 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     literally in ``Credentials`` (for the sts:AssumeRole guard). Questions asked are appended to ``questions``.
 
     A definition repeats its Tasks (the same call in many branches): each distinct Task is mapped once and its
-    requirements, findings and questions are given again, under its own path, to every Task that repeats it. With
+    requirements and findings are given again, under its own path, to every Task that repeats it (its questions
+    were asked once: the plan reads them as a set). With
     ``fold`` (no other definition shares the plan's paths) the rest of the plan decides each distinct Task once
     too (:func:`plan`), and the repeats' requirements are listed only when read (:class:`Plan`)."""
     found, findings = asl.walk_entries(parse_definition(definition))
@@ -196,8 +197,6 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
             entries.append((path, done[0]))
             if done[1]:
                 findings.extend([Finding(f.code, f.severity, f.message, path) for f in done[1]])
-            if done[2]:
-                questions.extend(done[2])
             group.paths.append(path)
             repeated = True
             continue
