@@ -326,17 +326,18 @@ def walk_entries(definition: Any) -> tuple[list[Entry], list[Finding]]:
         pending: list[tuple[str, Mapping[str, Any], str]] = []
         jsonata = language == JSONATA
         for name, state in machine_states.items():
-            path = f"{prefix}.{name}"
             if not isinstance(state, dict):
-                findings.append(Finding.of("DEFINITION_ERROR", f"state {name!r} is not an object", path))
+                findings.append(Finding.of("DEFINITION_ERROR", f"state {name!r} is not an object", f"{prefix}.{name}"))
                 continue
-            own = state.get("QueryLanguage")
-            lang, own_jsonata = (own, own == JSONATA) if isinstance(own, str) else (language, jsonata)
             kind = state.get("Type")
             if kind == "Task":  # the common case, without the generator below
-                nodes.append(("task", path, state, own_jsonata))
+                own = state.get("QueryLanguage")
+                nodes.append(("task", f"{prefix}.{name}", state, own == JSONATA if isinstance(own, str) else jsonata))
             elif kind in ("Parallel", "Map"):  # only these hold states or need permissions of their own
-                pending.extend(_visit(path, state, own_jsonata, lang, nodes, findings))
+                own = state.get("QueryLanguage")
+                lang = own if isinstance(own, str) else language
+                pending.extend(_visit(f"{prefix}.{name}", state, lang == JSONATA, lang, nodes, findings))
+            # any other state (Pass, Choice, Wait, ...) needs nothing: no path is built for it
         stack.extend(reversed(pending))
     return nodes, findings
 
