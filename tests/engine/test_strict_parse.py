@@ -49,6 +49,8 @@ def _reference(text: str) -> Any:
     ('{"a": {"k": 1, "k": 2}, "a": 3}', "k"),  # the inner repeat, in a value the outer repeat drops
     ('{"s": "\\":", "a": 1, "a": 2}', "a"),  # a string holding '":' next to a repeat
     ('{"s": "{\\"a\\": 1}", "b": {}, "b": {}}', "b"),
+    ('{"x": 1, "x": 2, "y\\\\": 3}', "x"),  # a key ending in a backslash: its quote follows one
+    ('{"x": 1, "x": 2, "s": "\\\\", "t": "\\":"}', "x"),  # an escaped backslash and an escaped quote
 ])
 def test_a_repeated_key_is_refused_and_named(text: str, key: str) -> None:
     with pytest.raises(_Repeat) as expected:
@@ -78,8 +80,13 @@ def test_the_counting_proof_accepts_plain_definitions_and_never_a_repeat() -> No
                                                           "End": True}}}, indent=2)
     assert asl._parse_unique(plain) == json.loads(plain)  # proven: one C-speed parse, no pairs hook
     assert asl._parse_unique('{"a": 1, "a": 2}') is asl._UNPROVEN
-    assert asl._parse_unique('{"a": "\\":"}') is asl._UNPROVEN  # not proven, though it has no repeat
-    assert loads('{"a": "\\":"}') == {"a": '":'}
+    # embedded JSON (a JSONata object constructor): its escaped quotes are not keys, and the count knows it
+    jsonata = '{"Arguments": {"Payload": "{% {\\"id\\": $states.input.id, \\"n\\" : 1} %}"}}'
+    assert asl._parse_unique(jsonata) == json.loads(jsonata)
+    # with an escaped backslash, a quote after a backslash may end a key: not proven, though it has no repeat
+    unproven = '{"a\\\\": "x", "b": "\\":"}'
+    assert asl._parse_unique(unproven) is asl._UNPROVEN
+    assert loads(unproven) == {"a\\": "x", "b": '":'}
 
 
 def test_invalid_json_is_reported_as_before() -> None:
@@ -90,7 +97,7 @@ def test_invalid_json_is_reported_as_before() -> None:
         loads('{"x": {"k": 1, "k": 2}, "y": ')
 
 
-_KEYS = st.sampled_from(["a", "b", "", '"', ":", '":', "\u00e9", "\ud800", " a", "a "])
+_KEYS = st.sampled_from(["a", "b", "", '"', ":", '":', "\\", '\\"', "\u00e9", "\ud800", " a", "a "])
 _SEPARATORS = st.sampled_from([(",", ":"), (", ", ": "), (" ,", " : "), ("\n,", "\n:\t"), (",\r\n", "\r\n:")])
 _Obj = tuple  # a JSON object as written: a tuple of (key, value) pairs, repeats allowed
 

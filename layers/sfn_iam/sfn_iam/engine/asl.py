@@ -76,9 +76,10 @@ def _parse_unique(text: str) -> Any:
     key. ``bound``: the occurrences of ``"`` followed by ``:`` once JSON white space is deleted — every member's
     key ends with a quote followed by optional white space and ``:``, each at its own quote, so this is at least
     the number of members (more when a string holds ``":``, such as embedded JSON). So ``entries == bound`` means
-    members == entries: no repeated key. (In UTF-8, the bytes of white space, ``"`` and ``:`` never occur inside
-    another character's encoding, and ``surrogatepass`` keeps every ``str`` encodable.) Anything else is unproven,
-    and the caller's strict parse decides exactly."""
+    members == entries: no repeated key. A text without an escaped backslash may also leave out of ``bound`` the
+    quotes that follow a backslash (escaped, so inside a string). (In UTF-8, the bytes of white space, ``"``,
+    ``\\`` and ``:`` never occur inside another character's encoding, and ``surrogatepass`` keeps every ``str``
+    encodable.) Anything else is unproven, and the caller's strict parse decides exactly."""
     built: list[dict[str, Any]] = []
     keep = built.append
 
@@ -88,8 +89,18 @@ def _parse_unique(text: str) -> Any:
 
     value = json.loads(text, object_hook=hook)
     entries = sum(map(len, built))
-    bound = text.encode("utf-8", "surrogatepass").translate(None, _WHITE_SPACE).count(b'":')
-    return value if entries == bound else _UNPROVEN
+    compact = text.encode("utf-8", "surrogatepass").translate(None, _WHITE_SPACE)
+    bound = compact.count(b'":')
+    if entries == bound:
+        return value
+    if "\\\\" not in text:
+        # No escaped backslash: a quote after a backslash is an escaped quote, inside a string (embedded JSON such
+        # as a JSONata object constructor), never a key's end; and deleting white space puts no backslash before
+        # a quote (a backslash followed by white space is not JSON). So those occurrences are not keys either.
+        bound -= compact.count(b'\\":')
+        if entries == bound:
+            return value
+    return _UNPROVEN
 
 
 class Dynamic:
