@@ -3,8 +3,6 @@ NO_PERMISSIONS finding only when nothing at all is needed (pinned by mutation te
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from sfn_iam import engine
@@ -84,8 +82,12 @@ def test_requirements_are_unique_in_document_order() -> None:
 def test_a_plan_cannot_be_changed_after_it_was_made() -> None:
     """The fixer writes, re-checks and reports the one plan: nothing may alter it on the way."""
     plan = plan_for(_publish(TOPIC))
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         plan.documents = ()  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        plan.granted = ()  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del plan.findings
 
 
 # -- a Task repeated in many states is mapped once (engine.planner._derive) ----------------------------------------

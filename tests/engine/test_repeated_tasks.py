@@ -233,3 +233,53 @@ def test_a_repeated_task_that_needs_nothing_but_is_reported_is_reported_at_each_
     assert [(f.code, f.path) for f in plan.findings if f.code == "UNKNOWN_INTEGRATION"] == [
         ("UNKNOWN_INTEGRATION", "States.A"), ("UNKNOWN_INTEGRATION", "States.C")]
     assert [r.path for r in plan.granted] == ["States.B"]
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+def test_a_refused_key_grant_is_listed_nowhere_when_everything_else_is_granted(repeat: bool) -> None:
+    """The account names the queue's key, the guardrails refuse KMS: the key grants are in the plan's
+    requirements, never in ``granted`` or the documents, with or without a repeated Task (the plan lists its
+    per-state requirements when they are read, after the key grants were added)."""
+    url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q"
+    send = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+            "Parameters": {"QueueUrl": url, "MessageBody": "m"}}
+    definition = _machine(A=send, B=send) if repeat else _machine(A=send)
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    guard = GuardPolicy.build(extra_deny=["kms:*"])
+    asked = _plan(definition, guard).questions
+    answers = {q: facts.customer_key(key) for q in asked if q.kind == facts.ENCRYPTION_KEY}
+    assert answers
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=definition), guard, known=facts.Facts(answers))
+    assert any(r.action == "kms:GenerateDataKey" and r.resource == key for r in plan.requirements)
+    assert not any(r.service == "kms" for r in plan.granted)
+    assert [r.path for r in plan.granted] == (["States.A", "States.B"] if repeat else ["States.A"])
+    assert_denies(plan, "kms:GenerateDataKey", key)
+    assert_allows(plan, "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:q")
+    assert plan.granted is plan.granted  # listed once, when first read
+
+
+def test_the_logging_grants_of_a_machine_of_one_repeated_task_are_listed() -> None:
+    logging = {"level": "ALL", "includeExecutionData": False, "destinations": [
+        {"cloudWatchLogsLogGroup": {"logGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:g:*"}}]}
+    plan = _plan(_machine(A=_publish(TOPIC), B=_publish(TOPIC)), logging=logging)
+    for listed in (plan.requirements, plan.granted):
+        assert {r.path for r in listed} == {"States.A", "States.B", "loggingConfiguration"}
+    assert_allows(plan, "logs:CreateLogDelivery", "*")
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+def test_no_key_is_granted_for_a_request_the_guardrails_refused(repeat: bool) -> None:
+    url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q"
+    send = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+            "Parameters": {"QueueUrl": url, "MessageBody": "m"}}
+    states = {"A": send, "B": _publish(TOPIC), "C": send} if repeat else {"A": send, "B": _publish(TOPIC)}
+    definition = _machine(**states)
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    holder = facts.Question(facts.ENCRYPTION_KEY, f"arn:aws:sqs:{REGION}:{ACCOUNT}:q")
+    assert holder in _plan(definition).questions
+    guard = GuardPolicy.build(extra_deny=["sqs:SendMessage"])
+    plan = engine.plan(StateMachine(arn=SM_ARN, definition=definition), guard,
+                       known=facts.Facts({holder: facts.customer_key(key)}))
+    assert [r.action for r in plan.granted] == ["sns:Publish"]
+    assert not any(r.service == "kms" for r in plan.requirements)
+    assert_denies(plan, "kms:GenerateDataKey", key)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 from sfn_iam.engine import static
@@ -45,13 +44,63 @@ def loads(text: str) -> Any:
 
     ``json.loads`` keeps the last value silently; Step Functions, linters and human readers need not agree, so
     the engine would explain and grant a different state than the one a reviewer read.
+
+    Text is first parsed at C speed (:func:`_parse_unique`), which proves most texts free of duplicates; any other
+    text, and any text the parser refuses, goes through the pairs hook, which names the repeated key (or the syntax
+    error) exactly as before.
     """
+    if isinstance(text, str):
+        try:
+            found = _parse_unique(text)
+        except (ValueError, RecursionError):
+            found = _UNPROVEN  # the strict parse below reports the error it always reported
+        if found is not _UNPROVEN:
+            return found
     try:
         return json.loads(text, object_pairs_hook=_unique_pairs)
     except DefinitionError:
         raise
     except (ValueError, RecursionError) as exc:
         raise DefinitionError(f"the definition is not valid JSON: {exc}") from None
+
+
+_UNPROVEN: Final = object()
+_WHITE_SPACE: Final = b" \t\n\r"  # JSON's white space (RFC 8259, section 2)
+
+
+def _parse_unique(text: str) -> Any:
+    """``json.loads(text)`` when that proves no object repeats a key, else :data:`_UNPROVEN`.
+
+    The proof, by two counts. ``entries``: the keys of every object the parser built (each object keeps one entry
+    per distinct key) — at most the number of members written in the text, and equal only when no object repeats a
+    key. ``bound``: the occurrences of ``"`` followed by ``:`` once JSON white space is deleted — every member's
+    key ends with a quote followed by optional white space and ``:``, each at its own quote, so this is at least
+    the number of members (more when a string holds ``":``, such as embedded JSON). So ``entries == bound`` means
+    members == entries: no repeated key. A text without an escaped backslash may also leave out of ``bound`` the
+    quotes that follow a backslash (escaped, so inside a string). (In UTF-8, the bytes of white space, ``"``,
+    ``\\`` and ``:`` never occur inside another character's encoding, and ``surrogatepass`` keeps every ``str``
+    encodable.) Anything else is unproven, and the caller's strict parse decides exactly."""
+    built: list[dict[str, Any]] = []
+    keep = built.append
+
+    def hook(obj: dict[str, Any]) -> dict[str, Any]:
+        keep(obj)
+        return obj
+
+    value = json.loads(text, object_hook=hook)
+    entries = sum(map(len, built))
+    compact = text.encode("utf-8", "surrogatepass").translate(None, _WHITE_SPACE)
+    bound = compact.count(b'":')
+    if entries == bound:
+        return value
+    if "\\\\" not in text:
+        # No escaped backslash: a quote after a backslash is an escaped quote, inside a string (embedded JSON such
+        # as a JSONata object constructor), never a key's end; and deleting white space puts no backslash before
+        # a quote (a backslash followed by white space is not JSON). So those occurrences are not keys either.
+        bound -= compact.count(b'\\":')
+        if entries == bound:
+            return value
+    return _UNPROVEN
 
 
 class Dynamic:
@@ -218,7 +267,6 @@ class Args:
         return sorted({k[:-2] if (strip and k.endswith(".$")) else k for k in self.raw if isinstance(k, str)})
 
 
-@dataclass(slots=True)
 class Node:
     """A place in the definition that may need permissions.
 
@@ -226,10 +274,16 @@ class Node:
     reader or writer object as ``state``), or ``distributed_map`` (the Map state that starts child executions).
     """
 
-    kind: str
-    path: str
-    state: Mapping[str, Any]
-    jsonata: bool
+    __slots__ = ("jsonata", "kind", "path", "state")
+
+    def __init__(self, kind: str, path: str, state: Mapping[str, Any], jsonata: bool) -> None:
+        self.kind = kind
+        self.path = path
+        self.state = state
+        self.jsonata = jsonata
+
+    def __repr__(self) -> str:
+        return f"Node({self.kind!r}, {self.path!r}, jsonata={self.jsonata})"
 
     @property
     def args(self) -> Args:
@@ -255,6 +309,10 @@ def load_states(definition: Any) -> Mapping[str, Any]:
     return states
 
 
+# A node as the walk finds it: kind, path, state, jsonata (the fields of a :class:`Node`, before one is built)
+Entry = tuple[str, str, Mapping[str, Any], bool]
+
+
 def walk(definition: Any) -> tuple[list[Node], list[Finding]]:
     """Every node of ``definition`` that may need permissions, in document order, plus structural findings.
 
@@ -262,35 +320,44 @@ def walk(definition: Any) -> tuple[list[Node], list[Finding]]:
     >>> [n.path for n in nodes]
     ['States.A']
     """
+    entries, findings = walk_entries(definition)
+    return [Node(*entry) for entry in entries], findings
+
+
+def walk_entries(definition: Any) -> tuple[list[Entry], list[Finding]]:
+    """:func:`walk` with each node as an :data:`Entry`: a caller that maps only some of them (the planner maps one
+    Task of each repeated kind) builds a :class:`Node` for those only."""
     states = load_states(definition)
-    nodes: list[Node] = []
+    nodes: list[Entry] = []
     findings: list[Finding] = []
     top_language = _language(definition, "JSONPath")
     stack: list[tuple[str, Mapping[str, Any], str]] = [("States", states, top_language)]
     while stack:
         prefix, machine_states, language = stack.pop()
         pending: list[tuple[str, Mapping[str, Any], str]] = []
+        jsonata = language == JSONATA
         for name, state in machine_states.items():
-            path = f"{prefix}.{name}"
             if not isinstance(state, dict):
-                findings.append(Finding.of("DEFINITION_ERROR", f"state {name!r} is not an object", path))
+                findings.append(Finding.of("DEFINITION_ERROR", f"state {name!r} is not an object", f"{prefix}.{name}"))
                 continue
-            own = state.get("QueryLanguage")
-            lang = own if isinstance(own, str) else language
             kind = state.get("Type")
             if kind == "Task":  # the common case, without the generator below
-                nodes.append(Node("task", path, state, lang == JSONATA))
+                own = state.get("QueryLanguage")
+                nodes.append(("task", f"{prefix}.{name}", state, own == JSONATA if isinstance(own, str) else jsonata))
             elif kind in ("Parallel", "Map"):  # only these hold states or need permissions of their own
-                pending.extend(_visit(path, state, lang == JSONATA, lang, nodes, findings))
+                own = state.get("QueryLanguage")
+                lang = own if isinstance(own, str) else language
+                pending.extend(_visit(f"{prefix}.{name}", state, lang == JSONATA, lang, nodes, findings))
+            # any other state (Pass, Choice, Wait, ...) needs nothing: no path is built for it
         stack.extend(reversed(pending))
     return nodes, findings
 
 
 def _visit(
-    path: str, state: Mapping[str, Any], jsonata: bool, lang: str, nodes: list[Node], findings: list[Finding]
+    path: str, state: Mapping[str, Any], jsonata: bool, lang: str, nodes: list[Entry], findings: list[Finding]
 ) -> Iterator[tuple[str, Mapping[str, Any], str]]:
     """Record the nodes of a Parallel or Map state; yield the sub-machines it contains (Tasks are recorded by
-    :func:`walk` itself)."""
+    :func:`walk_entries` itself)."""
     kind = state.get("Type")
     if kind == "Parallel":
         branches = state.get("Branches")
@@ -304,11 +371,11 @@ def _visit(
         processor = state.get(processor_key)
         config = processor.get("ProcessorConfig") if isinstance(processor, dict) else None
         if isinstance(config, dict) and config.get("Mode") == "DISTRIBUTED":
-            nodes.append(Node("distributed_map", path, state, jsonata))
+            nodes.append(("distributed_map", path, state, jsonata))
         for key, node_kind in (("ItemReader", "item_reader"), ("ResultWriter", "result_writer")):
             part = state.get(key)
             if isinstance(part, dict):
-                nodes.append(Node(node_kind, f"{path}.{key}", part, jsonata))
+                nodes.append((node_kind, f"{path}.{key}", part, jsonata))
             elif part is not None:
                 findings.append(Finding.of("DEFINITION_ERROR", f"{key} is not an object", f"{path}.{key}"))
         if processor is None:

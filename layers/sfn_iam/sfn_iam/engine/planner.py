@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -22,22 +21,108 @@ from sfn_iam.engine.machine_config import requirements_for_config
 from sfn_iam.findings import Finding, Severity
 from sfn_iam.model import Context, Requirement, StateMachine
 
+# The requirements of a plan as the planner keeps them (:func:`_expand`): per state, in document order, either that
+# state's own requirements (path ``None``) or those of the distinct Task it repeats, to be given under its own path.
+_Entries = list[tuple[str | None, list[Requirement]]]
+# how a plan's requirements or grants are listed when first read: the entries, which of their requirements are kept
+# (ids; None: all), the requirements after them, and whether repeats are dropped
+_Pending = tuple[_Entries, set[int] | None, list[Requirement], bool]
 
-@dataclass(frozen=True, slots=True)
+
 class Plan:
-    """Everything the engine decided about one state machine."""
+    """Everything the engine decided about one state machine.
+
+    ``requirements`` (what the definition asks for, document order, before the guardrails) and ``granted`` (what
+    the guardrails let through) list one requirement per state and need: a definition repeating one Task in
+    thousands of states has thousands of them, all copies of the distinct Task's under another path. The planner
+    decides each distinct Task once and lists those copies only when one of the two is first read
+    (:func:`_expand`); documents, findings, questions and the proposal never need them."""
+
+    __slots__ = ("_granted", "_pending", "_requirements", "context", "documents", "findings", "proposal",
+                 "questions")
+
+    def __init__(self, context: Context, requirements: tuple[Requirement, ...], granted: tuple[Requirement, ...],
+                 findings: tuple[Finding, ...], documents: tuple[dict[str, Any], ...],
+                 questions: tuple[facts.Question, ...] = (), proposal: dict[str, Any] | None = None) -> None:
+        _set = object.__setattr__  # a plan is not changed once made (the fixer writes, re-checks, reports one plan)
+        _set(self, "context", context)
+        _set(self, "_requirements", requirements)
+        _set(self, "_granted", granted)
+        _set(self, "findings", findings)
+        _set(self, "documents", documents)  # empty when nothing is needed
+        _set(self, "questions", questions)  # what the account could tell and was not asked (engine.facts)
+        _set(self, "proposal", proposal)  # the ceiling statements that would approve what it left out
+        _set(self, "_pending", None)
 
     context: Context
-    requirements: tuple[Requirement, ...]  # what the definition asks for (document order), before the guardrails
-    granted: tuple[Requirement, ...]  # what the guardrails let through
+    _requirements: tuple[Requirement, ...] | None
+    _granted: tuple[Requirement, ...] | None
     findings: tuple[Finding, ...]
-    documents: tuple[dict[str, Any], ...]  # empty when nothing is needed
-    questions: tuple[facts.Question, ...] = ()  # what the account could tell and was not asked (engine.facts)
-    proposal: dict[str, Any] | None = None  # the ceiling statements that would approve what it left out
+    documents: tuple[dict[str, Any], ...]
+    questions: tuple[facts.Question, ...]
+    proposal: dict[str, Any] | None
+    _pending: tuple[_Pending, _Pending] | None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a Plan is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a Plan is immutable")
+
+    @classmethod
+    def _listed_later(cls, context: Context, requirements: _Pending, granted: _Pending, findings: tuple[Finding, ...],
+                      documents: tuple[dict[str, Any], ...], questions: tuple[facts.Question, ...],
+                      proposal: dict[str, Any] | None) -> Plan:
+        made = cls(context, (), (), findings, documents, questions, proposal)
+        object.__setattr__(made, "_requirements", None)
+        object.__setattr__(made, "_granted", None)
+        object.__setattr__(made, "_pending", (requirements, granted))
+        return made
+
+    @property
+    def requirements(self) -> tuple[Requirement, ...]:
+        if self._requirements is None:
+            assert self._pending is not None
+            object.__setattr__(self, "_requirements", _listed(*self._pending[0]))
+            assert self._requirements is not None
+        return self._requirements
+
+    @property
+    def granted(self) -> tuple[Requirement, ...]:
+        if self._granted is None:
+            assert self._pending is not None
+            object.__setattr__(self, "_granted", _listed(*self._pending[1]))
+            assert self._granted is not None
+        return self._granted
 
     @property
     def statements(self) -> list[dict[str, Any]]:
         return [s for d in self.documents for s in d["Statement"]]
+
+    def __repr__(self) -> str:
+        return (f"Plan(context={self.context!r}, requirements={self.requirements!r}, granted={self.granted!r}, "
+                f"findings={self.findings!r}, documents={self.documents!r}, questions={self.questions!r}, "
+                f"proposal={self.proposal!r})")
+
+
+def _expand(entries: _Entries, keep: set[int] | None) -> list[Requirement]:
+    """The requirements of ``entries`` in document order, each repeating state's under its own path; only those
+    whose (distinct) requirement's id is in ``keep`` unless it is ``None``."""
+    out: list[Requirement] = []
+    for path, reqs in entries:
+        if keep is not None:
+            reqs = [r for r in reqs if id(r) in keep]
+        if path is None:
+            out.extend(reqs)
+        else:
+            out.extend([Requirement(r.action, r.resource, r.conditions, path) for r in reqs])
+    return out
+
+
+def _listed(entries: _Entries, keep: set[int] | None, tail: list[Requirement], once: bool) -> tuple[Requirement, ...]:
+    full = _expand(entries, keep)
+    full.extend(tail)
+    return tuple(full) if once else _sorted(full)
 
 
 def context_for(state_machine_arn: str) -> Context:
@@ -53,20 +138,23 @@ def parse_definition(definition: Mapping[str, Any] | str) -> Mapping[str, Any]:
     return loaded
 
 
-@dataclass(slots=True)
 class _Derived:
-    """What the states of one definition need, in two forms: ``reqs`` and ``findings`` in full (one entry per
-    state, in document order), and ``work``: the same requirements with each repeated Task given once (the first
-    Task with its key stands for the others: ``aliases`` maps its path to theirs). ``shadow[i]`` is the requirement
-    of ``work`` that ``reqs[i]`` repeats (``reqs[i]`` itself when it was mapped). When nothing was repeated, or when
-    the paths do not say which state a requirement belongs to, ``work`` is ``reqs`` and ``aliases`` is empty."""
+    """What the states of one definition need. ``work``: each distinct Task's requirements once (the first Task
+    with its key stands for the others: ``aliases`` maps its path to theirs), and every other requirement, in
+    document order; ``entries`` lists them per state (:data:`_Entries`); ``findings`` in full (one entry per state).
+    When nothing was repeated, or when the paths do not say which state a requirement belongs to, ``work`` holds
+    every state's requirements (repeats given under their own path), ``entries`` is ``[(None, work)]`` and
+    ``aliases`` is empty."""
 
-    reqs: list[Requirement]
-    findings: list[Finding]
-    roles: frozenset[str]
-    work: list[Requirement]
-    shadow: list[Requirement]
-    aliases: dict[str, list[str]]
+    __slots__ = ("aliases", "entries", "findings", "roles", "work")
+
+    def __init__(self, work: list[Requirement], entries: _Entries, findings: list[Finding], roles: frozenset[str],
+                 aliases: dict[str, list[str]]) -> None:
+        self.work = work
+        self.entries = entries
+        self.findings = findings
+        self.roles = roles
+        self.aliases = aliases
 
 
 def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Facts, questions: list[facts.Question],
@@ -75,64 +163,72 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     literally in ``Credentials`` (for the sts:AssumeRole guard). Questions asked are appended to ``questions``.
 
     A definition repeats its Tasks (the same call in many branches): each distinct Task is mapped once and its
-    requirements, findings and questions are given again, under its own path, to every Task that repeats it. With
+    requirements and findings are given again, under its own path, to every Task that repeats it (its questions
+    were asked once: the plan reads them as a set). With
     ``fold`` (no other definition shares the plan's paths) the rest of the plan decides each distinct Task once
-    too (:func:`plan`)."""
-    nodes, findings = asl.walk(parse_definition(definition))
+    too (:func:`plan`), and the repeats' requirements are listed only when read (:class:`Plan`)."""
+    found, findings = asl.walk_entries(parse_definition(definition))
     groups: dict[_TaskKey, _Group] = {}
     of_node: list[_Group | None] = []  # each node's group (None: a node without a key, always mapped on its own)
+    built: list[asl.Node | None] = []  # the Node of each first of a group and each node without one (else None)
     distinct: list[asl.Node] = []  # the first node of each group, and every node without one
-    for node in nodes:
-        key = _task_key(node)
+    for entry in found:
+        key = _task_key(entry[2], entry[3]) if entry[0] == "task" else None
         group = groups.get(key) if key is not None else None
         if group is None:
+            node = asl.Node(*entry)
             distinct.append(node)
+            built.append(node)
             if key is not None:
                 group = groups[key] = _Group(node)
+        else:
+            built.append(None)
         of_node.append(group)
     created = created_tags(distinct)  # both read only what the key holds: the first of each key stands for all
     roles = guardrails.credential_roles(distinct)
-    reqs: list[Requirement] = []
-    split: tuple[list[Requirement], list[Requirement]] | None = None  # work and shadow (_Derived) once a Task repeats
+    work: list[Requirement] = []
+    entries: _Entries = []
+    repeated = False
     own = True  # every output carries the path of the state that made it
-    for node, group in zip(nodes, of_node, strict=True):
-        if group is not None and group.first is not node and group.outcome is not None:
+    for entry, maybe, group in zip(found, built, of_node, strict=True):
+        if maybe is None and group is not None and group.outcome is not None:
             done = group.outcome
-            if split is None:
-                split = reqs[:], reqs[:]  # until now every requirement was mapped: work and shadow are reqs
-            path = node.path
-            reqs.extend([Requirement(r.action, r.resource, r.conditions, path) for r in done[0]])
-            split[1].extend(done[0])
+            path = entry[1]
+            entries.append((path, done[0]))
             if done[1]:
                 findings.extend([Finding(f.code, f.severity, f.message, path) for f in done[1]])
-            questions.extend(done[2])
             group.paths.append(path)
+            repeated = True
             continue
-        r0, f0, q0 = len(reqs), len(findings), len(questions)
-        requirements_for(node, ctx, reqs, findings, known, questions, created, patterns)
-        out = reqs[r0:], findings[f0:], questions[q0:]
-        if split is not None:
-            split[0].extend(out[0])
-            split[1].extend(out[0])
+        node = maybe or asl.Node(*entry)  # (a repeat of a Task whose outcome names other paths: mapped anew)
+        r0, f0, q0 = len(work), len(findings), len(questions)
+        requirements_for(node, ctx, work, findings, known, questions, created, patterns)
+        out = work[r0:], findings[f0:], questions[q0:]
+        entries.append((None, out[0]))
         # only what carries this Task's path and nothing else of it can be given to another Task
         mine = all(r.path == node.path for r in out[0]) and all(f.path == node.path for f in out[1])
         own = own and mine
         if group is not None and group.first is node and mine:
             group.outcome = out
-    if split is not None and fold and own and len(nodes) == len({node.path for node in nodes}):
+    if not repeated:
+        return _Derived(work, [(None, work)], findings, roles, {})
+    if fold and own and len(found) == len({entry[1] for entry in found}):
         aliases = {g.first.path: g.paths for g in groups.values() if g.paths}
-        return _Derived(reqs, findings, roles, *split, aliases)
-    return _Derived(reqs, findings, roles, reqs, reqs, {})
+        return _Derived(work, entries, findings, roles, aliases)
+    full = _expand(entries, None)  # decided state by state: every repeat is a requirement of its own
+    return _Derived(full, [(None, full)], findings, roles, {})
 
 
-@dataclass(slots=True)
 class _Group:
     """The Tasks of one key: the first (mapped through the integrations), its outcome once mapped (``None`` when it
     carries anything but its own path: then each Task of the group is mapped on its own), the paths of the others."""
 
-    first: asl.Node
-    outcome: tuple[list[Requirement], list[Finding], list[facts.Question]] | None = None
-    paths: list[str] = field(default_factory=list)
+    __slots__ = ("first", "outcome", "paths")
+
+    def __init__(self, first: asl.Node) -> None:
+        self.first = first
+        self.outcome: tuple[list[Requirement], list[Finding], list[facts.Question]] | None = None
+        self.paths: list[str] = []
 
 
 _TaskKey = tuple[bool, str, str | None, str | None]
@@ -149,22 +245,19 @@ _ENCODER = (c_make_encoder(None, _not_json, encode_basestring, None, ":", ",", F
             if c_make_encoder is not None else None)
 
 
-def _task_key(node: asl.Node) -> _TaskKey | None:
+def _task_key(state: Mapping[str, Any], jsonata: bool) -> _TaskKey | None:
     """What a Task's requirements depend on besides the machine (its context, facts and created resources): its
     language, ``Resource``, ``Credentials`` and arguments, as exact text (JSON keeps ``1``, ``1.0`` and ``true``
-    apart; ``None`` when absent). ``None`` for other nodes and for values that are not JSON: those are always mapped
-    on their own. (A number used as a key, possible in a YAML template only, reads as its text: no integration reads
-    a parameter named by digits, ``true`` or ``null``.)"""
-    if node.kind != "task" or _ENCODER is None:
-        return None
-    state = node.state
+    apart; ``None`` when absent). ``None`` for values that are not JSON: those Tasks are always mapped on their own.
+    (A number used as a key, possible in a YAML template only, reads as its text: no integration reads a parameter
+    named by digits, ``true`` or ``null``.)"""
     resource = state.get("Resource")
-    if not isinstance(resource, str):
+    if not isinstance(resource, str) or _ENCODER is None:
         return None
-    args = state.get("Arguments" if node.jsonata else "Parameters", _ABSENT)
+    args = state.get("Arguments" if jsonata else "Parameters", _ABSENT)
     credentials = state.get("Credentials", _ABSENT)
     try:
-        return (node.jsonata, resource, None if args is _ABSENT else "".join(_ENCODER(args, 0)),
+        return (jsonata, resource, None if args is _ABSENT else "".join(_ENCODER(args, 0)),
                 None if credentials is _ABSENT else "".join(_ENCODER(credentials, 0)))
     except (TypeError, ValueError, RecursionError):
         return None
@@ -190,28 +283,24 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     asked: list[facts.Question] = []
     patterns = frozenset(sm.patterns)
     main = _derive(sm.definition, ctx, known, asked, patterns, fold=not sm.versions)
-    reqs, work, findings, credential_roles = main.reqs, main.work, main.findings, main.roles
+    work, entries, findings, credential_roles = main.work, main.entries, main.findings, main.roles
     config_reqs, config_findings = requirements_for_config(ctx, sm.logging, sm.tracing, sm.encryption)
-    reqs.extend(config_reqs)
+    if config_reqs:
+        if len(entries) > 1:
+            entries.append((None, config_reqs))
+        work.extend(config_reqs)  # (entries is [(None, work)] otherwise)
     findings.extend(config_findings)
-    if work is not reqs:
-        work.extend(config_reqs)
-        main.shadow.extend(config_reqs)
     for version in sm.versions:  # routed versions under the same role: the policy is the union (model.StateMachine)
         v = _derive(version.definition, ctx, known, asked, patterns, fold=False)
         v_config, v_config_findings = requirements_for_config(ctx, version.logging, version.tracing,
                                                               version.encryption)
-        reqs.extend(v.reqs + v_config)
+        work.extend(v.work + v_config)  # main is not folded (fold=False above): its entries are [(None, work)]
         findings.extend(v.findings + v_config_findings)
         credential_roles |= v.roles
-    shadow = main.shadow  # reqs itself when nothing was folded
     decided: list[Finding] = []  # what validity, the guardrails and the whole-request check say of ``work``
     valid = valid_only(work, decided)
-    if len(valid) < len(work):  # an invalid value is no requirement at all
-        ok = {id(r) for r in valid}
-        pairs = [(r, s) for r, s in zip(reqs, shadow, strict=True) if id(s) in ok]
-        reqs, shadow = [r for r, _ in pairs], [s for _, s in pairs]
-    work = valid
+    valid_ids = None if len(valid) == len(work) else {id(r) for r in valid}  # an invalid value is no requirement
+    work = valid  # a new list (valid_only): the key requirements added to it below stay out of ``entries``
     guard = guard or _default_guard()
     granted, blocked = guardrails.apply(work, guard, credential_roles=credential_roles, account=ctx.account,
                                         patterns=sm.patterns)
@@ -223,36 +312,32 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
             for path in main.aliases.get(finding.path, ()):
                 findings.append(Finding(finding.code, finding.severity, finding.message, path))
     # granted in document order, every repeating Task with the grants of the one it repeats
-    if len(work) == len(granted):
-        full = reqs[:]  # all of them
-    else:
-        kept = {id(r) for r in granted}
-        full = [r for r, s in zip(reqs, shadow, strict=True) if id(s) in kept]
+    granted_ids = valid_ids if len(work) == len(granted) else {id(r) for r in granted}
     # The keys of what is granted (not of what was refused): asked of the account, added when it answered, and
     # held to the same guardrails as everything else.
     asked.extend(facts.key_questions(granted, patterns))
-    keyed = facts.key_requirements(full, known, patterns)
+    keyed = facts.key_requirements(_expand(entries, granted_ids) if known else (), known, patterns)
+    more: list[Requirement] = []
     if keyed:
-        reqs.extend(keyed)
         work.extend(keyed)
         more, refused = guardrails.apply(keyed, guard, credential_roles=credential_roles, account=ctx.account,
                                          patterns=sm.patterns)
         granted.extend(more)
-        full.extend(more)
         findings.extend(refused)
     documents: list[dict[str, Any]] = []
     if granted:
         documents, size_findings = policy.documents(granted, limit)
         findings.extend(size_findings)
-    elif not reqs and not any(f.severity >= Severity.MEDIUM for f in findings):
+    elif not work and not any(f.severity >= Severity.MEDIUM for f in findings):
         # only when nothing is needed: never next to an unknown integration, a broken definition or a refused value
         findings.append(Finding.of("NO_PERMISSIONS", "the state machine needs no permissions; no policy is needed"))
     unique = sorted(set(findings), key=lambda f: (f.path, f.code, f.message))
     unanswered = tuple(sorted({q for q in asked if known.get(q) is None}))
     # repeated requirements only within a state, or from the account's keys: ``work`` shows the first kind
     once = not keyed and len(set(work)) == len(work)
-    return Plan(ctx, tuple(reqs) if once else _sorted(reqs), tuple(full) if once else _sorted(full),
-                tuple(unique), tuple(documents), unanswered, guardrails.proposal(work, guard, ctx.account))
+    proposal = guardrails.proposal(work, guard, ctx.account)
+    return Plan._listed_later(ctx, (entries, valid_ids, keyed, once), (entries, granted_ids, more, once),
+                              tuple(unique), tuple(documents), unanswered, proposal)
 
 
 def _resource_type(resource: str) -> str:
