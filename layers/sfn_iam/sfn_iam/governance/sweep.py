@@ -20,7 +20,9 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace  # only on other modules' classes (Role, PolicyHolder, Settings, Outcome, ...)
+from types import MappingProxyType
+from typing import NamedTuple
 
 from sfn_iam.findings import Finding
 from sfn_iam.fixing import naming, residual, scope
@@ -52,8 +54,7 @@ Progress = Callable[[int, int], None]  # (done, total)
 
 # -- options -------------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class SweepOptions:
+class SweepOptions(NamedTuple):
     """How a sweep runs and where its findings go (the role fixer's :class:`Settings` say what it may touch)."""
 
     workers: int = 4  # small: IAM's budget is per account, and the rate limit is the real bound
@@ -337,16 +338,17 @@ class SweepTimeoutError(RuntimeError):
     """The caller's time budget ran out before this machine's turn."""
 
 
-@dataclass(frozen=True, slots=True)
-class SweepError:
+class SweepError(NamedTuple):
     """A state machine (or orphaned policy) the sweep could not handle: the AWS error, kept for the report."""
 
     target: str
     error: str
 
 
-@dataclass(frozen=True, slots=True)
-class SweepResult:
+_NO_DIGESTS: Mapping[str, str] = MappingProxyType({})
+
+
+class SweepResult(NamedTuple):
     mode: str
     account: str
     region: str
@@ -359,7 +361,7 @@ class SweepResult:
     residual_removals: tuple[Outcome, ...] = ()  # one per role whose residual policies were removed (opt-in)
     # policy name -> digest of its outcome, for the machines whose outcome is news: recorded in the ledger only once
     # the outcome was reported (governance/report.py, ``deliver``), so a lost event is published again
-    digests: Mapping[str, str] = field(default_factory=dict)
+    digests: Mapping[str, str] = _NO_DIGESTS
 
     @property
     def writes(self) -> int:
