@@ -1,0 +1,216 @@
+"""The sweep's paths that only the moto tests reached, over the in-memory ports: the per-sweep cache's other reads
+and writes, the ledger's part (what is news, a stray copy, a machine being deleted), a grant frozen on a role that
+left scope, the digest of what was reported (each test fails on a mutant `make mutate` found surviving)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from sfn_iam.findings import Finding
+from sfn_iam.fixing.outcome import Outcome, Status
+from sfn_iam.fixing.ports import Document, PolicyHolder, RoleUnreadableError
+from sfn_iam.governance import sweep
+from tests.fakes import ACCOUNT, FakeLedger, FakeMachines, FakeRoles
+from tests.governance.test_sweep import REGION, arn, run, settings, topic_definition, world
+
+PREFIX = "sfn-iam."
+DOC: Document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}
+
+
+class Counted(FakeRoles):
+    """FakeRoles counting the reads the cache should answer once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.policy_reads: list[str] = []
+        self.inline_reads: list[tuple[str, str]] = []
+
+    def get_policy_document(self, arn: str) -> Document | None:
+        self.policy_reads.append(arn)
+        return super().get_policy_document(arn)
+
+    def get_inline(self, role: str, name: str) -> Document | None:
+        self.inline_reads.append((role, name))
+        return super().get_inline(role, name)
+
+
+# -- the cache ------------------------------------------------------------------------------------------------------
+
+def test_any_managed_policy_document_is_read_once_per_sweep_and_handed_out_as_a_copy() -> None:
+    roles = Counted()
+    known, missing = "arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/Gone"
+    roles.documents[known] = copy.deepcopy(DOC)
+    cache = sweep.SweepCache(roles, PREFIX)
+    first = cache.get_policy_document(known)
+    assert first == DOC
+    assert first is not None
+    first["Statement"] = []  # the caller's copy
+    assert cache.get_policy_document(known) == DOC and cache.get_policy_document(known) == DOC
+    assert cache.get_policy_document(missing) is None and cache.get_policy_document(missing) is None
+    assert roles.policy_reads == [known, missing]
+
+
+def test_a_passed_roles_policies_are_read_once_and_forgotten_when_the_sweep_writes() -> None:
+    roles = FakeRoles()
+    roles.add_role("passed")
+    roles.add_role("secret")
+    roles.roles["passed"].inline["team"] = copy.deepcopy(DOC)
+    roles.unreadable.add("secret")
+    cache = sweep.SweepCache(roles, PREFIX)
+    found = cache.role_permissions("passed")
+    assert found is not None and found.documents == (DOC,)
+    assert cache.role_permissions("passed") == found and roles.permission_reads == ["passed"]
+    for _ in range(2):  # refused once, the refusal is what the sweep remembers
+        with pytest.raises(RoleUnreadableError):
+            cache.role_permissions("secret")
+    assert roles.permission_reads == ["passed", "secret"]
+    assert cache.role_permissions("nobody") is None and cache.role_permissions("nobody") is None
+    cache.put_inline("passed", f"{PREFIX}{REGION}.m", DOC)  # a write to the role: read again
+    cache.role_permissions("passed")
+    cache.role_permissions("passed")
+    assert roles.permission_reads == ["passed", "secret", "nobody", "passed"]
+    cache.put_managed(f"{PREFIX}{REGION}.m.1", DOC)  # any role may carry a managed policy: everything again
+    cache.role_permissions("passed")
+    with pytest.raises(RoleUnreadableError):
+        cache.role_permissions("secret")
+    assert roles.permission_reads[4:] == ["passed", "secret"]
+
+
+def test_detaching_keeps_the_cached_lists_and_the_holder_listing_true() -> None:
+    roles = FakeRoles()
+    roles.add_role("r")
+    names = [f"{PREFIX}{REGION}.{m}.1" for m in ("a", "b", "c", "d")]
+    roles.roles["r"].attached = list(names)
+    cache = sweep.SweepCache(roles, PREFIX)
+    cache.holders(PREFIX)
+    assert [a.name for a in cache.list_attached("r") or []] == names
+    b_arn = f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam/{names[1]}"
+    assert cache.detach_arn("r", b_arn) is True
+    assert [a.name for a in cache.list_attached("r") or []] == [names[0], names[2], names[3]]
+    assert cache.detach("r", "".join([PREFIX, REGION, ".c.1"])) is True  # not the listed string object
+    assert [a.name for a in cache.list_attached("r") or []] == [names[0], names[3]]
+    [holder] = cache.holders(PREFIX)
+    assert [a.name for a in holder.attached] == [names[0], names[1], names[3]]  # b went by ARN, not by the listing
+    assert roles.roles["r"].attached == [names[0], names[3]]
+
+
+def test_deleting_an_inline_policy_takes_it_out_of_the_holder_listing() -> None:
+    roles = FakeRoles()
+    roles.add_role("r")
+    roles.roles["r"].inline[f"{PREFIX}{REGION}.keep"] = DOC
+    cache = sweep.SweepCache(roles, PREFIX)
+    cache.holders(PREFIX)
+    cache.put_inline("r", f"{PREFIX}{REGION}.gone", DOC)
+    assert [h.inline for h in cache.holders(f"{PREFIX}{REGION}.gone")] == [(f"{PREFIX}{REGION}.gone",)]
+    assert cache.delete_inline("r", "".join([PREFIX, REGION, ".gone"])) is True  # another string object
+    assert cache.holders(f"{PREFIX}{REGION}.gone") == []
+    assert [h.inline for h in cache.holders(PREFIX)] == [(f"{PREFIX}{REGION}.keep",)]
+
+
+def test_documents_the_holder_listing_returned_are_not_read_again() -> None:
+    class Listing(Counted):
+        def holders(self, prefix: str) -> list[PolicyHolder]:
+            return [PolicyHolder(h.role_arn, h.role_name, h.inline, h.attached,
+                                 documents=tuple((n, copy.deepcopy(self.roles[h.role_name].inline[n]))
+                                                 for n in h.inline))
+                    for h in super().holders(prefix)]
+
+    roles = Listing()
+    roles.add_role("r")
+    name = f"{PREFIX}{REGION}.m"
+    roles.roles["r"].inline[name] = copy.deepcopy(DOC)
+    cache = sweep.SweepCache(roles, PREFIX)
+    cache.holders(PREFIX)
+    assert cache.get_inline("r", name) == DOC and roles.inline_reads == []
+
+
+# -- the sweep ------------------------------------------------------------------------------------------------------
+
+def test_a_result_without_roles_counts_none() -> None:
+    assert sweep.SweepResult("enforce", ACCOUNT, REGION, ()).totals()["roles"] == 0
+
+
+def test_orphans_are_counted_as_proposed_in_report_mode_and_as_removed_in_enforce_mode() -> None:
+    machines, roles = world(2, 1)
+    run(machines, roles)
+    del machines.machines[arn("sm-0-1")]
+    proposed = run(machines, roles, mode="report").totals()
+    assert (proposed["orphansProposed"], proposed["orphansRemoved"]) == (1, 0)
+    removed = run(machines, roles).totals()
+    assert (removed["orphansProposed"], removed["orphansRemoved"]) == (0, 1)
+
+
+def test_a_listed_machine_not_yet_describable_is_not_waited_for() -> None:
+    machines, roles = world(1, 1)
+    machines.invisible_for[arn("sm-0-0")] = 1  # the first describe says "not found"
+    [outcome] = run(machines, roles).outcomes
+    assert outcome.status is Status.GONE and roles.writes == []  # one describe: listed but gone is gone
+
+
+def test_a_stray_copy_the_ledger_does_not_know_is_found_through_iams_listing_and_removed() -> None:
+    machines, roles = world(1, 1)
+    ledger = FakeLedger()
+    sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    name = f"{PREFIX}{REGION}.sm-0-0"
+    roles.add_role("stray")
+    roles.roles["stray"].inline[name] = copy.deepcopy(roles.roles["role-0"].inline[name])  # unknown to the ledger
+    sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    assert name not in roles.roles["stray"].inline and name in roles.roles["role-0"].inline
+
+
+def test_what_the_previous_sweep_reported_is_not_news() -> None:
+    machines, roles = world(2, 1)
+    ledger = FakeLedger()
+    first = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger)
+    result = first.run()
+    names = {f"{PREFIX}{REGION}.sm-0-{m}" for m in range(2)}
+    assert result.repeated == frozenset() and set(result.digests) == names
+    first.record_reported(result.digests)
+    again = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    assert again.repeated == names and dict(again.digests) == {}
+
+
+def test_a_machine_being_deleted_loses_its_policy_as_an_orphan() -> None:
+    class Listing(FakeMachines):
+        def list_arns(self) -> Any:  # as ListStateMachines once a delete began: the machine is no longer listed
+            return (a for a in super().list_arns() if self.machines[a].status == "ACTIVE")
+
+    machines, roles = Listing(), FakeRoles()
+    role_arn = roles.add_role("role-0")
+    machines.add(arn("sm-0"), topic_definition("t"), role_arn)
+    ledger = FakeLedger()
+    sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    name = f"{PREFIX}{REGION}.sm-0"
+    assert name in roles.roles["role-0"].inline
+    machines.add(arn("sm-0"), topic_definition("t"), role_arn, status="DELETING")
+    result = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    assert [o.status for o in result.orphans] == [Status.REMOVED] and name not in roles.roles["role-0"].inline
+
+
+def test_a_role_that_left_scope_reports_the_grant_frozen_on_it_without_a_ledger() -> None:
+    machines, roles = world(1, 1)
+    run(machines, roles)
+    roles.roles["role-0"].tags["sfn-iam:opt-out"] = "true"
+    [outcome] = run(machines, roles).outcomes
+    assert outcome.status is Status.SKIPPED and outcome.reason == "ROLE_OUT_OF_SCOPE"
+    frozen = [f.message for f in outcome.findings if f.code == "ORPHANED_GRANT"]
+    assert len(frozen) == 1 and f"{PREFIX}{REGION}.sm-0-0" in frozen[0]
+    # a role out of scope that never carried the machine's policy: nothing frozen, nothing said
+    machines2, roles2 = world(1, 1)
+    roles2.roles["role-0"].tags["sfn-iam:opt-out"] = "true"
+    [quiet] = run(machines2, roles2).outcomes
+    assert quiet.reason == "ROLE_OUT_OF_SCOPE" and not [f for f in quiet.findings if f.code == "ORPHANED_GRANT"]
+
+
+def test_the_reported_digest_ignores_only_a_settled_outcomes_boundary_finding() -> None:
+    def outcome(status: Status, *codes: str) -> Outcome:
+        return Outcome(status, "enforce", policy_name="p", findings=tuple(Finding.of(c, "m") for c in codes))
+
+    written = sweep.outcome_digest(outcome(Status.WRITTEN))
+    assert sweep.outcome_digest(outcome(Status.UNCHANGED, "BOUNDARY_SET")) == written  # settled either way
+    assert sweep.outcome_digest(outcome(Status.UNCHANGED, "DYNAMIC_RESOURCE")) != written
+    proposed = sweep.outcome_digest(outcome(Status.PROPOSED))
+    assert sweep.outcome_digest(outcome(Status.PROPOSED, "BOUNDARY_SET")) != proposed
