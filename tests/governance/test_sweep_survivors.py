@@ -214,3 +214,43 @@ def test_the_reported_digest_ignores_only_a_settled_outcomes_boundary_finding() 
     assert sweep.outcome_digest(outcome(Status.UNCHANGED, "DYNAMIC_RESOURCE")) != written
     proposed = sweep.outcome_digest(outcome(Status.PROPOSED))
     assert sweep.outcome_digest(outcome(Status.PROPOSED, "BOUNDARY_SET")) != proposed
+
+
+def test_an_inline_document_is_read_once_until_the_sweep_writes_it() -> None:
+    roles = Counted()
+    roles.add_role("r")
+    name = f"{PREFIX}{REGION}.m"
+    roles.roles["r"].inline[name] = copy.deepcopy(DOC)
+    cache = sweep.SweepCache(roles, PREFIX)
+    assert cache.get_inline("r", name) == DOC and cache.get_inline("r", name) == DOC
+    assert roles.inline_reads == [("r", name)]
+    cache.put_inline("r", name, {"Version": "2012-10-17", "Statement": []})
+    cache.get_inline("r", name)
+    cache.get_inline("r", name)  # after a write, every read-back goes to IAM
+    assert roles.inline_reads == [("r", name)] * 3
+
+
+def test_attaching_adds_the_policy_to_the_cached_list_once() -> None:
+    roles = FakeRoles()
+    roles.add_role("r")
+    cache = sweep.SweepCache(roles, PREFIX)
+    assert cache.list_attached("r") == []
+    name = f"{PREFIX}{REGION}.m.1"
+    cache.attach("r", name)
+    assert [a.name for a in cache.list_attached("r") or []] == [name]
+
+
+def test_the_residual_removal_names_the_first_three_excess_grants() -> None:
+    from tests.governance.test_sweep import CONFINED
+
+    machines, roles = FakeMachines(), FakeRoles()
+    role_arn = roles.add_role("wide", trust=copy.deepcopy(CONFINED))
+    actions = ["s3:DeleteBucket", "s3:GetObject", "s3:PutObject", "sqs:DeleteQueue", "sqs:SendMessage"]
+    roles.roles["wide"].inline["team"] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+    machines.add(arn("sm-0"), topic_definition("t"), role_arn)
+    result = sweep.Sweeper(machines, roles, settings(REMOVE_RESIDUAL_POLICIES="true"), REGION).run()
+    [removal] = result.residual_removals
+    [message] = [f.message for f in removal.findings if f.code == "RESIDUAL_REMOVED"]
+    listed = "; ".join(f"{a} on *" for a in actions[:3])
+    assert f": {listed}; `sfn-iam restore`" in message and "sqs:" not in message
