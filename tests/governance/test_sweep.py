@@ -269,6 +269,7 @@ def test_sweep_options_from_env() -> None:
 
 
 @pytest.mark.parametrize("env", [{"SWEEP_WORKERS": "0"}, {"SWEEP_WORKERS": "x"}, {"IAM_CALLS_PER_SECOND": "1000"},
+                                 {"IAM_CALLS_PER_SECOND": "0"},
                                  {"FINDINGS_TOPIC_ARN": "my-topic"}, {"SECURITY_HUB_FINDINGS": "yes"}])
 def test_bad_sweep_options_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(config.ConfigError):
@@ -516,8 +517,14 @@ def test_a_resumed_run_leaves_the_residual_removal_to_a_pass_that_sees_every_mac
     assert len(first.outcomes) == 2 and len(rest.outcomes) == 1 and not rest.errors
     assert first.residual_removals == rest.residual_removals == ()
     assert "do-anything" in roles.roles["wide"].inline
+    # a pass begun at sm-1 that went round to sm-0: its last run sees sm-0 only, and removes nothing either
+    ledger.put_cursor(f"sweep.{REGION}", f"{arn('sm-1')} {arn('sm-0')}")
+    [wrapped] = runs_of(machines, roles, ledger, 10, 1, **env)
+    assert swept(wrapped) == [arn("sm-0")] and wrapped.residual_removals == ()
+    assert "do-anything" in roles.roles["wide"].inline
     [whole] = runs_of(machines, roles, ledger, 10, 1, **env)
     assert [o.status for o in whole.residual_removals] == [Status.REMOVED]
+    assert whole.totals()["residualPoliciesRemoved"] == 1
     assert "do-anything" not in roles.roles["wide"].inline
 
 

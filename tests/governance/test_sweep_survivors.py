@@ -254,3 +254,127 @@ def test_the_residual_removal_names_the_first_three_excess_grants() -> None:
     [message] = [f.message for f in removal.findings if f.code == "RESIDUAL_REMOVED"]
     listed = "; ".join(f"{a} on *" for a in actions[:3])
     assert f": {listed}; `sfn-iam restore`" in message and "sqs:" not in message
+
+
+def test_what_iams_listing_returned_about_a_role_is_not_listed_again() -> None:
+    from sfn_iam.fixing.ports import AttachedPolicy
+
+    class Listing(Counted):
+        def holders(self, prefix: str) -> list[PolicyHolder]:
+            return [PolicyHolder(h.role_arn, h.role_name, h.inline, h.attached,
+                                 listed=(tuple(self.roles[h.role_name].inline),
+                                         tuple(AttachedPolicy(n, f"arn:aws:iam::aws:policy/{n}")
+                                               for n in self.roles[h.role_name].attached)))
+                    for h in super().holders(prefix)]
+
+        def list_inline(self, role: str) -> list[str] | None:
+            raise AssertionError("listed already")
+
+    roles = Listing()
+    roles.add_role("r")
+    ours = f"{PREFIX}{REGION}.m"
+    roles.roles["r"].inline.update({ours: DOC, "team": DOC})
+    roles.roles["r"].attached.append("ReadOnlyAccess")
+    cache = sweep.SweepCache(roles, PREFIX)
+    cache.holders(PREFIX)
+    assert cache.list_inline("r") == [ours, "team"]
+    assert [a.name for a in cache.list_attached("r") or []] == ["ReadOnlyAccess"]
+    assert cache.existed("r", "team") and cache.existed("r", ours) and not cache.existed("r", "other")
+    assert cache.existed("", "ReadOnlyAccess")
+
+
+def test_a_prefix_after_every_name_of_a_role_with_hundreds_of_policies_matches_none() -> None:
+    roles = FakeRoles()
+    roles.add_role("r")
+    for i in range(300):  # more than CPython's cached small integers
+        roles.roles["r"].inline[f"{PREFIX}{REGION}.m{i:03d}"] = DOC
+    cache = sweep.SweepCache(roles, PREFIX)
+    assert cache.holders(f"{PREFIX}{REGION}.z") == []
+    assert [h.inline for h in cache.holders(f"{PREFIX}{REGION}.m299")] == [(f"{PREFIX}{REGION}.m299",)]
+
+
+def test_the_use_case_defaults_to_the_deployed_pool_and_never_to_no_worker() -> None:
+    machines, roles = world(1, 2)
+    assert sweep.Sweeper(machines, roles, settings(), REGION).workers == sweep.SweepOptions().workers == 4
+    result = sweep.Sweeper(machines, roles, settings(), REGION, workers=0).run()
+    assert len(result.outcomes) == 2 and not result.errors
+
+
+def test_a_changed_outcome_is_news_whatever_its_digest_compares_to_the_last() -> None:
+    machines, roles = world(1, 1)
+    ledger = FakeLedger()
+    ledger.note_findings(f"{PREFIX}{REGION}.sm-0-0", "f" * 64)  # sorts after any digest
+    result = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    assert result.repeated == frozenset() and list(result.digests) == [f"{PREFIX}{REGION}.sm-0-0"]
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_recording_what_was_reported_works_with_any_pool(workers: int) -> None:
+    machines, roles = world(3, 1)
+    ledger = FakeLedger()
+    sweeper = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger, workers=workers)
+    result = sweeper.run()
+    sweeper.record_reported(result.digests)
+    assert ledger.findings == dict(result.digests) and len(ledger.findings) == 3
+
+
+def test_a_role_without_residual_access_is_not_judged_for_removal() -> None:
+    machines, roles = world(1, 1)  # the default trust policy is not confined: a judged role would be RESIDUAL_KEPT
+    result = sweep.Sweeper(machines, roles, settings(REMOVE_RESIDUAL_POLICIES="true"), REGION).run()
+    assert result.residual_removals == () and not result.errors
+
+
+def test_an_unreadable_residual_policy_stays_and_a_readable_one_goes() -> None:
+    from tests.governance.test_sweep import CONFINED
+
+    class Unreadable(FakeRoles):
+        def get_inline(self, role: str, name: str) -> Document | None:
+            return None if name.startswith("hidden") else super().get_inline(role, name)
+
+    machines, roles = FakeMachines(), Unreadable()
+    role_arn = roles.add_role("wide", trust=copy.deepcopy(CONFINED))
+    # not admin-equivalent: the same severity as an unreadable policy, so the three are handled in name order
+    wide: Document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                                                              "Resource": "*"}]}
+    for name in ("a-team", "hidden", "z-team"):
+        roles.roles["wide"].inline[name] = copy.deepcopy(wide)
+    machines.add(arn("sm-0"), topic_definition("t"), role_arn)
+    result = sweep.Sweeper(machines, roles, settings(REMOVE_RESIDUAL_POLICIES="true"), REGION).run()
+    assert {"hidden"} == {n for n in roles.roles["wide"].inline if not n.startswith(PREFIX)}
+    [removal] = result.residual_removals
+    assert sorted(r["policyName"] for r in removal.residual) == ["a-team", "z-team"]
+
+
+def test_a_frozen_grant_is_found_past_a_role_the_ledger_names_that_is_gone() -> None:
+    machines, roles = world(1, 1)
+    ledger = FakeLedger()
+    sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    base = f"{PREFIX}{REGION}.sm-0-0"
+    ledger.add_roles(base, arn("sm-0-0"), frozenset({"a-gone"}))  # sorts before role-0; deleted since
+    roles.roles["role-0"].tags["sfn-iam:opt-out"] = "true"
+    [outcome] = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run().outcomes
+    assert [f for f in outcome.findings if f.code == "ORPHANED_GRANT" and base in f.message]
+
+
+def test_an_orphans_retiring_and_version_policies_go_with_it() -> None:
+    from sfn_iam.fixing import naming
+
+    machines, roles = world(2, 1)
+    run(machines, roles)
+    base = f"{PREFIX}{REGION}.sm-0-1"
+    roles.roles["role-0"].inline[naming.retiring_name(base)] = DOC
+    roles.roles["role-0"].inline[naming.version_name(base)] = DOC
+    del machines.machines[arn("sm-0-1")]
+    result = run(machines, roles, mode="report")
+    assert [o.policy_name for o in result.orphans] == [base]
+
+
+def test_the_reported_digest_counts_proposed_changes_only() -> None:
+    from sfn_iam.fixing.outcome import Change, ChangeKind
+
+    def outcome(status: Status, *applied: bool) -> Outcome:
+        return Outcome(status, "enforce", policy_name="p",
+                       changes=tuple(Change(ChangeKind.PUT_INLINE, "r", "p", a) for a in applied))
+
+    assert sweep.outcome_digest(outcome(Status.WRITTEN, True)) == sweep.outcome_digest(outcome(Status.UNCHANGED))
+    assert sweep.outcome_digest(outcome(Status.PROPOSED, False)) != sweep.outcome_digest(outcome(Status.PROPOSED))
