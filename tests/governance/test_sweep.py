@@ -266,10 +266,12 @@ def test_sweep_options_from_env() -> None:
                                 "FINDINGS_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:gov"})
     assert (o.workers, o.iam_calls_per_second, o.security_hub, o.topic_arn.endswith(":gov")) == (8, 2.5, True, True)
     assert sweep.options_from_env({}) == sweep.SweepOptions()
+    assert [sweep.options_from_env({"SWEEP_WORKERS": n}).workers for n in ("1", "16")] == [1, 16]
 
 
 @pytest.mark.parametrize("env", [{"SWEEP_WORKERS": "0"}, {"SWEEP_WORKERS": "x"}, {"IAM_CALLS_PER_SECOND": "1000"},
-                                 {"IAM_CALLS_PER_SECOND": "0"},
+                                 {"IAM_CALLS_PER_SECOND": "0"}, {"SWEEP_WORKERS": "17"},
+                                 {"FINDINGS_TOPIC_ARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"},
                                  {"FINDINGS_TOPIC_ARN": "my-topic"}, {"SECURITY_HUB_FINDINGS": "yes"}])
 def test_bad_sweep_options_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(config.ConfigError):

@@ -378,3 +378,36 @@ def test_the_reported_digest_counts_proposed_changes_only() -> None:
 
     assert sweep.outcome_digest(outcome(Status.WRITTEN, True)) == sweep.outcome_digest(outcome(Status.UNCHANGED))
     assert sweep.outcome_digest(outcome(Status.PROPOSED, False)) != sweep.outcome_digest(outcome(Status.PROPOSED))
+
+
+def test_an_orphan_that_cannot_be_removed_is_an_error_and_the_others_still_go() -> None:
+    class Refusing(FakeRoles):
+        def delete_inline(self, role: str, name: str) -> bool:
+            if name.endswith(".sm-0-1"):
+                raise PermissionError("AccessDenied: " + "x" * 500)
+            return super().delete_inline(role, name)
+
+    machines, roles = FakeMachines(), Refusing()
+    role_arn = roles.add_role("role-0")
+    for m in range(3):
+        machines.add(arn(f"sm-0-{m}"), topic_definition(f"t-{m}"), role_arn)
+    run(machines, roles)
+    del machines.machines[arn("sm-0-1")], machines.machines[arn("sm-0-2")]
+    result = run(machines, roles)
+    [error] = result.errors
+    assert error.target == f"{PREFIX}{REGION}.sm-0-1"
+    assert error.error == "PermissionError: " + ("AccessDenied: " + "x" * 500)[:300]
+    assert [o.policy_name for o in result.orphans] == [f"{PREFIX}{REGION}.sm-0-2"]
+    assert f"{PREFIX}{REGION}.sm-0-2" not in roles.roles["role-0"].inline
+
+
+def test_a_machines_error_is_kept_to_300_characters() -> None:
+    class Failing(FakeMachines):
+        def describe(self, a: str) -> Any:
+            raise RuntimeError("y" * 400)
+
+    machines, roles = world(1, 1)
+    failing = Failing()
+    failing.machines = machines.machines
+    [error] = sweep.Sweeper(failing, roles, settings(), REGION).run().errors
+    assert error.error == "RuntimeError: " + "y" * 300
