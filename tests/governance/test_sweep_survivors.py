@@ -411,3 +411,36 @@ def test_a_machines_error_is_kept_to_300_characters() -> None:
     failing.machines = machines.machines
     [error] = sweep.Sweeper(failing, roles, settings(), REGION).run().errors
     assert error.error == "RuntimeError: " + "y" * 300
+
+
+def test_residual_removal_judges_every_role_on_its_own() -> None:
+    from tests.governance.test_sweep import CONFINED
+
+    machines, roles = FakeMachines(), FakeRoles()
+    wide: Document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                                                              "Resource": "*"}]}
+    for name, trust in (("a-clean", None), ("b-kept", None), ("c-wide", CONFINED)):
+        role_arn = roles.add_role(name, **({"trust": copy.deepcopy(trust)} if trust else {}))
+        machines.add(arn(f"sm-{name}"), topic_definition(name), role_arn)
+        if name != "a-clean":
+            roles.roles[name].inline["team"] = copy.deepcopy(wide)
+    result = sweep.Sweeper(machines, roles, settings(REMOVE_RESIDUAL_POLICIES="true"), REGION).run()
+    by_role = {o.role_arn.rsplit("/", 1)[-1]: o for o in result.residual_removals}
+    assert sorted(by_role) == ["b-kept", "c-wide"]  # a role without residual access is not judged
+    assert [f.code for f in by_role["b-kept"].findings] == ["RESIDUAL_KEPT"] and "team" in roles.roles["b-kept"].inline
+    assert by_role["c-wide"].status is Status.REMOVED and "team" not in roles.roles["c-wide"].inline
+    [saved] = by_role["c-wide"].residual
+    assert saved["removed"] is True and saved["document"] == wide  # what `sfn-iam restore` puts back
+
+
+def test_a_listed_machines_retiring_policy_and_another_regions_overflow_are_no_orphans() -> None:
+    from sfn_iam.fixing import naming
+
+    machines, roles = world(1, 1)
+    run(machines, roles)
+    base = f"{PREFIX}{REGION}.sm-0-0"
+    roles.roles["role-0"].inline[naming.retiring_name(base)] = DOC
+    far = f"{PREFIX}eu-west-1.far.1"
+    roles.roles["role-0"].attached.append(far)
+    roles.managed[far] = DOC
+    assert run(machines, roles, mode="report").orphans == ()
