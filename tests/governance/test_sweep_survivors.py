@@ -444,3 +444,64 @@ def test_a_listed_machines_retiring_policy_and_another_regions_overflow_are_no_o
     roles.roles["role-0"].attached.append(far)
     roles.managed[far] = DOC
     assert run(machines, roles, mode="report").orphans == ()
+
+
+def test_setting_a_boundary_updates_the_cached_role() -> None:
+    roles = FakeRoles()
+    roles.add_role("r")
+    roles.add_role("unread")
+    cache = sweep.SweepCache(roles, PREFIX)
+    before = cache.get_role("r")
+    assert before is not None and before.boundary_arn == ""
+    ceiling = f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam/ceiling"
+    cache.set_boundary("r", ceiling)
+    cache.set_boundary("unread", ceiling)  # not read yet: nothing cached to update
+    after, fresh = cache.get_role("r"), cache.get_role("unread")
+    assert after is not None and after.boundary_arn == ceiling
+    assert fresh is not None and fresh.boundary_arn == ceiling
+
+
+def test_a_frozen_grant_names_the_role_and_its_overflow_policies() -> None:
+    machines, roles = world(1, 1)
+    run(machines, roles)
+    base = f"{PREFIX}{REGION}.sm-0-0"
+    roles.roles["role-0"].attached.append(f"{base}.1")
+    roles.managed[f"{base}.1"] = DOC
+    roles.roles["role-0"].tags["sfn-iam:opt-out"] = "true"
+    [outcome] = run(machines, roles).outcomes
+    frozen = sorted(f.message for f in outcome.findings if f.code == "ORPHANED_GRANT")
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/role-0"
+    assert [m.split(" stays on ")[0] for m in frozen] == [base, f"{base}.1"]
+    assert all(f" stays on {role_arn}, " in m for m in frozen)
+
+
+def test_drift_says_hand_edit_when_the_ledger_knows_the_machine() -> None:
+    for ledger, why in ((FakeLedger(), "(edited by hand)"), (None, "(edited by hand, or a definition change")):
+        machines, roles = world(1, 1)
+        sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+        roles.roles["role-0"].inline[f"{PREFIX}{REGION}.sm-0-0"] = {"Version": "2012-10-17", "Statement": []}
+        [outcome] = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run().outcomes
+        [drift] = [f.message for f in outcome.findings if f.code == "DRIFT"]
+        assert why in drift
+
+
+def test_a_machine_created_after_the_listing_is_fixed_not_stripped_and_its_old_copy_moves() -> None:
+    class Late(FakeMachines):
+        hidden: set[str] = set()
+
+        def list_arns(self) -> Any:  # created after the sweep listed the machines
+            return (a for a in super().list_arns() if a not in self.hidden)
+
+    machines, roles = Late(), FakeRoles()
+    old = roles.add_role("role-old")
+    machines.add(arn("sm-0"), topic_definition("t"), old)
+    ledger = FakeLedger()
+    sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    name = f"{PREFIX}{REGION}.sm-0"
+    new = roles.add_role("role-new")
+    machines.add(arn("sm-0"), topic_definition("t"), new)  # deleted and created again on another role
+    machines.hidden = {arn("sm-0")}
+    result = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    [orphan] = result.orphans
+    assert orphan.status is Status.WRITTEN and orphan.state_machine_arn == arn("sm-0")
+    assert name in roles.roles["role-new"].inline and name not in roles.roles["role-old"].inline
