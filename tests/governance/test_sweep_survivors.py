@@ -505,3 +505,31 @@ def test_a_machine_created_after_the_listing_is_fixed_not_stripped_and_its_old_c
     [orphan] = result.orphans
     assert orphan.status is Status.WRITTEN and orphan.state_machine_arn == arn("sm-0")
     assert name in roles.roles["role-new"].inline and name not in roles.roles["role-old"].inline
+
+
+def test_report_mode_never_removes_residual_policies_even_when_removal_is_on() -> None:
+    from tests.governance.test_sweep import CONFINED
+
+    machines, roles = FakeMachines(), FakeRoles()
+    role_arn = roles.add_role("wide", trust=copy.deepcopy(CONFINED))
+    roles.roles["wide"].inline["team"] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    machines.add(arn("sm-0"), topic_definition("t"), role_arn)
+    result = sweep.Sweeper(machines, roles, settings("report", REMOVE_RESIDUAL_POLICIES="true"), REGION).run()
+    assert result.residual_removals == () and "team" in roles.roles["wide"].inline and roles.writes == []
+
+
+def test_a_missed_change_is_told_from_a_hand_edit_whichever_way_the_hashes_sort() -> None:
+    from sfn_iam.fixing.placement import digest
+
+    for later in (False, True):
+        machines, roles = world(1, 1)
+        ledger = FakeLedger()
+        sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+        recorded = ledger.entries[f"{PREFIX}{REGION}.sm-0-0"].definition_hash
+        # a definition change no event reported, whose hash sorts before (or after) the recorded one
+        definition = next(d for d in (topic_definition(f"other-{i}") for i in range(100))
+                          if (digest(d) > recorded) is later)
+        machines.add(arn("sm-0-0"), definition, machines.machines[arn("sm-0-0")].machine.role_arn)
+        [outcome] = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run().outcomes
+        assert [f.code for f in outcome.findings if f.code in ("DRIFT", "MISSED_CHANGE")] == ["MISSED_CHANGE"]
