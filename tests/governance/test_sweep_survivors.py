@@ -507,7 +507,7 @@ def test_a_machine_created_after_the_listing_is_fixed_not_stripped_and_its_old_c
     assert name in roles.roles["role-new"].inline and name not in roles.roles["role-old"].inline
 
 
-def test_report_mode_never_removes_residual_policies_even_when_removal_is_on() -> None:
+def test_residual_policies_are_removed_only_when_opted_in_and_enforcing() -> None:
     from tests.governance.test_sweep import CONFINED
 
     machines, roles = FakeMachines(), FakeRoles()
@@ -515,7 +515,13 @@ def test_report_mode_never_removes_residual_policies_even_when_removal_is_on() -
     roles.roles["wide"].inline["team"] = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     machines.add(arn("sm-0"), topic_definition("t"), role_arn)
+    without = sweep.Sweeper(machines, roles, settings(), REGION).run()  # enforce, removal not opted in
+    assert without.outcomes[0].status is Status.WRITTEN and without.residual_removals == ()
+    assert "team" in roles.roles["wide"].inline
+    roles.writes.clear()
+    # the machine is now unchanged, as the removal requires; report mode still writes nothing
     result = sweep.Sweeper(machines, roles, settings("report", REMOVE_RESIDUAL_POLICIES="true"), REGION).run()
+    assert result.outcomes[0].status is Status.UNCHANGED
     assert result.residual_removals == () and "team" in roles.roles["wide"].inline and roles.writes == []
 
 
