@@ -539,3 +539,15 @@ def test_a_missed_change_is_told_from_a_hand_edit_whichever_way_the_hashes_sort(
         machines.add(arn("sm-0-0"), definition, machines.machines[arn("sm-0-0")].machine.role_arn)
         [outcome] = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run().outcomes
         assert [f.code for f in outcome.findings if f.code in ("DRIFT", "MISSED_CHANGE")] == ["MISSED_CHANGE"]
+
+
+def test_a_first_policy_on_a_role_enters_the_holder_listing_with_the_roles_arn() -> None:
+    roles = FakeRoles()
+    roles.add_role("fresh")
+    cache = sweep.SweepCache(roles, PREFIX)
+    cache.holders(PREFIX)
+    assert cache.get_role("fresh") is not None
+    cache.put_inline("fresh", f"{PREFIX}{REGION}.m", DOC)
+    [holder] = cache.holders(PREFIX)
+    assert (holder.role_arn, holder.inline) == (f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fresh",
+                                                (f"{PREFIX}{REGION}.m",))
