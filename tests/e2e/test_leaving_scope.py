@@ -19,7 +19,9 @@ BASE = "sfn-iam.us-east-1.orders"
 
 @pytest.fixture
 def sweeper(world: World, monkeypatch: pytest.MonkeyPatch) -> Any:
+    # One worker: moto in-process is not thread-safe (tests/e2e/moto_serial.py); this file is not about concurrency.
     monkeypatch.setenv("IAM_CALLS_PER_SECOND", "100")
+    monkeypatch.setenv("SWEEP_WORKERS", "1")
     app = sandbox.load_handler("role_sweeper")
 
     def run() -> list[dict[str, Any]]:

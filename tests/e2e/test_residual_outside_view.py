@@ -32,7 +32,9 @@ EU_MACHINE = {"StartAt": "P", "States": {"P": {"Type": "Task", "Resource": "arn:
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    handler_env(monkeypatch, "sfn-iam-role-sweeper", IAM_CALLS_PER_SECOND="100", REMOVE_RESIDUAL_POLICIES="true")
+    # One worker: moto in-process is not thread-safe (tests/e2e/moto_serial.py); this file is not about concurrency.
+    handler_env(monkeypatch, "sfn-iam-role-sweeper", IAM_CALLS_PER_SECOND="100", REMOVE_RESIDUAL_POLICIES="true",
+                SWEEP_WORKERS="1")
     with mock_aws():
         c = {s: boto3.client(s, region_name=sandbox.REGION) for s in ("stepfunctions", "iam", "sqs", "events")}
         c["sfn-eu"] = boto3.client("stepfunctions", region_name="eu-west-1")

@@ -50,7 +50,8 @@ def subscribe_queue(sns: Any, sqs: Any) -> tuple[str, str]:
 
 @pytest.fixture
 def lambda_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    handler_env(monkeypatch, "sfn-iam-role-sweeper")
+    # One worker: moto in-process is not thread-safe (tests/e2e/moto_serial.py); these tests are not about concurrency.
+    handler_env(monkeypatch, "sfn-iam-role-sweeper", SWEEP_WORKERS="1")
     with mock_aws():
         clients = {s: boto3.client(s, region_name=sandbox.REGION)
                    for s in ("stepfunctions", "iam", "sqs", "sns", "events", "securityhub")}
@@ -117,7 +118,7 @@ def test_cli_sweep_writes_reports_and_draws_progress(moto_server: str, tmp_path:
     out, err = io.StringIO(), io.StringIO()
     js, md = tmp_path / "posture.json", tmp_path / "posture.md"
     code = cli.main(["sweep", "--region", sandbox.REGION, "--role-path", sandbox.ROLE_PATH, "--report-json", str(js),
-                     "--report-md", str(md), "--progress"], out=out, err=err)
+                     "--report-md", str(md), "--progress", "--workers", "1"], out=out, err=err)
     assert code == 0, err.getvalue()
     assert "[" + "#" * 30 + "] 2/2" in err.getvalue()
     assert "(report)" in out.getvalue() and "0 writes" in out.getvalue()
@@ -132,12 +133,13 @@ def test_cli_sweep_writes_reports_and_draws_progress(moto_server: str, tmp_path:
     assert doc["Statement"][0]["Action"] == "*"
 
     code = cli.main(["sweep", "--region", sandbox.REGION, "--role-path", sandbox.ROLE_PATH, "--mode", "enforce",
-                     "--fail-on", "high"], out=io.StringIO(), err=io.StringIO())
+                     "--fail-on", "high", "--workers", "1"], out=io.StringIO(), err=io.StringIO())
     assert code == 0
     names = set(iam.list_role_policies(RoleName="gov-role")["PolicyNames"])
     assert names == {"sfn-iam.us-east-1.orders", "sfn-iam.us-east-1.dynamic"}
-    assert cli.main(["sweep", "--region", sandbox.REGION, "--role-path", sandbox.ROLE_PATH, "--fail-on", "medium"],
-                    out=io.StringIO(), err=io.StringIO()) == 3  # DYNAMIC_RESOURCE is medium: exit 3 (findings)
+    # DYNAMIC_RESOURCE is medium: exit 3 (findings)
+    assert cli.main(["sweep", "--region", sandbox.REGION, "--role-path", sandbox.ROLE_PATH, "--fail-on", "medium",
+                     "--workers", "1"], out=io.StringIO(), err=io.StringIO()) == 3
 
 
 def test_cli_sweep_without_credentials_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -180,7 +182,8 @@ def test_every_iam_request_takes_a_token(lambda_world: dict[str, Any]) -> None:
     counter = sandbox.CallCounter().attach(iam, sfn)
     rate_limit(iam, Counting(1000, burst=1000))
     store = IamRolePolicyStore(iam, partition="aws", account=sandbox.ACCOUNT, role_path=sandbox.ROLE_PATH)
-    Sweeper(StepFunctionsReader(sfn), store, config.from_env(dict(sandbox.FIXER_ENV)), sandbox.REGION).run()
+    Sweeper(StepFunctionsReader(sfn), store, config.from_env(dict(sandbox.FIXER_ENV)), sandbox.REGION,
+            workers=1).run()
     assert Counting.taken == counter.total("iam") >= 5  # GetRole, the listing's pages, writes: every one paced
 
 
@@ -213,7 +216,7 @@ def test_overflow_to_managed_policies_is_stable_across_sweeps_under_iam_quotas(l
         counter.reset()
         store = IamRolePolicyStore(iam, partition="aws", account=sandbox.ACCOUNT, role_path=sandbox.ROLE_PATH)
         return Sweeper(StepFunctionsReader(sfn), store, config.from_env(dict(sandbox.FIXER_ENV)),
-                       sandbox.REGION).run()
+                       sandbox.REGION, workers=1).run()
 
     first = sweep()
     big = next(o for o in first.outcomes if o.state_machine_arn.endswith(":big"))

@@ -19,6 +19,7 @@ from scripts import sandbox, sweep_map
 from sfn_iam.aws.ledger import create_table
 from sfn_iam.governance import sweep
 from tests.e2e.lambda_env import handler_env
+from tests.e2e.moto_serial import serialise_moto
 
 from .test_residual_outside_view import CONFINED
 from .test_role_sweeper import populate, subscribe_queue
@@ -30,6 +31,8 @@ EXTRA = 110  # with populate's two: three batches of at most 50
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     handler_env(monkeypatch, "sfn-iam-sweep-steps", IAM_CALLS_PER_SECOND="100", SWEEP_BUCKET_NAME=BUCKET)
+    # Concurrent batches of four workers each, as deployed; moto answers one request at a time (not thread-safe).
+    serialised = serialise_moto(monkeypatch)
     with mock_aws():
         c = {s: boto3.client(s, region_name=sandbox.REGION)
              for s in ("stepfunctions", "iam", "sqs", "sns", "events", "securityhub", "s3")}
@@ -55,7 +58,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
         monkeypatch.setattr(boto3.session.Session, "client", counted)
         yield {"c": c, "arns": arns, "inbox": inbox, "outcomes": outcomes, "counter": counter,
-               "app": sandbox.load_handler("sweep_steps")}
+               "app": sandbox.load_handler("sweep_steps"), "moto": serialised}
 
 
 def sweep_once(w: dict[str, Any], **kwargs: Any) -> sweep_map.MapRun:
@@ -73,6 +76,7 @@ def test_the_map_sweeps_every_machine_in_batches_repairs_drift_and_removes_orpha
     assert run.error is None, run.error
     assert [e["Status"] for e in run.entries] == ["SUCCEEDED"] * 3  # 112 machines: 50 + 50 + 12
     assert [len(json.loads(e["Input"])["Items"]) for e in run.entries] == [50, 50, 12]
+    assert len({t for t in world["moto"].threads if t.startswith("sweep")}) > 1  # the batches' workers reached moto
     totals = run.summary["totals"] if run.summary else {}
     assert totals["stateMachines"] == EXTRA + 2 and totals["errors"] == 0
     assert totals["drift"] == 1 and totals["orphansRemoved"] == 1

@@ -25,6 +25,7 @@ from sfn_iam.fixing import settings as config
 from sfn_iam.fixing.outcome import Status
 from sfn_iam.governance.sweep import Sweeper, SweepResult
 from sfn_iam.model import StateMachine
+from tests.e2e.moto_serial import Serialised, serialise_moto
 
 MACHINES, ROLES = 200, 20  # scale itself: bench/sweep.py and bench/event_cost.py (10,000 machines)
 EXAMPLES = ["order_processing.asl.json", "inventory_sync.asl.json", "order_processing_v2.asl.json",
@@ -38,11 +39,13 @@ class Account:
     iam: Any
     counter: sandbox.CallCounter
     settings: config.Settings
+    moto: Serialised
 
     def sweep(self, mode: str = "enforce") -> SweepResult:
         self.counter.reset()
         settings = config.from_env({**sandbox.FIXER_ENV, "MODE": mode})
         store = IamRolePolicyStore(self.iam, partition="aws", account=sandbox.ACCOUNT, role_path=sandbox.ROLE_PATH)
+        # four workers, as deployed: the per-role cache under concurrency (moto itself one request at a time)
         return Sweeper(StepFunctionsReader(self.sfn), store, settings, sandbox.REGION, workers=4).run()
 
     def machines(self) -> dict[str, tuple[str, Any]]:
@@ -81,6 +84,7 @@ def account() -> Iterator[Account]:
             mp.setenv(key, "testing")
         mp.setenv("AWS_DEFAULT_REGION", sandbox.REGION)
         mp.delenv("AWS_ENDPOINT_URL", raising=False)
+        seen = serialise_moto(mp)
         with mock_aws():
             sfn = boto3.client("stepfunctions", region_name=sandbox.REGION)
             iam = boto3.client("iam", region_name=sandbox.REGION)
@@ -90,7 +94,7 @@ def account() -> Iterator[Account]:
                 sfn.create_state_machine(name=f"sweep-{i:03d}", definition=definitions[i % len(definitions)],
                                          roleArn=roles[i % ROLES])
             yield Account(sfn, iam, sandbox.CallCounter().attach(sfn, iam),
-                          config.from_env(dict(sandbox.FIXER_ENV)))
+                          config.from_env(dict(sandbox.FIXER_ENV)), seen)
 
 
 def test_1_report_mode_on_a_fresh_account_writes_nothing(account: Account) -> None:
@@ -103,7 +107,9 @@ def test_1_report_mode_on_a_fresh_account_writes_nothing(account: Account) -> No
 
 
 def test_2_enforce_leaves_every_role_correct_within_the_call_budget(account: Account) -> None:
+    account.moto.threads.clear()
     result = account.sweep("enforce")
+    assert len({t for t in account.moto.threads if t.startswith("sweep")}) > 1  # the pool's threads reached moto
     calls = account.counter.total("stepfunctions", "iam")
     assert not result.errors and result.roles == ROLES
     # + ListStateMachineAliases per machine: the versions its aliases route to stay granted (fixing.versions)

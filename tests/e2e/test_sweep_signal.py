@@ -28,7 +28,9 @@ PAYROLL = f"arn:aws:dynamodb:{sandbox.REGION}:{sandbox.ACCOUNT}:table/Payroll"
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    handler_env(monkeypatch, "sfn-iam-role-sweeper", IAM_CALLS_PER_SECOND="100", MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+    # One worker: moto in-process is not thread-safe (tests/e2e/moto_serial.py); this file is not about concurrency.
+    handler_env(monkeypatch, "sfn-iam-role-sweeper", IAM_CALLS_PER_SECOND="100", MOTO_IAM_LOAD_MANAGED_POLICIES="true",
+                SWEEP_WORKERS="1")
     with mock_aws():
         c = {s: boto3.client(s, region_name=sandbox.REGION) for s in ("stepfunctions", "iam", "sqs", "events")}
         outcomes = sandbox.capture_outcomes(c["events"], c["sqs"])

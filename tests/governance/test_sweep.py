@@ -72,8 +72,8 @@ class CountingRoles(FakeRoles):
         return sum(n for (m, _), n in self.reads.items() if m == method)
 
 
-def settings(mode: str = "enforce") -> config.Settings:
-    return config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": mode, "ROLE_PATH": "/stepfunctions/"})
+def settings(mode: str = "enforce", **env: str) -> config.Settings:
+    return config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": mode, "ROLE_PATH": "/stepfunctions/", **env})
 
 
 def world(machines_per_role: int = 3, roles_count: int = 4) -> tuple[FakeMachines, CountingRoles]:
@@ -266,9 +266,12 @@ def test_sweep_options_from_env() -> None:
                                 "FINDINGS_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:gov"})
     assert (o.workers, o.iam_calls_per_second, o.security_hub, o.topic_arn.endswith(":gov")) == (8, 2.5, True, True)
     assert sweep.options_from_env({}) == sweep.SweepOptions()
+    assert [sweep.options_from_env({"SWEEP_WORKERS": n}).workers for n in ("1", "16")] == [1, 16]
 
 
 @pytest.mark.parametrize("env", [{"SWEEP_WORKERS": "0"}, {"SWEEP_WORKERS": "x"}, {"IAM_CALLS_PER_SECOND": "1000"},
+                                 {"IAM_CALLS_PER_SECOND": "0"}, {"SWEEP_WORKERS": "17"},
+                                 {"FINDINGS_TOPIC_ARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"},
                                  {"FINDINGS_TOPIC_ARN": "my-topic"}, {"SECURITY_HUB_FINDINGS": "yes"}])
 def test_bad_sweep_options_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(config.ConfigError):
@@ -416,21 +419,115 @@ def test_a_sweep_out_of_time_reports_what_it_did_and_what_it_did_not_reach() -> 
 
 # -- a sweep that cannot finish in one run resumes where it stopped; the ledger tells DRIFT from a miss ----
 
-def test_sweeps_that_run_out_of_time_cover_every_machine_across_runs() -> None:
+def runs_of(machines: FakeMachines, roles: FakeRoles, ledger: Any, per_run: int, runs: int,
+            **kwargs: Any) -> list[sweep.SweepResult]:
+    """``runs`` runs of the sweep, each stopped after ``per_run`` machines (the Lambda's clock)."""
+    results = []
+    for _ in range(runs):
+        budget = iter(range(per_run))
+        results.append(sweep.Sweeper(machines, roles, settings(**kwargs), REGION, workers=1, ledger=ledger).run(
+            keep_going=lambda b=budget: next(b, None) is not None))
+    return results
+
+
+def swept(result: sweep.SweepResult) -> list[str]:
+    return [o.state_machine_arn for o in result.outcomes]
+
+
+def test_sweeps_that_run_out_of_time_cover_every_machine_once_per_pass() -> None:
     from tests.fakes import FakeLedger
 
     machines, roles = world(machines_per_role=10, roles_count=3)  # 30 machines, 7 per run
     ledger = FakeLedger()
-    reached: set[str] = set()
-    for _ in range(5):
-        budget = iter(range(7))
-        result = sweep.Sweeper(machines, roles, settings(), REGION, workers=1, ledger=ledger).run(
-            keep_going=lambda b=budget: next(b, None) is not None)
-        reached |= {o.state_machine_arn for o in result.outcomes}
-        assert len(result.outcomes) == 7  # the budget, not the first seven of the listing every time
-    assert reached == set(machines.machines)
+    results = runs_of(machines, roles, ledger, 7, 5)
+    assert [len(r.outcomes) for r in results] == [7, 7, 7, 7, 2]  # the last run ends where the pass began
+    every = [a for r in results for a in swept(r)]
+    assert every == sorted(machines.machines)  # each once, in listing order, run after run
+    assert [len(r.errors) for r in results] == [23, 16, 9, 2, 0]  # what the pass has left, not the whole listing
+    assert ledger.get_cursor(f"sweep.{REGION}") == ""  # the pass is complete
     for r in range(3):
         assert expected_names(roles, f"role-{r}") == {f"sfn-iam.{REGION}.sm-{r}-{m}" for m in range(10)}
+
+
+def test_a_new_pass_starts_at_the_beginning_after_a_completed_one() -> None:
+    from tests.fakes import FakeLedger
+
+    machines, roles = world(machines_per_role=10, roles_count=3)
+    ledger = FakeLedger()
+    runs_of(machines, roles, ledger, 7, 5)  # one pass, complete
+    again = runs_of(machines, roles, ledger, 7, 5)
+    listing = sorted(machines.machines)
+    assert swept(again[0]) == listing[:7] and swept(again[1]) == listing[7:14]
+    assert [a for r in again for a in swept(r)] == listing and again[-1].writes == 0
+    # a pass that ends in a run with budget to spare does not go round again
+    fresh = runs_of(machines, roles, ledger, 20, 2)
+    assert swept(fresh[0]) == listing[:20] and swept(fresh[1]) == listing[20:]
+
+
+def test_a_pass_begun_in_the_middle_of_the_listing_ends_there_and_takes_in_machines_listed_since() -> None:
+    from tests.fakes import FakeLedger
+
+    machines, roles = world(machines_per_role=5, roles_count=2)  # sm-0-0..4, sm-1-0..4
+    ledger = FakeLedger()
+    cursor = f"sweep.{REGION}"
+    ledger.put_cursor(cursor, f"{arn('sm-1-0')} {arn('sm-1-2')}")  # a pass begun at sm-1-0 stopped at sm-1-2
+    first = runs_of(machines, roles, ledger, 4, 1)[0]
+    assert swept(first) == [arn("sm-1-2"), arn("sm-1-3"), arn("sm-1-4"), arn("sm-0-0")]  # round the end
+    assert ledger.get_cursor(cursor) == f"{arn('sm-1-0')} {arn('sm-0-1')}"
+    # listed since: sm-0-9 lies in what is left of the pass, sm-1-1a in what the pass already did
+    role_arn = machines.machines[arn("sm-0-0")].machine.role_arn
+    machines.add(arn("sm-0-9"), topic_definition("new-0"), role_arn)
+    machines.add(arn("sm-1-1a"), topic_definition("new-1"), role_arn)
+    second = runs_of(machines, roles, ledger, 10, 1)[0]
+    assert swept(second) == [arn(f"sm-0-{m}") for m in (1, 2, 3, 4, 9)]  # ends before sm-1-0, where the pass began
+    assert not second.errors and ledger.get_cursor(cursor) == ""
+    assert arn("sm-1-1a") in swept(runs_of(machines, roles, ledger, 20, 1)[0])  # the next pass takes it
+
+
+def test_a_cursor_stored_without_its_pass_start_goes_round_the_whole_listing_once() -> None:
+    from tests.fakes import FakeLedger
+
+    machines, roles = world(machines_per_role=5, roles_count=2)
+    ledger = FakeLedger()
+    ledger.put_cursor(f"sweep.{REGION}", arn("sm-1-3"))  # as an earlier version stored it
+    first, second = runs_of(machines, roles, ledger, 6, 2)
+    listing = sorted(machines.machines)
+    assert swept(first) + swept(second) == listing[8:] + listing[:8]
+    assert ledger.get_cursor(f"sweep.{REGION}") == ""
+
+
+CONFINED = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole",
+    "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT},
+                  "ArnLike": {"aws:SourceArn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:*"}}}]}
+
+
+def test_a_resumed_run_leaves_the_residual_removal_to_a_pass_that_sees_every_machine_at_once() -> None:
+    """The removal needs every machine of the role fixed by the run that removes: a resumed run sees only the rest of
+    its pass, so it removes nothing; the next pass, complete in one run, does."""
+    from tests.fakes import FakeLedger
+
+    machines, roles = FakeMachines(), FakeRoles()
+    role_arn = roles.add_role("wide", trust=copy.deepcopy(CONFINED))
+    roles.roles["wide"].inline["do-anything"] = {"Version": "2012-10-17",
+                                                 "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    for m in range(3):
+        machines.add(arn(f"sm-{m}"), topic_definition(f"t-{m}"), role_arn)
+    ledger = FakeLedger()
+    env = {"REMOVE_RESIDUAL_POLICIES": "true"}
+    first, rest = runs_of(machines, roles, ledger, 2, 2, **env)
+    assert len(first.outcomes) == 2 and len(rest.outcomes) == 1 and not rest.errors
+    assert first.residual_removals == rest.residual_removals == ()
+    assert "do-anything" in roles.roles["wide"].inline
+    # a pass begun at sm-1 that went round to sm-0: its last run sees sm-0 only, and removes nothing either
+    ledger.put_cursor(f"sweep.{REGION}", f"{arn('sm-1')} {arn('sm-0')}")
+    [wrapped] = runs_of(machines, roles, ledger, 10, 1, **env)
+    assert swept(wrapped) == [arn("sm-0")] and wrapped.residual_removals == ()
+    assert "do-anything" in roles.roles["wide"].inline
+    [whole] = runs_of(machines, roles, ledger, 10, 1, **env)
+    assert [o.status for o in whole.residual_removals] == [Status.REMOVED]
+    assert whole.totals()["residualPoliciesRemoved"] == 1
+    assert "do-anything" not in roles.roles["wide"].inline
 
 
 def test_a_complete_sweep_clears_the_cursor() -> None:

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sfn_iam.findings import Finding, Severity
 from sfn_iam.fixing.outcome import Change, ChangeKind, Outcome, Status
@@ -79,8 +78,7 @@ def outcome_of(detail: Mapping[str, Any]) -> Outcome:
         residual=tuple(detail.get("residualAccess", [])))
 
 
-@dataclass(frozen=True, slots=True)
-class Merged:
+class Merged(NamedTuple):
     """The batches' results over the whole listing."""
 
     result: SweepResult

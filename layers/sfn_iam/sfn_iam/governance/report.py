@@ -11,8 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sfn_iam.engine import guardrails
 from sfn_iam.findings import Finding, Severity
@@ -302,8 +301,7 @@ def events(result: SweepResult) -> list[Event]:
     return [e for _, e in _news(result)] + [summary_event(result)]
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(NamedTuple):
     """What reached its destination. ``errors``: what did not (the caller fails the sweep once all was tried)."""
 
     published: int = 0  # events EventBridge accepted (earlier sweeps' included)

@@ -20,7 +20,9 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace  # only on other modules' classes (Role, PolicyHolder, Settings, Outcome, ...)
+from types import MappingProxyType
+from typing import NamedTuple
 
 from sfn_iam.findings import Finding
 from sfn_iam.fixing import naming, residual, scope
@@ -52,8 +54,7 @@ Progress = Callable[[int, int], None]  # (done, total)
 
 # -- options -------------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class SweepOptions:
+class SweepOptions(NamedTuple):
     """How a sweep runs and where its findings go (the role fixer's :class:`Settings` say what it may touch)."""
 
     workers: int = 4  # small: IAM's budget is per account, and the rate limit is the real bound
@@ -337,16 +338,17 @@ class SweepTimeoutError(RuntimeError):
     """The caller's time budget ran out before this machine's turn."""
 
 
-@dataclass(frozen=True, slots=True)
-class SweepError:
+class SweepError(NamedTuple):
     """A state machine (or orphaned policy) the sweep could not handle: the AWS error, kept for the report."""
 
     target: str
     error: str
 
 
-@dataclass(frozen=True, slots=True)
-class SweepResult:
+_NO_DIGESTS: Mapping[str, str] = MappingProxyType({})
+
+
+class SweepResult(NamedTuple):
     mode: str
     account: str
     region: str
@@ -359,7 +361,7 @@ class SweepResult:
     residual_removals: tuple[Outcome, ...] = ()  # one per role whose residual policies were removed (opt-in)
     # policy name -> digest of its outcome, for the machines whose outcome is news: recorded in the ledger only once
     # the outcome was reported (governance/report.py, ``deliver``), so a lost event is published again
-    digests: Mapping[str, str] = field(default_factory=dict)
+    digests: Mapping[str, str] = _NO_DIGESTS
 
     @property
     def writes(self) -> int:
@@ -420,32 +422,41 @@ class Sweeper:
     def cursor_name(self) -> str:
         return f"sweep.{self.region}"
 
-    def _resume_order(self, arns: list[str]) -> list[str]:
-        """The listing, sorted, starting where the last run stopped (its cursor), wrapping around."""
+    def _resume_order(self, arns: list[str]) -> tuple[list[str], str, bool]:
+        """The machines this run sweeps, the start of its pass, and whether it resumes a pass. A pass covers the
+        listing once, sorted, from its start round to it: a new pass starts at the beginning of the listing; a
+        resumed one goes from where the last run stopped (the cursor) to where the pass began, so no machine the
+        same pass already handled is read again. A machine listed since falls in the pass when its ARN lies in what
+        is left of the pass, in the next pass otherwise."""
         arns = sorted(arns)
-        cursor = self.ledger.get_cursor(self.cursor_name)
-        if not cursor:
-            return arns
-        start = next((i for i, a in enumerate(arns) if a >= cursor), 0)
-        return arns[start:] + arns[:start]
+        start, stopped = _parse_cursor(self.ledger.get_cursor(self.cursor_name))
+        if not stopped:
+            return arns, arns[0] if arns else "", False
+        start = start or stopped  # a cursor stored without its pass's start: round the whole listing from it
+        if stopped >= start:  # the pass has not wrapped: the rest of the listing, then its beginning up to the start
+            return [a for a in arns if a >= stopped] + [a for a in arns if a < start], start, True
+        return [a for a in arns if stopped <= a < start], start, True
 
     def run(self, progress: Progress | None = None, keep_going: Callable[[], bool] | None = None) -> SweepResult:
-        """Sweep the account. ``keep_going`` (the Lambda: "more than 30 s left") is asked before each machine; once
-        it says no, the remaining machines are reported as errors ("not reached"), the first of them is stored as
-        the cursor the next run starts from (so every machine is reached across runs, however large the account),
-        and orphans are left for a run that completes."""
-        arns = self._resume_order(list(self.machines.list_arns()))
+        """Sweep the account, or what is left of the pass an earlier run began. ``keep_going`` (the Lambda: "more than
+        30 s left") is asked before each machine; once it says no, the remaining machines are reported as errors
+        ("not reached"), the first of them is stored as the cursor the next run starts from, with the pass's start
+        where that run stops (so every machine is reached once per pass across runs, however large the account),
+        and orphans are left for a run that completes. The residual removal needs every machine's outcome in one
+        run: a resumed run leaves it to the next pass."""
+        listing = list(self.machines.list_arns())
+        arns, start, resumed = self._resume_order(listing)
         self.cache.holders(self.settings.policy_prefix)  # the listing before any write: what orphans are judged on
         outcomes, errors = self._fix_all(arns, progress, keep_going)
         not_reached = [e.target for e in errors if e.error.startswith("SweepTimeoutError")]
-        self.ledger.put_cursor(self.cursor_name, not_reached[0] if not_reached else "")
+        self.ledger.put_cursor(self.cursor_name, f"{start} {not_reached[0]}" if not_reached else "")
         out_of_time = keep_going is not None and not keep_going()
         orphans: list[Outcome] = []
         if not out_of_time:
-            orphans, orphan_errors = self.remove_orphans(arns)
+            orphans, orphan_errors = self.remove_orphans(listing)
             errors.extend(orphan_errors)
         roles = {o.role_arn for o in outcomes if o.role_arn}
-        complete = not errors and not out_of_time
+        complete = not errors and not out_of_time and not resumed
         removals = tuple(self._remove_residual(outcomes)) if complete else ()
         repeated, digests = self._repeated((*outcomes, *orphans))
         return SweepResult(str(self.settings.mode), self.settings.account, self.region, outcomes, tuple(orphans),
@@ -670,6 +681,15 @@ class Sweeper:
         orphans = found - expected
         covered = {naming.retiring_name(b) for b in orphans} | {naming.version_name(b) for b in orphans}
         return sorted(n for n in orphans if n not in covered)
+
+
+def _parse_cursor(value: str) -> tuple[str, str]:
+    """The stored cursor: (the pass's start, the first machine not reached), separated by a space, which no state
+    machine ARN holds (a name has no white space:
+    https://docs.aws.amazon.com/step-functions/latest/apireference/API_StateMachineListItem.html). A cursor without
+    a start (stored by an earlier version) reads as ("", the machine)."""
+    start, _, stopped = value.rpartition(" ")
+    return start, stopped
 
 
 def outcome_digest(o: Outcome) -> str:
