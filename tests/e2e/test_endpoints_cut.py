@@ -201,3 +201,6 @@ def test_the_layer_build_writes_the_cut_beside_botocore_as_a_script(tmp_path: Pa
                          capture_output=True, text=True)
     assert out.stdout.strip() == str(site / endpoints.FILE)
     assert endpoints.load(str(site / "botocore"), botocore.__version__, _whole) is not None  # found beside botocore
+    assert endpoints.served(str(site))  # what scripts/check_layer.py checks in the built layer
+    (site / "botocore" / "data" / "endpoints.json").write_text(json.dumps(_whole()))  # another file: not served
+    assert not endpoints.served(str(site))
