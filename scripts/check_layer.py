@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "layers" / "sfn_iam"))
+from sfn_iam.aws import endpoints  # noqa: E402 -- standard library only
+
 SOURCE = ROOT / "layers" / "sfn_iam" / "sfn_iam"
 UNCHECKED_HASH = 0b01  # PEP 552: hash-based, source not checked
 
@@ -25,6 +28,8 @@ def problems(built: Path) -> list[str]:
     for name in ("boto3", "botocore", "aws_lambda_powertools", "aws_xray_sdk"):
         if not (built / name / "__init__.py").exists():
             out.append(f"runtime requirement {name} is not in the layer")
+    if (built / "botocore" / "__init__.py").exists() and not endpoints.served(str(built)):
+        out.append(f"no {endpoints.FILE} cut from the layer's botocore beside it (sfn_iam/aws/endpoints.py)")
     for source in sorted(built.rglob("*.py")):
         cached = Path(importlib.util.cache_from_source(str(source)))
         if not cached.exists():

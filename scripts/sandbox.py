@@ -270,14 +270,14 @@ class Harness:
         """Invoke ``lambda_handler``. The handler builds its clients on the first event (so settings can still
         change before it); they are instrumented then: call counting and IAM's quotas."""
         rt = self.app.runtime()
-        if not getattr(rt, "_instrumented", False):
+        if not getattr(rt.fixer, "_instrumented", False):  # the runtime is a NamedTuple: the mark is on its fixer
             self.counter.attach(rt.wiring.clients.sfn, rt.wiring.clients.iam)
             if rt.wiring.ledger is not None:
                 self.counter.attach(rt.wiring.ledger.client)
             enforce_iam_quotas(rt.wiring.clients.iam)
             if rt.wiring.facts is not None:  # the facts adapter creates its clients on first use: count those too
                 rt.wiring.facts._factory = _counted(rt.wiring.facts._factory, self.counter)
-            object.__setattr__(rt, "_instrumented", True)
+            rt.fixer._instrumented = True
         # Powertools' Logger keeps its own stream; only the EMF metric lines (print) are silenced by quiet.
         with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
             result: dict[str, Any] = self.app.lambda_handler(event, FakeContext())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sfn_iam.engine import policy
@@ -251,22 +251,22 @@ class FakeLedger:
         old = self.entries.get(base)
         if old is not None and old.arn not in ("", arn):
             raise PolicyNameTakenError(base)
-        self.entries[base] = replace(old, arn=arn, roles=old.roles | roles) if old else LedgerEntry(arn, roles)
+        self.entries[base] = old._replace(arn=arn, roles=old.roles | roles) if old else LedgerEntry(arn, roles)
 
     def release(self, base: str, roles: frozenset[str]) -> None:
         old = self.entries.get(base)
         if old:
-            self.entries[base] = replace(old, roles=old.roles - roles)
+            self.entries[base] = old._replace(roles=old.roles - roles)
 
     def mark_overflow(self, base: str) -> None:
         old = self.entries.get(base)
         if old:
-            self.entries[base] = replace(old, overflow=True)
+            self.entries[base] = old._replace(overflow=True)
 
     def mark_retiring(self, base: str, role: str, carries: bool = True) -> None:
         old = self.entries.get(base)
         if old:
-            self.entries[base] = replace(old, retiring=old.retiring | {role} if carries else old.retiring - {role})
+            self.entries[base] = old._replace(retiring=old.retiring | {role} if carries else old.retiring - {role})
 
     def forget(self, base: str, roles: frozenset[str]) -> None:
         old = self.entries.get(base)

@@ -12,8 +12,7 @@ import functools
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
@@ -67,8 +66,7 @@ class LazyTracer:
 tracer = LazyTracer()
 
 
-@dataclass(frozen=True)
-class Runtime:
+class Runtime(NamedTuple):
     wiring: Wiring
     fixer: RoleFixer
     publisher: EventBridgePublisher

@@ -397,8 +397,6 @@ def _loaded_modules(tmp_path: Path, *args: str) -> set[str]:
     return set(json.loads(proc.stdout.strip().splitlines()[-1].replace("'", '"')))
 
 
-@pytest.mark.xfail(strict=True, reason="engine/asl.py and engine/planner.py still define dataclasses here; their "
-                   "conversion (another branch) makes this pass: then remove this mark")
 def test_a_small_policy_does_not_import_dataclasses(tmp_path: Path) -> None:
     """Value classes are NamedTuples or slotted classes: ``dataclasses`` (and the ``inspect`` it imports) was a fifth
     of a small policy's start-up."""

@@ -31,7 +31,7 @@ def adapters_wired_by(handler: Path) -> set[str]:
     """The ``sfn_iam.aws`` adapters a handler uses: those it imports, and those behind the wiring methods it calls."""
     tree = ast.parse(handler.read_text(encoding="utf-8"))
     modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    imported = {m.split(".")[2] for m in modules if m.startswith("sfn_iam.aws.")} - {"clients", "wiring"}
+    imported = {m.split(".")[2] for m in modules if m.startswith("sfn_iam.aws.")} - {"clients", "endpoints", "wiring"}
     called = {node.func.attr for node in ast.walk(tree)
               if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ADAPTERS}
     return imported.union(*(ADAPTERS[name] for name in called))
@@ -43,7 +43,7 @@ FIXER_ADAPTERS = adapters_wired_by(ROOT / "functions" / "role_fixer" / "app.py")
 def adapter_actions(names: set[str] | None = None) -> dict[str, frozenset[str]]:
     found = {}
     for info in pkgutil.iter_modules(sfn_iam.aws.__path__):
-        if info.name in ("clients", "wiring") or (names is not None and info.name not in names):
+        if info.name in ("clients", "endpoints", "wiring") or (names is not None and info.name not in names):
             continue
         module = importlib.import_module(f"sfn_iam.aws.{info.name}")
         assert hasattr(module, "REQUIRED_ACTIONS"), f"adapter {info.name} declares no REQUIRED_ACTIONS"

@@ -10,7 +10,6 @@ first, with their start dates); ListExecutions is counted per event.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -173,7 +172,7 @@ def test_report_mode_writes_nothing_and_says_what_it_would_keep(world: World) ->
     world.sfn.start_execution(stateMachineArn=sm, input="{}")
     before = world.policies("OrdersRole")
     rt = world.app.runtime()
-    reporter = RoleFixer(rt.wiring.machines, rt.wiring.roles, replace(rt.wiring.settings, mode=Mode.REPORT),
+    reporter = RoleFixer(rt.wiring.machines, rt.wiring.roles, rt.wiring.settings._replace(mode=Mode.REPORT),
                          ledger=rt.wiring.ledger, region=REGION, clock=utc_now)
     world.sfn.update_state_machine(stateMachineArn=sm, definition=V2)
     outcome = reporter.handle_event(_event("update_state_machine_definition.json", sm)).to_dict()

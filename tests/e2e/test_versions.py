@@ -9,7 +9,6 @@ ARN; it has no PublishStateMachineVersion, so versions are published through Upd
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -234,7 +233,7 @@ def test_a_routed_version_under_a_role_out_of_scope_is_reported_and_nothing_is_w
 def test_report_mode_proposes_the_version_policy_and_writes_nothing(world: World) -> None:
     _, _, _, alias = _moved(world)
     rt = world.app.runtime()
-    reporter = RoleFixer(rt.wiring.machines, rt.wiring.roles, replace(rt.wiring.settings, mode=Mode.REPORT),
+    reporter = RoleFixer(rt.wiring.machines, rt.wiring.roles, rt.wiring.settings._replace(mode=Mode.REPORT),
                          ledger=rt.wiring.ledger, region=REGION)
     outcome = reporter.handle_event(_alias_event("CreateStateMachineAlias", alias)).to_dict()
     assert outcome["status"] == "proposed"

@@ -12,16 +12,17 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
+import botocore
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import DataNotFoundError
-from botocore.loaders import JSONFileLoader, Loader
+from botocore.loaders import JSONFileLoader, Loader, instance_cache
 
 from sfn_iam import __version__
+from sfn_iam.aws import endpoints
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -85,13 +86,34 @@ class _DictJsonFileLoader(JSONFileLoader):
 
 class FocusedLoader(Loader):
     """botocore's data loader, except that a client for one service does not list the directories of all of them
-    (:class:`_ServiceNames`) and that models are read into plain dicts (:class:`_DictJsonFileLoader`). Every model
-    is still read from the same files, found the same way."""
+    (:class:`_ServiceNames`), that models are read into plain dicts (:class:`_DictJsonFileLoader`), and that
+    botocore's own ``endpoints.json`` is served from its cut when the layer's build left one beside botocore
+    (:mod:`sfn_iam.aws.endpoints`: the same answers, ~11 ms less). Every model is still read from the same files,
+    found the same way; ``endpoints_cut``: the cut's path (default: beside botocore)."""
 
     FILE_LOADER_CLASS = _DictJsonFileLoader
 
+    def __init__(self, *args: Any, endpoints_cut: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.endpoints_cut = endpoints_cut
+
     def list_available_services(self, type_name: str) -> _ServiceNames:  # type: ignore[override]  # a Collection
         return _ServiceNames(self, type_name)
+
+    @instance_cache
+    def load_data_with_path(self, name: str) -> tuple[Any, str]:
+        if name == "endpoints":
+            builtin = os.path.join(self.BUILTIN_DATA_PATH, name)
+            # the first search path holding the file, as Loader._potential_locations and load_data_with_path find it
+            found = next((p for p in (os.path.join(d, name) for d in self.search_paths if os.path.isdir(d))
+                          if self.file_loader.exists(p)), None)
+            if found == builtin:  # botocore's own file, not one of AWS_DATA_PATH: the resolver still says "built in"
+                data = endpoints.load(botocore.BOTOCORE_ROOT, botocore.__version__,
+                                      lambda: self.file_loader.load_file(builtin), self.endpoints_cut)
+                if data is not None:
+                    return data, builtin
+        found_data: tuple[Any, str] = super().load_data_with_path(name)
+        return found_data
 
 
 def new_session(**kwargs: Any) -> boto3.session.Session:
@@ -104,8 +126,7 @@ def new_session(**kwargs: Any) -> boto3.session.Session:
     return boto3.session.Session(botocore_session=core, **kwargs)
 
 
-@dataclass(frozen=True, slots=True)
-class Clients:
+class Clients(NamedTuple):
     sfn: SFNClient
     iam: IAMClient
     events: EventBridgeClient

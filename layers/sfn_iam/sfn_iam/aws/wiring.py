@@ -8,9 +8,8 @@ server, for example) is honoured by boto3 itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import boto3
 from botocore.exceptions import ClientError
@@ -45,8 +44,7 @@ ADAPTERS = {
 }
 
 
-@dataclass(frozen=True)
-class Wiring:
+class Wiring(NamedTuple):
     """The adapters of one account and region, built once per execution environment (or CLI run)."""
 
     settings: Settings

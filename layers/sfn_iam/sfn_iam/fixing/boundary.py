@@ -16,7 +16,6 @@ the boundary is set without that read: one ``PutRolePermissionsBoundary`` per ro
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from sfn_iam.engine.guardrails.ceiling import Ceiling, exceeding
 from sfn_iam.engine.guardrails.lists import known_actions
@@ -30,16 +29,20 @@ class ForeignBoundaryError(RuntimeError):
     """A write was about to reach a role whose permissions boundary is not the ceiling."""
 
 
-@dataclass
 class Boundaries:
     """One run's view of the roles it writes to: their boundary (``""``: none) as read, and which got the ceiling."""
 
-    store: RolePolicyStore
-    ceiling_arn: str
-    ceiling: Ceiling
-    enforce: bool
-    known: dict[str, str] = field(default_factory=dict)  # role name -> boundary ARN as read ("" none)
-    reads: Callable[[str], RolePolicies | None] | None = None  # the run's cached role_permissions
+    __slots__ = ("ceiling", "ceiling_arn", "enforce", "known", "reads", "store")
+
+    def __init__(self, store: RolePolicyStore, ceiling_arn: str, ceiling: Ceiling, enforce: bool,
+                 known: dict[str, str] | None = None,
+                 reads: Callable[[str], RolePolicies | None] | None = None) -> None:
+        self.store = store
+        self.ceiling_arn = ceiling_arn
+        self.ceiling = ceiling
+        self.enforce = enforce
+        self.known: dict[str, str] = {} if known is None else known  # role name -> boundary ARN as read ("" none)
+        self.reads = reads  # the run's cached role_permissions
 
     def note(self, role: str, boundary_arn: str) -> None:
         """What ``GetRole`` said of ``role``'s boundary (placement reads the role anyway: no extra call)."""

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sfn_iam import arns
 from sfn_iam.fixing import retiring
@@ -36,8 +35,7 @@ class Action(enum.StrEnum):
 _ARN_KEYS = ("stateMachineArn", "stateMachineVersionArn", "stateMachineAliasArn")
 
 
-@dataclass(frozen=True, slots=True)
-class Trigger:
+class Trigger(NamedTuple):
     """A successful state machine change in our account that the service must act on."""
 
     event_id: str
@@ -49,8 +47,7 @@ class Trigger:
     event_time: str = ""  # CloudTrail's eventTime (YYYY-MM-DDTHH:MM:SSZ): when the change took effect; "" unknown
 
 
-@dataclass(frozen=True, slots=True)
-class Ignored:
+class Ignored(NamedTuple):
     """An event the service does nothing with, and why (``reason`` is a stable code, ``message`` for humans)."""
 
     event_id: str

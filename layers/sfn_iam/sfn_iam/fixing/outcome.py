@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sfn_iam.findings import Finding
 from sfn_iam.model import Requirement
@@ -71,8 +70,7 @@ class ChangeKind(enum.StrEnum):
         return self in (ChangeKind.PUT_INLINE, ChangeKind.PUT_MANAGED, ChangeKind.ATTACH)
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     kind: ChangeKind
     role: str  # role name; empty for a managed policy's own document
     policy: str
@@ -82,8 +80,7 @@ class Change:
         return {"kind": str(self.kind), "role": self.role, "policy": self.policy, "applied": self.applied}
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     status: Status
     mode: str
     event_id: str = ""
@@ -96,10 +93,21 @@ class Outcome:
     message: str = ""
     changes: tuple[Change, ...] = ()
     findings: tuple[Finding, ...] = ()
-    documents: tuple[dict[str, Any], ...] = field(default=(), compare=False)
-    granted: tuple[Requirement, ...] = field(default=(), compare=False)  # what the documents grant, with state paths
+    documents: tuple[dict[str, Any], ...] = ()  # not compared (below)
+    granted: tuple[Requirement, ...] = ()  # what the documents grant, with state paths; not compared
     # -- residual access (fixing/residual.py): other policies of the role granting beyond its machines' needs --
-    residual: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    residual: tuple[dict[str, Any], ...] = ()  # not compared
+
+    # Equal and hashed by what happened (the first 12 fields), not by the documents, grants and residual entries
+    # that came with it. A NamedTuple (creating a dataclass cost the cold start ~1 ms: docs/performance.md).
+    def __eq__(self, other: object) -> bool:
+        return self[:12] == other[:12] if isinstance(other, Outcome) else NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        return self[:12] != other[:12] if isinstance(other, Outcome) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self[:12])
 
     @property
     def detail_type(self) -> str:

@@ -8,8 +8,8 @@ in-memory fakes. The ports are shaped for more than the role fixer: an account-w
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 from sfn_iam.engine.policy import Document as Document  # the ports speak in the engine's policy documents
 from sfn_iam.model import StateMachine
@@ -34,23 +34,26 @@ class RoleUnreadableError(Exception):
     """The fixer may not read a role's policies (AccessDenied): the role cannot be checked, so it is not passed."""
 
 
-@dataclass(frozen=True, slots=True)
-class DescribedStateMachine:
+# The value classes below are ``typing.NamedTuple``s: each dataclass cost the cold start ~0.7 ms to create
+# (docs/performance.md, "The cold start"). One shared immutable default stands for an empty mapping.
+NO_TAGS: Mapping[str, str] = MappingProxyType({})
+
+
+class DescribedStateMachine(NamedTuple):
     """A state machine as ``DescribeStateMachine`` returns it: the engine's input plus its lifecycle status."""
 
     machine: StateMachine
     status: str = "ACTIVE"  # ACTIVE | DELETING
 
 
-@dataclass(frozen=True, slots=True)
-class Role:
+class Role(NamedTuple):
     """What the scope checks need to know about a role (``GetRole``)."""
 
     arn: str
     name: str
     path: str
     trust_policy: Mapping[str, Any]
-    tags: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = NO_TAGS
     boundary_arn: str = ""  # the role's permissions boundary (a managed policy ARN); empty: none
     # IAM's unique id of the role (``RoleId``): a role deleted and created again under its name has another one, and
     # is another role (docs/security.md); empty: not known
@@ -58,8 +61,7 @@ class Role:
     last_used_region: str = ""  # RoleLastUsed.Region: where IAM last saw the role used; empty: never (or unknown)
 
 
-@dataclass(frozen=True, slots=True)
-class RolePolicies:
+class RolePolicies(NamedTuple):
     """A role's permission policies (:meth:`RolePolicyStore.role_permissions`): inline and attached documents (default
     versions), the attached managed policy ARNs, and the document of its permissions boundary when it has one and it
     could be read (``None``: no boundary, or ignored, which can only over-refuse)."""
@@ -70,14 +72,12 @@ class RolePolicies:
     boundary_arn: str = ""  # the boundary's ARN ("" none): the ceiling's makes the role fit by construction
 
 
-@dataclass(frozen=True, slots=True)
-class AttachedPolicy:
+class AttachedPolicy(NamedTuple):
     name: str
     arn: str
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyHolder:
+class PolicyHolder(NamedTuple):
     """A role and the names of the inline and attached managed policies it carries (filtered by the caller)."""
 
     role_arn: str
@@ -86,15 +86,26 @@ class PolicyHolder:
     attached: tuple[AttachedPolicy, ...] = ()
     # (name, document) of inline policies, when the listing returned them (IAM's GetAccountAuthorizationDetails
     # does): the sweep then reads none of them again (governance/sweep.py, SweepCache)
-    documents: tuple[tuple[str, Document], ...] = field(default=(), compare=False, hash=False)
+    documents: tuple[tuple[str, Document], ...] = ()  # not compared
     # every inline policy name and every attached managed policy of the role, not only ours, when the listing returned
     # them (as IAM's does): the sweep lists the role no further
-    listed: tuple[tuple[str, ...], tuple[AttachedPolicy, ...]] | None = field(default=None, compare=False,
-                                                                                hash=False)
+    listed: tuple[tuple[str, ...], tuple[AttachedPolicy, ...]] | None = None  # not compared
+
+    # Equal and hashed by the role and the names only: what the listing returned with them is a cache.
+    def _key(self) -> tuple[str, str, tuple[str, ...], tuple[AttachedPolicy, ...]]:
+        return self.role_arn, self.role_name, self.inline, self.attached
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, PolicyHolder) else NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        return self._key() != other._key() if isinstance(other, PolicyHolder) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
 
-@dataclass(frozen=True, slots=True)
-class OldExecutions:
+class OldExecutions(NamedTuple):
     """Whether executions that started before a time may still be running (``ListExecutions``, ``RUNNING``)."""
 
     running: bool  # one was listed, or none could be ruled out (``unknown`` says why)
@@ -183,8 +194,7 @@ class RolePolicyStore(Protocol):
         (``GetAccountAuthorizationDetails``, all pages)."""
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
+class LedgerEntry(NamedTuple):
     """What the ledger remembers of one machine's policies (keyed by the policy's base name). An index, not the truth:
     ``roles`` may list roles that no longer carry the policy (it is written before IAM is), never fewer unless IAM
     was changed behind the fixer's back, which the sweep repairs."""

@@ -21,9 +21,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sfn_iam.findings import Finding, Severity
 from sfn_iam.fixing import naming, scope
@@ -48,22 +47,30 @@ ESCALATION: tuple[str, ...] = (
 ADMIN_MANAGED = frozenset({"AdministratorAccess", "PowerUserAccess", "IAMFullAccess"})
 
 
-@dataclass(frozen=True, slots=True)
-class OtherPolicy:
+class OtherPolicy(NamedTuple):
     """A policy on the role that the fixer does not own."""
 
     kind: str  # "inline" | "managed"
     name: str
     arn: str = ""  # managed policies only
-    document: Document | None = field(default=None, compare=False)  # None: it could not be read
+    document: Document | None = None  # None: it could not be read; not compared
+
+    # Equal and hashed by kind, name and ARN: the document read is not the policy's identity.
+    def __eq__(self, other: object) -> bool:
+        return self[:3] == other[:3] if isinstance(other, OtherPolicy) else NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        return self[:3] != other[:3] if isinstance(other, OtherPolicy) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self[:3])
 
     @property
     def label(self) -> str:
         return f"inline policy {self.name}" if self.kind == "inline" else f"managed policy {self.arn or self.name}"
 
 
-@dataclass(frozen=True, slots=True)
-class Residual:
+class Residual(NamedTuple):
     """One other policy of a role that grants more than the role's machines need."""
 
     role_arn: str
@@ -95,8 +102,7 @@ class Residual:
 
 # -- statements ---------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class _Grant:
+class _Grant(NamedTuple):
     actions: tuple[str, ...]
     resources: tuple[str, ...]
     condition: str  # canonical JSON of the Condition block; "" when none

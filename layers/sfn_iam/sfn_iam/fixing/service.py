@@ -34,7 +34,6 @@ is removed. The last writer therefore always wrote the machine as it is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from sfn_iam.arns import is_role_arn
@@ -104,7 +103,7 @@ class RoleFixer:
                     self.ledger.mark_retiring(base, role, carries)
                 (marked.add if carries else marked.discard)(role)
                 if not carries and run.prior is not None and role in run.prior.retiring:
-                    run.prior = replace(run.prior, retiring=run.prior.retiring - {role})
+                    run.prior = run.prior._replace(retiring=run.prior.retiring - {role})
 
             run.on_retiring = on_retiring
         if self.settings.ceiling_arn:
@@ -203,7 +202,7 @@ class RoleFixer:
         if status in (Status.WRITTEN, Status.REMOVED) and not self.settings.enforce:
             status = Status.PROPOSED
         found = self._residual(run, sm, base, docs) if out["role_arn"] else ()
-        return replace(self._outcome(status, run, out, docs, placement=placement, reason=reason), residual=found)
+        return self._outcome(status, run, out, docs, placement=placement, reason=reason)._replace(residual=found)
 
     def _adopt_legacy(self, run: ChangeSet, arn: str) -> None:
         """A machine whose name is hashed had another name in earlier releases (``naming.legacy_name``); what was

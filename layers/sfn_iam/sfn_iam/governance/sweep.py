@@ -20,7 +20,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace  # only on other modules' classes (Role, PolicyHolder, Settings, Outcome, ...)
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -216,7 +215,7 @@ class SweepCache:
         with self._role_lock(role):
             known = self._roles.get(role)
             if known is not None:
-                self._roles[role] = replace(known, boundary_arn=policy_arn)
+                self._roles[role] = known._replace(boundary_arn=policy_arn)
 
     def detach_arn(self, role: str, arn: str) -> bool:
         detached = self.inner.detach_arn(role, arn)
@@ -287,7 +286,7 @@ class SweepCache:
             if names is not None and name not in names:
                 names.append(name)
         if name.startswith(self.prefix):
-            self._holder_update(role, lambda h: replace(h, inline=tuple(sorted({*h.inline, name}))))
+            self._holder_update(role, lambda h: h._replace(inline=tuple(sorted({*h.inline, name}))))
 
     def delete_inline(self, role: str, name: str) -> bool:
         deleted = self.inner.delete_inline(role, name)
@@ -298,7 +297,7 @@ class SweepCache:
             names = self._inline.get(role)
             if names is not None and name in names:
                 names.remove(name)
-        self._holder_update(role, lambda h: replace(h, inline=tuple(n for n in h.inline if n != name)))
+        self._holder_update(role, lambda h: h._replace(inline=tuple(n for n in h.inline if n != name)))
         return deleted
 
     def put_managed(self, name: str, document: Document) -> str:
@@ -319,7 +318,7 @@ class SweepCache:
             attached = self._attached.get(role)
             if attached is not None and all(a.name != name for a in attached):
                 attached.append(AttachedPolicy(name, arn))
-        self._holder_update(role, lambda h: replace(h, attached=(*h.attached, AttachedPolicy(name, arn))))
+        self._holder_update(role, lambda h: h._replace(attached=(*h.attached, AttachedPolicy(name, arn))))
 
     def detach(self, role: str, name: str) -> bool:
         detached = self.inner.detach(role, name)
@@ -328,7 +327,7 @@ class SweepCache:
             attached = self._attached.get(role)
             if attached is not None:
                 attached[:] = [a for a in attached if a.name != name]
-        self._holder_update(role, lambda h: replace(h, attached=tuple(a for a in h.attached if a.name != name)))
+        self._holder_update(role, lambda h: h._replace(attached=tuple(a for a in h.attached if a.name != name)))
         return detached
 
 
@@ -414,7 +413,7 @@ class Sweeper:
         self.ledger: PolicyLedger = ledger if ledger is not None else NoLedger()
         # No describe retries: a listed machine that cannot be described is gone, not "not visible yet".
         # scan_holders: relocation consults IAM's listing too, so the sweep rebuilds the ledger from IAM.
-        self.fixer = RoleFixer(machines, self.cache, replace(settings, describe_attempts=1), sleep=sleep,
+        self.fixer = RoleFixer(machines, self.cache, settings._replace(describe_attempts=1), sleep=sleep,
                                ledger=self.ledger, scan_holders=True, facts=facts, max_facts=settings.max_facts,
                                clock=clock)
 
@@ -597,7 +596,7 @@ class Sweeper:
                     run.delete_inline(name, r.policy.name)
                 else:
                     run.detach_other(name, r.policy.arn)
-                removed.append(replace(r, removed=True))
+                removed.append(r._replace(removed=True))
                 run.findings.append(Finding.of("RESIDUAL_REMOVED", f"{r.policy.label} removed from {role_arn}: "
                                                f"{'; '.join(r.excess[:3])}; `sfn-iam restore` puts it back from "
                                                "this outcome"))
@@ -638,7 +637,7 @@ class Sweeper:
             return outcome
         why = next((f.message for f in outcome.findings if f.code in _LEFT_SCOPE), outcome.reason)
         arns = {role: (self.cache.get_role(role) or Role(f"role {role}", role, "", {})).arn for role, _ in found}
-        return replace(outcome, findings=(*(scope.orphaned_grant(name, arns[role], why) for role, name in found),
+        return outcome._replace(findings=(*(scope.orphaned_grant(name, arns[role], why) for role, name in found),
                                           *outcome.findings))
 
     def _fix(self, arn: str) -> Outcome:
@@ -661,7 +660,7 @@ class Sweeper:
             why = "edited by hand" if before is not None else "edited by hand, or a definition change no event reported"
             findings = [Finding.of("DRIFT", f"{c.policy} on role {c.role} differs from what the state machine needs "
                                    f"({why}); {verb}") for c in drifted]
-        return replace(outcome, findings=(*findings, *outcome.findings))
+        return outcome._replace(findings=(*findings, *outcome.findings))
 
     def _orphaned(self, arns: list[str]) -> list[str]:
         """Base names of our policies in this region whose state machine is not in the listing, and the names of
