@@ -98,16 +98,16 @@ class Outcome(NamedTuple):
     # -- residual access (fixing/residual.py): other policies of the role granting beyond its machines' needs --
     residual: tuple[dict[str, Any], ...] = ()  # not compared
 
-    # Equal and hashed by what happened (the first 12 fields), not by the documents, grants and residual entries
-    # that came with it. A NamedTuple (creating a dataclass cost the cold start ~1 ms: docs/performance.md).
+    # Equal and hashed by what happened (the fields before `documents`), not by the documents, grants and residual
+    # entries that came with it. A NamedTuple (creating a dataclass cost the cold start ~1 ms: docs/performance.md).
     def __eq__(self, other: object) -> bool:
-        return self[:12] == other[:12] if isinstance(other, Outcome) else NotImplemented
+        return self[:_COMPARED] == other[:_COMPARED] if isinstance(other, Outcome) else NotImplemented
 
     def __ne__(self, other: object) -> bool:
-        return self[:12] != other[:12] if isinstance(other, Outcome) else NotImplemented
+        return self[:_COMPARED] != other[:_COMPARED] if isinstance(other, Outcome) else NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self[:12])
+        return hash(self[:_COMPARED])
 
     @property
     def detail_type(self) -> str:
@@ -182,6 +182,10 @@ class Outcome(NamedTuple):
                 out[key] = []
                 out["truncated"][key] = len(full[key])
         return out
+
+
+# Outcome's fields up to the first one left out of its equality
+_COMPARED = Outcome._fields.index("documents")
 
 
 def _clip(value: Any) -> Any:

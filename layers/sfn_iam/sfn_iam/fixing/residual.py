@@ -57,17 +57,21 @@ class OtherPolicy(NamedTuple):
 
     # Equal and hashed by kind, name and ARN: the document read is not the policy's identity.
     def __eq__(self, other: object) -> bool:
-        return self[:3] == other[:3] if isinstance(other, OtherPolicy) else NotImplemented
+        return self[:_COMPARED] == other[:_COMPARED] if isinstance(other, OtherPolicy) else NotImplemented
 
     def __ne__(self, other: object) -> bool:
-        return self[:3] != other[:3] if isinstance(other, OtherPolicy) else NotImplemented
+        return self[:_COMPARED] != other[:_COMPARED] if isinstance(other, OtherPolicy) else NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self[:3])
+        return hash(self[:_COMPARED])
 
     @property
     def label(self) -> str:
         return f"inline policy {self.name}" if self.kind == "inline" else f"managed policy {self.arn or self.name}"
+
+
+# OtherPolicy's fields up to the first one left out of its equality
+_COMPARED = OtherPolicy._fields.index("document")
 
 
 class Residual(NamedTuple):
