@@ -142,3 +142,10 @@ def test_every_statement_after_a_not_action_one_is_judged_too() -> None:
     lines = residual.excess(doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
                                 allow("sqs:SendMessage", "*")), residual.grants(OURS))
     assert lines == ["every action except iam:* on *", "sqs:SendMessage on *"]
+
+
+def test_every_action_of_a_not_resource_statement_is_named() -> None:
+    lines = residual.excess(doc({"Effect": "Allow", "Action": ["sqs:SendMessage", "sns:Publish"],
+                                 "NotResource": TABLE}), residual.grants(OURS))
+    assert lines == [f"sns:Publish on every resource except {TABLE}",
+                     f"sqs:SendMessage on every resource except {TABLE}"]
