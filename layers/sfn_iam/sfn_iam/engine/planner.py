@@ -79,21 +79,23 @@ class Plan:
         object.__setattr__(made, "_pending", (requirements, granted))
         return made
 
+    def _listing(self, name: str, which: int) -> tuple[Requirement, ...]:
+        """``requirements`` (``_requirements``, the first of ``_pending``) or ``granted`` (``_granted``, the second),
+        listed on first read and kept."""
+        found: tuple[Requirement, ...] | None = getattr(self, name)
+        if found is None:
+            assert self._pending is not None
+            found = _listed(*self._pending[which])
+            object.__setattr__(self, name, found)
+        return found
+
     @property
     def requirements(self) -> tuple[Requirement, ...]:
-        if self._requirements is None:
-            assert self._pending is not None
-            object.__setattr__(self, "_requirements", _listed(*self._pending[0]))
-            assert self._requirements is not None
-        return self._requirements
+        return self._listing("_requirements", 0)
 
     @property
     def granted(self) -> tuple[Requirement, ...]:
-        if self._granted is None:
-            assert self._pending is not None
-            object.__setattr__(self, "_granted", _listed(*self._pending[1]))
-            assert self._granted is not None
-        return self._granted
+        return self._listing("_granted", 1)
 
     @property
     def statements(self) -> list[dict[str, Any]]:
@@ -207,7 +209,7 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
             told = findings[f0:]
             if told:  # each repeat is told what the Task it repeats was told, under its own path
                 for i in group.members:
-                    at = entries[i][0]
+                    at = found[i][1]
                     findings.extend([Finding(f.code, f.severity, f.message, at) for f in told])
             continue
         own = False  # only what carries this Task's path and nothing else of it can be given to another Task
@@ -218,7 +220,7 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     if not repeated and own:
         return _Derived(work, [(None, work)], findings, roles, {})
     if fold and own and len(found) == len({entry[1] for entry in found}):
-        aliases = {g.node.path: [entries[i][0] for i in g.members] for g in groups.values() if g.members}
+        aliases = {g.node.path: [found[i][1] for i in g.members] for g in groups.values() if g.members}
         return _Derived(work, entries, findings, roles, aliases)
     full = _expand(entries, None)  # decided state by state: every repeat is a requirement of its own
     return _Derived(full, [(None, full)], findings, roles, {})
