@@ -6,8 +6,9 @@ logging, tracing and encryption, applies the guardrails and builds the policy do
 
 from __future__ import annotations
 
+import marshal
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -175,11 +176,12 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     order. A Task whose outcome names another path than its own cannot be given to another: its repeats are mapped
     each on its own, and the plan is then decided state by state."""
     found, findings = asl.walk_entries(parse_definition(definition))
+    dump: Callable[[Any], object] = marshal.dumps if isinstance(definition, str) else _encoded  # text: JSON types
     groups: dict[_TaskKey, _Group] = {}
     entries: _Entries = []  # per state; a repeat's list is its group's, filled below
     mapped: list[tuple[asl.Node, list[Requirement], _Group | None]] = []  # the distinct nodes, in document order
     for entry in found:
-        key = _task_key(entry[2], entry[3]) if entry[0] == "task" else None
+        key = _task_key(entry[2], entry[3], dump) if entry[0] == "task" else None
         if key is not None:
             group = groups.get(key)
             if group is not None:
@@ -238,7 +240,7 @@ class _Group:
         self.members: list[int] = []
 
 
-_TaskKey = tuple[bool, str, str | None, str | None]
+_TaskKey = tuple[bool, str, object, object]
 _ABSENT = object()
 
 
@@ -252,20 +254,31 @@ _ENCODER = (c_make_encoder(None, _not_json, encode_basestring, None, ":", ",", F
             if c_make_encoder is not None else None)
 
 
-def _task_key(state: Mapping[str, Any], jsonata: bool) -> _TaskKey | None:
+def _encoded(value: object) -> str:
+    return "".join(_ENCODER(value, 0))  # type: ignore[misc]
+
+
+def _task_key(state: Mapping[str, Any], jsonata: bool, dump: Callable[[Any], object] = _encoded
+              ) -> _TaskKey | None:
     """What a Task's requirements depend on besides the machine (its context, facts and created resources): its
     language, ``Resource``, ``Credentials`` and arguments, as exact text (JSON keeps ``1``, ``1.0`` and ``true``
     apart; ``None`` when absent). ``None`` for values that are not JSON: those Tasks are always mapped on their own.
     (A number used as a key, possible in a YAML template only, reads as its text: no integration reads a parameter
-    named by digits, ``true`` or ``null``.)"""
+    named by digits, ``true`` or ``null``.)
+
+    ``dump`` writes a value exactly: by default the JSON encoder; for a definition the engine parsed from text,
+    whose values are only JSON's (dict with str keys, list, str, int, float, bool, None), :func:`marshal.dumps`,
+    which writes each of those types under its own code and their content exactly (floats as their 8 bytes), so
+    equal bytes mean equal values of equal types, at half the encoder's cost. (Its bytes also depend on which
+    strings are shared objects: equal arguments may then get two keys, and are mapped twice, never wrongly.)"""
     resource = state.get("Resource")
     if not isinstance(resource, str) or _ENCODER is None:
         return None
     args = state.get("Arguments" if jsonata else "Parameters", _ABSENT)
     credentials = state.get("Credentials", _ABSENT)
     try:
-        return (jsonata, resource, None if args is _ABSENT else "".join(_ENCODER(args, 0)),
-                None if credentials is _ABSENT else "".join(_ENCODER(credentials, 0)))
+        return (jsonata, resource, None if args is _ABSENT else dump(args),
+                None if credentials is _ABSENT else dump(credentials))
     except (TypeError, ValueError, RecursionError):
         return None
 
