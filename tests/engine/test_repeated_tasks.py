@@ -283,3 +283,39 @@ def test_no_key_is_granted_for_a_request_the_guardrails_refused(repeat: bool) ->
     assert [r.action for r in plan.granted] == ["sns:Publish"]
     assert not any(r.service == "kms" for r in plan.requirements)
     assert_denies(plan, "kms:GenerateDataKey", key)
+
+
+@pytest.mark.parametrize("foreign", ["requirement", "finding"])
+def test_a_task_whose_outcome_names_another_state_has_each_repeat_mapped_on_its_own(
+        monkeypatch: pytest.MonkeyPatch, foreign: str) -> None:
+    # No integration gives an output under another state's path today; if one did, that output could not be given
+    # to the Task's repeats under their own paths: each repeat must go through the integrations itself.
+    from sfn_iam.engine import planner
+    from sfn_iam.findings import Finding
+    from sfn_iam.model import Requirement
+
+    seen: list[str] = []
+    mapped = planner.requirements_for
+
+    def elsewhere(node: Any, ctx: Any, reqs: list[Requirement], findings: list[Finding], *rest: Any) -> Any:
+        seen.append(node.path)
+        out = mapped(node, ctx, reqs, findings, *rest)
+        if node.path in ("States.A", "States.C"):
+            if foreign == "requirement":
+                reqs.append(Requirement("sns:Publish", f"{TOPIC}-{node.path[-1]}", (), "States.Z"))
+            else:
+                findings.append(Finding.of("DYNAMIC_RESOURCE", f"seen from {node.path}", "States.Z"))
+        return out
+
+    monkeypatch.setattr(planner, "requirements_for", elsewhere)
+    plan = _plan(_machine(A=_publish(TOPIC), B=_publish(TOPIC + "-b"), C=_publish(TOPIC), D=_publish(TOPIC)))
+    assert sorted(seen) == ["States.A", "States.B", "States.C", "States.D"]  # each state mapped, once
+    assert [(r.resource, r.path) for r in plan.granted if r.path != "States.Z"] == [
+        (TOPIC, "States.A"), (TOPIC + "-b", "States.B"), (TOPIC, "States.C"), (TOPIC, "States.D")]
+    if foreign == "requirement":  # C's own output is C's, not a copy of A's
+        assert [(r.resource, r.path) for r in plan.granted if r.path == "States.Z"] == [
+            (TOPIC + "-A", "States.Z"), (TOPIC + "-C", "States.Z")]
+        assert_allows(plan, "sns:Publish", TOPIC + "-C")
+    else:
+        assert [f.message for f in plan.findings if f.path == "States.Z"] == [
+            "seen from States.A", "seen from States.C"]
