@@ -83,6 +83,8 @@ def test_the_counting_proof_accepts_plain_definitions_and_never_a_repeat() -> No
     # embedded JSON (a JSONata object constructor): its escaped quotes are not keys, and the count knows it
     jsonata = '{"Arguments": {"Payload": "{% {\\"id\\": $states.input.id, \\"n\\" : 1} %}"}}'
     assert asl._parse_unique(jsonata) == json.loads(jsonata)
+    many = json.dumps({f"k{i}": '{% {"id": $x} %}' for i in range(300)})  # more entries than Python caches as ints
+    assert asl._parse_unique(many) == json.loads(many)
     # with an escaped backslash, a quote after a backslash may end a key: not proven, though it has no repeat
     unproven = '{"a\\\\": "x", "b": "\\":"}'
     assert asl._parse_unique(unproven) is asl._UNPROVEN
