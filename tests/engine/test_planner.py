@@ -156,6 +156,19 @@ def test_each_distinct_task_goes_through_the_integrations_once(monkeypatch: pyte
 
 
 # -- a request granted whole or not at all (planner._whole) looks at resource types, not resources -----------------
+@pytest.mark.parametrize(("resource", "kind"), [
+    ("arn:aws:s3:::b", "bucket"), ("arn:aws:s3:::b/k", "object"), ("*", "*"),
+    (f"arn:aws:glue:{REGION}:{ACCOUNT}:table/db/t", "table"), (f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog", "catalog"),
+    (f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:m", "stateMachine"),  # services after "s3" too
+    (f"arn:aws:states:{REGION}:{ACCOUNT}:execution:m:e", "execution"),
+    (f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/j", "training-job"),
+])
+def test_the_resource_type_the_whole_request_check_compares(resource: str, kind: str) -> None:
+    from sfn_iam.engine import planner
+
+    assert planner._resource_type(resource) == kind
+
+
 def _ceiling(*statements: dict[str, object]) -> GuardPolicy:
     return GuardPolicy(ceiling.parse({"Statement": list(statements)}, source="test administrator"))
 

@@ -319,3 +319,13 @@ def test_a_task_whose_outcome_names_another_state_has_each_repeat_mapped_on_its_
     else:
         assert [f.message for f in plan.findings if f.path == "States.Z"] == [
             "seen from States.A", "seen from States.C"]
+
+
+@pytest.mark.parametrize("resource", [{"Fn::GetAtt": ["Fn", "Arn"]}, ["a", "list"], None])
+def test_tasks_whose_resource_is_no_string_are_each_reported(resource: object) -> None:
+    # an intrinsic a template did not resolve: no key (a dict cannot be one), each state mapped and reported
+    odd = {"Type": "Task", "Resource": resource, "Parameters": {"A": "b"}}
+    plan = _plan(_machine(A=odd, B=dict(odd), C=_publish(TOPIC)))
+    assert [(f.code, f.path) for f in plan.findings if f.code == "UNKNOWN_INTEGRATION"] == [
+        ("UNKNOWN_INTEGRATION", "States.A"), ("UNKNOWN_INTEGRATION", "States.B")]
+    assert [(r.resource, r.path) for r in plan.granted] == [(TOPIC, "States.C")]
