@@ -215,12 +215,23 @@ def _deep() -> dict[str, object]:
 
 
 @pytest.mark.parametrize("kind", ["a YAML date", "an int of 5,001 digits", "nested 100,000 deep"])
-def test_a_task_whose_arguments_are_not_json_is_mapped_on_its_own(kind: str) -> None:
+def test_a_task_whose_arguments_are_not_json_is_mapped_on_its_own(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfn_iam.engine import planner
+
+    seen: list[str] = []
+    mapped = planner.requirements_for
+
+    def counted(node: Any, *args: Any) -> Any:
+        seen.append(node.path)
+        return mapped(node, *args)
+
+    monkeypatch.setattr(planner, "requirements_for", counted)
     value = {"a YAML date": lambda: datetime.date(2026, 1, 2), "an int of 5,001 digits": lambda: 10 ** 5000,
              "nested 100,000 deep": _deep}[kind]()
     odd = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
            "Parameters": {"FunctionName": "f", "Payload": {"v": value}}}
     plan = _plan(_machine(A=odd, B=dict(odd), C=_publish(TOPIC)))
+    assert seen == ["States.A", "States.B", "States.C"]  # no key: each mapped, none given another's outcome
     function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f"
     assert [(r.resource, r.path) for r in plan.granted if r.action == "lambda:InvokeFunction"] == [
         (function, "States.A"), (function, "States.B")]
