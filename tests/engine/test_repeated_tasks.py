@@ -340,3 +340,26 @@ def test_tasks_whose_resource_is_no_string_are_each_reported(resource: object) -
     assert [(f.code, f.path) for f in plan.findings if f.code == "UNKNOWN_INTEGRATION"] == [
         ("UNKNOWN_INTEGRATION", "States.A"), ("UNKNOWN_INTEGRATION", "States.B")]
     assert [(r.resource, r.path) for r in plan.granted] == [(TOPIC, "States.C")]
+
+
+def test_an_output_under_a_repeated_task_s_path_from_another_state_is_not_given_to_its_repeats(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # B is not repeated but gives a request under C's path (no integration does today): the plan is then decided
+    # state by state, so what the guardrails say of that request is said at C only, not at D, which repeats C
+    from sfn_iam.engine import planner
+    from sfn_iam.model import Requirement
+
+    mapped = planner.requirements_for
+
+    def elsewhere(node: Any, ctx: Any, reqs: list[Requirement], *rest: Any) -> Any:
+        out = mapped(node, ctx, reqs, *rest)
+        if node.path == "States.B":
+            reqs.append(Requirement("iam:CreateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/u", (), "States.C"))
+        return out
+
+    monkeypatch.setattr(planner, "requirements_for", elsewhere)
+    activity = {"Type": "Task", "Resource": f"arn:aws:states:{REGION}:{ACCOUNT}:activity:a"}  # needs nothing itself
+    plan = _plan(_machine(B=activity, C=_publish(TOPIC), D=_publish(TOPIC)))
+    assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", "States.C")]
+    assert [(r.resource, r.path) for r in plan.granted] == [(TOPIC, "States.C"), (TOPIC, "States.D")]
+    assert_denies(plan, "iam:CreateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/u")
