@@ -363,3 +363,11 @@ def test_an_output_under_a_repeated_task_s_path_from_another_state_is_not_given_
     assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", "States.C")]
     assert [(r.resource, r.path) for r in plan.granted] == [(TOPIC, "States.C"), (TOPIC, "States.D")]
     assert_denies(plan, "iam:CreateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/u")
+
+
+def test_the_logging_grants_of_a_machine_without_repeats_are_listed_once() -> None:
+    logs = {"level": "ALL", "destinations": [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:g:*"]}
+    plan = _plan(_machine(A=_publish(TOPIC), B=_publish(TOPIC + "-b")), logging=logs)
+    assert any(r.action.startswith("logs:") for r in plan.requirements)
+    assert len(plan.requirements) == len(set(plan.requirements))
+    assert len(plan.granted) == len(set(plan.granted))
