@@ -342,8 +342,9 @@ def test_tasks_whose_resource_is_no_string_are_each_reported(resource: object) -
     assert [(r.resource, r.path) for r in plan.granted] == [(TOPIC, "States.C")]
 
 
+@pytest.mark.parametrize("target", ["States.C", "States.A"])  # the repeated Task's path after or before B's
 def test_an_output_under_a_repeated_task_s_path_from_another_state_is_not_given_to_its_repeats(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, target: str) -> None:
     # B is not repeated but gives a request under C's path (no integration does today): the plan is then decided
     # state by state, so what the guardrails say of that request is said at C only, not at D, which repeats C
     from sfn_iam.engine import planner
@@ -354,14 +355,18 @@ def test_an_output_under_a_repeated_task_s_path_from_another_state_is_not_given_
     def elsewhere(node: Any, ctx: Any, reqs: list[Requirement], *rest: Any) -> Any:
         out = mapped(node, ctx, reqs, *rest)
         if node.path == "States.B":
-            reqs.append(Requirement("iam:CreateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/u", (), "States.C"))
+            reqs.append(Requirement("iam:CreateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/u", (), target))
         return out
 
     monkeypatch.setattr(planner, "requirements_for", elsewhere)
     activity = {"Type": "Task", "Resource": f"arn:aws:states:{REGION}:{ACCOUNT}:activity:a"}  # needs nothing itself
-    plan = _plan(_machine(B=activity, C=_publish(TOPIC), D=_publish(TOPIC)))
-    assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", "States.C")]
-    assert [(r.resource, r.path) for r in plan.granted] == [(TOPIC, "States.C"), (TOPIC, "States.D")]
+    if target == "States.C":
+        plan = _plan(_machine(B=activity, C=_publish(TOPIC), D=_publish(TOPIC)))
+        assert [(r.resource, r.path) for r in plan.granted] == [(TOPIC, "States.C"), (TOPIC, "States.D")]
+    else:
+        plan = _plan(_machine(A=_publish(TOPIC), B=activity, C=_publish(TOPIC)))
+        assert [(r.resource, r.path) for r in plan.granted] == [(TOPIC, "States.A"), (TOPIC, "States.C")]
+    assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", target)]
     assert_denies(plan, "iam:CreateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/u")
 
 
