@@ -7,6 +7,10 @@ measured in paired runs, as docs/performance.md describes.
 
 ``bench/engine.py --profile`` prints instead where the time of a 1 MB plan goes: the share of ``engine.plan`` in
 each of its parts, under cProfile (which inflates Python calls: compare shares, not times).
+
+``bench/engine.py --repeat plan|json N`` plans (or parses) the 1 MB definition N more times after one of each, for
+an instruction counter: ``valgrind --tool=cachegrind --cache-sim=no`` around N = 3 and N = 0 gives the instructions
+of one plan and of one ``json.loads``, unchanged by other processes (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -179,8 +183,25 @@ def profile(runs: int = 5) -> None:
     print(f"  {'the rest (the planner itself)':32s} {100 * (whole - parts) / whole:5.1f} %")
 
 
+def repeat(what: str, times: int) -> None:
+    """Build the 1 MB definition, plan it and parse it once, then ``times`` more plans (``plan``) or ``json.loads``
+    (``json``): for an instruction counter (cachegrind), which a loaded machine does not disturb. The difference
+    between ``times`` = 3 and 0, over 3, is the cost of one; see docs/performance.md."""
+    text = big_definition()
+    sm = StateMachine(arn=ARN, definition=text)
+    engine.plan(sm)
+    json.loads(text)
+    for _ in range(times):
+        if what == "plan":
+            engine.plan(sm)
+        else:
+            json.loads(text)
+
+
 if __name__ == "__main__" and "--profile" in sys.argv[1:]:
     profile()
+elif __name__ == "__main__" and sys.argv[1:2] == ["--repeat"]:
+    repeat(sys.argv[2], int(sys.argv[3]))
 elif __name__ == "__main__":
     corpus_median()
     one_megabyte()

@@ -8,7 +8,8 @@ before.json /path/to/other``), then ``compare``: it prints every plan whose requ
 documents, questions, proposal or definition error differ, and exits 1 if any does. The cases: every definition of
 the public corpus and peer cases (``../shared``, when present) and of ``examples/``, each under three guardrails
 (default, a narrow service list, an extra deny-list with logging on), as written, doubled (the same states in two
-Parallel branches and a Map, so every Task repeats), as a routed version beside the doubled definition, and
+Parallel branches and a Map, so every Task repeats), the doubled one as JSON text (parsed by the engine), as a routed
+version beside the doubled definition, and
 doubled with every key question answered; plus the 1 MB bench definition. Grants are compared in order too
 (``granted order`` is printed apart from content differences).
 """
@@ -87,6 +88,8 @@ def dump(out: Path, root: Path) -> None:
             doubled = _doubled(d)
             plans[f"{name} {label} doubled"] = summary(StateMachine(arn=arn, definition=doubled, logging=logging),
                                                        guard)
+            plans[f"{name} {label} doubled text"] = summary(  # text: the planner keys its Tasks otherwise
+                StateMachine(arn=arn, definition=json.dumps(doubled), logging=logging), guard)
             version = StateMachine(arn=arn + ":1", definition=doubled)
             plans[f"{name} {label} versions"] = summary(StateMachine(arn=arn, definition=d, versions=(version,)),
                                                         guard)

@@ -136,6 +136,24 @@ def test_a_jsonata_definition_read_from_text_uses_its_arguments() -> None:
     assert_denies(plan, "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:g")
 
 
+@pytest.mark.parametrize("as_text", [False, True])
+def test_a_task_in_its_own_query_language_is_read_in_it(as_text: bool) -> None:
+    """A JSONata Task in a JSONPath machine sends its Arguments (and a JSONPath Task beside it its Parameters),
+    whether the definition is given as objects or read from text (where "JSONata" is not the code's own object)."""
+    definition = {"StartAt": "A", "States": {
+        "A": {"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::lambda:invoke",
+              "Arguments": {"FunctionName": FUNCTION}, "Next": "B"},
+        "B": {"Type": "Task", "Resource": SNS, "Arguments": {"TopicArn": "ignored"},
+              "Parameters": {"TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:t"}, "End": True}}}
+    nodes, _ = walk(loads(json.dumps(definition)) if as_text else definition)
+    assert [(n.path, n.jsonata) for n in nodes] == [("States.A", True), ("States.B", False)]
+    plan = plan_for(json.dumps(definition) if as_text else definition)
+    assert_allows(plan, "lambda:InvokeFunction", FUNCTION)
+    assert_denies(plan, "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:g")
+    assert_allows(plan, "sns:Publish", f"arn:aws:sns:{REGION}:{ACCOUNT}:t")
+    assert_denies(plan, "sns:Publish", f"arn:aws:sns:{REGION}:{ACCOUNT}:ignored")
+
+
 @pytest.mark.parametrize("jsonata", [False, True])
 def test_a_distributed_map_reads_its_item_reader_in_its_own_language(jsonata: bool) -> None:
     reader = {"Resource": "arn:aws:states:::s3:getObject",

@@ -3,6 +3,8 @@ NO_PERMISSIONS finding only when nothing at all is needed (pinned by mutation te
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sfn_iam import engine
@@ -113,14 +115,20 @@ def test_a_repeated_task_is_granted_and_reported_under_each_of_its_own_paths() -
     ({"Parameters": {"FunctionName": "true"}}, {"Parameters": {"FunctionName": True}}),  # text or a JSON boolean
     ({"Parameters": {"FunctionName": "f", "Qualifier": "1.0"}},
      {"Parameters": {"FunctionName": "f", "Qualifier": 1.0}}),
+    ({"Parameters": {"FunctionName": "f", "Qualifier": 1}},  # equal in Python, not in JSON
+     {"Parameters": {"FunctionName": "f", "Qualifier": 1.0}}),
     ({}, {"Parameters": None}),  # no Parameters sends the input (run time); null sends nothing
     ({"Parameters": {"FunctionName": "f"}}, {"Parameters": {"FunctionName": "f"}, "QueryLanguage": "JSONata"}),
     ({"Parameters": {"FunctionName": "f"}}, {"Parameters": {"FunctionName": "f"}, "Credentials": {"RoleArn": ROLE}}),
 ])
+@pytest.mark.parametrize("as_text", [False, True])  # a dict keyed by the JSON encoder, text by marshal
 def test_tasks_that_differ_in_a_value_type_language_or_credentials_are_each_mapped(
-        first: dict[str, object], second: dict[str, object]) -> None:
-    alone = [engine.plan(StateMachine(arn=SM_ARN, definition=_states(A=spec))) for spec in (first, second)]
-    both = engine.plan(StateMachine(arn=SM_ARN, definition=_states(A=first, B=second)))
+        first: dict[str, object], second: dict[str, object], as_text: bool) -> None:
+    def written(definition: dict[str, object]) -> dict[str, object] | str:
+        return json.dumps(definition) if as_text else definition
+
+    alone = [engine.plan(StateMachine(arn=SM_ARN, definition=written(_states(A=spec)))) for spec in (first, second)]
+    both = engine.plan(StateMachine(arn=SM_ARN, definition=written(_states(A=first, B=second))))
     expected = [(r.action, r.resource) for r in alone[0].requirements]
     expected += [(r.action, r.resource) for r in alone[1].requirements]
     assert [(r.action, r.resource) for r in both.requirements] == expected
@@ -148,6 +156,19 @@ def test_each_distinct_task_goes_through_the_integrations_once(monkeypatch: pyte
 
 
 # -- a request granted whole or not at all (planner._whole) looks at resource types, not resources -----------------
+@pytest.mark.parametrize(("resource", "kind"), [
+    ("arn:aws:s3:::b", "bucket"), ("arn:aws:s3:::b/k", "object"), ("*", "*"),
+    (f"arn:aws:glue:{REGION}:{ACCOUNT}:table/db/t", "table"), (f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog", "catalog"),
+    (f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:m", "stateMachine"),  # services after "s3" too
+    (f"arn:aws:states:{REGION}:{ACCOUNT}:execution:m:e", "execution"),
+    (f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/j", "training-job"),
+])
+def test_the_resource_type_the_whole_request_check_compares(resource: str, kind: str) -> None:
+    from sfn_iam.engine import planner
+
+    assert planner._resource_type(resource) == kind
+
+
 def _ceiling(*statements: dict[str, object]) -> GuardPolicy:
     return GuardPolicy(ceiling.parse({"Statement": list(statements)}, source="test administrator"))
 

@@ -83,10 +83,27 @@ def test_the_counting_proof_accepts_plain_definitions_and_never_a_repeat() -> No
     # embedded JSON (a JSONata object constructor): its escaped quotes are not keys, and the count knows it
     jsonata = '{"Arguments": {"Payload": "{% {\\"id\\": $states.input.id, \\"n\\" : 1} %}"}}'
     assert asl._parse_unique(jsonata) == json.loads(jsonata)
+    many = json.dumps({f"k{i}": '{% {"id": $x} %}' for i in range(300)})  # more entries than Python caches as ints
+    assert asl._parse_unique(many) == json.loads(many)
+    escaped = json.dumps({**{f"k{i}": "x" for i in range(300)}, "path": "C:\\dir"})  # an escaped backslash
+    assert asl._parse_unique(escaped) == json.loads(escaped)
     # with an escaped backslash, a quote after a backslash may end a key: not proven, though it has no repeat
     unproven = '{"a\\\\": "x", "b": "\\":"}'
     assert asl._parse_unique(unproven) is asl._UNPROVEN
     assert loads(unproven) == {"a\\": "x", "b": '":'}
+
+
+def test_a_large_object_without_repeats_passes_the_strict_parse_too() -> None:
+    # a string holding '":' beside an escaped backslash leaves the text unproven: the pairs hook decides it
+    text = json.dumps({**{f"k{i}": i for i in range(300)}, "s": '":', "b": "\\"})
+    assert asl._parse_unique(text) is asl._UNPROVEN
+    assert loads(text) == json.loads(text)
+
+
+def test_bytes_are_parsed_strictly_too() -> None:
+    assert loads(b'{"a": {"b": 1}}') == {"a": {"b": 1}}  # type: ignore[arg-type]
+    with pytest.raises(DefinitionError, match="repeats the key 'b'"):
+        loads(b'{"a": {"b": 1, "b": 2}}')  # type: ignore[arg-type]
 
 
 def test_invalid_json_is_reported_as_before() -> None:

@@ -6,8 +6,9 @@ logging, tracing and encryption, applies the guardrails and builds the policy do
 
 from __future__ import annotations
 
+import marshal
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -79,21 +80,23 @@ class Plan:
         object.__setattr__(made, "_pending", (requirements, granted))
         return made
 
+    def _listing(self, name: str, which: int) -> tuple[Requirement, ...]:
+        """``requirements`` (``_requirements``, the first of ``_pending``) or ``granted`` (``_granted``, the second),
+        listed on first read and kept."""
+        found: tuple[Requirement, ...] | None = getattr(self, name)
+        if found is None:
+            assert self._pending is not None
+            found = _listed(*self._pending[which])
+            object.__setattr__(self, name, found)
+        return found
+
     @property
     def requirements(self) -> tuple[Requirement, ...]:
-        if self._requirements is None:
-            assert self._pending is not None
-            object.__setattr__(self, "_requirements", _listed(*self._pending[0]))
-            assert self._requirements is not None
-        return self._requirements
+        return self._listing("_requirements", 0)
 
     @property
     def granted(self) -> tuple[Requirement, ...]:
-        if self._granted is None:
-            assert self._pending is not None
-            object.__setattr__(self, "_granted", _listed(*self._pending[1]))
-            assert self._granted is not None
-        return self._granted
+        return self._listing("_granted", 1)
 
     @property
     def statements(self) -> list[dict[str, Any]]:
@@ -166,72 +169,78 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     requirements and findings are given again, under its own path, to every Task that repeats it (its questions
     were asked once: the plan reads them as a set). With
     ``fold`` (no other definition shares the plan's paths) the rest of the plan decides each distinct Task once
-    too (:func:`plan`), and the repeats' requirements are listed only when read (:class:`Plan`)."""
+    too (:func:`plan`), and the repeats' requirements are listed only when read (:class:`Plan`).
+
+    One pass over the walk groups the Tasks by key and lists every state in ``entries`` (a repeat with the list of
+    the Task it repeats, filled when that Task is mapped); then only the distinct nodes are mapped, in document
+    order. A Task whose outcome names another path than its own cannot be given to another: its repeats are mapped
+    each on its own, and the plan is then decided state by state."""
     found, findings = asl.walk_entries(parse_definition(definition))
+    dump: Callable[[Any], object] = marshal.dumps if isinstance(definition, str) else _encoded  # text: JSON types
     groups: dict[_TaskKey, _Group] = {}
-    of_node: list[_Group | None] = []  # each node's group (None: a node without a key, always mapped on its own)
-    built: list[asl.Node | None] = []  # the Node of each first of a group and each node without one (else None)
-    distinct: list[asl.Node] = []  # the first node of each group, and every node without one
+    entries: _Entries = []  # per state; a repeat's list is its group's, filled below
+    mapped: list[tuple[asl.Node, list[Requirement], _Group | None]] = []  # the distinct nodes, in document order
     for entry in found:
-        key = _task_key(entry[2], entry[3]) if entry[0] == "task" else None
-        group = groups.get(key) if key is not None else None
-        if group is None:
-            node = asl.Node(*entry)
-            distinct.append(node)
-            built.append(node)
-            if key is not None:
-                group = groups[key] = _Group(node)
-        else:
-            built.append(None)
-        of_node.append(group)
+        key = _task_key(entry[2], entry[3], dump) if entry[0] == "task" else None
+        if key is not None:
+            group = groups.get(key)
+            if group is not None:
+                group.members.append(len(entries))
+                entries.append((entry[1], group.reqs))
+                continue
+        node = asl.Node(*entry)
+        reqs: list[Requirement] = []
+        mapped.append((node, reqs, None if key is None else groups.setdefault(key, _Group(node, reqs))))
+        entries.append((None, reqs))
+    distinct = [node for node, _, _ in mapped]
     created = created_tags(distinct)  # both read only what the key holds: the first of each key stands for all
     roles = guardrails.credential_roles(distinct)
     work: list[Requirement] = []
-    entries: _Entries = []
-    repeated = False
     own = True  # every output carries the path of the state that made it
-    for entry, maybe, group in zip(found, built, of_node, strict=True):
-        if maybe is None and group is not None and group.outcome is not None:
-            done = group.outcome
-            path = entry[1]
-            entries.append((path, done[0]))
-            if done[1]:
-                findings.extend([Finding(f.code, f.severity, f.message, path) for f in done[1]])
-            group.paths.append(path)
-            repeated = True
+    repeated = False
+    for node, reqs, group in mapped:
+        f0 = len(findings)
+        requirements_for(node, ctx, reqs, findings, known, questions, created, patterns)
+        work.extend(reqs)
+        if group is None or not group.members:
+            own = own and all(r.path == node.path for r in reqs) and all(f.path == node.path for f in findings[f0:])
             continue
-        node = maybe or asl.Node(*entry)  # (a repeat of a Task whose outcome names other paths: mapped anew)
-        r0, f0, q0 = len(work), len(findings), len(questions)
-        requirements_for(node, ctx, work, findings, known, questions, created, patterns)
-        out = work[r0:], findings[f0:], questions[q0:]
-        entries.append((None, out[0]))
-        # only what carries this Task's path and nothing else of it can be given to another Task
-        mine = all(r.path == node.path for r in out[0]) and all(f.path == node.path for f in out[1])
-        own = own and mine
-        if group is not None and group.first is node and mine:
-            group.outcome = out
-    if not repeated:
+        path = node.path
+        if all(r.path == path for r in reqs) and all(f.path == path for f in findings[f0:]):
+            repeated = True
+            told = findings[f0:]
+            if told:  # each repeat is told what the Task it repeats was told, under its own path
+                for i in group.members:
+                    at = found[i][1]
+                    findings.extend([Finding(f.code, f.severity, f.message, at) for f in told])
+            continue
+        own = False  # only what carries this Task's path and nothing else of it can be given to another Task
+        for i in group.members:  # mapped anew, each under its own path
+            alone: list[Requirement] = []
+            requirements_for(asl.Node(*found[i]), ctx, alone, findings, known, questions, created, patterns)
+            entries[i] = (None, alone)
+    if not repeated and own:
         return _Derived(work, [(None, work)], findings, roles, {})
     if fold and own and len(found) == len({entry[1] for entry in found}):
-        aliases = {g.first.path: g.paths for g in groups.values() if g.paths}
+        aliases = {g.node.path: [found[i][1] for i in g.members] for g in groups.values() if g.members}
         return _Derived(work, entries, findings, roles, aliases)
     full = _expand(entries, None)  # decided state by state: every repeat is a requirement of its own
     return _Derived(full, [(None, full)], findings, roles, {})
 
 
 class _Group:
-    """The Tasks of one key: the first (mapped through the integrations), its outcome once mapped (``None`` when it
-    carries anything but its own path: then each Task of the group is mapped on its own), the paths of the others."""
+    """The Tasks of one key: the first (``node``, mapped through the integrations), the list its requirements are
+    mapped into, and the places in the plan's entries of the others (``members``, document order)."""
 
-    __slots__ = ("first", "outcome", "paths")
+    __slots__ = ("members", "node", "reqs")
 
-    def __init__(self, first: asl.Node) -> None:
-        self.first = first
-        self.outcome: tuple[list[Requirement], list[Finding], list[facts.Question]] | None = None
-        self.paths: list[str] = []
+    def __init__(self, node: asl.Node, reqs: list[Requirement]) -> None:
+        self.node = node
+        self.reqs = reqs
+        self.members: list[int] = []
 
 
-_TaskKey = tuple[bool, str, str | None, str | None]
+_TaskKey = tuple[bool, str, object, object]
 _ABSENT = object()
 
 
@@ -245,20 +254,31 @@ _ENCODER = (c_make_encoder(None, _not_json, encode_basestring, None, ":", ",", F
             if c_make_encoder is not None else None)
 
 
-def _task_key(state: Mapping[str, Any], jsonata: bool) -> _TaskKey | None:
+def _encoded(value: object) -> str:
+    return "".join(_ENCODER(value, 0))  # type: ignore[misc]
+
+
+def _task_key(state: Mapping[str, Any], jsonata: bool, dump: Callable[[Any], object] = _encoded
+              ) -> _TaskKey | None:
     """What a Task's requirements depend on besides the machine (its context, facts and created resources): its
     language, ``Resource``, ``Credentials`` and arguments, as exact text (JSON keeps ``1``, ``1.0`` and ``true``
     apart; ``None`` when absent). ``None`` for values that are not JSON: those Tasks are always mapped on their own.
     (A number used as a key, possible in a YAML template only, reads as its text: no integration reads a parameter
-    named by digits, ``true`` or ``null``.)"""
+    named by digits, ``true`` or ``null``.)
+
+    ``dump`` writes a value exactly: by default the JSON encoder; for a definition the engine parsed from text,
+    whose values are only JSON's (dict with str keys, list, str, int, float, bool, None), :func:`marshal.dumps`,
+    which writes each of those types under its own code and their content exactly (floats as their 8 bytes), so
+    equal bytes mean equal values of equal types, at half the encoder's cost. (Its bytes also depend on which
+    strings are shared objects: equal arguments may then get two keys, and are mapped twice, never wrongly.)"""
     resource = state.get("Resource")
     if not isinstance(resource, str) or _ENCODER is None:
         return None
     args = state.get("Arguments" if jsonata else "Parameters", _ABSENT)
     credentials = state.get("Credentials", _ABSENT)
     try:
-        return (jsonata, resource, None if args is _ABSENT else "".join(_ENCODER(args, 0)),
-                None if credentials is _ABSENT else "".join(_ENCODER(credentials, 0)))
+        return (jsonata, resource, None if args is _ABSENT else dump(args),
+                None if credentials is _ABSENT else dump(credentials))
     except (TypeError, ValueError, RecursionError):
         return None
 
