@@ -238,6 +238,19 @@ def test_attaching_adds_the_policy_to_the_cached_list_once() -> None:
     name = f"{PREFIX}{REGION}.m.1"
     cache.attach("r", name)
     assert [a.name for a in cache.list_attached("r") or []] == [name]
+    cache.attach("r", name)  # attached again (a retried write): listed once
+    assert [a.name for a in cache.list_attached("r") or []] == [name]
+
+
+def test_attaching_next_to_policies_of_any_name_lists_it_beside_them() -> None:
+    roles = FakeRoles()
+    roles.add_role("r")
+    roles.roles["r"].attached = ["team-policy", "zz-audit"]  # sort after ours
+    cache = sweep.SweepCache(roles, PREFIX)
+    assert [a.name for a in cache.list_attached("r") or []] == ["team-policy", "zz-audit"]
+    name = f"{PREFIX}{REGION}.m.1"
+    cache.attach("r", name)
+    assert [a.name for a in cache.list_attached("r") or []] == ["team-policy", "zz-audit", name]
 
 
 def test_the_residual_removal_names_the_first_three_excess_grants() -> None:
@@ -505,6 +518,9 @@ def test_a_machine_created_after_the_listing_is_fixed_not_stripped_and_its_old_c
     [orphan] = result.orphans
     assert orphan.status is Status.WRITTEN and orphan.state_machine_arn == arn("sm-0")
     assert name in roles.roles["role-new"].inline and name not in roles.roles["role-old"].inline
+    totals = result.totals()  # fixed, not removed: the summary counts no orphan either way
+    assert (totals["orphansRemoved"], totals["orphansProposed"], totals["writes"]) == (0, 0, result.writes)
+    assert result.writes > 0
 
 
 def test_residual_policies_are_removed_only_when_opted_in_and_enforcing() -> None:
@@ -551,3 +567,65 @@ def test_a_first_policy_on_a_role_enters_the_holder_listing_with_the_roles_arn()
     [holder] = cache.holders(PREFIX)
     assert (holder.role_arn, holder.inline) == (f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fresh",
                                                 (f"{PREFIX}{REGION}.m",))
+
+
+def test_the_reported_digest_is_the_same_for_an_outcome_rebuilt_from_a_batchs_json() -> None:
+    """The summary step of the sweep state machine reads the batches' outcomes back from JSON (batches.outcome_of):
+    the same outcome has the same digest, whichever string objects its finding codes are."""
+    import json
+
+    from sfn_iam.governance import batches
+
+    for status in (Status.WRITTEN, Status.UNCHANGED, Status.PROPOSED):
+        outcome = Outcome(status, "enforce", state_machine_arn=arn("sm-0"), policy_name="p",
+                          findings=(Finding.of("BOUNDARY_SET", "the ceiling is the role's boundary now"),
+                                    Finding.of("DYNAMIC_RESOURCE", "m")))
+        rebuilt = batches.outcome_of(json.loads(json.dumps(outcome.to_event())))
+        assert [f.code for f in rebuilt.findings] == ["BOUNDARY_SET", "DYNAMIC_RESOURCE"]
+        assert sweep.outcome_digest(rebuilt) == sweep.outcome_digest(outcome)
+    settled = Outcome(Status.WRITTEN, "enforce", policy_name="p")
+    boundary = Outcome(Status.UNCHANGED, "enforce", state_machine_arn=arn("sm-0"), policy_name="p",
+                       findings=(Finding.of("BOUNDARY_SET", "m"),))
+    rebuilt = batches.outcome_of(json.loads(json.dumps(boundary.to_event())))
+    assert sweep.outcome_digest(rebuilt) == sweep.outcome_digest(settled)  # a settled boundary is no news
+
+
+@pytest.mark.parametrize("race", ["deleted", "deleted-between-its-lists", "deleted-and-created-again"])
+def test_the_summary_steps_residual_removal_passes_over_a_role_that_changed_since_the_batches(race: str) -> None:
+    """The sweep state machine's summary step removes residual policies with a new sweeper (``remove_residual``),
+    after the batches fixed the machines: a role deleted meanwhile (before its reads, between them, or deleted and
+    made again) is passed over, not an error, and the next role is still handled."""
+    from tests.governance.test_sweep import CONFINED
+
+    class Racing(FakeRoles):
+        race = ""
+
+        def get_role(self, name: str) -> Any:
+            if name == "a-racing" and self.race == "deleted-and-created-again":
+                return None  # NoSuchEntity, and the role is there again for the next read
+            return super().get_role(name)
+
+        def list_inline(self, role: str) -> list[str] | None:
+            names = super().list_inline(role)
+            if role == "a-racing" and self.race == "deleted-between-its-lists":
+                del self.roles[role]
+            return names
+
+    machines, roles = FakeMachines(), Racing()
+    wide: Document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                                                              "Resource": "*"}]}
+    for name in ("a-racing", "b-wide"):
+        role_arn = roles.add_role(name, trust=copy.deepcopy(CONFINED))
+        roles.roles[name].inline["team"] = copy.deepcopy(wide)
+        machines.add(arn(f"sm-{name}"), topic_definition(name), role_arn)
+    opted = settings(REMOVE_RESIDUAL_POLICIES="true")
+    batch = sweep.Sweeper(machines, roles, opted, REGION).run_batch(sorted(machines.machines))
+    assert [o.status for o in batch.outcomes] == [Status.WRITTEN] * 2 and all(o.residual for o in batch.outcomes)
+    if race == "deleted":
+        del roles.roles["a-racing"]
+    roles.race = race
+    removals = sweep.Sweeper(machines, roles, opted, REGION).remove_residual(batch.outcomes)
+    assert [o.role_arn.rsplit("/", 1)[-1] for o in removals] == ["b-wide"]
+    assert removals[0].status is Status.REMOVED and "team" not in roles.roles["b-wide"].inline
+    if "a-racing" in roles.roles:
+        assert "team" in roles.roles["a-racing"].inline
