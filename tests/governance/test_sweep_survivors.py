@@ -137,10 +137,15 @@ def test_orphans_are_counted_as_proposed_in_report_mode_and_as_removed_in_enforc
     machines, roles = world(2, 1)
     run(machines, roles)
     del machines.machines[arn("sm-0-1")]
-    proposed = run(machines, roles, mode="report").totals()
-    assert (proposed["orphansProposed"], proposed["orphansRemoved"]) == (1, 0)
-    removed = run(machines, roles).totals()
-    assert (removed["orphansProposed"], removed["orphansRemoved"]) == (0, 1)
+    proposed = run(machines, roles, mode="report")
+    assert (proposed.totals()["orphansProposed"], proposed.totals()["orphansRemoved"]) == (1, 0)
+    removed = run(machines, roles)
+    assert (removed.totals()["orphansProposed"], removed.totals()["orphansRemoved"]) == (0, 1)
+    # a proposed removal is news to record; a removed orphan is news once, and nothing is recorded for it (its
+    # ledger entry is gone with it)
+    orphan = f"{PREFIX}{REGION}.sm-0-1"
+    assert orphan in proposed.digests and orphan not in removed.digests
+    assert set(removed.digests) == {f"{PREFIX}{REGION}.sm-0-0"}
 
 
 def test_a_listed_machine_not_yet_describable_is_not_waited_for() -> None:
@@ -212,6 +217,7 @@ def test_the_reported_digest_ignores_only_a_settled_outcomes_boundary_finding() 
     written = sweep.outcome_digest(outcome(Status.WRITTEN))
     assert sweep.outcome_digest(outcome(Status.UNCHANGED, "BOUNDARY_SET")) == written  # settled either way
     assert sweep.outcome_digest(outcome(Status.UNCHANGED, "DYNAMIC_RESOURCE")) != written
+    assert sweep.outcome_digest(outcome(Status.WRITTEN, "ASSUMED_CONTEXT")) != written  # sorts before BOUNDARY_SET
     proposed = sweep.outcome_digest(outcome(Status.PROPOSED))
     assert sweep.outcome_digest(outcome(Status.PROPOSED, "BOUNDARY_SET")) != proposed
 
@@ -245,12 +251,12 @@ def test_attaching_adds_the_policy_to_the_cached_list_once() -> None:
 def test_attaching_next_to_policies_of_any_name_lists_it_beside_them() -> None:
     roles = FakeRoles()
     roles.add_role("r")
-    roles.roles["r"].attached = ["team-policy", "zz-audit"]  # sort after ours
+    roles.roles["r"].attached = ["AuditPolicy", "zz-audit"]  # one sorts before ours, one after
     cache = sweep.SweepCache(roles, PREFIX)
-    assert [a.name for a in cache.list_attached("r") or []] == ["team-policy", "zz-audit"]
+    assert [a.name for a in cache.list_attached("r") or []] == ["AuditPolicy", "zz-audit"]
     name = f"{PREFIX}{REGION}.m.1"
     cache.attach("r", name)
-    assert [a.name for a in cache.list_attached("r") or []] == ["team-policy", "zz-audit", name]
+    assert [a.name for a in cache.list_attached("r") or []] == ["AuditPolicy", "zz-audit", name]
 
 
 def test_the_residual_removal_names_the_first_three_excess_grants() -> None:
@@ -629,3 +635,39 @@ def test_the_summary_steps_residual_removal_passes_over_a_role_that_changed_sinc
     assert removals[0].status is Status.REMOVED and "team" not in roles.roles["b-wide"].inline
     if "a-racing" in roles.roles:
         assert "team" in roles.roles["a-racing"].inline
+
+
+def test_a_grant_is_reported_frozen_only_on_the_machines_role_or_a_role_the_ledger_names() -> None:
+    """A machine moved to a role of another account is out of scope. Without a ledger (the CLI) the sweep looks at
+    no role of this account: a role here with the same name is not the machine's role, whatever the two accounts'
+    order."""
+    for account in ("000000000000", "999999999999"):  # before and after this account
+        machines, roles = world(1, 1)
+        run(machines, roles)
+        machines.add(arn("sm-0-0"), topic_definition("t-0-0"), f"arn:aws:iam::{account}:role/stepfunctions/role-0")
+        result = run(machines, roles)
+        [outcome] = result.outcomes
+        assert (outcome.status, outcome.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE") and not result.errors
+        assert [f.code for f in outcome.findings] == ["ROLE_OUT_OF_SCOPE"]
+
+
+def test_a_malformed_role_arn_of_this_account_is_skipped_not_an_error() -> None:
+    machines, roles = world(1, 1)
+    run(machines, roles)
+    machines.add(arn("sm-0-0"), topic_definition("t-0-0"), f"arn:aws:iam::{ACCOUNT}:role")  # no name
+    result = run(machines, roles)
+    [outcome] = result.outcomes
+    assert (outcome.status, outcome.reason, result.errors) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE", ())
+
+
+def test_a_definition_that_cannot_be_planned_is_not_reported_as_a_frozen_grant() -> None:
+    """In report mode a broken definition's old policy stays until enforce mode removes it (fail closed): the outcome
+    proposes that removal; the policy is not frozen on a role that left scope."""
+    machines, roles = world(1, 1)
+    run(machines, roles)
+    base = f"{PREFIX}{REGION}.sm-0-0"
+    machines.add(arn("sm-0-0"), {"NoStates": True}, machines.machines[arn("sm-0-0")].machine.role_arn)
+    [outcome] = run(machines, roles, mode="report").outcomes
+    assert (outcome.status, outcome.reason) == (Status.SKIPPED, "DEFINITION_ERROR")
+    assert [f.code for f in outcome.findings] == ["DEFINITION_ERROR", "STALE_GRANTS_REMOVED"]
+    assert [(c.policy, c.applied) for c in outcome.changes] == [(base, False)] and base in roles.roles["role-0"].inline
