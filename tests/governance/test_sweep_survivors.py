@@ -244,7 +244,7 @@ def test_attaching_adds_the_policy_to_the_cached_list_once() -> None:
     name = f"{PREFIX}{REGION}.m.1"
     cache.attach("r", name)
     assert [a.name for a in cache.list_attached("r") or []] == [name]
-    cache.attach("r", name)  # attached again (a retried write): listed once
+    cache.attach("r", "".join([PREFIX, REGION, ".m.1"]))  # attached again (a retried write, its own string): once
     assert [a.name for a in cache.list_attached("r") or []] == [name]
 
 
@@ -671,3 +671,25 @@ def test_a_definition_that_cannot_be_planned_is_not_reported_as_a_frozen_grant()
     assert (outcome.status, outcome.reason) == (Status.SKIPPED, "DEFINITION_ERROR")
     assert [f.code for f in outcome.findings] == ["DEFINITION_ERROR", "STALE_GRANTS_REMOVED"]
     assert [(c.policy, c.applied) for c in outcome.changes] == [(base, False)] and base in roles.roles["role-0"].inline
+
+
+def test_an_orphan_after_a_removed_one_is_still_news() -> None:
+    class Late(FakeMachines):
+        hidden: set[str] = set()
+
+        def list_arns(self) -> Any:  # created after the sweep listed the machines
+            return (a for a in super().list_arns() if a not in self.hidden)
+
+    machines, roles = Late(), FakeRoles()
+    old = roles.add_role("role-old")
+    machines.add(arn("a-gone"), topic_definition("a"), old)
+    machines.add(arn("sm-0"), topic_definition("t"), old)
+    ledger = FakeLedger()
+    sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    del machines.machines[arn("a-gone")]
+    machines.add(arn("sm-0"), topic_definition("t"), roles.add_role("role-new"))  # created again, on another role
+    machines.hidden = {arn("sm-0")}
+    result = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    gone, again = f"{PREFIX}{REGION}.a-gone", f"{PREFIX}{REGION}.sm-0"
+    assert [(o.policy_name, o.status) for o in result.orphans] == [(gone, Status.REMOVED), (again, Status.WRITTEN)]
+    assert list(result.digests) == [again]  # the removed one is not recorded; the one after it is
