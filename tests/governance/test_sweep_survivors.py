@@ -12,6 +12,7 @@ import pytest
 from sfn_iam.findings import Finding
 from sfn_iam.fixing.outcome import Outcome, Status
 from sfn_iam.fixing.ports import Document, PolicyHolder, RoleUnreadableError
+from sfn_iam.fixing.settings import ConfigError
 from sfn_iam.governance import sweep
 from tests.fakes import ACCOUNT, FakeLedger, FakeMachines, FakeRoles
 from tests.governance.test_sweep import REGION, arn, run, settings, topic_definition, world
@@ -693,3 +694,41 @@ def test_an_orphan_after_a_removed_one_is_still_news() -> None:
     gone, again = f"{PREFIX}{REGION}.a-gone", f"{PREFIX}{REGION}.sm-0"
     assert [(o.policy_name, o.status) for o in result.orphans] == [(gone, Status.REMOVED), (again, Status.WRITTEN)]
     assert list(result.digests) == [again]  # the removed one is not recorded; the one after it is
+
+
+@pytest.mark.parametrize("overflow", [False, True])
+def test_a_report_sweep_proposes_each_removal_once_when_the_ledger_and_iams_listing_both_name_the_role(
+        overflow: bool) -> None:
+    """A machine moved to a role out of scope: its policies on the old role are found twice, through the roles the
+    ledger names and through IAM's listing (the sweep scans it). In report mode nothing is applied in between, so the
+    listing still shows them: each removal is proposed once all the same (as the fixer's event does)."""
+    machines, roles = world(1, 1)
+    base = f"{PREFIX}{REGION}.sm-0-0"
+    if overflow:  # its grants as a managed policy instead
+        buckets = [f"arn:aws:s3:::b{i:05d}/*" for i in range(420)]  # fills the inline budget
+        roles.roles["role-0"].inline["team-owned"] = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": buckets}]}
+    ledger = FakeLedger()
+    assert [o.status for o in sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run().outcomes] == [
+        Status.WRITTEN]
+    moved = roles.add_role("role-new")
+    roles.roles["role-new"].tags["sfn-iam:opt-out"] = "true"
+    machines.add(arn("sm-0-0"), topic_definition("t-0-0"), moved)
+    roles.writes.clear()
+    result = sweep.Sweeper(machines, roles, settings("report"), REGION, ledger=ledger).run()
+    [outcome] = result.outcomes
+    assert (outcome.status, outcome.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE") and roles.writes == []
+    proposed = [(str(c.kind), c.role, c.policy) for c in outcome.changes]
+    if overflow:
+        assert proposed == [("detach", "role-0", f"{base}.1"), ("delete-managed", "", f"{base}.1")]
+    else:
+        assert proposed == [("delete-inline", "role-0", base)]
+    assert result.totals()["proposedChanges"] == len(proposed)
+
+
+def test_the_iam_pace_may_be_set_anywhere_from_a_tenth_to_a_hundred_calls_per_second() -> None:
+    assert [sweep.options_from_env({"IAM_CALLS_PER_SECOND": v}).iam_calls_per_second
+            for v in ("0.1", "0.5", "100")] == [0.1, 0.5, 100.0]
+    for outside in ("0.09", "100.01"):
+        with pytest.raises(ConfigError, match="IAM_CALLS_PER_SECOND"):
+            sweep.options_from_env({"IAM_CALLS_PER_SECOND": outside})
