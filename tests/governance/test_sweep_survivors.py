@@ -732,3 +732,104 @@ def test_the_iam_pace_may_be_set_anywhere_from_a_tenth_to_a_hundred_calls_per_se
     for outside in ("0.09", "100.01"):
         with pytest.raises(ConfigError, match="IAM_CALLS_PER_SECOND"):
             sweep.options_from_env({"IAM_CALLS_PER_SECOND": outside})
+
+
+def test_a_machine_created_again_is_fixed_when_its_status_comes_as_the_api_returns_it() -> None:
+    """``DescribeStateMachine``'s status is parsed from JSON: a string equal to "ACTIVE", not the same object as the
+    code's own literal. The machine created again is fixed, its policy not removed as an orphan's."""
+    import json
+
+    class Late(FakeMachines):
+        def list_arns(self) -> Any:  # created after the sweep listed the machines
+            return iter(())
+
+    machines, roles = Late(), FakeRoles()
+    role_arn = roles.add_role("role-0")
+    ledger = FakeLedger()
+    machines.add(arn("sm-0"), topic_definition("t"), role_arn, status=json.loads('{"status": "ACTIVE"}')["status"])
+    sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run_batch([arn("sm-0")])  # written by a batch
+    result = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    [orphan] = result.orphans
+    assert orphan.status is Status.UNCHANGED and f"{PREFIX}{REGION}.sm-0" in roles.roles["role-0"].inline
+
+
+def test_an_orphan_whose_machine_is_gone_by_the_time_it_is_fixed_is_counted_neither_removed_nor_proposed() -> None:
+    class Vanishing(FakeMachines):
+        def list_arns(self) -> Any:  # created after the sweep listed the machines
+            return iter(())
+
+        def describe(self, a: str) -> Any:
+            found = super().describe(a)
+            self.machines.pop(a, None)  # deleted right after the sweep saw it active
+            return found
+
+    machines, roles = Vanishing(), FakeRoles()
+    role_arn = roles.add_role("role-0")
+    ledger = FakeLedger()
+    machines.add(arn("sm-0"), topic_definition("t"), role_arn)
+    sweep.Sweeper(FakeMachines(), roles, settings(), REGION, ledger=ledger).fixer.fix(arn("sm-0"))  # an event did it
+    fixed = FakeMachines()
+    fixed.add(arn("sm-0"), topic_definition("t"), role_arn)
+    sweep.Sweeper(fixed, roles, settings(), REGION, ledger=ledger).run()
+    assert f"{PREFIX}{REGION}.sm-0" in roles.roles["role-0"].inline
+    result = sweep.Sweeper(machines, roles, settings("report"), REGION, ledger=ledger).run()
+    [orphan] = result.orphans
+    assert orphan.status is Status.GONE
+    assert (result.totals()["orphansRemoved"], result.totals()["orphansProposed"]) == (0, 0)
+
+
+def test_a_residual_managed_policy_is_detached_not_deleted_as_an_inline_one() -> None:
+    from tests.governance.test_sweep import CONFINED
+
+    machines, roles = FakeMachines(), FakeRoles()
+    role_arn = roles.add_role("wide", trust=copy.deepcopy(CONFINED))
+    team = f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam/team-queues"  # as the in-memory IAM lists an attached policy
+    roles.documents[team] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}
+    roles.roles["wide"].attached.append("team-queues")
+    machines.add(arn("sm-0"), topic_definition("t"), role_arn)
+    result = sweep.Sweeper(machines, roles, settings(REMOVE_RESIDUAL_POLICIES="true"), REGION).run()
+    [removal] = result.residual_removals
+    assert [(str(c.kind), c.role, c.policy) for c in removal.changes] == [("detach", "wide", team)]
+    assert roles.roles["wide"].attached == [] and team in roles.documents  # detached, the policy itself kept
+    assert [(r["kind"], r["policyArn"]) for r in removal.residual] == [("managed", team)]
+
+
+def test_a_role_the_ledger_names_that_no_longer_carries_the_policy_is_released_when_the_machine_left_scope() -> None:
+    """The machine moved to a role out of scope, and its policy was already gone from the old role (removed by hand):
+    the ledger stops naming the old role, as it would had the sweep removed the policy itself."""
+    machines, roles = world(1, 1)
+    ledger = FakeLedger()
+    sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    base = f"{PREFIX}{REGION}.sm-0-0"
+    assert ledger.entries[base].roles == frozenset({"role-0"})
+    del roles.roles["role-0"].inline[base]
+    moved = roles.add_role("role-new")
+    roles.roles["role-new"].tags["sfn-iam:opt-out"] = "true"
+    machines.add(arn("sm-0-0"), topic_definition("t-0-0"), moved)
+    [outcome] = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run().outcomes
+    assert (outcome.status, outcome.reason, outcome.changes) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE", ())
+    assert ledger.entries[base].roles == frozenset()
+
+
+def test_an_orphans_machine_created_again_out_of_scope_releases_the_roles_the_ledger_names() -> None:
+    class Late(FakeMachines):
+        def list_arns(self) -> Any:  # created after the sweep listed the machines
+            return iter(())
+
+    machines, roles = Late(), FakeRoles()
+    old = roles.add_role("role-old")
+    ledger = FakeLedger()
+    listed = FakeMachines()
+    listed.add(arn("sm-0"), topic_definition("t"), old)
+    sweep.Sweeper(listed, roles, settings(), REGION, ledger=ledger).run()
+    base = f"{PREFIX}{REGION}.sm-0"
+    roles.add_role("role-stray")
+    roles.roles["role-stray"].inline[base] = roles.roles["role-old"].inline.pop(base)  # moved by hand
+    moved = roles.add_role("role-new")
+    roles.roles["role-new"].tags["sfn-iam:opt-out"] = "true"
+    machines.add(arn("sm-0"), topic_definition("t"), moved)  # created again, on a role out of scope
+    result = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    [orphan] = result.orphans
+    assert (orphan.status, orphan.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE")
+    assert base not in roles.roles["role-stray"].inline and ledger.entries[base].roles == frozenset()
