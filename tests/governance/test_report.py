@@ -301,3 +301,30 @@ def test_only_news_is_published_and_the_totals_always_are() -> None:
     assert evs[-1] == report.summary_event(res) == ("Sweep Completed", {
         "schemaVersion": "1", "action": "sweep", "mode": "enforce", "account": ACCOUNT, "region": REGION,
         "totals": res.totals(), "errors": []}, [])
+
+
+def _padded(detail: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``detail`` with a message long enough that ``after`` (what the cut leaves) is exactly the entry size."""
+    pad = report.EVENT_BYTES - _size({**after, "message": ""})
+    return {**detail, "message": "m" * pad}
+
+
+def test_a_cut_stops_as_soon_as_the_event_fits_exactly() -> None:
+    documents = [{"Statement": ["s" * 100]}]
+    residual = [{"r": "x" * 100}]
+    # without its documents, exactly the entry size: the residual entries stay
+    kept = {"status": "written", "residualAccess": residual, "findings": [], "truncated": {"findings": 0}}
+    detail = _padded({**kept, "documents": documents}, {**kept, "documents": [],
+                                                        "truncated": {"findings": 0, "documents": 1}})
+    cut = report.bounded(detail)
+    assert _size(cut) == report.EVENT_BYTES
+    assert cut["residualAccess"] == residual and cut["truncated"] == {"findings": 0, "documents": 1}
+    # without its documents and residual entries, exactly the entry size: every finding stays
+    findings = [{"code": f"C{i}"} for i in range(7)]
+    kept = {"status": "written", "findings": findings, "truncated": {"findings": 0}}
+    detail = _padded({**kept, "documents": documents, "residualAccess": residual},
+                     {**kept, "documents": [], "residualAccess": [],
+                      "truncated": {"findings": 0, "documents": 1, "residualAccess": 1}})
+    cut = report.bounded(detail)
+    assert _size(cut) == report.EVENT_BYTES and cut["findings"] == findings
+    assert cut["truncated"] == {"findings": 0, "documents": 1, "residualAccess": 1}
