@@ -460,6 +460,7 @@ def test_a_listed_machines_retiring_policy_and_another_regions_overflow_are_no_o
     run(machines, roles)
     base = f"{PREFIX}{REGION}.sm-0-0"
     roles.roles["role-0"].inline[naming.retiring_name(base)] = DOC
+    roles.roles["role-0"].inline[naming.version_name(base)] = DOC  # its routed versions' policy
     far = f"{PREFIX}eu-west-1.far.1"
     roles.roles["role-0"].attached.append(far)
     roles.managed[far] = DOC
