@@ -328,3 +328,8 @@ def test_a_cut_stops_as_soon_as_the_event_fits_exactly() -> None:
     cut = report.bounded(detail)
     assert _size(cut) == report.EVENT_BYTES and cut["findings"] == findings
     assert cut["truncated"] == {"findings": 0, "documents": 1, "residualAccess": 1}
+
+
+def test_a_delivery_with_nothing_delivered_counts_nothing() -> None:
+    assert report.Delivery() == report.Delivery(published=0, pending=0, imported=0, errors=())
+    assert tuple(report.Delivery()) == (0, 0, 0, ())
