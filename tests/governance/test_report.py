@@ -333,3 +333,21 @@ def test_a_cut_stops_as_soon_as_the_event_fits_exactly() -> None:
 def test_a_delivery_with_nothing_delivered_counts_nothing() -> None:
     assert report.Delivery() == report.Delivery(published=0, pending=0, imported=0, errors=())
     assert tuple(report.Delivery()) == (0, 0, 0, ())
+
+
+def test_fifty_one_serious_findings_show_fifty_and_say_one_more() -> None:
+    many = tuple(Outcome(Status.WRITTEN, "enforce", state_machine_arn=f"{SM}m{i:02d}",
+                         findings=(Finding.of("WILDCARD_READ", "m"),)) for i in range(51))
+    _, body = report.summary(result(*many))
+    assert body.count("HIGH WILDCARD_READ") == 50 and "- ... and 1 more (see the report)" in body
+
+
+def test_a_sweep_invocation_fails_on_a_target_first_then_on_what_was_not_delivered() -> None:
+    import pytest
+
+    report.fail_if_incomplete(result(), report.Delivery(1, 0, 0, ()))  # all done, all delivered: no error
+    with pytest.raises(report.SweepDeliveryError, match=r"^1 delivery problem\(s\); first: SNS: down$"):
+        report.fail_if_incomplete(result(), report.Delivery(1, 0, 0, ("SNS: down",)))
+    failed = result(errors=(SweepError("t1", "E1"), SweepError("t2", "E2")))
+    with pytest.raises(report.SweepIncompleteError, match=r"^2 target\(s\) failed; first: t1: E1$"):
+        report.fail_if_incomplete(failed, report.Delivery(1, 0, 0, ("SNS: down",)))
