@@ -197,6 +197,8 @@ def test_a_summary_with_exactly_fifty_serious_findings_cuts_nothing_and_one_with
     assert body.count("HIGH WILDCARD_READ") == 50 and "more (see the report)" not in body
     _, quiet = report.summary(result(Outcome(Status.WRITTEN, "enforce", findings=(Finding.of("DRIFT", "m"),))))
     assert "High and critical findings:" not in quiet and "Errors:" not in quiet
+    _, few = report.summary(result(*fifty[:3]))
+    assert few.count("HIGH WILDCARD_READ") == 3 and "more (see the report)" not in few
 
 
 # -- Security Hub -----------------------------------------------------------------------------------------------------
