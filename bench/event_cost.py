@@ -107,6 +107,15 @@ def events_at(roles: int) -> dict[str, tuple[int, int, str, int]]:
         return out
 
 
+def cursor_text(cursor: str) -> str:
+    """The ledger's sweep cursor, ``"<pass start> <first machine not reached>"`` (governance/sweep.py), by machine
+    names: where the pass began (and ends) and where the next run resumes."""
+    if not cursor:
+        return "pass complete (no cursor)"
+    start, _, stopped = (arn.rsplit(":", 1)[-1] for arn in cursor.rpartition(" "))
+    return (f"pass began at {start}, " if start else "") + f"next run resumes at {stopped}"
+
+
 def sweep(machines: int, per_run: int) -> bool:
     with mock_aws():
         kw = {"region_name": sandbox.REGION}
@@ -137,7 +146,7 @@ def sweep(machines: int, per_run: int) -> bool:
                 reached |= done
                 print(f"  sweep {sweep_no}, run {runs}: {len(done)} machines in {time.perf_counter() - t0:.0f} s, "
                       f"{len(reached)}/{machines} reached, "
-                      f"cursor {ledger.get_cursor(f'sweep.{sandbox.REGION}')[-7:]!r}")
+                      f"{cursor_text(ledger.get_cursor(f'sweep.{sandbox.REGION}'))}")
                 if len(reached) == machines:
                     break
             calls = sum(meter.calls.values())

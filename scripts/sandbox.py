@@ -13,6 +13,7 @@ import importlib.util
 import io
 import json
 import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,10 +181,16 @@ def read_outcomes(sqs: Any, url: str) -> list[dict[str, Any]]:
 # -- instrumentation -------------------------------------------------------------------------------------------
 
 class CallCounter:
-    """Counts API calls per ``service:Operation`` on the clients it is attached to (one per call, not per retry)."""
+    """Counts API calls per ``service:Operation`` on the clients it is attached to (one per call, not per retry).
+
+    Thread-safe: the sweep's workers count at once, and a budget may read the totals meanwhile (``bench/sweep.py``
+    asks before each machine). ``Counter`` increments are read-modify-write, not atomic, and iterating the counter
+    while another thread adds a key raises; so every count and every total holds the lock. ``calls`` is for reading
+    once the calls are done."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
 
     FACTS = "facts/"  # prefix of the facts adapter's calls (docs/facts.md): reads, not the fixer's own budget
 
@@ -197,27 +204,33 @@ class CallCounter:
 
     def _count(self, service: str) -> Any:
         def handler(model: Any, **_: Any) -> None:
-            self.calls[f"{service}:{model.name}"] += 1
+            with self._lock:
+                self.calls[f"{service}:{model.name}"] += 1
         return handler
+
+    def _items(self) -> list[tuple[str, int]]:
+        with self._lock:
+            return list(self.calls.items())
 
     def own(self) -> int:
         """The fixer's own calls: without the facts adapter's reads (tagged, and GetInstanceProfile on the shared
         IAM client)."""
-        return sum(n for key, n in self.calls.items()
+        return sum(n for key, n in self._items()
                    if not key.startswith(self.FACTS) and key != "iam:GetInstanceProfile")
 
     def facts(self) -> int:
-        return sum(n for key, n in self.calls.items() if key.startswith(self.FACTS) or key == "iam:GetInstanceProfile")
+        return sum(n for key, n in self._items() if key.startswith(self.FACTS) or key == "iam:GetInstanceProfile")
 
     def total(self, *services: str) -> int:
-        return sum(n for key, n in self.calls.items() if not services or key.split(":")[0] in services)
+        return sum(n for key, n in self._items() if not services or key.split(":")[0] in services)
 
     def writes(self) -> int:
         verbs = ("Put", "Delete", "Create", "Attach", "Detach")
-        return sum(n for key, n in self.calls.items() if key.startswith("iam:") and key[4:].startswith(verbs))
+        return sum(n for key, n in self._items() if key.startswith("iam:") and key[4:].startswith(verbs))
 
     def reset(self) -> None:
-        self.calls.clear()
+        with self._lock:
+            self.calls.clear()
 
 
 def _limit_exceeded(operation: str, message: str) -> ClientError:

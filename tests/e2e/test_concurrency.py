@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -22,6 +24,7 @@ from sfn_iam.engine import policy
 from sfn_iam.fixing.ports import DescribedStateMachine, OldExecutions
 from sfn_iam.fixing.service import RoleFixer
 from sfn_iam.model import StateMachine
+from tests.e2e.moto_serial import serialise_moto
 from tests.evaluate import is_allowed
 
 from .conftest import World
@@ -357,7 +360,10 @@ def expected_managed_on(arn: str, m: int, n: int, role: str) -> list[dict[str, A
 
 # -- 8. sweep and events at once ------------------------------------------------------------------------------------
 
-def test_a_sweep_racing_events_on_the_same_roles_converges(world: World) -> None:
+def test_a_sweep_racing_events_on_the_same_roles_converges(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto's backends are not thread-safe: it answers one request at a time (tests/e2e/moto_serial.py), while the
+    # sweep's workers and the events keep their threads. No lock of this test is held across a request.
+    seen = serialise_moto(monkeypatch)
     rt = world.app.runtime()
     roles = [world.role(f"Shared{r}") for r in range(3)]
     examples = ["order_processing.asl.json", "inventory_sync.asl.json"]
@@ -378,6 +384,7 @@ def test_a_sweep_racing_events_on_the_same_roles_converges(world: World) -> None
         sweep = pool.submit(sweeper.run)
         list(pool.map(rt.fixer.handle_event, pending))
         assert not sweep.result(timeout=120).errors
+    assert len({t for t in seen.threads if t.startswith("sweep")}) > 1  # the sweep's pool was really used
     for i, a in enumerate(arns):
         if i == 2:
             assert all(documents(world, f"Shared{r}", "M2") == [] for r in range(3))
@@ -439,3 +446,40 @@ def test_without_a_ledger_entry_a_delete_still_finds_the_policy(world: World) ->
     assert world.invoke(_event("delete_state_machine.json", sm))["status"] == "removed"
     assert world.counter.calls["iam:GetAccountAuthorizationDetails"] == 1
     assert world.policies("OrderProcessingRole") == {"inline": {}, "attached": []}
+
+
+# -- 9. the call counter the benches and these tests read -------------------------------------------------------------
+
+def test_the_call_counter_counts_every_call_of_many_threads_while_totals_are_read() -> None:
+    """A sweep's workers send calls at once while its budget reads the totals (bench/sweep.py): no call is lost and
+    no total fails because another thread counted a new operation meanwhile."""
+    client = boto3.client("iam", region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+    counter = sandbox.CallCounter().attach(client)
+    threads, calls = 4, 3000
+    done = threading.Event()
+    totals: list[int] = []
+
+    def send(t: int) -> None:  # what botocore emits once per call, before it sends anything
+        for i in range(calls):
+            client.meta.events.emit(f"provide-client-params.iam.Op{t}x{i}", params={}, context={},
+                                    model=SimpleNamespace(name=f"Op{t}x{i}"))
+
+    def read() -> None:
+        while not done.is_set():
+            totals.append(counter.total("iam"))
+            counter.own()
+            counter.writes()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as CPython can: the races show within a few calls
+    try:
+        with ThreadPoolExecutor(threads + 1) as pool:
+            reader = pool.submit(read)
+            list(pool.map(send, range(threads)))
+            done.set()
+            reader.result(timeout=60)
+    finally:
+        sys.setswitchinterval(interval)
+    assert counter.total("iam") == counter.own() == threads * calls
+    assert len(counter.calls) == threads * calls and set(counter.calls.values()) == {1}
+    assert totals and totals == sorted(totals) and totals[-1] <= threads * calls  # each read a true snapshot

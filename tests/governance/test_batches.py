@@ -193,3 +193,19 @@ def test_merge_reports_in_arn_order_whatever_the_listing_order() -> None:
     out = batches.batch_output(result(outcome("b"), outcome("a")))
     merged = batches.merge("enforce", "1", "us-east-1", [ARN + "b", ARN + "a", ARN + "b"], [entry([ARN + "b"], out)])
     assert [o.state_machine_arn for o in merged.result.outcomes] == [ARN + "a", ARN + "b"]
+
+
+def test_merge_keeps_the_digests_every_batch_returned_and_a_batch_without_any() -> None:
+    """The digests of the outcomes that are news: the summary step records them once reported (governance/report.py
+    ``deliver``); one lost here is published again by every later sweep."""
+    news = {"sfn-iam.us-east-1.a": "d-a", "sfn-iam.us-east-1.b": "d-b"}
+    first = result(outcome("a"), outcome("b"))._replace(digests=news)
+    second = result(outcome("c"))._replace(digests={"sfn-iam.us-east-1.c": "d-c"})
+    quiet = result(outcome("d"))
+    out = [batches.batch_output(r) for r in (first, second, quiet)]
+    assert out[2]["digests"] == {}
+    del out[2]["digests"]  # as an older batch returned it: no digests at all
+    entries = [entry([ARN + "a", ARN + "b"], out[0]), entry([ARN + "c"], out[1]), entry([ARN + "d"], out[2])]
+    merged = batches.merge("enforce", "123456789012", "us-east-1", [ARN + n for n in "abcd"], entries)
+    assert dict(merged.result.digests) == {**news, "sfn-iam.us-east-1.c": "d-c"}
+    assert not merged.result.errors and len(merged.result.outcomes) == 4

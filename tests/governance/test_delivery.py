@@ -171,3 +171,24 @@ def test_entry_size_counts_as_eventbridge_documents() -> None:
     assert publisher.entry_size(entry) == 7 + 14 + 9 + 3
     assert publisher.entry_size({**entry, "Time": "2026-01-01"}) == 7 + 14 + 9 + 3 + 14
     assert publisher.entry_size({"Source": "s", "DetailType": "d"}) == 2
+
+
+class FlakyLedger(FakeLedger):
+    broken = False
+
+    def put_cursor(self, name: str, value: str) -> None:
+        if self.broken:
+            raise RuntimeError("DynamoDB down")
+        super().put_cursor(name, value)
+
+
+def test_an_outbox_that_cannot_be_saved_after_earlier_events_keeps_the_digest_of_what_was_not_accepted() -> None:
+    """The events an earlier sweep left in the outbox go first: the refused ones are found past them."""
+    ledger = FlakyLedger()
+    deliver(result("x"), Publisher("x"), ledger)  # x refused: kept in the outbox for the next sweep
+    ledger.findings.clear()
+    ledger.broken = True
+    publisher = Publisher("b")
+    d = deliver(result("a", "b"), publisher, ledger)
+    assert names(publisher.calls[0]) == ["x", "a", "b", "Sweep Completed"]
+    assert set(ledger.findings) == {"sfn-iam.us-east-1.a"} and d.pending == 0

@@ -12,6 +12,7 @@ import pytest
 from sfn_iam.findings import Finding
 from sfn_iam.fixing.outcome import Outcome, Status
 from sfn_iam.fixing.ports import Document, PolicyHolder, RoleUnreadableError
+from sfn_iam.fixing.settings import ConfigError
 from sfn_iam.governance import sweep
 from tests.fakes import ACCOUNT, FakeLedger, FakeMachines, FakeRoles
 from tests.governance.test_sweep import REGION, arn, run, settings, topic_definition, world
@@ -137,10 +138,15 @@ def test_orphans_are_counted_as_proposed_in_report_mode_and_as_removed_in_enforc
     machines, roles = world(2, 1)
     run(machines, roles)
     del machines.machines[arn("sm-0-1")]
-    proposed = run(machines, roles, mode="report").totals()
-    assert (proposed["orphansProposed"], proposed["orphansRemoved"]) == (1, 0)
-    removed = run(machines, roles).totals()
-    assert (removed["orphansProposed"], removed["orphansRemoved"]) == (0, 1)
+    proposed = run(machines, roles, mode="report")
+    assert (proposed.totals()["orphansProposed"], proposed.totals()["orphansRemoved"]) == (1, 0)
+    removed = run(machines, roles)
+    assert (removed.totals()["orphansProposed"], removed.totals()["orphansRemoved"]) == (0, 1)
+    # a proposed removal is news to record; a removed orphan is news once, and nothing is recorded for it (its
+    # ledger entry is gone with it)
+    orphan = f"{PREFIX}{REGION}.sm-0-1"
+    assert orphan in proposed.digests and orphan not in removed.digests
+    assert set(removed.digests) == {f"{PREFIX}{REGION}.sm-0-0"}
 
 
 def test_a_listed_machine_not_yet_describable_is_not_waited_for() -> None:
@@ -212,6 +218,7 @@ def test_the_reported_digest_ignores_only_a_settled_outcomes_boundary_finding() 
     written = sweep.outcome_digest(outcome(Status.WRITTEN))
     assert sweep.outcome_digest(outcome(Status.UNCHANGED, "BOUNDARY_SET")) == written  # settled either way
     assert sweep.outcome_digest(outcome(Status.UNCHANGED, "DYNAMIC_RESOURCE")) != written
+    assert sweep.outcome_digest(outcome(Status.WRITTEN, "ASSUMED_CONTEXT")) != written  # sorts before BOUNDARY_SET
     proposed = sweep.outcome_digest(outcome(Status.PROPOSED))
     assert sweep.outcome_digest(outcome(Status.PROPOSED, "BOUNDARY_SET")) != proposed
 
@@ -238,6 +245,19 @@ def test_attaching_adds_the_policy_to_the_cached_list_once() -> None:
     name = f"{PREFIX}{REGION}.m.1"
     cache.attach("r", name)
     assert [a.name for a in cache.list_attached("r") or []] == [name]
+    cache.attach("r", "".join([PREFIX, REGION, ".m.1"]))  # attached again (a retried write, its own string): once
+    assert [a.name for a in cache.list_attached("r") or []] == [name]
+
+
+def test_attaching_next_to_policies_of_any_name_lists_it_beside_them() -> None:
+    roles = FakeRoles()
+    roles.add_role("r")
+    roles.roles["r"].attached = ["AuditPolicy", "zz-audit"]  # one sorts before ours, one after
+    cache = sweep.SweepCache(roles, PREFIX)
+    assert [a.name for a in cache.list_attached("r") or []] == ["AuditPolicy", "zz-audit"]
+    name = f"{PREFIX}{REGION}.m.1"
+    cache.attach("r", name)
+    assert [a.name for a in cache.list_attached("r") or []] == ["AuditPolicy", "zz-audit", name]
 
 
 def test_the_residual_removal_names_the_first_three_excess_grants() -> None:
@@ -440,6 +460,7 @@ def test_a_listed_machines_retiring_policy_and_another_regions_overflow_are_no_o
     run(machines, roles)
     base = f"{PREFIX}{REGION}.sm-0-0"
     roles.roles["role-0"].inline[naming.retiring_name(base)] = DOC
+    roles.roles["role-0"].inline[naming.version_name(base)] = DOC  # its routed versions' policy
     far = f"{PREFIX}eu-west-1.far.1"
     roles.roles["role-0"].attached.append(far)
     roles.managed[far] = DOC
@@ -505,6 +526,9 @@ def test_a_machine_created_after_the_listing_is_fixed_not_stripped_and_its_old_c
     [orphan] = result.orphans
     assert orphan.status is Status.WRITTEN and orphan.state_machine_arn == arn("sm-0")
     assert name in roles.roles["role-new"].inline and name not in roles.roles["role-old"].inline
+    totals = result.totals()  # fixed, not removed: the summary counts no orphan either way
+    assert (totals["orphansRemoved"], totals["orphansProposed"], totals["writes"]) == (0, 0, result.writes)
+    assert result.writes > 0
 
 
 def test_residual_policies_are_removed_only_when_opted_in_and_enforcing() -> None:
@@ -551,3 +575,262 @@ def test_a_first_policy_on_a_role_enters_the_holder_listing_with_the_roles_arn()
     [holder] = cache.holders(PREFIX)
     assert (holder.role_arn, holder.inline) == (f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fresh",
                                                 (f"{PREFIX}{REGION}.m",))
+
+
+def test_the_reported_digest_is_the_same_for_an_outcome_rebuilt_from_a_batchs_json() -> None:
+    """The summary step of the sweep state machine reads the batches' outcomes back from JSON (batches.outcome_of):
+    the same outcome has the same digest, whichever string objects its finding codes are."""
+    import json
+
+    from sfn_iam.governance import batches
+
+    for status in (Status.WRITTEN, Status.UNCHANGED, Status.PROPOSED):
+        outcome = Outcome(status, "enforce", state_machine_arn=arn("sm-0"), policy_name="p",
+                          findings=(Finding.of("BOUNDARY_SET", "the ceiling is the role's boundary now"),
+                                    Finding.of("DYNAMIC_RESOURCE", "m")))
+        rebuilt = batches.outcome_of(json.loads(json.dumps(outcome.to_event())))
+        assert [f.code for f in rebuilt.findings] == ["BOUNDARY_SET", "DYNAMIC_RESOURCE"]
+        assert sweep.outcome_digest(rebuilt) == sweep.outcome_digest(outcome)
+    settled = Outcome(Status.WRITTEN, "enforce", policy_name="p")
+    boundary = Outcome(Status.UNCHANGED, "enforce", state_machine_arn=arn("sm-0"), policy_name="p",
+                       findings=(Finding.of("BOUNDARY_SET", "m"),))
+    rebuilt = batches.outcome_of(json.loads(json.dumps(boundary.to_event())))
+    assert sweep.outcome_digest(rebuilt) == sweep.outcome_digest(settled)  # a settled boundary is no news
+
+
+@pytest.mark.parametrize("race", ["deleted", "deleted-between-its-lists", "deleted-and-created-again"])
+def test_the_summary_steps_residual_removal_passes_over_a_role_that_changed_since_the_batches(race: str) -> None:
+    """The sweep state machine's summary step removes residual policies with a new sweeper (``remove_residual``),
+    after the batches fixed the machines: a role deleted meanwhile (before its reads, between them, or deleted and
+    made again) is passed over, not an error, and the next role is still handled."""
+    from tests.governance.test_sweep import CONFINED
+
+    class Racing(FakeRoles):
+        race = ""
+
+        def get_role(self, name: str) -> Any:
+            if name == "a-racing" and self.race == "deleted-and-created-again":
+                return None  # NoSuchEntity, and the role is there again for the next read
+            return super().get_role(name)
+
+        def list_inline(self, role: str) -> list[str] | None:
+            names = super().list_inline(role)
+            if role == "a-racing" and self.race == "deleted-between-its-lists":
+                del self.roles[role]
+            return names
+
+    machines, roles = FakeMachines(), Racing()
+    wide: Document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                                                              "Resource": "*"}]}
+    for name in ("a-racing", "b-wide"):
+        role_arn = roles.add_role(name, trust=copy.deepcopy(CONFINED))
+        roles.roles[name].inline["team"] = copy.deepcopy(wide)
+        machines.add(arn(f"sm-{name}"), topic_definition(name), role_arn)
+    opted = settings(REMOVE_RESIDUAL_POLICIES="true")
+    batch = sweep.Sweeper(machines, roles, opted, REGION).run_batch(sorted(machines.machines))
+    assert [o.status for o in batch.outcomes] == [Status.WRITTEN] * 2 and all(o.residual for o in batch.outcomes)
+    if race == "deleted":
+        del roles.roles["a-racing"]
+    roles.race = race
+    removals = sweep.Sweeper(machines, roles, opted, REGION).remove_residual(batch.outcomes)
+    assert [o.role_arn.rsplit("/", 1)[-1] for o in removals] == ["b-wide"]
+    assert removals[0].status is Status.REMOVED and "team" not in roles.roles["b-wide"].inline
+    if "a-racing" in roles.roles:
+        assert "team" in roles.roles["a-racing"].inline
+
+
+def test_a_grant_is_reported_frozen_only_on_the_machines_role_or_a_role_the_ledger_names() -> None:
+    """A machine moved to a role of another account is out of scope. Without a ledger (the CLI) the sweep looks at
+    no role of this account: a role here with the same name is not the machine's role, whatever the two accounts'
+    order."""
+    for account in ("000000000000", "999999999999"):  # before and after this account
+        machines, roles = world(1, 1)
+        run(machines, roles)
+        machines.add(arn("sm-0-0"), topic_definition("t-0-0"), f"arn:aws:iam::{account}:role/stepfunctions/role-0")
+        result = run(machines, roles)
+        [outcome] = result.outcomes
+        assert (outcome.status, outcome.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE") and not result.errors
+        assert [f.code for f in outcome.findings] == ["ROLE_OUT_OF_SCOPE"]
+
+
+def test_a_malformed_role_arn_of_this_account_is_skipped_not_an_error() -> None:
+    machines, roles = world(1, 1)
+    run(machines, roles)
+    machines.add(arn("sm-0-0"), topic_definition("t-0-0"), f"arn:aws:iam::{ACCOUNT}:role")  # no name
+    result = run(machines, roles)
+    [outcome] = result.outcomes
+    assert (outcome.status, outcome.reason, result.errors) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE", ())
+
+
+def test_a_definition_that_cannot_be_planned_is_not_reported_as_a_frozen_grant() -> None:
+    """In report mode a broken definition's old policy stays until enforce mode removes it (fail closed): the outcome
+    proposes that removal; the policy is not frozen on a role that left scope."""
+    machines, roles = world(1, 1)
+    run(machines, roles)
+    base = f"{PREFIX}{REGION}.sm-0-0"
+    machines.add(arn("sm-0-0"), {"NoStates": True}, machines.machines[arn("sm-0-0")].machine.role_arn)
+    [outcome] = run(machines, roles, mode="report").outcomes
+    assert (outcome.status, outcome.reason) == (Status.SKIPPED, "DEFINITION_ERROR")
+    assert [f.code for f in outcome.findings] == ["DEFINITION_ERROR", "STALE_GRANTS_REMOVED"]
+    assert [(c.policy, c.applied) for c in outcome.changes] == [(base, False)] and base in roles.roles["role-0"].inline
+
+
+def test_an_orphan_after_a_removed_one_is_still_news() -> None:
+    class Late(FakeMachines):
+        hidden: set[str] = set()
+
+        def list_arns(self) -> Any:  # created after the sweep listed the machines
+            return (a for a in super().list_arns() if a not in self.hidden)
+
+    machines, roles = Late(), FakeRoles()
+    old = roles.add_role("role-old")
+    machines.add(arn("a-gone"), topic_definition("a"), old)
+    machines.add(arn("sm-0"), topic_definition("t"), old)
+    ledger = FakeLedger()
+    sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    del machines.machines[arn("a-gone")]
+    machines.add(arn("sm-0"), topic_definition("t"), roles.add_role("role-new"))  # created again, on another role
+    machines.hidden = {arn("sm-0")}
+    result = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    gone, again = f"{PREFIX}{REGION}.a-gone", f"{PREFIX}{REGION}.sm-0"
+    assert [(o.policy_name, o.status) for o in result.orphans] == [(gone, Status.REMOVED), (again, Status.WRITTEN)]
+    assert list(result.digests) == [again]  # the removed one is not recorded; the one after it is
+
+
+@pytest.mark.parametrize("overflow", [False, True])
+def test_a_report_sweep_proposes_each_removal_once_when_the_ledger_and_iams_listing_both_name_the_role(
+        overflow: bool) -> None:
+    """A machine moved to a role out of scope: its policies on the old role are found twice, through the roles the
+    ledger names and through IAM's listing (the sweep scans it). In report mode nothing is applied in between, so the
+    listing still shows them: each removal is proposed once all the same (as the fixer's event does)."""
+    machines, roles = world(1, 1)
+    base = f"{PREFIX}{REGION}.sm-0-0"
+    if overflow:  # its grants as a managed policy instead
+        buckets = [f"arn:aws:s3:::b{i:05d}/*" for i in range(420)]  # fills the inline budget
+        roles.roles["role-0"].inline["team-owned"] = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": buckets}]}
+    ledger = FakeLedger()
+    assert [o.status for o in sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run().outcomes] == [
+        Status.WRITTEN]
+    moved = roles.add_role("role-new")
+    roles.roles["role-new"].tags["sfn-iam:opt-out"] = "true"
+    machines.add(arn("sm-0-0"), topic_definition("t-0-0"), moved)
+    roles.writes.clear()
+    result = sweep.Sweeper(machines, roles, settings("report"), REGION, ledger=ledger).run()
+    [outcome] = result.outcomes
+    assert (outcome.status, outcome.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE") and roles.writes == []
+    proposed = [(str(c.kind), c.role, c.policy) for c in outcome.changes]
+    if overflow:
+        assert proposed == [("detach", "role-0", f"{base}.1"), ("delete-managed", "", f"{base}.1")]
+    else:
+        assert proposed == [("delete-inline", "role-0", base)]
+    assert result.totals()["proposedChanges"] == len(proposed)
+
+
+def test_the_iam_pace_may_be_set_anywhere_from_a_tenth_to_a_hundred_calls_per_second() -> None:
+    assert [sweep.options_from_env({"IAM_CALLS_PER_SECOND": v}).iam_calls_per_second
+            for v in ("0.1", "0.5", "100")] == [0.1, 0.5, 100.0]
+    for outside in ("0.09", "100.01"):
+        with pytest.raises(ConfigError, match="IAM_CALLS_PER_SECOND"):
+            sweep.options_from_env({"IAM_CALLS_PER_SECOND": outside})
+
+
+def test_a_machine_created_again_is_fixed_when_its_status_comes_as_the_api_returns_it() -> None:
+    """``DescribeStateMachine``'s status is parsed from JSON: a string equal to "ACTIVE", not the same object as the
+    code's own literal. The machine created again is fixed, its policy not removed as an orphan's."""
+    import json
+
+    class Late(FakeMachines):
+        def list_arns(self) -> Any:  # created after the sweep listed the machines
+            return iter(())
+
+    machines, roles = Late(), FakeRoles()
+    role_arn = roles.add_role("role-0")
+    ledger = FakeLedger()
+    machines.add(arn("sm-0"), topic_definition("t"), role_arn, status=json.loads('{"status": "ACTIVE"}')["status"])
+    sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run_batch([arn("sm-0")])  # written by a batch
+    result = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    [orphan] = result.orphans
+    assert orphan.status is Status.UNCHANGED and f"{PREFIX}{REGION}.sm-0" in roles.roles["role-0"].inline
+
+
+def test_an_orphan_whose_machine_is_gone_by_the_time_it_is_fixed_is_counted_neither_removed_nor_proposed() -> None:
+    class Vanishing(FakeMachines):
+        def list_arns(self) -> Any:  # created after the sweep listed the machines
+            return iter(())
+
+        def describe(self, a: str) -> Any:
+            found = super().describe(a)
+            self.machines.pop(a, None)  # deleted right after the sweep saw it active
+            return found
+
+    machines, roles = Vanishing(), FakeRoles()
+    role_arn = roles.add_role("role-0")
+    ledger = FakeLedger()
+    machines.add(arn("sm-0"), topic_definition("t"), role_arn)
+    sweep.Sweeper(FakeMachines(), roles, settings(), REGION, ledger=ledger).fixer.fix(arn("sm-0"))  # an event did it
+    fixed = FakeMachines()
+    fixed.add(arn("sm-0"), topic_definition("t"), role_arn)
+    sweep.Sweeper(fixed, roles, settings(), REGION, ledger=ledger).run()
+    assert f"{PREFIX}{REGION}.sm-0" in roles.roles["role-0"].inline
+    result = sweep.Sweeper(machines, roles, settings("report"), REGION, ledger=ledger).run()
+    [orphan] = result.orphans
+    assert orphan.status is Status.GONE
+    assert (result.totals()["orphansRemoved"], result.totals()["orphansProposed"]) == (0, 0)
+
+
+def test_a_residual_managed_policy_is_detached_not_deleted_as_an_inline_one() -> None:
+    from tests.governance.test_sweep import CONFINED
+
+    machines, roles = FakeMachines(), FakeRoles()
+    role_arn = roles.add_role("wide", trust=copy.deepcopy(CONFINED))
+    team = f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam/team-queues"  # as the in-memory IAM lists an attached policy
+    roles.documents[team] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}
+    roles.roles["wide"].attached.append("team-queues")
+    machines.add(arn("sm-0"), topic_definition("t"), role_arn)
+    result = sweep.Sweeper(machines, roles, settings(REMOVE_RESIDUAL_POLICIES="true"), REGION).run()
+    [removal] = result.residual_removals
+    assert [(str(c.kind), c.role, c.policy) for c in removal.changes] == [("detach", "wide", team)]
+    assert roles.roles["wide"].attached == [] and team in roles.documents  # detached, the policy itself kept
+    assert [(r["kind"], r["policyArn"]) for r in removal.residual] == [("managed", team)]
+
+
+def test_a_role_the_ledger_names_that_no_longer_carries_the_policy_is_released_when_the_machine_left_scope() -> None:
+    """The machine moved to a role out of scope, and its policy was already gone from the old role (removed by hand):
+    the ledger stops naming the old role, as it would had the sweep removed the policy itself."""
+    machines, roles = world(1, 1)
+    ledger = FakeLedger()
+    sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    base = f"{PREFIX}{REGION}.sm-0-0"
+    assert ledger.entries[base].roles == frozenset({"role-0"})
+    del roles.roles["role-0"].inline[base]
+    moved = roles.add_role("role-new")
+    roles.roles["role-new"].tags["sfn-iam:opt-out"] = "true"
+    machines.add(arn("sm-0-0"), topic_definition("t-0-0"), moved)
+    [outcome] = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run().outcomes
+    assert (outcome.status, outcome.reason, outcome.changes) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE", ())
+    assert ledger.entries[base].roles == frozenset()
+
+
+def test_an_orphans_machine_created_again_out_of_scope_releases_the_roles_the_ledger_names() -> None:
+    class Late(FakeMachines):
+        def list_arns(self) -> Any:  # created after the sweep listed the machines
+            return iter(())
+
+    machines, roles = Late(), FakeRoles()
+    old = roles.add_role("role-old")
+    ledger = FakeLedger()
+    listed = FakeMachines()
+    listed.add(arn("sm-0"), topic_definition("t"), old)
+    sweep.Sweeper(listed, roles, settings(), REGION, ledger=ledger).run()
+    base = f"{PREFIX}{REGION}.sm-0"
+    roles.add_role("role-stray")
+    roles.roles["role-stray"].inline[base] = roles.roles["role-old"].inline.pop(base)  # moved by hand
+    moved = roles.add_role("role-new")
+    roles.roles["role-new"].tags["sfn-iam:opt-out"] = "true"
+    machines.add(arn("sm-0"), topic_definition("t"), moved)  # created again, on a role out of scope
+    result = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
+    [orphan] = result.orphans
+    assert (orphan.status, orphan.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE")
+    assert base not in roles.roles["role-stray"].inline and ledger.entries[base].roles == frozenset()

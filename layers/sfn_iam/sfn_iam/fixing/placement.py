@@ -371,14 +371,19 @@ class Placement:
         managed: set[str] = set()
         changed: list[str] = []
         proven = proven or run.claimed or not naming.ambiguous(base)
+        # What this run already removes (the roles the ledger named): in report mode nothing was applied, so the
+        # listing still shows it, and proposing it again would count it twice.
+        done = {(c.role, c.policy) for c in run.changes if c.kind in (ChangeKind.DELETE_INLINE, ChangeKind.DETACH)}
         for holder in self.roles.holders(base):
             if holder.role_name == skip_role:
                 continue
             kept = holder.role_name in run.retiring_roles  # its retiring policy was just checked and stays
             versioned = holder.role_name in run.version_roles  # its version policy was just placed (fixing/versions.py)
-            inline = [n for n in holder.inline if n == base or (n == naming.retiring_name(base) and not kept)
-                      or (n == naming.version_name(base) and not versioned)]
-            attached = [a.name for a in holder.attached if naming.is_overflow_of(base, a.name)]
+            inline = [n for n in holder.inline if (holder.role_name, n) not in done and (
+                n == base or (n == naming.retiring_name(base) and not kept)
+                or (n == naming.version_name(base) and not versioned))]
+            attached = [a.name for a in holder.attached
+                        if naming.is_overflow_of(base, a.name) and (holder.role_name, a.name) not in done]
             if not inline and not attached:
                 continue
             if not proven:
