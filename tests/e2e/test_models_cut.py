@@ -299,3 +299,7 @@ def test_the_layer_build_writes_the_cuts_beside_botocore_as_a_script(tmp_path: P
     iam = next(directory.glob("iam.*"))
     iam.unlink()
     assert sorted(models.served(str(site), botocore.__version__)) == sorted(set(SERVICES) - {"iam"})
+    assert len(models.write(str(site), botocore.__version__)) == len(SERVICES)  # built again in the same place
+    assert sorted(models.served(str(site), botocore.__version__)) == sorted(SERVICES)
+    iam.unlink()
+    assert sorted(models.served(str(site), botocore.__version__)) == sorted(set(SERVICES) - {"iam"})
