@@ -1,0 +1,126 @@
+"""sfn_iam.aws.clients: the loader serves the layer's two cuts of botocore's data (endpoints, the four service
+models) only for botocore's own files, and the IAM pacing of a sweep. Fast: the exhaustive proofs of the cuts are
+tests/e2e/test_endpoints_cut.py and tests/e2e/test_models_cut.py."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import botocore
+import pytest
+from botocore.exceptions import ClientError
+
+from sfn_iam.aws import clients, endpoints, models
+
+DATA = Path(botocore.BOTOCORE_ROOT) / "data"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``pip install --target`` directory with botocore's files and both cuts, as the layer's build leaves it."""
+    site = tmp_path_factory.mktemp("layer") / "python"
+    (site / "botocore" / "data").mkdir(parents=True)
+    shutil.copy(Path(botocore.BOTOCORE_ROOT) / "__init__.py", site / "botocore" / "__init__.py")
+    shutil.copy(DATA / "endpoints.json", site / "botocore" / "data" / "endpoints.json")
+    for service in models.PREFIXES.values():
+        shutil.copytree(DATA / service, site / "botocore" / "data" / service)
+    endpoints.write(str(site))
+    models.write(str(site), botocore.__version__)
+    return site
+
+
+def _loader(site: Path | None, **kwargs: Any) -> clients.FocusedLoader:
+    cuts = {"endpoints_cut": str(site / endpoints.FILE), "models_cut": str(site / models.DIRECTORY)} if site else {}
+    loader = clients.FocusedLoader(**cuts, **kwargs)
+    loader._cache = {}  # its own models (tests/conftest.py shares one cache among loaders with the same search path)
+    return loader
+
+
+def test_both_cuts_are_served_under_botocores_own_paths(site: Path) -> None:
+    loader = _loader(site)
+    data, path = loader.load_data_with_path("endpoints")
+    assert path == str(DATA / "endpoints") and loader.is_builtin_path(path)
+    assert isinstance(data["partitions"][0]["services"], endpoints.Services)
+    name = models.latest(botocore.BOTOCORE_ROOT, "events")
+    model, path = loader.load_data_with_path(name)
+    assert path == str(DATA / name) and list(model["operations"]) == ["PutEvents"]
+    assert loader.load_service_model("events", "service-2") is model
+    # the other kinds of data and the other services' models: botocore's files
+    rules, path = loader.load_data_with_path(name.replace("service-2", "endpoint-rule-set-1"))
+    assert path == str(DATA / name.replace("service-2", "endpoint-rule-set-1")) and "rules" in rules
+    assert len(loader.load_service_model("sns", "service-2")["operations"]) > 20
+    whole = _loader(None).load_data("endpoints")
+    assert [p["partition"] for p in data["partitions"]] == [p["partition"] for p in whole["partitions"]]
+    assert data["partitions"][0]["services"]["sns"] == whole["partitions"][0]["services"]["sns"]  # on demand
+
+
+def test_without_cuts_or_for_files_on_aws_data_path_botocores_data_is_read(site: Path, tmp_path: Path) -> None:
+    plain = _loader(None, endpoints_cut=str(tmp_path / "none"), models_cut=str(tmp_path / "none"))
+    data, _ = plain.load_data_with_path("endpoints")
+    assert not isinstance(data["partitions"][0]["services"], endpoints.Services)
+    assert len(plain.load_service_model("events", "service-2")["operations"]) > 1
+    custom = tmp_path / "data"
+    name = models.latest(botocore.BOTOCORE_ROOT, "events")
+    (custom / Path(name).parent).mkdir(parents=True)
+    (custom / (name + ".json")).write_text(json.dumps({"marker": 1}))
+    (custom / "endpoints.json").write_text(json.dumps({"marker": 2}))
+    on_path = _loader(site, extra_search_paths=[str(custom)])
+    assert on_path.load_data_with_path(name) == ({"marker": 1}, str(custom / name))
+    assert on_path.load_data_with_path("endpoints") == ({"marker": 2}, str(custom / "endpoints"))
+
+
+def test_error_code_is_the_aws_code_of_a_client_error_only() -> None:
+    error = ClientError({"Error": {"Code": "NoSuchEntity", "Message": "m"}}, "GetRole")
+    assert clients.error_code(error) == "NoSuchEntity"
+    assert clients.error_code(ClientError({}, "GetRole")) == ""
+    assert clients.error_code(ValueError("x")) == ""
+
+
+def _bucket(rate: float, **kwargs: Any) -> tuple[clients.TokenBucket, list[float], list[float]]:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    return clients.TokenBucket(rate, clock=lambda: now[0], sleep=sleep, **kwargs), slept, now
+
+
+def test_a_bucket_of_one_token_waits_from_the_second_call() -> None:
+    bucket, slept, now = _bucket(4)  # burst 1 by default
+    bucket.acquire()
+    assert slept == []
+    bucket.acquire()
+    assert slept == [pytest.approx(0.25)]
+    now[0] += 0.1  # a part of a token: the wait is the rest
+    bucket.acquire()
+    assert slept[1] == pytest.approx(0.15)
+    bursty, slept, _ = _bucket(4, burst=3)
+    for _ in range(3):
+        bursty.acquire()
+    assert slept == []
+    bursty.acquire()
+    assert slept == [pytest.approx(0.25)]
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(0, 1), (-1, 1), (1, 0)])
+def test_a_bucket_refuses_no_rate_or_no_burst(rate: float, burst: int) -> None:
+    with pytest.raises(ValueError):
+        clients.TokenBucket(rate, burst)
+
+
+def test_rate_limit_takes_a_token_before_every_request_signed() -> None:
+    from moto import mock_aws
+
+    bucket, slept, _ = _bucket(2)
+    with mock_aws():
+        iam = clients.new_session(aws_access_key_id="t", aws_secret_access_key="t",
+                                  region_name="us-east-1").client("iam")
+        clients.rate_limit(iam, bucket)
+        iam.list_roles()
+        iam.list_roles()
+    assert slept == [pytest.approx(0.5)]
