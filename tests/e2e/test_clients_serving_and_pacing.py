@@ -13,6 +13,7 @@ import botocore
 import pytest
 from botocore.exceptions import ClientError
 
+import sfn_iam
 from sfn_iam.aws import clients, endpoints, models
 
 DATA = Path(botocore.BOTOCORE_ROOT) / "data"
@@ -124,3 +125,19 @@ def test_rate_limit_takes_a_token_before_every_request_signed() -> None:
         iam.list_roles()
         iam.list_roles()
     assert slept == [pytest.approx(0.5)]
+
+
+def test_every_client_comes_from_the_session_given_with_the_retry_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(key, value)
+    session = clients.new_session()
+    loader = session._session.get_component("data_loader")
+    built = [*clients.make_clients(session), clients.make_client("dynamodb", session)]
+    assert all(c._loader is loader for c in built)  # one session: its models are read once
+    alone = [clients.make_client("sns"), *clients.make_clients()]  # or a session of their own
+    assert all(c._loader is not loader and isinstance(c._loader, clients.FocusedLoader) for c in alone)
+    for c in (*built, *alone):
+        # adaptive retries (throttling of IAM's per-account buckets), bounded waits, and who is calling
+        assert c.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 9}  # max_attempts 8 + the first
+        assert (c.meta.config.connect_timeout, c.meta.config.read_timeout) == (5, 20)
+        assert c.meta.config.user_agent_extra == f"sfn-iam/{sfn_iam.__version__}"
