@@ -11,7 +11,7 @@ from typing import Any
 
 import botocore
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, DataNotFoundError
 
 import sfn_iam
 from sfn_iam.aws import clients, endpoints, models
@@ -141,3 +141,14 @@ def test_every_client_comes_from_the_session_given_with_the_retry_policy(monkeyp
         assert c.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 9}  # max_attempts 8 + the first
         assert (c.meta.config.connect_timeout, c.meta.config.read_timeout) == (5, 20)
         assert c.meta.config.user_agent_extra == f"sfn-iam/{sfn_iam.__version__}"
+
+
+def test_a_model_nowhere_is_not_found_and_a_name_that_is_no_service_name_is_no_service(site: Path) -> None:
+    loader = _loader(site)
+    with pytest.raises(DataNotFoundError):
+        loader.load_data_with_path("no-such-service/2020-01-01/service-2")
+    with pytest.raises(DataNotFoundError):
+        loader.load_data_with_path("no-such-data")
+    names = loader.list_available_services("service-2")
+    assert "events" in names
+    assert all(odd not in names for odd in (5, None, b"events", "", ".", "..", "events/", "/events"))
