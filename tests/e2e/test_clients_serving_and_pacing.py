@@ -108,6 +108,14 @@ def test_a_bucket_of_one_token_waits_from_the_second_call() -> None:
     assert slept == [pytest.approx(0.25)]
 
 
+def test_a_bucket_paces_any_positive_rate() -> None:
+    for rate, wait in ((1, 1.0), (0.5, 2.0)):  # IamCallsPerSecond may be 1, or less
+        bucket, slept, _ = _bucket(rate)
+        bucket.acquire()
+        bucket.acquire()
+        assert slept == [pytest.approx(wait)]
+
+
 @pytest.mark.parametrize(("rate", "burst"), [(0, 1), (-1, 1), (1, 0)])
 def test_a_bucket_refuses_no_rate_or_no_burst(rate: float, burst: int) -> None:
     with pytest.raises(ValueError):
