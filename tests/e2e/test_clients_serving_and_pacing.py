@@ -160,3 +160,13 @@ def test_a_model_nowhere_is_not_found_and_a_name_that_is_no_service_name_is_no_s
     names = loader.list_available_services("service-2")
     assert "events" in names
     assert all(odd not in names for odd in (5, None, b"events", "", ".", "..", "events/", "/events"))
+
+
+def test_the_type_stubs_are_not_imported_at_run_time() -> None:
+    """The clients' types come from mypy-boto3 stubs, which the layer does not ship (its requirements.txt)."""
+    import subprocess
+    import sys
+
+    code = "import sys, sfn_iam.aws.clients; print(sorted(m for m in sys.modules if m.startswith('mypy_boto3')))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"
