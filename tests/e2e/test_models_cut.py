@@ -126,7 +126,7 @@ def test_the_cut_is_botocores_model_for_every_operation_kept(service: str, cut_d
     assert [s.name for s in mine.error_shapes] == [s.name for s in theirs.error_shapes]
     assert getattr(mine.endpoint_discovery_operation, "name", None) == getattr(
         theirs.endpoint_discovery_operation, "name", None)
-    assert len(json.dumps(ours)) < len(json.dumps(whole)) / 2 or service == "stepfunctions"
+    assert len(json.dumps(ours)) < len(json.dumps(whole)) / 2
 
 
 def _session(cut: Path | None) -> boto3.session.Session:
