@@ -101,16 +101,18 @@ def _run(code: str, isolated: bool, bytecode: bool = True) -> list[str]:
 
 
 def layer_env() -> Path:
-    """The layer's requirements alone, installed once, with the cut of botocore's endpoints file (what ``sam build``
-    puts under /opt/python; a checkout that predates the cut does not read it)."""
+    """The layer's requirements alone, installed once, with the cuts of botocore's endpoints file and of the four
+    clients' service models (what ``sam build`` puts under /opt/python; a checkout that predates a cut does not read
+    it)."""
     marker = LAYER_ENV / ".installed"
     requirements = ROOT / "layers" / "sfn_iam" / "requirements.txt"
     if not marker.exists() or marker.read_text() != requirements.read_text():
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--upgrade", "--target", str(LAYER_ENV),
                         "-r", str(requirements)], check=True)
         marker.write_text(requirements.read_text())
-    if not (LAYER_ENV / "sfn-iam-endpoints.json").exists():  # as the layer's build writes it (layers/sfn_iam/Makefile)
-        subprocess.run([sys.executable, str(HERE / "layers" / "sfn_iam" / "sfn_iam" / "aws" / "endpoints.py"),
+    # the cuts, as the layer's build writes them (layers/sfn_iam/Makefile), from this checkout's code, every time
+    for script in ("endpoints.py", "models.py"):
+        subprocess.run([sys.executable, str(HERE / "layers" / "sfn_iam" / "sfn_iam" / "aws" / script),
                         str(LAYER_ENV)], check=True, capture_output=True)
     return LAYER_ENV
 

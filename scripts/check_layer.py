@@ -1,5 +1,6 @@
-"""Check the layer `sam build` produced (layers/sfn_iam/Makefile): the package whole, its runtime requirements, and
-bytecode for every module that Lambda can load without compiling (hash-based, unchecked: /opt is read-only).
+"""Check the layer `sam build` produced (layers/sfn_iam/Makefile): the package whole, its runtime requirements, the
+cuts of botocore's endpoints file and of the four clients' models, and bytecode for every module that Lambda can
+load without compiling (hash-based, unchecked: /opt is read-only).
 
 Usage: python scripts/check_layer.py [.aws-sam/build/SfnIamLayer/python]   (exit 1 with the reasons)
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "sfn_iam"))
-from sfn_iam.aws import endpoints  # noqa: E402 -- standard library only
+from sfn_iam.aws import endpoints, models  # noqa: E402 -- standard library only
 
 SOURCE = ROOT / "layers" / "sfn_iam" / "sfn_iam"
 UNCHECKED_HASH = 0b01  # PEP 552: hash-based, source not checked
@@ -30,6 +31,10 @@ def problems(built: Path) -> list[str]:
             out.append(f"runtime requirement {name} is not in the layer")
     if (built / "botocore" / "__init__.py").exists() and not endpoints.served(str(built)):
         out.append(f"no {endpoints.FILE} cut from the layer's botocore beside it (sfn_iam/aws/endpoints.py)")
+    if (built / "botocore" / "__init__.py").exists():
+        version = endpoints.botocore_version(str(built / "botocore"))
+        out += [f"no cut of the {service} model from the layer's botocore in {models.DIRECTORY} (sfn_iam/aws/models.py)"
+                for service in sorted(set(models.PREFIXES.values()) - set(models.served(str(built), version)))]
     for source in sorted(built.rglob("*.py")):
         cached = Path(importlib.util.cache_from_source(str(source)))
         if not cached.exists():

@@ -23,6 +23,10 @@ APP_POLICY = RESOURCES["RoleFixerAppPolicy"]["Properties"]
 WRITES = re.compile(r"^iam:(Put|Delete|Attach|Detach|Create|Update|Tag|Untag|Set|Pass)", re.IGNORECASE)
 
 
+# the sfn_iam.aws modules that call no AWS API themselves: the clients, the cuts of botocore's data, the wiring
+NOT_ADAPTERS = frozenset({"clients", "endpoints", "models", "wiring"})
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -31,7 +35,7 @@ def adapters_wired_by(handler: Path) -> set[str]:
     """The ``sfn_iam.aws`` adapters a handler uses: those it imports, and those behind the wiring methods it calls."""
     tree = ast.parse(handler.read_text(encoding="utf-8"))
     modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    imported = {m.split(".")[2] for m in modules if m.startswith("sfn_iam.aws.")} - {"clients", "endpoints", "wiring"}
+    imported = {m.split(".")[2] for m in modules if m.startswith("sfn_iam.aws.")} - NOT_ADAPTERS
     called = {node.func.attr for node in ast.walk(tree)
               if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ADAPTERS}
     return imported.union(*(ADAPTERS[name] for name in called))
@@ -43,7 +47,7 @@ FIXER_ADAPTERS = adapters_wired_by(ROOT / "functions" / "role_fixer" / "app.py")
 def adapter_actions(names: set[str] | None = None) -> dict[str, frozenset[str]]:
     found = {}
     for info in pkgutil.iter_modules(sfn_iam.aws.__path__):
-        if info.name in ("clients", "endpoints", "wiring") or (names is not None and info.name not in names):
+        if info.name in NOT_ADAPTERS or (names is not None and info.name not in names):
             continue
         module = importlib.import_module(f"sfn_iam.aws.{info.name}")
         assert hasattr(module, "REQUIRED_ACTIONS"), f"adapter {info.name} declares no REQUIRED_ACTIONS"

@@ -22,7 +22,7 @@ from botocore.exceptions import DataNotFoundError
 from botocore.loaders import JSONFileLoader, Loader, instance_cache
 
 from sfn_iam import __version__
-from sfn_iam.aws import endpoints
+from sfn_iam.aws import endpoints, models
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -86,30 +86,39 @@ class _DictJsonFileLoader(JSONFileLoader):
 
 class FocusedLoader(Loader):
     """botocore's data loader, except that a client for one service does not list the directories of all of them
-    (:class:`_ServiceNames`), that models are read into plain dicts (:class:`_DictJsonFileLoader`), and that
-    botocore's own ``endpoints.json`` is served from its cut when the layer's build left one beside botocore
-    (:mod:`sfn_iam.aws.endpoints`: the same answers, ~11 ms less). Every model is still read from the same files,
-    found the same way; ``endpoints_cut``: the cut's path (default: beside botocore)."""
+    (:class:`_ServiceNames`), that models are read into plain dicts (:class:`_DictJsonFileLoader`), and that two of
+    botocore's own files are served from the cuts the layer's build left beside botocore, when it left them:
+    ``endpoints.json`` (:mod:`sfn_iam.aws.endpoints`: the same answers, ~11 ms less) and the service models of the
+    functions' four clients (:mod:`sfn_iam.aws.models`: the operations the adapters call, ~25 ms less). Every other
+    model is still read from the same files, found the same way; ``endpoints_cut``, ``models_cut``: where the cuts
+    are (default: beside botocore)."""
 
     FILE_LOADER_CLASS = _DictJsonFileLoader
 
-    def __init__(self, *args: Any, endpoints_cut: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, endpoints_cut: str | None = None, models_cut: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.endpoints_cut = endpoints_cut
+        self.models_cut = models_cut
 
     def list_available_services(self, type_name: str) -> _ServiceNames:  # type: ignore[override]  # a Collection
         return _ServiceNames(self, type_name)
 
+    def _cut(self, name: str, builtin: str) -> Any:
+        if name == "endpoints":
+            return endpoints.load(botocore.BOTOCORE_ROOT, botocore.__version__,
+                                  lambda: self.file_loader.load_file(builtin), self.endpoints_cut)
+        return models.load(botocore.BOTOCORE_ROOT, botocore.__version__, name, self.models_cut)
+
     @instance_cache
     def load_data_with_path(self, name: str) -> tuple[Any, str]:
-        if name == "endpoints":
+        if name == "endpoints" or name.endswith("/service-2"):
             builtin = os.path.join(self.BUILTIN_DATA_PATH, name)
             # the first search path holding the file, as Loader._potential_locations and load_data_with_path find it
             found = next((p for p in (os.path.join(d, name) for d in self.search_paths if os.path.isdir(d))
                           if self.file_loader.exists(p)), None)
             if found == builtin:  # botocore's own file, not one of AWS_DATA_PATH: the resolver still says "built in"
-                data = endpoints.load(botocore.BOTOCORE_ROOT, botocore.__version__,
-                                      lambda: self.file_loader.load_file(builtin), self.endpoints_cut)
+                data = self._cut(name, builtin)
                 if data is not None:
                     return data, builtin
         found_data: tuple[Any, str] = super().load_data_with_path(name)

@@ -94,7 +94,7 @@ def load(botocore_dir: str, version: str, read_whole: Callable[[], Any], path: s
     return data
 
 
-def _version(botocore_dir: str) -> str:
+def botocore_version(botocore_dir: str) -> str:
     """The version of the botocore in ``botocore_dir``, read without importing it."""
     with open(os.path.join(botocore_dir, "__init__.py"), encoding="utf-8") as fp:
         found = re.search(r"^__version__ = ['\"]([^'\"]+)['\"]", fp.read(), re.MULTILINE)
@@ -110,7 +110,7 @@ def write(site: str) -> str:
         whole = json.load(fp)
     out = os.path.join(site, FILE)
     with open(out, "w", encoding="utf-8") as fp:
-        json.dump({"source": source(botocore_dir, _version(botocore_dir)), "endpoints": cut(whole)}, fp,
+        json.dump({"source": source(botocore_dir, botocore_version(botocore_dir)), "endpoints": cut(whole)}, fp,
                   separators=(",", ":"))
     return out
 
@@ -118,7 +118,7 @@ def write(site: str) -> str:
 def served(site: str) -> bool:
     """Would the clients in ``site`` (a built layer's ``python/``) be served the cut? (scripts/check_layer.py)"""
     botocore_dir = os.path.join(site, "botocore")
-    return load(botocore_dir, _version(botocore_dir), dict) is not None
+    return load(botocore_dir, botocore_version(botocore_dir), dict) is not None
 
 
 if __name__ == "__main__":  # python3 sfn_iam/aws/endpoints.py <pip --target directory>
