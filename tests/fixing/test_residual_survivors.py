@@ -8,22 +8,8 @@ import operator
 from typing import Any
 
 from sfn_iam.fixing import residual
-from sfn_iam.fixing import settings as config
 from tests.fakes import ACCOUNT, FakeRoles
-
-SETTINGS = config.from_env({"ACCOUNT_ID": ACCOUNT, "ROLE_PATH": "/stepfunctions/"})
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/R"
-TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/Orders"
-BASE = "sfn-iam.us-east-1.M"
-
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
-
-
-def allow(action: Any, resource: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource}
-
+from tests.fixing.test_residual import BASE, ROLE, SETTINGS, TABLE, allow, doc
 
 OURS = doc(allow(["dynamodb:PutItem", "dynamodb:GetItem"], TABLE))
 

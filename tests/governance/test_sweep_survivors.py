@@ -21,6 +21,22 @@ PREFIX = "sfn-iam."
 DOC: Document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}
 
 
+class LateMachines(FakeMachines):
+    """Machines created after the sweep listed them: the ARNs in ``hidden`` are left out of the listing."""
+
+    hidden: frozenset[str] = frozenset()
+
+    def list_arns(self) -> Any:
+        return (a for a in super().list_arns() if a not in self.hidden)
+
+
+class UnlistedMachines(FakeMachines):
+    """Machines all created after the sweep listed them: describable, never listed."""
+
+    def list_arns(self) -> Any:
+        return iter(())
+
+
 class Counted(FakeRoles):
     """FakeRoles counting the reads the cache should answer once."""
 
@@ -507,13 +523,7 @@ def test_drift_says_hand_edit_when_the_ledger_knows_the_machine() -> None:
 
 
 def test_a_machine_created_after_the_listing_is_fixed_not_stripped_and_its_old_copy_moves() -> None:
-    class Late(FakeMachines):
-        hidden: set[str] = set()
-
-        def list_arns(self) -> Any:  # created after the sweep listed the machines
-            return (a for a in super().list_arns() if a not in self.hidden)
-
-    machines, roles = Late(), FakeRoles()
+    machines, roles = LateMachines(), FakeRoles()
     old = roles.add_role("role-old")
     machines.add(arn("sm-0"), topic_definition("t"), old)
     ledger = FakeLedger()
@@ -521,7 +531,7 @@ def test_a_machine_created_after_the_listing_is_fixed_not_stripped_and_its_old_c
     name = f"{PREFIX}{REGION}.sm-0"
     new = roles.add_role("role-new")
     machines.add(arn("sm-0"), topic_definition("t"), new)  # deleted and created again on another role
-    machines.hidden = {arn("sm-0")}
+    machines.hidden = frozenset({arn("sm-0")})
     result = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
     [orphan] = result.orphans
     assert orphan.status is Status.WRITTEN and orphan.state_machine_arn == arn("sm-0")
@@ -676,13 +686,7 @@ def test_a_definition_that_cannot_be_planned_is_not_reported_as_a_frozen_grant()
 
 
 def test_an_orphan_after_a_removed_one_is_still_news() -> None:
-    class Late(FakeMachines):
-        hidden: set[str] = set()
-
-        def list_arns(self) -> Any:  # created after the sweep listed the machines
-            return (a for a in super().list_arns() if a not in self.hidden)
-
-    machines, roles = Late(), FakeRoles()
+    machines, roles = LateMachines(), FakeRoles()
     old = roles.add_role("role-old")
     machines.add(arn("a-gone"), topic_definition("a"), old)
     machines.add(arn("sm-0"), topic_definition("t"), old)
@@ -690,7 +694,7 @@ def test_an_orphan_after_a_removed_one_is_still_news() -> None:
     sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
     del machines.machines[arn("a-gone")]
     machines.add(arn("sm-0"), topic_definition("t"), roles.add_role("role-new"))  # created again, on another role
-    machines.hidden = {arn("sm-0")}
+    machines.hidden = frozenset({arn("sm-0")})
     result = sweep.Sweeper(machines, roles, settings(), REGION, ledger=ledger).run()
     gone, again = f"{PREFIX}{REGION}.a-gone", f"{PREFIX}{REGION}.sm-0"
     assert [(o.policy_name, o.status) for o in result.orphans] == [(gone, Status.REMOVED), (again, Status.WRITTEN)]
@@ -740,11 +744,7 @@ def test_a_machine_created_again_is_fixed_when_its_status_comes_as_the_api_retur
     code's own literal. The machine created again is fixed, its policy not removed as an orphan's."""
     import json
 
-    class Late(FakeMachines):
-        def list_arns(self) -> Any:  # created after the sweep listed the machines
-            return iter(())
-
-    machines, roles = Late(), FakeRoles()
+    machines, roles = UnlistedMachines(), FakeRoles()
     role_arn = roles.add_role("role-0")
     ledger = FakeLedger()
     machines.add(arn("sm-0"), topic_definition("t"), role_arn, status=json.loads('{"status": "ACTIVE"}')["status"])
@@ -814,11 +814,7 @@ def test_a_role_the_ledger_names_that_no_longer_carries_the_policy_is_released_w
 
 
 def test_an_orphans_machine_created_again_out_of_scope_releases_the_roles_the_ledger_names() -> None:
-    class Late(FakeMachines):
-        def list_arns(self) -> Any:  # created after the sweep listed the machines
-            return iter(())
-
-    machines, roles = Late(), FakeRoles()
+    machines, roles = UnlistedMachines(), FakeRoles()
     old = roles.add_role("role-old")
     ledger = FakeLedger()
     listed = FakeMachines()
