@@ -1,0 +1,101 @@
+"""The guardrails' decisions (engine/guardrails/guard.py) pinned by mutation testing (docs/mutation.md), judged at
+the level of requests: what the plan's documents let the state machine do, and what stays denied beside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sfn_iam.engine import guardrails
+from sfn_iam.engine.guardrails import GuardPolicy, ceiling
+from sfn_iam.model import Requirement
+from tests.helpers import (
+    ACCOUNT,
+    REGION,
+    admin_guard,
+    approving_guard,
+    assert_allows,
+    assert_denies,
+    codes,
+    plan_for,
+    task,
+)
+
+TABLES = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/"
+
+
+def _own_ceiling(*actions: str) -> GuardPolicy:
+    """A deployment's own ceiling naming ``actions`` literally: the administrator's explicit approval."""
+    allow: dict[str, Any] = {"Effect": "Allow", "Action": list(actions), "Resource": "*"}
+    return GuardPolicy(ceiling.parse({"Statement": [allow]}, source="the deployment's own"))
+
+
+def _drop_any_table() -> dict[str, Any]:
+    return task("arn:aws:states:::aws-sdk:dynamodb:deleteTable", {"TableName.$": "$.table"})
+
+
+def test_an_action_the_deployments_ceiling_names_is_granted_on_the_wildcard_the_second_line_refuses() -> None:
+    approved = plan_for(_drop_any_table(), guard=_own_ceiling("dynamodb:DeleteTable"))
+    assert_allows(approved, "dynamodb:DeleteTable", TABLES + "orders")
+    assert_denies(approved, "dynamodb:DeleteTable", "arn:aws:dynamodb:us-east-1:210987654321:table/orders")
+    assert_denies(approved, "dynamodb:DeleteItem", TABLES + "orders")
+    assert "WILDCARD_WRITE" not in codes(approved)
+    # the same ceiling through a wildcard approves nothing explicitly: the wildcard write stays refused
+    wildcard = plan_for(_drop_any_table(), guard=admin_guard("dynamodb:*"))
+    assert_denies(wildcard, "dynamodb:DeleteTable", TABLES + "orders")
+    assert "WILDCARD_WRITE" in codes(wildcard)
+
+
+INSTANCE = f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-0123456789abcdef0"
+FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:notify"
+
+
+def test_the_proposal_carries_only_the_grants_the_ceiling_leaves_out_and_approving_it_grants_them() -> None:
+    definition = {"StartAt": "Notify", "States": {
+        "Notify": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                   "Parameters": {"FunctionName": FUNCTION}, "Next": "Reboot"},
+        "Reboot": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:ec2:rebootInstances",
+                   "Parameters": {"InstanceIds": ["i-0123456789abcdef0"]}, "End": True}}}
+    plan = plan_for(definition)
+    assert plan.proposal == {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:RebootInstances"], "Resource": INSTANCE}]}
+    assert_allows(plan, "lambda:InvokeFunction", FUNCTION)
+    assert_denies(plan, "ec2:RebootInstances", INSTANCE)
+    approved = plan_for(definition, guard=approving_guard(plan))
+    assert_allows(approved, "ec2:RebootInstances", INSTANCE)
+    assert_denies(approved, "ec2:RebootInstances", INSTANCE[:-1] + "1")
+    assert approved.proposal is None and "OUTSIDE_CEILING" not in codes(approved)
+
+
+def test_an_action_pattern_is_never_proposed_for_the_ceiling() -> None:
+    outside = Requirement("ec2:RebootInstances", INSTANCE, path="States.Reboot")
+    assert guardrails.proposal([Requirement("ec2:Reboot*", INSTANCE, path="States.Reboot")], GuardPolicy()) is None
+    assert guardrails.proposal([outside], GuardPolicy()) == {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:RebootInstances"], "Resource": INSTANCE}]}
+
+
+def test_policies_differing_in_a_later_setting_are_not_equal_either_way_round() -> None:
+    """A warm Lambda keeps the policy it built: one that refuses a role, or trusts the roles, is another policy."""
+    refusing = GuardPolicy(refused_roles=((f"arn:aws:iam::{ACCOUNT}:role/Admin", "admin-equivalent"),))
+    for one, other in ((GuardPolicy(), GuardPolicy(verified_roles=True)), (GuardPolicy(), refusing)):
+        assert one != other and other != one
+        assert not one == other and not other == one  # noqa: SIM201 - both operators are under test
+
+
+TASKS = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/*"
+
+
+def test_a_refusal_outside_the_ceiling_says_the_lists_refuse_it_too_only_when_they_do() -> None:
+    guard = admin_guard("ecs:RunTask")  # a ceiling without the stop: both requests below are outside it
+    # a run stop on a pattern is not refused by the lists (it is granted beside its start): nothing to add
+    _, (stop,) = guardrails.apply([Requirement("ecs:StopTask", TASKS, path="States.S")], guard, account=ACCOUNT)
+    assert stop.code == "OUTSIDE_CEILING"
+    assert stop.message == (
+        f"ecs:StopTask on {TASKS} not granted: the ceiling (test administrator) does not allow it; an administrator "
+        'approves it by adding to the ceiling: {"Effect":"Allow","Action":["ecs:StopTask"],"Resource":"' + TASKS + '"}')
+    services = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/*"
+    _, (delete,) = guardrails.apply([Requirement("ecs:DeleteService", services, path="States.D")], guard,
+                                    account=ACCOUNT)
+    assert delete.code == "OUTSIDE_CEILING"
+    assert ("does not allow it (the built-in lists refuse it too: ecs:DeleteService writes to the sensitive service "
+            "ecs; it is never granted on a wildcard that covers whole containers); an administrator approves it"
+            ) in delete.message
