@@ -99,3 +99,40 @@ def test_a_refusal_outside_the_ceiling_says_the_lists_refuse_it_too_only_when_th
     assert ("does not allow it (the built-in lists refuse it too: ecs:DeleteService writes to the sensitive service "
             "ecs; it is never granted on a wildcard that covers whole containers); an administrator approves it"
             ) in delete.message
+
+
+def test_only_permissions_management_is_refused_as_such_a_list_action_is_granted() -> None:
+    listing = plan_for(task("arn:aws:states:::aws-sdk:s3:listObjectsV2", {"Bucket": "data"}))
+    assert_allows(listing, "s3:ListBucket", "arn:aws:s3:::data")
+    assert_denies(listing, "s3:ListBucket", "arn:aws:s3:::other")
+    assert codes(listing) == set()
+    policy = plan_for(task("arn:aws:states:::aws-sdk:s3:putBucketPolicy", {"Bucket": "data", "Policy": "{}"}),
+                      guard=admin_guard("s3:*"))
+    assert_denies(policy, "s3:PutBucketPolicy", "arn:aws:s3:::data")
+    assert "BLOCKED_ACTION" in codes(policy)
+
+
+def _subscribe(topic: str) -> dict[str, Any]:
+    return task("arn:aws:states:::aws-sdk:sns:subscribe",
+                {"TopicArn": topic, "Protocol": "https", "Endpoint": "https://example.com/hook"})
+
+
+def test_a_sensitive_action_on_another_accounts_resource_is_refused_and_on_this_accounts_granted() -> None:
+    guard = admin_guard("sns:*")
+    theirs, ours = (f"arn:aws:sns:{REGION}:{account}:alerts" for account in ("210987654321", ACCOUNT))
+    refused = plan_for(_subscribe(theirs), guard=guard)
+    assert_denies(refused, "sns:Subscribe", theirs)
+    (finding,) = refused.findings
+    assert finding.code == "BLOCKED_ACTION" and finding.message.startswith(
+        f"sns:Subscribe on {theirs} not granted: a sensitive action on another account's resource (a destination "
+        "outside this account keeps receiving data); if this deployment needs it, name the action in a ceiling")
+    granted = plan_for(_subscribe(ours), guard=guard)
+    assert_allows(granted, "sns:Subscribe", ours)
+    assert_denies(granted, "sns:Subscribe", theirs)
+    assert codes(granted) == set()
+    # an AWS-owned or account-less resource is no other account's; without the machine's account nothing is known
+    for resource, account in ((f"arn:aws:sns:{REGION}:aws:alerts", ACCOUNT), (f"arn:aws:sns:{REGION}::alerts", ACCOUNT),
+                              (theirs, "")):
+        kept, findings = guardrails.apply([Requirement("sns:Subscribe", resource, path="States.T")], guard,
+                                          account=account)
+        assert [r.resource for r in kept] == [resource] and findings == []
