@@ -136,3 +136,27 @@ def test_a_sensitive_action_on_another_accounts_resource_is_refused_and_on_this_
         kept, findings = guardrails.apply([Requirement("sns:Subscribe", resource, path="States.T")], guard,
                                           account=account)
         assert [r.resource for r in kept] == [resource] and findings == []
+
+
+def _forward_logs(destination: str) -> dict[str, Any]:
+    return task("arn:aws:states:::aws-sdk:cloudwatchlogs:putSubscriptionFilter",
+                {"LogGroupName": "app", "FilterName": "f", "FilterPattern": "", "DestinationArn": destination})
+
+
+def test_a_subscription_filter_to_another_accounts_destination_is_refused_though_its_arn_holds_colons() -> None:
+    """Log group and destination ARNs carry ":" in their resource part (log-group:NAME, destination:NAME): the
+    account is still the fifth field."""
+    guard = admin_guard("logs:*")
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:app"
+    theirs, ours = (f"arn:aws:logs:{REGION}:{account}:destination:central" for account in ("210987654321", ACCOUNT))
+    refused = plan_for(_forward_logs(theirs), guard=guard)
+    assert_denies(refused, "logs:PutSubscriptionFilter", theirs)
+    assert_denies(refused, "logs:PutSubscriptionFilter", group)  # useless without its destination: refused with it
+    assert any(f.code == "BLOCKED_ACTION" and f.message.startswith(
+        f"logs:PutSubscriptionFilter on {theirs} not granted: a sensitive action on another account's resource")
+        for f in refused.findings)
+    granted = plan_for(_forward_logs(ours), guard=guard)
+    assert_allows(granted, "logs:PutSubscriptionFilter", ours)
+    assert_allows(granted, "logs:PutSubscriptionFilter", group)
+    assert_denies(granted, "logs:PutSubscriptionFilter", theirs)
+    assert codes(granted) == set()
