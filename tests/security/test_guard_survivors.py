@@ -160,3 +160,14 @@ def test_a_subscription_filter_to_another_accounts_destination_is_refused_though
     assert_allows(granted, "logs:PutSubscriptionFilter", group)
     assert_denies(granted, "logs:PutSubscriptionFilter", theirs)
     assert codes(granted) == set()
+
+
+def test_a_resource_policy_write_is_decided_per_path_whichever_comes_first() -> None:
+    """logs:PutResourcePolicy on * is the logging configuration's exception only: the same grant asked by a Task
+    is refused, in either order (the decision of one path is not reused for the other)."""
+    logging = Requirement("logs:PutResourcePolicy", "*", path="loggingConfiguration")
+    task_asks = Requirement("logs:PutResourcePolicy", "*", path="States.Put")
+    for reqs in ([logging, task_asks], [task_asks, logging]):
+        kept, findings = guardrails.apply(reqs, admin_guard("logs:*"), account=ACCOUNT)
+        assert kept == [logging]
+        assert [(f.code, f.path) for f in findings] == [("BLOCKED_ACTION", "States.Put")]
