@@ -7,7 +7,7 @@ from typing import Any
 
 from sfn_iam.engine import guardrails
 from sfn_iam.engine.guardrails import GuardPolicy, ceiling
-from sfn_iam.model import Requirement
+from sfn_iam.model import Condition, Requirement
 from tests.helpers import (
     ACCOUNT,
     REGION,
@@ -171,3 +171,16 @@ def test_a_resource_policy_write_is_decided_per_path_whichever_comes_first() -> 
         kept, findings = guardrails.apply(reqs, admin_guard("logs:*"), account=ACCOUNT)
         assert kept == [logging]
         assert [(f.code, f.path) for f in findings] == [("BLOCKED_ACTION", "States.Put")]
+
+
+def test_the_requests_after_a_refused_role_are_still_decided() -> None:
+    admin = f"arn:aws:iam::{ACCOUNT}:role/Admin"
+    guard = GuardPolicy(verified_roles=True).refusing_roles([(admin, "admin-equivalent")])
+    passed = Condition("StringEquals", "iam:PassedToService", ("ecs-tasks.amazonaws.com",))
+    refused = Requirement("iam:PassRole", admin, (passed,), path="States.Run")
+    invoke = Requirement("lambda:InvokeFunction", FUNCTION, path="States.Notify")
+    delete = Requirement("dynamodb:DeleteTable", TABLES + "*", path="States.Drop")
+    kept, findings = guardrails.apply([refused, invoke, delete], guard, account=ACCOUNT)
+    assert kept == [invoke]
+    assert [(f.code, f.path) for f in findings] == [("OUTSIDE_CEILING", "States.Drop"),
+                                                    ("ROLE_NOT_PASSABLE", "States.Run")]
