@@ -184,3 +184,18 @@ def test_the_requests_after_a_refused_role_are_still_decided() -> None:
     assert kept == [invoke]
     assert [(f.code, f.path) for f in findings] == [("OUTSIDE_CEILING", "States.Drop"),
                                                     ("ROLE_NOT_PASSABLE", "States.Run")]
+
+
+def test_a_permissions_management_action_no_list_names_is_refused_as_such() -> None:
+    """lambda:RemovePermission is not deny-listed: the IAM reference's access level alone refuses it."""
+    remove = task("arn:aws:states:::aws-sdk:lambda:removePermission", {"FunctionName": FUNCTION, "StatementId": "s"})
+    plan = plan_for(remove, guard=admin_guard("lambda:*"))
+    assert_denies(plan, "lambda:RemovePermission", FUNCTION)
+    assert [(f.code, f.message) for f in plan.findings] == [("BLOCKED_ACTION", (
+        f"lambda:RemovePermission on {FUNCTION} not granted: the IAM reference classifies it as Permissions "
+        "management (it changes who may access a resource); never granted automatically; if this deployment needs "
+        "it, name the action in a ceiling of its own (CeilingPolicyArn, or the CLI's --ceiling): an action the "
+        "ceiling names literally is approved"))]
+    approved = plan_for(remove, guard=_own_ceiling("lambda:RemovePermission"))
+    assert_allows(approved, "lambda:RemovePermission", FUNCTION)
+    assert_denies(approved, "lambda:AddPermission", FUNCTION)
