@@ -67,3 +67,10 @@ def test_each_run_stop_belongs_to_its_own_start(stop: str, start: str) -> None:
 @pytest.mark.parametrize("action", ["dynamodb:DeleteItem", "a:b", "zzz:Stop", "ecs:StopTaskX", "batch:terminatejob2"])
 def test_an_action_that_stops_no_run_has_no_start(action: str) -> None:
     assert SENSITIVITY.starts_of(action) == frozenset()
+
+
+def test_an_entry_matches_actions_whatever_their_case() -> None:
+    named = (DenyEntry("Organizations:Close*", "closes accounts"),)
+    for action in ("organizations:closeaccount", "organizations:CLOSEACCOUNT", "organizations:CloseAccount"):
+        assert "is deny-listed: closes accounts" in _decided(action, named)
+    assert _decided("organizations:ListAccounts", named) == "granted"
