@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from sfn_iam.engine import guardrails
 from sfn_iam.engine.guardrails import GuardPolicy
-from sfn_iam.engine.guardrails.ceiling import default
-from sfn_iam.model import Requirement
+from sfn_iam.engine.guardrails.ceiling import default, exceeding, parse
+from sfn_iam.engine.guardrails.lists import known_actions
+from sfn_iam.model import Condition, Requirement
 from tests.helpers import ACCOUNT
 
 POLICIES = f"arn:aws:iam::{ACCOUNT}:policy"
@@ -23,3 +24,24 @@ def test_the_default_protects_the_managed_policies_under_the_products_own_path()
         assert finding.code == "OUTSIDE_CEILING" and finding.message.startswith(
             f"iam:GetPolicy on {POLICIES}{protected}x not granted: the default ceiling denies it (statement "
             "ProtectThisProduct)") and finding.message.endswith("; only narrowing that Deny statement would allow it")
+
+
+def test_a_grant_condition_on_another_key_never_proves_a_conditional_deny_false() -> None:
+    """Only the grant's conditions on the Deny's own key can show the Deny cannot apply, whichever key sorts first."""
+    ceiling = parse({"Statement": [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"},
+        {"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": "*",
+         "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1"]}}}]})
+    in_region = Condition("StringEquals", "aws:RequestedRegion", ("us-east-1",))
+    assert ceiling.check(Requirement("sqs:SendMessage", "*", (in_region,))).inside
+    for key in ("iam:PassedToService", "aws:PrincipalTag/region", "a:b"):  # after and before the Deny's key
+        other = Condition("StringEquals", key, ("us-east-1",))
+        assert ceiling.check(Requirement("sqs:SendMessage", "*", (other,))).denied, key
+
+
+def test_a_statement_without_an_allow_effect_grants_nothing_beyond_the_ceiling() -> None:
+    ceiling = parse({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    beyond = {"Action": "sqs:*", "Resource": "*"}
+    for effect in ({}, {"Effect": ""}, {"Effect": "Deny"}, {"Effect": "allow"}):
+        assert exceeding(ceiling, [{"Statement": [{**beyond, **effect}]}], known_actions()) == [], effect
+    assert exceeding(ceiling, [{"Statement": [{**beyond, "Effect": "Allow"}]}], known_actions())
