@@ -110,3 +110,11 @@ def test_a_merge_never_admits_an_action_to_avoid() -> None:
     merged = boundary(src, limit=size(src) - 1, avoid=["pricing:GetProducts"])
     assert merged == doc(allow(["pricing:GetAttributeValues", "pricing:GetPriceListFileUrl", "sqs:Get*"]))
     assert ceiling.size({"a": "b c"}) == len('{"a":"bc"}')
+
+
+def test_a_merge_saving_one_character_more_comes_first() -> None:
+    """application-signals:List* saves 51 characters, access-analyzer:Check* 50: the larger saving first, exactly."""
+    checks = ["access-analyzer:CheckAccessNotGranted", "access-analyzer:CheckNoNewAccess"]
+    lists = ["application-signals:ListAuditFindings", "application-signals:ListEntityEvents"]
+    src = doc(allow([*checks, *lists]))
+    assert boundary(src, limit=size(src) - 1) == doc(allow([*checks, "application-signals:List*"]))
