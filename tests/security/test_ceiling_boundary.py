@@ -118,3 +118,12 @@ def test_a_merge_saving_one_character_more_comes_first() -> None:
     lists = ["application-signals:ListAuditFindings", "application-signals:ListEntityEvents"]
     src = doc(allow([*checks, *lists]))
     assert boundary(src, limit=size(src) - 1) == doc(allow([*checks, "application-signals:List*"]))
+
+
+def test_a_merge_admitting_a_list_action_is_a_read_only_merge() -> None:
+    """resource-explorer:* admits ListResources (List level) and nothing else: as harmless as a Read, merged with
+    most=0 (and it saves more than resource-explorer:List*)."""
+    src = doc(allow(["resource-explorer:ListResourceTypes", "resource-explorer:ListTags"]))
+    merged = boundary(src, limit=size(src) - 1)
+    assert merged == doc(allow(["resource-explorer:*"]))
+    _widens_only(src, merged)
