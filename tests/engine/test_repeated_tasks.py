@@ -379,10 +379,11 @@ def test_the_logging_grants_of_a_machine_without_repeats_are_listed_once() -> No
     assert len(plan.granted) == len(set(plan.granted))
 
 
+@pytest.mark.parametrize("other", ["States.A", "States.C"])  # a state before B, or after it
 def test_a_request_dropped_whole_takes_the_code_of_its_own_state_s_refusal_not_of_another_state_s_finding(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    # A (before B) is told something about glue:GetTable; B's table is refused by the ceiling: B's request is dropped
-    # whole with B's own refusal's code, whatever another state was told about the same action
+        monkeypatch: pytest.MonkeyPatch, other: str) -> None:
+    # another state is told something about glue:GetTable; B's table is refused by the ceiling: B's request is
+    # dropped whole with B's own refusal's code, whatever another state was told about the same action
     from sfn_iam.engine import planner
     from sfn_iam.findings import Finding
     from sfn_iam.model import Requirement
@@ -391,8 +392,8 @@ def test_a_request_dropped_whole_takes_the_code_of_its_own_state_s_refusal_not_o
 
     def told(node: Any, ctx: Any, reqs: list[Requirement], findings: list[Finding], *rest: Any) -> Any:
         out = mapped(node, ctx, reqs, findings, *rest)
-        if node.path == "States.A":
-            findings.append(Finding.of("DYNAMIC_RESOURCE", "glue:GetTable seen from A", "States.A"))
+        if node.path == other:
+            findings.append(Finding.of("DYNAMIC_RESOURCE", f"glue:GetTable seen from {other}", other))
         return out
 
     monkeypatch.setattr(planner, "requirements_for", told)
@@ -400,7 +401,7 @@ def test_a_request_dropped_whole_takes_the_code_of_its_own_state_s_refusal_not_o
                      {"Effect": "Allow", "Action": "glue:*", "Resource": [
                          f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog", f"arn:aws:glue:{REGION}:{ACCOUNT}:database/*"]})
     activity = {"Type": "Task", "Resource": f"arn:aws:states:{REGION}:{ACCOUNT}:activity:a"}  # needs nothing itself
-    plan = _plan(_machine(A=activity, B=QUERY), guard)
+    plan = _plan(_machine(A=activity, B=QUERY) if other == "States.A" else _machine(B=QUERY, C=activity), guard)
     assert [(f.code, f.path) for f in plan.findings if f.message.startswith("glue:GetTable not granted on ")] == [
         ("OUTSIDE_CEILING", "States.B")]
     assert_denies(plan, "glue:GetTable", f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog")
