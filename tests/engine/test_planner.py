@@ -204,3 +204,36 @@ def test_only_tasks_are_mapped_once_a_map_reader_with_a_tasks_resource_and_argum
         (r.action, r.resource, r.path) for r in plan.granted}
     assert {(f.code, f.path) for f in plan.findings if f.code == "UNKNOWN_INTEGRATION"} == {
         ("UNKNOWN_INTEGRATION", "States.T")}
+
+
+_FIRST_PLAN = """
+import json, sys
+from sfn_iam import engine
+from sfn_iam.model import StateMachine
+name = "sfn_iam.engine.integrations.messaging"
+before = name in sys.modules
+definition = json.loads(sys.argv[1])
+plans = [engine.plan(StateMachine(arn=sys.argv[2], definition=definition)) for _ in range(2)]
+print(json.dumps({"before": before, "after": name in sys.modules, "documents": [list(p.documents) for p in plans]}))
+"""
+
+
+def test_an_integration_module_is_loaded_by_the_first_plan_that_uses_it_and_serves_the_next() -> None:
+    # a fresh process: the first plan imports the module that registers sns:publish (integrations._entry), the second
+    # finds it loaded; both grant the same request and nothing beside it
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.evaluate import is_allowed
+
+    root = Path(__file__).resolve().parents[2]
+    definition = _publish(TOPIC)
+    out = subprocess.run([sys.executable, "-c", _FIRST_PLAN, json.dumps(definition), SM_ARN], check=True,
+                         capture_output=True, text=True, env={"PYTHONPATH": str(root / "layers" / "sfn_iam")})
+    seen = json.loads(out.stdout)
+    assert (seen["before"], seen["after"]) == (False, True)
+    for documents in seen["documents"]:
+        assert is_allowed(documents, "sns:Publish", TOPIC)
+        assert not is_allowed(documents, "sns:Publish", TOPIC + "-other")
+        assert not is_allowed(documents, "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:topic")

@@ -296,9 +296,10 @@ def test_no_key_is_granted_for_a_request_the_guardrails_refused(repeat: bool) ->
     assert_denies(plan, "kms:GenerateDataKey", key)
 
 
+@pytest.mark.parametrize("other", ["States.Z", "States.0"])  # another state's path after or before the Task's own
 @pytest.mark.parametrize("foreign", ["requirement", "finding"])
 def test_a_task_whose_outcome_names_another_state_has_each_repeat_mapped_on_its_own(
-        monkeypatch: pytest.MonkeyPatch, foreign: str) -> None:
+        monkeypatch: pytest.MonkeyPatch, foreign: str, other: str) -> None:
     # No integration gives an output under another state's path today; if one did, that output could not be given
     # to the Task's repeats under their own paths: each repeat must go through the integrations itself.
     from sfn_iam.engine import planner
@@ -313,22 +314,22 @@ def test_a_task_whose_outcome_names_another_state_has_each_repeat_mapped_on_its_
         out = mapped(node, ctx, reqs, findings, *rest)
         if node.path in ("States.A", "States.C"):
             if foreign == "requirement":
-                reqs.append(Requirement("sns:Publish", f"{TOPIC}-{node.path[-1]}", (), "States.Z"))
+                reqs.append(Requirement("sns:Publish", f"{TOPIC}-{node.path[-1]}", (), other))
             else:
-                findings.append(Finding.of("DYNAMIC_RESOURCE", f"seen from {node.path}", "States.Z"))
+                findings.append(Finding.of("DYNAMIC_RESOURCE", f"seen from {node.path}", other))
         return out
 
     monkeypatch.setattr(planner, "requirements_for", elsewhere)
     plan = _plan(_machine(A=_publish(TOPIC), B=_publish(TOPIC + "-b"), C=_publish(TOPIC), D=_publish(TOPIC)))
     assert sorted(seen) == ["States.A", "States.B", "States.C", "States.D"]  # each state mapped, once
-    assert [(r.resource, r.path) for r in plan.granted if r.path != "States.Z"] == [
+    assert [(r.resource, r.path) for r in plan.granted if r.path != other] == [
         (TOPIC, "States.A"), (TOPIC + "-b", "States.B"), (TOPIC, "States.C"), (TOPIC, "States.D")]
     if foreign == "requirement":  # C's own output is C's, not a copy of A's
-        assert [(r.resource, r.path) for r in plan.granted if r.path == "States.Z"] == [
-            (TOPIC + "-A", "States.Z"), (TOPIC + "-C", "States.Z")]
+        assert [(r.resource, r.path) for r in plan.granted if r.path == other] == [
+            (TOPIC + "-A", other), (TOPIC + "-C", other)]
         assert_allows(plan, "sns:Publish", TOPIC + "-C")
     else:
-        assert [f.message for f in plan.findings if f.path == "States.Z"] == [
+        assert [f.message for f in plan.findings if f.path == other] == [
             "seen from States.A", "seen from States.C"]
 
 
@@ -376,3 +377,32 @@ def test_the_logging_grants_of_a_machine_without_repeats_are_listed_once() -> No
     assert any(r.action.startswith("logs:") for r in plan.requirements)
     assert len(plan.requirements) == len(set(plan.requirements))
     assert len(plan.granted) == len(set(plan.granted))
+
+
+@pytest.mark.parametrize("other", ["States.A", "States.C"])  # a state before B, or after it
+def test_a_request_dropped_whole_takes_the_code_of_its_own_state_s_refusal_not_of_another_state_s_finding(
+        monkeypatch: pytest.MonkeyPatch, other: str) -> None:
+    # another state is told something about glue:GetTable; B's table is refused by the ceiling: B's request is
+    # dropped whole with B's own refusal's code, whatever another state was told about the same action
+    from sfn_iam.engine import planner
+    from sfn_iam.findings import Finding
+    from sfn_iam.model import Requirement
+
+    mapped = planner.requirements_for
+
+    def told(node: Any, ctx: Any, reqs: list[Requirement], findings: list[Finding], *rest: Any) -> Any:
+        out = mapped(node, ctx, reqs, findings, *rest)
+        if node.path == other:
+            findings.append(Finding.of("DYNAMIC_RESOURCE", f"glue:GetTable seen from {other}", other))
+        return out
+
+    monkeypatch.setattr(planner, "requirements_for", told)
+    guard = _ceiling({"Effect": "Allow", "Action": ["athena:*", "s3:*", "lakeformation:*", "sns:*"], "Resource": "*"},
+                     {"Effect": "Allow", "Action": "glue:*", "Resource": [
+                         f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog", f"arn:aws:glue:{REGION}:{ACCOUNT}:database/*"]})
+    activity = {"Type": "Task", "Resource": f"arn:aws:states:{REGION}:{ACCOUNT}:activity:a"}  # needs nothing itself
+    plan = _plan(_machine(A=activity, B=QUERY) if other == "States.A" else _machine(B=QUERY, C=activity), guard)
+    assert [(f.code, f.path) for f in plan.findings if f.message.startswith("glue:GetTable not granted on ")] == [
+        ("OUTSIDE_CEILING", "States.B")]
+    assert_denies(plan, "glue:GetTable", f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog")
+    assert_allows(plan, "athena:StartQueryExecution", f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/primary")

@@ -202,11 +202,12 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
         f0 = len(findings)
         requirements_for(node, ctx, reqs, findings, known, questions, created, patterns)
         work.extend(reqs)
-        if group is None or not group.members:
-            own = own and all(r.path == node.path for r in reqs) and all(f.path == node.path for f in findings[f0:])
-            continue
         path = node.path
-        if all(r.path == path for r in reqs) and all(f.path == path for f in findings[f0:]):
+        mine = all(r.path == path for r in reqs) and all(f.path == path for f in findings[f0:])
+        if group is None or not group.members:
+            own = own and mine
+            continue
+        if mine:  # every requirement and finding of this Task carries its own path: its repeats can be given them
             repeated = True
             told = findings[f0:]
             if told:  # each repeat is told what the Task it repeats was told, under its own path

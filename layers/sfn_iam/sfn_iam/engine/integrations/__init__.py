@@ -9,6 +9,7 @@ else is an ``UNKNOWN_INTEGRATION`` finding with no grant.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Mapping
 
 from sfn_iam.arns import ArnError, parse_role_arn
@@ -43,7 +44,9 @@ def load_all() -> None:
 def _entry(service: str, api: str) -> Entry | None:
     module = MODULES.get(service)
     if module is not None:
-        importlib.import_module(f"{__name__}.{module}")
+        name = f"{__name__}.{module}"
+        if name not in sys.modules:  # imported once; the check is a dict lookup, the import machinery is not
+            importlib.import_module(name)
     return lookup(service, api)
 
 
