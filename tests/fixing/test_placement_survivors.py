@@ -1,0 +1,93 @@
+"""Placement (fixing/placement.py), pinned by a mutation run (docs/mutation.md): judged by the outcome, the final
+IAM state of the fake (tests/fakes.py), the ledger's entry and the waits the fixer asks for."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sfn_iam.fixing import placement
+from sfn_iam.fixing import settings as config
+from sfn_iam.fixing.outcome import Status
+from sfn_iam.fixing.service import RoleFixer
+from tests.fakes import ACCOUNT, FakeLedger, FakeMachines, FakeRoles
+from tests.fixing.test_mutation_survivors import ARN, NAME, SNS, created, many_topics, updated
+
+ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def make(roles: FakeRoles, ledger: FakeLedger | None = None, sleeps: list[float] | None = None
+         ) -> tuple[RoleFixer, FakeMachines]:
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "enforce", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer"})
+    machines = FakeMachines()
+    waits = sleeps if sleeps is not None else []
+    return RoleFixer(machines, roles, settings, waits.append, ledger=ledger), machines
+
+
+def ours(roles: FakeRoles, role: str) -> dict[str, list[str]]:
+    r = roles.roles[role]
+    return {"inline": sorted(n for n in r.inline if n.startswith(NAME)),
+            "attached": sorted(n for n in r.attached if n.startswith(NAME)),
+            "managed": sorted(n for n in roles.managed if n.startswith(NAME))}
+
+
+def test_the_ledgers_digest_is_the_first_32_hex_digits_of_the_sha256_of_the_sorted_compact_json() -> None:
+    # Entries outlive releases: a digest computed another way would make every stored machine look changed.
+    value = {"b": [1, "x"], "a": {"c": None}}
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    assert text == '{"a":{"c":null},"b":[1,"x"]}'
+    assert placement.digest(value) == hashlib.sha256(text.encode()).hexdigest()[:32]
+    assert len(placement.digest(value)) == 32
+
+
+def test_quota_waits_grow_exponentially_with_a_per_machine_spread_between_half_and_one_and_a_half() -> None:
+    for base in (NAME, "sfn-iam.us-east-1.Other"):
+        for attempt in (1, 2, 3):
+            spread = int(hashlib.sha256(f"{base}#{attempt}".encode()).hexdigest()[:4], 16) / 0xFFFF
+            wait = placement.jitter(base, attempt)
+            assert wait == 0.05 * 2 ** attempt * (0.5 + spread)
+            assert 0.05 * 2 ** attempt * 0.5 <= wait <= 0.05 * 2 ** attempt * 1.5
+    assert placement.jitter(NAME, 1) != placement.jitter("sfn-iam.us-east-1.Other", 1)
+
+
+def test_overflow_policies_written_then_refused_by_the_quota_on_every_attempt_are_deleted() -> None:
+    # The fixer sees room (another writer takes it between the listing and the attach): IAM refuses each attach.
+    roles = FakeRoles(max_attached=1)
+    role = roles.add_role("r")
+    roles.roles["r"].attached.append("someone-elses-policy")
+    sleeps: list[float] = []
+    fixer, machines = make(roles, sleeps=sleeps)
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(created(role))
+    assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_TOO_LARGE")
+    assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}  # nothing of it left, not even unattached
+    assert roles.roles["r"].attached == ["someone-elses-policy"]
+    assert sleeps == [placement.jitter(NAME, a) for a in range(1, placement.QUOTA_ATTEMPTS)]
+
+
+def test_a_machine_that_overflowed_stays_managed_when_it_shrinks_and_the_ledger_says_so() -> None:
+    roles, ledger = FakeRoles(max_attached=20), FakeLedger()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, many_topics(180), role)
+    first = fixer.handle_event(created(role))
+    assert (first.status, first.placement) == (Status.WRITTEN, "managed")
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.overflow
+    machines.add(ARN, SNS, role)
+    out = fixer.handle_event(updated())
+    assert (out.status, out.placement) == (Status.WRITTEN, "managed")
+    assert ours(roles, "r") == {"inline": [], "attached": [NAME + ".1"], "managed": [NAME + ".1"]}
+    assert json.dumps(roles.managed[NAME + ".1"]).count("sns:Publish") == 1
+
+
+def test_a_new_machine_too_large_for_inline_judges_the_roles_other_inline_policies() -> None:
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    roles.roles["r"].inline["team-admin"] = json.loads(json.dumps(ADMIN))
+    fixer, machines = make(roles, FakeLedger())  # with a ledger, a create trusts it: nothing of the machine is there
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(created(role))
+    assert (out.status, out.placement) == (Status.WRITTEN, "managed")
+    assert [(e["policyName"], e["adminEquivalent"]) for e in out.residual] == [("team-admin", True)]
