@@ -91,3 +91,49 @@ def test_a_new_machine_too_large_for_inline_judges_the_roles_other_inline_polici
     out = fixer.handle_event(created(role))
     assert (out.status, out.placement) == (Status.WRITTEN, "managed")
     assert [(e["policyName"], e["adminEquivalent"]) for e in out.residual] == [("team-admin", True)]
+
+
+def test_a_role_outside_the_path_is_left_with_the_hint_to_tag_it() -> None:
+    roles = FakeRoles()
+    role = roles.add_role("r", path="/elsewhere/")
+    fixer, machines = make(roles)
+    machines.add(ARN, SNS, role)
+    out = fixer.handle_event(created(role))
+    assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE")
+    [finding] = [f for f in out.findings if f.code == "ROLE_OUT_OF_SCOPE"]
+    assert finding.message.endswith("; tag the role sfn-iam:managed=true to adopt it")
+    assert roles.roles["r"].inline == {} and roles.writes == []
+
+
+def test_a_grown_machine_on_a_full_role_keeps_the_statements_it_still_needs() -> None:
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, many_topics(3), role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    held = json.loads(json.dumps(roles.roles["r"].inline[NAME]))
+    roles.roles["r"].attached += [f"team-{i}" for i in range(10)]  # the role's quota (10) taken by others
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(updated())
+    assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_TOO_LARGE")
+    assert "STILL_NEEDED_KEPT" in {f.code for f in out.findings}
+    assert roles.roles["r"].inline[NAME] == held  # still needed whole: kept as it was
+    assert ours(roles, "r")["attached"] == [] and ours(roles, "r")["managed"] == []
+
+
+def test_report_mode_never_marks_the_ledger_when_a_machine_would_overflow() -> None:
+    roles, ledger = FakeRoles(max_attached=20), FakeLedger()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    before = ledger.get(NAME)
+    assert before is not None and not before.overflow
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "report", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer"})
+    reporter = RoleFixer(machines, roles, settings, ledger=ledger)
+    machines.add(ARN, many_topics(180), role)
+    writes = list(roles.writes)
+    out = reporter.handle_event(updated())
+    assert (out.status, out.placement) == (Status.PROPOSED, "managed")
+    assert ledger.get(NAME) == before and roles.writes == writes  # report mode wrote nothing, the ledger included
