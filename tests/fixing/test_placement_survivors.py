@@ -137,3 +137,23 @@ def test_report_mode_never_marks_the_ledger_when_a_machine_would_overflow() -> N
     out = reporter.handle_event(updated())
     assert (out.status, out.placement) == (Status.PROPOSED, "managed")
     assert ledger.get(NAME) == before and roles.writes == writes  # report mode wrote nothing, the ledger included
+
+
+def test_a_deleted_machine_loses_its_version_policy_and_its_retiring_policy_on_every_role() -> None:
+    from sfn_iam.fixing import naming
+    from tests.fixing.test_placement_outcomes import deleted
+
+    roles = FakeRoles()
+    role = roles.add_role("r")
+    roles.add_role("v")
+    fixer, machines = make(roles)
+    machines.add(ARN, SNS, role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    doc = json.loads(json.dumps(roles.roles["r"].inline[NAME]))
+    roles.roles["v"].inline[naming.version_name(NAME)] = doc  # a routed version ran under "v"
+    roles.roles["v"].inline[naming.retiring_name(NAME)] = doc
+    roles.roles["v"].inline["team"] = doc
+    del machines.machines[ARN]
+    out = fixer.handle_event(deleted())
+    assert out.status is Status.REMOVED
+    assert roles.roles["r"].inline == {} and sorted(roles.roles["v"].inline) == ["team"]
