@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from sfn_iam.fixing import placement
 from sfn_iam.fixing import settings as config
@@ -157,3 +158,66 @@ def test_a_deleted_machine_loses_its_version_policy_and_its_retiring_policy_on_e
     out = fixer.handle_event(deleted())
     assert out.status is Status.REMOVED
     assert roles.roles["r"].inline == {} and sorted(roles.roles["v"].inline) == ["team"]
+
+
+class RolesWithIds(FakeRoles):
+    """IAM's RoleId per role name (a role deleted and created again under its name gets a new one)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_attached=20)
+        self.ids: dict[str, str] = {}
+
+    def get_role(self, name: str) -> Any:
+        role = super().get_role(name)
+        return role if role is None else role._replace(role_id=self.ids.get(name, ""))
+
+
+def moved_from_r(role_id_then: str, role_id_now: str) -> tuple[RolesWithIds, FakeLedger, Any]:
+    """A machine placed on "r" (the ledger recorded ``role_id_then`` for it), then moved to "s"."""
+    from tests.fixing.test_placement_outcomes import moved
+
+    roles, ledger = RolesWithIds(), FakeLedger()
+    r, s = roles.add_role("r"), roles.add_role("s")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, r)
+    assert fixer.handle_event(created(r)).placement == "inline"
+    entry = ledger.get(NAME)
+    assert entry is not None
+    ledger.entries[NAME] = entry._replace(role_ids=(("r", role_id_then),))
+    roles.ids["r"] = role_id_now
+    machines.add(ARN, SNS, s)
+    return roles, ledger, fixer.handle_event(moved(s))
+
+
+def test_a_role_the_machine_left_that_was_created_again_is_not_touched() -> None:
+    roles, ledger, out = moved_from_r("AROAOLD", "AROANEW")
+    assert out.status is Status.WRITTEN and "ROLE_REPLACED" in {f.code for f in out.findings}
+    assert NAME in roles.roles["r"].inline and NAME in roles.roles["s"].inline
+    entry = ledger.get(NAME)
+    assert entry is not None and "r" in entry.roles  # kept: the fixer never adopts the new role silently
+
+
+def test_a_role_the_machine_left_with_the_recorded_role_id_is_cleaned() -> None:
+    same = json.loads('"AROASAME1234"')  # the ledger's copy and IAM's answer are equal, not one object
+    roles, ledger, out = moved_from_r(same, "".join(["AROA", "SAME1234"]))
+    assert "ROLE_REPLACED" not in {f.code for f in out.findings}
+    assert NAME not in roles.roles["r"].inline and NAME in roles.roles["s"].inline
+    entry = ledger.get(NAME)
+    assert entry is not None and "r" not in entry.roles
+
+
+def test_a_role_the_machine_left_that_went_out_of_scope_keeps_its_grant_and_the_ledger_keeps_the_role() -> None:
+    from tests.fixing.test_placement_outcomes import moved
+
+    roles, ledger = FakeRoles(max_attached=20), FakeLedger()
+    r, s = roles.add_role("r"), roles.add_role("s")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, r)
+    assert fixer.handle_event(created(r)).placement == "inline"
+    roles.roles["r"].path = "/elsewhere/"  # moved out of the fixer's scope meanwhile
+    machines.add(ARN, SNS, s)
+    out = fixer.handle_event(moved(s))
+    assert "ORPHANED_GRANT" in {f.code for f in out.findings}
+    assert NAME in roles.roles["r"].inline  # not written: out of scope
+    entry = ledger.get(NAME)
+    assert entry is not None and "r" in entry.roles  # still carries it: a later run (or a person) removes it
