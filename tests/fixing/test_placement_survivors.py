@@ -221,3 +221,33 @@ def test_a_role_the_machine_left_that_went_out_of_scope_keeps_its_grant_and_the_
     assert NAME in roles.roles["r"].inline  # not written: out of scope
     entry = ledger.get(NAME)
     assert entry is not None and "r" in entry.roles  # still carries it: a later run (or a person) removes it
+
+
+class CountedRoles(FakeRoles):
+    def __init__(self) -> None:
+        super().__init__(max_attached=20)
+        self.reads: list[str] = []
+
+    def get_role(self, name: str) -> Any:
+        self.reads.append(name)
+        return super().get_role(name)
+
+
+def test_with_a_ceiling_a_role_the_machine_left_is_read_once_before_its_policy_is_removed() -> None:
+    from tests.fixing.test_placement_outcomes import moved
+
+    ceiling = f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam-ceiling"
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "enforce", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer",
+                                "CEILING_POLICY_ARN": ceiling})
+    roles = CountedRoles()
+    r, s = roles.add_role("r", boundary=ceiling), roles.add_role("s", boundary=ceiling)
+    machines = FakeMachines()
+    fixer = RoleFixer(machines, roles, settings, ledger=FakeLedger())
+    machines.add(ARN, SNS, r)
+    assert fixer.handle_event(created(r)).placement == "inline"
+    machines.add(ARN, SNS, s)
+    roles.reads.clear()
+    out = fixer.handle_event(moved(s))
+    assert out.status is Status.WRITTEN and NAME not in roles.roles["r"].inline and NAME in roles.roles["s"].inline
+    assert roles.reads.count("r") == 1  # GetRole said its boundary already: no second read before the delete
