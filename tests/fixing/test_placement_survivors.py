@@ -118,6 +118,7 @@ def test_a_grown_machine_on_a_full_role_keeps_the_statements_it_still_needs() ->
     out = fixer.handle_event(updated())
     assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_TOO_LARGE")
     assert "STILL_NEEDED_KEPT" in {f.code for f in out.findings}
+    assert "STALE_GRANTS_REMOVED" not in {f.code for f in out.findings}  # nothing of it was removed
     assert roles.roles["r"].inline[NAME] == held  # still needed whole: kept as it was
     assert ours(roles, "r")["attached"] == [] and ours(roles, "r")["managed"] == []
 
