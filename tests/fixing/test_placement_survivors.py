@@ -252,3 +252,24 @@ def test_with_a_ceiling_a_role_the_machine_left_is_read_once_before_its_policy_i
     out = fixer.handle_event(moved(s))
     assert out.status is Status.WRITTEN and NAME not in roles.roles["r"].inline and NAME in roles.roles["s"].inline
     assert roles.reads.count("r") == 1  # GetRole said its boundary already: no second read before the delete
+
+
+def test_an_orphan_whose_name_has_the_old_hashed_shape_is_proven_by_the_ledger_on_every_holder() -> None:
+    from tests.fixing.test_mutation_survivors import event
+
+    arn = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Legacy.0123456789ab"
+    base = "sfn-iam.us-east-1.Legacy.0123456789ab"  # could be an earlier release's hashed name: the ledger proves it
+    roles = FakeRoles()
+    role = roles.add_role("r")
+    roles.add_role("x")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(arn, SNS, role)
+    out = fixer.handle_event(event("CreateStateMachine", {"name": "Legacy.0123456789ab", "roleArn": role},
+                                   {"stateMachineArn": arn}))
+    assert out.placement == "inline" and base in roles.roles["r"].inline
+    roles.roles["x"].inline[base] = json.loads(json.dumps(roles.roles["r"].inline[base]))  # a role the ledger lost
+    del machines.machines[arn]
+    # The sweep's removal of an orphan (a deleted machine's event goes by the ledger's roles only): every holder
+    gone = fixer.remove_policy(base, state_machine_arn=arn)
+    assert gone.status is Status.REMOVED and "POLICY_OWNER_UNKNOWN" not in {f.code for f in gone.findings}
+    assert roles.roles["r"].inline == {} and roles.roles["x"].inline == {}
