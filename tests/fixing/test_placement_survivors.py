@@ -273,3 +273,37 @@ def test_an_orphan_whose_name_has_the_old_hashed_shape_is_proven_by_the_ledger_o
     gone = fixer.remove_policy(base, state_machine_arn=arn)
     assert gone.status is Status.REMOVED and "POLICY_OWNER_UNKNOWN" not in {f.code for f in gone.findings}
     assert roles.roles["r"].inline == {} and roles.roles["x"].inline == {}
+
+
+def test_an_overflowed_machine_whose_definition_breaks_loses_its_managed_policies() -> None:
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    roles.roles["r"].attached.append("someone-elses-policy")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, many_topics(180), role)
+    assert fixer.handle_event(created(role)).placement == "managed"
+    machines.add(ARN, {"NoStates": True}, role)
+    out = fixer.handle_event(updated())
+    assert (out.status, out.reason) == (Status.SKIPPED, "DEFINITION_ERROR")
+    assert "STALE_GRANTS_REMOVED" in {f.code for f in out.findings}
+    assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}  # fail closed (docs/adr/0006)
+    assert roles.roles["r"].attached == ["someone-elses-policy"]
+
+
+class GhostHolder(FakeRoles):
+    """IAM's account listing still names a role deleted before the fixer reads it."""
+
+    def holders(self, prefix: str) -> Any:
+        from sfn_iam.fixing.ports import PolicyHolder
+
+        ghost = PolicyHolder(f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/a-gone", "a-gone", (prefix,))
+        return [ghost, *super().holders(prefix)]
+
+
+def test_a_holder_deleted_meanwhile_does_not_stop_the_removal_from_the_next_ones() -> None:
+    roles = GhostHolder()
+    roles.add_role("r")
+    roles.roles["r"].inline[NAME] = json.loads(json.dumps(ADMIN))
+    fixer, _ = make(roles)
+    out = fixer.remove_policy(NAME, state_machine_arn=ARN)
+    assert out.status is Status.REMOVED and roles.roles["r"].inline == {}
