@@ -119,7 +119,8 @@ def test_a_grown_machine_on_a_full_role_keeps_the_statements_it_still_needs() ->
     assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_TOO_LARGE")
     assert "STILL_NEEDED_KEPT" in {f.code for f in out.findings}
     assert "STALE_GRANTS_REMOVED" not in {f.code for f in out.findings}  # nothing of it was removed
-    assert roles.roles["r"].inline[NAME] == held  # still needed whole: kept as it was
+    assert roles.roles["r"].inline[NAME] == held  # still needed whole: kept as it was, not written again
+    assert ("put-inline", "r", NAME) not in roles.writes[roles.writes.index(("put-inline", "r", NAME)) + 1:]
     assert ours(roles, "r")["attached"] == [] and ours(roles, "r")["managed"] == []
 
 
@@ -307,3 +308,61 @@ def test_a_holder_deleted_meanwhile_does_not_stop_the_removal_from_the_next_ones
     fixer, _ = make(roles)
     out = fixer.remove_policy(NAME, state_machine_arn=ARN)
     assert out.status is Status.REMOVED and roles.roles["r"].inline == {}
+
+
+def test_a_machine_whose_role_arn_names_no_role_gets_no_hint_to_tag_it() -> None:
+    roles = FakeRoles()
+    fixer, machines = make(roles)
+    machines.add(ARN, SNS, f"arn:aws:iam::{ACCOUNT}:user/someone")
+    out = fixer.handle_event(created(f"arn:aws:iam::{ACCOUNT}:user/someone"))
+    assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE")
+    [finding] = [f for f in out.findings if f.code == "ROLE_OUT_OF_SCOPE"]
+    assert "tag the role" not in finding.message and roles.writes == []
+
+
+def test_a_role_the_machine_left_that_is_gone_is_no_longer_named_by_the_ledger() -> None:
+    from tests.fixing.test_placement_outcomes import moved
+
+    roles, ledger = FakeRoles(max_attached=20), FakeLedger()
+    r, s = roles.add_role("r"), roles.add_role("s")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, r)
+    assert fixer.handle_event(created(r)).placement == "inline"
+    del roles.roles["r"]
+    machines.add(ARN, SNS, s)
+    out = fixer.handle_event(moved(s))
+    assert out.status is Status.WRITTEN and NAME in roles.roles["s"].inline
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.roles == frozenset({"s"})
+
+
+def test_between_quota_attempts_the_role_carries_none_of_the_machines_overflow_policies() -> None:
+    # Attaching the first overflow policy succeeds, the next is refused (another writer took the room): the first is
+    # detached again before the wait, so two machines racing for one role's quota never each hold part of it.
+    roles = FakeRoles(max_attached=2)
+    role = roles.add_role("r")
+    roles.roles["r"].attached.append("someone-elses-policy")
+    held: list[list[str]] = []
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "enforce", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer"})
+    machines = FakeMachines()
+    fixer = RoleFixer(machines, roles, settings, lambda _: held.append(ours(roles, "r")["attached"]))
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(created(role))
+    assert out.reason == "POLICY_TOO_LARGE" and len(held) == placement.QUOTA_ATTEMPTS - 1
+    assert held == [[]] * (placement.QUOTA_ATTEMPTS - 1)
+    assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}
+
+
+def test_the_owner_unknown_finding_names_at_most_300_characters_of_policies() -> None:
+    base = "sfn-iam.us-east-1.Legacy.0123456789ab"  # the old hashed shape, and no ledger entry: not proven
+    roles = FakeRoles(max_attached=20)
+    roles.add_role("r")
+    roles.roles["r"].attached += [f"{base}.{i}" for i in range(1, 13)]
+    fixer, _ = make(roles)
+    out = fixer.remove_policy(base)
+    names = ", ".join(f"{base}.{i}" for i in range(1, 13))
+    assert len(names) > 301
+    [finding] = [f for f in out.findings if f.code == "POLICY_OWNER_UNKNOWN"]
+    assert finding.message.startswith(names[:300] + " on arn:aws:iam::")
+    assert len(roles.roles["r"].attached) == 12  # left
