@@ -7,6 +7,8 @@ import hashlib
 import json
 from typing import Any
 
+import pytest
+
 from sfn_iam.fixing import placement
 from sfn_iam.fixing import settings as config
 from sfn_iam.fixing.outcome import Status
@@ -191,8 +193,9 @@ def moved_from_r(role_id_then: str, role_id_now: str) -> tuple[RolesWithIds, Fak
     return roles, ledger, fixer.handle_event(moved(s))
 
 
-def test_a_role_the_machine_left_that_was_created_again_is_not_touched() -> None:
-    roles, ledger, out = moved_from_r("AROAOLD", "AROANEW")
+@pytest.mark.parametrize(("then", "now"), [("AROAOLD", "AROANEW"), ("AROANEW", "AROAOLD")])
+def test_a_role_the_machine_left_that_was_created_again_is_not_touched(then: str, now: str) -> None:
+    roles, ledger, out = moved_from_r(then, now)
     assert out.status is Status.WRITTEN and "ROLE_REPLACED" in {f.code for f in out.findings}
     assert NAME in roles.roles["r"].inline and NAME in roles.roles["s"].inline
     entry = ledger.get(NAME)
@@ -366,3 +369,42 @@ def test_the_owner_unknown_finding_names_at_most_300_characters_of_policies() ->
     [finding] = [f for f in out.findings if f.code == "POLICY_OWNER_UNKNOWN"]
     assert finding.message.startswith(names[:300] + " on arn:aws:iam::")
     assert len(roles.roles["r"].attached) == 12  # left
+
+
+def test_a_name_the_ledger_records_for_another_machine_is_neither_written_nor_claimed() -> None:
+    from sfn_iam.fixing.ports import LedgerEntry
+
+    roles, ledger = FakeRoles(), FakeLedger()
+    role = roles.add_role("r")
+    other = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Other"
+    ledger.entries[NAME] = LedgerEntry(other, frozenset({"q"}))
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, role)
+    out = fixer.handle_event(created(role))
+    assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_NAME_TAKEN")
+    assert roles.writes == [] and ledger.entries[NAME] == LedgerEntry(other, frozenset({"q"}))
+
+
+class ReadCounted(FakeRoles):
+    def __init__(self) -> None:
+        super().__init__(max_attached=20)
+        self.reads: list[tuple[str, str]] = []
+
+    def get_inline(self, role: str, name: str) -> Any:
+        self.reads.append((role, name))
+        return super().get_inline(role, name)
+
+
+def test_an_update_the_ledger_knows_changed_is_written_without_reading_the_old_policy_either_way() -> None:
+    from tests.fixing.test_mutation_survivors import many_topics as topics
+
+    roles = ReadCounted()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, topics(2), role)
+    fixer.handle_event(created(role))
+    for definition in (topics(3), topics(2)):  # the two hashes compare one way, then the other
+        machines.add(ARN, definition, role)
+        roles.reads.clear()
+        assert fixer.handle_event(updated()).status is Status.WRITTEN
+        assert ("r", NAME) not in roles.reads
