@@ -408,3 +408,21 @@ def test_an_update_the_ledger_knows_changed_is_written_without_reading_the_old_p
         roles.reads.clear()
         assert fixer.handle_event(updated()).status is Status.WRITTEN
         assert ("r", NAME) not in roles.reads
+
+
+def test_a_quota_refusal_after_the_ceiling_was_set_deletes_only_the_overflow_policies() -> None:
+    ceiling = f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam-ceiling"
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "enforce", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer",
+                                "CEILING_POLICY_ARN": ceiling})
+    roles = FakeRoles(max_attached=1)
+    role = roles.add_role("r")  # no boundary yet: the fixer sets the ceiling before its first write
+    roles.roles["r"].attached.append("someone-elses-policy")
+    machines = FakeMachines()
+    fixer = RoleFixer(machines, roles, settings)
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(created(role))
+    assert out.reason == "POLICY_TOO_LARGE" and roles.roles["r"].boundary == ceiling
+    assert [w for w in roles.writes if w[0] == "delete-managed"] == [
+        ("delete-managed", n) for n in sorted({w[1] for w in roles.writes if w[0] == "put-managed"})]
+    assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}
