@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from typing import Any
 
 from sfn_iam.findings import Finding, Severity
@@ -353,3 +354,75 @@ def test_a_sweep_invocation_fails_on_a_target_first_then_on_what_was_not_deliver
     failed = result(errors=(SweepError("t1", "E1"), SweepError("t2", "E2")))
     with pytest.raises(report.SweepIncompleteError, match=r"^2 target\(s\) failed; first: t1: E1$"):
         report.fail_if_incomplete(failed, report.Delivery(1, 0, 0, ("SNS: down",)))
+
+
+# -- what a sweep's report says whatever object holds a value, and the exact cuts ------------------------------------
+
+def test_a_wildcard_is_explained_by_a_finding_whose_path_is_an_equal_string_read_elsewhere() -> None:
+    # The finding's path and the grant's path come from different places (here: two JSON texts), so they are equal
+    # strings that are not the same object.
+    finding_path, grant_path = json.loads('"$.States.Publish"'), json.loads('["$.States.Publish"]')[0]
+    assert finding_path == grant_path and finding_path is not grant_path
+    outcome = Outcome(Status.WRITTEN, "enforce", state_machine_arn=SM + "m",
+                      findings=(Finding.of("DYNAMIC_RESOURCE", "the topic comes from the input", path=finding_path),),
+                      granted=(Requirement("sns:Publish", f"arn:aws:sns:{REGION}:{ACCOUNT}:*", path=grant_path),))
+    assert [w["why"] for w in report.wildcards(outcome)] == [["DYNAMIC_RESOURCE: the topic comes from the input"]]
+
+
+def test_a_star_resource_computed_at_run_time_is_explained_as_iams_only_choice() -> None:
+    star = "?".replace("?", "*")  # CPython shares some one-character strings, not this one
+    assert star == "*" and star is not sys.intern("*")
+    outcome = Outcome(Status.WRITTEN, "enforce", state_machine_arn=SM + "m",
+                      granted=(Requirement("sns:ListTopics", star, path="$.States.L"),))
+    assert report.wildcards(outcome)[0]["why"] == [
+        "the action takes no resource that the definition could name: IAM accepts only \"*\" for it"]
+
+
+def test_an_outcome_with_only_info_findings_and_no_change_is_not_news() -> None:
+    info = Outcome(Status.UNCHANGED, "enforce", state_machine_arn=SM + "info", policy_name="info",
+                   findings=(Finding.of("BOUNDARY_SET", "info"),))
+    assert info.findings[0].severity is Severity.INFO
+    low = Outcome(Status.UNCHANGED, "enforce", state_machine_arn=SM + "low", policy_name="low",
+                  findings=(Finding.of("BOUNDARY_SET", "info"), Finding.of("POLICY_OVERFLOW", "m")))
+    assert [e[1].get("policyName") for e in report.events(result(info, low))] == ["low", None]
+
+
+def test_the_entry_size_is_250000_bytes_of_detail() -> None:
+    # EventBridge's 256 KB per request, less room for the source, the detail-type and the resources.
+    base = {"status": "written", "documents": [{"d": 1}], "findings": [], "truncated": {"findings": 0}}
+    fits = {**base, "message": "m" * (250_000 - _size({**base, "message": ""}))}
+    assert _size(fits) == 250_000 and report.bounded(fits) is fits
+    over = {**fits, "message": fits["message"] + "m"}
+    assert report.bounded(over)["documents"] == []
+
+
+def test_a_failed_sweep_names_the_first_delivery_problem_of_several() -> None:
+    import pytest
+
+    with pytest.raises(report.SweepDeliveryError, match=r"^2 delivery problem\(s\); first: SNS: down$"):
+        report.fail_if_incomplete(result(), report.Delivery(1, 0, 0, ("SNS: down", "Security Hub: down")))
+
+
+class _Raises:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, events: Any) -> None:
+        raise RuntimeError(self.message)
+
+    def notify(self, subject: str, message: str) -> None:
+        raise RuntimeError(self.message)
+
+    def import_findings(self, findings: Any) -> int:
+        raise RuntimeError(self.message)
+
+
+def test_a_destinations_error_text_is_cut_at_300_characters() -> None:
+    long = "".join(f"{i:03d}" for i in range(200))  # 600 characters, each cut distinguishable
+    machine = Outcome(Status.WRITTEN, "enforce", state_machine_arn=SM + "m", policy_name="p",
+                      changes=(Change(ChangeKind.PUT_INLINE, "r", "p", True),))
+    d = report.deliver(result(machine), publish_many=_Raises(long), notifier=_Raises(long),
+                       importer=_Raises(long), partition="aws", now=NOW)
+    assert d.errors == (f"EventBridge did not accept 2 of 2 event(s); first: RuntimeError: {long[:300]}",
+                        f"SNS: RuntimeError: {long[:300]}", f"Security Hub: RuntimeError: {long[:300]}")
+    assert (d.published, d.pending, d.imported) == (0, 0, 0)

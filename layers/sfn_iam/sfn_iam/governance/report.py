@@ -149,7 +149,8 @@ def to_markdown(result: SweepResult, generated_at: str) -> str:
 
 
 def _machine_md(o: Outcome) -> list[str]:
-    lines = [f"### {_short(o.state_machine_arn)}", "",
+    """The body of a machine's folded section: report_md.machines writes its summary line."""
+    lines = ["",
              f"- ARN: `{o.state_machine_arn}`",
              f"- role: `{o.role_arn or '-'}`",
              f"- status: **{o.status}**" + (f" ({o.reason})" if o.reason else ""),

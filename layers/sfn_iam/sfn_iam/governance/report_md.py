@@ -114,7 +114,7 @@ def machines(result: SweepResult, detail: Any) -> list[str]:
              ""]
     for o in sorted(result.outcomes, key=lambda o: (-worst(o), o.state_machine_arn)):
         label = Severity(worst(o)).name if o.findings else "CLEAN"
-        body = detail(o)[1:]  # its own heading is the summary line
+        body = detail(o)
         lines += ["<details>", f"<summary><b>{label}</b> {cell(short(o.state_machine_arn))}: {o.status}"
                   + (f" ({o.reason})" if o.reason else "") + f", {len(o.findings)} findings</summary>", "",
                   *body, "</details>", ""]

@@ -1,0 +1,428 @@
+"""Placement (fixing/placement.py), pinned by a mutation run (docs/mutation.md): judged by the outcome, the final
+IAM state of the fake (tests/fakes.py), the ledger's entry and the waits the fixer asks for."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+
+from sfn_iam.fixing import placement
+from sfn_iam.fixing import settings as config
+from sfn_iam.fixing.outcome import Status
+from sfn_iam.fixing.service import RoleFixer
+from tests.fakes import ACCOUNT, FakeLedger, FakeMachines, FakeRoles
+from tests.fixing.test_mutation_survivors import ARN, NAME, SNS, created, many_topics, updated
+
+ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def make(roles: FakeRoles, ledger: FakeLedger | None = None, sleeps: list[float] | None = None
+         ) -> tuple[RoleFixer, FakeMachines]:
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "enforce", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer"})
+    machines = FakeMachines()
+    waits = sleeps if sleeps is not None else []
+    return RoleFixer(machines, roles, settings, waits.append, ledger=ledger), machines
+
+
+def ours(roles: FakeRoles, role: str) -> dict[str, list[str]]:
+    r = roles.roles[role]
+    return {"inline": sorted(n for n in r.inline if n.startswith(NAME)),
+            "attached": sorted(n for n in r.attached if n.startswith(NAME)),
+            "managed": sorted(n for n in roles.managed if n.startswith(NAME))}
+
+
+def test_the_ledgers_digest_is_the_first_32_hex_digits_of_the_sha256_of_the_sorted_compact_json() -> None:
+    # Entries outlive releases: a digest computed another way would make every stored machine look changed.
+    value = {"b": [1, "x"], "a": {"c": None}}
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    assert text == '{"a":{"c":null},"b":[1,"x"]}'
+    assert placement.digest(value) == hashlib.sha256(text.encode()).hexdigest()[:32]
+    assert len(placement.digest(value)) == 32
+
+
+def test_quota_waits_grow_exponentially_with_a_per_machine_spread_between_half_and_one_and_a_half() -> None:
+    for base in (NAME, "sfn-iam.us-east-1.Other"):
+        for attempt in (1, 2, 3):
+            spread = int(hashlib.sha256(f"{base}#{attempt}".encode()).hexdigest()[:4], 16) / 0xFFFF
+            wait = placement.jitter(base, attempt)
+            assert wait == 0.05 * 2 ** attempt * (0.5 + spread)
+            assert 0.05 * 2 ** attempt * 0.5 <= wait <= 0.05 * 2 ** attempt * 1.5
+    assert placement.jitter(NAME, 1) != placement.jitter("sfn-iam.us-east-1.Other", 1)
+
+
+def test_overflow_policies_written_then_refused_by_the_quota_on_every_attempt_are_deleted() -> None:
+    # The fixer sees room (another writer takes it between the listing and the attach): IAM refuses each attach.
+    roles = FakeRoles(max_attached=1)
+    role = roles.add_role("r")
+    roles.roles["r"].attached.append("someone-elses-policy")
+    sleeps: list[float] = []
+    fixer, machines = make(roles, sleeps=sleeps)
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(created(role))
+    assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_TOO_LARGE")
+    assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}  # nothing of it left, not even unattached
+    assert roles.roles["r"].attached == ["someone-elses-policy"]
+    assert sleeps == [placement.jitter(NAME, a) for a in range(1, placement.QUOTA_ATTEMPTS)]
+
+
+def test_a_machine_that_overflowed_stays_managed_when_it_shrinks_and_the_ledger_says_so() -> None:
+    roles, ledger = FakeRoles(max_attached=20), FakeLedger()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, many_topics(180), role)
+    first = fixer.handle_event(created(role))
+    assert (first.status, first.placement) == (Status.WRITTEN, "managed")
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.overflow
+    machines.add(ARN, SNS, role)
+    out = fixer.handle_event(updated())
+    assert (out.status, out.placement) == (Status.WRITTEN, "managed")
+    assert ours(roles, "r") == {"inline": [], "attached": [NAME + ".1"], "managed": [NAME + ".1"]}
+    assert json.dumps(roles.managed[NAME + ".1"]).count("sns:Publish") == 1
+
+
+def test_a_new_machine_too_large_for_inline_judges_the_roles_other_inline_policies() -> None:
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    roles.roles["r"].inline["team-admin"] = json.loads(json.dumps(ADMIN))
+    fixer, machines = make(roles, FakeLedger())  # with a ledger, a create trusts it: nothing of the machine is there
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(created(role))
+    assert (out.status, out.placement) == (Status.WRITTEN, "managed")
+    assert [(e["policyName"], e["adminEquivalent"]) for e in out.residual] == [("team-admin", True)]
+
+
+def test_a_role_outside_the_path_is_left_with_the_hint_to_tag_it() -> None:
+    roles = FakeRoles()
+    role = roles.add_role("r", path="/elsewhere/")
+    fixer, machines = make(roles)
+    machines.add(ARN, SNS, role)
+    out = fixer.handle_event(created(role))
+    assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE")
+    [finding] = [f for f in out.findings if f.code == "ROLE_OUT_OF_SCOPE"]
+    assert finding.message.endswith("; tag the role sfn-iam:managed=true to adopt it")
+    assert roles.roles["r"].inline == {} and roles.writes == []
+
+
+def test_a_grown_machine_on_a_full_role_keeps_the_statements_it_still_needs() -> None:
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, many_topics(3), role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    held = json.loads(json.dumps(roles.roles["r"].inline[NAME]))
+    roles.roles["r"].attached += [f"team-{i}" for i in range(10)]  # the role's quota (10) taken by others
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(updated())
+    assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_TOO_LARGE")
+    assert "STILL_NEEDED_KEPT" in {f.code for f in out.findings}
+    assert "STALE_GRANTS_REMOVED" not in {f.code for f in out.findings}  # nothing of it was removed
+    assert roles.roles["r"].inline[NAME] == held  # still needed whole: kept as it was, not written again
+    assert ("put-inline", "r", NAME) not in roles.writes[roles.writes.index(("put-inline", "r", NAME)) + 1:]
+    assert ours(roles, "r")["attached"] == [] and ours(roles, "r")["managed"] == []
+
+
+def test_report_mode_never_marks_the_ledger_when_a_machine_would_overflow() -> None:
+    roles, ledger = FakeRoles(max_attached=20), FakeLedger()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    before = ledger.get(NAME)
+    assert before is not None and not before.overflow
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "report", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer"})
+    reporter = RoleFixer(machines, roles, settings, ledger=ledger)
+    machines.add(ARN, many_topics(180), role)
+    writes = list(roles.writes)
+    out = reporter.handle_event(updated())
+    assert (out.status, out.placement) == (Status.PROPOSED, "managed")
+    assert ledger.get(NAME) == before and roles.writes == writes  # report mode wrote nothing, the ledger included
+
+
+def test_a_deleted_machine_loses_its_version_policy_and_its_retiring_policy_on_every_role() -> None:
+    from sfn_iam.fixing import naming
+    from tests.fixing.test_placement_outcomes import deleted
+
+    roles = FakeRoles()
+    role = roles.add_role("r")
+    roles.add_role("v")
+    fixer, machines = make(roles)
+    machines.add(ARN, SNS, role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    doc = json.loads(json.dumps(roles.roles["r"].inline[NAME]))
+    roles.roles["v"].inline[naming.version_name(NAME)] = doc  # a routed version ran under "v"
+    roles.roles["v"].inline[naming.retiring_name(NAME)] = doc
+    roles.roles["v"].inline["team"] = doc
+    del machines.machines[ARN]
+    out = fixer.handle_event(deleted())
+    assert out.status is Status.REMOVED
+    assert roles.roles["r"].inline == {} and sorted(roles.roles["v"].inline) == ["team"]
+
+
+class RolesWithIds(FakeRoles):
+    """IAM's RoleId per role name (a role deleted and created again under its name gets a new one)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_attached=20)
+        self.ids: dict[str, str] = {}
+
+    def get_role(self, name: str) -> Any:
+        role = super().get_role(name)
+        return role if role is None else role._replace(role_id=self.ids.get(name, ""))
+
+
+def moved_from_r(role_id_then: str, role_id_now: str) -> tuple[RolesWithIds, FakeLedger, Any]:
+    """A machine placed on "r" (the ledger recorded ``role_id_then`` for it), then moved to "s"."""
+    from tests.fixing.test_placement_outcomes import moved
+
+    roles, ledger = RolesWithIds(), FakeLedger()
+    r, s = roles.add_role("r"), roles.add_role("s")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, r)
+    assert fixer.handle_event(created(r)).placement == "inline"
+    entry = ledger.get(NAME)
+    assert entry is not None
+    ledger.entries[NAME] = entry._replace(role_ids=(("r", role_id_then),))
+    roles.ids["r"] = role_id_now
+    machines.add(ARN, SNS, s)
+    return roles, ledger, fixer.handle_event(moved(s))
+
+
+@pytest.mark.parametrize(("then", "now"), [("AROAOLD", "AROANEW"), ("AROANEW", "AROAOLD")])
+def test_a_role_the_machine_left_that_was_created_again_is_not_touched(then: str, now: str) -> None:
+    roles, ledger, out = moved_from_r(then, now)
+    assert out.status is Status.WRITTEN and "ROLE_REPLACED" in {f.code for f in out.findings}
+    assert NAME in roles.roles["r"].inline and NAME in roles.roles["s"].inline
+    entry = ledger.get(NAME)
+    assert entry is not None and "r" in entry.roles  # kept: the fixer never adopts the new role silently
+
+
+def test_a_role_the_machine_left_with_the_recorded_role_id_is_cleaned() -> None:
+    same = json.loads('"AROASAME1234"')  # the ledger's copy and IAM's answer are equal, not one object
+    roles, ledger, out = moved_from_r(same, "".join(["AROA", "SAME1234"]))
+    assert "ROLE_REPLACED" not in {f.code for f in out.findings}
+    assert NAME not in roles.roles["r"].inline and NAME in roles.roles["s"].inline
+    entry = ledger.get(NAME)
+    assert entry is not None and "r" not in entry.roles
+
+
+def test_a_role_the_machine_left_that_went_out_of_scope_keeps_its_grant_and_the_ledger_keeps_the_role() -> None:
+    from tests.fixing.test_placement_outcomes import moved
+
+    roles, ledger = FakeRoles(max_attached=20), FakeLedger()
+    r, s = roles.add_role("r"), roles.add_role("s")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, r)
+    assert fixer.handle_event(created(r)).placement == "inline"
+    roles.roles["r"].path = "/elsewhere/"  # moved out of the fixer's scope meanwhile
+    machines.add(ARN, SNS, s)
+    out = fixer.handle_event(moved(s))
+    assert "ORPHANED_GRANT" in {f.code for f in out.findings}
+    assert NAME in roles.roles["r"].inline  # not written: out of scope
+    entry = ledger.get(NAME)
+    assert entry is not None and "r" in entry.roles  # still carries it: a later run (or a person) removes it
+
+
+class CountedRoles(FakeRoles):
+    def __init__(self) -> None:
+        super().__init__(max_attached=20)
+        self.reads: list[str] = []
+
+    def get_role(self, name: str) -> Any:
+        self.reads.append(name)
+        return super().get_role(name)
+
+
+def test_with_a_ceiling_a_role_the_machine_left_is_read_once_before_its_policy_is_removed() -> None:
+    from tests.fixing.test_placement_outcomes import moved
+
+    ceiling = f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam-ceiling"
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "enforce", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer",
+                                "CEILING_POLICY_ARN": ceiling})
+    roles = CountedRoles()
+    r, s = roles.add_role("r", boundary=ceiling), roles.add_role("s", boundary=ceiling)
+    machines = FakeMachines()
+    fixer = RoleFixer(machines, roles, settings, ledger=FakeLedger())
+    machines.add(ARN, SNS, r)
+    assert fixer.handle_event(created(r)).placement == "inline"
+    machines.add(ARN, SNS, s)
+    roles.reads.clear()
+    out = fixer.handle_event(moved(s))
+    assert out.status is Status.WRITTEN and NAME not in roles.roles["r"].inline and NAME in roles.roles["s"].inline
+    assert roles.reads.count("r") == 1  # GetRole said its boundary already: no second read before the delete
+
+
+def test_an_orphan_whose_name_has_the_old_hashed_shape_is_proven_by_the_ledger_on_every_holder() -> None:
+    from tests.fixing.test_mutation_survivors import event
+
+    arn = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Legacy.0123456789ab"
+    base = "sfn-iam.us-east-1.Legacy.0123456789ab"  # could be an earlier release's hashed name: the ledger proves it
+    roles = FakeRoles()
+    role = roles.add_role("r")
+    roles.add_role("x")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(arn, SNS, role)
+    out = fixer.handle_event(event("CreateStateMachine", {"name": "Legacy.0123456789ab", "roleArn": role},
+                                   {"stateMachineArn": arn}))
+    assert out.placement == "inline" and base in roles.roles["r"].inline
+    roles.roles["x"].inline[base] = json.loads(json.dumps(roles.roles["r"].inline[base]))  # a role the ledger lost
+    del machines.machines[arn]
+    # The sweep's removal of an orphan (a deleted machine's event goes by the ledger's roles only): every holder
+    gone = fixer.remove_policy(base, state_machine_arn=arn)
+    assert gone.status is Status.REMOVED and "POLICY_OWNER_UNKNOWN" not in {f.code for f in gone.findings}
+    assert roles.roles["r"].inline == {} and roles.roles["x"].inline == {}
+
+
+def test_an_overflowed_machine_whose_definition_breaks_loses_its_managed_policies() -> None:
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    roles.roles["r"].attached.append("someone-elses-policy")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, many_topics(180), role)
+    assert fixer.handle_event(created(role)).placement == "managed"
+    machines.add(ARN, {"NoStates": True}, role)
+    out = fixer.handle_event(updated())
+    assert (out.status, out.reason) == (Status.SKIPPED, "DEFINITION_ERROR")
+    assert "STALE_GRANTS_REMOVED" in {f.code for f in out.findings}
+    assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}  # fail closed (docs/adr/0006)
+    assert roles.roles["r"].attached == ["someone-elses-policy"]
+
+
+class GhostHolder(FakeRoles):
+    """IAM's account listing still names a role deleted before the fixer reads it."""
+
+    def holders(self, prefix: str) -> Any:
+        from sfn_iam.fixing.ports import PolicyHolder
+
+        ghost = PolicyHolder(f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/a-gone", "a-gone", (prefix,))
+        return [ghost, *super().holders(prefix)]
+
+
+def test_a_holder_deleted_meanwhile_does_not_stop_the_removal_from_the_next_ones() -> None:
+    roles = GhostHolder()
+    roles.add_role("r")
+    roles.roles["r"].inline[NAME] = json.loads(json.dumps(ADMIN))
+    fixer, _ = make(roles)
+    out = fixer.remove_policy(NAME, state_machine_arn=ARN)
+    assert out.status is Status.REMOVED and roles.roles["r"].inline == {}
+
+
+def test_a_machine_whose_role_arn_names_no_role_gets_no_hint_to_tag_it() -> None:
+    roles = FakeRoles()
+    fixer, machines = make(roles)
+    machines.add(ARN, SNS, f"arn:aws:iam::{ACCOUNT}:user/someone")
+    out = fixer.handle_event(created(f"arn:aws:iam::{ACCOUNT}:user/someone"))
+    assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE")
+    [finding] = [f for f in out.findings if f.code == "ROLE_OUT_OF_SCOPE"]
+    assert "tag the role" not in finding.message and roles.writes == []
+
+
+def test_a_role_the_machine_left_that_is_gone_is_no_longer_named_by_the_ledger() -> None:
+    from tests.fixing.test_placement_outcomes import moved
+
+    roles, ledger = FakeRoles(max_attached=20), FakeLedger()
+    r, s = roles.add_role("r"), roles.add_role("s")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, r)
+    assert fixer.handle_event(created(r)).placement == "inline"
+    del roles.roles["r"]
+    machines.add(ARN, SNS, s)
+    out = fixer.handle_event(moved(s))
+    assert out.status is Status.WRITTEN and NAME in roles.roles["s"].inline
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.roles == frozenset({"s"})
+
+
+def test_between_quota_attempts_the_role_carries_none_of_the_machines_overflow_policies() -> None:
+    # Attaching the first overflow policy succeeds, the next is refused (another writer took the room): the first is
+    # detached again before the wait, so two machines racing for one role's quota never each hold part of it.
+    roles = FakeRoles(max_attached=2)
+    role = roles.add_role("r")
+    roles.roles["r"].attached.append("someone-elses-policy")
+    held: list[list[str]] = []
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "enforce", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer"})
+    machines = FakeMachines()
+    fixer = RoleFixer(machines, roles, settings, lambda _: held.append(ours(roles, "r")["attached"]))
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(created(role))
+    assert out.reason == "POLICY_TOO_LARGE" and len(held) == placement.QUOTA_ATTEMPTS - 1
+    assert held == [[]] * (placement.QUOTA_ATTEMPTS - 1)
+    assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}
+
+
+def test_the_owner_unknown_finding_names_at_most_300_characters_of_policies() -> None:
+    base = "sfn-iam.us-east-1.Legacy.0123456789ab"  # the old hashed shape, and no ledger entry: not proven
+    roles = FakeRoles(max_attached=20)
+    roles.add_role("r")
+    roles.roles["r"].attached += [f"{base}.{i}" for i in range(1, 13)]
+    fixer, _ = make(roles)
+    out = fixer.remove_policy(base)
+    names = ", ".join(f"{base}.{i}" for i in range(1, 13))
+    assert len(names) > 301
+    [finding] = [f for f in out.findings if f.code == "POLICY_OWNER_UNKNOWN"]
+    assert finding.message.startswith(names[:300] + " on arn:aws:iam::")
+    assert len(roles.roles["r"].attached) == 12  # left
+
+
+def test_a_name_the_ledger_records_for_another_machine_is_neither_written_nor_claimed() -> None:
+    from sfn_iam.fixing.ports import LedgerEntry
+
+    roles, ledger = FakeRoles(), FakeLedger()
+    role = roles.add_role("r")
+    other = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Other"
+    ledger.entries[NAME] = LedgerEntry(other, frozenset({"q"}))
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, role)
+    out = fixer.handle_event(created(role))
+    assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_NAME_TAKEN")
+    assert roles.writes == [] and ledger.entries[NAME] == LedgerEntry(other, frozenset({"q"}))
+
+
+class ReadCounted(FakeRoles):
+    def __init__(self) -> None:
+        super().__init__(max_attached=20)
+        self.reads: list[tuple[str, str]] = []
+
+    def get_inline(self, role: str, name: str) -> Any:
+        self.reads.append((role, name))
+        return super().get_inline(role, name)
+
+
+def test_an_update_the_ledger_knows_changed_is_written_without_reading_the_old_policy_either_way() -> None:
+    from tests.fixing.test_mutation_survivors import many_topics as topics
+
+    roles = ReadCounted()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, topics(2), role)
+    fixer.handle_event(created(role))
+    for definition in (topics(3), topics(2)):  # the two hashes compare one way, then the other
+        machines.add(ARN, definition, role)
+        roles.reads.clear()
+        assert fixer.handle_event(updated()).status is Status.WRITTEN
+        assert ("r", NAME) not in roles.reads
+
+
+def test_a_quota_refusal_after_the_ceiling_was_set_deletes_only_the_overflow_policies() -> None:
+    ceiling = f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam-ceiling"
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "enforce", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer",
+                                "CEILING_POLICY_ARN": ceiling})
+    roles = FakeRoles(max_attached=1)
+    role = roles.add_role("r")  # no boundary yet: the fixer sets the ceiling before its first write
+    roles.roles["r"].attached.append("someone-elses-policy")
+    machines = FakeMachines()
+    fixer = RoleFixer(machines, roles, settings)
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(created(role))
+    assert out.reason == "POLICY_TOO_LARGE" and roles.roles["r"].boundary == ceiling
+    assert [w for w in roles.writes if w[0] == "delete-managed"] == [
+        ("delete-managed", n) for n in sorted({w[1] for w in roles.writes if w[0] == "put-managed"})]
+    assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}
