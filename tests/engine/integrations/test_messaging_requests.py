@@ -167,3 +167,9 @@ def test_an_entry_with_an_empty_bus_name_goes_to_the_default_bus() -> None:
     assert_allows(plan, "events:PutEvents", f"{BUS}/default")
     assert_denies(plan, "events:PutEvents", f"{BUS}/orders")
     assert "MISSING_PARAMETER" not in codes(plan)
+
+
+def test_an_invalid_queue_url_is_quoted_in_its_finding_up_to_200_characters() -> None:
+    url = "https://example.com/" + "x" * 300
+    plan = plan_for(task("arn:aws:states:::sqs:sendMessage", {"QueueUrl": url, "MessageBody": "m"}))
+    assert _messages(plan, "INVALID_VALUE") == [f"QueueUrl {url[:200]!r} is not an SQS queue URL; nothing granted"]
