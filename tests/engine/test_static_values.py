@@ -107,9 +107,23 @@ def test_values_known_before_run_time_are_computed(text: str, jsonata: bool, val
     # StringSplit takes exactly a string and a one-character splitter (what the reader is sure of)
     ("States.StringSplit('a,b', ',', 'x')", False),
     ("States.StringSplit('a;b', ';,')", False),
+    # "States." that does not go on with a function name, as the whole value or as an argument
+    ("States.('a')", False),
+    ("States.Format('{}', States.)", False),
+    # a string that never closes, a template that is not a string, an escape JSONata has but the reader does not
+    ("States.Format('abc", False),
+    ("States.Format('a\\", False),
+    ("States.Format(1)", False),
+    ("States.Format(States.Array('a'))", False),
+    ("{% 'a\\u0041' %}", True),
+    ("{% 'a\\", True),
 ])
 def test_anything_else_stays_a_run_time_value(text: str, jsonata: bool | None) -> None:
     assert evaluate(text, bool(jsonata), FIELDS if jsonata is not None else None) is UNKNOWN
+
+
+def test_unknown_reads_as_unknown() -> None:
+    assert repr(UNKNOWN) == "UNKNOWN"
 
 
 @pytest.mark.parametrize(("params", "jsonata"), [

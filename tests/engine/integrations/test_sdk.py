@@ -405,6 +405,15 @@ OVERRIDE_ROWS: list[tuple[str, dict[str, Any], list[Request], list[Request]]] = 
           {"aws:TagKeys": "owner"})],
     ),
     (
+        "emrserverless:createApplication",
+        {"Name": "app", "ReleaseLabel": "emr-7.0.0", "Type": "SPARK"},
+        [("emr-serverless:CreateApplication", "*"),
+         ("iam:CreateServiceLinkedRole", f"arn:aws:iam::{A}:role/aws-service-role/ops.emr-serverless.amazonaws.com/"
+          "AWSServiceRoleForAmazonEMRServerless", {"iam:AWSServiceName": "ops.emr-serverless.amazonaws.com"})],
+        [("iam:CreateServiceLinkedRole", f"arn:aws:iam::{A}:role/aws-service-role/ops.emr-serverless.amazonaws.com/"
+          "AWSServiceRoleForAmazonEMRServerless", {"iam:AWSServiceName": "elasticmapreduce.amazonaws.com"})],
+    ),
+    (
         "bedrockruntime:converse",
         {"ModelId": "amazon.nova-lite-v1:0"},
         [("bedrock:InvokeModel", f"arn:aws:bedrock:{R}::foundation-model/amazon.nova-lite-v1:0")],

@@ -265,18 +265,27 @@ def sdk_created(call: Call, service: str, since: int, noted: int) -> None:
                                    if not (f.code == "DYNAMIC_RESOURCE" and pattern in f.message)]
 
 
-@register("emr-serverless", "createApplication", patterns=(REQUEST_RESPONSE, SYNC))
-def create_application(call: Call) -> None:
-    # CreateApplication has no resource type in the Service Authorization Reference
-    # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonemrserverless.html): it is
-    # authorized on "*" only. The Step Functions page's arn:...:/* is not what IAM checks.
-    call.allow("emr-serverless:CreateApplication", "*")
+def serverless_linked_role(call: Call) -> None:
+    """EMR Serverless creates its service-linked role with the caller's permissions when the account's first
+    application is created ("You need to specify the CreateServiceLinkedRole permissions in your IAM policies during
+    the creation of the first application": https://docs.aws.amazon.com/step-functions/latest/dg/emr-serverless-iam.html;
+    https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/using-service-linked-roles.html): that role only,
+    for that service only. Shared by the optimized and the SDK createApplication."""
     call.allow(
         "iam:CreateServiceLinkedRole",
         f"arn:{call.ctx.partition}:iam::{call.ctx.account}:role/aws-service-role/ops.{EMR_SERVERLESS}/"
         "AWSServiceRoleForAmazonEMRServerless*",
         Condition("StringLike", "iam:AWSServiceName", (f"ops.{EMR_SERVERLESS}",)),
     )
+
+
+@register("emr-serverless", "createApplication", patterns=(REQUEST_RESPONSE, SYNC))
+def create_application(call: Call) -> None:
+    # CreateApplication has no resource type in the Service Authorization Reference
+    # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonemrserverless.html): it is
+    # authorized on "*" only. The Step Functions page's arn:...:/* is not what IAM checks.
+    call.allow("emr-serverless:CreateApplication", "*")
+    serverless_linked_role(call)
     if call.sync:
         call.allow(_serverless(("GetApplication", "DeleteApplication")), call.arn("emr-serverless", "/applications/*"),
                    *own_tags(call, "aws:ResourceTag/", "map"))

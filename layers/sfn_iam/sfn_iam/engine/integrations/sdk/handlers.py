@@ -12,7 +12,7 @@ from typing import Any
 from sfn_iam.engine.asl import DYNAMIC, Dynamic
 from sfn_iam.engine.integrations.base import Call
 from sfn_iam.engine.integrations.common import s3_arn
-from sfn_iam.engine.integrations.emr import cluster_tags
+from sfn_iam.engine.integrations.emr import cluster_tags, serverless_linked_role
 from sfn_iam.engine.integrations.lambda_ import invoke
 from sfn_iam.engine.integrations.messaging import put_events
 from sfn_iam.engine.integrations.ml import guardrail, model_resources
@@ -218,6 +218,11 @@ def _emr_run_job_flow(call: Call, op: Mapping[str, Any]) -> None:
     cluster_tags(call)
 
 
+def _emr_serverless_create(call: Call, op: Mapping[str, Any]) -> None:
+    generic(call, op)
+    serverless_linked_role(call)
+
+
 def _redshift_data(call: Call, op: Mapping[str, Any]) -> None:
     generic(call, op)
     args = call.args
@@ -262,6 +267,10 @@ def _athena_query(call: Call, op: Mapping[str, Any]) -> None:
         call.allow("athena:StartQueryExecution", call.arn("athena", "workgroup/primary"))
     else:
         generic(call, op)
+    # As the optimized integration (analytics.start_query): Step Functions' own policy for StartQueryExecution grants
+    # athena:GetDataCatalog on the account's catalogs (https://docs.aws.amazon.com/step-functions/latest/dg/athena-iam.html);
+    # the SQL text may name any of them.
+    call.allow("athena:GetDataCatalog", call.arn("athena", "datacatalog/*"))
     results = args.sub("ResultConfiguration")
     location = results.get("OutputLocation")
     if isinstance(location, Dynamic) or (isinstance(location, str) and location.startswith("s3://")):
@@ -352,6 +361,7 @@ HANDLERS: dict[str, Callable[[Call, Mapping[str, Any]], None]] = {
     "ddb_partiql": _ddb_partiql,
     "bedrock_model": _bedrock_model,
     "emr_run_job_flow": _emr_run_job_flow,
+    "emr_serverless_create": _emr_serverless_create,
     "redshift_data": _redshift_data,
     "athena_query": _athena_query,
     "kms_reencrypt": _kms_reencrypt,

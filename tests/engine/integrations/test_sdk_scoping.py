@@ -1,0 +1,367 @@
+"""The generic scoping of SDK operations (engine/integrations/sdk/scoping.py) by the requests a run makes: each
+parameter that names a resource narrows the grant to exactly that resource, its neighbours are denied; run-time values
+get the account's pattern with a finding; dependent permissions (iam:PassRole, S3 objects, KMS aliases) follow the
+request. (Mutation testing of sdk/scoping.py, docs/mutation.md.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sfn_iam.engine import Plan
+from tests.helpers import ACCOUNT, REGION, admin_guard, assert_allows, assert_denies, codes, plan_for, task
+
+SDK = "arn:aws:states:::aws-sdk:"
+EC2 = f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance"
+EVENTS = f"arn:aws:events:{REGION}:{ACCOUNT}"
+KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/worker"
+
+
+def _messages(plan: Plan, code: str) -> list[str]:
+    return [f.message for f in plan.findings if f.code == code]
+
+
+def _sdk(call: str, params: dict[str, Any] | None, *, jsonata: bool = False, guard: str = "") -> Plan:
+    """The plan of one SDK Task; ``guard``: under an administrator's ceiling that allows that service's actions (and
+    the dependent S3 and PassRole actions) instead of the default one."""
+    return plan_for(task(SDK + call, params, jsonata=jsonata),
+                    guard=admin_guard(guard, "s3:*", "iam:PassRole") if guard else None)
+
+
+# --- a list of ids names exactly those resources --------------------------------------------------------------
+
+
+def test_each_listed_instance_is_granted_once_and_no_other() -> None:
+    plan = _sdk("ec2:startInstances", {"InstanceIds": ["i-1", "i-2", "i-1"]}, guard="ec2:*")
+    assert_allows(plan, "ec2:StartInstances", f"{EC2}/i-1")
+    assert_allows(plan, "ec2:StartInstances", f"{EC2}/i-2")
+    assert_denies(plan, "ec2:StartInstances", f"{EC2}/i-3")
+    assert "DYNAMIC_RESOURCE" not in codes(plan)
+
+
+def test_a_hundred_ids_are_granted_one_by_one_and_more_become_the_pattern() -> None:
+    hundred = _sdk("ec2:startInstances", {"InstanceIds": [f"i-{n}" for n in range(100)]}, guard="ec2:*")
+    assert_allows(hundred, "ec2:StartInstances", f"{EC2}/i-99")
+    assert_denies(hundred, "ec2:StartInstances", f"{EC2}/i-100")
+    assert "DYNAMIC_RESOURCE" not in codes(hundred)
+    more = _sdk("ec2:startInstances", {"InstanceIds": [f"i-{n}" for n in range(101)]}, guard="ec2:*")
+    # the pattern is every instance: a write the guardrails refuse on a wildcard, so nothing is granted
+    assert_denies(more, "ec2:StartInstances", f"{EC2}/i-0")
+    assert any(m.startswith("InstanceIds[] is only known at run time") for m in _messages(more, "DYNAMIC_RESOURCE"))
+
+
+@pytest.mark.parametrize(("params", "jsonata", "message"), [
+    ({"InstanceIds.$": "$.ids"}, False, "InstanceIds[] is only known at run time"),
+    ({"InstanceIds": ["i-1", "{% $states.input.id %}"]}, True, "InstanceIds[] is only known at run time"),
+    ({"InstanceIds": []}, False, "the parameters do not name the instance of ec2:StartInstances"),
+    ({"InstanceIds": [""]}, False, "the parameters do not name the instance of ec2:StartInstances"),
+    ({}, False, "the parameters do not name the instance of ec2:StartInstances"),
+])
+def test_a_run_time_or_absent_id_list_is_reported_and_never_widens_a_write(params: dict[str, Any], jsonata: bool,
+                                                                           message: str) -> None:
+    plan = _sdk("ec2:startInstances", params, jsonata=jsonata, guard="ec2:*")
+    assert_denies(plan, "ec2:StartInstances", f"{EC2}/i-9")
+    assert any(m.startswith(message) for m in _messages(plan, "DYNAMIC_RESOURCE")), plan.findings
+
+
+def test_an_operation_without_resource_types_is_granted_on_star_only_for_its_action() -> None:
+    plan = _sdk("ec2:describeInstances", {}, guard="ec2:*")
+    assert_allows(plan, "ec2:DescribeInstances", "*")
+    assert_denies(plan, "ec2:DescribeImages", "*")
+
+
+# --- one parameter, one placeholder ----------------------------------------------------------------------------
+
+
+def test_the_default_bus_is_not_part_of_a_rule_arn_and_a_named_bus_is() -> None:
+    default = _sdk("eventbridge:putRule", {"Name": "r", "EventBusName": "default", "EventPattern": "{}"},
+                   guard="events:*")
+    assert_allows(default, "events:PutRule", f"{EVENTS}:rule/r")
+    assert_denies(default, "events:PutRule", f"{EVENTS}:rule/default/r")
+    named = _sdk("eventbridge:putRule", {"Name": "r", "EventBusName": "bus", "EventPattern": "{}"}, guard="events:*")
+    assert_allows(named, "events:PutRule", f"{EVENTS}:rule/bus/r")
+    assert_denies(named, "events:PutRule", f"{EVENTS}:rule/r")
+    assert "DYNAMIC_RESOURCE" not in codes(named)
+
+
+def test_a_missing_group_takes_its_documented_default() -> None:
+    schedules = f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule"
+    plan = _sdk("scheduler:getSchedule", {"Name": "nightly"}, guard="scheduler:*")
+    assert_allows(plan, "scheduler:GetSchedule", f"{schedules}/default/nightly")
+    assert_denies(plan, "scheduler:GetSchedule", f"{schedules}/other/nightly")
+    grouped = _sdk("scheduler:getSchedule", {"Name": "nightly", "GroupName": "jobs"}, guard="scheduler:*")
+    assert_allows(grouped, "scheduler:GetSchedule", f"{schedules}/jobs/nightly")
+    assert_denies(grouped, "scheduler:GetSchedule", f"{schedules}/default/nightly")
+
+
+def test_an_arn_for_the_first_placeholders_is_kept_and_the_rest_is_filled_after_it() -> None:
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/T"
+    plan = _sdk("dynamodb:query", {"TableName": table, "IndexName": "I", "KeyConditionExpression": "k = :v"})
+    assert_allows(plan, "dynamodb:Query", f"{table}/index/I")
+    assert_denies(plan, "dynamodb:Query", f"{table}/index/J")
+    assert "DYNAMIC_RESOURCE" not in codes(plan)
+
+
+def test_an_arn_of_another_resource_type_grants_nothing() -> None:
+    plan = _sdk("dynamodb:getItem", {"TableName": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q", "Key": {}})
+    assert plan.documents == ()
+    assert any("no parameter names a resource dynamodb:GetItem applies to" in m
+               for m in _messages(plan, "INVALID_VALUE"))
+
+
+@pytest.mark.parametrize(("scope", "part"), [("REGIONAL", "regional"), ("CLOUDFRONT", "global")])
+def test_a_waf_scope_becomes_the_arn_part_iam_uses(scope: str, part: str) -> None:
+    acl = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:{part}/webacl/w/id1"
+    plan = _sdk("wafv2:getWebACL", {"Name": "w", "Scope": scope, "Id": "id1"}, guard="wafv2:*")
+    assert_allows(plan, "wafv2:GetWebACL", acl)
+    assert_denies(plan, "wafv2:GetWebACL", acl.replace(f":{part}/", ":regional/" if part == "global" else ":global/"))
+    assert_denies(plan, "wafv2:GetWebACL", acl[:-1] + "2")
+
+
+def test_a_parameter_name_loses_its_leading_slash_in_the_arn() -> None:
+    parameters = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter"
+    plan = _sdk("ssm:deleteParameter", {"Name": "/app/x"}, guard="ssm:*")
+    assert_allows(plan, "ssm:DeleteParameter", f"{parameters}/app/x")
+    assert_denies(plan, "ssm:DeleteParameter", f"{parameters}/app/y")
+
+
+def test_a_secret_name_covers_the_six_characters_secrets_manager_appends_and_no_more() -> None:
+    secrets = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret"
+    plan = _sdk("secretsmanager:describeSecret", {"SecretId": "db"}, guard="secretsmanager:*")
+    assert_allows(plan, "secretsmanager:DescribeSecret", f"{secrets}:db-AbCdEf")
+    assert_denies(plan, "secretsmanager:DescribeSecret", f"{secrets}:db-AbCdEfG")
+    assert_denies(plan, "secretsmanager:DescribeSecret", f"{secrets}:db2-AbCdEf")
+
+
+@pytest.mark.parametrize(("definition", "allowed", "denied"), [
+    ("web:3", "web:3", "web:4"),
+    ("web", "web:7", "webapp:7"),
+])
+def test_a_task_definition_family_with_or_without_revision(definition: str, allowed: str, denied: str) -> None:
+    defs = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition"
+    plan = _sdk("ecs:runTask", {"TaskDefinition": definition}, guard="ecs:*")
+    assert_allows(plan, "ecs:RunTask", f"{defs}/{allowed}")
+    assert_denies(plan, "ecs:RunTask", f"{defs}/{denied}")
+
+
+def test_a_run_time_name_is_any_of_this_account_with_a_finding() -> None:
+    plan = _sdk("dynamodb:getItem", {"TableName.$": "$.table", "Key": {}})
+    assert_allows(plan, "dynamodb:GetItem", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/any")
+    assert_denies(plan, "dynamodb:GetItem", f"arn:aws:dynamodb:{REGION}:999999999999:table/any")
+    assert any("TableName" in m for m in _messages(plan, "DYNAMIC_RESOURCE"))
+
+
+# --- KMS keys named by an alias -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["alias/app", f"{KMS}:alias/app"])
+def test_a_key_named_by_alias_is_used_only_through_that_alias(key: str) -> None:
+    plan = _sdk("kms:decrypt", {"CiphertextBlob": "x", "KeyId": key})
+    assert_allows(plan, "kms:Decrypt", f"{KMS}:key/1234", {"kms:RequestAlias": "alias/app"})
+    assert_denies(plan, "kms:Decrypt", f"{KMS}:key/1234", {"kms:RequestAlias": "alias/other"})
+    assert_denies(plan, "kms:Decrypt", f"{KMS}:key/1234")
+    assert_denies(plan, "kms:Decrypt", f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234", {"kms:RequestAlias": "alias/app"})
+
+
+@pytest.mark.parametrize("key", [f"{KMS}:key/1234", "1234"])
+def test_a_key_named_by_id_or_arn_is_that_key_alone(key: str) -> None:
+    plan = _sdk("kms:decrypt", {"CiphertextBlob": "x", "KeyId": key})
+    assert_allows(plan, "kms:Decrypt", f"{KMS}:key/1234")
+    assert_denies(plan, "kms:Decrypt", f"{KMS}:key/5678", {"kms:RequestAlias": "alias/app"})
+
+
+def test_an_alias_arn_of_another_service_is_not_a_kms_alias() -> None:
+    plan = _sdk("kms:decrypt", {"CiphertextBlob": "x", "KeyId": f"arn:aws:sqs:{REGION}:{ACCOUNT}:alias/app"})
+    assert_denies(plan, "kms:Decrypt", f"{KMS}:key/1234", {"kms:RequestAlias": "alias/app"})
+
+
+# --- creating a queue or topic with its access policy ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("call", "name", "action", "arn"), [
+    ("sqs:createQueue", {"QueueName": "q"}, "sqs:CreateQueue", f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"),
+    ("sns:createTopic", {"Name": "q"}, "sns:CreateTopic", f"arn:aws:sns:{REGION}:{ACCOUNT}:q"),
+])
+@pytest.mark.parametrize(("attributes", "granted"), [
+    ({}, True),
+    ({"Attributes": {"DelaySeconds": "5"}}, True),
+    ({"Attributes": {"Policy": "{}"}}, False),
+    ({"Attributes.$": "$.attributes"}, False),
+])
+def test_a_queue_or_topic_is_created_only_without_its_access_policy(call: str, name: dict[str, str], action: str,
+                                                                    arn: str, attributes: dict[str, Any],
+                                                                    granted: bool) -> None:
+    plan = _sdk(call, {**name, **attributes}, guard=action.split(":")[0] + ":*")
+    if granted:
+        assert_allows(plan, action, arn)
+        assert_denies(plan, action, arn + "2")
+        assert "BLOCKED_ACTION" not in codes(plan)
+    else:
+        assert_denies(plan, action, arn)
+        assert any(m.startswith(f"{action} not granted") for m in _messages(plan, "BLOCKED_ACTION"))
+
+
+# --- iam:PassRole -------------------------------------------------------------------------------------------------
+
+
+def test_a_run_time_target_list_passes_no_role() -> None:
+    plan = _sdk("eventbridge:putTargets", {"Rule": "r", "Targets.$": "$.targets"}, guard="events:*")
+    assert_denies(plan, "iam:PassRole", ROLE, {"iam:PassedToService": "events.amazonaws.com"})
+    assert any(m.startswith("Targets[].RoleArn is only known at run time")
+               for m in _messages(plan, "PASSROLE_UNSCOPED"))
+
+
+def test_each_target_role_is_passed_to_the_service_and_a_name_is_not_a_role() -> None:
+    plan = _sdk("eventbridge:putTargets", {"Rule": "r", "Targets": [
+        {"Id": "1", "Arn": "x", "RoleArn": ROLE}, {"Id": "2", "Arn": "y"}, {"Id": "3", "Arn": "z", "RoleArn": "bare"}]},
+        guard="events:*")
+    assert_allows(plan, "iam:PassRole", ROLE, {"iam:PassedToService": "events.amazonaws.com"})
+    assert_denies(plan, "iam:PassRole", ROLE, {"iam:PassedToService": "lambda.amazonaws.com"})
+    assert_denies(plan, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/bare",
+                  {"iam:PassedToService": "events.amazonaws.com"})
+    assert any("'bare' is not a role ARN" in m for m in _messages(plan, "INVALID_VALUE"))
+
+
+def test_a_role_parameter_that_takes_a_name_passes_the_role_of_that_name() -> None:
+    plan = _sdk("glue:createCrawler", {"Name": "c", "Role": "crawler", "Targets": {}}, guard="glue:*")
+    role = f"arn:aws:iam::{ACCOUNT}:role/crawler"
+    assert_allows(plan, "iam:PassRole", role, {"iam:PassedToService": "glue.amazonaws.com"})
+    assert_denies(plan, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/other",
+                  {"iam:PassedToService": "glue.amazonaws.com"})
+
+
+# --- S3 objects the service reads or writes with the caller's credentials -----------------------------------------
+
+
+def test_each_page_of_a_document_list_is_read_alone() -> None:
+    plan = _sdk("textract:analyzeID", {"DocumentPages": [{"S3Object": {"Bucket": "docs", "Name": "k1"}},
+                                                         {"S3Object": {"Bucket": "docs", "Name": "k2"}}, {}]},
+                guard="textract:*")
+    for key in ("k1", "k2"):
+        assert_allows(plan, "s3:GetObject", f"arn:aws:s3:::docs/{key}")
+    assert_denies(plan, "s3:GetObject", "arn:aws:s3:::docs/k3")
+    assert_denies(plan, "s3:PutObject", "arn:aws:s3:::docs/k1")
+
+
+def test_a_run_time_page_list_reads_no_object() -> None:
+    plan = _sdk("textract:analyzeID", {"DocumentPages.$": "$.pages"}, guard="textract:*")
+    assert_denies(plan, "s3:GetObject", "arn:aws:s3:::docs/k1")
+    assert any(m.startswith("Bucket is only known at run time") for m in _messages(plan, "DYNAMIC_RESOURCE"))
+
+
+def test_a_document_read_needs_its_bucket() -> None:
+    plan = _sdk("textract:detectDocumentText", {"Document": {"S3Object": {"Name": "k"}}}, guard="textract:*")
+    assert_denies(plan, "s3:GetObject", "arn:aws:s3:::docs/k")
+    assert any("Document.S3Object.Bucket is missing" in m for m in _messages(plan, "MISSING_PARAMETER"))
+    inline = _sdk("textract:detectDocumentText", {"Document": {"Bytes": "abc"}}, guard="textract:*")
+    assert "MISSING_PARAMETER" not in codes(inline)
+    assert_denies(inline, "s3:GetObject", "arn:aws:s3:::docs/k")
+
+
+@pytest.mark.parametrize(("s3_object", "action", "allowed", "denied"), [
+    ({"Bucket": "docs"}, "s3:GetObject", "arn:aws:s3:::docs/any", "arn:aws:s3:::other/any"),
+    ({"Bucket": "docs", "Name": "k", "Version": "v1"}, "s3:GetObjectVersion", "arn:aws:s3:::docs/k",
+     "arn:aws:s3:::docs/k2"),
+])
+def test_a_document_without_key_is_any_key_of_its_bucket_and_a_version_reads_versions(
+        s3_object: dict[str, str], action: str, allowed: str, denied: str) -> None:
+    plan = _sdk("textract:detectDocumentText", {"Document": {"S3Object": s3_object}}, guard="textract:*")
+    assert_allows(plan, action, allowed)
+    assert_denies(plan, action, denied)
+    other = "s3:GetObject" if action == "s3:GetObjectVersion" else "s3:GetObjectVersion"
+    assert_denies(plan, other, allowed)
+
+
+def test_an_output_location_is_optional_and_without_prefix_is_the_whole_bucket() -> None:
+    read = {"DocumentLocation": {"S3Object": {"Bucket": "docs", "Name": "k"}}, "FeatureTypes": ["TABLES"]}
+    no_bucket = _sdk("textract:startDocumentAnalysis", {**read, "OutputConfig": {"S3Prefix": "p/"}},
+                     guard="textract:*")
+    assert "MISSING_PARAMETER" not in codes(no_bucket)
+    assert_denies(no_bucket, "s3:PutObject", "arn:aws:s3:::docs/p/x")
+    no_prefix = _sdk("textract:startDocumentAnalysis", {**read, "OutputConfig": {"S3Bucket": "out"}},
+                     guard="textract:*")
+    assert_allows(no_prefix, "s3:PutObject", "arn:aws:s3:::out/any")
+    assert_denies(no_prefix, "s3:PutObject", "arn:aws:s3:::docs/any")
+    prefixed = _sdk("textract:startDocumentAnalysis", {**read, "OutputConfig": {"S3Bucket": "out", "S3Prefix": "p/"}},
+                    guard="textract:*")
+    assert_allows(prefixed, "s3:PutObject", "arn:aws:s3:::out/p/x")
+    assert_denies(prefixed, "s3:PutObject", "arn:aws:s3:::out/q/x")
+
+
+@pytest.mark.parametrize(("uri", "allowed", "denied"), [
+    ("s3://media/in/a.mp3", "arn:aws:s3:::media/in/a.mp3", "arn:aws:s3:::media/in/b.mp3"),
+    ("s3://media/in/", "arn:aws:s3:::media/in/", "arn:aws:s3:::media/in/a.mp3"),
+])
+def test_a_media_uri_is_read_exactly(uri: str, allowed: str, denied: str) -> None:
+    plan = _sdk("transcribe:startTranscriptionJob", {"TranscriptionJobName": "j", "Media": {"MediaFileUri": uri}},
+                guard="transcribe:*")
+    assert_allows(plan, "s3:GetObject", allowed)
+    assert_denies(plan, "s3:GetObject", denied)
+
+
+@pytest.mark.parametrize(("media", "code"), [
+    ({"MediaFileUri": "https://media/a.mp3"}, "INVALID_VALUE"),
+    ({"MediaFileUri.$": "$.uri"}, "DYNAMIC_RESOURCE"),  # any object of any bucket: a read the guardrails refuse
+])
+def test_a_media_uri_that_is_not_a_literal_s3_uri_reads_nothing(media: dict[str, str], code: str) -> None:
+    plan = _sdk("transcribe:startTranscriptionJob", {"TranscriptionJobName": "j", "Media": media},
+                guard="transcribe:*")
+    assert_denies(plan, "s3:GetObject", "arn:aws:s3:::media/a.mp3")
+    assert_allows(plan, "transcribe:StartTranscriptionJob", "*")
+    assert code in codes(plan)
+
+
+def test_with_a_data_access_role_the_service_reads_with_that_role_not_ours() -> None:
+    plan = _sdk("transcribe:startTranscriptionJob", {
+        "TranscriptionJobName": "j", "Media": {"MediaFileUri": "s3://media/a.mp3"},
+        "JobExecutionSettings": {"DataAccessRoleArn": ROLE}}, guard="transcribe:*")
+    assert_denies(plan, "s3:GetObject", "arn:aws:s3:::media/a.mp3")
+    assert_allows(plan, "iam:PassRole", ROLE, {"iam:PassedToService": "transcribe.amazonaws.com"})
+
+
+# --- parameters that name a resource only in some forms ---------------------------------------------------------
+
+
+def test_a_workgroup_named_by_arn_is_that_workgroup_and_by_name_its_hidden_id_is_run_time() -> None:
+    workgroups = f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:workgroup"
+    request = {"Database": "d", "Sql": "select 1"}
+    by_arn = _sdk("redshiftdata:executeStatement", {**request, "WorkgroupName": f"{workgroups}/0123"},
+                  guard="redshift-data:*")
+    assert_allows(by_arn, "redshift-data:ExecuteStatement", f"{workgroups}/0123")
+    assert_denies(by_arn, "redshift-data:ExecuteStatement", f"{workgroups}/0124")
+    by_name = _sdk("redshiftdata:executeStatement", {**request, "WorkgroupName": "wg"}, guard="redshift-data:*")
+    assert_denies(by_name, "redshift-data:ExecuteStatement", f"{workgroups}/0123")
+    assert any(m.startswith("the WorkgroupId behind WorkgroupName 'wg' is only known at run time")
+               for m in _messages(by_name, "DYNAMIC_RESOURCE"))
+
+
+def test_an_sdk_queue_url_is_the_queue() -> None:
+    plan = _sdk("sqs:receiveMessage", {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/jobs"})
+    assert_allows(plan, "sqs:ReceiveMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs")
+    assert_denies(plan, "sqs:ReceiveMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs2")
+
+
+def test_an_optional_list_that_is_absent_leaves_the_action_on_star_and_a_present_one_narrows_it() -> None:
+    request = {"OutputFormat": "mp3", "Text": "hi", "VoiceId": "Amy"}
+    plain = _sdk("polly:synthesizeSpeech", request, guard="polly:*")
+    assert_allows(plain, "polly:SynthesizeSpeech", "*")
+    assert "DYNAMIC_RESOURCE" not in codes(plain)
+    lexicons = f"arn:aws:polly:{REGION}:{ACCOUNT}:lexicon"
+    named = _sdk("polly:synthesizeSpeech", {**request, "LexiconNames": ["lx"]}, guard="polly:*")
+    assert_allows(named, "polly:SynthesizeSpeech", f"{lexicons}/lx")
+    assert_denies(named, "polly:SynthesizeSpeech", f"{lexicons}/other")
+
+
+def test_a_run_time_key_is_no_alias_and_is_reported() -> None:
+    plan = _sdk("kms:decrypt", {"CiphertextBlob": "x", "KeyId.$": "$.key"})
+    assert_denies(plan, "kms:Decrypt", f"{KMS}:key/1234", {"kms:RequestAlias": "alias/app"})
+    assert any(m.startswith("KeyId is only known at run time") for m in _messages(plan, "DYNAMIC_RESOURCE"))
+
+
+def test_an_empty_s3_object_is_no_read_and_not_a_missing_bucket() -> None:
+    plan = _sdk("textract:detectDocumentText", {"Document": {"S3Object": {}}}, guard="textract:*")
+    assert_allows(plan, "textract:DetectDocumentText", "*")
+    assert_denies(plan, "s3:GetObject", "arn:aws:s3:::docs/k")
+    assert "MISSING_PARAMETER" not in codes(plan)
