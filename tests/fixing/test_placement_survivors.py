@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -211,7 +212,8 @@ def test_a_role_the_machine_left_with_the_recorded_role_id_is_cleaned() -> None:
     assert entry is not None and "r" not in entry.roles
 
 
-def test_a_role_the_machine_left_that_went_out_of_scope_keeps_its_grant_and_the_ledger_keeps_the_role() -> None:
+def moved_after(change_r: Callable[[FakeRoles], None]) -> tuple[FakeRoles, FakeLedger, Any]:
+    """A machine placed on "r", then "r" changed by ``change_r``, then the machine moved to "s"."""
     from tests.fixing.test_placement_outcomes import moved
 
     roles, ledger = FakeRoles(max_attached=20), FakeLedger()
@@ -219,9 +221,16 @@ def test_a_role_the_machine_left_that_went_out_of_scope_keeps_its_grant_and_the_
     fixer, machines = make(roles, ledger)
     machines.add(ARN, SNS, r)
     assert fixer.handle_event(created(r)).placement == "inline"
-    roles.roles["r"].path = "/elsewhere/"  # moved out of the fixer's scope meanwhile
+    change_r(roles)
     machines.add(ARN, SNS, s)
-    out = fixer.handle_event(moved(s))
+    return roles, ledger, fixer.handle_event(moved(s))
+
+
+def test_a_role_the_machine_left_that_went_out_of_scope_keeps_its_grant_and_the_ledger_keeps_the_role() -> None:
+    def out_of_scope(roles: FakeRoles) -> None:
+        roles.roles["r"].path = "/elsewhere/"  # moved out of the fixer's scope meanwhile
+
+    roles, ledger, out = moved_after(out_of_scope)
     assert "ORPHANED_GRANT" in {f.code for f in out.findings}
     assert NAME in roles.roles["r"].inline  # not written: out of scope
     entry = ledger.get(NAME)
@@ -324,16 +333,10 @@ def test_a_machine_whose_role_arn_names_no_role_gets_no_hint_to_tag_it() -> None
 
 
 def test_a_role_the_machine_left_that_is_gone_is_no_longer_named_by_the_ledger() -> None:
-    from tests.fixing.test_placement_outcomes import moved
+    def deleted(roles: FakeRoles) -> None:
+        del roles.roles["r"]
 
-    roles, ledger = FakeRoles(max_attached=20), FakeLedger()
-    r, s = roles.add_role("r"), roles.add_role("s")
-    fixer, machines = make(roles, ledger)
-    machines.add(ARN, SNS, r)
-    assert fixer.handle_event(created(r)).placement == "inline"
-    del roles.roles["r"]
-    machines.add(ARN, SNS, s)
-    out = fixer.handle_event(moved(s))
+    roles, ledger, out = moved_after(deleted)
     assert out.status is Status.WRITTEN and NAME in roles.roles["s"].inline
     entry = ledger.get(NAME)
     assert entry is not None and entry.roles == frozenset({"s"})
