@@ -3,16 +3,37 @@ mutant names a module that is mutated and gives its reason (docs/mutation.md).""
 
 from __future__ import annotations
 
+import ast
+
 from scripts import mutate
 from tests.helpers import ROOT
+
+
+def exists(mapped: str) -> bool:
+    """A mapped module or test file, or one test of a file as pytest names it (``file.py::test_name``, the runner
+    hands it to pytest as is): the file exists and, for a test, the file defines a function of that name."""
+    path, _, name = mapped.partition("::")
+    file = ROOT / path
+    if not file.is_file():
+        return False
+    defined = {node.name for node in ast.walk(ast.parse(file.read_text())) if isinstance(node, ast.FunctionDef)}
+    return not name or name.partition("[")[0] in defined
 
 
 def test_every_mapped_module_and_test_file_exists() -> None:
     modules, excluded, factor = mutate.load_config()
     assert modules and factor >= 1
-    missing = [p for m, tests in modules.items() for p in (m, *tests) if not (ROOT / p).is_file()]
-    assert not missing, f"mutation/modules.toml names files that do not exist: {missing}"
+    missing = [p for m, tests in modules.items() for p in (m, *tests) if not exists(p)]
+    assert not missing, f"mutation/modules.toml names files or tests that do not exist: {missing}"
     assert all(name.startswith("core/") for name in excluded)
+
+
+def test_a_mapped_test_is_named_by_its_file_and_a_function_it_defines() -> None:
+    mapped = "tests/contract/test_mutation_config.py"
+    assert exists(mapped) and exists(f"{mapped}::test_every_mapped_module_and_test_file_exists")
+    assert exists(f"{mapped}::test_every_mapped_module_and_test_file_exists[case]")  # a parametrized case
+    assert not exists(f"{mapped}::test_that_is_not_there")
+    assert not exists("tests/contract/test_not_there.py") and not exists("tests/contract/test_not_there.py::test_a")
 
 
 def test_every_equivalent_mutant_has_a_mutated_module_and_a_reason() -> None:
