@@ -237,3 +237,68 @@ def test_an_integration_module_is_loaded_by_the_first_plan_that_uses_it_and_serv
         assert is_allowed(documents, "sns:Publish", TOPIC)
         assert not is_allowed(documents, "sns:Publish", TOPIC + "-other")
         assert not is_allowed(documents, "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:topic")
+
+
+# A fresh process whose import of the module registering sns:publish pauses after the module entered sys.modules and
+# before its code ran (what a thread sees while another thread imports it); the main thread plans meanwhile.
+_CONCURRENT_PLANS = """
+import importlib.abc, importlib.util, json, sys, threading, time
+from sfn_iam import engine
+from sfn_iam.engine import integrations
+from sfn_iam.model import StateMachine
+name = "sfn_iam.engine.integrations." + integrations.MODULES["sns"]
+started = threading.Event()
+
+class Paused(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path, target=None):
+        if fullname != name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        inner = spec.loader
+
+        class Loader(importlib.abc.Loader):
+            def create_module(self, spec):
+                return inner.create_module(spec)
+
+            def exec_module(self, module):
+                started.set()
+                time.sleep(1.0)
+                inner.exec_module(module)
+
+        spec.loader = Loader()
+        return spec
+
+sys.meta_path.insert(0, Paused())
+definition = json.loads(sys.argv[1])
+machine = StateMachine(arn=sys.argv[2], definition=definition)
+plans = {}
+first = threading.Thread(target=lambda: plans.update(first=engine.plan(machine)))
+first.start()
+started.wait(30)
+during = name in sys.modules
+plans["second"] = engine.plan(machine)
+first.join()
+print(json.dumps({"during": during, "documents": {k: list(p.documents) for k, p in plans.items()},
+                  "codes": {k: [f.code for f in p.findings] for k, p in plans.items()}}))
+"""
+
+
+def test_a_plan_made_while_another_thread_imports_an_integration_module_gets_its_grants() -> None:
+    # the sweep plans on worker threads: a module being imported is in sys.modules before its handlers register, so a
+    # Task planned meanwhile must wait for the import, not be reported as an unknown integration and granted nothing
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.evaluate import is_allowed
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", _CONCURRENT_PLANS, json.dumps(_publish(TOPIC)), SM_ARN], check=True,
+                         capture_output=True, text=True, env={"PYTHONPATH": str(root / "layers" / "sfn_iam")})
+    seen = json.loads(out.stdout)
+    assert seen["during"] is True  # the second plan started while the module was being imported
+    assert seen["codes"] == {"first": [], "second": []}
+    for documents in seen["documents"].values():
+        assert is_allowed(documents, "sns:Publish", TOPIC)
+        assert not is_allowed(documents, "sns:Publish", TOPIC + "-other")

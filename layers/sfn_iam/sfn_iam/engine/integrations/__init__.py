@@ -9,7 +9,6 @@ else is an ``UNKNOWN_INTEGRATION`` finding with no grant.
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Mapping
 
 from sfn_iam.arns import ArnError, parse_role_arn
@@ -41,12 +40,17 @@ def load_all() -> None:
         importlib.import_module(f"{__name__}.{module}")
 
 
+_LOADED: set[str] = set()  # the integration modules whose import has finished (their handlers are registered)
+
+
 def _entry(service: str, api: str) -> Entry | None:
     module = MODULES.get(service)
-    if module is not None:
-        name = f"{__name__}.{module}"
-        if name not in sys.modules:  # imported once; the check is a dict lookup, the import machinery is not
-            importlib.import_module(name)
+    if module is not None and module not in _LOADED:
+        # Not ``sys.modules``: a module is there from the start of its import, before its handlers register, so a
+        # thread (the sweep's workers) planning while another imports it would find no handler. ``import_module``
+        # waits for an import in progress; the set makes every later call a lookup, not the import machinery.
+        importlib.import_module(f"{__name__}.{module}")
+        _LOADED.add(module)
     return lookup(service, api)
 
 
