@@ -3,6 +3,8 @@ times, the Sids it writes, the order of its writes and what a role move leaves, 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sfn_iam.engine import policy
@@ -23,7 +25,7 @@ def _roles(book: FakeLedger) -> frozenset[str]:
     ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"),  # the first month, the first day
     ("2026-12-31T23:59:59Z", "2026-12-31T23:59:59Z"),  # the last month, day, hour, minute and second
     ("2026-00-10T10:00:00Z", ""), ("2026-01-00T10:00:00Z", ""), ("2026-01-32T10:00:00Z", ""),
-    ("2026-01-10T24:00:00Z", ""), ("2026-01-10T23:60:00Z", ""),
+    ("2026-01-10T24:00:00Z", ""), ("2026-01-10T23:60:00Z", ""), ("2026-01-10T23:61:00Z", ""),
     ("2026-06-30T23:59:60Z", ""),  # a leap second: CloudTrail never writes one
 ])
 def test_timestamp_takes_every_real_time_and_no_other(text: str, expected: str) -> None:
@@ -126,3 +128,96 @@ def test_an_incomplete_listing_rules_out_the_windows_it_reached_past() -> None:
     assert sorted(retiring.window(s) for s in doc["Statement"]) == [("", t0), (t0, t1), (t1, t2)]
     listed = OldExecutions(True, started=("2026-12-01T12:00:00Z", "2026-11-30T09:00:00Z"), complete=False)
     assert sorted(r for s in retiring.prune(doc, listed)["Statement"] for r in s["Resource"]) == ["a", "c"]
+
+
+def test_later_crosses_the_last_day_of_a_400_year_cycle() -> None:
+    """29 February 2000 and 2400 end a 400-year cycle of the calendar: the last day of one (days_from_civil's era)."""
+    assert retiring.later("2000-02-28T23:59:59Z", 1) == "2000-02-29T00:00:00Z"
+    assert retiring.later("2000-02-29T23:59:59Z", 1) == "2000-03-01T00:00:00Z"
+    assert retiring.later("2400-02-29T12:00:00Z", 0) == "2400-02-29T12:00:00Z"
+
+
+def _one(name: str, sid: str = "S", effect: str = "Allow") -> dict[str, object]:
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": sid, "Effect": effect, "Action": ["sqs:SendMessage"], "Resource": [name]}]}
+
+
+def test_a_statement_in_both_gets_the_union_of_the_two_windows_and_a_deny_is_never_kept() -> None:
+    """The previous definition was current from t0 to t2; the policy it replaces kept the same grant for executions
+    started from t1 until t3 (a later clock): the merged statement serves both, from t0 until t3. A Deny statement
+    of the previous documents is not a grant: it is not kept."""
+    t0, t1, t2, t3 = "2026-11-30T10:00:00Z", "2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z", "2026-12-03T10:00:00Z"
+    carried = retiring.document([_one("a")], None, t3, since_from=t1)
+    assert [retiring.window(s) for s in carried["Statement"]] == [(t1, t3)]
+    merged = retiring.document([_one("a")], carried, t2, since_from=t0)
+    assert [retiring.window(s) for s in merged["Statement"]] == [(t0, t3)]
+    denied = retiring.document([_one("a"), _one("b", effect="Deny")], None, t2)
+    assert [s["Resource"] for s in denied["Statement"]] == [["a"]]
+
+
+def test_pruning_keeps_an_execution_that_started_at_the_window_s_first_second_and_reads_every_statement() -> None:
+    t1, t2 = "2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z"
+    doc = retiring.document([_one("b")], retiring.document([_one("a")], None, t1), t2, since_from=t1)
+    unstamped = {"Sid": "Mine", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": ["m"]}
+    doc = {**doc, "Statement": [unstamped, *doc["Statement"]]}
+    at_start = OldExecutions(True, started=(t1,), complete=True)
+    assert [s["Resource"] for s in retiring.prune(doc, at_start)["Statement"]] == [["m"], ["a"], ["b"]]
+
+
+def test_a_note_names_five_lost_grants_and_counts_the_others() -> None:
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    names = [f"t{i}" for i in range(7)]
+    machines.add(ARN, publishes(*names), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("new"), role)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    (note,) = [f.message for f in out.findings if f.code == "RETIRING_KEPT"]
+    shown = ", ".join(f"sns:Publish on {topic(n)}" for n in names[:5])
+    assert note.endswith(f"until they end ({shown} and 2 more)")
+
+
+def test_an_express_machine_read_from_json_is_never_listed() -> None:
+    """The machine's type as the API returns it (parsed JSON, not the code's own literal)."""
+    express = json.loads('"EXPRESS"')
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    update(fixer, machines, role, publishes("v1"), "2026-11-29T09:00:00Z", kind=express)
+    machines.running[ARN] = ["2026-11-29T09:30:00Z"]
+    update(fixer, machines, role, publishes("v2"), T1, kind=express)
+    assert machines.listings == [] and set(roles.roles["r"].inline) == {BASE}
+
+
+def test_a_fix_without_a_change_narrows_the_retiring_policy_to_the_definitions_still_running() -> None:
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    update(fixer, machines, role, publishes("v2"), T1)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T10:30:00Z"]
+    update(fixer, machines, role, publishes("v3"), "2026-11-29T11:00:00Z")
+    assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v1", "v2", "v3")] == [True, True, True]
+    machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # the execution started under v1 ended
+    out = fixer.fix(ARN)
+    assert "RETIRING_NARROWED" in [f.code for f in out.findings]
+    assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v1", "v2", "v3")] == [False, True, True]
+
+
+def test_a_move_replayed_after_a_stop_between_its_writes_keeps_the_left_role_in_the_ledger() -> None:
+    """A run stopped after writing the left role's retiring policy and before deleting the machine's policy there;
+    the event is delivered again: the retiring policy is already what it should be, the machine's policy goes, and
+    the ledger keeps the role while the older execution runs."""
+    fixer, machines, roles, book = make()
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes("v1"), old)
+    fixer.fix(ARN, fresh=True)
+    previous = roles.roles["r"].inline[BASE]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), new)
+    fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    retired = roles.roles["r"].inline[RETIRING]
+    roles.roles["r"].inline[BASE] = previous  # as the stopped run left it
+    fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    assert roles.roles["r"].inline == {RETIRING: retired} and _roles(book) == {"r", "r2"}
