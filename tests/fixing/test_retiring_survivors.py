@@ -4,6 +4,7 @@ times, the Sids it writes, the order of its writes and what a role move leaves, 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -221,3 +222,27 @@ def test_a_move_replayed_after_a_stop_between_its_writes_keeps_the_left_role_in_
     roles.roles["r"].inline[BASE] = previous  # as the stopped run left it
     fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
     assert roles.roles["r"].inline == {RETIRING: retired} and _roles(book) == {"r", "r2"}
+
+
+def test_later_agrees_with_the_calendar_around_every_century_s_end_of_february() -> None:
+    """Century years are leap years only every 400 years: the days around each 28 February, 1600 to 2400."""
+    for year in range(1600, 2500, 100):
+        for day in ("02-27", "02-28", "03-01"):
+            start = datetime.strptime(f"{year}-{day}T23:59:59Z", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            for step in (1, 86400, -86400):
+                expected = (start + timedelta(seconds=step)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                assert retiring.later(f"{year}-{day}T23:59:59Z", step) == expected, (year, day, step)
+
+
+def test_a_move_from_a_role_that_no_longer_holds_the_machines_policy_releases_it() -> None:
+    """Nothing of the machine is on the role it left (its policy was removed by hand): nothing retires there, and
+    the ledger forgets the role though an older execution runs."""
+    fixer, machines, roles, book = make()
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes("v1"), old)
+    fixer.fix(ARN, fresh=True)
+    del roles.roles["r"].inline[BASE]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), new)
+    fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    assert roles.roles["r"].inline == {} and _roles(book) == {"r2"}
