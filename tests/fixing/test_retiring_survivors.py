@@ -246,3 +246,24 @@ def test_a_move_from_a_role_that_no_longer_holds_the_machines_policy_releases_it
     machines.add(ARN, publishes("v2"), new)
     fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
     assert roles.roles["r"].inline == {} and _roles(book) == {"r2"}
+
+
+def test_a_previous_policy_held_in_managed_overflow_policies_retires_too() -> None:
+    """The previous definition's policy went to a managed overflow policy (the role's inline budget was taken): IAM
+    holds exactly what the ledger recorded there, so its grants are kept for the older execution."""
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    names = [f"topic-{i:02d}-" + "x" * 40 for i in range(12)]
+    big = "arn:aws:s3:::b/" + "k" * (policy.INLINE_LIMIT - 400)  # leaves no inline room for the machine's policy
+    roles.roles["r"].inline["hand-written"] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": big}]}
+    machines.add(ARN, publishes(*names), role)
+    assert "POLICY_OVERFLOW" in [f.code for f in fixer.fix(ARN, fresh=True).findings]
+    assert roles.roles["r"].attached == [f"{BASE}.1"]
+    del roles.roles["r"].inline["hand-written"]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    assert "RETIRING_KEPT" in update(fixer, machines, role, publishes("new"), T1)
+    assert set(roles.roles["r"].inline) == {RETIRING}
+    retired = [roles.roles["r"].inline[RETIRING]]
+    assert all(is_allowed(retired, "sns:Publish", topic(n), {}) for n in names)
+    assert not is_allowed(retired, "sns:Publish", topic("new"), {})
