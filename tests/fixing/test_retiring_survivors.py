@@ -267,3 +267,21 @@ def test_a_previous_policy_held_in_managed_overflow_policies_retires_too() -> No
     retired = [roles.roles["r"].inline[RETIRING]]
     assert all(is_allowed(retired, "sns:Publish", topic(n), {}) for n in names)
     assert not is_allowed(retired, "sns:Publish", topic("new"), {})
+
+
+def test_a_role_the_machine_left_keeps_only_an_inline_previous_policy() -> None:
+    """Retiring.on_left_role: a previous policy in managed overflow policies (account-level objects the machine's
+    next policy reuses by name) is not retired on the role the machine left; the role is released."""
+    fixer, machines, roles, book = make()
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    big = "arn:aws:s3:::b/" + "k" * (policy.INLINE_LIMIT - 400)  # leaves no inline room for the machine's policy
+    roles.roles["r"].inline["hand-written"] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": big}]}
+    machines.add(ARN, publishes(*[f"topic-{i:02d}-" + "x" * 40 for i in range(12)]), old)
+    assert "POLICY_OVERFLOW" in [f.code for f in fixer.fix(ARN, fresh=True).findings]
+    del roles.roles["r"].inline["hand-written"]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), new)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    assert "RETIRING_KEPT" not in [f.code for f in out.findings]
+    assert roles.roles["r"].inline == {} and roles.roles["r"].attached == [] and _roles(book) == {"r2"}
