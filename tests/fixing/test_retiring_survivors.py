@@ -27,6 +27,7 @@ def _roles(book: FakeLedger) -> frozenset[str]:
     ("2026-12-31T23:59:59Z", "2026-12-31T23:59:59Z"),  # the last month, day, hour, minute and second
     ("2026-00-10T10:00:00Z", ""), ("2026-01-00T10:00:00Z", ""), ("2026-01-32T10:00:00Z", ""),
     ("2026-01-10T24:00:00Z", ""), ("2026-01-10T23:60:00Z", ""), ("2026-01-10T23:61:00Z", ""),
+    ("2026-01-10T23:00:61Z", ""),
     ("2026-06-30T23:59:60Z", ""),  # a leap second: CloudTrail never writes one
 ])
 def test_timestamp_takes_every_real_time_and_no_other(text: str, expected: str) -> None:
@@ -285,3 +286,16 @@ def test_a_role_the_machine_left_keeps_only_an_inline_previous_policy() -> None:
     out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
     assert "RETIRING_KEPT" not in [f.code for f in out.findings]
     assert roles.roles["r"].inline == {} and roles.roles["r"].attached == [] and _roles(book) == {"r2"}
+
+
+def test_why_the_listing_failed_is_quoted_to_200_characters() -> None:
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = "E" * 300
+    machines.add(ARN, publishes("v2"), role)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    (message,) = [f.message for f in out.findings if f.code == "EXECUTIONS_UNLISTED"]
+    quoted = ("ListExecutions failed: " + "E" * 300)[:200]
+    assert f"could not be ruled out ({quoted}): the previous grants stay in {RETIRING}" in message
