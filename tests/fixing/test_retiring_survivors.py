@@ -11,6 +11,7 @@ import pytest
 from sfn_iam.engine import policy
 from sfn_iam.fixing import retiring
 from sfn_iam.fixing.ports import OldExecutions
+from sfn_iam.governance.sweep import Sweeper
 from tests.evaluate import is_allowed
 from tests.fakes import FakeLedger
 from tests.fixing.test_retiring import ARN, BASE, RETIRING, T1, docs, make, publishes, topic, update
@@ -299,3 +300,23 @@ def test_why_the_listing_failed_is_quoted_to_200_characters() -> None:
     (message,) = [f.message for f in out.findings if f.code == "EXECUTIONS_UNLISTED"]
     quoted = ("ListExecutions failed: " + "E" * 300)[:200]
     assert f"could not be ruled out ({quoted}): the previous grants stay in {RETIRING}" in message
+
+
+def test_the_sweep_keeps_the_retiring_policy_of_a_role_the_machine_left_while_it_is_needed() -> None:
+    """The sweep also reads IAM's listing of who holds the machine's policies: the left role's retiring policy, just
+    checked, stays there (and goes once the older execution ended)."""
+    fixer, machines, roles, book = make(clock="2026-11-29T12:00:00Z")
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes("v1"), old)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), new)
+    fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    retired = roles.roles["r"].inline[RETIRING]
+    sweeper = Sweeper(machines, roles, fixer.settings, "us-east-1", workers=1, ledger=book,
+                      clock=lambda: "2026-11-29T12:00:00Z")
+    sweeper.run()
+    assert roles.roles["r"].inline == {RETIRING: retired} and _roles(book) == {"r", "r2"}
+    machines.running[ARN] = []
+    sweeper.run()
+    assert roles.roles["r"].inline == {} and set(roles.roles["r2"].inline) == {BASE}
