@@ -326,3 +326,4 @@ def test_the_sweep_keeps_the_retiring_policy_of_a_role_the_machine_left_while_it
     machines.running[ARN] = []
     sweeper.run()
     assert roles.roles["r"].inline == {} and set(roles.roles["r2"].inline) == {BASE}
+
