@@ -127,3 +127,98 @@ def test_a_merge_admitting_a_list_action_is_a_read_only_merge() -> None:
     merged = boundary(src, limit=size(src) - 1)
     assert merged == doc(allow(["resource-explorer:*"]))
     _widens_only(src, merged)
+
+
+TAGS = ["tag:GetComplianceSummary", "tag:GetResources"]  # tag:Get* admits only reads; tag:* admits writes
+BROKERS = ["mq:ListBrokers", "mq:ListTags", "mq:ListUsers"]  # mq:List* admits only reads; mq:* admits writes
+
+
+def test_of_merges_saving_as_much_the_earlier_statements_comes_first_whatever_their_sizes() -> None:
+    """tag:Get* (2 actions) and mq:List* (3 actions) both save 35 characters exactly: the saving is the characters
+    saved, not a count of actions, so the order of the statements decides, either way round."""
+    for first, second, pattern in ((TAGS, BROKERS, "tag:Get*"), (BROKERS, TAGS, "mq:List*")):
+        src = doc(allow(first), allow(second))
+        merged = boundary(src, limit=size(src) - 1)
+        assert merged == doc(allow([pattern]), allow(second))
+        assert size(src) - size(merged) == 35
+        _widens_only(src, merged)
+    assert size(doc(allow(TAGS))) - size(doc(allow(["tag:Get*"]))) == 35
+
+
+def test_the_limit_is_a_managed_policys_6144_characters() -> None:
+    """IAM counts 6,144 characters, whitespace excluded, for a customer managed policy
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): a document of exactly that size is
+    the boundary as it is, one character more is merged."""
+    exact = doc(allow(SQS, "arn:aws:sqs:*:*:" + "q" * 6003))
+    assert size(exact) == 6144 == ceiling.MANAGED_POLICY_LIMIT
+    assert boundary(exact) == exact
+    over = doc(allow(SQS, "arn:aws:sqs:*:*:" + "q" * 6004))
+    assert boundary(over) == doc(allow(["sqs:Get*"], over["Statement"][0]["Resource"]))
+
+
+def test_the_size_assumes_a_stack_name_of_24_characters() -> None:
+    """docs/security.md: the template's boundary is measured with a 24-character stack name (a longer one makes
+    CloudFormation refuse the policy): a document that fits with one is kept, one character less room merges."""
+    queues = "arn:aws:sqs:*:*:${AWS::StackName}-*"
+    templated = doc(allow(SQS, queues))
+    with_24 = size(doc(allow(SQS, "arn:aws:sqs:*:*:" + "x" * 24 + "-*")))
+    assert with_24 == size(templated) - len("${AWS::StackName}") + 24
+    assert boundary(templated, limit=with_24) == templated
+    assert boundary(templated, limit=with_24 - 1) == doc(allow(["sqs:Get*"], queues))
+
+
+def test_a_merge_may_admit_no_more_risk_than_most() -> None:
+    """most=-1 admits nothing beyond the listed actions: not even a read-only merge is made."""
+    src = doc(allow(SQS))
+    with pytest.raises(CeilingError, match="does not fit"):
+        boundary(src, limit=size(src) - 1, most=-1)
+    assert boundary(src, limit=size(src) - 1, most=0) == doc(allow(["sqs:Get*"]))
+
+
+def test_a_merge_never_admits_permissions_management_a_secret_read_or_a_sensitive_action() -> None:
+    """Each group below is merged by its verb only if the wildcard admits nothing risky; the one action it would
+    admit beyond the listed ones is Permissions management (glacier:InitiateVaultLock), a secret read
+    (secretsmanager:GetSecretValue, a Read) or a sensitive action (codedeploy:CreateDeployment, a Write) — on no
+    other list — so even most=1 makes no merge. Listing that action too makes the same merge harmless."""
+    cases = [(["glacier:InitiateJob", "glacier:InitiateMultipartUpload"], "glacier:InitiateVaultLock",
+              "glacier:Initiate*"),
+             (["secretsmanager:GetRandomPassword", "secretsmanager:GetResourcePolicy"],
+              "secretsmanager:GetSecretValue", "secretsmanager:Get*"),
+             (["codedeploy:CreateApplication", "codedeploy:CreateCloudFormationDeployment",
+               "codedeploy:CreateDeploymentConfig", "codedeploy:CreateDeploymentGroup"], "codedeploy:CreateDeployment",
+              "codedeploy:Create*")]
+    for listed, risky, pattern in cases:
+        src = doc(allow(listed))
+        with pytest.raises(CeilingError, match="does not fit"):
+            boundary(src, limit=size(src) - 1, most=1)
+        every = doc(allow(sorted([*listed, risky])))
+        assert boundary(every, limit=size(every) - 1, most=1) == doc(allow([pattern])), risky
+
+
+def test_a_statement_that_is_not_an_allow_list_is_kept_and_the_next_one_is_still_merged() -> None:
+    """A Deny, an Allow whose Action is one string and a statement without Effect come first: each is kept as it is
+    and the Allow list after them is merged."""
+    deny = {"Effect": "Deny", "Action": SQS, "Resource": "arn:aws:sqs:*:*:secret"}
+    for first in (deny, allow("pricing:GetProducts"), {"Action": SQS, "Resource": "*"}):
+        src = doc(first, allow(SQS))
+        assert boundary(src, limit=size(src) - 1) == doc(first, allow(["sqs:Get*"])), first
+
+
+def test_action_names_in_another_case_are_judged_as_iam_reads_them() -> None:
+    """IAM action names ignore case: a wildcard over upper-case names admits what it admits in the reference's case
+    (APPSTUDIO:Start* admits a Write: no merge with most=0), listed names in another case count as listed
+    (SECRETSMANAGER:Get* over every Get* action, the secret read included, admits nothing more), and an action to
+    avoid is avoided in any case. A name without a capitalised verb joins no verb group."""
+    upper = doc(allow(["APPSTUDIO:StartEnablementJob", "APPSTUDIO:StartRollbackEnablementJob"]))
+    with pytest.raises(CeilingError, match="does not fit"):
+        boundary(upper, limit=size(upper) - 1)
+    gets = ["SECRETSMANAGER:GetRandomPassword", "SECRETSMANAGER:GetResourcePolicy", "SECRETSMANAGER:GetSecretValue"]
+    every = doc(allow(gets))
+    assert boundary(every, limit=size(every) - 1) == doc(allow(["SECRETSMANAGER:Get*"]))
+    src = doc(allow([*SQS, *PRICING]))
+    merged = boundary(src, limit=size(src) - 1, avoid=["PRICING:getproducts"])
+    assert merged == doc(allow(["pricing:GetAttributeValues", "pricing:GetPriceListFileUrl", "sqs:Get*"]))
+    lower = doc(allow(["sqs:getqueueurl", "sqs:getqueueattributes", "pricing:GetAttributeValues",
+                       "pricing:GetPriceListFileUrl"]))
+    assert boundary(lower, limit=size(lower) - 1) == doc(allow(["pricing:*", "sqs:getqueueattributes",
+                                                                "sqs:getqueueurl"]))

@@ -1,0 +1,329 @@
+"""Retiring policies (fixing/retiring.py) pinned by mutation testing (docs/mutation.md): the edges of its clock-less
+times, the Sids it writes, the order of its writes and what a role move leaves, over the in-memory ports."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sfn_iam.engine import policy
+from sfn_iam.fixing import retiring
+from sfn_iam.fixing.ports import OldExecutions
+from sfn_iam.governance.sweep import Sweeper
+from tests.evaluate import is_allowed
+from tests.fakes import FakeLedger
+from tests.fixing.test_retiring import ARN, BASE, RETIRING, T1, docs, make, publishes, topic, update
+
+
+def _roles(book: FakeLedger) -> frozenset[str]:
+    entry = book.get(BASE)
+    assert entry is not None
+    return entry.roles
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"),  # the first month, the first day
+    ("2026-12-31T23:59:59Z", "2026-12-31T23:59:59Z"),  # the last month, day, hour, minute and second
+    ("2026-00-10T10:00:00Z", ""), ("2026-01-00T10:00:00Z", ""), ("2026-01-32T10:00:00Z", ""),
+    ("2026-01-10T24:00:00Z", ""), ("2026-01-10T23:60:00Z", ""), ("2026-01-10T23:61:00Z", ""),
+    ("2026-01-10T23:00:61Z", ""), ("2026-01-10T25:00:00Z", ""),
+    ("2026-06-30T23:59:60Z", ""),  # a leap second: CloudTrail never writes one
+])
+def test_timestamp_takes_every_real_time_and_no_other(text: str, expected: str) -> None:
+    assert retiring.timestamp(text) == expected
+
+
+def test_a_retiring_sid_keeps_64_characters_of_the_original_and_numbers_repeats() -> None:
+    """The original Sid is kept to 64 characters after the stamp; statements whose Sids would repeat are numbered
+    N1, N2, ... in order."""
+    def stmt(sid: str, name: str) -> dict[str, object]:
+        return {"Sid": sid, "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic(name)]}
+
+    long = "S" + "x" * 70
+    doc = retiring.document([policy.document([stmt(long, "a")])], None, T1)
+    assert [s["Sid"] for s in doc["Statement"]] == ["Retiring20261129T100000Z" + long[:64]]
+    same = retiring.document([policy.document([stmt("Same", n) for n in ("a", "b", "c")])], None, T1)
+    assert [s["Sid"] for s in same["Statement"]] == ["Retiring20261129T100000ZSame",
+                                                     "Retiring20261129T100000ZSameN1",
+                                                     "Retiring20261129T100000ZSameN2"]
+
+
+def test_the_retiring_policy_goes_first_only_when_the_new_policy_is_no_larger() -> None:
+    """Written before the new policy when that one is no larger than the previous one (it still fits), else after."""
+    for then, now, first in ((("v1", "v2"), ("v1",), RETIRING),  # smaller: the retiring policy first
+                             (("long-name-1",), ("long-name-2",), RETIRING),  # as large
+                             (("v1",), ("v2", "v3"), BASE)):  # larger: the new policy first
+        fixer, machines, roles, _ = make()
+        role = roles.add_role("r")
+        machines.add(ARN, publishes(*then), role)
+        fixer.fix(ARN, fresh=True)
+        machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+        written = len(roles.writes)
+        assert "RETIRING_KEPT" in update(fixer, machines, role, publishes(*now), T1)
+        puts = [name for kind, _, name in roles.writes[written:] if kind == "put-inline"]
+        assert puts[0] == first and sorted(puts) == [BASE, RETIRING], (then, now, puts)
+
+
+def test_a_role_move_keeps_the_previous_grants_on_the_left_role_only_while_an_older_execution_runs() -> None:
+    for running, kept in ((["2026-11-29T09:00:00Z"], True), ([], False)):
+        fixer, machines, roles, book = make()
+        old, new = roles.add_role("r"), roles.add_role("r2")
+        machines.add(ARN, publishes("v1"), old)
+        fixer.fix(ARN, fresh=True)
+        machines.running[ARN] = running
+        machines.add(ARN, publishes("v2"), new)  # UpdateStateMachine with a new roleArn
+        out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+        entry = book.get(BASE)
+        assert entry is not None
+        if kept:
+            assert set(roles.roles["r"].inline) == {RETIRING} and entry.roles == {"r", "r2"}
+            # the older execution never goes without the grants: the retiring policy is written before the
+            # machine's policy leaves the role
+            on_r = [(kind, name) for kind, r, name in roles.writes if r == "r"]
+            assert on_r[-2:] == [("put-inline", RETIRING), ("delete-inline", BASE)]
+            assert is_allowed(docs(roles, "r"), "sns:Publish", topic("v1"), {})
+            (note,) = [f.message for f in out.findings if f.code == "RETIRING_KEPT"]
+            assert note == ("executions that started before 2026-11-29T10:00:00Z may still run the previous "
+                            f"definition: its grants are kept in {RETIRING} on role r, which the machine left, until "
+                            f"they end (sns:Publish on {topic('v1')})")
+        else:
+            assert roles.roles["r"].inline == {} and entry.roles == {"r2"}
+        assert set(roles.roles["r2"].inline) == {BASE}
+        if kept:  # a later fix while it runs keeps it and the role; once it ended, both go
+            fixer.fix(ARN, action="UpdateStateMachine", changed_at="2026-11-29T12:00:00Z")
+            assert set(roles.roles["r"].inline) == {RETIRING} and _roles(book) == {"r", "r2"}
+            machines.running[ARN] = []
+            fixer.fix(ARN)
+            assert roles.roles["r"].inline == {} and _roles(book) == {"r2"}
+
+
+def test_an_express_machine_that_moves_role_leaves_nothing_on_the_old_one() -> None:
+    fixer, machines, roles, book = make()
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    update(fixer, machines, old, publishes("v1"), "2026-11-29T09:00:00Z", kind="EXPRESS")
+    machines.running[ARN] = ["2026-11-29T09:30:00Z"]
+    update(fixer, machines, new, publishes("v2"), T1, kind="EXPRESS")
+    assert machines.listings == [] and roles.roles["r"].inline == {}
+    assert _roles(book) == {"r2"}
+
+
+def test_the_note_of_an_update_names_the_machines_own_role() -> None:
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), role)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    (note,) = [f.message for f in out.findings if f.code == "RETIRING_KEPT"]
+    assert note.endswith(f"its grants are kept in {RETIRING} on role r until they end (sns:Publish on {topic('v1')})")
+
+
+def test_an_incomplete_listing_rules_out_the_windows_it_reached_past() -> None:
+    """The listing returns the newest executions first: one page that reached back before a window (its oldest start
+    is earlier) shows every execution started in it, so a window with none is pruned even when older pages were not
+    read; a window before the oldest listed start is kept."""
+    def one(name: str) -> dict[str, object]:
+        return {"Version": "2012-10-17", "Statement": [
+            {"Sid": "S", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [name]}]}
+
+    t0, t1, t2 = "2026-11-30T10:00:00Z", "2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z"
+    doc = retiring.document([one("c")], retiring.document([one("b")], retiring.document([one("a")], None, t0), t1,
+                                                            since_from=t0), t2, since_from=t1)
+    assert sorted(retiring.window(s) for s in doc["Statement"]) == [("", t0), (t0, t1), (t1, t2)]
+    listed = OldExecutions(True, started=("2026-12-01T12:00:00Z", "2026-11-30T09:00:00Z"), complete=False)
+    assert sorted(r for s in retiring.prune(doc, listed)["Statement"] for r in s["Resource"]) == ["a", "c"]
+
+
+def test_later_crosses_the_last_day_of_a_400_year_cycle() -> None:
+    """29 February 2000 and 2400 end a 400-year cycle of the calendar: the last day of one (days_from_civil's era)."""
+    assert retiring.later("2000-02-28T23:59:59Z", 1) == "2000-02-29T00:00:00Z"
+    assert retiring.later("2000-02-29T23:59:59Z", 1) == "2000-03-01T00:00:00Z"
+    assert retiring.later("2400-02-29T12:00:00Z", 0) == "2400-02-29T12:00:00Z"
+
+
+def _one(name: str, sid: str = "S", effect: str = "Allow") -> dict[str, object]:
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": sid, "Effect": effect, "Action": ["sqs:SendMessage"], "Resource": [name]}]}
+
+
+def test_a_statement_in_both_gets_the_union_of_the_two_windows_and_a_deny_is_never_kept() -> None:
+    """The previous definition was current from t0 to t2; the policy it replaces kept the same grant for executions
+    started from t1 until t3 (a later clock): the merged statement serves both, from t0 until t3. A Deny statement
+    of the previous documents is not a grant: it is not kept."""
+    t0, t1, t2, t3 = "2026-11-30T10:00:00Z", "2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z", "2026-12-03T10:00:00Z"
+    carried = retiring.document([_one("a")], None, t3, since_from=t1)
+    assert [retiring.window(s) for s in carried["Statement"]] == [(t1, t3)]
+    merged = retiring.document([_one("a")], carried, t2, since_from=t0)
+    assert [retiring.window(s) for s in merged["Statement"]] == [(t0, t3)]
+    deny_first = {"Version": "2012-10-17", "Statement": [*_one("b", effect="Deny")["Statement"],
+                                                          *_one("a")["Statement"]]}
+    denied = retiring.document([deny_first], None, t2)
+    assert [s["Resource"] for s in denied["Statement"]] == [["a"]]
+
+
+def test_pruning_keeps_an_execution_that_started_at_the_window_s_first_second_and_reads_every_statement() -> None:
+    t1, t2 = "2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z"
+    doc = retiring.document([_one("b")], retiring.document([_one("a")], None, t1), t2, since_from=t1)
+    unstamped = {"Sid": "Mine", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": ["m"]}
+    doc = {**doc, "Statement": [unstamped, *doc["Statement"]]}
+    at_start = OldExecutions(True, started=(t1,), complete=True)
+    assert [s["Resource"] for s in retiring.prune(doc, at_start)["Statement"]] == [["m"], ["a"], ["b"]]
+
+
+def test_a_note_names_five_lost_grants_and_counts_the_others() -> None:
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    names = [f"t{i}" for i in range(7)]
+    machines.add(ARN, publishes(*names), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("new"), role)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    (note,) = [f.message for f in out.findings if f.code == "RETIRING_KEPT"]
+    shown = ", ".join(f"sns:Publish on {topic(n)}" for n in names[:5])
+    assert note.endswith(f"until they end ({shown} and 2 more)")
+
+
+def test_an_express_machine_read_from_json_is_never_listed() -> None:
+    """The machine's type as the API returns it (parsed JSON, not the code's own literal)."""
+    express = json.loads('"EXPRESS"')
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    update(fixer, machines, role, publishes("v1"), "2026-11-29T09:00:00Z", kind=express)
+    machines.running[ARN] = ["2026-11-29T09:30:00Z"]
+    update(fixer, machines, role, publishes("v2"), T1, kind=express)
+    assert machines.listings == [] and set(roles.roles["r"].inline) == {BASE}
+
+
+def test_a_fix_without_a_change_narrows_the_retiring_policy_to_the_definitions_still_running() -> None:
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    update(fixer, machines, role, publishes("v2"), T1)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T10:30:00Z"]
+    update(fixer, machines, role, publishes("v3"), "2026-11-29T11:00:00Z")
+    assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v1", "v2", "v3")] == [True, True, True]
+    machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # the execution started under v1 ended
+    out = fixer.fix(ARN)
+    assert "RETIRING_NARROWED" in [f.code for f in out.findings]
+    assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v1", "v2", "v3")] == [False, True, True]
+
+
+def test_a_move_replayed_after_a_stop_between_its_writes_keeps_the_left_role_in_the_ledger() -> None:
+    """A run stopped after writing the left role's retiring policy and before deleting the machine's policy there;
+    the event is delivered again: the retiring policy is already what it should be, the machine's policy goes, and
+    the ledger keeps the role while the older execution runs."""
+    fixer, machines, roles, book = make()
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes("v1"), old)
+    fixer.fix(ARN, fresh=True)
+    previous = roles.roles["r"].inline[BASE]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), new)
+    fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    retired = roles.roles["r"].inline[RETIRING]
+    roles.roles["r"].inline[BASE] = previous  # as the stopped run left it
+    fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    assert roles.roles["r"].inline == {RETIRING: retired} and _roles(book) == {"r", "r2"}
+
+
+def test_later_agrees_with_the_calendar_around_every_century_s_end_of_february() -> None:
+    """Century years are leap years only every 400 years: the days around each 28 February, 1600 to 2400."""
+    for year in range(1600, 2500, 100):
+        for day in ("02-27", "02-28", "03-01"):
+            start = datetime.strptime(f"{year}-{day}T23:59:59Z", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            for step in (1, 86400, -86400):
+                expected = (start + timedelta(seconds=step)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                assert retiring.later(f"{year}-{day}T23:59:59Z", step) == expected, (year, day, step)
+
+
+def test_a_move_from_a_role_that_no_longer_holds_the_machines_policy_releases_it() -> None:
+    """Nothing of the machine is on the role it left (its policy was removed by hand): nothing retires there, and
+    the ledger forgets the role though an older execution runs."""
+    fixer, machines, roles, book = make()
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes("v1"), old)
+    fixer.fix(ARN, fresh=True)
+    del roles.roles["r"].inline[BASE]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), new)
+    fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    assert roles.roles["r"].inline == {} and _roles(book) == {"r2"}
+
+
+def test_a_previous_policy_held_in_managed_overflow_policies_retires_too() -> None:
+    """The previous definition's policy went to a managed overflow policy (the role's inline budget was taken): IAM
+    holds exactly what the ledger recorded there, so its grants are kept for the older execution."""
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    names = [f"topic-{i:02d}-" + "x" * 40 for i in range(12)]
+    big = "arn:aws:s3:::b/" + "k" * (policy.INLINE_LIMIT - 400)  # leaves no inline room for the machine's policy
+    roles.roles["r"].inline["hand-written"] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": big}]}
+    machines.add(ARN, publishes(*names), role)
+    assert "POLICY_OVERFLOW" in [f.code for f in fixer.fix(ARN, fresh=True).findings]
+    assert roles.roles["r"].attached == [f"{BASE}.1"]
+    del roles.roles["r"].inline["hand-written"]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    assert "RETIRING_KEPT" in update(fixer, machines, role, publishes("new"), T1)
+    assert set(roles.roles["r"].inline) == {RETIRING}
+    retired = [roles.roles["r"].inline[RETIRING]]
+    assert all(is_allowed(retired, "sns:Publish", topic(n), {}) for n in names)
+    assert not is_allowed(retired, "sns:Publish", topic("new"), {})
+
+
+def test_a_role_the_machine_left_keeps_only_an_inline_previous_policy() -> None:
+    """Retiring.on_left_role: a previous policy in managed overflow policies (account-level objects the machine's
+    next policy reuses by name) is not retired on the role the machine left; the role is released."""
+    fixer, machines, roles, book = make()
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    big = "arn:aws:s3:::b/" + "k" * (policy.INLINE_LIMIT - 400)  # leaves no inline room for the machine's policy
+    roles.roles["r"].inline["hand-written"] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": big}]}
+    machines.add(ARN, publishes(*[f"topic-{i:02d}-" + "x" * 40 for i in range(12)]), old)
+    assert "POLICY_OVERFLOW" in [f.code for f in fixer.fix(ARN, fresh=True).findings]
+    del roles.roles["r"].inline["hand-written"]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), new)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    assert "RETIRING_KEPT" not in [f.code for f in out.findings]
+    assert roles.roles["r"].inline == {} and roles.roles["r"].attached == [] and _roles(book) == {"r2"}
+
+
+def test_why_the_listing_failed_is_quoted_to_200_characters() -> None:
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = "E" * 300
+    machines.add(ARN, publishes("v2"), role)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    (message,) = [f.message for f in out.findings if f.code == "EXECUTIONS_UNLISTED"]
+    quoted = ("ListExecutions failed: " + "E" * 300)[:200]
+    assert f"could not be ruled out ({quoted}): the previous grants stay in {RETIRING}" in message
+
+
+def test_the_sweep_keeps_the_retiring_policy_of_a_role_the_machine_left_while_it_is_needed() -> None:
+    """The sweep also reads IAM's listing of who holds the machine's policies: the left role's retiring policy, just
+    checked, stays there (and goes once the older execution ended)."""
+    fixer, machines, roles, book = make(clock="2026-11-29T12:00:00Z")
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes("v1"), old)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), new)
+    fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    retired = roles.roles["r"].inline[RETIRING]
+    sweeper = Sweeper(machines, roles, fixer.settings, "us-east-1", workers=1, ledger=book,
+                      clock=lambda: "2026-11-29T12:00:00Z")
+    sweeper.run()
+    assert roles.roles["r"].inline == {RETIRING: retired} and _roles(book) == {"r", "r2"}
+    machines.running[ARN] = []
+    sweeper.run()
+    assert roles.roles["r"].inline == {} and set(roles.roles["r2"].inline) == {BASE}
+
