@@ -108,7 +108,7 @@ def test_a_repeat_written_with_white_space_before_its_colon_is_refused_whatever_
     json.dumps({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
                                                  "Parameters": {"TopicArn": "arn:aws:sns:x", "M.$": "$"},
                                                  "End": True}}}),
-    '{"a":{"b":[1,{"c":"d e"}],"e":"f : g"},"h":"\\":"}',  # compact, spaces inside strings, embedded '":'
+    '{"a":{"b":[1,{"c":"d e"}],"e":"f: g"},"h":"\\":"}',  # compact, spaces inside strings, embedded '":'
     '{"a" :1}', '{"a"\n:1}', '{"a"\t:1}', '{"a"\r:1}', '{"a":\n1}',  # white space the count must delete
 ])
 def test_a_text_without_repeats_is_proven_whether_or_not_white_space_is_deleted(text: str) -> None:
