@@ -93,6 +93,29 @@ def test_the_counting_proof_accepts_plain_definitions_and_never_a_repeat() -> No
     assert loads(unproven) == {"a\\": "x", "b": '":'}
 
 
+@pytest.mark.parametrize("space", [" ", "\n", "\t", "\r", "  ", " \n"])
+def test_a_repeat_written_with_white_space_before_its_colon_is_refused_whatever_the_white_space(space: str) -> None:
+    # The count reads the text as written when no key can end in white space before its colon (no newline, tab or
+    # carriage return anywhere, no " :"); here the only white space of the text is the one before the repeat's
+    # colon, so the count as written would see one key end less than the members and prove the repeat away.
+    text = '{"StartAt":"A","States":{"A":{"Type":"Pass","End":true,"End"' + space + ':false}}}'
+    with pytest.raises(DefinitionError, match="repeats the key 'End' in one object"):
+        loads(text)
+    assert asl._parse_unique(text) is asl._UNPROVEN
+
+
+@pytest.mark.parametrize("text", [
+    json.dumps({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                                                 "Parameters": {"TopicArn": "arn:aws:sns:x", "M.$": "$"},
+                                                 "End": True}}}),
+    '{"a":{"b":[1,{"c":"d e"}],"e":"f: g"},"h":"\\":"}',  # compact, spaces inside strings, embedded '":'
+    '{"a" :1}', '{"a"\n:1}', '{"a"\t:1}', '{"a"\r:1}', '{"a":\n1}',  # white space the count must delete
+])
+def test_a_text_without_repeats_is_proven_whether_or_not_white_space_is_deleted(text: str) -> None:
+    assert asl._parse_unique(text) == json.loads(text)  # proven: no pairs hook needed
+    assert loads(text) == json.loads(text)
+
+
 def test_a_large_object_without_repeats_passes_the_strict_parse_too() -> None:
     # a string holding '":' beside an escaped backslash leaves the text unproven: the pairs hook decides it
     text = json.dumps({**{f"k{i}": i for i in range(300)}, "s": '":', "b": "\\"})

@@ -89,7 +89,12 @@ def _parse_unique(text: str) -> Any:
 
     value = json.loads(text, object_hook=hook)
     entries = sum(map(len, built))
-    compact = text.encode("utf-8", "surrogatepass").translate(None, _WHITE_SPACE)
+    compact = text.encode("utf-8", "surrogatepass")
+    if b"\n" in compact or b"\t" in compact or b"\r" in compact or b" :" in compact:
+        # white space may stand between a key's quote and its colon: delete it. (Otherwise there is none to delete
+        # there: only spaces, none before a colon. The search for one byte costs little, deleting all of them
+        # more than the count; a text as json.dumps writes it takes this shorter way.)
+        compact = compact.translate(None, _WHITE_SPACE)
     bound = compact.count(b'":')
     if entries == bound:
         return value
@@ -332,19 +337,24 @@ def walk_entries(definition: Any) -> tuple[list[Entry], list[Finding]]:
     findings: list[Finding] = []
     top_language = _language(definition, "JSONPath")
     stack: list[tuple[str, Mapping[str, Any], str]] = [("States", states, top_language)]
+    add = nodes.append
     while stack:
         prefix, machine_states, language = stack.pop()
         pending: list[tuple[str, Mapping[str, Any], str]] = []
         jsonata = language == JSONATA
+        dot = prefix + "."  # a state's path is dot + name: one concatenation per state, not a formatted string
         for name, state in machine_states.items():
             if not isinstance(state, dict):
                 findings.append(Finding.of("DEFINITION_ERROR", f"state {name!r} is not an object", f"{prefix}.{name}"))
                 continue
             kind = state.get("Type")
             if kind == "Task":  # the common case, without the generator below
-                own = state.get("QueryLanguage")
-                nodes.append(("task", f"{prefix}.{name}", state, own == JSONATA if isinstance(own, str) else jsonata))
-            elif kind in ("Parallel", "Map"):  # only these hold states or need permissions of their own
+                if "QueryLanguage" not in state:  # the common case again: the language of the machine
+                    add(("task", dot + name, state, jsonata))
+                else:
+                    own = state["QueryLanguage"]
+                    add(("task", dot + name, state, own == JSONATA if isinstance(own, str) else jsonata))
+            elif kind == "Parallel" or kind == "Map":  # only these hold states or need permissions of their own
                 own = state.get("QueryLanguage")
                 lang = own if isinstance(own, str) else language
                 pending.extend(_visit(f"{prefix}.{name}", state, lang == JSONATA, lang, nodes, findings))
