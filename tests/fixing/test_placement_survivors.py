@@ -429,3 +429,51 @@ def test_a_quota_refusal_after_the_ceiling_was_set_deletes_only_the_overflow_pol
     assert [w for w in roles.writes if w[0] == "delete-managed"] == [
         ("delete-managed", n) for n in sorted({w[1] for w in roles.writes if w[0] == "put-managed"})]
     assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}
+
+
+def replaced_role_in_report_mode(event: dict[str, Any]) -> Any:
+    """A machine placed on "r" (the ledger recorded RoleId AROAOLD), "r" created again since (AROANEW), then a report-
+    mode run for ``event``."""
+    roles, ledger = RolesWithIds(), FakeLedger()
+    r = roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, r)
+    assert fixer.handle_event(created(r)).placement == "inline"
+    entry = ledger.get(NAME)
+    assert entry is not None
+    ledger.entries[NAME] = entry._replace(role_ids=(("r", "AROAOLD"),))
+    roles.ids["r"] = "AROANEW"
+    machines.add(ARN, many_topics(3), r)
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "report", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer"})
+    return RoleFixer(machines, roles, settings, ledger=ledger).handle_event(event)
+
+
+def test_report_mode_refuses_a_replaced_role_unless_the_event_names_it() -> None:
+    from tests.fixing.test_placement_outcomes import moved
+
+    out = replaced_role_in_report_mode(updated())  # no roleArn: the new role under the name is not adopted
+    assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_REPLACED") and out.changes == ()
+    role = f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/r"
+    named = replaced_role_in_report_mode(moved(role))  # the update names the role: its team chose it
+    assert named.status is Status.PROPOSED and "ROLE_REPLACED" not in {f.code for f in named.findings}
+
+
+def test_a_role_the_ledger_names_besides_the_machines_own_is_listed_not_assumed_to_carry_its_policy() -> None:
+    # The ledger names "a" (left behind earlier) and the machine's own "z"; "a" no longer carries the policy (removed
+    # by hand). Only the machine's own role is known from the ledger alone: "a" is listed, nothing is deleted there.
+    roles, ledger = FakeRoles(max_attached=20), FakeLedger()
+    roles.add_role("a")
+    z = roles.add_role("z")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, z)
+    assert fixer.handle_event(created(z)).placement == "inline"
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.role == "z"
+    ledger.entries[NAME] = entry._replace(roles=frozenset({"a", "z"}), aliases=False)
+    machines.add(ARN, many_topics(3), z)
+    out = fixer.handle_event(updated())
+    assert out.status is Status.WRITTEN
+    assert [(c.kind.value, c.role) for c in out.changes if c.role == "a"] == []
+    after = ledger.get(NAME)
+    assert after is not None and after.roles == {"z"}  # "a" carries nothing of it: released
