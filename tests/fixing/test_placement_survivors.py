@@ -68,6 +68,8 @@ def test_overflow_policies_written_then_refused_by_the_quota_on_every_attempt_ar
     assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}  # nothing of it left, not even unattached
     assert roles.roles["r"].attached == ["someone-elses-policy"]
     assert sleeps == [placement.jitter(NAME, a) for a in range(1, placement.QUOTA_ATTEMPTS)]
+    # four attempts, as ADR 0006 (decision 4) says: three waits between them, and the finding says so
+    assert len(sleeps) == 3 and any("over 4 attempts" in f.message for f in out.findings)
 
 
 def test_a_machine_that_overflowed_stays_managed_when_it_shrinks_and_the_ledger_says_so() -> None:
