@@ -479,3 +479,23 @@ def test_a_role_the_ledger_names_besides_the_machines_own_is_listed_not_assumed_
     assert [(c.kind.value, c.role) for c in out.changes if c.role == "a"] == []
     after = ledger.get(NAME)
     assert after is not None and after.roles == {"z"}  # "a" carries nothing of it: released
+
+
+def test_a_role_move_under_a_name_the_ledger_records_for_another_machine_leaves_that_machines_role_alone() -> None:
+    # The other machine's policy on its role "q" is under the same name: a role move (which cleans the roles the
+    # ledger names) of this machine must not remove it.
+    from sfn_iam.fixing.ports import LedgerEntry
+    from tests.fixing.test_placement_outcomes import moved
+
+    roles, ledger = FakeRoles(), FakeLedger()
+    role = roles.add_role("r")
+    roles.add_role("q")
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}
+    roles.roles["q"].inline[NAME] = doc
+    other = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Other"
+    ledger.entries[NAME] = LedgerEntry(other, frozenset({"q"}), role="q", aliases=False)
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, role)
+    out = fixer.handle_event(moved(role))
+    assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_NAME_TAKEN")
+    assert roles.writes == [] and roles.roles["q"].inline == {NAME: doc}
