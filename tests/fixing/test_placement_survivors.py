@@ -499,3 +499,42 @@ def test_a_role_move_under_a_name_the_ledger_records_for_another_machine_leaves_
     out = fixer.handle_event(moved(role))
     assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_NAME_TAKEN")
     assert roles.writes == [] and roles.roles["q"].inline == {NAME: doc}
+
+
+def test_an_unproven_name_is_reported_and_left_on_every_holder() -> None:
+    base = "sfn-iam.us-east-1.Legacy.0123456789ab"  # the old hashed shape, and no ledger entry: not proven
+    roles = FakeRoles()
+    for name in ("a", "b"):
+        roles.add_role(name)
+        roles.roles[name].inline[base] = {"Version": "2012-10-17", "Statement": []}
+    fixer, _ = make(roles)
+    out = fixer.remove_policy(base)
+    unknown = sorted(f.message for f in out.findings if f.code == "POLICY_OWNER_UNKNOWN")
+    assert len(unknown) == 2
+    assert [m.startswith(f"{base} on arn:aws:iam::{ACCOUNT}:role/stepfunctions/{r}:") for m, r in
+            zip(unknown, "ab", strict=True)] == [True, True]
+    assert base in roles.roles["a"].inline and base in roles.roles["b"].inline
+
+
+def test_removing_a_machines_overflow_leaves_another_machines_whose_name_starts_with_its_name() -> None:
+    roles = FakeRoles(max_attached=20)
+    roles.add_role("r")
+    other = NAME + "V2"  # another machine's policy name, starting with this machine's
+    roles.roles["r"].attached += [NAME + ".1", other + ".1"]
+    roles.managed.update({NAME + ".1": {}, other + ".1": {}})
+    fixer, _ = make(roles)
+    out = fixer.remove_policy(NAME)
+    assert out.status is Status.REMOVED
+    assert roles.roles["r"].attached == [other + ".1"] and other + ".1" in roles.managed
+
+
+def test_a_fail_closed_deletes_each_overflow_policy_once() -> None:
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, many_topics(180), role)
+    assert fixer.handle_event(created(role)).placement == "managed"
+    machines.add(ARN, {"NoStates": True}, role)
+    out = fixer.handle_event(updated())
+    deletes = [c.policy for c in out.changes if c.kind.value == "delete-managed"]
+    assert deletes and len(deletes) == len(set(deletes))
