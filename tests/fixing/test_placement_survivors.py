@@ -538,3 +538,19 @@ def test_a_fail_closed_deletes_each_overflow_policy_once() -> None:
     out = fixer.handle_event(updated())
     deletes = [c.policy for c in out.changes if c.kind.value == "delete-managed"]
     assert deletes and len(deletes) == len(set(deletes))
+
+
+def test_a_grown_machine_on_a_full_role_drops_the_statements_it_no_longer_needs() -> None:
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, many_topics(3), role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    roles.roles["r"].inline[NAME]["Statement"].append(  # a grant of an earlier definition the new one does not need
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"})
+    roles.roles["r"].attached += [f"team-{i}" for i in range(10)]  # the role's quota (10) taken by others
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(updated())
+    assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_TOO_LARGE")
+    kept = json.dumps(roles.roles["r"].inline[NAME])
+    assert "sns:Publish" in kept and "sqs:SendMessage" not in kept
