@@ -554,3 +554,18 @@ def test_a_grown_machine_on_a_full_role_drops_the_statements_it_no_longer_needs(
     assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_TOO_LARGE")
     kept = json.dumps(roles.roles["r"].inline[NAME])
     assert "sns:Publish" in kept and "sqs:SendMessage" not in kept
+
+
+def test_a_foreign_boundary_on_a_role_whose_name_holds_path_gets_no_hint_to_tag_it() -> None:
+    roles = FakeRoles()
+    role = roles.add_role("pathfinder")
+    roles.roles["pathfinder"].boundary = f"arn:aws:iam::{ACCOUNT}:policy/team-boundary"
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "enforce", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer",
+                                "CEILING_POLICY_ARN": f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam/ceiling"})
+    machines = FakeMachines()
+    machines.add(ARN, SNS, role)
+    out = RoleFixer(machines, roles, settings, ledger=FakeLedger()).handle_event(created(role))
+    assert (out.status, out.reason) == (Status.SKIPPED, "FOREIGN_BOUNDARY")
+    [finding] = [f for f in out.findings if f.code == "FOREIGN_BOUNDARY"]
+    assert "pathfinder" in finding.message and "to adopt it" not in finding.message
