@@ -569,3 +569,19 @@ def test_a_foreign_boundary_on_a_role_whose_name_holds_path_gets_no_hint_to_tag_
     assert (out.status, out.reason) == (Status.SKIPPED, "FOREIGN_BOUNDARY")
     [finding] = [f for f in out.findings if f.code == "FOREIGN_BOUNDARY"]
     assert "pathfinder" in finding.message and "to adopt it" not in finding.message
+
+
+def test_a_deleted_overflowed_machine_loses_its_overflow_policies_and_the_roles_others_stay() -> None:
+    from tests.fixing.test_placement_outcomes import deleted
+
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    roles.roles["r"].attached.append("someone-elses-policy")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, many_topics(180), role)
+    assert fixer.handle_event(created(role)).placement == "managed"
+    del machines.machines[ARN]
+    out = fixer.handle_event(deleted())  # by the ledger's roles, with its overflow flag
+    assert out.status is Status.REMOVED
+    assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}
+    assert roles.roles["r"].attached == ["someone-elses-policy"]
