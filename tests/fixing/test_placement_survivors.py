@@ -585,3 +585,27 @@ def test_a_deleted_overflowed_machine_loses_its_overflow_policies_and_the_roles_
     assert out.status is Status.REMOVED
     assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}
     assert roles.roles["r"].attached == ["someone-elses-policy"]
+
+
+def test_an_update_delivered_twice_writes_once() -> None:
+    roles, ledger = FakeRoles(), FakeLedger()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, role)
+    fixer.handle_event(created(role))
+    machines.add(ARN, many_topics(3), role)
+    assert fixer.handle_event(updated()).status is Status.WRITTEN
+    before = len(roles.writes)
+    assert fixer.handle_event(updated()).status is Status.UNCHANGED  # the ledger's hash equals the plan's: read, same
+    assert len(roles.writes) == before
+
+
+def test_a_hand_written_policy_whose_name_starts_with_the_machines_is_left() -> None:
+    # IAM allows "+" in policy names (it sorts before "," of the machine's retiring and version policies)
+    roles = FakeRoles()
+    roles.add_role("r")
+    notes = {"Version": "2012-10-17", "Statement": []}
+    roles.roles["r"].inline.update({NAME: notes, NAME + "+notes": notes})
+    fixer, _ = make(roles)
+    assert fixer.remove_policy(NAME).status is Status.REMOVED
+    assert roles.roles["r"].inline == {NAME + "+notes": notes}
