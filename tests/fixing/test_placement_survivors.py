@@ -609,3 +609,15 @@ def test_a_hand_written_policy_whose_name_starts_with_the_machines_is_left() -> 
     fixer, _ = make(roles)
     assert fixer.remove_policy(NAME).status is Status.REMOVED
     assert roles.roles["r"].inline == {NAME + "+notes": notes}
+
+
+def test_an_inline_machine_whose_definition_breaks_loses_its_inline_policy_and_nothing_else_is_deleted() -> None:
+    roles = FakeRoles()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, SNS, role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    machines.add(ARN, {"NoStates": True}, role)
+    out = fixer.handle_event(updated())
+    assert out.reason == "DEFINITION_ERROR"
+    assert [(c.kind.value, c.role, c.policy) for c in out.changes] == [("delete-inline", "r", NAME)]
