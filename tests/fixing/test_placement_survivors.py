@@ -68,6 +68,8 @@ def test_overflow_policies_written_then_refused_by_the_quota_on_every_attempt_ar
     assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}  # nothing of it left, not even unattached
     assert roles.roles["r"].attached == ["someone-elses-policy"]
     assert sleeps == [placement.jitter(NAME, a) for a in range(1, placement.QUOTA_ATTEMPTS)]
+    # four attempts, as ADR 0006 (decision 4) says: three waits between them, and the finding says so
+    assert len(sleeps) == 3 and any("over 4 attempts" in f.message for f in out.findings)
 
 
 def test_a_machine_that_overflowed_stays_managed_when_it_shrinks_and_the_ledger_says_so() -> None:
@@ -429,3 +431,193 @@ def test_a_quota_refusal_after_the_ceiling_was_set_deletes_only_the_overflow_pol
     assert [w for w in roles.writes if w[0] == "delete-managed"] == [
         ("delete-managed", n) for n in sorted({w[1] for w in roles.writes if w[0] == "put-managed"})]
     assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}
+
+
+def replaced_role_in_report_mode(event: dict[str, Any]) -> Any:
+    """A machine placed on "r" (the ledger recorded RoleId AROAOLD), "r" created again since (AROANEW), then a report-
+    mode run for ``event``."""
+    roles, ledger = RolesWithIds(), FakeLedger()
+    r = roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, r)
+    assert fixer.handle_event(created(r)).placement == "inline"
+    entry = ledger.get(NAME)
+    assert entry is not None
+    ledger.entries[NAME] = entry._replace(role_ids=(("r", "AROAOLD"),))
+    roles.ids["r"] = "AROANEW"
+    machines.add(ARN, many_topics(3), r)
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "report", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer"})
+    return RoleFixer(machines, roles, settings, ledger=ledger).handle_event(event)
+
+
+def test_report_mode_refuses_a_replaced_role_unless_the_event_names_it() -> None:
+    from tests.fixing.test_placement_outcomes import moved
+
+    out = replaced_role_in_report_mode(updated())  # no roleArn: the new role under the name is not adopted
+    assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_REPLACED") and out.changes == ()
+    role = f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/r"
+    named = replaced_role_in_report_mode(moved(role))  # the update names the role: its team chose it
+    assert named.status is Status.PROPOSED and "ROLE_REPLACED" not in {f.code for f in named.findings}
+
+
+def test_a_role_the_ledger_names_besides_the_machines_own_is_listed_not_assumed_to_carry_its_policy() -> None:
+    # The ledger names "a" (left behind earlier) and the machine's own "z"; "a" no longer carries the policy (removed
+    # by hand). Only the machine's own role is known from the ledger alone: "a" is listed, nothing is deleted there.
+    roles, ledger = FakeRoles(max_attached=20), FakeLedger()
+    roles.add_role("a")
+    z = roles.add_role("z")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, z)
+    assert fixer.handle_event(created(z)).placement == "inline"
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.role == "z"
+    ledger.entries[NAME] = entry._replace(roles=frozenset({"a", "z"}), aliases=False)
+    machines.add(ARN, many_topics(3), z)
+    out = fixer.handle_event(updated())
+    assert out.status is Status.WRITTEN
+    assert [(c.kind.value, c.role) for c in out.changes if c.role == "a"] == []
+    after = ledger.get(NAME)
+    assert after is not None and after.roles == {"z"}  # "a" carries nothing of it: released
+
+
+def test_a_role_move_under_a_name_the_ledger_records_for_another_machine_leaves_that_machines_role_alone() -> None:
+    # The other machine's policy on its role "q" is under the same name: a role move (which cleans the roles the
+    # ledger names) of this machine must not remove it.
+    from sfn_iam.fixing.ports import LedgerEntry
+    from tests.fixing.test_placement_outcomes import moved
+
+    roles, ledger = FakeRoles(), FakeLedger()
+    role = roles.add_role("r")
+    roles.add_role("q")
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}
+    roles.roles["q"].inline[NAME] = doc
+    other = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Other"
+    ledger.entries[NAME] = LedgerEntry(other, frozenset({"q"}), role="q", aliases=False)
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, role)
+    out = fixer.handle_event(moved(role))
+    assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_NAME_TAKEN")
+    assert roles.writes == [] and roles.roles["q"].inline == {NAME: doc}
+
+
+def test_an_unproven_name_is_reported_and_left_on_every_holder() -> None:
+    base = "sfn-iam.us-east-1.Legacy.0123456789ab"  # the old hashed shape, and no ledger entry: not proven
+    roles = FakeRoles()
+    for name in ("a", "b"):
+        roles.add_role(name)
+        roles.roles[name].inline[base] = {"Version": "2012-10-17", "Statement": []}
+    fixer, _ = make(roles)
+    out = fixer.remove_policy(base)
+    unknown = sorted(f.message for f in out.findings if f.code == "POLICY_OWNER_UNKNOWN")
+    assert len(unknown) == 2
+    assert [m.startswith(f"{base} on arn:aws:iam::{ACCOUNT}:role/stepfunctions/{r}:") for m, r in
+            zip(unknown, "ab", strict=True)] == [True, True]
+    assert base in roles.roles["a"].inline and base in roles.roles["b"].inline
+
+
+def test_removing_a_machines_overflow_leaves_another_machines_whose_name_starts_with_its_name() -> None:
+    roles = FakeRoles(max_attached=20)
+    roles.add_role("r")
+    other = NAME + "V2"  # another machine's policy name, starting with this machine's
+    roles.roles["r"].attached += [NAME + ".1", other + ".1"]
+    roles.managed.update({NAME + ".1": {}, other + ".1": {}})
+    fixer, _ = make(roles)
+    out = fixer.remove_policy(NAME)
+    assert out.status is Status.REMOVED
+    assert roles.roles["r"].attached == [other + ".1"] and other + ".1" in roles.managed
+
+
+def test_a_fail_closed_deletes_each_overflow_policy_once() -> None:
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, many_topics(180), role)
+    assert fixer.handle_event(created(role)).placement == "managed"
+    machines.add(ARN, {"NoStates": True}, role)
+    out = fixer.handle_event(updated())
+    deletes = [c.policy for c in out.changes if c.kind.value == "delete-managed"]
+    assert deletes and len(deletes) == len(set(deletes))
+
+
+def test_a_grown_machine_on_a_full_role_drops_the_statements_it_no_longer_needs() -> None:
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, many_topics(3), role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    roles.roles["r"].inline[NAME]["Statement"].append(  # a grant of an earlier definition the new one does not need
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"})
+    roles.roles["r"].attached += [f"team-{i}" for i in range(10)]  # the role's quota (10) taken by others
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(updated())
+    assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_TOO_LARGE")
+    kept = json.dumps(roles.roles["r"].inline[NAME])
+    assert "sns:Publish" in kept and "sqs:SendMessage" not in kept
+
+
+def test_a_foreign_boundary_on_a_role_whose_name_holds_path_gets_no_hint_to_tag_it() -> None:
+    roles = FakeRoles()
+    role = roles.add_role("pathfinder")
+    roles.roles["pathfinder"].boundary = f"arn:aws:iam::{ACCOUNT}:policy/team-boundary"
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "enforce", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer",
+                                "CEILING_POLICY_ARN": f"arn:aws:iam::{ACCOUNT}:policy/sfn-iam/ceiling"})
+    machines = FakeMachines()
+    machines.add(ARN, SNS, role)
+    out = RoleFixer(machines, roles, settings, ledger=FakeLedger()).handle_event(created(role))
+    assert (out.status, out.reason) == (Status.SKIPPED, "FOREIGN_BOUNDARY")
+    [finding] = [f for f in out.findings if f.code == "FOREIGN_BOUNDARY"]
+    assert "pathfinder" in finding.message and "to adopt it" not in finding.message
+
+
+def test_a_deleted_overflowed_machine_loses_its_overflow_policies_and_the_roles_others_stay() -> None:
+    from tests.fixing.test_placement_outcomes import deleted
+
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    roles.roles["r"].attached.append("someone-elses-policy")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, many_topics(180), role)
+    assert fixer.handle_event(created(role)).placement == "managed"
+    del machines.machines[ARN]
+    out = fixer.handle_event(deleted())  # by the ledger's roles, with its overflow flag
+    assert out.status is Status.REMOVED
+    assert ours(roles, "r") == {"inline": [], "attached": [], "managed": []}
+    assert roles.roles["r"].attached == ["someone-elses-policy"]
+
+
+def test_an_update_delivered_twice_writes_once() -> None:
+    roles, ledger = FakeRoles(), FakeLedger()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, role)
+    fixer.handle_event(created(role))
+    machines.add(ARN, many_topics(3), role)
+    assert fixer.handle_event(updated()).status is Status.WRITTEN
+    before = len(roles.writes)
+    assert fixer.handle_event(updated()).status is Status.UNCHANGED  # the ledger's hash equals the plan's: read, same
+    assert len(roles.writes) == before
+
+
+def test_a_hand_written_policy_whose_name_starts_with_the_machines_is_left() -> None:
+    # IAM allows "+" in policy names (it sorts before "," of the machine's retiring and version policies)
+    roles = FakeRoles()
+    roles.add_role("r")
+    notes = {"Version": "2012-10-17", "Statement": []}
+    roles.roles["r"].inline.update({NAME: notes, NAME + "+notes": notes})
+    fixer, _ = make(roles)
+    assert fixer.remove_policy(NAME).status is Status.REMOVED
+    assert roles.roles["r"].inline == {NAME + "+notes": notes}
+
+
+def test_an_inline_machine_whose_definition_breaks_loses_its_inline_policy_and_nothing_else_is_deleted() -> None:
+    roles = FakeRoles()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, SNS, role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    machines.add(ARN, {"NoStates": True}, role)
+    out = fixer.handle_event(updated())
+    assert out.reason == "DEFINITION_ERROR"
+    assert [(c.kind.value, c.role, c.policy) for c in out.changes] == [("delete-inline", "r", NAME)]

@@ -191,9 +191,12 @@ class Placement:
             return (Status.REMOVED if run.changes else Status.UNCHANGED), "", "", ()
         attached: list[AttachedPolicy] | None = None
         never_overflowed = self.trust_overflow_flag and run.prior is not None and not run.prior.overflow
-        if base not in inline and (not fresh or inline) and not never_overflowed:
-            # Not inline: maybe in managed overflow policies. A create on a role without inline policies cannot
-            # have overflowed, which keeps the common create at five calls.
+        if (not fresh or inline) and not never_overflowed:
+            # Maybe in managed overflow policies, even with its inline policy still there: a run stopped between
+            # attaching them and deleting it leaves both, and a write inline would leave the overflow's grants
+            # attached. Listed unless the ledger says the machine never overflowed (events: the usual update) or it
+            # is a create on a role without inline policies (the common create stays at five calls). The sweep
+            # (which does not trust the flag) lists the role anyway for residual access.
             attached = run.seen_attached = self.roles.list_attached(role_name) or []
         overflowed = any(naming.is_overflow_of(base, a.name) for a in attached or [])
         if len(plan.documents) == 1 and not overflowed:

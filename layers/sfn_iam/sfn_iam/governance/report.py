@@ -103,10 +103,6 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _short(arn: str) -> str:
-    return arn.rsplit(":", 1)[-1].rsplit("/", 1)[-1] if arn else "-"
-
-
 def to_markdown(result: SweepResult, generated_at: str) -> str:
     """Summary and pictures first, then totals, residual access, errors, orphans, every machine folded
     (governance/report_md.py)."""
@@ -142,7 +138,7 @@ def to_markdown(result: SweepResult, generated_at: str) -> str:
     if result.orphans:
         lines += ["## Orphaned policies (their state machine no longer exists)", "",
                   "| policy | role | status |", "|---|---|---|"]
-        lines += [f"| `{o.policy_name}` | {_cell(_short(o.role_arn))} | {o.status} |" for o in result.orphans]
+        lines += [f"| `{o.policy_name}` | {_cell(report_md.short(o.role_arn))} | {o.status} |" for o in result.orphans]
         lines.append("")
     lines += report_md.machines(result, _machine_md)
     return "\n".join(lines).rstrip() + "\n"
