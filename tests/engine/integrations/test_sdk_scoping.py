@@ -365,3 +365,53 @@ def test_an_empty_s3_object_is_no_read_and_not_a_missing_bucket() -> None:
     assert_allows(plan, "textract:DetectDocumentText", "*")
     assert_denies(plan, "s3:GetObject", "arn:aws:s3:::docs/k")
     assert "MISSING_PARAMETER" not in codes(plan)
+
+
+# --- an operation with several actions: each is decided on its own ---------------------------------------------
+# No operation of today's table has a refused or aliased action before another one (the KMS operations have one
+# action each; ReEncrypt has its own handler), but the table is regenerated from AWS's sources: an operation that
+# grows a second action (creating a queue with tags also needs sqs:TagQueue) must not lose it because the first
+# one was refused or taken through its alias. These tests extend one real operation's record by a second action.
+
+
+def _grown(monkeypatch: pytest.MonkeyPatch, service: str, api: str, *extra: dict[str, Any]) -> None:
+    """The record of ``aws-sdk:service:api`` with ``extra`` actions after its own, for this test only."""
+    from sfn_iam.engine.integrations import sdk
+
+    real = sdk.lookup
+    entry, op = real(service, api)
+    assert entry is not None and op is not None and "h" not in op  # decided by generic()
+    grown = {**op, "a": [*op["a"], *extra]}
+
+    def lookup(s: str, a: str) -> tuple[Any, Any]:
+        return (entry, grown) if (s, a.lower()) == (service, api.lower()) else real(s, a)
+
+    monkeypatch.setattr(sdk, "lookup", lookup)
+
+
+QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}"
+
+
+def test_an_action_after_a_refused_one_is_still_granted(monkeypatch: pytest.MonkeyPatch) -> None:
+    tag = {"x": "sqs:TagQueue", "r": [["queue", "arn:${Partition}:sqs:${Region}:${Account}:${QueueName}",
+                                        {"QueueName": "QueueName"}, 1]]}
+    _grown(monkeypatch, "sqs", "createQueue", tag)
+    plan = _sdk("sqs:createQueue", {"QueueName": "q", "Attributes": {"Policy": "{}"}, "tags": {"team": "a"}},
+                guard="sqs:*")
+    assert "BLOCKED_ACTION" in codes(plan)
+    assert_denies(plan, "sqs:CreateQueue", f"{QUEUE}:q")
+    assert_allows(plan, "sqs:TagQueue", f"{QUEUE}:q")
+    assert_denies(plan, "sqs:TagQueue", f"{QUEUE}:q2")
+
+
+def test_an_action_after_one_taken_through_its_alias_is_still_granted(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfn_iam.engine.integrations import sdk
+
+    describe = sdk.operation("kms", "describeKey")
+    assert describe is not None
+    _grown(monkeypatch, "kms", "decrypt", *describe["a"])
+    plan = _sdk("kms:decrypt", {"CiphertextBlob": "x", "KeyId": "alias/app"}, guard="kms:*")
+    for action in ("kms:Decrypt", "kms:DescribeKey"):
+        assert_allows(plan, action, f"{KMS}:key/1234", {"kms:RequestAlias": "alias/app"})
+        assert_denies(plan, action, f"{KMS}:key/1234", {"kms:RequestAlias": "alias/other"})
+        assert_denies(plan, action, f"{KMS}:key/1234")
