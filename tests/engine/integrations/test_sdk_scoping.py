@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from sfn_iam.engine import Plan
-from tests.helpers import ACCOUNT, REGION, admin_guard, assert_allows, assert_denies, codes, plan_for, task
+from tests.helpers import ACCOUNT, REGION, actions, admin_guard, assert_allows, assert_denies, codes, plan_for, task
 
 SDK = "arn:aws:states:::aws-sdk:"
 EC2 = f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance"
 EVENTS = f"arn:aws:events:{REGION}:{ACCOUNT}"
 KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/worker"
+QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}"
 
 
 def _messages(plan: Plan, code: str) -> list[str]:
@@ -343,6 +344,55 @@ def test_an_sdk_queue_url_is_the_queue() -> None:
     assert_denies(plan, "sqs:ReceiveMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs2")
 
 
+# Every SDK operation whose queue is its QueueUrl (the table's templates bind ${QueueName} to it), with its action;
+# the three Permissions management ones are refused by the guardrails even when named correctly.
+QUEUE_URL_OPS = {
+    "addPermission": "sqs:AddPermission", "changeMessageVisibility": "sqs:ChangeMessageVisibility",
+    "changeMessageVisibilityBatch": "sqs:ChangeMessageVisibility", "deleteMessage": "sqs:DeleteMessage",
+    "deleteMessageBatch": "sqs:DeleteMessage", "deleteQueue": "sqs:DeleteQueue",
+    "getQueueAttributes": "sqs:GetQueueAttributes", "listDeadLetterSourceQueues": "sqs:ListDeadLetterSourceQueues",
+    "listQueueTags": "sqs:ListQueueTags", "purgeQueue": "sqs:PurgeQueue", "receiveMessage": "sqs:ReceiveMessage",
+    "removePermission": "sqs:RemovePermission", "sendMessage": "sqs:SendMessage",
+    "sendMessageBatch": "sqs:SendMessage", "setQueueAttributes": "sqs:SetQueueAttributes",
+    "tagQueue": "sqs:TagQueue", "untagQueue": "sqs:UntagQueue",
+}
+PERMISSIONS_MANAGEMENT = {"sqs:AddPermission", "sqs:RemovePermission", "sqs:SetQueueAttributes"}
+
+
+def test_the_queue_url_operations_are_every_sdk_operation_binding_a_queue_url() -> None:
+    from sfn_iam.engine.integrations import sdk
+
+    bound = {(service, api): [a["x"] for a in op["a"]]
+             for service, entry in sdk.index()["services"].items() if "file" in entry
+             for api, op in sdk.service_table(entry["file"])["ops"].items()
+             if any("QueueUrl" in bind.values() for a in op.get("a", ()) for _, _, bind, _ in a["r"])}
+    assert bound == {("sqs", api.lower()): [action] for api, action in QUEUE_URL_OPS.items()}
+
+
+@pytest.mark.parametrize(("api", "action"), QUEUE_URL_OPS.items())
+def test_an_sdk_queue_url_is_its_queue_in_every_operation(api: str, action: str) -> None:
+    plan = _sdk(f"sqs:{api}", {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/jobs"}, guard="sqs:*")
+    assert "INVALID_VALUE" not in codes(plan)
+    if action in PERMISSIONS_MANAGEMENT:
+        assert "BLOCKED_ACTION" in codes(plan)
+        assert_denies(plan, action, f"{QUEUE}:jobs")
+    else:
+        assert_allows(plan, action, f"{QUEUE}:jobs")
+    assert_denies(plan, action, f"{QUEUE}:jobs2")
+
+
+@pytest.mark.parametrize("url", [f"https://example.com/{ACCOUNT}/jobs", "jobs", f"sqs.{REGION}.amazonaws.com/x/jobs"])
+@pytest.mark.parametrize(("api", "action"), QUEUE_URL_OPS.items())
+def test_an_sdk_queue_url_that_is_no_queue_url_is_reported_as_the_optimized_send_does(api: str, action: str,
+                                                                                     url: str) -> None:
+    plan = _sdk(f"sqs:{api}", {"QueueUrl": url}, guard="sqs:*")
+    optimized = plan_for(task("arn:aws:states:::sqs:sendMessage", {"QueueUrl": url, "MessageBody": "m"}))
+    assert _messages(optimized, "INVALID_VALUE") == [f"QueueUrl {url!r} is not an SQS queue URL; nothing granted"]
+    assert [(f.code, f.message) for f in plan.findings] == [(f.code, f.message) for f in optimized.findings]
+    assert action not in actions(plan)
+    assert_denies(plan, action, f"{QUEUE}:{url}")
+
+
 def test_an_optional_list_that_is_absent_leaves_the_action_on_star_and_a_present_one_narrows_it() -> None:
     request = {"OutputFormat": "mp3", "Text": "hi", "VoiceId": "Amy"}
     plain = _sdk("polly:synthesizeSpeech", request, guard="polly:*")
@@ -388,8 +438,6 @@ def _grown(monkeypatch: pytest.MonkeyPatch, service: str, api: str, *extra: dict
 
     monkeypatch.setattr(sdk, "lookup", lookup)
 
-
-QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}"
 
 
 def test_an_action_after_a_refused_one_is_still_granted(monkeypatch: pytest.MonkeyPatch) -> None:
