@@ -173,6 +173,13 @@ def test_a_key_named_by_id_or_arn_is_that_key_alone(key: str) -> None:
     assert_denies(plan, "kms:Decrypt", f"{KMS}:key/5678", {"kms:RequestAlias": "alias/app"})
 
 
+def test_a_kms_arn_cut_short_is_no_key_and_grants_nothing() -> None:
+    plan = _sdk("kms:decrypt", {"CiphertextBlob": "x", "KeyId": f"arn:aws:kms:{REGION}:{ACCOUNT}"}, guard="kms:*")
+    assert_denies(plan, "kms:Decrypt", f"{KMS}:key/1234")
+    assert_denies(plan, "kms:Decrypt", f"{KMS}:key/1234", {"kms:RequestAlias": "alias/app"})
+    assert _messages(plan, "INVALID_VALUE") == ["no parameter names a resource kms:Decrypt applies to; nothing granted"]
+
+
 def test_an_alias_arn_of_another_service_is_not_a_kms_alias() -> None:
     plan = _sdk("kms:decrypt", {"CiphertextBlob": "x", "KeyId": f"arn:aws:sqs:{REGION}:{ACCOUNT}:alias/app"})
     assert_denies(plan, "kms:Decrypt", f"{KMS}:key/1234", {"kms:RequestAlias": "alias/app"})
@@ -246,6 +253,15 @@ def test_each_page_of_a_document_list_is_read_alone() -> None:
     assert_denies(plan, "s3:PutObject", "arn:aws:s3:::docs/k1")
 
 
+def test_an_empty_page_before_the_others_reads_nothing_and_the_others_are_still_read() -> None:
+    plan = _sdk("textract:analyzeID", {"DocumentPages": [{"S3Object": {}}, {"S3Object": {"Bucket": "docs",
+                                                                                       "Name": "k1"}}]},
+                guard="textract:*")
+    assert_allows(plan, "s3:GetObject", "arn:aws:s3:::docs/k1")
+    assert_denies(plan, "s3:GetObject", "arn:aws:s3:::docs/k2")
+    assert "MISSING_PARAMETER" not in codes(plan)
+
+
 def test_a_run_time_page_list_reads_no_object() -> None:
     plan = _sdk("textract:analyzeID", {"DocumentPages.$": "$.pages"}, guard="textract:*")
     assert_denies(plan, "s3:GetObject", "arn:aws:s3:::docs/k1")
@@ -294,6 +310,7 @@ def test_an_output_location_is_optional_and_without_prefix_is_the_whole_bucket()
 @pytest.mark.parametrize(("uri", "allowed", "denied"), [
     ("s3://media/in/a.mp3", "arn:aws:s3:::media/in/a.mp3", "arn:aws:s3:::media/in/b.mp3"),
     ("s3://media/in/", "arn:aws:s3:::media/in/", "arn:aws:s3:::media/in/a.mp3"),
+    ("s3://media/*", "arn:aws:s3:::media/a.mp3", "arn:aws:s3:::other/a.mp3"),  # a key "*" keeps its bucket
 ])
 def test_a_media_uri_is_read_exactly(uri: str, allowed: str, denied: str) -> None:
     plan = _sdk("transcribe:startTranscriptionJob", {"TranscriptionJobName": "j", "Media": {"MediaFileUri": uri}},
