@@ -437,8 +437,8 @@ def test_an_empty_s3_object_is_no_read_and_not_a_missing_bucket() -> None:
 # --- an operation with several actions: each is decided on its own ---------------------------------------------
 # No operation of today's table has a refused or aliased action before another one (the KMS operations have one
 # action each; ReEncrypt has its own handler), but the table is regenerated from AWS's sources: an operation that
-# grows a second action (creating a queue with tags also needs sqs:TagQueue) must not lose it because the first
-# one was refused or taken through its alias. These tests extend one real operation's record by a second action.
+# grows a second action (say, a tagging action for a creation that may tag) must not lose it because the first one
+# was refused or taken through its alias. These tests extend one real operation's record by a second action.
 
 
 def _grown(monkeypatch: pytest.MonkeyPatch, service: str, api: str, *extra: dict[str, Any]) -> None:
