@@ -121,6 +121,14 @@ def test_a_waf_scope_becomes_the_arn_part_iam_uses(scope: str, part: str) -> Non
     assert_denies(plan, "wafv2:GetWebACL", acl[:-1] + "2")
 
 
+@pytest.mark.parametrize("name", ["REGIONAL", "CLOUDFRONT"])
+def test_only_a_waf_scope_is_translated_and_a_queue_of_that_name_keeps_it(name: str) -> None:
+    plan = _sdk("sqs:createQueue", {"QueueName": name}, guard="sqs:*")
+    assert_allows(plan, "sqs:CreateQueue", f"{QUEUE}:{name}")
+    assert_denies(plan, "sqs:CreateQueue", f"{QUEUE}:{name.lower()}")
+    assert_denies(plan, "sqs:CreateQueue", f"{QUEUE}:global")
+
+
 def test_a_parameter_name_loses_its_leading_slash_in_the_arn() -> None:
     parameters = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter"
     plan = _sdk("ssm:deleteParameter", {"Name": "/app/x"}, guard="ssm:*")
@@ -138,6 +146,7 @@ def test_a_secret_name_covers_the_six_characters_secrets_manager_appends_and_no_
 
 @pytest.mark.parametrize(("definition", "allowed", "denied"), [
     ("web:3", "web:3", "web:4"),
+    ("web:3", "web:3", "web:31"),  # the revision is the whole rest of the name
     ("web", "web:7", "webapp:7"),
 ])
 def test_a_task_definition_family_with_or_without_revision(definition: str, allowed: str, denied: str) -> None:
@@ -145,6 +154,7 @@ def test_a_task_definition_family_with_or_without_revision(definition: str, allo
     plan = _sdk("ecs:runTask", {"TaskDefinition": definition}, guard="ecs:*")
     assert_allows(plan, "ecs:RunTask", f"{defs}/{allowed}")
     assert_denies(plan, "ecs:RunTask", f"{defs}/{denied}")
+    assert ("DYNAMIC_RESOURCE" in codes(plan)) is (":" not in definition)  # a family alone: any of its revisions
 
 
 def test_a_run_time_name_is_any_of_this_account_with_a_finding() -> None:
@@ -180,8 +190,9 @@ def test_a_kms_arn_cut_short_is_no_key_and_grants_nothing() -> None:
     assert _messages(plan, "INVALID_VALUE") == ["no parameter names a resource kms:Decrypt applies to; nothing granted"]
 
 
-def test_an_alias_arn_of_another_service_is_not_a_kms_alias() -> None:
-    plan = _sdk("kms:decrypt", {"CiphertextBlob": "x", "KeyId": f"arn:aws:sqs:{REGION}:{ACCOUNT}:alias/app"})
+@pytest.mark.parametrize("service", ["sqs", "ec2"])  # sorting after and before "kms"
+def test_an_alias_arn_of_another_service_is_not_a_kms_alias(service: str) -> None:
+    plan = _sdk("kms:decrypt", {"CiphertextBlob": "x", "KeyId": f"arn:aws:{service}:{REGION}:{ACCOUNT}:alias/app"})
     assert_denies(plan, "kms:Decrypt", f"{KMS}:key/1234", {"kms:RequestAlias": "alias/app"})
 
 
