@@ -105,6 +105,14 @@ def test_an_arn_for_the_first_placeholders_is_kept_and_the_rest_is_filled_after_
     assert "DYNAMIC_RESOURCE" not in codes(plan)
 
 
+def test_an_arn_that_fills_the_whole_template_is_that_resource_without_a_finding() -> None:
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders"
+    plan = _sdk("dynamodb:getItem", {"TableName": table, "Key": {}})
+    assert_allows(plan, "dynamodb:GetItem", table)
+    assert_denies(plan, "dynamodb:GetItem", f"{table}2")
+    assert plan.findings == ()
+
+
 def test_an_arn_of_another_resource_type_grants_nothing() -> None:
     plan = _sdk("dynamodb:getItem", {"TableName": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q", "Key": {}})
     assert plan.documents == ()
@@ -366,6 +374,19 @@ def test_a_workgroup_named_by_arn_is_that_workgroup_and_by_name_its_hidden_id_is
                for m in _messages(by_name, "DYNAMIC_RESOURCE"))
 
 
+def test_a_broker_named_by_id_is_that_broker_whatever_its_name() -> None:
+    brokers = f"arn:aws:mq:{REGION}:{ACCOUNT}:broker"
+    plan = _sdk("mq:describeBroker", {"BrokerId": "b-1234"}, guard="mq:*")
+    assert_allows(plan, "mq:DescribeBroker", f"{brokers}:orders:b-1234")
+    assert_denies(plan, "mq:DescribeBroker", f"{brokers}:orders:b-9999")
+    assert any(m.startswith("the BrokerName behind BrokerId 'b-1234' is only known at run time")
+               for m in _messages(plan, "DYNAMIC_RESOURCE")), plan.findings
+    by_arn = _sdk("mq:describeBroker", {"BrokerId": f"{brokers}:orders:b-1234"}, guard="mq:*")
+    assert_allows(by_arn, "mq:DescribeBroker", f"{brokers}:orders:b-1234")
+    assert_denies(by_arn, "mq:DescribeBroker", f"{brokers}:other:b-1234")
+    assert "DYNAMIC_RESOURCE" not in codes(by_arn)
+
+
 def test_an_sdk_queue_url_is_the_queue() -> None:
     plan = _sdk("sqs:receiveMessage", {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/jobs"})
     assert_allows(plan, "sqs:ReceiveMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs")
@@ -430,6 +451,12 @@ def test_an_optional_list_that_is_absent_leaves_the_action_on_star_and_a_present
     named = _sdk("polly:synthesizeSpeech", {**request, "LexiconNames": ["lx"]}, guard="polly:*")
     assert_allows(named, "polly:SynthesizeSpeech", f"{lexicons}/lx")
     assert_denies(named, "polly:SynthesizeSpeech", f"{lexicons}/other")
+
+
+def test_a_kms_action_without_resource_types_is_granted_on_star() -> None:
+    plan = _sdk("kms:listKeys", {}, guard="kms:*")
+    assert_allows(plan, "kms:ListKeys", "*")
+    assert_denies(plan, "kms:ListAliases", "*")
 
 
 def test_a_run_time_key_is_no_alias_and_is_reported() -> None:
