@@ -58,6 +58,7 @@ def test_a_hundred_ids_are_granted_one_by_one_and_more_become_the_pattern() -> N
     ({"InstanceIds": ["i-1", "{% $states.input.id %}"]}, True, "InstanceIds[] is only known at run time"),
     ({"InstanceIds": []}, False, "the parameters do not name the instance of ec2:StartInstances"),
     ({"InstanceIds": [""]}, False, "the parameters do not name the instance of ec2:StartInstances"),
+    ({"InstanceIds": [5]}, False, "the parameters do not name the instance of ec2:StartInstances"),  # not a string
     ({}, False, "the parameters do not name the instance of ec2:StartInstances"),
 ])
 def test_a_run_time_or_absent_id_list_is_reported_and_never_widens_a_write(params: dict[str, Any], jsonata: bool,
@@ -198,6 +199,18 @@ def test_a_kms_arn_cut_short_is_no_key_and_grants_nothing() -> None:
     assert _messages(plan, "INVALID_VALUE") == ["no parameter names a resource kms:Decrypt applies to; nothing granted"]
 
 
+def test_a_key_of_another_type_is_reported_after_hundreds_of_other_findings() -> None:
+    # the findings of the whole definition share one list: the check that nothing reported the value already compares
+    # counts beyond CPython's cached small integers
+    states: dict[str, Any] = {f"S{i}": {"Type": "Task", "Resource": f"{SDK}nosuch:op{i}", "Next": f"S{i + 1}"}
+                              for i in range(300)}
+    states["S300"] = {"Type": "Task", "Resource": f"{SDK}kms:decrypt", "End": True,
+                      "Parameters": {"CiphertextBlob": "x", "KeyId": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"}}
+    plan = plan_for({"StartAt": "S0", "States": states})
+    assert _messages(plan, "INVALID_VALUE") == ["no parameter names a resource kms:Decrypt applies to; nothing granted"]
+    assert len(plan.findings) == 301
+
+
 @pytest.mark.parametrize("service", ["sqs", "ec2"])  # sorting after and before "kms"
 def test_an_alias_arn_of_another_service_is_not_a_kms_alias(service: str) -> None:
     plan = _sdk("kms:decrypt", {"CiphertextBlob": "x", "KeyId": f"arn:aws:{service}:{REGION}:{ACCOUNT}:alias/app"})
@@ -242,8 +255,8 @@ def test_a_run_time_target_list_passes_no_role() -> None:
 
 def test_each_target_role_is_passed_to_the_service_and_a_name_is_not_a_role() -> None:
     plan = _sdk("eventbridge:putTargets", {"Rule": "r", "Targets": [
-        {"Id": "1", "Arn": "x", "RoleArn": ROLE}, {"Id": "2", "Arn": "y"}, {"Id": "3", "Arn": "z", "RoleArn": "bare"}]},
-        guard="events:*")
+        {"Id": "2", "Arn": "y"}, {"Id": "1", "Arn": "x", "RoleArn": ROLE}, {"Id": "3", "Arn": "z", "RoleArn": "bare"}]},
+        guard="events:*")  # a target without a role first: the next ones are still passed
     assert_allows(plan, "iam:PassRole", ROLE, {"iam:PassedToService": "events.amazonaws.com"})
     assert_denies(plan, "iam:PassRole", ROLE, {"iam:PassedToService": "lambda.amazonaws.com"})
     assert_denies(plan, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/bare",
@@ -330,6 +343,7 @@ def test_an_output_location_is_optional_and_without_prefix_is_the_whole_bucket()
     ("s3://media/in/a.mp3", "arn:aws:s3:::media/in/a.mp3", "arn:aws:s3:::media/in/b.mp3"),
     ("s3://media/in/", "arn:aws:s3:::media/in/", "arn:aws:s3:::media/in/a.mp3"),
     ("s3://media/*", "arn:aws:s3:::media/a.mp3", "arn:aws:s3:::other/a.mp3"),  # a key "*" keeps its bucket
+    ("s3://media/!a.mp3", "arn:aws:s3:::media/!a.mp3", "arn:aws:s3:::media/b.mp3"),  # a key sorting before "*"
 ])
 def test_a_media_uri_is_read_exactly(uri: str, allowed: str, denied: str) -> None:
     plan = _sdk("transcribe:startTranscriptionJob", {"TranscriptionJobName": "j", "Media": {"MediaFileUri": uri}},
