@@ -401,6 +401,15 @@ def test_a_broker_named_by_id_is_that_broker_whatever_its_name() -> None:
     assert "DYNAMIC_RESOURCE" not in codes(by_arn)
 
 
+def test_a_classic_load_balancer_named_by_name_is_that_load_balancer() -> None:
+    # the name fills the classic ARN completely and the newer types' names (whose ids it cannot give): all are kept,
+    # none of them counts as naming more of the resource than the other
+    balancers = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer"
+    plan = _sdk("elasticloadbalancing:deleteLoadBalancer", {"LoadBalancerName": "web"}, guard="elasticloadbalancing:*")
+    assert_allows(plan, "elasticloadbalancing:DeleteLoadBalancer", f"{balancers}/web")
+    assert_denies(plan, "elasticloadbalancing:DeleteLoadBalancer", f"{balancers}/web2")
+
+
 def test_an_sdk_queue_url_is_the_queue() -> None:
     plan = _sdk("sqs:receiveMessage", {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/jobs"})
     assert_allows(plan, "sqs:ReceiveMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs")
