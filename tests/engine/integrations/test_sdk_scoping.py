@@ -211,9 +211,10 @@ def test_a_key_of_another_type_is_reported_after_hundreds_of_other_findings() ->
     assert len(plan.findings) == 301
 
 
-@pytest.mark.parametrize("service", ["sqs", "ec2"])  # sorting after and before "kms"
-def test_an_alias_arn_of_another_service_is_not_a_kms_alias(service: str) -> None:
-    plan = _sdk("kms:decrypt", {"CiphertextBlob": "x", "KeyId": f"arn:aws:{service}:{REGION}:{ACCOUNT}:alias/app"})
+@pytest.mark.parametrize("key", [f"arn:aws:{service}:{REGION}:{ACCOUNT}:alias/app" for service in ("sqs", "ec2")] + [
+    f"{head}:aws:kms:{REGION}:{ACCOUNT}:alias/app" for head in ("aaa", "xrn")])  # sorting after and before
+def test_an_alias_arn_of_another_service_is_not_a_kms_alias(key: str) -> None:
+    plan = _sdk("kms:decrypt", {"CiphertextBlob": "x", "KeyId": key})
     assert_denies(plan, "kms:Decrypt", f"{KMS}:key/1234", {"kms:RequestAlias": "alias/app"})
 
 
@@ -298,6 +299,14 @@ def test_a_run_time_page_list_reads_no_object() -> None:
     plan = _sdk("textract:analyzeID", {"DocumentPages.$": "$.pages"}, guard="textract:*")
     assert_denies(plan, "s3:GetObject", "arn:aws:s3:::docs/k1")
     assert any(m.startswith("Bucket is only known at run time") for m in _messages(plan, "DYNAMIC_RESOURCE"))
+
+
+def test_a_document_known_only_at_run_time_reads_any_object_with_findings() -> None:
+    plan = _sdk("textract:detectDocumentText", {"Document.$": "$.doc"}, guard="textract:*")
+    assert {"Bucket is only known at run time; objects granted in any bucket",
+            "Key/Prefix is only known at run time; granted on every key of the bucket"} <= set(
+        _messages(plan, "DYNAMIC_RESOURCE"))
+    assert_denies(plan, "s3:GetObject", "arn:aws:s3:::docs/k")  # any object of any bucket: refused
 
 
 def test_a_document_read_needs_its_bucket() -> None:
@@ -401,6 +410,14 @@ def test_a_broker_named_by_id_is_that_broker_whatever_its_name() -> None:
     assert "DYNAMIC_RESOURCE" not in codes(by_arn)
 
 
+def test_without_any_name_every_resource_type_of_an_action_with_only_optional_ones_is_its_pattern() -> None:
+    plan = _sdk("elasticloadbalancing:deleteLoadBalancer", {}, guard="elasticloadbalancing:*")
+    balancers = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer"
+    assert sorted(m.split("; granted on ")[1] for m in _messages(plan, "DYNAMIC_RESOURCE")) == [
+        f"{balancers}/*", f"{balancers}/app/*/*", f"{balancers}/gwy/*/*", f"{balancers}/net/*/*"]
+    assert "INVALID_VALUE" not in codes(plan)
+
+
 def test_a_classic_load_balancer_named_by_name_is_that_load_balancer() -> None:
     # the name fills the classic ARN completely and the newer types' names (whose ids it cannot give): all are kept,
     # none of them counts as naming more of the resource than the other
@@ -474,6 +491,13 @@ def test_an_optional_list_that_is_absent_leaves_the_action_on_star_and_a_present
     named = _sdk("polly:synthesizeSpeech", {**request, "LexiconNames": ["lx"]}, guard="polly:*")
     assert_allows(named, "polly:SynthesizeSpeech", f"{lexicons}/lx")
     assert_denies(named, "polly:SynthesizeSpeech", f"{lexicons}/other")
+
+
+def test_another_services_key_named_by_alias_is_no_kms_alias() -> None:
+    plan = _sdk("paymentcryptography:getKey", {"KeyIdentifier": "alias/app"}, guard="payment-cryptography:*")
+    assert_denies(plan, "payment-cryptography:GetKey", f"{KMS}:key/1234", {"kms:RequestAlias": "alias/app"})
+    assert not any(":kms:" in r for s in plan.statements for r in s["Resource"])
+    assert "INVALID_VALUE" not in codes(plan)  # no KMS key pattern offered to an action that takes none
 
 
 def test_a_kms_action_without_resource_types_is_granted_on_star() -> None:
