@@ -351,7 +351,6 @@ def test_an_output_location_is_optional_and_without_prefix_is_the_whole_bucket()
 @pytest.mark.parametrize(("uri", "allowed", "denied"), [
     ("s3://media/in/a.mp3", "arn:aws:s3:::media/in/a.mp3", "arn:aws:s3:::media/in/b.mp3"),
     ("s3://media/in/", "arn:aws:s3:::media/in/", "arn:aws:s3:::media/in/a.mp3"),
-    ("s3://media/*", "arn:aws:s3:::media/a.mp3", "arn:aws:s3:::other/a.mp3"),  # a key "*" keeps its bucket
     ("s3://media/!a.mp3", "arn:aws:s3:::media/!a.mp3", "arn:aws:s3:::media/b.mp3"),  # a key sorting before "*"
 ])
 def test_a_media_uri_is_read_exactly(uri: str, allowed: str, denied: str) -> None:
@@ -359,6 +358,16 @@ def test_a_media_uri_is_read_exactly(uri: str, allowed: str, denied: str) -> Non
                 guard="transcribe:*")
     assert_allows(plan, "s3:GetObject", allowed)
     assert_denies(plan, "s3:GetObject", denied)
+
+
+def test_a_media_key_star_is_every_key_of_its_bucket_with_a_finding() -> None:
+    plan = _sdk("transcribe:startTranscriptionJob", {"TranscriptionJobName": "j", "Media": {"MediaFileUri":
+                                                                                           "s3://media/*"}},
+                guard="transcribe:*")
+    assert_allows(plan, "s3:GetObject", "arn:aws:s3:::media/a.mp3")
+    assert_denies(plan, "s3:GetObject", "arn:aws:s3:::other/a.mp3")
+    assert _messages(plan, "DYNAMIC_RESOURCE") == [
+        "Key/Prefix is only known at run time; granted on every key of the bucket"]
 
 
 @pytest.mark.parametrize(("media", "code"), [
