@@ -136,6 +136,21 @@ def test_only_a_waf_scope_is_translated_and_a_queue_of_that_name_keeps_it(name: 
     assert_allows(plan, "sqs:CreateQueue", f"{QUEUE}:{name}")
     assert_denies(plan, "sqs:CreateQueue", f"{QUEUE}:{name.lower()}")
     assert_denies(plan, "sqs:CreateQueue", f"{QUEUE}:global")
+    topics = f"arn:aws:sns:{REGION}:{ACCOUNT}"  # a placeholder sorting after "Scope" (TopicName)
+    topic = _sdk("sns:createTopic", {"Name": name}, guard="sns:*")
+    assert_allows(topic, "sns:CreateTopic", f"{topics}:{name}")
+    assert_denies(topic, "sns:CreateTopic", f"{topics}:{name.lower()}")
+
+
+def test_a_placeholder_right_after_another_is_filled_too() -> None:
+    # package-group/${DomainName}${EncodedPackageGroupPattern}: the pattern is not a parameter, so any group of the
+    # domain, with a finding
+    groups = f"arn:aws:codeartifact:{REGION}:{ACCOUNT}:package-group"
+    plan = _sdk("codeartifact:describePackageGroup", {"Domain": "dom", "PackageGroup": "/npm/*"},
+                guard="codeartifact:*")
+    assert_allows(plan, "codeartifact:DescribePackageGroup", f"{groups}/dom/npm/*")
+    assert_denies(plan, "codeartifact:DescribePackageGroup", f"{groups}/other/npm/*")
+    assert "DYNAMIC_RESOURCE" in codes(plan)
 
 
 def test_a_parameter_name_loses_its_leading_slash_in_the_arn() -> None:
@@ -263,6 +278,14 @@ def test_each_target_role_is_passed_to_the_service_and_a_name_is_not_a_role() ->
     assert_denies(plan, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/bare",
                   {"iam:PassedToService": "events.amazonaws.com"})
     assert any("'bare' is not a role ARN" in m for m in _messages(plan, "INVALID_VALUE"))
+
+
+def test_a_long_value_that_is_no_role_is_quoted_up_to_200_characters() -> None:
+    bare = "r" * 250
+    plan = _sdk("eventbridge:putTargets", {"Rule": "r", "Targets": [{"Id": "1", "Arn": "x", "RoleArn": bare}]},
+                guard="events:*")
+    assert _messages(plan, "INVALID_VALUE") == [
+        f"Targets[].RoleArn {'r' * 200!r} is not a role ARN; iam:PassRole is not granted"]
 
 
 def test_a_role_parameter_that_takes_a_name_passes_the_role_of_that_name() -> None:
