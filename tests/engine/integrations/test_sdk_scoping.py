@@ -280,6 +280,15 @@ def test_each_target_role_is_passed_to_the_service_and_a_name_is_not_a_role() ->
     assert any("'bare' is not a role ARN" in m for m in _messages(plan, "INVALID_VALUE"))
 
 
+def test_a_role_known_at_run_time_passes_nothing_and_the_next_literal_role_is_still_passed() -> None:
+    plan = _sdk("eventbridge:putTargets", {"Rule": "r", "Targets": [
+        {"Id": "1", "Arn": "x", "RoleArn.$": "$.role"}, {"Id": "2", "Arn": "y", "RoleArn": ROLE}]}, guard="events:*")
+    assert_allows(plan, "iam:PassRole", ROLE, {"iam:PassedToService": "events.amazonaws.com"})
+    assert_denies(plan, "iam:PassRole", f"{ROLE}2", {"iam:PassedToService": "events.amazonaws.com"})
+    assert _messages(plan, "PASSROLE_UNSCOPED") == [
+        "Targets[].RoleArn is only known at run time; iam:PassRole is not granted"]
+
+
 def test_a_long_value_that_is_no_role_is_quoted_up_to_200_characters() -> None:
     bare = "r" * 250
     plan = _sdk("eventbridge:putTargets", {"Rule": "r", "Targets": [{"Id": "1", "Arn": "x", "RoleArn": bare}]},
