@@ -65,6 +65,14 @@ def test_a_lake_formation_table_needs_no_s3_grant() -> None:
     assert_allows(p, "lakeformation:GetDataAccess", "*")
 
 
+def test_a_lake_formation_table_or_a_view_before_another_table_leaves_its_read() -> None:
+    p = plan(query("SELECT * FROM items JOIN orders ON orders.id = items.id"),  # the governed table first
+             sales__items=facts.table_location("s3://lake/sales/items/", True),
+             sales__orders=facts.table_location("s3://lake/sales/orders/"))
+    assert_allows(p, "s3:GetObject", "arn:aws:s3:::lake/sales/orders/part-0001.parquet")
+    assert_denies(p, "s3:GetObject", "arn:aws:s3:::lake/sales/items/part-0001.parquet")
+
+
 def test_an_unanswered_table_is_named_in_a_finding() -> None:
     p = plan(query("SELECT * FROM orders JOIN crm.customers USING (id)"),
              sales__orders=facts.table_location("s3://lake/sales/orders/"))
