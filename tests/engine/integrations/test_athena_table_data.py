@@ -65,6 +65,14 @@ def test_a_lake_formation_table_needs_no_s3_grant() -> None:
     assert_allows(p, "lakeformation:GetDataAccess", "*")
 
 
+def test_a_lake_formation_table_or_a_view_before_another_table_leaves_its_read() -> None:
+    p = plan(query("SELECT * FROM items JOIN orders ON orders.id = items.id"),  # the governed table first
+             sales__items=facts.table_location("s3://lake/sales/items/", True),
+             sales__orders=facts.table_location("s3://lake/sales/orders/"))
+    assert_allows(p, "s3:GetObject", "arn:aws:s3:::lake/sales/orders/part-0001.parquet")
+    assert_denies(p, "s3:GetObject", "arn:aws:s3:::lake/sales/items/part-0001.parquet")
+
+
 def test_an_unanswered_table_is_named_in_a_finding() -> None:
     p = plan(query("SELECT * FROM orders JOIN crm.customers USING (id)"),
              sales__orders=facts.table_location("s3://lake/sales/orders/"))
@@ -118,3 +126,47 @@ def test_the_sdk_form_reads_a_queried_table_on_its_location_as_the_optimized_one
     unnamed = plan(task(SDK, {**params, "QueryString.$": "$.sql"}))
     assert any(f.code == "OUT_OF_BAND_PERMISSION" and "name the tables literally" in f.message
                for f in unnamed.findings)
+
+
+def test_a_table_location_that_is_not_an_s3_uri_is_reported_and_read_nowhere() -> None:
+    p = plan(query("SELECT * FROM orders JOIN items ON orders.id = items.id"),
+             sales__orders=facts.table_location("hdfs://lake/sales/orders"),
+             sales__items=facts.table_location("s3://lake/sales/items/"))
+    assert_denies(p, "s3:GetObject", "arn:aws:s3:::lake/sales/orders/part-0001.parquet")
+    assert [f.message for f in p.findings if f.code == "INVALID_VALUE"] == [
+        "sales.orders location 'hdfs://lake/sales/orders' is not an s3:// URI; nothing granted for it"]
+    # the next table is still read
+    assert_allows(p, "s3:GetObject", "arn:aws:s3:::lake/sales/items/part-0001.parquet")
+
+
+WORK_GROUP = f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/wg"
+
+
+@pytest.mark.parametrize(("encryption", "via"), [("SSE_KMS", "s3"), ("CSE_KMS", "athena")])
+@pytest.mark.parametrize("region", [REGION, "eu-west-1"])
+def test_a_work_group_key_is_used_through_the_service_that_encrypts_in_the_keys_region(encryption: str, via: str,
+                                                                                        region: str) -> None:
+    key = f"arn:aws:kms:{region}:{ACCOUNT}:key/1234"
+    answer = facts.work_group("s3://out/q/", encryption, key)
+    p = engine.plan(StateMachine(SM_ARN, task("arn:aws:states:::athena:startQueryExecution",
+                                              {"QueryString": "SELECT 1", "WorkGroup": "wg"})),
+                    known=facts.Facts({facts.Question(facts.WORK_GROUP, WORK_GROUP): answer}))
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        assert_allows(p, action, key, {"kms:ViaService": f"{via}.{region}.amazonaws.com"})
+        assert_denies(p, action, key)
+        other = "athena" if via == "s3" else "s3"
+        assert_denies(p, action, key, {"kms:ViaService": f"{other}.{region}.amazonaws.com"})
+        elsewhere = "ap-south-1" if region == REGION else REGION
+        assert_denies(p, action, key, {"kms:ViaService": f"{via}.{elsewhere}.amazonaws.com"})
+    assert_allows(p, "s3:PutObject", "arn:aws:s3:::out/q/1.csv")
+
+
+@pytest.mark.parametrize(("encryption", "key"), [("SSE_S3", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234"),
+                                                  ("SSE_KMS", "")])
+def test_a_work_group_without_a_kms_key_needs_no_key_grant(encryption: str, key: str) -> None:
+    answer = facts.work_group("s3://out/q/", encryption, key)
+    p = engine.plan(StateMachine(SM_ARN, task("arn:aws:states:::athena:startQueryExecution",
+                                              {"QueryString": "SELECT 1", "WorkGroup": "wg"})),
+                    known=facts.Facts({facts.Question(facts.WORK_GROUP, WORK_GROUP): answer}))
+    assert_denies(p, "kms:Decrypt", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234",
+                  {"kms:ViaService": f"s3.{REGION}.amazonaws.com"})

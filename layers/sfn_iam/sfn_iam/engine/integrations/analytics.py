@@ -209,6 +209,13 @@ def table_data(call: Call, query: str | Dynamic | None) -> None:
                      "catalog; the CLI with --resolve)")
 
 
+def data_catalogs(call: Call) -> None:
+    """athena:GetDataCatalog for a StartQueryExecution request, optimized or SDK: Step Functions' own policy for it
+    grants the action on the account's data catalogs (https://docs.aws.amazon.com/step-functions/latest/dg/athena-iam.html),
+    and the SQL text may name any of them, so it stays on this account's catalogs."""
+    call.allow("athena:GetDataCatalog", call.arn("athena", "datacatalog/*"))
+
+
 @register("athena", "startQueryExecution", patterns=(REQUEST_RESPONSE, SYNC))
 def start_query(call: Call) -> None:
     if call.args.get("QueryString") is None:
@@ -217,10 +224,8 @@ def start_query(call: Call) -> None:
     workgroup = call.named("WorkGroup", "athena", "workgroup/{}", required=False) or call.arn(
         "athena", "workgroup/primary"
     )
-    # The SQL text may name any catalog, so GetDataCatalog stays on this account's catalogs.
-    data_catalog = call.arn("athena", "datacatalog/*")
     call.allow("athena:StartQueryExecution", workgroup)
-    call.allow("athena:GetDataCatalog", data_catalog)
+    data_catalogs(call)
     if call.sync:
         call.allow(ATHENA_SYNC, workgroup)
     _query_output(call, workgroup)

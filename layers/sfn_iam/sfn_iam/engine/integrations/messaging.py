@@ -76,12 +76,19 @@ def sqs_send(call: Call) -> None:
     if not url:
         call.missing("QueueUrl")
         return
+    arn = queue(call, url)
+    if arn is not None:
+        call.allow("sqs:SendMessage", arn)
+
+
+def queue(call: Call, url: str) -> str | None:
+    """The ARN of the queue a literal ``QueueUrl`` names, or ``None`` with an ``INVALID_VALUE`` finding when it is not
+    a queue URL: the optimized ``sqs:sendMessage`` and every SDK operation taking a QueueUrl (``sdk/scoping.py``)."""
     known = call.args.context
     arn = queue_arn(url, call.ctx.partition, known is not None and known.vouches(url))
     if arn is None:
         call.finding("INVALID_VALUE", f"QueueUrl {url[:200]!r} is not an SQS queue URL; nothing granted")
-        return
-    call.allow("sqs:SendMessage", arn)
+    return arn
 
 
 def event_bus_arn(call: Call, name: str | Dynamic | None) -> str:

@@ -16,7 +16,7 @@ below, named by the reviewed override table.
 
 from __future__ import annotations
 
-from sfn_iam.engine.integrations.base import Call
+from sfn_iam.engine.integrations.base import CALLBACK, REQUEST_RESPONSE, Call
 from sfn_iam.engine.integrations.common import caller_key
 from sfn_iam.engine.integrations.emr import sdk_created
 from sfn_iam.engine.integrations.sdk.handlers import HANDLERS
@@ -27,9 +27,20 @@ from sfn_iam.engine.integrations.sdk.table import index, lookup, operation, serv
 __all__ = ["index", "operation", "requirements", "scope", "service_table"]
 
 
+# The service integration patterns of AWS SDK integrations: Request Response and Wait for a Callback; Run a Job (.sync)
+# is not supported (https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html, "Integration
+# pattern support"), so a Task asking for it cannot run and is granted nothing, as an optimized integration's
+# unsupported pattern is.
+_PATTERNS = (REQUEST_RESPONSE, CALLBACK)
+
+
 def requirements(call: Call, service: str, api: str) -> None:
     """Add what ``aws-sdk:service:api`` needs to ``call``."""
     where = f"aws-sdk:{service}:{api}"
+    if call.pattern not in _PATTERNS:
+        call.finding("UNKNOWN_INTEGRATION", f"{where}{call.pattern}: AWS SDK integrations support no Run a Job "
+                     f"pattern ({call.pattern}), only Request Response and .waitForTaskToken; nothing granted")
+        return
     entry, op = lookup(service, api)
     if entry is None:
         call.finding("UNKNOWN_INTEGRATION", f"{where}: {service!r} is not an SDK service Step Functions accepts")

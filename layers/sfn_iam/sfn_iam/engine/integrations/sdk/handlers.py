@@ -267,10 +267,12 @@ def _athena_query(call: Call, op: Mapping[str, Any]) -> None:
         call.allow("athena:StartQueryExecution", call.arn("athena", "workgroup/primary"))
     else:
         generic(call, op)
-    # As the optimized integration (analytics.start_query): Step Functions' own policy for StartQueryExecution grants
-    # athena:GetDataCatalog on the account's catalogs (https://docs.aws.amazon.com/step-functions/latest/dg/athena-iam.html);
-    # the SQL text may name any of them.
-    call.allow("athena:GetDataCatalog", call.arn("athena", "datacatalog/*"))
+    # What the optimized athena:startQueryExecution requests besides the call: the data catalogs, the Glue Data
+    # Catalog entries and the tables' S3 data the query reads, with the caller's credentials (analytics.py, the Step
+    # Functions and Athena pages cited there).
+    from sfn_iam.engine.integrations import analytics  # imports the SDK table itself
+
+    analytics.data_catalogs(call)
     results = args.sub("ResultConfiguration")
     location = results.get("OutputLocation")
     if isinstance(location, Dynamic) or (isinstance(location, str) and location.startswith("s3://")):
@@ -282,10 +284,6 @@ def _athena_query(call: Call, op: Mapping[str, Any]) -> None:
         bucket, _, prefix = location[5:].partition("/")
         call.allow(("s3:GetBucketLocation", "s3:ListBucket"), s3_arn(call, bucket), owner)
         call.allow(("s3:PutObject", "s3:GetObject"), s3_arn(call, bucket, prefix, prefix=True), owner)
-    # The same request as the optimized athena:startQueryExecution: the Glue Data Catalog entries and the tables'
-    # S3 data the query reads, with the caller's credentials (analytics.py, Athena user guide pages cited there).
-    from sfn_iam.engine.integrations import analytics  # imports the SDK table itself
-
     analytics.catalog_access(call)
     analytics.table_data(call, args.get("QueryString"))
 

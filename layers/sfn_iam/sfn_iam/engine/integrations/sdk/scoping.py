@@ -10,7 +10,7 @@ from sfn_iam.arns import is_role_arn
 from sfn_iam.engine.asl import DYNAMIC, Args, Dynamic
 from sfn_iam.engine.integrations.base import Call
 from sfn_iam.engine.integrations.common import role_arn, s3_uri
-from sfn_iam.engine.integrations.messaging import queue_arn
+from sfn_iam.engine.integrations.messaging import queue
 from sfn_iam.engine.integrations.s3io import s3_object
 from sfn_iam.model import Condition
 from sfn_iam.wildcards import matches
@@ -80,8 +80,9 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
         if member and value is not None and op.get("i", {}).get(member) == value:
             value = None  # e.g. EventBusName "default": the default bus's rules have no bus in their ARN
         if member == "QueueUrl" and isinstance(value, str):
-            known = call.args.context
-            value = queue_arn(value, call.ctx.partition, known is not None and known.vouches(value)) or value
+            value = queue(call, value)  # reported as the optimized sqs:sendMessage reports it
+            if value is None:
+                return None
         if isinstance(value, str) and value.startswith("arn:"):
             # an ARN covers every placeholder up to this one: whatever came before is superseded
             if matches(_wild(template), value):
@@ -141,6 +142,7 @@ def scope(call: Call, action: str, rts: list[list[Any]], op: Mapping[str, Any]) 
     """The resources to grant ``action`` on, with findings for whatever is not exact."""
     if not rts:
         return ["*"]
+    noted = len(call.findings)
     filled = [(f, required) for rt, template, bind, required in rts for elements in _elements(call, bind)
               if (f := _fill(call, template, bind, op, rt, elements))]
     complete = [f for f, _ in filled if f.complete]
@@ -161,8 +163,9 @@ def scope(call: Call, action: str, rts: list[list[Any]], op: Mapping[str, Any]) 
     else:
         required = [f for f, req in filled if req]
         chosen = required or [f for f, _ in filled]
-    if not chosen:  # every resource type was contradicted by an ARN of another type
-        call.finding("INVALID_VALUE", f"no parameter names a resource {action} applies to; nothing granted")
+    if not chosen:  # every resource type was contradicted by an ARN of another type, or by a value already reported
+        if len(call.findings) == noted:
+            call.finding("INVALID_VALUE", f"no parameter names a resource {action} applies to; nothing granted")
         return []
     for f in chosen:
         call.finding("DYNAMIC_RESOURCE", f"the parameters do not name the {f.rt} of {action}; granted on {f.resource}")
