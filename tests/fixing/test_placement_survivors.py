@@ -290,13 +290,19 @@ def test_an_orphan_whose_name_has_the_old_hashed_shape_is_proven_by_the_ledger_o
     assert roles.roles["r"].inline == {} and roles.roles["x"].inline == {}
 
 
-def test_an_overflowed_machine_whose_definition_breaks_loses_its_managed_policies() -> None:
+def overflowed_beside_another() -> tuple[FakeRoles, RoleFixer, FakeMachines, str]:
+    """A machine created in managed overflow on role ``r``, which also holds someone else's managed policy."""
     roles = FakeRoles(max_attached=20)
     role = roles.add_role("r")
     roles.roles["r"].attached.append("someone-elses-policy")
     fixer, machines = make(roles, FakeLedger())
     machines.add(ARN, many_topics(180), role)
     assert fixer.handle_event(created(role)).placement == "managed"
+    return roles, fixer, machines, role
+
+
+def test_an_overflowed_machine_whose_definition_breaks_loses_its_managed_policies() -> None:
+    roles, fixer, machines, role = overflowed_beside_another()
     machines.add(ARN, {"NoStates": True}, role)
     out = fixer.handle_event(updated())
     assert (out.status, out.reason) == (Status.SKIPPED, "DEFINITION_ERROR")
@@ -574,12 +580,7 @@ def test_a_foreign_boundary_on_a_role_whose_name_holds_path_gets_no_hint_to_tag_
 def test_a_deleted_overflowed_machine_loses_its_overflow_policies_and_the_roles_others_stay() -> None:
     from tests.fixing.test_placement_outcomes import deleted
 
-    roles = FakeRoles(max_attached=20)
-    role = roles.add_role("r")
-    roles.roles["r"].attached.append("someone-elses-policy")
-    fixer, machines = make(roles, FakeLedger())
-    machines.add(ARN, many_topics(180), role)
-    assert fixer.handle_event(created(role)).placement == "managed"
+    roles, fixer, machines, _ = overflowed_beside_another()
     del machines.machines[ARN]
     out = fixer.handle_event(deleted())  # by the ledger's roles, with its overflow flag
     assert out.status is Status.REMOVED
