@@ -95,8 +95,12 @@ def copy_tree(work: Path) -> Path:
 
 
 def _changed_lines(diff: str) -> tuple[int, str, str]:
-    before = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
-    after = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+    """The first changed line's number and the changed text before and after, lines joined by `` / ``. Blank lines
+    are left out: a change on a module's last line also shows the file's trailing empty line, which would end the
+    text in `` / `` that no entry of equivalents.txt can hold (entries are stripped)."""
+    lines = diff.splitlines()
+    before = [t for ln in lines if ln.startswith("-") and not ln.startswith("---") if (t := ln[1:].strip())]
+    after = [t for ln in lines if ln.startswith("+") and not ln.startswith("+++") if (t := ln[1:].strip())]
     line = 0
     for ln in diff.splitlines():
         if ln.startswith("@@"):

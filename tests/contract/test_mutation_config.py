@@ -49,3 +49,13 @@ def test_annotations_are_recognised_only_under_postponed_evaluation() -> None:
     spans = mutate.annotation_spans(source)
     assert ((3, 9), (3, 19)) in spans and len(spans) == 4
     assert mutate.annotation_spans(source.replace("from __future__ import annotations\n", "")) == []
+
+
+def test_a_change_on_a_modules_last_line_reads_as_its_text_alone() -> None:
+    # the diff of a mutant on the last line also removes the file's trailing empty line: the text an equivalents.txt
+    # entry names must not end in " / " (entries are stripped, so it could never match)
+    diff = ("--- a/m.py\n+++ b/m.py\n@@ -10,2 +10,1 @@\n     keep = 1\n-    return zip(a, b, strict=True)\n-\n"
+            "+    return zip(a, b, strict=False)\n")
+    assert mutate._changed_lines(diff) == (11, "return zip(a, b, strict=True)", "return zip(a, b, strict=False)")
+    two = "@@ -3,2 +3,2 @@\n-a = 1\n-b = 2\n+a = 2\n+b = 1\n"
+    assert mutate._changed_lines(two) == (3, "a = 1 / b = 2", "a = 2 / b = 1")
