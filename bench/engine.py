@@ -172,7 +172,6 @@ def cli_process() -> None:
 
 # (label, file the function is in, function): the parts of a plan --profile reports
 _PARTS = [("strict parse (asl.loads)", "engine/asl.py", "loads"), ("walk", "engine/asl.py", "walk_entries"),
-          ("Task keys", "engine/planner.py", "_task_key"),
           ("integrations (distinct Tasks)", "engine/integrations/__init__.py", "requirements_for"),
           ("created tags", "engine/integrations/__init__.py", "created_tags"),
           ("validity", "engine/integrations/validity.py", "valid_only"),

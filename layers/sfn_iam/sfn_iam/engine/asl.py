@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, Final
 
 from sfn_iam.engine import static
@@ -68,6 +68,16 @@ _UNPROVEN: Final = object()
 _WHITE_SPACE: Final = b" \t\n\r"  # JSON's white space (RFC 8259, section 2)
 
 
+def _keeping(keep: Callable[[dict[str, Any]], None]) -> Generator[dict[str, Any], dict[str, Any], None]:
+    """The parse's object hook, as a generator whose ``send`` keeps each object it is sent and returns it. (A
+    generator resumes its one frame for each of the ~16,000 objects of a 1 MB definition, where a hook function
+    would make a frame per call: a sixth fewer instructions in the hook.)"""
+    obj = yield {}
+    while True:
+        keep(obj)
+        obj = yield obj
+
+
 def _parse_unique(text: str) -> Any:
     """``json.loads(text)`` when that proves no object repeats a key, else :data:`_UNPROVEN`.
 
@@ -81,13 +91,9 @@ def _parse_unique(text: str) -> Any:
     ``\\`` and ``:`` never occur inside another character's encoding, and ``surrogatepass`` keeps every ``str``
     encodable.) Anything else is unproven, and the caller's strict parse decides exactly."""
     built: list[dict[str, Any]] = []
-    keep = built.append
-
-    def hook(obj: dict[str, Any]) -> dict[str, Any]:
-        keep(obj)
-        return obj
-
-    value = json.loads(text, object_hook=hook)
+    keeper = _keeping(built.append)
+    next(keeper)
+    value = json.loads(text, object_hook=keeper.send)
     entries = sum(map(len, built))
     compact = text.encode("utf-8", "surrogatepass")
     if b"\n" in compact or b"\t" in compact or b"\r" in compact or b" :" in compact:

@@ -178,20 +178,30 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     found, findings = asl.walk_entries(parse_definition(definition))
     dump: Callable[[Any], object] = marshal.dumps if isinstance(definition, str) else _encoded  # text: JSON types
     groups: dict[_TaskKey, _Group] = {}
-    entries: _Entries = []  # per state; a repeat's list is its group's, filled below
+    group_of = groups.get
+    entries: _Entries = []  # per state (the index of ``found``); a repeat's list is its group's, filled below
+    add = entries.append
     mapped: list[tuple[asl.Node, list[Requirement], _Group | None]] = []  # the distinct nodes, in document order
-    for entry in found:
-        key = _task_key(entry[2], entry[3], dump) if entry[0] == "task" else None
+    for i, (kind, path, state, jsonata) in enumerate(found):
+        key = None  # a Task's key (_TaskKey)
+        if kind == "task" and isinstance(resource := state.get("Resource"), str) and _ENCODER is not None:
+            args = state.get("Arguments" if jsonata else "Parameters", _ABSENT)
+            credentials = state.get("Credentials", _ABSENT)
+            try:
+                key = (jsonata, resource, None if args is _ABSENT else dump(args),
+                       None if credentials is _ABSENT else dump(credentials))
+            except (TypeError, ValueError, RecursionError):
+                key = None
         if key is not None:
-            group = groups.get(key)
+            group = group_of(key)
             if group is not None:
-                group.members.append(len(entries))
-                entries.append((entry[1], group.reqs))
+                group.members.append(i)
+                add((path, group.reqs))
                 continue
-        node = asl.Node(*entry)
+        node = asl.Node(kind, path, state, jsonata)
         reqs: list[Requirement] = []
         mapped.append((node, reqs, None if key is None else groups.setdefault(key, _Group(node, reqs))))
-        entries.append((None, reqs))
+        add((None, reqs))
     distinct = [node for node, _, _ in mapped]
     created = created_tags(distinct)  # both read only what the key holds: the first of each key stands for all
     roles = guardrails.credential_roles(distinct)
@@ -241,6 +251,17 @@ class _Group:
         self.members: list[int] = []
 
 
+# A Task's key: what its requirements depend on besides the machine (its context, facts and created resources): its
+# language, ``Resource``, arguments and ``Credentials``, as exact text (JSON keeps ``1``, ``1.0`` and ``true`` apart;
+# ``None`` when absent). A Task without a text ``Resource`` or with values that are not JSON has none: it is always
+# mapped on its own. (A number used as a key, possible in a YAML template only, reads as its text: no integration
+# reads a parameter named by digits, ``true`` or ``null``.) The values are written exactly by :func:`_encoded` (the
+# JSON encoder), or, for a definition the engine parsed from text, whose values are only JSON's (dict with str keys,
+# list, str, int, float, bool, None), by :func:`marshal.dumps`, which writes each of those types under its own code
+# and their content exactly (floats as their 8 bytes), so equal bytes mean equal values of equal types, at half the
+# encoder's cost. (Its bytes also depend on which strings are shared objects: equal arguments may then get two
+# keys, and are mapped twice, never wrongly.) :func:`_derive` computes it in its loop (a function call per Task
+# cost more than the rest of the key but the values' writing).
 _TaskKey = tuple[bool, str, object, object]
 _ABSENT = object()
 
@@ -259,31 +280,6 @@ def _encoded(value: object) -> str:
     return "".join(_ENCODER(value, 0))  # type: ignore[misc]
 
 
-def _task_key(state: Mapping[str, Any], jsonata: bool, dump: Callable[[Any], object] = _encoded
-              ) -> _TaskKey | None:
-    """What a Task's requirements depend on besides the machine (its context, facts and created resources): its
-    language, ``Resource``, ``Credentials`` and arguments, as exact text (JSON keeps ``1``, ``1.0`` and ``true``
-    apart; ``None`` when absent). ``None`` for values that are not JSON: those Tasks are always mapped on their own.
-    (A number used as a key, possible in a YAML template only, reads as its text: no integration reads a parameter
-    named by digits, ``true`` or ``null``.)
-
-    ``dump`` writes a value exactly: by default the JSON encoder; for a definition the engine parsed from text,
-    whose values are only JSON's (dict with str keys, list, str, int, float, bool, None), :func:`marshal.dumps`,
-    which writes each of those types under its own code and their content exactly (floats as their 8 bytes), so
-    equal bytes mean equal values of equal types, at half the encoder's cost. (Its bytes also depend on which
-    strings are shared objects: equal arguments may then get two keys, and are mapped twice, never wrongly.)"""
-    resource = state.get("Resource")
-    if not isinstance(resource, str) or _ENCODER is None:
-        return None
-    args = state.get("Arguments" if jsonata else "Parameters", _ABSENT)
-    credentials = state.get("Credentials", _ABSENT)
-    try:
-        return (jsonata, resource, None if args is _ABSENT else dump(args),
-                None if credentials is _ABSENT else dump(credentials))
-    except (TypeError, ValueError, RecursionError):
-        return None
-
-
 @cache
 def _default_guard() -> guardrails.GuardPolicy:
     """The guardrails of a plan given none (the CLI, a test): one policy for the process, so what it remembers of
@@ -296,7 +292,7 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     """The policy for ``sm`` given what the account told (``known``; nothing offline). Raises
     :class:`asl.DefinitionError` or :class:`arns.ArnError` on unusable input.
 
-    A Task that repeats another (same key, :func:`_task_key`) is decided once: validity, the guardrails and the
+    A Task that repeats another (same key, :data:`_TaskKey`) is decided once: validity, the guardrails and the
     whole-request check run on the plan's distinct Tasks (``work``, whose outcome for a state depends only on that
     state's own requirements and on what the plan holds as a whole: the roles, the tags it creates), and each
     repeating Task gets the outcome of the one it repeats under its own path."""
