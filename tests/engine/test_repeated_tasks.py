@@ -133,6 +133,42 @@ def test_a_state_named_like_another_states_path_is_decided_on_its_own() -> None:
     assert plan.granted == ()
 
 
+def _holding(kind: str, states: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    machine = {"StartAt": next(iter(states)), "States": states}
+    if kind == "Parallel":
+        return {"Type": "Parallel", "Branches": [machine], **extra}
+    return {"Type": "Map", "ItemProcessor": machine, **extra}
+
+
+@pytest.mark.parametrize(("kind", "part"), [("Parallel", "Branches[0]"), ("Map", "ItemProcessor")])
+def test_a_container_named_like_another_s_path_gives_its_task_no_one_else_s_outcome(kind: str, part: str) -> None:
+    # No Task's name holds a dot, but the top container "P.<part>.States.Z" puts its A at the path of the A inside
+    # P's Z, which R repeats: what is said of the first A (an invalid topic) is not said of R
+    inner = {"A": {**CREATE_KEY, "End": True}}
+    definition = {"StartAt": f"P.{part}.States.Z", "States": {
+        f"P.{part}.States.Z": _holding(kind, {"A": {**_publish("topic"), "End": True}}, Next="P"),
+        "P": _holding(kind, {"Z": _holding(kind, inner, End=True)}, Next="Q"),
+        "Q": _holding(kind, {"R": {**CREATE_KEY, "End": True}}, End=True)}}
+    at = f"States.P.{part}.States.Z.{part}.States.A"
+    plan = _plan(definition)
+    assert [(f.code, f.path) for f in plan.findings if f.code == "INVALID_VALUE"] == [("INVALID_VALUE", at)]
+    assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", at),
+                                               ("OUTSIDE_CEILING", f"States.Q.{part}.States.R")]
+    assert plan.granted == ()
+
+
+def test_a_container_named_by_a_number_holds_a_repeat_granted_under_its_own_path() -> None:
+    # a YAML template may name a state by a number: its path reads it as text
+    branch = {"B": {**_publish(TOPIC), "End": True}}
+    definition = {"StartAt": "A", "States": {"A": {**_publish(TOPIC), "Next": 7},
+                                             7: _holding("Parallel", branch, End=True)}}
+    plan = _plan(definition)
+    assert [(r.action, r.resource, r.path) for r in plan.granted] == [
+        ("sns:Publish", TOPIC, "States.A"), ("sns:Publish", TOPIC, "States.7.Branches[0].States.B")]
+    assert_allows(plan, "sns:Publish", TOPIC)
+    assert_denies(plan, "sns:Publish", TOPIC + "-other")
+
+
 SEND = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
         "Parameters": {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q", "MessageBody": "m"}}
 INVOKE = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "f"}}

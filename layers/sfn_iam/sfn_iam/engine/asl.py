@@ -331,16 +331,22 @@ def walk(definition: Any) -> tuple[list[Node], list[Finding]]:
     >>> [n.path for n in nodes]
     ['States.A']
     """
-    entries, findings = walk_entries(definition)
+    entries, findings, _ = walk_entries(definition)
     return [Node(*entry) for entry in entries], findings
 
 
-def walk_entries(definition: Any) -> tuple[list[Entry], list[Finding]]:
+def walk_entries(definition: Any) -> tuple[list[Entry], list[Finding], bool]:
     """:func:`walk` with each node as an :data:`Entry`: a caller that maps only some of them (the planner maps one
-    Task of each repeated kind) builds a :class:`Node` for those only."""
+    Task of each repeated kind) builds a :class:`Node` for those only. The third value is true when no Task, Map or
+    Parallel state's name holds a dot, which proves every entry's path its own: a path is then read back, dot by dot,
+    as the names and places that lead to its state (a Task's path has 3k + 2 parts, a Map's ``ItemReader`` or
+    ``ResultWriter`` 3k + 3, a Distributed Map's is that Map's own; names are unique within their ``States``).
+    Otherwise two states may share a path (``"A.Branches[0].States.B"`` at the top and ``B`` in ``A``'s first
+    branch), and a caller that tells states apart by path checks."""
     states = load_states(definition)
     nodes: list[Entry] = []
     findings: list[Finding] = []
+    undotted = True
     top_language = _language(definition, "JSONPath")
     stack: list[tuple[str, Mapping[str, Any], str]] = [("States", states, top_language)]
     add = nodes.append
@@ -360,13 +366,17 @@ def walk_entries(definition: Any) -> tuple[list[Entry], list[Finding]]:
                 else:
                     own = state["QueryLanguage"]
                     add(("task", dot + name, state, own == JSONATA if isinstance(own, str) else jsonata))
+                if "." in name:
+                    undotted = False
             elif kind == "Parallel" or kind == "Map":  # only these hold states or need permissions of their own
+                if not isinstance(name, str) or "." in name:
+                    undotted = False
                 own = state.get("QueryLanguage")
                 lang = own if isinstance(own, str) else language
                 pending.extend(_visit(f"{prefix}.{name}", state, lang == JSONATA, lang, nodes, findings))
             # any other state (Pass, Choice, Wait, ...) needs nothing: no path is built for it
         stack.extend(reversed(pending))
-    return nodes, findings
+    return nodes, findings, undotted
 
 
 def _visit(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import marshal
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import cache
 from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -143,21 +143,28 @@ def parse_definition(definition: Mapping[str, Any] | str) -> Mapping[str, Any]:
 
 class _Derived:
     """What the states of one definition need. ``work``: each distinct Task's requirements once (the first Task
-    with its key stands for the others: ``aliases`` maps its path to theirs), and every other requirement, in
+    with its key stands for the others: :meth:`aliases` maps its path to theirs), and every other requirement, in
     document order; ``entries`` lists them per state (:data:`_Entries`); ``findings`` in full (one entry per state).
     When nothing was repeated, or when the paths do not say which state a requirement belongs to, ``work`` holds
     every state's requirements (repeats given under their own path), ``entries`` is ``[(None, work)]`` and
-    ``aliases`` is empty."""
+    ``groups`` is empty."""
 
-    __slots__ = ("aliases", "entries", "findings", "roles", "work")
+    __slots__ = ("entries", "findings", "groups", "roles", "work")
 
     def __init__(self, work: list[Requirement], entries: _Entries, findings: list[Finding], roles: frozenset[str],
-                 aliases: dict[str, list[str]]) -> None:
+                 groups: Collection[_Group] = ()) -> None:
         self.work = work
         self.entries = entries
         self.findings = findings
         self.roles = roles
-        self.aliases = aliases
+        self.groups = groups
+
+    def aliases(self) -> dict[str, list[str]]:
+        """The path of each distinct Task that others repeat, and theirs (a repeat's entry holds its own path).
+        Listed only when the plan has something to tell them (:func:`plan`)."""
+        entries = self.entries
+        # (a repeat's entry always holds its path: only a distinct Task's entry has None)
+        return {g.node.path: [entries[i][0] for i in g.members] for g in self.groups if g.members}  # type: ignore[misc]
 
 
 def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Facts, questions: list[facts.Question],
@@ -175,7 +182,7 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
     the Task it repeats, filled when that Task is mapped); then only the distinct nodes are mapped, in document
     order. A Task whose outcome names another path than its own cannot be given to another: its repeats are mapped
     each on its own, and the plan is then decided state by state."""
-    found, findings = asl.walk_entries(parse_definition(definition))
+    found, findings, distinct_paths = asl.walk_entries(parse_definition(definition))
     dump: Callable[[Any], object] = marshal.dumps if isinstance(definition, str) else _encoded  # text: JSON types
     groups: dict[_TaskKey, _Group] = {}
     group_of = groups.get
@@ -231,12 +238,11 @@ def _derive(definition: Mapping[str, Any] | str, ctx: Context, known: facts.Fact
             requirements_for(asl.Node(*found[i]), ctx, alone, findings, known, questions, created, patterns)
             entries[i] = (None, alone)
     if not repeated and own:
-        return _Derived(work, [(None, work)], findings, roles, {})
-    if fold and own and len(found) == len({entry[1] for entry in found}):
-        aliases = {g.node.path: [found[i][1] for i in g.members] for g in groups.values() if g.members}
-        return _Derived(work, entries, findings, roles, aliases)
+        return _Derived(work, [(None, work)], findings, roles)
+    if fold and own and (distinct_paths or len(found) == len({entry[1] for entry in found})):
+        return _Derived(work, entries, findings, roles, groups.values())
     full = _expand(entries, None)  # decided state by state: every repeat is a requirement of its own
-    return _Derived(full, [(None, full)], findings, roles, {})
+    return _Derived(full, [(None, full)], findings, roles)
 
 
 class _Group:
@@ -324,9 +330,10 @@ def plan(sm: StateMachine, guard: guardrails.GuardPolicy | None = None, limit: i
     decided.extend(blocked)
     granted = _whole(work, granted, findings, decided)
     findings.extend(decided)
-    if main.aliases:
+    if decided and main.groups:
+        aliases = main.aliases()
         for finding in decided:  # each repeating Task reports what the one it repeats was told, under its own path
-            for path in main.aliases.get(finding.path, ()):
+            for path in aliases.get(finding.path, ()):
                 findings.append(Finding(finding.code, finding.severity, finding.message, path))
     # granted in document order, every repeating Task with the grants of the one it repeats
     granted_ids = valid_ids if len(work) == len(granted) else {id(r) for r in granted}
