@@ -133,6 +133,21 @@ def test_a_state_named_like_another_states_path_is_decided_on_its_own() -> None:
     assert plan.granted == ()
 
 
+def test_states_all_named_with_dots_one_like_another_s_path_are_decided_each_on_its_own() -> None:
+    # every Task's name holds a dot: the top "P.Branches[0].States.A.B" has the path of P's "A.B", which "R.S" repeats
+    definition = {"StartAt": "P.Branches[0].States.A.B", "States": {
+        "P.Branches[0].States.A.B": {**_publish("topic"), "Next": "P"},
+        "P": {"Type": "Parallel", "Branches": [{"StartAt": "A.B", "States": {"A.B": {**CREATE_KEY, "End": True}}}],
+              "Next": "Q"},
+        "Q": {"Type": "Parallel", "Branches": [{"StartAt": "R.S", "States": {"R.S": {**CREATE_KEY, "End": True}}}],
+              "End": True}}}
+    plan = _plan(definition)
+    assert [(f.code, f.path) for f in plan.findings if f.code == "INVALID_VALUE"] == [
+        ("INVALID_VALUE", "States.P.Branches[0].States.A.B")]
+    assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", "States.P.Branches[0].States.A.B"),
+                                               ("OUTSIDE_CEILING", "States.Q.Branches[0].States.R.S")]
+
+
 def _holding(kind: str, states: dict[str, Any], **extra: Any) -> dict[str, Any]:
     machine = {"StartAt": next(iter(states)), "States": states}
     if kind == "Parallel":
