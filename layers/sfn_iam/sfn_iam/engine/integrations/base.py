@@ -116,17 +116,20 @@ class Call:
         acts = [actions] if isinstance(actions, str) else list(actions)
         ress = [resources] if isinstance(resources, str) else list(resources)
         cond = tuple(sorted(conditions)) if len(conditions) > 1 else conditions
-        s3 = f"arn:{self.ctx.partition}:s3:::"
+        path = self.path
         for action in acts:
-            pin = action.startswith("s3:") and not any(c.key == S3_RESOURCE_ACCOUNT for c in cond)
+            if not action.startswith("s3:") or any(c.key == S3_RESOURCE_ACCOUNT for c in cond):
+                self.requirements.extend([Requirement(action, resource, cond, path) for resource in ress])
+                continue
+            s3 = f"arn:{self.ctx.partition}:s3:::"
             for resource in ress:
-                if pin and resource.startswith(s3):
+                if resource.startswith(s3):
                     if self._s3_pin is None:
                         self._s3_pin = self.s3_owner(self.args.get("ExpectedBucketOwner"))
                     pinned = tuple(sorted((*cond, self._s3_pin)))
-                    self.requirements.append(Requirement(action, resource, pinned, self.path))
+                    self.requirements.append(Requirement(action, resource, pinned, path))
                 else:
-                    self.requirements.append(Requirement(action, resource, cond, self.path))
+                    self.requirements.append(Requirement(action, resource, cond, path))
 
     def fact(self, kind: str, resource: str) -> Answer | None:
         """Ask the account (through the use case) about ``resource``; ``None`` when it was not answered."""
