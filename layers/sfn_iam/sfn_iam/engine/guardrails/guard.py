@@ -335,5 +335,6 @@ def proposal(reqs: Iterable[Requirement], guard: GuardPolicy, account: str = "")
     """The ceiling statements that would approve the requirements of ``reqs`` the ceiling leaves out (``None`` when
     there are none): what an administrator reviews to extend the ceiling (the outcome's ``documents`` carry it)."""
     ceiling = guard.ceiling_for(account)
-    return ceilings.proposal(r for r in reqs if _ACTION_RE.match(r.action)
-                             and not _verdict(ceiling, r.action, r.resource, r.conditions).inside)
+    # the verdict first: apply() has asked it of every grant already (remembered), and most are inside
+    return ceilings.proposal(r for r in reqs if not _verdict(ceiling, r.action, r.resource, r.conditions).inside
+                             and _ACTION_RE.match(r.action))
