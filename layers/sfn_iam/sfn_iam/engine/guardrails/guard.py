@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import cache
 from typing import Any, Final, NamedTuple
 
 from sfn_iam.engine.guardrails import ceiling as ceilings
@@ -191,12 +192,19 @@ class _Plan(NamedTuple):
 
 
 
+@cache
+def _literal_action(action: str) -> bool:
+    """A literal ``SERVICE:Action`` name (``shape._ACTION_RE``), remembered per action as :meth:`GuardPolicy.denied`
+    is: a plan asks it of every grant, and a regular expression costs more than the rest of most decisions."""
+    return _ACTION_RE.match(action) is not None
+
+
 def _decide(req: Requirement, guard: GuardPolicy, ceiling: ceilings.Ceiling, roles: frozenset[str], account: str,
             plan: _Plan) -> tuple[str, str]:
     """(finding code, why) for one requirement under ``ceiling`` (``guard.ceiling_for(account)``), :data:`KEEP` or
     :data:`STOP` (``why`` then says why it is a problem without its start). Depends on the path only for the
     documented exceptions that read it."""
-    if not _ACTION_RE.match(req.action):
+    if not _literal_action(req.action):
         return "BLOCKED_ACTION", "only literal SERVICE:Action names are granted, never patterns"
     verdict = _verdict(ceiling, req.action, req.resource, req.conditions)  # ceiling.check(req), one call less
     if not verdict.inside:
@@ -337,4 +345,4 @@ def proposal(reqs: Iterable[Requirement], guard: GuardPolicy, account: str = "")
     ceiling = guard.ceiling_for(account)
     # the verdict first: apply() has asked it of every grant already (remembered), and most are inside
     return ceilings.proposal(r for r in reqs if not _verdict(ceiling, r.action, r.resource, r.conditions).inside
-                             and _ACTION_RE.match(r.action))
+                             and _literal_action(r.action))
