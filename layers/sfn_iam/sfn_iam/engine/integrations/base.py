@@ -116,20 +116,17 @@ class Call:
         acts = [actions] if isinstance(actions, str) else list(actions)
         ress = [resources] if isinstance(resources, str) else list(resources)
         cond = tuple(sorted(conditions)) if len(conditions) > 1 else conditions
-        path = self.path
+        s3 = f"arn:{self.ctx.partition}:s3:::"
         for action in acts:
-            if not action.startswith("s3:") or any(c.key == S3_RESOURCE_ACCOUNT for c in cond):
-                self.requirements.extend([Requirement(action, resource, cond, path) for resource in ress])
-                continue
-            s3 = f"arn:{self.ctx.partition}:s3:::"
+            pin = action.startswith("s3:") and not any(c.key == S3_RESOURCE_ACCOUNT for c in cond)
             for resource in ress:
-                if resource.startswith(s3):
+                if pin and resource.startswith(s3):
                     if self._s3_pin is None:
                         self._s3_pin = self.s3_owner(self.args.get("ExpectedBucketOwner"))
                     pinned = tuple(sorted((*cond, self._s3_pin)))
-                    self.requirements.append(Requirement(action, resource, pinned, path))
+                    self.requirements.append(Requirement(action, resource, pinned, self.path))
                 else:
-                    self.requirements.append(Requirement(action, resource, cond, path))
+                    self.requirements.append(Requirement(action, resource, cond, self.path))
 
     def fact(self, kind: str, resource: str) -> Answer | None:
         """Ask the account (through the use case) about ``resource``; ``None`` when it was not answered."""
