@@ -58,6 +58,7 @@ def test_one_character_more_splits_into_documents_that_each_fit(limit: int) -> N
     docs, findings = policy.documents(reqs, limit)
     assert len(docs) == 2
     assert [f.code for f in findings] == ["POLICY_SPLIT"]
+    assert findings[0].message.endswith(f"({limit + 1} in one)")  # the size of the policy as one document
     assert all(policy.size(d) <= limit for d in docs)
     assert flatten(docs) == policy.statements(reqs)  # nothing lost, nothing widened, order kept
 
@@ -104,6 +105,19 @@ def test_one_statement_split_by_resources_at_the_limit(limit: int) -> None:
     for part, nxt in itertools.pairwise(parts):
         reserved = {**part, "Sid": part["Sid"].rsplit("P", 1)[0] + "P999"}
         assert policy.size(policy.document([reserved])) + 1 + policy.size(nxt["Resource"][0]) > limit
+
+
+@pytest.mark.parametrize("pad", range(8))
+def test_a_lone_statement_one_character_over_the_limit_is_split_by_its_resources(pad: int) -> None:
+    """A policy of one statement whose document is the limit plus one: that statement alone does not fit either, so
+    its resources are split (the pads move the statement's size through the low bits of the document's frame)."""
+    reqs = [Requirement("sqs:SendMessage", f"arn:aws:sqs:us-east-1:123456789012:queue-{i:03d}") for i in range(40)]
+    reqs.append(Requirement("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:queue-last" + "x" * pad))
+    limit = policy.size(policy.document(policy.statements(reqs))) - 1
+    docs, findings = policy.documents(reqs, limit)
+    assert len(docs) == 2 and [f.code for f in findings] == ["POLICY_SPLIT"]
+    assert all(policy.size(d) <= limit for d in docs)
+    assert sorted(r for s in flatten(docs) for r in s["Resource"]) == sorted(r.resource for r in reqs)
 
 
 def test_size_counts_commas_brackets_and_quotes_but_no_whitespace() -> None:

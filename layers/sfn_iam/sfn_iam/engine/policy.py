@@ -6,6 +6,8 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import Any
 
 from sfn_iam.findings import Finding
@@ -33,22 +35,44 @@ def size(document: Document | Sequence[Document] | str) -> int:
     return sum(map(len, text.split()))  # split() drops what \s matches (str.isspace), without a regex pass
 
 
+def _string_size(text: str) -> int:
+    """:func:`size` of a string: the encoder ``json.dumps`` uses for it (``ensure_ascii=False``), without building
+    an encoder per call."""
+    return sum(map(len, encode_basestring(text).split()))
+
+
+# The characters of a document without statements. A document's size is this, plus each statement's size, plus the
+# commas between them: :func:`size` counts characters, and the document's JSON is the statements' JSON joined by
+# commas inside this frame; so each statement is dumped once, not once per document tried.
+_FRAME = len(json.dumps({"Version": VERSION, "Statement": []}, separators=(",", ":")))
+
+
 def _canonical_conditions(conditions: tuple[Condition, ...]) -> tuple[Condition, ...]:
     """The same conditions in one order: grants that differ only in the order of their conditions are one grant
     (two such grants of one pattern covered each other and were both dropped)."""
     return tuple(sorted({Condition(c.operator, c.key, tuple(sorted(set(c.values)))) for c in conditions}))
 
 
+_GRANT = itemgetter(0, 1, 2)  # a Requirement's (action, resource, conditions): the grant, without the path
+
+
 def _drop_subsumed(reqs: Iterable[Requirement]) -> list[tuple[str, str, tuple[Condition, ...]]]:
     """Unique (action, resource, conditions), without those another grant of the same action already covers."""
     by_action: dict[str, set[tuple[str, tuple[Condition, ...]]]] = defaultdict(set)
+    named: dict[str, str] = {}  # canonical_action of each action seen (a plan has a few actions, many resources)
     # the same grant repeats state after state (the path is not part of it): each distinct one is read once
-    for action, resource, conditions in dict.fromkeys((r.action, r.resource, r.conditions) for r in reqs):
-        by_action[canonical_action(action)].add((resource, _canonical_conditions(conditions)))
+    for action, resource, conditions in dict.fromkeys(map(_GRANT, reqs)):
+        canonical = named.get(action)
+        if canonical is None:
+            canonical = named[action] = canonical_action(action)
+        by_action[canonical].add((resource, _canonical_conditions(conditions) if conditions else conditions))
     kept: list[tuple[str, str, tuple[Condition, ...]]] = []
     for action, grants in by_action.items():
         # A pattern with "?" could match a literal "*" of a narrower pattern without covering it: skip those.
         patterns = [(res, cond, res.split("*", 1)[0]) for res, cond in grants if "*" in res and "?" not in res]
+        if not patterns:  # nothing can cover anything: every grant is kept (the common case)
+            kept.extend([(action, res, cond) for res, cond in grants])
+            continue
         if len(patterns) > SUBSUME_LIMIT:
             # Dropping covered grants only makes the document smaller; with an adversarial number of patterns it
             # would cost grants x patterns regex matches (minutes for a 1 MB definition), so keep them all.
@@ -125,11 +149,12 @@ def _split_statement(stmt: Statement, limit: int) -> list[Statement]:
     current: list[str] = []
     used = base
     for res in stmt["Resource"]:
-        cost = size(res) + (1 if current else 0)
+        own = _string_size(res)
+        cost = own + (1 if current else 0)
         if current and used + cost > limit:
             parts.append({**stmt, "Resource": current})
             current, used = [], base
-            cost = size(res)
+            cost = own
         current.append(res)
         used += cost
     parts.append({**stmt, "Resource": current})
@@ -145,34 +170,35 @@ def documents(reqs: Iterable[Requirement], limit: int = INLINE_LIMIT) -> tuple[l
     resource too large for any document is refused with ``POLICY_TOO_LARGE``.
     """
     stmts = statements(reqs)
-    whole = document(stmts)
-    if size(whole) <= limit:
-        return [whole], []
+    sized = [(stmt, size(stmt)) for stmt in stmts]  # each statement dumped once (see _FRAME)
+    whole = _FRAME + sum(own for _, own in sized) + len(stmts) - 1 if stmts else _FRAME
+    if whole <= limit:
+        return [document(stmts)], []
     findings: list[Finding] = []
-    pieces: list[Statement] = []
-    for stmt in stmts:
-        if size(document([stmt])) <= limit:
-            pieces.append(stmt)
+    pieces: list[tuple[Statement, int]] = []
+    for stmt, own in sized:
+        if _FRAME + own <= limit:
+            pieces.append((stmt, own))
             continue
         for part in _split_statement(stmt, limit):
-            if size(document([part])) > limit:
+            own = size(part)
+            if _FRAME + own > limit:
                 findings.append(Finding.of("POLICY_TOO_LARGE", f"statement {part['Sid']} alone exceeds {limit} "
                                            "characters; it is not granted"))
             else:
-                pieces.append(part)
+                pieces.append((part, own))
     docs: list[list[Statement]] = []
-    empty = size(document([]))
     used = 0
-    for stmt in pieces:  # first fit, in the deterministic statement order
-        cost = size(stmt) + 1
+    for stmt, own in pieces:  # first fit, in the deterministic statement order
+        cost = own + 1
         if docs and used + cost <= limit:
             docs[-1].append(stmt)
             used += cost
         else:
             docs.append([stmt])
-            used = empty + cost - 1  # the first statement of a document has no comma before it
+            used = _FRAME + own  # the first statement of a document has no comma before it
     result = [document(d) for d in docs]
     if len(result) > 1:
         findings.append(Finding.of("POLICY_SPLIT", f"the policy needs {len(result)} documents of at most {limit} "
-                                   f"characters ({size(whole)} in one)"))
+                                   f"characters ({whole} in one)"))
     return result, findings

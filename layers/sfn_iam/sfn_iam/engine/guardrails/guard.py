@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import cache
 from typing import Any, Final, NamedTuple
 
 from sfn_iam.engine.guardrails import ceiling as ceilings
+from sfn_iam.engine.guardrails.ceiling import _verdict
 from sfn_iam.engine.guardrails.lists import (
     DEFAULT_DENY,
     PERMISSIONS_MANAGEMENT,
@@ -60,14 +62,16 @@ class GuardPolicy:
     settings, not by what :meth:`denied` remembered.
     """
 
-    __slots__ = ("_denied", "ceiling", "deny", "refused_roles", "sensitivity", "verified_roles")
+    __slots__ = ("_denied", "_refusals", "ceiling", "deny", "refused_roles", "sensitivity", "verified_roles")
     ceiling: ceilings.Ceiling | None  # None: the reviewed default, for the state machine's own account
     deny: tuple[DenyEntry, ...]
     sensitivity: Sensitivity
     verified_roles: bool
     refused_roles: tuple[tuple[str, str], ...]
-    # denied(action) remembered: a plan asks it once per distinct grant, and the answer depends on the action only
+    # denied(action) and refusal(action) remembered: a plan asks them once per distinct grant, and the answers
+    # depend on the action only
     _denied: dict[str, DenyEntry | None]
+    _refusals: dict[str, tuple[str, str] | None]
 
     def __init__(self, ceiling: ceilings.Ceiling | None = None, deny: tuple[DenyEntry, ...] = DEFAULT_DENY,
                  sensitivity: Sensitivity = SENSITIVITY, verified_roles: bool = False,
@@ -79,6 +83,7 @@ class GuardPolicy:
         init(self, "verified_roles", verified_roles)
         init(self, "refused_roles", refused_roles)
         init(self, "_denied", {})
+        init(self, "_refusals", {})
 
     def _key(self) -> tuple[object, ...]:
         return self.ceiling, self.deny, self.sensitivity, self.verified_roles, self.refused_roles
@@ -139,6 +144,23 @@ class GuardPolicy:
             self._denied[action] = next((entry for entry in self.deny if entry.applies(action)), None)
         return self._denied[action]
 
+    def refusal(self, action: str) -> tuple[str, str] | None:
+        """(finding code, why) when the second line's lists refuse ``action`` on any resource (the deny-list,
+        Permissions management), else ``None``."""
+        if action not in self._refusals:
+            self._refusals[action] = self._listed(action)
+        return self._refusals[action]
+
+    def _listed(self, action: str) -> tuple[str, str] | None:
+        entry = self.denied(action)
+        if entry is not None:
+            level = access_level(action) or "access level unknown to the IAM reference"
+            return "BLOCKED_ACTION", f"{action} ({level}) is deny-listed: {entry.reason}{_HOW}"
+        if access_level(action) == PERMISSIONS_MANAGEMENT and action.lower() not in _pm_exceptions():
+            return "BLOCKED_ACTION", ("the IAM reference classifies it as Permissions management (it changes who may "
+                                      f"access a resource); never granted automatically{_HOW}")
+        return None
+
 
 def _shown(resource: str) -> str:
     return resource if len(resource) <= _MAX_SHOWN else resource[:_MAX_SHOWN] + "..."
@@ -169,17 +191,22 @@ class _Plan(NamedTuple):
     created: frozenset[tuple[str, str]] = frozenset()
 
 
-_NO_PLAN: Final = _Plan()
+
+@cache
+def _literal_action(action: str) -> bool:
+    """A literal ``SERVICE:Action`` name (``shape._ACTION_RE``), remembered per action as :meth:`GuardPolicy.denied`
+    is: a plan asks it of every grant, and a regular expression costs more than the rest of most decisions."""
+    return _ACTION_RE.match(action) is not None
 
 
-def _decide(req: Requirement, guard: GuardPolicy, roles: frozenset[str], account: str, plan: _Plan = _NO_PLAN
-            ) -> tuple[str, str]:
-    """(finding code, why) for one requirement, :data:`KEEP` or :data:`STOP` (``why`` then says why it is a
-    problem without its start). Depends on the path only for the documented exceptions that read it."""
-    if not _ACTION_RE.match(req.action):
+def _decide(req: Requirement, guard: GuardPolicy, ceiling: ceilings.Ceiling, roles: frozenset[str], account: str,
+            plan: _Plan) -> tuple[str, str]:
+    """(finding code, why) for one requirement under ``ceiling`` (``guard.ceiling_for(account)``), :data:`KEEP` or
+    :data:`STOP` (``why`` then says why it is a problem without its start). Depends on the path only for the
+    documented exceptions that read it."""
+    if not _literal_action(req.action):
         return "BLOCKED_ACTION", "only literal SERVICE:Action names are granted, never patterns"
-    ceiling = guard.ceiling_for(account)
-    verdict = ceiling.check(req)
+    verdict = _verdict(ceiling, req.action, req.resource, req.conditions)  # ceiling.check(req), one call less
     if not verdict.inside:
         second = _second_line(req, guard, roles, account, plan, explicit=False)
         also = f" (the built-in lists refuse it too: {second[1]})" if second[0] not in ("", STOP[0]) else ""
@@ -203,14 +230,12 @@ def _second_line(req: Requirement, guard: GuardPolicy, roles: frozenset[str], ac
         return "BLOCKED_ACTION", exception
     if explicit:
         return KEEP  # the administrator named this action in the deployment's own ceiling
-    entry = guard.denied(req.action)
-    if entry is not None:
-        level = access_level(req.action) or "access level unknown to the IAM reference"
-        return "BLOCKED_ACTION", f"{req.action} ({level}) is deny-listed: {entry.reason}{_HOW}"
-    if access_level(req.action) == PERMISSIONS_MANAGEMENT and req.action.lower() not in _pm_exceptions():
-        return "BLOCKED_ACTION", ("the IAM reference classifies it as Permissions management (it changes who may "
-                                  f"access a resource); never granted automatically{_HOW}")
-    problem = wildcard_problem(req, guard.sensitivity, patterns=plan.patterns, created=plan.created)
+    refusal = guard.refusal(req.action)  # the deny-list, Permissions management: decided once per action
+    if refusal is not None:
+        return refusal
+    # the wildcard rule has nothing to say of a literal resource (wildcard_problem's own first test, without a call)
+    problem = wildcard_problem(req, guard.sensitivity, patterns=plan.patterns, created=plan.created) if (
+        "*" in req.resource or "?" in req.resource) else None
     if problem is not None and guard.sensitivity.starts_of(req.action) and _in_account(req.resource, account):
         return STOP[0], problem
     if problem is not None:  # a secret read is refused as a read: the code says which kind of access was withheld
@@ -244,6 +269,7 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
     reqs = list(reqs)
     plan = _Plan(generated_names(patterns), created_tags(reqs))
     roles = frozenset(credential_roles)
+    ceiling = guard.ceiling_for(account)
     kept: list[Requirement] = []
     findings: dict[tuple[str, str, str], Finding] = {}
     decided: dict[tuple[str, str, tuple[Condition, ...], str], tuple[str, str]] = {}
@@ -258,13 +284,14 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
             findings[key] = Finding.of(code, f"{req.action} on {_shown(req.resource)} not granted: {why}", req.path)
 
     for req in reqs:
-        if req.action.lower() in _ROLE_ACTIONS and _literal(req.resource) and (why := guard.role_problem(req.resource)):
-            refuse(req, "ROLE_NOT_PASSABLE", f"the role may not be {_ROLE_ACTIONS[req.action.lower()]}: {why}")
+        lowered = req.action.lower()
+        if lowered in _ROLE_ACTIONS and _literal(req.resource) and (why := guard.role_problem(req.resource)):
+            refuse(req, "ROLE_NOT_PASSABLE", f"the role may not be {_ROLE_ACTIONS[lowered]}: {why}")
             continue
-        key = (req.action, req.resource, req.conditions, req.path if req.action.lower() in _PATHED else "")
+        key = (req.action, req.resource, req.conditions, req.path if lowered in _PATHED else "")
         decision = decided.get(key)
         if decision is None:
-            decision = decided[key] = _decide(req, guard, roles, account, plan)
+            decision = decided[key] = _decide(req, guard, ceiling, roles, account, plan)
         code, why = decision
         if not code:
             kept.append(req)
@@ -274,8 +301,9 @@ def apply(reqs: Iterable[Requirement], guard: GuardPolicy, *, credential_roles: 
             refuse(req, code, why)
     # A run stop on a pattern (its run's id is generated) only next to the start of the same state, granted whole
     # (a start refused on one of its resources, say a run-time job queue, cannot start the run).
-    refused = {(path, action) for _, action, path in findings}
-    started = {(req.path, req.action.lower()) for req in kept} - refused
+    if stops:
+        refused = {(path, action) for _, action, path in findings}
+        started = {(req.path, req.action.lower()) for req in kept} - refused
     for req, problem in stops:
         if any((req.path, start) in started for start in guard.sensitivity.starts_of(req.action)):
             kept.append(req)
@@ -315,4 +343,6 @@ def proposal(reqs: Iterable[Requirement], guard: GuardPolicy, account: str = "")
     """The ceiling statements that would approve the requirements of ``reqs`` the ceiling leaves out (``None`` when
     there are none): what an administrator reviews to extend the ceiling (the outcome's ``documents`` carry it)."""
     ceiling = guard.ceiling_for(account)
-    return ceilings.proposal(r for r in reqs if _ACTION_RE.match(r.action) and not ceiling.check(r).inside)
+    # the verdict first: apply() has asked it of every grant already (remembered), and most are inside
+    return ceilings.proposal(r for r in reqs if not _verdict(ceiling, r.action, r.resource, r.conditions).inside
+                             and _literal_action(r.action))

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
 
 from sfn_iam.arns import ArnError, parse_role_arn
 from sfn_iam.engine.asl import Args, Dynamic, Node, credentials_role
 from sfn_iam.engine.facts import NO_FACTS, Facts, Question
-from sfn_iam.engine.integrations.base import Call, ServiceResource, parse_service_resource
-from sfn_iam.engine.integrations.registry import Entry, lookup
+from sfn_iam.engine.integrations.base import REQUEST_RESPONSE, Call, ServiceResource, parse_service_resource
+from sfn_iam.engine.integrations.registry import HANDLERS, Entry
 from sfn_iam.engine.integrations.s3io import item_reader, result_writer
 from sfn_iam.engine.static import Known, context_fields
 from sfn_iam.findings import Finding
@@ -51,7 +53,7 @@ def _entry(service: str, api: str) -> Entry | None:
         # waits for an import in progress; the set makes every later call a lookup, not the import machinery.
         importlib.import_module(f"{__name__}.{module}")
         _LOADED.add(module)
-    return lookup(service, api)
+    return HANDLERS.get((service, api.lower()))  # registry.lookup, one call less per Task
 
 
 _ACTIVITY_RE = compiled(globals(), "_ACTIVITY_RE", r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:[^:\s]+$")
@@ -68,11 +70,10 @@ def requirements_for(node: Node, ctx: Context, requirements: list[Requirement] |
     """The requirements and findings of one node, appended to the given lists when there are some (the engine
     passes its own, so thousands of nodes cost no intermediate lists); ``facts`` answer what the account knows,
     and the questions asked are appended to ``questions``; ``created`` is :func:`created_tags` of the machine."""
-    known = Known(context_fields(ctx.state_machine_arn, ctx.state_machine_name), patterns)
-    call = Call(ctx=ctx, path=node.path, args=node.args_in(known),
-                requirements=[] if requirements is None else requirements,
-                findings=[] if findings is None else findings, facts=facts,
-                questions=[] if questions is None else questions, created=created or {})
+    # (ctx, path, args, api, pattern, requirements, findings, _s3_pin, facts, created, questions): Call makes the
+    # absent lists
+    call = Call(ctx, node.path, node.args_in(_known(ctx, patterns)), "", REQUEST_RESPONSE, requirements, findings,
+                None, facts, created, questions)
     if node.kind == "distributed_map":
         from sfn_iam.engine.integrations import stepfunctions
 
@@ -83,6 +84,13 @@ def requirements_for(node: Node, ctx: Context, requirements: list[Requirement] |
     else:
         _task(call, node.state)
     return call
+
+
+@lru_cache(maxsize=64)
+def _known(ctx: Context, patterns: frozenset[str]) -> Known:
+    """What is known of a machine's values before run time (:class:`static.Known`): the same for each of its
+    Tasks, so made once per machine (its fields read-only: every Task shares them)."""
+    return Known(MappingProxyType(context_fields(ctx.state_machine_arn, ctx.state_machine_name)), patterns)
 
 
 # The resources a machine creates and later acts on by a run-time ID (create a cluster, run steps, terminate it): the
@@ -155,7 +163,8 @@ def _task(call: Call, state: Mapping[str, object]) -> None:
         call.finding("UNKNOWN_INTEGRATION", f"unknown Task resource {resource[:200]!r}: nothing granted")
         return
     call.api, call.pattern = parsed.api, parsed.pattern
-    _qualified(call, parsed)
+    if parsed.region or parsed.account:  # (neither: the machine's own, the common case)
+        _qualified(call, parsed)
     if parsed.service == "aws-sdk":
         from sfn_iam.engine.integrations import sdk
 

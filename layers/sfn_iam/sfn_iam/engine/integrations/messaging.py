@@ -52,14 +52,12 @@ def sns_publish(call: Call) -> None:
         call.allow("sns:Publish", call.dynamic("the topic", call.arn("sns", "*")))
         return
     topic = call.args.get("TopicArn")
-    target = call.args.get("TargetArn")
-    phone = call.args.get("PhoneNumber")
-    chosen = topic if topic is not None else target
+    chosen = topic if topic is not None else call.args.get("TargetArn")  # each parameter read only when it decides
     if isinstance(chosen, Dynamic):
         call.allow("sns:Publish", call.dynamic("TopicArn" if topic is not None else "TargetArn", call.arn("sns", "*")))
     elif chosen:
         call.allow("sns:Publish", chosen)
-    elif phone is not None:
+    elif call.args.get("PhoneNumber") is not None:
         # SMS to a phone number has no resource type in IAM: sns:Publish can only be granted on "*".
         call.finding("DYNAMIC_RESOURCE", "PhoneNumber publishing (SMS) has no IAM resource; granted on *")
         call.allow("sns:Publish", "*")
