@@ -14,7 +14,7 @@ from sfn_iam.fixing.ports import OldExecutions
 from sfn_iam.governance.sweep import Sweeper
 from tests.evaluate import is_allowed
 from tests.fakes import FakeLedger
-from tests.fixing.test_retiring import ARN, BASE, RETIRING, T1, docs, make, publishes, topic, update
+from tests.fixing.test_retiring import ARN, BASE, RETIRING, T1, T2, docs, make, publishes, topic, update
 
 
 def _roles(book: FakeLedger) -> frozenset[str]:
@@ -326,4 +326,49 @@ def test_the_sweep_keeps_the_retiring_policy_of_a_role_the_machine_left_while_it
     machines.running[ARN] = []
     sweeper.run()
     assert roles.roles["r"].inline == {} and set(roles.roles["r2"].inline) == {BASE}
+
+
+
+def test_a_move_without_a_time_keeps_nothing_on_the_left_role_and_releases_it() -> None:
+    """No event time and no clock: nothing can date the older executions, so nothing retires on the role the machine
+    left (as on its own role), and the ledger forgets that role though an older execution runs."""
+    fixer, machines, roles, book = make()
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes("v1"), old)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), new)
+    out = fixer.fix(ARN, action="UpdateStateMachine")
+    assert "RETIRING_KEPT" not in [f.code for f in out.findings]
+    assert roles.roles["r"].inline == {} and _roles(book) == {"r2"}
+    assert is_allowed(docs(roles, "r2"), "sns:Publish", topic("v2"), {})
+
+
+def test_a_left_role_whose_retiring_windows_all_passed_is_released_though_an_older_execution_runs_again() -> None:
+    """A redriven execution keeps its start time and its definition ("Redriven executions use the same state machine
+    definition and execution ARN as the original execution attempt",
+    https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html), so the listing can show a
+    running execution that started before every window the left role's retiring policy still keeps (its own window
+    was pruned while it was not running): that policy keeps nothing any listed execution needs; it is removed and the
+    ledger forgets the role."""
+    fixer, machines, roles, book = make()
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes("v1"), old)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    update(fixer, machines, old, publishes("v2"), T1)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T10:30:00Z"]  # and one started under v2
+    machines.add(ARN, publishes("v3"), new)  # the move, while both run
+    fixer.fix(ARN, action="UpdateStateMachine", changed_at=T2)
+    assert [is_allowed(docs(roles, "r"), "sns:Publish", topic(n), {}) for n in ("v1", "v2")] == [True, True]
+    machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # the one started under v1 ended
+    assert "RETIRING_NARROWED" in [f.code for f in fixer.fix(ARN).findings]
+    assert [is_allowed(docs(roles, "r"), "sns:Publish", topic(n), {}) for n in ("v1", "v2")] == [False, True]
+    assert _roles(book) == {"r", "r2"}
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]  # that one ended; the first is redriven
+    out = fixer.fix(ARN)
+    assert "RETIRING_REMOVED" in [f.code for f in out.findings]
+    assert roles.roles["r"].inline == {} and _roles(book) == {"r2"}
+    assert set(roles.roles["r2"].inline) == {BASE}
+
 
