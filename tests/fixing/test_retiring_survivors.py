@@ -11,9 +11,10 @@ import pytest
 from sfn_iam.engine import policy
 from sfn_iam.fixing import retiring
 from sfn_iam.fixing.ports import OldExecutions
+from sfn_iam.fixing.service import RoleFixer
 from sfn_iam.governance.sweep import Sweeper
 from tests.evaluate import is_allowed
-from tests.fakes import FakeLedger
+from tests.fakes import FakeLedger, FakeMachines, FakeRoles
 from tests.fixing.test_retiring import ARN, BASE, RETIRING, T1, T2, docs, make, publishes, topic, update
 
 
@@ -372,3 +373,90 @@ def test_a_left_role_whose_retiring_windows_all_passed_is_released_though_an_old
     assert set(roles.roles["r2"].inline) == {BASE}
 
 
+
+def _overflowed(count: int) -> tuple[RoleFixer, FakeMachines, FakeRoles, FakeLedger, list[str]]:
+    """A machine publishing to ``count`` topics whose policy went to managed overflow policies (a hand-written inline
+    policy took the role's inline budget, and is gone since)."""
+    fixer, machines, roles, book = make()
+    role = roles.add_role("r")
+    names = [f"topic-{i:03d}-" + "x" * 40 for i in range(count)]
+    big = "arn:aws:s3:::b/" + "k" * (policy.INLINE_LIMIT - 400)  # leaves no inline room for the machine's policy
+    roles.roles["r"].inline["hand-written"] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": big}]}
+    machines.add(ARN, publishes(*names), role)
+    assert "POLICY_OVERFLOW" in [f.code for f in fixer.fix(ARN, fresh=True).findings]
+    del roles.roles["r"].inline["hand-written"]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    return fixer, machines, roles, book, names
+
+
+def _held(roles: FakeRoles) -> list[dict[str, object]]:
+    """Every policy of role r: inline and attached."""
+    return [*docs(roles), *(roles.managed[n] for n in roles.roles["r"].attached)]
+
+
+def test_a_previous_policy_spread_over_more_overflow_policies_than_the_ledger_recorded_retires() -> None:
+    """The ledger records the policy as planned for the inline budget (one document of 90 topics); in overflow the
+    same grants were split into two managed policies (a statement's resources spread over both): IAM holds exactly
+    the previous grants, so they are kept for the older execution, and nothing more."""
+    fixer, machines, roles, book, names = _overflowed(90)
+    entry = book.get(BASE)
+    assert entry is not None and len(entry.documents) == 1
+    assert roles.roles["r"].attached == [f"{BASE}.1", f"{BASE}.2"]
+    codes = update(fixer, machines, machines.machines[ARN].machine.role_arn, publishes("new"), T1)
+    assert "RETIRING_KEPT" in codes and "RETIRING_NOT_PLACED" not in codes
+    retired = [roles.roles["r"].inline[RETIRING]]
+    assert all(is_allowed(retired, "sns:Publish", topic(n), {}) for n in names)
+    assert not is_allowed(retired, "sns:Publish", topic("new"), {})
+    assert not is_allowed(retired, "sns:Publish", topic("topic-090-" + "x" * 40), {})
+    assert is_allowed(_held(roles), "sns:Publish", topic("new"), {})
+
+
+@pytest.mark.parametrize("edit", ["second gone", "first wider", "first narrower"])
+def test_overflow_policies_that_do_not_hold_exactly_the_previous_grants_keep_nothing(edit: str) -> None:
+    """IAM's overflow policies no longer hold what the ledger recorded (the second one deleted, or the first edited
+    by hand to grant more or less): nothing is kept (``RETIRING_NOT_PLACED``), never a grant the role did not have."""
+    fixer, machines, roles, _, names = _overflowed(90)
+    first, second = f"{BASE}.1", f"{BASE}.2"
+    only_second = [n for n in names if not is_allowed([roles.managed[first]], "sns:Publish", topic(n), {})]
+    assert only_second
+    if edit == "second gone":
+        roles.roles["r"].attached.remove(second)
+        del roles.managed[second]
+    else:
+        statements = roles.managed[first]["Statement"]
+        assert isinstance(statements, list)
+        if edit == "first wider":
+            statements.append({"Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic("extra")]})
+        else:
+            statements[0]["Resource"] = statements[0]["Resource"][1:]
+    codes = update(fixer, machines, machines.machines[ARN].machine.role_arn, publishes("new"), T1)
+    assert "RETIRING_NOT_PLACED" in codes and "RETIRING_KEPT" not in codes and RETIRING not in roles.roles["r"].inline
+    assert not any(is_allowed(_held(roles), "sns:Publish", topic(n), {}) for n in [*names, "extra"])
+    assert is_allowed(_held(roles), "sns:Publish", topic("new"), {})
+
+
+
+@pytest.mark.parametrize("mode", ["enforce", "report"])
+def test_an_inline_policy_equal_to_the_first_of_two_recorded_documents_is_not_the_previous_policy(mode: str) -> None:
+    """The ledger recorded two documents (a policy larger than the inline budget); IAM holds the first of them as the
+    machine's inline policy and none of its overflow policies (edited by hand): the role does not carry what the
+    ledger recorded, so nothing is kept or proposed (report mode does not learn from IAM's size refusal) — never the
+    second document's grants, which the role did not have."""
+    fixer, machines, roles, book, names = _overflowed(250)
+    entry = book.get(BASE)
+    assert entry is not None and len(entry.documents) > 1
+    only_later = [n for n in names if not is_allowed([entry.documents[0]], "sns:Publish", topic(n), {})]
+    assert only_later
+    for name in list(roles.roles["r"].attached):
+        roles.roles["r"].attached.remove(name)
+        del roles.managed[name]
+    roles.roles["r"].inline[BASE] = entry.documents[0]
+    if mode == "report":
+        fixer = RoleFixer(machines, roles, make(mode="report")[0].settings, ledger=book)  # over the same fakes
+    machines.add(ARN, publishes("new"), machines.machines[ARN].machine.role_arn)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    codes = [f.code for f in out.findings]
+    assert "RETIRING_NOT_PLACED" in codes and "RETIRING_KEPT" not in codes
+    assert not [c for c in out.changes if c.policy == RETIRING]
+    assert not any(is_allowed(_held(roles), "sns:Publish", topic(n), {}) for n in only_later)
