@@ -460,3 +460,49 @@ def test_an_inline_policy_equal_to_the_first_of_two_recorded_documents_is_not_th
     assert "RETIRING_NOT_PLACED" in codes and "RETIRING_KEPT" not in codes
     assert not [c for c in out.changes if c.policy == RETIRING]
     assert not any(is_allowed(_held(roles), "sns:Publish", topic(n), {}) for n in only_later)
+
+
+def test_an_update_while_only_a_redriven_older_execution_runs_removes_the_retiring_policy() -> None:
+    """A redriven execution keeps its start time (see above): when the only running execution started before every
+    window the retiring policy and the previous definition would keep, an update keeps nothing and removes the
+    retiring policy it would have replaced."""
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    update(fixer, machines, role, publishes("v2"), T1)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T10:30:00Z"]
+    update(fixer, machines, role, publishes("v3"), T2)
+    machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # the one started under v1 ended
+    assert "RETIRING_NARROWED" in [f.code for f in fixer.fix(ARN).findings]
+    assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v1", "v2", "v3")] == [False, True, True]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]  # the one started under v2 ended; the first is redriven
+    codes = update(fixer, machines, role, publishes("v4"), "2026-11-29T12:00:00Z")
+    assert "RETIRING_REMOVED" in codes and "RETIRING_KEPT" not in codes
+    assert set(roles.roles["r"].inline) == {BASE}
+    assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v2", "v3", "v4")] == [False, False, True]
+
+
+def test_the_sweep_keeps_a_retiring_policy_it_could_write_only_after_the_machines_policy_left_the_role() -> None:
+    """The sweep finds a move no event reported. The role the machine left has room for its retiring policy only once
+    the machine's policy is gone from it (IAM refuses it next to that): it is written after the delete, and the
+    sweep's scan of IAM's holders, in the same run, leaves it there."""
+    fixer, machines, roles, book = make()
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes("v1"), old)
+    fixer.fix(ARN, fresh=True)
+    own = policy.size(roles.roles["r"].inline[BASE])
+    retired = policy.size(retiring.document([roles.roles["r"].inline[BASE]], None, T1))
+    hand = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                    "Resource": "arn:aws:s3:::b/"}]}
+    hand["Statement"][0]["Resource"] += "k" * (policy.INLINE_LIMIT - retired - own // 2 - policy.size(hand))
+    roles.roles["r"].inline["hand-written"] = hand
+    assert policy.size(hand) + retired <= policy.INLINE_LIMIT < policy.size(hand) + retired + own
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), new)  # the move; its event is lost
+    Sweeper(machines, roles, fixer.settings, "us-east-1", workers=1, ledger=book, clock=lambda: T1).run()
+    assert set(roles.roles["r"].inline) == {"hand-written", RETIRING} and _roles(book) == {"r", "r2"}
+    on_r = [(kind, name) for kind, r, name in roles.writes if r == "r"]
+    assert on_r[-2:] == [("delete-inline", BASE), ("put-inline", RETIRING)]
+    assert is_allowed([roles.roles["r"].inline[RETIRING]], "sns:Publish", topic("v1"), {})
