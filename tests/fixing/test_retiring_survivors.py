@@ -15,7 +15,19 @@ from sfn_iam.fixing.service import RoleFixer
 from sfn_iam.governance.sweep import Sweeper
 from tests.evaluate import is_allowed
 from tests.fakes import FakeLedger, FakeMachines, FakeRoles
-from tests.fixing.test_retiring import ARN, BASE, RETIRING, T1, T2, docs, make, publishes, topic, update
+from tests.fixing.test_retiring import (
+    ARN,
+    BASE,
+    RETIRING,
+    T1,
+    T2,
+    docs,
+    make,
+    publishes,
+    topic,
+    update,
+    updated_while_v1_runs,
+)
 
 
 def _roles(book: FakeLedger) -> frozenset[str]:
@@ -199,15 +211,17 @@ def test_an_express_machine_read_from_json_is_never_listed() -> None:
     assert machines.listings == [] and set(roles.roles["r"].inline) == {BASE}
 
 
-def test_a_fix_without_a_change_narrows_the_retiring_policy_to_the_definitions_still_running() -> None:
-    fixer, machines, roles, _ = make()
-    role = roles.add_role("r")
-    machines.add(ARN, publishes("v1"), role)
-    fixer.fix(ARN, fresh=True)
-    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
-    update(fixer, machines, role, publishes("v2"), T1)
+def _v1_and_v2_retiring() -> tuple[RoleFixer, FakeMachines, FakeRoles, str]:
+    """As :func:`updated_while_v1_runs`, then updated to ``v3`` at :data:`T2` while that execution and one started
+    under ``v2`` (10:30) run: the retiring policy keeps both definitions' grants, each for its own window."""
+    fixer, machines, roles, _, role = updated_while_v1_runs()
     machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T10:30:00Z"]
-    update(fixer, machines, role, publishes("v3"), "2026-11-29T11:00:00Z")
+    update(fixer, machines, role, publishes("v3"), T2)
+    return fixer, machines, roles, role
+
+
+def test_a_fix_without_a_change_narrows_the_retiring_policy_to_the_definitions_still_running() -> None:
+    fixer, machines, roles, _ = _v1_and_v2_retiring()
     assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v1", "v2", "v3")] == [True, True, True]
     machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # the execution started under v1 ended
     out = fixer.fix(ARN)
@@ -466,14 +480,7 @@ def test_an_update_while_only_a_redriven_older_execution_runs_removes_the_retiri
     """A redriven execution keeps its start time (see above): when the only running execution started before every
     window the retiring policy and the previous definition would keep, an update keeps nothing and removes the
     retiring policy it would have replaced."""
-    fixer, machines, roles, _ = make()
-    role = roles.add_role("r")
-    machines.add(ARN, publishes("v1"), role)
-    fixer.fix(ARN, fresh=True)
-    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
-    update(fixer, machines, role, publishes("v2"), T1)
-    machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T10:30:00Z"]
-    update(fixer, machines, role, publishes("v3"), T2)
+    fixer, machines, roles, role = _v1_and_v2_retiring()
     machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # the one started under v1 ended
     assert "RETIRING_NARROWED" in [f.code for f in fixer.fix(ARN).findings]
     assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v1", "v2", "v3")] == [False, True, True]
