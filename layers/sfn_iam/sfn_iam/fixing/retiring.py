@@ -50,10 +50,6 @@ from sfn_iam.model import StateMachine
 GRACE_SECONDS = 60  # StartExecution calls within a few seconds after an update may still use the previous definition
 SID_PREFIX = "Retiring"
 MAX_LISTED = 5  # lost grants named in a finding
-# The most managed overflow policies a machine can hold: placement never attaches more than MAX_ATTACHED_POLICIES
-# (at most 20, IAM's highest quota of managed policies per role,
-# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)
-MAX_OVERFLOW = 20
 _STAMP = re.compile(r"^Retiring(\d{8})T(\d{6})Z(?:From(\d{8})T(\d{6})Z)?")
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-]00:?00)$")
 
@@ -353,19 +349,19 @@ class Retirement:
 
         The ledger records the documents planned for the inline budget; a machine in overflow had the same grants
         planned again for a managed policy's size (fixing/placement.py), so a statement's resources may be spread over
-        more, smaller documents. Those are compared grant by grant (:func:`_granted`), read in order until they hold
-        every previous grant: as many reads as policies were placed."""
+        more, smaller documents. Those are compared grant by grant (:func:`_granted`), read in order (numbered from 1
+        without a gap) until they hold every previous grant or the next is missing: as many reads as were placed."""
         if base in inline:
             return len(previous) == 1 and same(self.roles.get_inline(role, base), previous[0])
-        needed, held = _granted(previous), set()
-        for i in range(1, MAX_OVERFLOW + 1):
+        needed, held, i = _granted(previous), set(), 1
+        while True:
             doc = self.roles.get_managed(naming.overflow_name(base, i))
             if doc is None:
                 return None if i == 1 else False
             held |= _granted((doc,))
             if needed <= held:
                 return held == needed
-        return False
+            i += 1
 
 
 def _granted(documents: Sequence[Document]) -> set[tuple[bool, bool, str, str, str]]:
