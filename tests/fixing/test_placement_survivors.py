@@ -622,3 +622,146 @@ def test_an_inline_machine_whose_definition_breaks_loses_its_inline_policy_and_n
     out = fixer.handle_event(updated())
     assert out.reason == "DEFINITION_ERROR"
     assert [(c.kind.value, c.role, c.policy) for c in out.changes] == [("delete-inline", "r", NAME)]
+
+
+class GoneAfterGetRole(FakeRoles):
+    """IAM's role is deleted between ``GetRole`` and ``ListRolePolicies`` once ``gone`` names it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_attached=20)
+        self.gone = ""
+
+    def list_inline(self, role: str) -> list[str] | None:
+        return None if role == self.gone else super().list_inline(role)
+
+
+def test_a_definition_that_cannot_be_planned_on_a_role_deleted_meanwhile_is_reported_as_such() -> None:
+    """The retiring check on a definition error runs only on a role IAM still lists (the listing says it is gone)."""
+    roles, ledger = GoneAfterGetRole(), FakeLedger()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    machines.add(ARN, {"StartAt": "Missing", "States": "not a mapping"}, role)
+    roles.gone = "r"
+    out = fixer.handle_event(updated())
+    assert (out.status, out.reason) == (Status.SKIPPED, "DEFINITION_ERROR")
+    assert "DEFINITION_ERROR" in {f.code for f in out.findings}
+
+
+def test_a_role_the_machine_left_that_is_deleted_while_it_is_cleaned_is_released() -> None:
+    """A machine in managed overflow moves from "r" to "s"; "r" is deleted between ``GetRole`` and its listing: it
+    carries nothing any more, so the ledger forgets it."""
+    from tests.fixing.test_placement_outcomes import moved
+
+    roles, ledger = GoneAfterGetRole(), FakeLedger()
+    r, s = roles.add_role("r"), roles.add_role("s")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, many_topics(180), r)
+    assert fixer.handle_event(created(r)).placement == "managed"
+    machines.add(ARN, many_topics(180), s)
+    roles.gone = "r"
+    out = fixer.handle_event(moved(s))
+    assert out.placement == "managed" and ours(roles, "s")["attached"] == ours(roles, "s")["managed"] != []
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.roles == {"s"}
+
+
+def test_a_grown_machine_on_a_full_role_keeps_a_still_needed_statement_written_as_one_object() -> None:
+    """IAM takes a policy's ``Statement`` as one object as well as a list: the machine's inline policy rewritten that
+    way (by hand, same grants) is judged the same, and what the new definition still needs stays."""
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, many_topics(3), role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    [statement] = roles.roles["r"].inline[NAME]["Statement"]
+    roles.roles["r"].inline[NAME] = {"Version": "2012-10-17", "Statement": statement}
+    roles.roles["r"].attached += [f"team-{i}" for i in range(10)]  # the role's quota (10) taken by others
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(updated())
+    assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_TOO_LARGE")
+    assert "STILL_NEEDED_KEPT" in {f.code for f in out.findings}
+    assert "STALE_GRANTS_REMOVED" not in {f.code for f in out.findings}
+    assert roles.roles["r"].inline[NAME]["Statement"] == [statement]
+
+
+def test_an_update_the_ledger_has_no_entry_for_lists_the_role_and_judges_its_other_policies() -> None:
+    """Only a machine just created trusts the ledger's silence (nothing of it was placed yet); an update whose entry
+    is missing (the table restored from a backup, say) lists the role like any other, so its other inline policies
+    are judged for residual access."""
+    roles, ledger = FakeRoles(), FakeLedger()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    roles.roles["r"].inline["team-admin"] = ADMIN
+    ledger.entries.clear()
+    machines.add(ARN, many_topics(3), role)
+    out = fixer.handle_event(updated())
+    assert out.status is Status.WRITTEN
+    assert [(e["policyName"], e["adminEquivalent"]) for e in out.residual] == [("team-admin", True)]
+
+
+class CountedListings(FakeRoles):
+    """Counts ``ListRolePolicies`` per role."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.listed: list[str] = []
+
+    def list_inline(self, role: str) -> list[str] | None:
+        self.listed.append(role)
+        return super().list_inline(role)
+
+
+def moved_to_s(entry_change: Callable[[Any], Any]) -> tuple[CountedListings, FakeLedger, Any]:
+    """A machine placed inline on "left" by an event, its ledger entry changed by ``entry_change``, then moved to
+    "right" (names of more than one character: CPython shares one object per one-character string)."""
+    from tests.fixing.test_placement_outcomes import moved
+
+    roles, ledger = CountedListings(), FakeLedger()
+    r, s = roles.add_role("left"), roles.add_role("right")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, r)
+    assert fixer.handle_event(created(r)).placement == "inline"
+    entry = ledger.get(NAME)
+    assert entry is not None
+    ledger.entries[NAME] = entry_change(entry)
+    machines.add(ARN, SNS, s)
+    roles.listed.clear()
+    return roles, ledger, fixer.handle_event(moved(s))
+
+
+def test_a_move_from_a_role_the_ledger_says_carries_only_the_machines_policy_does_not_list_it() -> None:
+    """The ledger's entry as DynamoDB returns it (its strings parsed, not the fixer's own objects): the role the
+    machine leaves carried exactly its policy (it never overflowed, had no aliases, kept nothing retiring there), so
+    it is cleaned without a ``ListRolePolicies`` (the role move's call budget)."""
+    roles, ledger, out = moved_to_s(lambda e: e._replace(role=json.loads(json.dumps(e.role)),
+                                                         roles=frozenset(json.loads(json.dumps(sorted(e.roles))))))
+    assert out.status is Status.WRITTEN and roles.roles["left"].inline == {} and NAME in roles.roles["right"].inline
+    assert "left" not in roles.listed
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.roles == {"right"}
+
+
+def test_a_move_whose_entry_does_not_know_the_aliases_lists_the_role_it_leaves() -> None:
+    """An entry written before the ledger recorded aliases (``None``: not known) does not prove what the role the
+    machine leaves carries: it is listed, then cleaned."""
+    roles, ledger, out = moved_to_s(lambda e: e._replace(aliases=None))
+    assert out.status is Status.WRITTEN and roles.roles["left"].inline == {} and NAME in roles.roles["right"].inline
+    assert "left" in roles.listed
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.roles == {"right"}
+
+
+def test_a_definition_that_cannot_be_planned_on_a_role_out_of_scope_is_skipped_with_no_policy() -> None:
+    """An out-of-scope role's outcome carries the policy the machine would need; a definition that cannot be planned
+    carries none (and the run does not fail)."""
+    roles = FakeRoles()
+    role = roles.add_role("r", path="/elsewhere/")
+    fixer, machines = make(roles)
+    machines.add(ARN, {"StartAt": "Missing", "States": "not a mapping"}, role)
+    out = fixer.handle_event(created(role))
+    assert (out.status, out.reason, out.documents) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE", ())
+    assert roles.writes == []
