@@ -765,3 +765,59 @@ def test_a_definition_that_cannot_be_planned_on_a_role_out_of_scope_is_skipped_w
     out = fixer.handle_event(created(role))
     assert (out.status, out.reason, out.documents) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE", ())
     assert roles.writes == []
+
+
+def test_a_relocation_that_claims_nothing_leaves_a_policy_whose_old_hashed_name_nothing_proves() -> None:
+    """A machine whose name has the old hashed shape, on a role out of scope (nothing claimed), found again with no
+    ledger entry: a role holding a policy under its name is not proven to carry the machine's policy (an earlier
+    release's machine may have had that name), so it is left and reported."""
+    arn = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Legacy.0123456789ab"
+    base = "sfn-iam.us-east-1.Legacy.0123456789ab"
+    roles = FakeRoles()
+    role = roles.add_role("r", path="/elsewhere/")
+    roles.add_role("x")
+    roles.roles["x"].inline[base] = ADMIN
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(arn, SNS, role)
+    out = fixer.fix(arn, relocate=True)
+    assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE")
+    assert "POLICY_OWNER_UNKNOWN" in {f.code for f in out.findings}
+    assert roles.roles["x"].inline == {base: ADMIN} and roles.writes == []
+
+
+def test_a_run_refused_for_a_replaced_role_proposes_nothing_on_the_roles_the_machine_left() -> None:
+    """A machine moved from "v" to "r" keeps its retiring policy on "v" while an older execution runs; "r" is then
+    created again (another RoleId). A report-mode run that relocates (a delete event for the machine created again)
+    is refused for "r" and proposes nothing anywhere, not even the retiring policy's removal from "v" now that the
+    execution ended."""
+    roles, ledger = RolesWithIds(), FakeLedger()
+    v, r = roles.add_role("v"), roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, v)
+    assert fixer.handle_event(created(v)).placement == "inline"
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, many_topics(3), r)
+    fixer.fix(ARN, action="UpdateStateMachine", changed_at="2026-11-29T10:00:00Z", adopt_role=True)  # the move
+    assert [n for n in roles.roles["v"].inline if n.startswith(NAME)] == [f"{NAME},retiring"]
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.roles == {"v", "r"}
+    ledger.entries[NAME] = entry._replace(role_ids=(("r", "AROAOLD"),))
+    roles.ids["r"] = "AROANEW"
+    machines.running[ARN] = []
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "report", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer"})
+    out = RoleFixer(machines, roles, settings, ledger=ledger).fix(ARN, relocate=True)
+    assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_REPLACED") and out.changes == ()
+
+
+def test_a_create_without_a_ledger_lists_the_role_and_judges_its_other_policies() -> None:
+    """Only the ledger's silence proves that nothing of a machine just created is on its role: without a ledger
+    table the create lists the role, so what else it carries is judged for residual access."""
+    roles = FakeRoles()
+    role = roles.add_role("r")
+    roles.roles["r"].inline["team-admin"] = ADMIN
+    fixer, machines = make(roles)  # no ledger
+    machines.add(ARN, SNS, role)
+    out = fixer.handle_event(created(role))
+    assert (out.status, out.placement) == (Status.WRITTEN, "inline")
+    assert [(e["policyName"], e["adminEquivalent"]) for e in out.residual] == [("team-admin", True)]
