@@ -513,3 +513,13 @@ def test_the_sweep_keeps_a_retiring_policy_it_could_write_only_after_the_machine
     on_r = [(kind, name) for kind, r, name in roles.writes if r == "r"]
     assert on_r[-2:] == [("delete-inline", BASE), ("put-inline", RETIRING)]
     assert is_allowed([roles.roles["r"].inline[RETIRING]], "sns:Publish", topic("v1"), {})
+
+
+def test_an_update_without_a_time_keeps_no_new_grant_beside_a_retiring_policy_already_there() -> None:
+    """No event time and no clock: the grants this update takes away cannot be dated, so none is added to the
+    retiring policy, which keeps what it kept (the execution started under v1 still runs)."""
+    fixer, machines, roles, _, role = updated_while_v1_runs()
+    machines.add(ARN, publishes("v3"), role)
+    out = fixer.fix(ARN, action="UpdateStateMachine")
+    assert "RETIRING_KEPT" not in [f.code for f in out.findings]
+    assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v1", "v2", "v3")] == [True, False, True]
