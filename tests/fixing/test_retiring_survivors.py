@@ -14,7 +14,7 @@ from sfn_iam.fixing.ports import OldExecutions
 from sfn_iam.fixing.service import RoleFixer
 from sfn_iam.governance.sweep import Sweeper
 from tests.evaluate import is_allowed
-from tests.fakes import FakeLedger, FakeMachines, FakeRoles
+from tests.fakes import ACCOUNT, FakeLedger, FakeMachines, FakeRoles
 from tests.fixing.test_retiring import (
     ARN,
     BASE,
@@ -523,3 +523,35 @@ def test_an_update_without_a_time_keeps_no_new_grant_beside_a_retiring_policy_al
     out = fixer.fix(ARN, action="UpdateStateMachine")
     assert "RETIRING_KEPT" not in [f.code for f in out.findings]
     assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v1", "v2", "v3")] == [True, False, True]
+
+
+def test_a_grant_a_definition_takes_back_keeps_the_earliest_start_of_both_windows() -> None:
+    """v2 granted a (and z); v3 dropped both, v4 took a back, v5 drops it again. The execution started under v2 (at
+    10:30) still needs a: the merged statement must serve executions from v2's start (10:00), not only from v4's
+    (11:00 as far as the fixer knows), though other statements of the retiring policy stay."""
+    def two(topic_name: str, queue: str) -> dict[str, object]:
+        definition = publishes(topic_name)
+        states = definition["States"]
+        assert isinstance(states, dict)
+        states["P0"] = {**states["P0"], "Next": "Q"}
+        del states["P0"]["End"]
+        states["Q"] = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True,
+                       "Parameters": {"QueueUrl": f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/{queue}",
+                                      "MessageBody": "m"}}
+        return definition
+
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("x"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    update(fixer, machines, role, two("a", "z"), T1)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T10:30:00Z"]
+    update(fixer, machines, role, publishes("c"), T2)
+    update(fixer, machines, role, publishes("a"), "2026-11-29T12:00:00Z")
+    machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # the one started under v1 ended
+    update(fixer, machines, role, publishes("d"), "2026-11-29T13:00:00Z")
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:z"
+    assert is_allowed(docs(roles), "sqs:SendMessage", queue, {})
+    assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("x", "a", "c", "d")] == [
+        False, True, False, True]
