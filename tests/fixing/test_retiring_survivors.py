@@ -555,3 +555,34 @@ def test_a_grant_a_definition_takes_back_keeps_the_earliest_start_of_both_window
     assert is_allowed(docs(roles), "sqs:SendMessage", queue, {})
     assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("x", "a", "c", "d")] == [
         False, True, False, True]
+
+
+@pytest.mark.parametrize("by", ["event", "sweep"])
+def test_a_merged_retiring_policy_refused_on_a_left_role_leaves_the_one_it_had(by: str) -> None:
+    """The role the machine leaves keeps v1's grants in its retiring policy (an execution started under v1 runs);
+    adding v2's (the machine's policy there) makes one that IAM refuses even once the machine's policy is gone:
+    v2's grants are lost (``RETIRING_NOT_PLACED``), but the retiring policy the role had stays, for the sweep as for
+    an event, and the ledger keeps the role."""
+    fixer, machines, roles, book = make(clock="2026-11-29T12:00:00Z")
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes(*[f"one-{i:03d}-" + "x" * 40 for i in range(40)]), old)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    update(fixer, machines, old, publishes(*[f"two-{i:03d}-" + "x" * 40 for i in range(40)]), T1)
+    kept = roles.roles["r"].inline[RETIRING]
+    hand = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                    "Resource": "arn:aws:s3:::b/"}]}
+    room = policy.INLINE_LIMIT - sum(policy.size(d) for d in roles.roles["r"].inline.values())
+    hand["Statement"][0]["Resource"] += "k" * (room - policy.size(hand) - 5)
+    roles.roles["r"].inline["hand-written"] = hand
+    machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T10:30:00Z"]
+    machines.add(ARN, publishes("new"), new)  # the move
+    if by == "event":
+        codes = [f.code for f in fixer.fix(ARN, action="UpdateStateMachine", changed_at=T2).findings]
+    else:
+        result = Sweeper(machines, roles, fixer.settings, "us-east-1", workers=1, ledger=book, clock=lambda: T2).run()
+        codes = [f.code for o in result.outcomes for f in o.findings]
+    assert "RETIRING_NOT_PLACED" in codes
+    assert roles.roles["r"].inline == {"hand-written": hand, RETIRING: kept} and _roles(book) == {"r", "r2"}
+    assert is_allowed(docs(roles, "r"), "sns:Publish", topic("one-000-" + "x" * 40), {})
+    assert not is_allowed(docs(roles, "r"), "sns:Publish", topic("two-000-" + "x" * 40), {})
