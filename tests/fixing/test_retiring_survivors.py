@@ -586,3 +586,26 @@ def test_a_merged_retiring_policy_refused_on_a_left_role_leaves_the_one_it_had(b
     assert roles.roles["r"].inline == {"hand-written": hand, RETIRING: kept} and _roles(book) == {"r", "r2"}
     assert is_allowed(docs(roles, "r"), "sns:Publish", topic("one-000-" + "x" * 40), {})
     assert not is_allowed(docs(roles, "r"), "sns:Publish", topic("two-000-" + "x" * 40), {})
+
+
+@pytest.mark.parametrize("mode", ["enforce", "report"])
+def test_an_express_machine_has_no_retiring_policy_to_remove_unless_its_role_carries_one(mode: str) -> None:
+    """An update of an EXPRESS machine that takes grants away removes (or proposes to remove) a retiring policy only
+    where one is: none on a role that never had one, the one a role carries (left there by an earlier run, or by
+    hand) otherwise."""
+    fixer, machines, roles, book = make()
+    role = roles.add_role("r")
+    update(fixer, machines, role, publishes("v1"), "2026-11-29T09:00:00Z", kind="EXPRESS")
+    if mode == "report":
+        fixer = RoleFixer(machines, roles, make(mode="report")[0].settings, ledger=book)  # over the same fakes
+    machines.running[ARN] = ["2026-11-29T09:30:00Z"]
+    machines.add(ARN, publishes("v2"), role)
+    described = machines.machines[ARN]
+    machines.machines[ARN] = type(described)(type(described.machine)(ARN, publishes("v2"), role, type="EXPRESS"),
+                                             described.status)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    assert not [c for c in out.changes if c.policy == RETIRING]
+    roles.roles["r"].inline[RETIRING] = retiring.document([roles.roles["r"].inline[BASE]], None, T1)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T2)
+    assert [(str(c.kind), c.policy) for c in out.changes if c.policy == RETIRING] == [("delete-inline", RETIRING)]
+    assert (RETIRING in roles.roles["r"].inline) is (mode == "report")
