@@ -15,6 +15,7 @@ from sfn_iam.fixing import settings as config
 from sfn_iam.fixing.outcome import Status
 from sfn_iam.fixing.service import RoleFixer
 from tests.fakes import ACCOUNT, FakeLedger, FakeMachines, FakeRoles
+from tests.fixing.test_call_budget import CountingRoles
 from tests.fixing.test_mutation_survivors import ARN, NAME, SNS, created, many_topics, updated
 
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -179,21 +180,33 @@ class RolesWithIds(FakeRoles):
         return role if role is None else role._replace(role_id=self.ids.get(name, ""))
 
 
-def moved_from_r(role_id_then: str, role_id_now: str) -> tuple[RolesWithIds, FakeLedger, Any]:
-    """A machine placed on "r" (the ledger recorded ``role_id_then`` for it), then moved to "s"."""
+def moved_with_entry(roles: FakeRoles, change: Callable[[Any], Any], left: str = "r", right: str = "s"
+                     ) -> tuple[FakeLedger, Any]:
+    """A machine placed inline on ``left`` by an event, its ledger entry replaced by ``change(entry)`` (which may also
+    change IAM), then moved to ``right``; the ledger and the move's outcome."""
     from tests.fixing.test_placement_outcomes import moved
 
-    roles, ledger = RolesWithIds(), FakeLedger()
-    r, s = roles.add_role("r"), roles.add_role("s")
+    ledger = FakeLedger()
+    r, s = roles.add_role(left), roles.add_role(right)
     fixer, machines = make(roles, ledger)
     machines.add(ARN, SNS, r)
     assert fixer.handle_event(created(r)).placement == "inline"
     entry = ledger.get(NAME)
     assert entry is not None
-    ledger.entries[NAME] = entry._replace(role_ids=(("r", role_id_then),))
-    roles.ids["r"] = role_id_now
+    ledger.entries[NAME] = change(entry)
     machines.add(ARN, SNS, s)
-    return roles, ledger, fixer.handle_event(moved(s))
+    return ledger, fixer.handle_event(moved(s))
+
+
+def moved_from_r(role_id_then: str, role_id_now: str) -> tuple[RolesWithIds, FakeLedger, Any]:
+    """A machine placed on "r" (the ledger recorded ``role_id_then`` for it), then moved to "s"."""
+    roles = RolesWithIds()
+
+    def recorded(entry: Any) -> Any:
+        roles.ids["r"] = role_id_now
+        return entry._replace(role_ids=(("r", role_id_then),))
+
+    return roles, *moved_with_entry(roles, recorded)
 
 
 @pytest.mark.parametrize(("then", "now"), [("AROAOLD", "AROANEW"), ("AROANEW", "AROAOLD")])
@@ -703,41 +716,23 @@ def test_an_update_the_ledger_has_no_entry_for_lists_the_role_and_judges_its_oth
     assert [(e["policyName"], e["adminEquivalent"]) for e in out.residual] == [("team-admin", True)]
 
 
-class CountedListings(FakeRoles):
-    """Counts ``ListRolePolicies`` per role."""
+def moved_to_right(change: Callable[[Any], Any]) -> tuple[CountingRoles, FakeLedger, Any]:
+    """:func:`moved_with_entry` from "left" to "right" (names of more than one character: CPython shares one object per
+    one-character string), counting the listings of the move alone."""
+    roles = CountingRoles()
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.listed: list[str] = []
+    def counted(entry: Any) -> Any:
+        roles.listed.clear()
+        return change(entry)
 
-    def list_inline(self, role: str) -> list[str] | None:
-        self.listed.append(role)
-        return super().list_inline(role)
-
-
-def moved_to_s(entry_change: Callable[[Any], Any]) -> tuple[CountedListings, FakeLedger, Any]:
-    """A machine placed inline on "left" by an event, its ledger entry changed by ``entry_change``, then moved to
-    "right" (names of more than one character: CPython shares one object per one-character string)."""
-    from tests.fixing.test_placement_outcomes import moved
-
-    roles, ledger = CountedListings(), FakeLedger()
-    r, s = roles.add_role("left"), roles.add_role("right")
-    fixer, machines = make(roles, ledger)
-    machines.add(ARN, SNS, r)
-    assert fixer.handle_event(created(r)).placement == "inline"
-    entry = ledger.get(NAME)
-    assert entry is not None
-    ledger.entries[NAME] = entry_change(entry)
-    machines.add(ARN, SNS, s)
-    roles.listed.clear()
-    return roles, ledger, fixer.handle_event(moved(s))
+    return roles, *moved_with_entry(roles, counted, "left", "right")
 
 
 def test_a_move_from_a_role_the_ledger_says_carries_only_the_machines_policy_does_not_list_it() -> None:
     """The ledger's entry as DynamoDB returns it (its strings parsed, not the fixer's own objects): the role the
     machine leaves carried exactly its policy (it never overflowed, had no aliases, kept nothing retiring there), so
     it is cleaned without a ``ListRolePolicies`` (the role move's call budget)."""
-    roles, ledger, out = moved_to_s(lambda e: e._replace(role=json.loads(json.dumps(e.role)),
+    roles, ledger, out = moved_to_right(lambda e: e._replace(role=json.loads(json.dumps(e.role)),
                                                          roles=frozenset(json.loads(json.dumps(sorted(e.roles))))))
     assert out.status is Status.WRITTEN and roles.roles["left"].inline == {} and NAME in roles.roles["right"].inline
     assert "left" not in roles.listed
@@ -748,7 +743,7 @@ def test_a_move_from_a_role_the_ledger_says_carries_only_the_machines_policy_doe
 def test_a_move_whose_entry_does_not_know_the_aliases_lists_the_role_it_leaves() -> None:
     """An entry written before the ledger recorded aliases (``None``: not known) does not prove what the role the
     machine leaves carries: it is listed, then cleaned."""
-    roles, ledger, out = moved_to_s(lambda e: e._replace(aliases=None))
+    roles, ledger, out = moved_to_right(lambda e: e._replace(aliases=None))
     assert out.status is Status.WRITTEN and roles.roles["left"].inline == {} and NAME in roles.roles["right"].inline
     assert "left" in roles.listed
     entry = ledger.get(NAME)
