@@ -609,3 +609,36 @@ def test_an_express_machine_has_no_retiring_policy_to_remove_unless_its_role_car
     out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T2)
     assert [(str(c.kind), c.policy) for c in out.changes if c.policy == RETIRING] == [("delete-inline", RETIRING)]
     assert (RETIRING in roles.roles["r"].inline) is (mode == "report")
+
+
+def test_a_retiring_policy_whose_statement_iam_returns_as_one_object_is_still_read() -> None:
+    """IAM takes (and returns) a policy's ``Statement`` as one object as well as a list: the retiring policy rewritten
+    that way, same statement and Sid, still says when it started retiring, so it stays while the older execution
+    runs (and is not removed as one the fixer did not write)."""
+    fixer, _, roles, _, _ = updated_while_v1_runs()
+    [statement] = roles.roles["r"].inline[RETIRING]["Statement"]
+    roles.roles["r"].inline[RETIRING] = {"Version": "2012-10-17", "Statement": statement}
+    out = fixer.fix(ARN)
+    assert "RETIRING_REMOVED" not in [f.code for f in out.findings]
+    assert is_allowed(docs(roles), "sns:Publish", topic("v1"), {})
+
+
+
+def test_a_statement_both_in_the_previous_policy_and_the_retiring_one_is_kept_once() -> None:
+    """v1 granted a; v2 did not (a retires), v3 granted a again, v4 does not, while an execution started under v1
+    runs (and one started under v3): a is in v3's policy and in the retiring policy, whose statement IAM holds with
+    its elements in another order (rewritten by hand, same content) — one statement for it, not two."""
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("a"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    update(fixer, machines, role, publishes("c"), T1)
+    update(fixer, machines, role, publishes("a"), T2)
+    held = roles.roles["r"].inline[RETIRING]
+    held["Statement"] = [dict(reversed(list(s.items()))) for s in held["Statement"]]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T11:30:00Z"]  # and one started under v3
+    update(fixer, machines, role, publishes("d"), "2026-11-29T12:00:00Z")
+    statements = roles.roles["r"].inline[RETIRING]["Statement"]
+    assert sorted(r for s in statements for r in s["Resource"]) == [topic("a")]  # c: no execution started under v2
+    assert is_allowed(docs(roles), "sns:Publish", topic("a"), {})
