@@ -642,3 +642,41 @@ def test_a_statement_both_in_the_previous_policy_and_the_retiring_one_is_kept_on
     statements = roles.roles["r"].inline[RETIRING]["Statement"]
     assert sorted(r for s in statements for r in s["Resource"]) == [topic("a")]  # c: no execution started under v2
     assert is_allowed(docs(roles), "sns:Publish", topic("a"), {})
+
+
+def test_a_note_names_exactly_five_lost_grants_without_a_count() -> None:
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    names = [f"t{i}" for i in range(5)]
+    machines.add(ARN, publishes(*names), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("new"), role)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    (note,) = [f.message for f in out.findings if f.code == "RETIRING_KEPT"]
+    assert note.endswith("until they end (" + ", ".join(f"sns:Publish on {topic(n)}" for n in names) + ")")
+
+
+def test_nothing_of_the_previous_policy_on_the_role_means_nothing_to_keep_and_nothing_to_say() -> None:
+    """The role carries neither the machine's inline policy nor any overflow policy (removed by hand): there is
+    nothing of the previous definition to keep, nothing to remove, and no finding about it."""
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    del roles.roles["r"].inline[BASE]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    codes = update(fixer, machines, role, publishes("v2"), T1)
+    assert not [c for c in codes if c.startswith("RETIRING")] and set(roles.roles["r"].inline) == {BASE}
+
+
+def test_an_update_without_a_time_removes_nothing_and_says_nothing_of_a_retiring_policy_it_does_not_have() -> None:
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), role)
+    out = fixer.fix(ARN, action="UpdateStateMachine")  # no event time, no clock
+    assert not [f for f in out.findings if f.code.startswith("RETIRING")]
+    assert not [c for c in out.changes if c.policy == RETIRING] and set(roles.roles["r"].inline) == {BASE}
