@@ -15,6 +15,7 @@ from sfn_iam.fixing import settings as config
 from sfn_iam.fixing.outcome import Status
 from sfn_iam.fixing.service import RoleFixer
 from tests.fakes import ACCOUNT, FakeLedger, FakeMachines, FakeRoles
+from tests.fixing.test_call_budget import CountingRoles
 from tests.fixing.test_mutation_survivors import ARN, NAME, SNS, created, many_topics, updated
 
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -179,21 +180,33 @@ class RolesWithIds(FakeRoles):
         return role if role is None else role._replace(role_id=self.ids.get(name, ""))
 
 
-def moved_from_r(role_id_then: str, role_id_now: str) -> tuple[RolesWithIds, FakeLedger, Any]:
-    """A machine placed on "r" (the ledger recorded ``role_id_then`` for it), then moved to "s"."""
+def moved_with_entry(roles: FakeRoles, change: Callable[[Any], Any], left: str = "r", right: str = "s"
+                     ) -> tuple[FakeLedger, Any]:
+    """A machine placed inline on ``left`` by an event, its ledger entry replaced by ``change(entry)`` (which may also
+    change IAM), then moved to ``right``; the ledger and the move's outcome."""
     from tests.fixing.test_placement_outcomes import moved
 
-    roles, ledger = RolesWithIds(), FakeLedger()
-    r, s = roles.add_role("r"), roles.add_role("s")
+    ledger = FakeLedger()
+    r, s = roles.add_role(left), roles.add_role(right)
     fixer, machines = make(roles, ledger)
     machines.add(ARN, SNS, r)
     assert fixer.handle_event(created(r)).placement == "inline"
     entry = ledger.get(NAME)
     assert entry is not None
-    ledger.entries[NAME] = entry._replace(role_ids=(("r", role_id_then),))
-    roles.ids["r"] = role_id_now
+    ledger.entries[NAME] = change(entry)
     machines.add(ARN, SNS, s)
-    return roles, ledger, fixer.handle_event(moved(s))
+    return ledger, fixer.handle_event(moved(s))
+
+
+def moved_from_r(role_id_then: str, role_id_now: str) -> tuple[RolesWithIds, FakeLedger, Any]:
+    """A machine placed on "r" (the ledger recorded ``role_id_then`` for it), then moved to "s"."""
+    roles = RolesWithIds()
+
+    def recorded(entry: Any) -> Any:
+        roles.ids["r"] = role_id_now
+        return entry._replace(role_ids=(("r", role_id_then),))
+
+    return roles, *moved_with_entry(roles, recorded)
 
 
 @pytest.mark.parametrize(("then", "now"), [("AROAOLD", "AROANEW"), ("AROANEW", "AROAOLD")])
@@ -622,3 +635,184 @@ def test_an_inline_machine_whose_definition_breaks_loses_its_inline_policy_and_n
     out = fixer.handle_event(updated())
     assert out.reason == "DEFINITION_ERROR"
     assert [(c.kind.value, c.role, c.policy) for c in out.changes] == [("delete-inline", "r", NAME)]
+
+
+class GoneAfterGetRole(FakeRoles):
+    """IAM's role is deleted between ``GetRole`` and ``ListRolePolicies`` once ``gone`` names it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_attached=20)
+        self.gone = ""
+
+    def list_inline(self, role: str) -> list[str] | None:
+        return None if role == self.gone else super().list_inline(role)
+
+
+def test_a_definition_that_cannot_be_planned_on_a_role_deleted_meanwhile_is_reported_as_such() -> None:
+    """The retiring check on a definition error runs only on a role IAM still lists (the listing says it is gone)."""
+    roles, ledger = GoneAfterGetRole(), FakeLedger()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    machines.add(ARN, {"StartAt": "Missing", "States": "not a mapping"}, role)
+    roles.gone = "r"
+    out = fixer.handle_event(updated())
+    assert (out.status, out.reason) == (Status.SKIPPED, "DEFINITION_ERROR")
+    assert "DEFINITION_ERROR" in {f.code for f in out.findings}
+
+
+def test_a_role_the_machine_left_that_is_deleted_while_it_is_cleaned_is_released() -> None:
+    """A machine in managed overflow moves from "r" to "s"; "r" is deleted between ``GetRole`` and its listing: it
+    carries nothing any more, so the ledger forgets it."""
+    from tests.fixing.test_placement_outcomes import moved
+
+    roles, ledger = GoneAfterGetRole(), FakeLedger()
+    r, s = roles.add_role("r"), roles.add_role("s")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, many_topics(180), r)
+    assert fixer.handle_event(created(r)).placement == "managed"
+    machines.add(ARN, many_topics(180), s)
+    roles.gone = "r"
+    out = fixer.handle_event(moved(s))
+    assert out.placement == "managed" and ours(roles, "s")["attached"] == ours(roles, "s")["managed"] != []
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.roles == {"s"}
+
+
+def test_a_grown_machine_on_a_full_role_keeps_a_still_needed_statement_written_as_one_object() -> None:
+    """IAM takes a policy's ``Statement`` as one object as well as a list: the machine's inline policy rewritten that
+    way (by hand, same grants) is judged the same, and what the new definition still needs stays."""
+    roles = FakeRoles(max_attached=20)
+    role = roles.add_role("r")
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(ARN, many_topics(3), role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    [statement] = roles.roles["r"].inline[NAME]["Statement"]
+    roles.roles["r"].inline[NAME] = {"Version": "2012-10-17", "Statement": statement}
+    roles.roles["r"].attached += [f"team-{i}" for i in range(10)]  # the role's quota (10) taken by others
+    machines.add(ARN, many_topics(180), role)
+    out = fixer.handle_event(updated())
+    assert (out.status, out.reason) == (Status.SKIPPED, "POLICY_TOO_LARGE")
+    assert "STILL_NEEDED_KEPT" in {f.code for f in out.findings}
+    assert "STALE_GRANTS_REMOVED" not in {f.code for f in out.findings}
+    assert roles.roles["r"].inline[NAME]["Statement"] == [statement]
+
+
+def test_an_update_the_ledger_has_no_entry_for_lists_the_role_and_judges_its_other_policies() -> None:
+    """Only a machine just created trusts the ledger's silence (nothing of it was placed yet); an update whose entry
+    is missing (the table restored from a backup, say) lists the role like any other, so its other inline policies
+    are judged for residual access."""
+    roles, ledger = FakeRoles(), FakeLedger()
+    role = roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, role)
+    assert fixer.handle_event(created(role)).placement == "inline"
+    roles.roles["r"].inline["team-admin"] = ADMIN
+    ledger.entries.clear()
+    machines.add(ARN, many_topics(3), role)
+    out = fixer.handle_event(updated())
+    assert out.status is Status.WRITTEN
+    assert [(e["policyName"], e["adminEquivalent"]) for e in out.residual] == [("team-admin", True)]
+
+
+def moved_to_right(change: Callable[[Any], Any]) -> tuple[CountingRoles, FakeLedger, Any]:
+    """:func:`moved_with_entry` from "left" to "right" (names of more than one character: CPython shares one object per
+    one-character string), counting the listings of the move alone."""
+    roles = CountingRoles()
+
+    def counted(entry: Any) -> Any:
+        roles.listed.clear()
+        return change(entry)
+
+    return roles, *moved_with_entry(roles, counted, "left", "right")
+
+
+def test_a_move_from_a_role_the_ledger_says_carries_only_the_machines_policy_does_not_list_it() -> None:
+    """The ledger's entry as DynamoDB returns it (its strings parsed, not the fixer's own objects): the role the
+    machine leaves carried exactly its policy (it never overflowed, had no aliases, kept nothing retiring there), so
+    it is cleaned without a ``ListRolePolicies`` (the role move's call budget)."""
+    roles, ledger, out = moved_to_right(lambda e: e._replace(role=json.loads(json.dumps(e.role)),
+                                                         roles=frozenset(json.loads(json.dumps(sorted(e.roles))))))
+    assert out.status is Status.WRITTEN and roles.roles["left"].inline == {} and NAME in roles.roles["right"].inline
+    assert "left" not in roles.listed
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.roles == {"right"}
+
+
+def test_a_move_whose_entry_does_not_know_the_aliases_lists_the_role_it_leaves() -> None:
+    """An entry written before the ledger recorded aliases (``None``: not known) does not prove what the role the
+    machine leaves carries: it is listed, then cleaned."""
+    roles, ledger, out = moved_to_right(lambda e: e._replace(aliases=None))
+    assert out.status is Status.WRITTEN and roles.roles["left"].inline == {} and NAME in roles.roles["right"].inline
+    assert "left" in roles.listed
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.roles == {"right"}
+
+
+def test_a_definition_that_cannot_be_planned_on_a_role_out_of_scope_is_skipped_with_no_policy() -> None:
+    """An out-of-scope role's outcome carries the policy the machine would need; a definition that cannot be planned
+    carries none (and the run does not fail)."""
+    roles = FakeRoles()
+    role = roles.add_role("r", path="/elsewhere/")
+    fixer, machines = make(roles)
+    machines.add(ARN, {"StartAt": "Missing", "States": "not a mapping"}, role)
+    out = fixer.handle_event(created(role))
+    assert (out.status, out.reason, out.documents) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE", ())
+    assert roles.writes == []
+
+
+def test_a_relocation_that_claims_nothing_leaves_a_policy_whose_old_hashed_name_nothing_proves() -> None:
+    """A machine whose name has the old hashed shape, on a role out of scope (nothing claimed), found again with no
+    ledger entry: a role holding a policy under its name is not proven to carry the machine's policy (an earlier
+    release's machine may have had that name), so it is left and reported."""
+    arn = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Legacy.0123456789ab"
+    base = "sfn-iam.us-east-1.Legacy.0123456789ab"
+    roles = FakeRoles()
+    role = roles.add_role("r", path="/elsewhere/")
+    roles.add_role("x")
+    roles.roles["x"].inline[base] = ADMIN
+    fixer, machines = make(roles, FakeLedger())
+    machines.add(arn, SNS, role)
+    out = fixer.fix(arn, relocate=True)
+    assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_OUT_OF_SCOPE")
+    assert "POLICY_OWNER_UNKNOWN" in {f.code for f in out.findings}
+    assert roles.roles["x"].inline == {base: ADMIN} and roles.writes == []
+
+
+def test_a_run_refused_for_a_replaced_role_proposes_nothing_on_the_roles_the_machine_left() -> None:
+    """A machine moved from "v" to "r" keeps its retiring policy on "v" while an older execution runs; "r" is then
+    created again (another RoleId). A report-mode run that relocates (a delete event for the machine created again)
+    is refused for "r" and proposes nothing anywhere, not even the retiring policy's removal from "v" now that the
+    execution ended."""
+    roles, ledger = RolesWithIds(), FakeLedger()
+    v, r = roles.add_role("v"), roles.add_role("r")
+    fixer, machines = make(roles, ledger)
+    machines.add(ARN, SNS, v)
+    assert fixer.handle_event(created(v)).placement == "inline"
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, many_topics(3), r)
+    fixer.fix(ARN, action="UpdateStateMachine", changed_at="2026-11-29T10:00:00Z", adopt_role=True)  # the move
+    assert [n for n in roles.roles["v"].inline if n.startswith(NAME)] == [f"{NAME},retiring"]
+    entry = ledger.get(NAME)
+    assert entry is not None and entry.roles == {"v", "r"}
+    ledger.entries[NAME] = entry._replace(role_ids=(("r", "AROAOLD"),))
+    roles.ids["r"] = "AROANEW"
+    machines.running[ARN] = []
+    settings = config.from_env({"ACCOUNT_ID": ACCOUNT, "MODE": "report", "ROLE_PATH": "/stepfunctions/",
+                                "FIXER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/stepfunctions/fixer"})
+    out = RoleFixer(machines, roles, settings, ledger=ledger).fix(ARN, relocate=True)
+    assert (out.status, out.reason) == (Status.SKIPPED, "ROLE_REPLACED") and out.changes == ()
+
+
+def test_a_create_without_a_ledger_lists_the_role_and_judges_its_other_policies() -> None:
+    """Only the ledger's silence proves that nothing of a machine just created is on its role: without a ledger
+    table the create lists the role, so what else it carries is judged for residual access."""
+    roles = FakeRoles()
+    role = roles.add_role("r")
+    roles.roles["r"].inline["team-admin"] = ADMIN
+    fixer, machines = make(roles)  # no ledger
+    machines.add(ARN, SNS, role)
+    out = fixer.handle_event(created(role))
+    assert (out.status, out.placement) == (Status.WRITTEN, "inline")
+    assert [(e["policyName"], e["adminEquivalent"]) for e in out.residual] == [("team-admin", True)]

@@ -65,6 +65,19 @@ def docs(roles: FakeRoles, role: str = "r") -> list[dict[str, object]]:
     return list(roles.roles[role].inline.values())
 
 
+def updated_while_v1_runs(*, ledger: bool = True, clock: str | None = None
+                          ) -> tuple[RoleFixer, FakeMachines, FakeRoles, FakeLedger, str]:
+    """A machine on role ``r`` fixed for ``v1``, then updated to ``v2`` at :data:`T1` while an execution started under
+    ``v1`` (at 09:00) runs; the fixer and its fakes, and the role's ARN."""
+    fixer, machines, roles, book = make(ledger=ledger, clock=clock)
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    update(fixer, machines, role, publishes("v2"), T1)
+    return fixer, machines, roles, book, role
+
+
 # -- time without a clock ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -213,12 +226,7 @@ def test_a_hand_edited_policy_is_not_carried_into_a_retiring_policy() -> None:
 
 
 def test_without_a_ledger_record_nothing_is_kept_and_nothing_listed() -> None:
-    fixer, machines, roles, _ = make(ledger=False)
-    role = roles.add_role("r")
-    machines.add(ARN, publishes("v1"), role)
-    fixer.fix(ARN, fresh=True)
-    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
-    update(fixer, machines, role, publishes("v2"), T1)
+    _, machines, roles, _, _ = updated_while_v1_runs(ledger=False)
     assert machines.listings == [] and set(roles.roles["r"].inline) == {BASE}
 
 
@@ -263,12 +271,7 @@ def test_report_mode_proposes_the_retiring_policy_and_writes_nothing() -> None:
 
 
 def test_the_sweep_treats_retiring_policies_of_listed_machines_as_ours_and_others_as_orphans() -> None:
-    fixer, machines, roles, book = make(clock=T2)
-    role = roles.add_role("r")
-    machines.add(ARN, publishes("v1"), role)
-    fixer.fix(ARN, fresh=True)
-    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
-    update(fixer, machines, role, publishes("v2"), T1)
+    fixer, machines, roles, book, _ = updated_while_v1_runs(clock=T2)
     gone = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Gone"
     roles.roles["r"].inline["sfn-iam.us-east-1.Gone,retiring"] = roles.roles["r"].inline[RETIRING]
     sweeper = Sweeper(machines, roles, fixer.settings, "us-east-1", workers=1, ledger=book, clock=lambda: T2)
@@ -290,12 +293,7 @@ def test_an_event_time_later_than_the_clock_is_not_believed() -> None:
 
 
 def test_a_retiring_policy_expires_even_while_the_definition_cannot_be_planned() -> None:
-    fixer, machines, roles, _ = make()
-    role = roles.add_role("r")
-    machines.add(ARN, publishes("v1"), role)
-    fixer.fix(ARN, fresh=True)
-    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
-    update(fixer, machines, role, publishes("v2"), T1)
+    fixer, machines, roles, _, role = updated_while_v1_runs()
     assert RETIRING in roles.roles["r"].inline
     machines.running[ARN] = []
     machines.add(ARN, {"StartAt": "Missing", "States": "not a mapping"}, role)

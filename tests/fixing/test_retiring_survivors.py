@@ -11,10 +11,23 @@ import pytest
 from sfn_iam.engine import policy
 from sfn_iam.fixing import retiring
 from sfn_iam.fixing.ports import OldExecutions
+from sfn_iam.fixing.service import RoleFixer
 from sfn_iam.governance.sweep import Sweeper
 from tests.evaluate import is_allowed
-from tests.fakes import FakeLedger
-from tests.fixing.test_retiring import ARN, BASE, RETIRING, T1, docs, make, publishes, topic, update
+from tests.fakes import ACCOUNT, FakeLedger, FakeMachines, FakeRoles
+from tests.fixing.test_retiring import (
+    ARN,
+    BASE,
+    RETIRING,
+    T1,
+    T2,
+    docs,
+    make,
+    publishes,
+    topic,
+    update,
+    updated_while_v1_runs,
+)
 
 
 def _roles(book: FakeLedger) -> frozenset[str]:
@@ -198,15 +211,17 @@ def test_an_express_machine_read_from_json_is_never_listed() -> None:
     assert machines.listings == [] and set(roles.roles["r"].inline) == {BASE}
 
 
-def test_a_fix_without_a_change_narrows_the_retiring_policy_to_the_definitions_still_running() -> None:
-    fixer, machines, roles, _ = make()
-    role = roles.add_role("r")
-    machines.add(ARN, publishes("v1"), role)
-    fixer.fix(ARN, fresh=True)
-    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
-    update(fixer, machines, role, publishes("v2"), T1)
+def _v1_and_v2_retiring() -> tuple[RoleFixer, FakeMachines, FakeRoles, str]:
+    """As :func:`updated_while_v1_runs`, then updated to ``v3`` at :data:`T2` while that execution and one started
+    under ``v2`` (10:30) run: the retiring policy keeps both definitions' grants, each for its own window."""
+    fixer, machines, roles, _, role = updated_while_v1_runs()
     machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T10:30:00Z"]
-    update(fixer, machines, role, publishes("v3"), "2026-11-29T11:00:00Z")
+    update(fixer, machines, role, publishes("v3"), T2)
+    return fixer, machines, roles, role
+
+
+def test_a_fix_without_a_change_narrows_the_retiring_policy_to_the_definitions_still_running() -> None:
+    fixer, machines, roles, _ = _v1_and_v2_retiring()
     assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v1", "v2", "v3")] == [True, True, True]
     machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # the execution started under v1 ended
     out = fixer.fix(ARN)
@@ -327,3 +342,341 @@ def test_the_sweep_keeps_the_retiring_policy_of_a_role_the_machine_left_while_it
     sweeper.run()
     assert roles.roles["r"].inline == {} and set(roles.roles["r2"].inline) == {BASE}
 
+
+
+def test_a_move_without_a_time_keeps_nothing_on_the_left_role_and_releases_it() -> None:
+    """No event time and no clock: nothing can date the older executions, so nothing retires on the role the machine
+    left (as on its own role), and the ledger forgets that role though an older execution runs."""
+    fixer, machines, roles, book = make()
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes("v1"), old)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), new)
+    out = fixer.fix(ARN, action="UpdateStateMachine")
+    assert "RETIRING_KEPT" not in [f.code for f in out.findings]
+    assert roles.roles["r"].inline == {} and _roles(book) == {"r2"}
+    assert is_allowed(docs(roles, "r2"), "sns:Publish", topic("v2"), {})
+
+
+def test_a_left_role_whose_retiring_windows_all_passed_is_released_though_an_older_execution_runs_again() -> None:
+    """A redriven execution keeps its start time and its definition ("Redriven executions use the same state machine
+    definition and execution ARN as the original execution attempt",
+    https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html), so the listing can show a
+    running execution that started before every window the left role's retiring policy still keeps (its own window
+    was pruned while it was not running): that policy keeps nothing any listed execution needs; it is removed and the
+    ledger forgets the role."""
+    fixer, machines, roles, book = make()
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes("v1"), old)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    update(fixer, machines, old, publishes("v2"), T1)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T10:30:00Z"]  # and one started under v2
+    machines.add(ARN, publishes("v3"), new)  # the move, while both run
+    fixer.fix(ARN, action="UpdateStateMachine", changed_at=T2)
+    assert [is_allowed(docs(roles, "r"), "sns:Publish", topic(n), {}) for n in ("v1", "v2")] == [True, True]
+    machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # the one started under v1 ended
+    assert "RETIRING_NARROWED" in [f.code for f in fixer.fix(ARN).findings]
+    assert [is_allowed(docs(roles, "r"), "sns:Publish", topic(n), {}) for n in ("v1", "v2")] == [False, True]
+    assert _roles(book) == {"r", "r2"}
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]  # that one ended; the first is redriven
+    out = fixer.fix(ARN)
+    assert "RETIRING_REMOVED" in [f.code for f in out.findings]
+    assert roles.roles["r"].inline == {} and _roles(book) == {"r2"}
+    assert set(roles.roles["r2"].inline) == {BASE}
+
+
+
+def _overflowed(count: int) -> tuple[RoleFixer, FakeMachines, FakeRoles, FakeLedger, list[str]]:
+    """A machine publishing to ``count`` topics whose policy went to managed overflow policies (a hand-written inline
+    policy took the role's inline budget, and is gone since)."""
+    fixer, machines, roles, book = make()
+    role = roles.add_role("r")
+    names = [f"topic-{i:03d}-" + "x" * 40 for i in range(count)]
+    big = "arn:aws:s3:::b/" + "k" * (policy.INLINE_LIMIT - 400)  # leaves no inline room for the machine's policy
+    roles.roles["r"].inline["hand-written"] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": big}]}
+    machines.add(ARN, publishes(*names), role)
+    assert "POLICY_OVERFLOW" in [f.code for f in fixer.fix(ARN, fresh=True).findings]
+    del roles.roles["r"].inline["hand-written"]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    return fixer, machines, roles, book, names
+
+
+def _held(roles: FakeRoles) -> list[dict[str, object]]:
+    """Every policy of role r: inline and attached."""
+    return [*docs(roles), *(roles.managed[n] for n in roles.roles["r"].attached)]
+
+
+def test_a_previous_policy_spread_over_more_overflow_policies_than_the_ledger_recorded_retires() -> None:
+    """The ledger records the policy as planned for the inline budget (one document of 90 topics); in overflow the
+    same grants were split into two managed policies (a statement's resources spread over both): IAM holds exactly
+    the previous grants, so they are kept for the older execution, and nothing more."""
+    fixer, machines, roles, book, names = _overflowed(90)
+    entry = book.get(BASE)
+    assert entry is not None and len(entry.documents) == 1
+    assert roles.roles["r"].attached == [f"{BASE}.1", f"{BASE}.2"]
+    codes = update(fixer, machines, machines.machines[ARN].machine.role_arn, publishes("new"), T1)
+    assert "RETIRING_KEPT" in codes and "RETIRING_NOT_PLACED" not in codes
+    retired = [roles.roles["r"].inline[RETIRING]]
+    assert all(is_allowed(retired, "sns:Publish", topic(n), {}) for n in names)
+    assert not is_allowed(retired, "sns:Publish", topic("new"), {})
+    assert not is_allowed(retired, "sns:Publish", topic("topic-090-" + "x" * 40), {})
+    assert is_allowed(_held(roles), "sns:Publish", topic("new"), {})
+
+
+@pytest.mark.parametrize("edit", ["second gone", "first wider", "first narrower"])
+def test_overflow_policies_that_do_not_hold_exactly_the_previous_grants_keep_nothing(edit: str) -> None:
+    """IAM's overflow policies no longer hold what the ledger recorded (the second one deleted, or the first edited
+    by hand to grant more or less): nothing is kept (``RETIRING_NOT_PLACED``), never a grant the role did not have."""
+    fixer, machines, roles, _, names = _overflowed(90)
+    first, second = f"{BASE}.1", f"{BASE}.2"
+    only_second = [n for n in names if not is_allowed([roles.managed[first]], "sns:Publish", topic(n), {})]
+    assert only_second
+    if edit == "second gone":
+        roles.roles["r"].attached.remove(second)
+        del roles.managed[second]
+    else:
+        statements = roles.managed[first]["Statement"]
+        assert isinstance(statements, list)
+        if edit == "first wider":
+            statements.append({"Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic("extra")]})
+        else:
+            statements[0]["Resource"] = statements[0]["Resource"][1:]
+    codes = update(fixer, machines, machines.machines[ARN].machine.role_arn, publishes("new"), T1)
+    assert "RETIRING_NOT_PLACED" in codes and "RETIRING_KEPT" not in codes and RETIRING not in roles.roles["r"].inline
+    assert not any(is_allowed(_held(roles), "sns:Publish", topic(n), {}) for n in [*names, "extra"])
+    assert is_allowed(_held(roles), "sns:Publish", topic("new"), {})
+
+
+
+@pytest.mark.parametrize("mode", ["enforce", "report"])
+def test_an_inline_policy_equal_to_the_first_of_two_recorded_documents_is_not_the_previous_policy(mode: str) -> None:
+    """The ledger recorded two documents (a policy larger than the inline budget); IAM holds the first of them as the
+    machine's inline policy and none of its overflow policies (edited by hand): the role does not carry what the
+    ledger recorded, so nothing is kept or proposed (report mode does not learn from IAM's size refusal) — never the
+    second document's grants, which the role did not have."""
+    fixer, machines, roles, book, names = _overflowed(250)
+    entry = book.get(BASE)
+    assert entry is not None and len(entry.documents) > 1
+    only_later = [n for n in names if not is_allowed([entry.documents[0]], "sns:Publish", topic(n), {})]
+    assert only_later
+    for name in list(roles.roles["r"].attached):
+        roles.roles["r"].attached.remove(name)
+        del roles.managed[name]
+    roles.roles["r"].inline[BASE] = entry.documents[0]
+    if mode == "report":
+        fixer = RoleFixer(machines, roles, make(mode="report")[0].settings, ledger=book)  # over the same fakes
+    machines.add(ARN, publishes("new"), machines.machines[ARN].machine.role_arn)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    codes = [f.code for f in out.findings]
+    assert "RETIRING_NOT_PLACED" in codes and "RETIRING_KEPT" not in codes
+    assert not [c for c in out.changes if c.policy == RETIRING]
+    assert not any(is_allowed(_held(roles), "sns:Publish", topic(n), {}) for n in only_later)
+
+
+def test_an_update_while_only_a_redriven_older_execution_runs_removes_the_retiring_policy() -> None:
+    """A redriven execution keeps its start time (see above): when the only running execution started before every
+    window the retiring policy and the previous definition would keep, an update keeps nothing and removes the
+    retiring policy it would have replaced."""
+    fixer, machines, roles, role = _v1_and_v2_retiring()
+    machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # the one started under v1 ended
+    assert "RETIRING_NARROWED" in [f.code for f in fixer.fix(ARN).findings]
+    assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v1", "v2", "v3")] == [False, True, True]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]  # the one started under v2 ended; the first is redriven
+    codes = update(fixer, machines, role, publishes("v4"), "2026-11-29T12:00:00Z")
+    assert "RETIRING_REMOVED" in codes and "RETIRING_KEPT" not in codes
+    assert set(roles.roles["r"].inline) == {BASE}
+    assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v2", "v3", "v4")] == [False, False, True]
+
+
+def test_the_sweep_keeps_a_retiring_policy_it_could_write_only_after_the_machines_policy_left_the_role() -> None:
+    """The sweep finds a move no event reported. The role the machine left has room for its retiring policy only once
+    the machine's policy is gone from it (IAM refuses it next to that): it is written after the delete, and the
+    sweep's scan of IAM's holders, in the same run, leaves it there."""
+    fixer, machines, roles, book = make()
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes("v1"), old)
+    fixer.fix(ARN, fresh=True)
+    own = policy.size(roles.roles["r"].inline[BASE])
+    retired = policy.size(retiring.document([roles.roles["r"].inline[BASE]], None, T1))
+    hand = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                    "Resource": "arn:aws:s3:::b/"}]}
+    hand["Statement"][0]["Resource"] += "k" * (policy.INLINE_LIMIT - retired - own // 2 - policy.size(hand))
+    roles.roles["r"].inline["hand-written"] = hand
+    assert policy.size(hand) + retired <= policy.INLINE_LIMIT < policy.size(hand) + retired + own
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), new)  # the move; its event is lost
+    Sweeper(machines, roles, fixer.settings, "us-east-1", workers=1, ledger=book, clock=lambda: T1).run()
+    assert set(roles.roles["r"].inline) == {"hand-written", RETIRING} and _roles(book) == {"r", "r2"}
+    on_r = [(kind, name) for kind, r, name in roles.writes if r == "r"]
+    assert on_r[-2:] == [("delete-inline", BASE), ("put-inline", RETIRING)]
+    assert is_allowed([roles.roles["r"].inline[RETIRING]], "sns:Publish", topic("v1"), {})
+
+
+def test_an_update_without_a_time_keeps_no_new_grant_beside_a_retiring_policy_already_there() -> None:
+    """No event time and no clock: the grants this update takes away cannot be dated, so none is added to the
+    retiring policy, which keeps what it kept (the execution started under v1 still runs)."""
+    fixer, machines, roles, _, role = updated_while_v1_runs()
+    machines.add(ARN, publishes("v3"), role)
+    out = fixer.fix(ARN, action="UpdateStateMachine")
+    assert "RETIRING_KEPT" not in [f.code for f in out.findings]
+    assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("v1", "v2", "v3")] == [True, False, True]
+
+
+def test_a_grant_a_definition_takes_back_keeps_the_earliest_start_of_both_windows() -> None:
+    """v2 granted a (and z); v3 dropped both, v4 took a back, v5 drops it again. The execution started under v2 (at
+    10:30) still needs a: the merged statement must serve executions from v2's start (10:00), not only from v4's
+    (11:00 as far as the fixer knows), though other statements of the retiring policy stay."""
+    def two(topic_name: str, queue: str) -> dict[str, object]:
+        definition = publishes(topic_name)
+        states = definition["States"]
+        assert isinstance(states, dict)
+        states["P0"] = {**states["P0"], "Next": "Q"}
+        del states["P0"]["End"]
+        states["Q"] = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True,
+                       "Parameters": {"QueueUrl": f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/{queue}",
+                                      "MessageBody": "m"}}
+        return definition
+
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("x"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    update(fixer, machines, role, two("a", "z"), T1)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T10:30:00Z"]
+    update(fixer, machines, role, publishes("c"), T2)
+    update(fixer, machines, role, publishes("a"), "2026-11-29T12:00:00Z")
+    machines.running[ARN] = ["2026-11-29T10:30:00Z"]  # the one started under v1 ended
+    update(fixer, machines, role, publishes("d"), "2026-11-29T13:00:00Z")
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:z"
+    assert is_allowed(docs(roles), "sqs:SendMessage", queue, {})
+    assert [is_allowed(docs(roles), "sns:Publish", topic(n), {}) for n in ("x", "a", "c", "d")] == [
+        False, True, False, True]
+
+
+@pytest.mark.parametrize("by", ["event", "sweep"])
+def test_a_merged_retiring_policy_refused_on_a_left_role_leaves_the_one_it_had(by: str) -> None:
+    """The role the machine leaves keeps v1's grants in its retiring policy (an execution started under v1 runs);
+    adding v2's (the machine's policy there) makes one that IAM refuses even once the machine's policy is gone:
+    v2's grants are lost (``RETIRING_NOT_PLACED``), but the retiring policy the role had stays, for the sweep as for
+    an event, and the ledger keeps the role."""
+    fixer, machines, roles, book = make(clock="2026-11-29T12:00:00Z")
+    old, new = roles.add_role("r"), roles.add_role("r2")
+    machines.add(ARN, publishes(*[f"one-{i:03d}-" + "x" * 40 for i in range(40)]), old)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    update(fixer, machines, old, publishes(*[f"two-{i:03d}-" + "x" * 40 for i in range(40)]), T1)
+    kept = roles.roles["r"].inline[RETIRING]
+    hand = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                    "Resource": "arn:aws:s3:::b/"}]}
+    room = policy.INLINE_LIMIT - sum(policy.size(d) for d in roles.roles["r"].inline.values())
+    hand["Statement"][0]["Resource"] += "k" * (room - policy.size(hand) - 5)
+    roles.roles["r"].inline["hand-written"] = hand
+    machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T10:30:00Z"]
+    machines.add(ARN, publishes("new"), new)  # the move
+    if by == "event":
+        codes = [f.code for f in fixer.fix(ARN, action="UpdateStateMachine", changed_at=T2).findings]
+    else:
+        result = Sweeper(machines, roles, fixer.settings, "us-east-1", workers=1, ledger=book, clock=lambda: T2).run()
+        codes = [f.code for o in result.outcomes for f in o.findings]
+    assert "RETIRING_NOT_PLACED" in codes
+    assert roles.roles["r"].inline == {"hand-written": hand, RETIRING: kept} and _roles(book) == {"r", "r2"}
+    assert is_allowed(docs(roles, "r"), "sns:Publish", topic("one-000-" + "x" * 40), {})
+    assert not is_allowed(docs(roles, "r"), "sns:Publish", topic("two-000-" + "x" * 40), {})
+
+
+@pytest.mark.parametrize("mode", ["enforce", "report"])
+def test_an_express_machine_has_no_retiring_policy_to_remove_unless_its_role_carries_one(mode: str) -> None:
+    """An update of an EXPRESS machine that takes grants away removes (or proposes to remove) a retiring policy only
+    where one is: none on a role that never had one, the one a role carries (left there by an earlier run, or by
+    hand) otherwise."""
+    fixer, machines, roles, book = make()
+    role = roles.add_role("r")
+    update(fixer, machines, role, publishes("v1"), "2026-11-29T09:00:00Z", kind="EXPRESS")
+    if mode == "report":
+        fixer = RoleFixer(machines, roles, make(mode="report")[0].settings, ledger=book)  # over the same fakes
+    machines.running[ARN] = ["2026-11-29T09:30:00Z"]
+    machines.add(ARN, publishes("v2"), role)
+    described = machines.machines[ARN]
+    machines.machines[ARN] = type(described)(type(described.machine)(ARN, publishes("v2"), role, type="EXPRESS"),
+                                             described.status)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    assert not [c for c in out.changes if c.policy == RETIRING]
+    roles.roles["r"].inline[RETIRING] = retiring.document([roles.roles["r"].inline[BASE]], None, T1)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T2)
+    assert [(str(c.kind), c.policy) for c in out.changes if c.policy == RETIRING] == [("delete-inline", RETIRING)]
+    assert (RETIRING in roles.roles["r"].inline) is (mode == "report")
+
+
+def test_a_retiring_policy_whose_statement_iam_returns_as_one_object_is_still_read() -> None:
+    """IAM takes (and returns) a policy's ``Statement`` as one object as well as a list: the retiring policy rewritten
+    that way, same statement and Sid, still says when it started retiring, so it stays while the older execution
+    runs (and is not removed as one the fixer did not write)."""
+    fixer, _, roles, _, _ = updated_while_v1_runs()
+    [statement] = roles.roles["r"].inline[RETIRING]["Statement"]
+    roles.roles["r"].inline[RETIRING] = {"Version": "2012-10-17", "Statement": statement}
+    out = fixer.fix(ARN)
+    assert "RETIRING_REMOVED" not in [f.code for f in out.findings]
+    assert is_allowed(docs(roles), "sns:Publish", topic("v1"), {})
+
+
+
+def test_a_statement_both_in_the_previous_policy_and_the_retiring_one_is_kept_once() -> None:
+    """v1 granted a; v2 did not (a retires), v3 granted a again, v4 does not, while an execution started under v1
+    runs (and one started under v3): a is in v3's policy and in the retiring policy, whose statement IAM holds with
+    its elements in another order (rewritten by hand, same content) — one statement for it, not two."""
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("a"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    update(fixer, machines, role, publishes("c"), T1)
+    update(fixer, machines, role, publishes("a"), T2)
+    held = roles.roles["r"].inline[RETIRING]
+    held["Statement"] = [dict(reversed(list(s.items()))) for s in held["Statement"]]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z", "2026-11-29T11:30:00Z"]  # and one started under v3
+    update(fixer, machines, role, publishes("d"), "2026-11-29T12:00:00Z")
+    statements = roles.roles["r"].inline[RETIRING]["Statement"]
+    assert sorted(r for s in statements for r in s["Resource"]) == [topic("a")]  # c: no execution started under v2
+    assert is_allowed(docs(roles), "sns:Publish", topic("a"), {})
+
+
+def test_a_note_names_exactly_five_lost_grants_without_a_count() -> None:
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    names = [f"t{i}" for i in range(5)]
+    machines.add(ARN, publishes(*names), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("new"), role)
+    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    (note,) = [f.message for f in out.findings if f.code == "RETIRING_KEPT"]
+    assert note.endswith("until they end (" + ", ".join(f"sns:Publish on {topic(n)}" for n in names) + ")")
+
+
+def test_nothing_of_the_previous_policy_on_the_role_means_nothing_to_keep_and_nothing_to_say() -> None:
+    """The role carries neither the machine's inline policy nor any overflow policy (removed by hand): there is
+    nothing of the previous definition to keep, nothing to remove, and no finding about it."""
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    del roles.roles["r"].inline[BASE]
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    codes = update(fixer, machines, role, publishes("v2"), T1)
+    assert not [c for c in codes if c.startswith("RETIRING")] and set(roles.roles["r"].inline) == {BASE}
+
+
+def test_an_update_without_a_time_removes_nothing_and_says_nothing_of_a_retiring_policy_it_does_not_have() -> None:
+    fixer, machines, roles, _ = make()
+    role = roles.add_role("r")
+    machines.add(ARN, publishes("v1"), role)
+    fixer.fix(ARN, fresh=True)
+    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
+    machines.add(ARN, publishes("v2"), role)
+    out = fixer.fix(ARN, action="UpdateStateMachine")  # no event time, no clock
+    assert not [f for f in out.findings if f.code.startswith("RETIRING")]
+    assert not [c for c in out.changes if c.policy == RETIRING] and set(roles.roles["r"].inline) == {BASE}

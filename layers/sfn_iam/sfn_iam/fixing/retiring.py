@@ -345,10 +345,30 @@ class Retirement:
 
     def _holds(self, role: str, base: str, inline: list[str], previous: Sequence[Document]) -> bool | None:
         """Does IAM hold exactly the previous documents the ledger recorded (inline, or its overflow policies)?
-        ``None``: it holds none of them (the previous policy could not be placed)."""
+        ``None``: it holds none of them (the previous policy could not be placed).
+
+        The ledger records the documents planned for the inline budget; a machine in overflow had the same grants
+        planned again for a managed policy's size (fixing/placement.py), so a statement's resources may be spread over
+        more, smaller documents. Those are compared grant by grant (:func:`_granted`), read in order (numbered from 1
+        without a gap) until they hold every previous grant or the next is missing: as many reads as were placed."""
         if base in inline:
             return len(previous) == 1 and same(self.roles.get_inline(role, base), previous[0])
-        held = [self.roles.get_managed(naming.overflow_name(base, i)) for i in range(1, len(previous) + 1)]
-        if all(h is None for h in held):
-            return None
-        return all(same(h, doc) for h, doc in zip(held, previous, strict=True))
+        needed, held, i = _granted(previous), set(), 1
+        while True:
+            doc = self.roles.get_managed(naming.overflow_name(base, i))
+            if doc is None:
+                return None if i == 1 else False
+            held |= _granted((doc,))
+            if needed <= held:
+                return held == needed
+            i += 1
+
+
+def _granted(documents: Sequence[Document]) -> set[tuple[bool, bool, str, str, str]]:
+    """What ``documents`` allow, one entry per action, resource and condition, however the statements are split or
+    ordered (NotAction and NotResource marked: the ledger's documents have none, so such a grant never compares
+    equal)."""
+    from sfn_iam.fixing import residual  # here: only a change of a policy compares grants (not a create)
+
+    return {(g.not_action, g.not_resource, a, r, g.condition) for d in documents for g in residual.grants(d)
+            for a in g.actions for r in g.resources}

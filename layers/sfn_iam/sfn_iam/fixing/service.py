@@ -313,8 +313,10 @@ class RoleFixer:
                                                known=known, role_id=entry.role_id(r) if entry is not None else "") \
                     and r not in run.version_roles:  # the ledger keeps a role that carries a version policy
                 cleaned.add(r)
-            if not self.retirement.after_write(run):  # refused next to the old policy, and again without it
-                run.retiring_roles.discard(r)  # the ledger keeps the role; the next fix finds what is left there
+            # Refused next to the old policy and again without it (RETIRING_NOT_PLACED): the role still counts as
+            # keeping its retiring policy, since the one it had serves the executions it kept grants for (the sweep's
+            # scan of holders leaves it, as an event does); the ledger keeps the role for the next fix.
+            self.retirement.after_write(run)
         for name in sorted(managed):
             run.delete_managed(name)
         if cleaned and run.enforce and release:
