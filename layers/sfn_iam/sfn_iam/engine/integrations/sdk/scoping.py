@@ -90,7 +90,7 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
             if not matches(_wild(template[: m.end()]), value):
                 # an ARN of another type, unless a later parameter holds an ARN of this whole type: MediaConnect's
                 # entitlement template takes its flow id from FlowArn, and its EntitlementArn names it
-                return _named_whole(call, template, bind, rt, elements, pos)
+                return _named_whole(call, template, bind, rt, pos)
             out, present, dynamic, missing = [value], {member or ph}, [], 0
             continue
         if isinstance(value, Dynamic):
@@ -116,13 +116,12 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
     return _Filled(rt, "".join(out), frozenset(present), tuple(dynamic), missing)
 
 
-def _named_whole(call: Call, template: str, bind: Mapping[str, str], rt: str,
-                 elements: Mapping[str, Value] | None, pos: int) -> _Filled | None:
+def _named_whole(call: Call, template: str, bind: Mapping[str, str], rt: str, pos: int) -> _Filled | None:
     """The filling of ``template`` by an ARN of the whole type in a parameter bound after ``pos``, or ``None``."""
     for m in _PLACEHOLDER_RE.finditer(template, pos):
-        member = bind.get(m.group(1), "").lstrip("@")
-        value = (elements or {}).get(member) if member.endswith("[]") else call.args.get(member) if member else None
-        if isinstance(value, str) and value.startswith("arn:") and matches(_wild(template), value):
+        member = bind.get(m.group(1), "")
+        value = call.args.get(member)
+        if isinstance(value, str) and matches(_wild(template), value):
             return _Filled(rt, value, frozenset({member}))
     return None
 
