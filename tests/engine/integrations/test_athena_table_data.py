@@ -5,6 +5,7 @@ supply."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from sfn_iam import engine
 from sfn_iam.engine import facts
 from sfn_iam.engine.integrations.analytics import query_tables
 from sfn_iam.model import StateMachine
-from tests.engine.integrations.optimized_helpers import assert_requests
+from tests.engine.integrations.optimized_helpers import assert_not_requested, assert_requests
 from tests.helpers import ACCOUNT, REGION, SM_ARN, assert_allows, assert_denies, task
 
 GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
@@ -170,3 +171,90 @@ def test_a_work_group_without_a_kms_key_needs_no_key_grant(encryption: str, key:
                     known=facts.Facts({facts.Question(facts.WORK_GROUP, WORK_GROUP): answer}))
     assert_denies(p, "kms:Decrypt", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234",
                   {"kms:ViaService": f"s3.{REGION}.amazonaws.com"})
+    assert [r for r in p.requirements if r.service == "kms"] == []  # on no resource, through no service
+
+
+# --- pinned by mutation testing of engine/integrations/analytics.py (each checked against its mutant) -------------
+
+
+def _athena(params: dict[str, Any], answer: facts.Answer | None = None) -> engine.Plan:
+    known = facts.Facts({facts.Question(facts.WORK_GROUP, WORK_GROUP): answer} if answer else {})
+    return engine.plan(StateMachine(SM_ARN, task("arn:aws:states:::athena:startQueryExecution",
+                                                 {"QueryString": "SELECT 1", **params})), known=known)
+
+
+def test_a_work_group_key_answered_by_the_account_is_used_through_s3_for_sse_kms() -> None:
+    # the account's answer is parsed text (GetWorkGroup), never the code's own string object
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234"
+    answer = facts.Answer(tuple(json.loads('["s3://out/q/", "SSE_KMS", "' + key + '", ""]')))
+    p = _athena({"WorkGroup": "wg"}, answer)
+    assert_allows(p, "kms:GenerateDataKey", key, {"kms:ViaService": f"s3.{REGION}.amazonaws.com"})
+    assert_denies(p, "kms:GenerateDataKey", key, {"kms:ViaService": f"athena.{REGION}.amazonaws.com"})
+
+
+@pytest.mark.parametrize("location", ["", {"OutputLocation.$": "$.out"}], ids=["empty", "run-time"])
+def test_a_work_group_output_applies_when_the_definition_names_no_location(location: Any) -> None:
+    results = location if isinstance(location, dict) else {"OutputLocation": location}
+    p = _athena({"WorkGroup": "wg", "ResultConfiguration": results}, facts.work_group("s3://out/q/"))
+    assert_allows(p, "s3:PutObject", "arn:aws:s3:::out/q/1.csv")
+    assert_denies(p, "s3:PutObject", "arn:aws:s3:::elsewhere/q/1.csv")
+    assert_denies(p, "s3:PutObject", "arn:aws:s3:::out/other/1.csv")
+    assert not any("output location" in f.message for f in p.findings), p.findings
+
+
+def test_an_empty_output_location_without_a_work_group_answer_is_the_accounts_buckets_with_a_finding() -> None:
+    for results in ({"OutputLocation": ""}, {"OutputLocation.$": "$.out"}):
+        p = _athena({"ResultConfiguration": results})
+        assert_requests(p, "s3:PutObject", "arn:aws:s3:::any-bucket/q/1.csv", {"s3:ResourceAccount": ACCOUNT})
+        assert_not_requested(p, "s3:PutObject", "arn:aws:s3:::any-bucket/q/1.csv", {"s3:ResourceAccount": "999"})
+        assert [f.message for f in p.findings if f.code == "DYNAMIC_RESOURCE"] == [
+            "the query output location is not in the definition (workgroup setting or run-time value): "
+            "S3 result access granted on this account's buckets only"]
+
+
+def test_a_literal_query_of_a_read_keyword_alone_writes_no_catalog() -> None:
+    # not a valid statement (Athena refuses it), but never one that may write
+    p = _athena({"QueryString": "SELECT"})
+    assert_requests(p, "glue:GetTable", f"{GLUE}:table/sales/orders")
+    assert_not_requested(p, "glue:CreateTable", f"{GLUE}:table/sales/orders")
+
+
+@pytest.mark.parametrize(("sql", "read"), [
+    ('SELECT * FROM "table"."orders"', "table/orders"),  # a database may be named like a keyword
+    ("WITH sales AS (SELECT 1) SELECT * FROM sales.orders", "sales/orders"),  # a qualified name is no CTE
+    ("WITH recent AS (SELECT 1) SELECT * FROM recent JOIN crm.orders ON true", "crm/orders"),  # after a CTE
+], ids=["keyword-database", "cte-named-database", "after-a-cte"])
+def test_a_qualified_table_is_read_whatever_its_database_is_called(sql: str, read: str) -> None:
+    db, table = read.split("/")
+    p = plan(query(sql, database=None), **{f"{db}__{table}": facts.table_location(f"s3://lake/{read}/")})
+    assert_allows(p, "s3:GetObject", f"arn:aws:s3:::lake/{read}/part-0001.parquet")
+    assert_denies(p, "s3:GetObject", "arn:aws:s3:::lake/other/part-0001.parquet")
+
+
+def test_an_unanswered_table_before_another_leaves_its_read() -> None:
+    p = plan(query("SELECT * FROM crm.customers JOIN orders USING (id)"),  # the unanswered table first
+             sales__orders=facts.table_location("s3://lake/sales/orders/"))
+    assert_allows(p, "s3:GetObject", "arn:aws:s3:::lake/sales/orders/x")
+    assert [f.message for f in p.findings if f.code == "OUT_OF_BAND_PERMISSION"] == [
+        "Athena reads the data of crm.customers in S3 with this role: grant s3:GetObject and s3:ListBucket on their "
+        "locations (the fixer reads them from the Glue catalog; the CLI with --resolve)"]
+
+
+@pytest.mark.parametrize(("definition", "why"), [
+    (task("arn:aws:states:::athena:startQueryExecution", {"QueryString.$": "$.sql"}),
+     "the query is built at run time"),
+    (query("SELECT * FROM orders", database=None),
+     "a table is named without a database and QueryExecutionContext.Database is not literal"),
+])
+def test_the_finding_says_why_the_tables_cannot_be_named(definition: dict[str, Any], why: str) -> None:
+    assert [f.message for f in plan(definition).findings if f.code == "OUT_OF_BAND_PERMISSION"] == [
+        f"Athena reads the queried tables' S3 data with this role, and {why}: grant s3:GetObject and s3:ListBucket "
+        "on their locations, or name the tables literally (DATABASE.TABLE) in QueryString so their locations can "
+        "be read from the Glue catalog"]
+
+
+def test_a_query_without_a_work_group_runs_in_primary_and_misses_nothing() -> None:
+    p = _athena({"ResultConfiguration": {"OutputLocation": "s3://r/p/"}})
+    assert_allows(p, "athena:StartQueryExecution", f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/primary")
+    assert_denies(p, "athena:StartQueryExecution", f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/other")
+    assert "MISSING_PARAMETER" not in {f.code for f in p.findings}

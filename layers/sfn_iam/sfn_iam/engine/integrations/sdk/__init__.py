@@ -8,8 +8,9 @@ read, once per process.
 
 Scoping, per action: an action without resource types is granted on ``*``; otherwise each resource type's
 template is filled from the parameters (an ARN parameter is taken whole; a dynamic value becomes ``*``); the
-resource types the parameters name completely win, the most specific first; when the parameters do not name the
-resource, the narrowest account- and region-scoped pattern is granted with a ``DYNAMIC_RESOURCE`` finding.
+resource types the parameters name completely win: each required one (IAM authorizes the action against every
+required type), an optional one in place of a less specific one; when the parameters do not name the resource, the
+narrowest account- and region-scoped pattern is granted with a ``DYNAMIC_RESOURCE`` finding.
 Calls whose resources are not top-level parameters (copies, transactions, batches, PartiQL, ...) have handlers
 below, named by the reviewed override table.
 """

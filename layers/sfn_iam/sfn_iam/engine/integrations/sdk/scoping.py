@@ -88,7 +88,9 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
             if matches(_wild(template), value):
                 return _Filled(rt, value, frozenset({member or ph}))
             if not matches(_wild(template[: m.end()]), value):
-                return None
+                # an ARN of another type, unless a later parameter holds an ARN of this whole type: MediaConnect's
+                # entitlement template takes its flow id from FlowArn, and its EntitlementArn names it
+                return _named_whole(call, template, bind, rt, pos)
             out, present, dynamic, missing = [value], {member or ph}, [], 0
             continue
         if isinstance(value, Dynamic):
@@ -112,6 +114,16 @@ def _fill(call: Call, template: str, bind: Mapping[str, str], op: Mapping[str, A
             out.append("*")
     out.append(template[pos:])
     return _Filled(rt, "".join(out), frozenset(present), tuple(dynamic), missing)
+
+
+def _named_whole(call: Call, template: str, bind: Mapping[str, str], rt: str, pos: int) -> _Filled | None:
+    """The filling of ``template`` by an ARN of the whole type in a parameter bound after ``pos``, or ``None``."""
+    for m in _PLACEHOLDER_RE.finditer(template, pos):
+        member = bind.get(m.group(1), "")
+        value = call.args.get(member)
+        if isinstance(value, str) and matches(_wild(template), value):
+            return _Filled(rt, value, frozenset({member}))
+    return None
 
 
 _MAX_ELEMENTS = 100  # resources from one list parameter; a longer literal list is granted as its pattern
@@ -145,14 +157,21 @@ def scope(call: Call, action: str, rts: list[list[Any]], op: Mapping[str, Any]) 
     noted = len(call.findings)
     filled = [(f, required) for rt, template, bind, required in rts for elements in _elements(call, bind)
               if (f := _fill(call, template, bind, op, rt, elements))]
-    complete = [f for f, _ in filled if f.complete]
+    complete = [(f, required) for f, required in filled if f.complete]
     if complete:
         if not call.args.dynamic:
-            complete = [f for f in complete if not any(f.present < g.present for g in complete)]
-        for f in complete:
+            # A type the parameters name more of replaces a less specific one (a Query with IndexName is authorized
+            # against the index, not the table), but never one required type another: IAM authorizes the request
+            # against each required resource type, so each needs its ARN (AppFabric's app bundle beside its app
+            # authorization; "the caller must have permission to use the action with those resources ... an ARN or
+            # pattern for each required resource type", Service Authorization Reference, e.g.
+            # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsappfabric.html).
+            complete = [(f, req) for f, req in complete
+                        if not any(f.present < g.present and not (req and g_req) for g, g_req in complete)]
+        for f, _ in complete:
             if f.dynamic:
                 call.dynamic(", ".join(sorted(set(f.dynamic))), f.resource)
-        return sorted({f.resource for f in complete})
+        return sorted({f.resource for f, _ in complete})
     partial = [f for f, _ in filled if f.present]
     if partial:
         chosen = partial
