@@ -13,6 +13,7 @@ Used by tests/e2e/test_sweep_map.py and bench/sweep_map.py.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,12 @@ MAP = DEFINITION["States"]["SweepBatches"]
 BATCH_SIZE = int(MAP["ItemBatcher"]["MaxItemsPerBatch"])
 RETRY = MAP["ItemProcessor"]["States"]["SweepBatch"]["Retry"]
 TEMPLATE_CONCURRENCY = 10  # MaxConcurrency = IamCallsPerSecond, whose template default is 10
+# ``app`` is one execution environment (one module's state: its Powertools metrics, logger keys, clients), and
+# Lambda runs one invocation at a time in an environment; concurrent child executions get environments of their own.
+# The child executions here share the one module, so their invocations take turns: without that, one batch's flush
+# of the shared metric set could empty another's before it flushed (SchemaValidationError: "Must contain at least
+# one metric"), a failure no deployed sweep can have.
+_ENVIRONMENT = threading.Lock()
 
 
 class Context(sandbox.FakeContext):
@@ -57,7 +64,8 @@ def child(app: Any, items: list[str], name: str) -> tuple[dict[str, Any], int]:
     while True:
         tries += 1
         try:
-            output = app.lambda_handler({"step": "batch", "items": items}, Context())
+            with _ENVIRONMENT:
+                output = app.lambda_handler({"step": "batch", "items": items}, Context())
         except Exception as exc:  # what the Task state sees as the error name (the exception's class name)
             error = type(exc).__name__
             rule = next((i for i, r in enumerate(RETRY) if error in r["ErrorEquals"]), None)

@@ -7,7 +7,10 @@ reported with its machines, and the sweep fails visibly."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -210,3 +213,26 @@ def test_once_the_ledger_knows_the_roles_a_batch_reads_each_role_once(world: dic
     assert set(listing(second)) == set(world["arns"].values()) and listing(second) != sorted(listing(second))
     assert roles_per_batch(second) == [4, 3, 1]  # gov-role 2, map-role-0 22, -1 22, -2 4 | 18, 22, 10 | 12
     assert world["counter"].calls["iam:GetRole"] == 8 < reads
+
+
+def test_child_executions_take_turns_in_the_one_execution_environment_the_module_is() -> None:
+    # Lambda runs one invocation at a time in an environment: the emulator's batches share one module (its metrics,
+    # logger keys and clients), so their invocations must not overlap
+    guard = threading.Lock()
+    active, most = 0, 0
+
+    class App:
+        def lambda_handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+            nonlocal active, most
+            with guard:
+                active += 1
+                most = max(most, active)
+            time.sleep(0.02)
+            with guard:
+                active -= 1
+            return {"outcomes": [], "items": event["items"]}
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        done = list(pool.map(lambda i: sweep_map.child(App(), [f"m{i}"], f"batch-{i}"), range(8)))
+    assert [json.loads(e["Output"])["items"] for e, _ in done] == [[f"m{i}"] for i in range(8)]
+    assert most == 1
