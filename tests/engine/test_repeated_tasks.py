@@ -116,36 +116,23 @@ def test_a_routed_version_with_the_same_state_names_is_decided_state_by_state() 
         ("iam:CreateAccessKey", "States.A"), ("iam:CreateAccessKey", "States.B"), ("sns:Publish", "States.A")]
 
 
-def test_a_state_named_like_another_states_path_is_decided_on_its_own() -> None:
-    # the top state "P.Branches[0].States.A" has the path of the Parallel's A, which R repeats: what is said of the
-    # one at that path (an invalid topic) is not said of R
-    definition = {"StartAt": "X", "States": {
-        "P.Branches[0].States.A": {**_publish("topic"), "Next": "P"},
-        "P": {"Type": "Parallel", "Branches": [{"StartAt": "A", "States": {"A": {**CREATE_KEY, "End": True}}}],
+@pytest.mark.parametrize(("inner", "repeat"), [("A", "R"), ("A.B", "R.S")], ids=["one-dotted", "all-dotted"])
+def test_a_state_named_like_another_states_path_is_decided_on_its_own(inner: str, repeat: str) -> None:
+    # the top state "P.Branches[0].States.<inner>" has the path of the Parallel's <inner>, which <repeat> repeats:
+    # what is said of the one at that path (an invalid topic) is not said of <repeat> (all-dotted: every Task's name
+    # holds a dot)
+    at = f"States.P.Branches[0].States.{inner}"
+    definition = {"StartAt": at.removeprefix("States."), "States": {
+        at.removeprefix("States."): {**_publish("topic"), "Next": "P"},
+        "P": {"Type": "Parallel", "Branches": [{"StartAt": inner, "States": {inner: {**CREATE_KEY, "End": True}}}],
               "Next": "Q"},
-        "Q": {"Type": "Parallel", "Branches": [{"StartAt": "R", "States": {"R": {**CREATE_KEY, "End": True}}}],
+        "Q": {"Type": "Parallel", "Branches": [{"StartAt": repeat, "States": {repeat: {**CREATE_KEY, "End": True}}}],
               "End": True}}}
     plan = _plan(definition)
-    assert [(f.code, f.path) for f in plan.findings if f.code == "INVALID_VALUE"] == [
-        ("INVALID_VALUE", "States.P.Branches[0].States.A")]
-    assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", "States.P.Branches[0].States.A"),
-                                               ("OUTSIDE_CEILING", "States.Q.Branches[0].States.R")]
+    assert [(f.code, f.path) for f in plan.findings if f.code == "INVALID_VALUE"] == [("INVALID_VALUE", at)]
+    assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", at),
+                                               ("OUTSIDE_CEILING", f"States.Q.Branches[0].States.{repeat}")]
     assert plan.granted == ()
-
-
-def test_states_all_named_with_dots_one_like_another_s_path_are_decided_each_on_its_own() -> None:
-    # every Task's name holds a dot: the top "P.Branches[0].States.A.B" has the path of P's "A.B", which "R.S" repeats
-    definition = {"StartAt": "P.Branches[0].States.A.B", "States": {
-        "P.Branches[0].States.A.B": {**_publish("topic"), "Next": "P"},
-        "P": {"Type": "Parallel", "Branches": [{"StartAt": "A.B", "States": {"A.B": {**CREATE_KEY, "End": True}}}],
-              "Next": "Q"},
-        "Q": {"Type": "Parallel", "Branches": [{"StartAt": "R.S", "States": {"R.S": {**CREATE_KEY, "End": True}}}],
-              "End": True}}}
-    plan = _plan(definition)
-    assert [(f.code, f.path) for f in plan.findings if f.code == "INVALID_VALUE"] == [
-        ("INVALID_VALUE", "States.P.Branches[0].States.A.B")]
-    assert _at(plan, "iam:CreateAccessKey") == [("OUTSIDE_CEILING", "States.P.Branches[0].States.A.B"),
-                                               ("OUTSIDE_CEILING", "States.Q.Branches[0].States.R.S")]
 
 
 def _holding(kind: str, states: dict[str, Any], **extra: Any) -> dict[str, Any]:
