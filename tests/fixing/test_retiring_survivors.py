@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -122,14 +123,20 @@ def test_an_express_machine_that_moves_role_leaves_nothing_on_the_old_one() -> N
     assert _roles(book) == {"r2"}
 
 
-def test_the_note_of_an_update_names_the_machines_own_role() -> None:
+def _updated_while_one_runs(before: list[str], after: list[str], **fix: Any) -> tuple[Any, Any]:
+    """A machine on role r publishing to ``before``, fixed, updated to publish to ``after`` while one execution
+    runs: the update's outcome and the roles."""
     fixer, machines, roles, _ = make()
     role = roles.add_role("r")
-    machines.add(ARN, publishes("v1"), role)
+    machines.add(ARN, publishes(*before), role)
     fixer.fix(ARN, fresh=True)
     machines.running[ARN] = ["2026-11-29T09:00:00Z"]
-    machines.add(ARN, publishes("v2"), role)
-    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+    machines.add(ARN, publishes(*after), role)
+    return fixer.fix(ARN, action="UpdateStateMachine", **fix), roles
+
+
+def test_the_note_of_an_update_names_the_machines_own_role() -> None:
+    out, _ = _updated_while_one_runs(["v1"], ["v2"], changed_at=T1)
     (note,) = [f.message for f in out.findings if f.code == "RETIRING_KEPT"]
     assert note.endswith(f"its grants are kept in {RETIRING} on role r until they end (sns:Publish on {topic('v1')})")
 
@@ -186,18 +193,13 @@ def test_pruning_keeps_an_execution_that_started_at_the_window_s_first_second_an
     assert [s["Resource"] for s in retiring.prune(doc, at_start)["Statement"]] == [["m"], ["a"], ["b"]]
 
 
-def test_a_note_names_five_lost_grants_and_counts_the_others() -> None:
-    fixer, machines, roles, _ = make()
-    role = roles.add_role("r")
-    names = [f"t{i}" for i in range(7)]
-    machines.add(ARN, publishes(*names), role)
-    fixer.fix(ARN, fresh=True)
-    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
-    machines.add(ARN, publishes("new"), role)
-    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
+@pytest.mark.parametrize(("lost", "count"), [(7, " and 2 more"), (5, "")], ids=["seven", "exactly-five"])
+def test_a_note_names_five_lost_grants_and_counts_the_others(lost: int, count: str) -> None:
+    names = [f"t{i}" for i in range(lost)]
+    out, _ = _updated_while_one_runs(names, ["new"], changed_at=T1)
     (note,) = [f.message for f in out.findings if f.code == "RETIRING_KEPT"]
     shown = ", ".join(f"sns:Publish on {topic(n)}" for n in names[:5])
-    assert note.endswith(f"until they end ({shown} and 2 more)")
+    assert note.endswith(f"until they end ({shown}{count})")
 
 
 def test_an_express_machine_read_from_json_is_never_listed() -> None:
@@ -644,19 +646,6 @@ def test_a_statement_both_in_the_previous_policy_and_the_retiring_one_is_kept_on
     assert is_allowed(docs(roles), "sns:Publish", topic("a"), {})
 
 
-def test_a_note_names_exactly_five_lost_grants_without_a_count() -> None:
-    fixer, machines, roles, _ = make()
-    role = roles.add_role("r")
-    names = [f"t{i}" for i in range(5)]
-    machines.add(ARN, publishes(*names), role)
-    fixer.fix(ARN, fresh=True)
-    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
-    machines.add(ARN, publishes("new"), role)
-    out = fixer.fix(ARN, action="UpdateStateMachine", changed_at=T1)
-    (note,) = [f.message for f in out.findings if f.code == "RETIRING_KEPT"]
-    assert note.endswith("until they end (" + ", ".join(f"sns:Publish on {topic(n)}" for n in names) + ")")
-
-
 def test_nothing_of_the_previous_policy_on_the_role_means_nothing_to_keep_and_nothing_to_say() -> None:
     """The role carries neither the machine's inline policy nor any overflow policy (removed by hand): there is
     nothing of the previous definition to keep, nothing to remove, and no finding about it."""
@@ -671,12 +660,6 @@ def test_nothing_of_the_previous_policy_on_the_role_means_nothing_to_keep_and_no
 
 
 def test_an_update_without_a_time_removes_nothing_and_says_nothing_of_a_retiring_policy_it_does_not_have() -> None:
-    fixer, machines, roles, _ = make()
-    role = roles.add_role("r")
-    machines.add(ARN, publishes("v1"), role)
-    fixer.fix(ARN, fresh=True)
-    machines.running[ARN] = ["2026-11-29T09:00:00Z"]
-    machines.add(ARN, publishes("v2"), role)
-    out = fixer.fix(ARN, action="UpdateStateMachine")  # no event time, no clock
+    out, roles = _updated_while_one_runs(["v1"], ["v2"])  # no event time, no clock
     assert not [f for f in out.findings if f.code.startswith("RETIRING")]
     assert not [c for c in out.changes if c.policy == RETIRING] and set(roles.roles["r"].inline) == {BASE}
